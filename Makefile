@@ -1,0 +1,59 @@
+# Blockbuilders Workbench — the two commands are `make demo` and `make test`.
+SHELL := /bin/bash
+PY ?= python3
+VENV := .venv
+VPY := $(VENV)/bin/python
+UV := $(PY) -m uv
+export NUMBA_CACHE_DIR ?= $(CURDIR)/.cache/numba
+export PYTHONDONTWRITEBYTECODE := 1
+
+.PHONY: demo test install system-deps js lint pytest bench lock clean
+
+## install: .venv with the pinned lock (requirements.lock) and the package itself (editable)
+install: $(VENV)/.installed
+
+$(VENV)/.installed: requirements.lock pyproject.toml
+	@$(UV) --version >/dev/null 2>&1 || $(PY) -m pip install --quiet uv
+	@test -x $(VPY) || $(UV) venv --quiet -p $(PY) $(VENV)
+	$(UV) pip install --quiet -p $(VPY) -r requirements.lock
+	$(UV) pip install --quiet -p $(VPY) --no-deps -e .
+	@touch $@
+
+## lock: re-pin every dependency (run after editing pyproject.toml's dependencies)
+lock:
+	$(UV) pip compile pyproject.toml --extra dev -p 3.11 -o requirements.lock --no-header --quiet
+
+## system-deps: Debian packages the tests need (Chromium, PostgreSQL 15 + pgTAP)
+system-deps:
+	@if ! command -v chromium >/dev/null || ! test -x /usr/lib/postgresql/15/bin/initdb || ! command -v pg_prove >/dev/null; then \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && \
+	  $$SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends \
+	    chromium postgresql-15 postgresql-15-pgtap >/dev/null; \
+	fi
+
+## js: build the front ends (needs Node for developers and CI only; users get them prebuilt)
+js: install
+	@if [ -f extensions/canvas/package.json ]; then $(MAKE) -C extensions/canvas build; fi
+	@if [ -f extensions/jupyterlab/package.json ]; then $(MAKE) -C extensions/jupyterlab build VPY=$(abspath $(VPY)); fi
+
+lint: install
+	$(VENV)/bin/ruff check workbench tests bench
+	$(VENV)/bin/mypy workbench
+
+pytest: install
+	$(VENV)/bin/pytest $(PYTEST_ARGS)
+
+## test: everything the tests need, then lint, types and the whole suite
+test: install system-deps js lint pytest
+
+## demo: sample candles -> starter strategies -> paper run -> the app (prints its URL)
+demo: install js
+	WORKBENCH_HOME=$${WORKBENCH_HOME:-$(CURDIR)/.workbench} $(VPY) -m workbench.demo
+
+## bench: speed against vectorbt and backtesting.py (figures and ratios; not part of test)
+bench: install
+	$(VPY) bench/run.py $(BENCH_ARGS)
+
+clean:
+	rm -rf $(VENV) .cache .workbench
