@@ -15,6 +15,13 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
+
+
+@app.callback()
+def _root() -> None:
+    """Blockbuilders Workbench: build, backtest and paper-trade block strategies."""
+
+
 # Order is the order of --help. Each module keeps heavy imports inside its commands.
 _COMMAND_MODULES = (
     "workbench.data.cli",
