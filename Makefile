@@ -22,6 +22,7 @@ $(VENV)/.installed: requirements.lock pyproject.toml
 ## lock: re-pin every dependency (run after editing pyproject.toml's dependencies)
 lock:
 	$(UV) pip compile pyproject.toml --extra dev -p 3.11 -o requirements.lock --no-header --quiet
+	$(PY) tools/sync_environment.py
 
 ## system-deps: Debian packages the tests need (Chromium, PostgreSQL 15 + pgTAP)
 system-deps:
@@ -38,7 +39,7 @@ js: install
 	@if [ -f extensions/jupyterlab/package.json ]; then $(MAKE) -C extensions/jupyterlab build VPY=$(abspath $(VPY)); fi
 
 lint: install
-	$(VENV)/bin/ruff check workbench tests bench
+	$(VENV)/bin/ruff check workbench tests bench tools
 	$(VENV)/bin/mypy workbench
 
 pytest: install
