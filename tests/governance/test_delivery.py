@@ -1,0 +1,97 @@
+from __future__ import annotations
+
+import email
+import json
+from email import policy
+
+from tests.governance.servers import smtp_server, webhook_receiver
+from workbench.governance.mail import SmtpSettings, send_email
+from workbench.governance.webhook import (
+    SIGNATURE_HEADER,
+    TIMESTAMP_HEADER,
+    backoff_delays,
+    deliver_webhook,
+    sign,
+    verify_signature,
+)
+
+
+def test_webhook_retries_with_backoff_then_delivers_signed_body() -> None:
+    waits: list[float] = []
+    with webhook_receiver(fail_first=2) as rec:
+        d = deliver_webhook(rec.url, {"run": "r1", "sharpe": 1.5}, secret="s3cret",
+                            event="backtest_complete", retries=3, base_delay_s=0.25,
+                            sleep=waits.append)
+    assert d.status == "delivered" and len(d.attempts) == 3
+    assert [a["status"] for a in d.attempts] == [500, 500, 200]
+    assert waits == [0.25, 0.5]  # exponential backoff between attempts
+    assert len(rec.requests) == 3
+    last = rec.requests[-1]
+    ts = last["headers"][TIMESTAMP_HEADER]
+    sig = last["headers"][SIGNATURE_HEADER]
+    assert sig.startswith("sha256=") and verify_signature("s3cret", ts, last["body"], sig)
+    assert not verify_signature("wrong", ts, last["body"], sig)
+    assert not verify_signature("s3cret", ts, last["body"] + b" ", sig)
+    assert json.loads(last["body"]) == {"run": "r1", "sharpe": 1.5}
+    assert last["headers"]["X-Workbench-Event"] == "backtest_complete"
+    # every attempt of one delivery carries the same delivery id
+    assert len({r["headers"]["X-Workbench-Delivery"] for r in rec.requests}) == 1
+
+
+def test_webhook_gives_up_after_retries_without_raising() -> None:
+    with webhook_receiver(fail_first=100) as rec:
+        d = deliver_webhook(rec.url, {"x": 1}, secret="k", retries=2, sleep=lambda s: None)
+    assert d.status == "failed" and len(d.attempts) == 3 and len(rec.requests) == 3
+
+
+def test_webhook_does_not_retry_a_client_error() -> None:
+    with webhook_receiver(fail_first=100, fail_status=410) as rec:
+        d = deliver_webhook(rec.url, {"x": 1}, secret="k", retries=3, sleep=lambda s: None)
+    assert d.status == "failed" and [a["status"] for a in d.attempts] == [410]
+
+
+def test_webhook_to_closed_port_records_connection_error() -> None:
+    with webhook_receiver() as rec:
+        url = rec.url
+    d = deliver_webhook(url, {"x": 1}, secret="k", retries=1, sleep=lambda s: None)
+    assert d.status == "failed" and len(d.attempts) == 2
+    assert all("error" in a for a in d.attempts)
+
+
+def test_signature_rejects_stale_timestamp() -> None:
+    body = b"{}"
+    sig = sign("k", "1000", body)
+    assert verify_signature("k", "1000", body, sig, now=1100)
+    assert not verify_signature("k", "1000", body, sig, now=2000)
+
+
+def test_backoff_is_capped() -> None:
+    assert backoff_delays(6, 1.0, max_s=8) == [1, 2, 4, 8, 8, 8]
+
+
+def test_email_is_delivered_to_a_real_smtp_server() -> None:
+    with smtp_server() as box:
+        settings = SmtpSettings(host=box.host, port=box.port, sender="alerts@workbench.test")
+        d = send_email("ada@example.test", "Backtest finished", "Sharpe 1.5",
+                       settings=settings)
+    assert d.status == "delivered"
+    assert len(box.messages) == 1
+    m = box.messages[0]
+    assert m["to"] == ["ada@example.test"] and m["from"] == "alerts@workbench.test"
+    parsed = email.message_from_bytes(m["data"], policy=policy.default)
+    assert parsed["Subject"] == "Backtest finished"
+    assert parsed.get_content().strip() == "Sharpe 1.5"
+    assert parsed["X-Workbench-Delivery"] == d.delivery_id
+
+
+def test_email_to_a_dead_server_fails_quietly() -> None:
+    with smtp_server() as box:
+        port = box.port
+    d = send_email("a@b.test", "s", "b", settings=SmtpSettings(host="127.0.0.1", port=port,
+                                                               timeout_s=2), retries=0)
+    assert d.status == "failed" and "error" in d.attempts[0]
+
+
+def test_email_without_smtp_host_is_skipped() -> None:
+    d = send_email("a@b.test", "s", "b")
+    assert d.status == "skipped"

@@ -1,0 +1,151 @@
+"""Plan tiers and their daily limits.
+
+Every plan counts three metrics per UTC day: ``backtests``, ``paper_trade_runs`` and
+``template_publishes`` (the seed's ``paper_trades`` is accepted as an alias). A window
+runs from 00:00:00 UTC to the next 00:00:00 UTC; usage resets at ``window_end``.
+
+Defaults (per UTC day):
+
+=========  =========  ================  ==================
+tier       backtests  paper_trade_runs  template_publishes
+=========  =========  ================  ==================
+free       20         3                 0
+premium    500        50                10
+educator   500        50                25
+=========  =========  ================  ==================
+
+Override them, most specific last:
+
+* a JSON file ``$WORKBENCH_HOME/plans.json`` (or the path in ``WORKBENCH_PLANS_FILE``)
+  shaped like ``{"free": {"backtests": 50}, "premium": {...}}``;
+* environment variables ``WORKBENCH_LIMIT_<TIER>_<METRIC>``, e.g.
+  ``WORKBENCH_LIMIT_FREE_BACKTESTS=50``.
+
+A limit of ``-1`` means unlimited. Values are read at call time, never cached.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+from workbench.errors import UnknownNameError, ValidationError
+
+METRICS: tuple[str, ...] = ("backtests", "paper_trade_runs", "template_publishes")
+METRIC_ALIASES: dict[str, str] = {"paper_trades": "paper_trade_runs", "backtest": "backtests"}
+TIERS: tuple[str, ...] = ("free", "premium", "educator")
+UNLIMITED = -1
+
+DEFAULT_LIMITS: dict[str, dict[str, int]] = {
+    "free": {"backtests": 20, "paper_trade_runs": 3, "template_publishes": 0},
+    "premium": {"backtests": 500, "paper_trade_runs": 50, "template_publishes": 10},
+    "educator": {"backtests": 500, "paper_trade_runs": 50, "template_publishes": 25},
+}
+
+UPGRADE_HINTS: dict[str, str] = {
+    "free": "Upgrade to Premium for 500 backtests and 50 paper-trade runs a day.",
+    "premium": "Need more? The Educator plan adds template publishing for cohorts.",
+    "educator": "Limits reset at 00:00 UTC; ask an admin to raise your plan's limits.",
+}
+
+
+@dataclass(frozen=True)
+class Window:
+    """One quota window: ``start`` inclusive, ``end`` exclusive, both UTC."""
+
+    start: datetime
+    end: datetime
+
+
+def normalize_metric(metric: str) -> str:
+    """The canonical metric name; raises UnknownNameError with a suggestion otherwise."""
+    name = METRIC_ALIASES.get(metric, metric)
+    if name not in METRICS:
+        raise UnknownNameError.build("quota metric", metric, list(METRICS))
+    return name
+
+
+def normalize_tier(tier: str) -> str:
+    if tier not in TIERS:
+        raise UnknownNameError.build("plan tier", tier, list(TIERS))
+    return tier
+
+
+def daily_window(now: datetime | None = None) -> Window:
+    """The UTC day containing ``now``: usage counted in it resets at its ``end``."""
+    now = now or datetime.now(UTC)
+    if now.tzinfo is None:
+        now = now.replace(tzinfo=UTC)
+    start = now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    return Window(start=start, end=start + timedelta(days=1))
+
+
+def plans_file() -> Path:
+    from workbench.config import home
+
+    return Path(os.environ.get("WORKBENCH_PLANS_FILE") or home() / "plans.json")
+
+
+def _as_limit(value: object, where: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int | str):
+        raise ValidationError(
+            f"Plan limit at {where} must be an integer (-1 for unlimited), got {value!r}.",
+            details={"where": where, "value": repr(value)},
+        )
+    try:
+        limit = int(value)
+    except ValueError:
+        raise ValidationError(
+            f"Plan limit at {where} must be an integer (-1 for unlimited), got {value!r}.",
+            details={"where": where, "value": value},
+        ) from None
+    if limit < UNLIMITED:
+        raise ValidationError(
+            f"Plan limit at {where} is {limit}; use 0 or more, or -1 for unlimited.",
+            details={"where": where, "value": limit},
+        )
+    return limit
+
+
+def limits() -> dict[str, dict[str, int]]:
+    """All tiers' daily limits after the config file and environment overrides."""
+    table = {tier: dict(values) for tier, values in DEFAULT_LIMITS.items()}
+    path = plans_file()
+    if path.exists():
+        try:
+            data = json.loads(path.read_text())
+        except json.JSONDecodeError as exc:
+            raise ValidationError(
+                f"{path} is not valid JSON (line {exc.lineno}): {exc.msg}.",
+                details={"path": str(path), "line": exc.lineno},
+            ) from None
+        if not isinstance(data, dict):
+            raise ValidationError(f"{path} must hold an object keyed by tier.",
+                                  details={"path": str(path)})
+        for tier, values in data.items():
+            tier = normalize_tier(tier)
+            if not isinstance(values, dict):
+                raise ValidationError(f"{path}: {tier!r} must map metric names to limits.",
+                                      details={"path": str(path), "tier": tier})
+            for metric, value in values.items():
+                metric = normalize_metric(metric)
+                table[tier][metric] = _as_limit(value, f"{path}:{tier}.{metric}")
+    for tier in TIERS:
+        for metric in METRICS:
+            var = f"WORKBENCH_LIMIT_{tier.upper()}_{metric.upper()}"
+            if var in os.environ:
+                table[tier][metric] = _as_limit(os.environ[var], var)
+    return table
+
+
+def limit_for(tier: str, metric: str) -> int:
+    """The daily limit of ``metric`` on ``tier`` (``-1`` = unlimited)."""
+    return limits()[normalize_tier(tier)][normalize_metric(metric)]
+
+
+def upgrade_hint(tier: str) -> str:
+    """A one-line text the UIs show next to a quota that is used up."""
+    return UPGRADE_HINTS.get(tier, UPGRADE_HINTS["free"])

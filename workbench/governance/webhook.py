@@ -1,0 +1,128 @@
+"""Webhook delivery: signed JSON POSTs with retries and exponential backoff.
+
+Each request carries
+
+* ``X-Workbench-Timestamp: <unix seconds>``
+* ``X-Workbench-Signature: sha256=<hex>`` — HMAC-SHA256 with the user's webhook secret
+  over ``"<timestamp>." + raw body`` (the timestamp is signed too, so a captured request
+  cannot be replayed later with a fresh timestamp; receivers should reject timestamps
+  older than a few minutes). :func:`verify_signature` is the receiver's check.
+* ``X-Workbench-Event: <notification type>`` and ``X-Workbench-Delivery: <id>``.
+
+A delivery never raises: the outcome (``delivered`` or ``failed``), every attempt's
+HTTP status or error, and the attempt count come back as a :class:`Delivery`, so a
+failing endpoint can never break the backtest or paper-trade tick that caused it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import time
+import urllib.error
+import urllib.request
+import uuid
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+SIGNATURE_HEADER = "X-Workbench-Signature"
+TIMESTAMP_HEADER = "X-Workbench-Timestamp"
+EVENT_HEADER = "X-Workbench-Event"
+DELIVERY_HEADER = "X-Workbench-Delivery"
+
+
+@dataclass
+class Delivery:
+    """What happened to one notification on one channel (webhook or email)."""
+
+    channel: str
+    status: str  # "delivered" | "failed" | "skipped"
+    attempts: list[dict[str, Any]] = field(default_factory=list)
+    delivery_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+
+    @property
+    def ok(self) -> bool:
+        return self.status == "delivered"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"channel": self.channel, "status": self.status, "delivery_id": self.delivery_id,
+                "attempt_count": len(self.attempts), "attempts": self.attempts}
+
+
+def sign(secret: str, timestamp: str, body: bytes) -> str:
+    """The ``X-Workbench-Signature`` value for ``body`` sent at ``timestamp``."""
+    mac = hmac.new(secret.encode("utf-8"), timestamp.encode("ascii") + b"." + body,
+                   hashlib.sha256)
+    return "sha256=" + mac.hexdigest()
+
+
+def verify_signature(secret: str, timestamp: str, body: bytes, signature: str,
+                     *, tolerance_s: float | None = 300.0, now: float | None = None) -> bool:
+    """A receiver's check: right secret, untouched body, and a recent timestamp."""
+    if tolerance_s is not None:
+        try:
+            age = abs((now if now is not None else time.time()) - float(timestamp))
+        except ValueError:
+            return False
+        if age > tolerance_s:
+            return False
+    return hmac.compare_digest(sign(secret, timestamp, body), signature)
+
+
+def backoff_delays(retries: int, base_s: float = 0.5, factor: float = 2.0,
+                   max_s: float = 30.0) -> list[float]:
+    """Seconds to wait before each retry: base, base·factor, base·factor², … capped."""
+    return [min(max_s, base_s * factor**i) for i in range(retries)]
+
+
+def deliver_webhook(url: str, payload: Mapping[str, Any], *, secret: str,
+                    event: str = "system", retries: int = 3, base_delay_s: float = 0.5,
+                    timeout_s: float = 5.0,
+                    sleep: Callable[[float], None] = time.sleep) -> Delivery:
+    """POST ``payload`` as JSON to ``url``; retry on errors, 5xx and 429; never raise.
+
+    Parameters
+    ----------
+    retries : attempts after the first one (so ``retries=3`` makes at most 4 requests).
+    base_delay_s : wait before the first retry; doubles every retry (capped at 30 s).
+    timeout_s : per-request connect+read timeout, so a dead endpoint never hangs a run.
+    """
+    delivery = Delivery(channel="webhook", status="failed")
+    try:
+        body = json.dumps(payload, separators=(",", ":"), sort_keys=True,
+                          default=str).encode("utf-8")
+    except (TypeError, ValueError) as exc:
+        delivery.attempts.append({"attempt": 1, "error": f"payload not JSON: {exc}"})
+        return delivery
+    delays = backoff_delays(max(0, retries), base_delay_s)
+    for attempt in range(1, len(delays) + 2):
+        ts = str(int(time.time()))
+        request = urllib.request.Request(url, data=body, method="POST", headers={
+            "Content-Type": "application/json",
+            "User-Agent": "blockbuilders-workbench-webhook/1",
+            TIMESTAMP_HEADER: ts,
+            SIGNATURE_HEADER: sign(secret, ts, body),
+            EVENT_HEADER: event,
+            DELIVERY_HEADER: delivery.delivery_id,
+        })
+        record: dict[str, Any] = {"attempt": attempt, "at": ts}
+        retryable = True
+        try:
+            with urllib.request.urlopen(request, timeout=timeout_s) as response:  # noqa: S310
+                record["status"] = response.status
+                delivery.attempts.append(record)
+                delivery.status = "delivered"
+                return delivery
+        except urllib.error.HTTPError as exc:
+            record["status"] = exc.code
+            retryable = exc.code >= 500 or exc.code in (408, 429)
+        except (urllib.error.URLError, OSError, ValueError) as exc:
+            record["error"] = f"{type(exc).__name__}: {getattr(exc, 'reason', exc)}"
+            retryable = not isinstance(exc, ValueError)  # a malformed URL will not heal
+        delivery.attempts.append(record)
+        if not retryable or attempt > len(delays):
+            break
+        sleep(delays[attempt - 1])
+    return delivery
