@@ -1,1 +1,14 @@
-"""engine"""
+"""The numba backtest engine: pure kernels over numpy arrays.
+
+- :mod:`workbench.engine.indicators` — TA-Lib-defined indicators (``sma``, ``ema``, ...)
+- :mod:`workbench.engine.rolling` — rolling-window kernels
+- :mod:`workbench.engine.signals` — ``crossed_above``/``crossed_below`` (vectorbt's rule), ``lag``
+- :mod:`workbench.engine.simulator` — ``simulate`` (orders, positions, stops, trade log)
+- :mod:`workbench.engine.metrics` — ``compute_metrics``, ``METRIC_NAMES``
+- :mod:`workbench.engine.sweep` — ``sweep_rules`` (fused) and ``sweep_signals`` (general)
+
+Kernels are ``*_nb`` (``@njit(cache=True)``); the wrappers check input and raise
+``workbench.errors.ValidationError``. Nothing here is imported eagerly.
+"""
+
+ENGINE_VERSION = "1"

@@ -1,0 +1,93 @@
+"""Signal kernels: crossovers and lags.
+
+``crossed_above(a, b)`` is True on bar i exactly when vectorbt's
+``crossed_above_1d_nb(a, b, wait=0)`` is (so signals match vectorbt's
+``ma_crossed_above``):
+
+- a[i] > b[i], and
+- on bar i-1, a <= b (both defined), and
+- since the last bar where a or b was NaN, there was at least one bar with a < b
+  strictly.
+
+So below -> above fires, below -> equal -> above fires, equal -> above with no earlier
+strict "below" does not fire, and the very first bar never fires. A NaN in either input
+resets the state (and never fires). ``crossed_below(a, b) = crossed_above(b, a)``.
+
+``lag(x, n)`` shifts FORWARD in time by ``n >= 1`` bars (out[i] = x[i-n], first n bars
+NaN / False): there is deliberately no negative shift, which would read the future.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from workbench.engine import _checks
+
+
+@njit(cache=True)
+def crossed_above_nb(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    n = a.shape[0]
+    out = np.zeros(n, dtype=np.bool_)
+    was_below = False
+    prev_above = False
+    for i in range(n):
+        ai = a[i]
+        bi = b[i]
+        if np.isnan(ai) or np.isnan(bi):
+            was_below = False
+            prev_above = False
+        elif ai > bi:
+            out[i] = was_below and not prev_above
+            prev_above = True
+        else:
+            if ai < bi:
+                was_below = True
+            prev_above = False
+    return out
+
+
+@njit(cache=True)
+def crossed_below_nb(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return crossed_above_nb(b, a)
+
+
+@njit(cache=True)
+def lag_nb(x: np.ndarray, n: int) -> np.ndarray:
+    out = np.full(x.shape[0], np.nan)
+    for i in range(n, x.shape[0]):
+        out[i] = x[i - n]
+    return out
+
+
+@njit(cache=True)
+def lag_bool_nb(x: np.ndarray, n: int) -> np.ndarray:
+    out = np.zeros(x.shape[0], dtype=np.bool_)
+    for i in range(n, x.shape[0]):
+        out[i] = x[i - n]
+    return out
+
+
+def crossed_above(a: np.ndarray, b: np.ndarray | float) -> np.ndarray:
+    """Bars where ``a`` crosses above ``b`` (a series or a constant); vectorbt's rule."""
+    aa = _checks.as_f64(a, "a")
+    bb = np.full(aa.shape[0], float(b)) if np.isscalar(b) else _checks.as_f64(b, "b")
+    _checks.same_length(a=aa, b=bb)
+    return crossed_above_nb(aa, bb)
+
+
+def crossed_below(a: np.ndarray, b: np.ndarray | float) -> np.ndarray:
+    """Bars where ``a`` crosses below ``b`` (a series or a constant)."""
+    aa = _checks.as_f64(a, "a")
+    bb = np.full(aa.shape[0], float(b)) if np.isscalar(b) else _checks.as_f64(b, "b")
+    _checks.same_length(a=aa, b=bb)
+    return crossed_below_nb(aa, bb)
+
+
+def lag(x: np.ndarray, n: int = 1) -> np.ndarray:
+    """The value ``n >= 1`` bars ago (bool signals stay bool, filled with False)."""
+    steps = _checks.window(n, "n")
+    arr = np.asarray(x)
+    if arr.dtype == np.bool_:
+        return lag_bool_nb(_checks.as_bool(arr, "x", arr.shape[0]), steps)
+    return lag_nb(_checks.as_f64(arr, "x"), steps)
