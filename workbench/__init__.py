@@ -37,6 +37,11 @@ _LAZY: dict[str, str] = {
 __all__ = ["__version__", *_LAZY]
 
 
+def _jupyter_labextension_paths() -> list[dict[str, str]]:
+    """Where the prebuilt JupyterLab extension lives (``make js`` builds it there)."""
+    return [{"src": "labextension", "dest": "@blockbuilders/workbench-jupyterlab"}]
+
+
 def __getattr__(name: str) -> Any:
     target = _LAZY.get(name)
     if target is None:

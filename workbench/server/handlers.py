@@ -1,0 +1,169 @@
+"""Tornado handlers under ``/workbench/api/``: parse, call :mod:`.service`, answer JSON.
+
+A user mistake (bad JSON, a body that fails the pydantic model, an unknown starter,
+an invalid graph, missing candles) is a 4xx with the error envelope; only a bug is a
+500, and then the client sees a request id, not a traceback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import uuid
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import pydantic
+import tornado.web
+from jupyter_server.base.handlers import APIHandler
+from jupyter_server.utils import ensure_async, url_path_join
+
+from workbench.errors import NotFoundError, ValidationError, WorkbenchError
+from workbench.server import NAMESPACE, service
+from workbench.server.models import BacktestBody, ExportBody, GraphBody
+from workbench.server.notebook import strategy_notebook
+
+M = TypeVar("M", bound=pydantic.BaseModel)
+
+
+def _error_response(exc: BaseException, request_id: str) -> tuple[int, dict[str, Any]]:
+    try:
+        from workbench.http_errors import error_response
+    except ImportError:  # pragma: no cover - older checkouts
+        if isinstance(exc, WorkbenchError):
+            return exc.http_status, exc.envelope(request_id)
+        raise
+    return error_response(exc, request_id)
+
+
+class WorkbenchHandler(APIHandler):
+    """Base: JSON bodies checked by pydantic, WorkbenchError -> envelope with its status."""
+
+    def parse(self, model: type[M]) -> M:
+        try:
+            data = json.loads(self.request.body or b"{}")
+        except ValueError as exc:
+            raise ValidationError(f"The request body is not JSON: {exc}. Send a JSON object.",
+                                  details={"reason": str(exc)}) from None
+        if not isinstance(data, dict):
+            raise ValidationError("The request body must be a JSON object, e.g. "
+                                  '{"graph": {...}}.', details={"got": type(data).__name__})
+        try:
+            return model.model_validate(data)
+        except pydantic.ValidationError as exc:
+            fields = [{"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"]}
+                      for e in exc.errors()]
+            first = fields[0]
+            raise ValidationError(
+                f"Bad request body: {first['field']}: {first['message']} "
+                f"({len(fields)} problem(s)); see details.fields.",
+                details={"fields": fields}) from None
+
+    async def answer(self, fn: Callable[[], Any], *, thread: bool = False,
+                     status: int = 200) -> None:
+        """Run ``fn`` (in a worker thread for CPU work) and write its JSON or the envelope."""
+        request_id = self.request.headers.get("X-Request-Id") or str(uuid.uuid4())
+        try:
+            value = await asyncio.to_thread(fn) if thread else fn()
+            if asyncio.iscoroutine(value):
+                value = await value
+        except Exception as exc:  # one exit for errors: the envelope
+            code, body = _error_response(exc, request_id)
+            if code >= 500:
+                self.log.error("workbench.server: %s failed (requestId=%s)",
+                               self.request.path, request_id, exc_info=exc)
+            self.set_status(code)
+            self.finish(json.dumps(body))
+            return
+        self.set_status(status)
+        self.finish(json.dumps(value, allow_nan=False))
+
+
+class HealthHandler(WorkbenchHandler):
+    @tornado.web.authenticated
+    async def get(self) -> None:
+        await self.answer(service.health)
+
+
+class CatalogHandler(WorkbenchHandler):
+    @tornado.web.authenticated
+    async def get(self) -> None:
+        await self.answer(service.catalog)
+
+
+class StartersHandler(WorkbenchHandler):
+    @tornado.web.authenticated
+    async def get(self, name: str | None = None) -> None:
+        if name:
+            await self.answer(lambda: service.starter(name))
+        else:
+            await self.answer(service.starters)
+
+
+class ValidateHandler(WorkbenchHandler):
+    @tornado.web.authenticated
+    async def post(self) -> None:
+        await self.answer(lambda: service.validate(self.parse(GraphBody)), thread=True)
+
+
+class BacktestHandler(WorkbenchHandler):
+    @tornado.web.authenticated
+    async def post(self) -> None:
+        await self.answer(lambda: service.backtest(self.parse(BacktestBody)), thread=True)
+
+
+class ExportHandler(WorkbenchHandler):
+    """Write ``<name>.ipynb`` beside ``<name>.strategy.json`` through the contents manager."""
+
+    @tornado.web.authenticated
+    async def post(self) -> None:
+        await self.answer(self._export, status=201)
+
+    async def _export(self) -> dict[str, Any]:
+        body = self.parse(ExportBody)
+        cm = self.contents_manager
+        target = service.notebook_name(body.path)
+        base, _, _ = target.rpartition(".ipynb")
+        n = 1
+        while await ensure_async(cm.file_exists(target)):
+            target = f"{base}-{n}.ipynb"  # never overwrite a notebook the user edited
+            n += 1
+        nb = strategy_notebook(body.path.strip("/").rsplit("/", 1)[-1], body.graph)
+        await ensure_async(cm.save({"type": "notebook", "format": "json", "content": nb},
+                                   target))
+        return {"path": target}
+
+
+class CanvasScriptHandler(WorkbenchHandler):
+    """The canvas bundle (the same file the notebook widget and Panel load)."""
+
+    @tornado.web.authenticated
+    async def get(self) -> None:
+        path = service.CANVAS_JS
+        if not path.is_file():
+            await self.answer(self._missing)
+            return
+        self.set_header("Content-Type", "text/javascript; charset=utf-8")
+        self.set_header("Cache-Control", "no-cache")
+        self.finish(path.read_bytes())
+
+    def _missing(self) -> None:
+        raise NotFoundError(
+            f"The canvas bundle {service.CANVAS_JS} is missing: build it with "
+            "`make js` (developers) or reinstall the package.",
+            details={"path": str(service.CANVAS_JS)})
+
+
+def setup_handlers(web_app: Any) -> None:
+    base = url_path_join(web_app.settings["base_url"], NAMESPACE)
+    routes: list[tuple[str, type[WorkbenchHandler]]] = [
+        ("health", HealthHandler),
+        ("catalog", CatalogHandler),
+        ("starters", StartersHandler),
+        ("starters/([A-Za-z0-9_\\-]+)", StartersHandler),
+        ("validate", ValidateHandler),
+        ("backtest", BacktestHandler),
+        ("export", ExportHandler),
+        ("canvas.js", CanvasScriptHandler),
+    ]
+    web_app.add_handlers(".*$", [(url_path_join(base, path), cls) for path, cls in routes])
