@@ -162,7 +162,7 @@ class Repo(Generic[T]):
     def _transition(self, id: uuid.UUID | str, to: str, *, actor: Actor = None,
                     extra: Mapping[str, Any] | None = None) -> T:
         """Compare-and-set the status: only from a state that allows ``to``."""
-        current = self.get(id, actor=actor)
+        self.get(id, actor=actor)
         graph = TRANSITIONS[self.table]
         if to not in graph:
             raise ValidationError(f"Unknown {self.table} status {to!r}; known: "

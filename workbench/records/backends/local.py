@@ -1,0 +1,214 @@
+"""The embedded store: one SQLite file under ``WORKBENCH_HOME`` (stdlib ``sqlite3``).
+
+Safe across processes and threads: WAL journal (readers never block the writer), every
+write transaction starts with ``BEGIN IMMEDIATE`` (the write lock is taken before the
+first read, so read-check-write steps such as the quota and the version number cannot
+interleave), a 30 s busy timeout, and one connection per thread.
+
+Values: UUIDs as text, timestamps as fixed-width ISO text in UTC (so text order is time
+order), JSON columns as JSON text.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import threading
+import uuid
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from workbench.records.backends.base import DuplicateRowError, Row
+from workbench.records.backends.sql import SqlBackend, quote
+from workbench.records.files import LocalFiles
+from workbench.records.models import TABLES, Record
+from workbench.records.store import Store
+
+SCHEMA_VERSION = 1
+
+#: Unique keys (the same as in the PostgreSQL migrations).
+UNIQUE: dict[str, list[tuple[str, ...]]] = {
+    "profiles": [("email",)],
+    "strategies": [("owner_id", "slug")],
+    "strategy_versions": [("strategy_id", "version")],
+    "paper_fills": [("run_id", "bar_ts", "seq")],
+    "paper_ticks": [("run_id", "bar_ts")],
+    "audit_log": [("seq",)],
+    "plan_usage": [("user_id", "metric", "window_start")],
+}
+INDEXES: dict[str, list[tuple[str, ...]]] = {
+    "notifications": [("user_id", "read_at")],
+    "backtest_runs": [("strategy_id", "created_at"), ("owner_id", "created_at")],
+    "paper_trade_runs": [("owner_id", "status")],
+    "template_shares": [("status", "audience")],
+    "compliance_events": [("status", "created_at")],
+    "key_access_log": [("key_id",)],
+}
+
+
+def _sql_type(model: type[Record], name: str) -> str:
+    ann = str(model.model_fields[name].annotation)
+    if "int" in ann and "str" not in ann:
+        return "INTEGER"
+    if "float" in ann:
+        return "REAL"
+    return "TEXT"
+
+
+def schema_sql() -> str:
+    """CREATE statements for every table, generated from the models."""
+    out: list[str] = []
+    for table, model in TABLES.items():
+        cols = []
+        for name, field in model.model_fields.items():
+            pk = " PRIMARY KEY" if name == "id" else ""
+            null = " NOT NULL" if field.is_required() and not pk else ""
+            cols.append(f"{quote(name)} {_sql_type(model, name)}{pk}{null}")
+        for key in UNIQUE.get(table, []):
+            cols.append(f"UNIQUE ({', '.join(map(quote, key))})")
+        out.append(f"CREATE TABLE IF NOT EXISTS {quote(table)} (\n  " + ",\n  ".join(cols)
+                   + "\n);")
+        for key in INDEXES.get(table, []):
+            out.append(f"CREATE INDEX IF NOT EXISTS {quote(table + '_' + '_'.join(key))} ON "
+                       f"{quote(table)} ({', '.join(map(quote, key))});")
+    return "\n".join(out)
+
+
+def _ts(value: datetime) -> str:
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
+
+
+class LocalBackend(SqlBackend):
+    kind = "local"
+    placeholder = "?"
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._local = threading.local()
+        self._conns: list[sqlite3.Connection] = []
+        self._conns_lock = threading.Lock()
+        conn = self._conn()
+        conn.executescript("BEGIN IMMEDIATE;\n" + schema_sql() + "\nCOMMIT;")
+        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+    # -- connections ----------------------------------------------------------------
+    def _conn(self) -> sqlite3.Connection:
+        conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
+        if conn is None:
+            conn = sqlite3.connect(self.path, timeout=30.0, isolation_level=None,
+                                   check_same_thread=False)
+            conn.row_factory = sqlite3.Row
+            conn.execute("PRAGMA journal_mode=WAL")
+            conn.execute("PRAGMA synchronous=NORMAL")
+            conn.execute("PRAGMA busy_timeout=30000")
+            self._local.conn = conn
+            self._local.depth = 0
+            with self._conns_lock:
+                self._conns.append(conn)
+        return conn
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        conn = self._conn()
+        if self._local.depth:
+            self._local.depth += 1
+            try:
+                yield
+            finally:
+                self._local.depth -= 1
+            return
+        conn.execute("BEGIN IMMEDIATE")
+        self._local.depth = 1
+        try:
+            yield
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        else:
+            conn.execute("COMMIT")
+        finally:
+            self._local.depth = 0
+
+    def lock(self, name: str) -> None:
+        """Nothing to do: ``BEGIN IMMEDIATE`` already holds the database's write lock."""
+
+    def run(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
+        conn = self._conn()
+        try:
+            if self._local.depth or sql.lstrip().upper().startswith("SELECT"):
+                return [dict(r) for r in conn.execute(sql, tuple(params)).fetchall()]
+            with self.transaction():
+                return [dict(r) for r in conn.execute(sql, tuple(params)).fetchall()]
+        except sqlite3.IntegrityError as exc:
+            if "UNIQUE" in str(exc) or "PRIMARY KEY" in str(exc):
+                raise DuplicateRowError(f"Duplicate row: {exc}", details={"sql": sql[:80]}) \
+                    from None
+            raise
+
+    # -- values ---------------------------------------------------------------------
+    def to_db(self, table: str, column: str, value: Any) -> Any:
+        if value is None:
+            return None
+        if column in TABLES[table].__json__:
+            return json.dumps(value, separators=(",", ":"), allow_nan=False)
+        if isinstance(value, uuid.UUID):
+            return str(value)
+        if isinstance(value, datetime):
+            return _ts(value)
+        if isinstance(value, bool):
+            return int(value)
+        return value
+
+    def from_db(self, table: str, row: Row) -> Row:
+        for col in TABLES[table].__json__:
+            if row.get(col) is not None:
+                row[col] = json.loads(row[col])
+        return row
+
+    # -- atomic steps ---------------------------------------------------------------
+    def consume_quota(self, user_id: uuid.UUID, metric: str, limit: int,
+                      window_start: datetime, window_end: datetime, amount: int) -> Row | None:
+        with self.transaction():
+            now = _ts(datetime.now(UTC))
+            self.run('INSERT INTO "plan_usage" ("id", "user_id", "metric", "window_start", '
+                     '"window_end", "used", "plan_limit", "updated_at") VALUES (?,?,?,?,?,0,?,?) '
+                     'ON CONFLICT ("user_id", "metric", "window_start") DO NOTHING',
+                     [str(uuid.uuid4()), str(user_id), metric, _ts(window_start),
+                      _ts(window_end), limit, now])
+            rows = self.run('UPDATE "plan_usage" SET "used" = "used" + ?, "plan_limit" = ?, '
+                            '"updated_at" = ? WHERE "user_id" = ? AND "metric" = ? AND '
+                            '"window_start" = ? AND "used" + ? <= ? RETURNING *',
+                            [amount, limit, now, str(user_id), metric, _ts(window_start),
+                             amount, limit])
+        return self.from_db("plan_usage", rows[0]) if rows else None
+
+    def increment_clone_count(self, template_id: uuid.UUID) -> int | None:
+        rows = self.run('UPDATE "template_shares" SET "clone_count" = "clone_count" + 1, '
+                        '"updated_at" = ? WHERE "id" = ? AND "status" = ? '
+                        'RETURNING "clone_count"',
+                        [_ts(datetime.now(UTC)), str(template_id), "published"])
+        return int(rows[0]["clone_count"]) if rows else None
+
+    def close(self) -> None:
+        with self._conns_lock:
+            for conn in self._conns:
+                try:
+                    conn.close()
+                except sqlite3.ProgrammingError:  # closed from another thread already
+                    pass
+            self._conns.clear()
+        self._local = threading.local()
+
+
+def open_local(path: str | Path | None = None, files_root: str | Path | None = None) -> Store:
+    """The embedded store at ``path`` (default ``$WORKBENCH_HOME/records.sqlite``)."""
+    from workbench.config import home
+
+    db = Path(path) if path else home() / "records.sqlite"
+    return Store(LocalBackend(db), LocalFiles(Path(files_root) if files_root else None))
