@@ -1,0 +1,87 @@
+"""The one place blocks reach the engine's kernels (``workbench.engine``).
+
+Every block computes through the functions below, so switching a kernel (or counting
+calls in a test) touches this module only. Arrays in, arrays out (float64 or bool,
+one value per bar); warm-up bars are NaN. Definitions are the engine's (TA-Lib's).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from workbench.engine import indicators as _ind
+from workbench.engine import signals as _sig
+
+
+def sma(x: np.ndarray, window: int) -> np.ndarray:
+    return _ind.sma(x, int(window))
+
+
+def ema(x: np.ndarray, window: int) -> np.ndarray:
+    return _ind.ema(x, int(window))
+
+
+def wma(x: np.ndarray, window: int) -> np.ndarray:
+    return _ind.wma(x, int(window))
+
+
+def rsi(x: np.ndarray, window: int) -> np.ndarray:
+    return _ind.rsi(x, int(window))
+
+
+def macd(x: np.ndarray, fast: int, slow: int, signal: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    line, sig, hist = _ind.macd(x, int(fast), int(slow), int(signal))
+    return line, sig, hist
+
+
+def bollinger(x: np.ndarray, window: int, k: float) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    upper, middle, lower = _ind.bbands(x, int(window), float(k))
+    return upper, middle, lower
+
+
+def atr(high: np.ndarray, low: np.ndarray, close: np.ndarray, window: int) -> np.ndarray:
+    return _ind.atr(high, low, close, int(window))
+
+
+def stochastic(high: np.ndarray, low: np.ndarray, close: np.ndarray, fastk: int,
+               slowk: int, slowd: int) -> tuple[np.ndarray, np.ndarray]:
+    k, d = _ind.stoch(high, low, close, int(fastk), int(slowk), int(slowd))
+    return k, d
+
+
+def roc(x: np.ndarray, window: int) -> np.ndarray:
+    return _ind.roc(x, int(window))
+
+
+def highest(x: np.ndarray, window: int) -> np.ndarray:
+    return _ind.rolling_max(x, int(window))
+
+
+def lowest(x: np.ndarray, window: int) -> np.ndarray:
+    return _ind.rolling_min(x, int(window))
+
+
+def rolling_std(x: np.ndarray, window: int) -> np.ndarray:
+    return _ind.rolling_std(x, int(window))
+
+
+def zscore(x: np.ndarray, window: int) -> np.ndarray:
+    return _ind.zscore(x, int(window))
+
+
+def vwap(high: np.ndarray, low: np.ndarray, close: np.ndarray, volume: np.ndarray,
+         window: int) -> np.ndarray:
+    return _ind.vwap((high + low + close) / 3.0, volume, int(window))
+
+
+def lag(x: np.ndarray, n: int) -> np.ndarray:
+    """The value ``n >= 1`` bars ago; the engine refuses a negative shift."""
+    return _sig.lag(x, int(n))
+
+
+def crossed_above(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return _sig.crossed_above(a, b)
+
+
+def crossed_below(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return _sig.crossed_below(a, b)

@@ -1,0 +1,144 @@
+"""What a block is: typed ports, bounded params, a role and a compute function.
+
+The catalog (``workbench.blocks.catalog``) is built from these declarations only; the
+canvas palette, the JSON Schema, ``workbench blocks --json``, validation and the
+compiler all read the same objects, so a block is described in exactly one place.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+
+PortType = Literal["series_float", "series_bool", "scalar"]
+PORT_TYPES: tuple[str, ...] = ("series_float", "series_bool", "scalar")
+ParamType = Literal["int", "float", "bool", "choice", "string"]
+
+#: Block roles the compiler treats differently: sources read candles, sinks feed the
+#: simulator (signals), ``risk`` configures stops, ``sizing`` configures order size.
+Role = Literal["source", "transform", "signal", "risk", "sizing"]
+
+CATEGORIES: tuple[tuple[str, str], ...] = (
+    ("sources", "Sources"),
+    ("indicators", "Indicators"),
+    ("math", "Math"),
+    ("logic", "Comparisons & logic"),
+    ("filters", "Time filters"),
+    ("signals", "Signals"),
+    ("risk", "Risk & sizing"),
+)
+
+
+@dataclass(frozen=True)
+class Port:
+    """One typed input or output of a block."""
+
+    name: str
+    type: PortType
+    doc: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {"name": self.name, "type": self.type, "doc": self.doc}
+
+
+@dataclass(frozen=True)
+class Param:
+    """One block parameter with its type, default, bounds (inclusive) and a one-line doc."""
+
+    name: str
+    type: ParamType
+    default: Any
+    doc: str
+    min: float | None = None
+    max: float | None = None
+    choices: tuple[str, ...] | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "type": self.type,
+            "default": self.default,
+            "min": self.min,
+            "max": self.max,
+            "doc": self.doc,
+            "choices": list(self.choices) if self.choices is not None else None,
+        }
+
+    @property
+    def numeric(self) -> bool:
+        return self.type in ("int", "float")
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a block may read besides its inputs: the candle arrays (never beyond them)."""
+
+    ts: np.ndarray
+    open: np.ndarray
+    high: np.ndarray
+    low: np.ndarray
+    close: np.ndarray
+    volume: np.ndarray
+
+    @property
+    def n(self) -> int:
+        return int(self.close.shape[0])
+
+
+Compute = Callable[[Context, Mapping[str, Any], Mapping[str, Any]], dict[str, Any]]
+ParamCheck = Callable[[Mapping[str, Any]], "str | None"]
+
+
+@dataclass(frozen=True)
+class Block:
+    """A block type. ``compute(ctx, inputs, params)`` returns ``{output port: array}``.
+
+    ``check`` validates params jointly (e.g. fast < slow) and returns a message or None.
+    """
+
+    type: str
+    category: str
+    label: str
+    doc: str
+    inputs: tuple[Port, ...]
+    outputs: tuple[Port, ...]
+    params: tuple[Param, ...]
+    compute: Compute
+    role: Role = "transform"
+    check: ParamCheck | None = None
+    kernels: tuple[str, ...] = field(default=())
+
+    def input(self, name: str) -> Port | None:
+        return next((p for p in self.inputs if p.name == name), None)
+
+    def output(self, name: str) -> Port | None:
+        return next((p for p in self.outputs if p.name == name), None)
+
+    def param(self, name: str) -> Param | None:
+        return next((p for p in self.params if p.name == name), None)
+
+    def defaults(self) -> dict[str, Any]:
+        return {p.name: p.default for p in self.params}
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "type": self.type,
+            "category": self.category,
+            "label": self.label,
+            "doc": self.doc,
+            "inputs": [p.to_json() for p in self.inputs],
+            "outputs": [p.to_json() for p in self.outputs],
+            "params": [p.to_json() for p in self.params],
+        }
+
+
+def port_compatible(source: str, target: str) -> bool:
+    """Whether an output of type ``source`` may feed an input of type ``target``.
+
+    A scalar broadcasts into a float series (``close > 30``); nothing else converts, so
+    a boolean series never silently becomes 0/1 arithmetic.
+    """
+    return source == target or (source == "scalar" and target == "series_float")

@@ -1,0 +1,163 @@
+"""Compile a valid strategy graph into an execution plan over arrays.
+
+The plan is a topologically ordered list of steps, one kernel call each. Two nodes with
+the same block type, params and inputs become ONE step (common sub-expressions are
+computed once), which matters when a canvas user drags the same SMA twice or a sweep
+re-runs a graph whose indicator did not change. Running a plan yields the
+:class:`SignalSet` the simulator consumes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Hashable, Mapping, MutableMapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from workbench.blocks import BLOCKS
+from workbench.blocks.signals import SIGNAL_KINDS, STOP_KINDS
+from workbench.blocks.spec import Block, Context
+from workbench.errors import ValidationError
+from workbench.graph import params as P
+from workbench.graph.models import Settings, Sizing, StrategyGraph
+from workbench.graph.validate import Problem, has_errors, validate
+
+
+@dataclass(frozen=True)
+class Step:
+    """One kernel call: ``inputs`` maps an input port to (step index, output port)."""
+
+    key: Hashable
+    block: Block
+    params: Mapping[str, Any]
+    inputs: Mapping[str, tuple[int, str]]
+    nodes: tuple[str, ...]
+
+
+@dataclass
+class SignalSet:
+    """What the simulator needs, one value per bar.
+
+    Stops are distances as fractions of price (NaN or None = no stop).
+    """
+
+    entries: np.ndarray
+    exits: np.ndarray
+    short_entries: np.ndarray
+    short_exits: np.ndarray
+    sl_stop: np.ndarray | None = None
+    tp_stop: np.ndarray | None = None
+    tsl_stop: np.ndarray | None = None
+    sizing: Sizing = field(default_factory=Sizing)
+    values: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    @property
+    def has_shorts(self) -> bool:
+        return bool(self.short_entries.any())
+
+
+@dataclass
+class Plan:
+    """Steps in execution order plus where the simulator's inputs come from."""
+
+    graph: StrategyGraph
+    steps: list[Step]
+    node_step: dict[str, int]
+    settings: Settings
+    warnings: list[Problem] = field(default_factory=list)
+
+    def steps_of(self, role: str) -> list[int]:
+        return [i for i, s in enumerate(self.steps) if s.block.role == role]
+
+    def run(self, ctx: Context, memo: MutableMapping[Hashable, dict[str, Any]] | None = None,
+            cacheable: set[Hashable] | None = None) -> SignalSet:
+        """Execute every step over ``ctx``'s candles.
+
+        ``memo`` carries outputs across runs (sweeps): a step whose key is in ``memo`` is
+        not recomputed; only keys in ``cacheable`` (all when None) are stored in it.
+        """
+        values: list[dict[str, Any]] = []
+        for step in self.steps:
+            if memo is not None and step.key in memo:
+                values.append(memo[step.key])
+                continue
+            inputs = {port: values[src][out] for port, (src, out) in step.inputs.items()}
+            result = step.block.compute(ctx, inputs, step.params)
+            values.append(result)
+            if memo is not None and (cacheable is None or step.key in cacheable):
+                memo[step.key] = result
+        return self._collect(ctx, values)
+
+    def _collect(self, ctx: Context, values: list[dict[str, Any]]) -> SignalSet:
+        n = ctx.n
+        sig: dict[str, np.ndarray] = {k: np.zeros(n, dtype=np.bool_) for k in SIGNAL_KINDS}
+        stops: dict[str, np.ndarray | None] = dict.fromkeys(STOP_KINDS)
+        sizing = self.settings.sizing
+        for i, step in enumerate(self.steps):
+            kind = step.block.type
+            if kind in sig:
+                sig[kind] = sig[kind] | values[i]["signal"]
+            elif kind in stops:
+                stops[kind] = np.ascontiguousarray(values[i]["stop"], dtype=np.float64)
+            elif step.block.role == "sizing":
+                sizing = Sizing(mode=step.params["mode"], value=step.params["value"])
+        named = {node: values[i] for node, i in self.node_step.items()}
+        return SignalSet(sig["enter_long"], sig["exit_long"], sig["enter_short"], sig["exit_short"],
+                         stops["stop_loss"], stops["take_profit"], stops["trailing_stop"], sizing, named)
+
+
+def _order(graph: StrategyGraph) -> list[str]:
+    """Topological order, stable in document order (validation has excluded cycles)."""
+    preds: dict[str, set[str]] = {n.id: set() for n in graph.nodes}
+    for e in graph.edges:
+        preds[e.target].add(e.source)
+    done: list[str] = []
+    placed: set[str] = set()
+    pending = [n.id for n in graph.nodes]
+    while pending:
+        ready = [n for n in pending if preds[n] <= placed]
+        for n in ready:
+            done.append(n)
+            placed.add(n)
+        pending = [n for n in pending if n not in placed]
+    return done
+
+
+def compile_graph(graph: StrategyGraph | Mapping[str, Any]) -> Plan:
+    """A valid graph -> :class:`Plan`; raises ``ValidationError`` (with every problem in
+    ``details["problems"]``) when the graph has errors."""
+    problems = validate(graph if not isinstance(graph, Mapping) else dict(graph))
+    if has_errors(problems):
+        errors = [p for p in problems if p.severity == "error"]
+        first = "; ".join(str(p) for p in errors[:3])
+        more = f" (and {len(errors) - 3} more)" if len(errors) > 3 else ""
+        raise ValidationError(f"the strategy graph is invalid: {first}{more}",
+                              details={"problems": [p.model_dump() for p in problems]})
+    model = graph if isinstance(graph, StrategyGraph) else StrategyGraph.model_validate(graph)
+    by_id = {n.id: n for n in model.nodes}
+    incoming: dict[str, dict[str, tuple[str, str]]] = {n.id: {} for n in model.nodes}
+    for e in model.edges:
+        incoming[e.target][e.target_port] = (e.source, e.source_port)
+
+    steps: list[Step] = []
+    index_of_key: dict[Hashable, int] = {}
+    node_step: dict[str, int] = {}
+    for node_id in _order(model):
+        node = by_id[node_id]
+        block = BLOCKS[node.type]
+        params = P.resolve(block, node.params)
+        inputs = {port: (node_step[src], out) for port, (src, out) in incoming[node_id].items()}
+        key = (block.type, tuple(sorted(params.items())),
+               tuple(sorted((port, steps[i].key, out) for port, (i, out) in inputs.items())))
+        if block.role == "signal":
+            key = (*key, node_id)  # sinks stay distinct (cheap, and kept per node for clarity)
+        if key in index_of_key:
+            i = index_of_key[key]
+            steps[i] = Step(steps[i].key, block, steps[i].params, steps[i].inputs, (*steps[i].nodes, node_id))
+        else:
+            i = len(steps)
+            index_of_key[key] = i
+            steps.append(Step(key, block, params, inputs, (node_id,)))
+        node_step[node_id] = i
+    return Plan(model, steps, node_step, model.settings, [p for p in problems if p.severity == "warning"])

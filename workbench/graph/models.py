@@ -1,0 +1,94 @@
+"""The strategy graph document (``workbench.strategy/1``) as pydantic models.
+
+The JSON Schema shipped for the front ends is generated from these classes
+(``workbench schema``), so the models are the one definition of the file format.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+SCHEMA_ID = "workbench.strategy/1"
+
+FillTiming = Literal["close", "next_open"]
+SizingMode = Literal["percent_equity", "fixed_cash", "fixed_units", "risk_percent"]
+
+
+class Position(BaseModel):
+    """Where the canvas draws a node (pixels); no effect on the backtest."""
+
+    x: float = 0.0
+    y: float = 0.0
+
+
+class Node(BaseModel):
+    """One block instance. ``params`` not given take the catalog's defaults."""
+
+    model_config = ConfigDict(extra="allow")
+
+    id: str = Field(min_length=1, description="unique within the graph; used in `node.param` overrides")
+    type: str = Field(min_length=1, description="a block type from the catalog (`workbench blocks`)")
+    params: dict[str, Any] = Field(default_factory=dict)
+    position: Position = Field(default_factory=Position)
+
+
+class Edge(BaseModel):
+    """A wire from one node's output port to another node's input port."""
+
+    model_config = ConfigDict(extra="allow")
+
+    source: str
+    source_port: str = "out"
+    target: str
+    target_port: str
+
+
+class Sizing(BaseModel):
+    """Order size: ``percent_equity`` and ``risk_percent`` take a fraction (1.0 = all-in,
+    0.02 = risk 2% of equity to the stop-loss), ``fixed_cash`` an amount of cash,
+    ``fixed_units`` a number of units. Fractional units are allowed."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    mode: SizingMode = "percent_equity"
+    value: float = Field(default=1.0, gt=0)
+
+
+class Settings(BaseModel):
+    """How orders fill. ``fees`` and ``slippage`` are fractions per side (0.001 = 0.1%).
+
+    ``fill_timing`` defaults to ``next_open``: a signal is known only once its bar has
+    closed, so the earliest price a live or paper trader can actually get is the next
+    bar's open. ``close`` (vectorbt's default) fills at the signal bar's own close, which
+    is fine for research parity but slightly optimistic.
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    initial_cash: float = Field(default=10_000.0, gt=0)
+    fees: float = Field(default=0.001, ge=0, lt=1)
+    slippage: float = Field(default=0.0, ge=0, lt=1)
+    fill_timing: FillTiming = "next_open"
+    sizing: Sizing = Field(default_factory=Sizing)
+
+
+class StrategyGraph(BaseModel):
+    """A whole ``*.strategy.json`` document."""
+
+    model_config = ConfigDict(extra="allow", title="Workbench strategy graph", populate_by_name=True)
+
+    schema_: Literal["workbench.strategy/1"] = Field(SCHEMA_ID, alias="schema")
+    name: str = ""
+    description: str = ""
+    nodes: list[Node] = Field(default_factory=list)
+    edges: list[Edge] = Field(default_factory=list)
+    settings: Settings = Field(default_factory=Settings)
+
+    def to_json_dict(self) -> dict[str, Any]:
+        """The document as plain JSON types, keys as in the file format."""
+        return self.model_dump(mode="json", by_alias=True, exclude_none=True)
+
+    def node(self, node_id: str) -> Node | None:
+        return next((n for n in self.nodes if n.id == node_id), None)
