@@ -1,0 +1,418 @@
+"""The candle cache: one DuckDB file, plus an ordered Parquet snapshot per series.
+
+Why two layers
+--------------
+DuckDB lets one process write a file and refuses read-only opens while it does, so a
+reader that opened the DuckDB file would wait on every import. Instead:
+
+- **Writers** open the DuckDB file read-write only for one write session
+  (:meth:`CandleCache.writer`, or a single :meth:`~CandleCache.upsert`). Each batch is
+  one transaction: an idempotent upsert keyed by (symbol, timeframe, ts). A second
+  writer retries for ``lock_timeout`` seconds, then gets ``CacheLockedError``
+  ("candle cache <path> is locked by pid N").
+- When a session ends, every series it touched is exported, sorted by ``ts``, to
+  ``<cache>.series/<symbol>__<timeframe>.parquet`` (written to a temporary file, then
+  renamed over the old one: atomic on POSIX), and ``manifest.json`` is rewritten the same
+  way.
+- **Readers** (:meth:`read_arrays`, :meth:`read_frame`, :meth:`list`, the replay feed,
+  the engine) read only those snapshots. They never open the DuckDB file, so they are
+  never blocked by a writer or by each other, and a reader during a write sees the last
+  complete version of a series, never half of a batch. The snapshots are stored in time
+  order, so reading needs no sort (an ``ORDER BY`` read of DuckDB costs 6-8x more).
+
+Times are stored as DuckDB ``TIMESTAMP`` meaning UTC (bar start); arrays carry int64
+nanoseconds. If a writer dies between its commit and the snapshot export, the next
+write session (or :meth:`CandleCache.refresh_snapshots`) re-exports.
+"""
+
+from __future__ import annotations
+
+import builtins
+import json
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+from urllib.parse import quote
+
+import numpy as np
+
+from workbench import config
+from workbench.data import timeframes as tfs
+from workbench.data.candles import VALUE_COLUMNS, Candles, empty_candles, ns_to_iso, to_ns
+from workbench.data.locking import connect_writer
+from workbench.errors import NotFoundError, ValidationError, WorkbenchError
+
+if TYPE_CHECKING:
+    import pandas as pd
+    import pyarrow as pa
+
+
+SeriesInfo = dict[str, Any]
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS candles (
+    symbol    VARCHAR   NOT NULL,
+    timeframe VARCHAR   NOT NULL,
+    ts        TIMESTAMP NOT NULL,  -- bar start, UTC
+    open      DOUBLE    NOT NULL,
+    high      DOUBLE    NOT NULL,
+    low       DOUBLE    NOT NULL,
+    close     DOUBLE    NOT NULL,
+    volume    DOUBLE    NOT NULL,
+    source    VARCHAR   NOT NULL,
+    PRIMARY KEY (symbol, timeframe, ts)
+);
+CREATE TABLE IF NOT EXISTS series_state (
+    symbol VARCHAR NOT NULL, timeframe VARCHAR NOT NULL, dirty BOOLEAN NOT NULL,
+    PRIMARY KEY (symbol, timeframe)
+);
+"""
+
+_UPSERT = """
+INSERT INTO candles (symbol, timeframe, ts, open, high, low, close, volume, source)
+SELECT $symbol, $timeframe, CAST(ts AS TIMESTAMP), open, high, low, close, volume, $source
+FROM incoming
+ON CONFLICT (symbol, timeframe, ts) DO UPDATE SET
+    open = excluded.open, high = excluded.high, low = excluded.low,
+    close = excluded.close, volume = excluded.volume, source = excluded.source
+"""
+
+_MARK_DIRTY = """
+INSERT INTO series_state VALUES ($symbol, $timeframe, true)
+ON CONFLICT (symbol, timeframe) DO UPDATE SET dirty = true
+"""
+
+
+def _series_file(symbol: str, timeframe: str) -> str:
+    return f"{quote(symbol, safe='')}__{timeframe}.parquet"
+
+
+def _check_symbol(symbol: str) -> str:
+    if not isinstance(symbol, str) or not symbol.strip() or symbol != symbol.strip():
+        raise ValidationError(f"symbol must be a non-empty name without surrounding spaces, "
+                              f"got {symbol!r}", details={"param": "symbol"})
+    return symbol
+
+
+def _atomic_write_bytes(path: Path, data: bytes) -> None:
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(data)
+    os.replace(tmp, path)
+
+
+class CacheWriter:
+    """A write session: the DuckDB file is held read-write until the session ends."""
+
+    def __init__(self, cache: CandleCache, con: Any) -> None:
+        self.cache = cache
+        self.con = con
+        self.touched: set[tuple[str, str]] = set()
+
+    def upsert(self, data: Any, symbol: str, timeframe: str, source: str, *,
+               label: str | None = None, check: bool = True) -> int:
+        """Check and write one batch in one transaction; return rows written.
+
+        ``data``: a canonical frame (``ts`` int64 ns + OHLCV), any frame whose columns
+        :func:`~workbench.data.sources.files.detect_columns` recognizes, a pyarrow
+        Table, or :class:`Candles`. Raises DataError (nothing written) if a check fails.
+        """
+        import pyarrow as pa
+
+        _check_symbol(symbol)
+        tfs.validate(timeframe)
+        frame = _to_canonical(data, label or symbol)
+        if check:
+            from workbench.data.checks import check_frame
+
+            report = check_frame(frame, timeframe, source=label or f"{symbol} {timeframe}")
+            report.raise_for_errors()
+            report.emit_warnings(stacklevel=4)
+            assert report.frame is not None  # ok reports always carry the frame
+            frame = report.frame
+        if len(frame) == 0:
+            return 0
+        ts = frame["ts"].to_numpy(dtype=np.int64)
+        incoming = pa.table({
+            "ts": pa.array(ts, type=pa.timestamp("ns")),
+            **{c: pa.array(frame[c].to_numpy(dtype=np.float64)) for c in VALUE_COLUMNS}})
+        return self._write(incoming, symbol, timeframe, source)
+
+    def _write(self, incoming: pa.Table, symbol: str, timeframe: str, source: str) -> int:
+        con = self.con
+        con.execute("BEGIN TRANSACTION")
+        try:
+            con.register("incoming", incoming)
+            con.execute(_UPSERT, {"symbol": symbol, "timeframe": timeframe, "source": source})
+            con.execute(_MARK_DIRTY, {"symbol": symbol, "timeframe": timeframe})
+            con.execute("COMMIT")
+        except BaseException:
+            con.execute("ROLLBACK")
+            raise
+        finally:
+            con.unregister("incoming")
+        self.touched.add((symbol, timeframe))
+        return incoming.num_rows
+
+    def resample(self, symbol: str, from_tf: str, to_tf: str) -> int:
+        from workbench.data.resample import resample_in
+
+        rows = resample_in(self.con, symbol, from_tf, to_tf)
+        self.con.execute(_MARK_DIRTY, {"symbol": symbol, "timeframe": to_tf})
+        self.touched.add((symbol, to_tf))
+        return rows
+
+    def publish(self) -> None:
+        """Export every dirty series to its ordered snapshot and rewrite the manifest."""
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        con = self.con
+        snap = self.cache.snapshot_dir
+        snap.mkdir(parents=True, exist_ok=True)
+        dirty = con.execute("SELECT symbol, timeframe FROM series_state WHERE dirty").fetchall()
+        for symbol, timeframe in dirty:
+            table = con.sql(
+                "SELECT ts, open, high, low, close, volume FROM candles "
+                "WHERE symbol = ? AND timeframe = ? ORDER BY ts", params=[symbol, timeframe],
+            ).to_arrow_table()
+            ts = table.column("ts").cast(pa.timestamp("ns")).cast(pa.int64())
+            table = table.set_column(0, pa.field("ts", pa.timestamp("ns", tz="UTC")),
+                                     ts.cast(pa.timestamp("ns", tz="UTC")))
+            table = table.replace_schema_metadata({
+                "workbench.symbol": symbol, "workbench.timeframe": timeframe,
+                "workbench.ts": "bar start, UTC, sorted ascending"})
+            target = snap / _series_file(symbol, timeframe)
+            fd, tmp = tempfile.mkstemp(dir=snap, prefix=f".{target.name}.", suffix=".tmp")
+            os.close(fd)
+            pq.write_table(table, tmp, row_group_size=1 << 20, compression="snappy")
+            os.replace(tmp, target)
+            con.execute("UPDATE series_state SET dirty = false WHERE symbol = ? "
+                        "AND timeframe = ?", [symbol, timeframe])
+        if dirty or not self.cache.manifest_path.exists():
+            self._write_manifest()
+
+    def _write_manifest(self) -> None:
+        rows = self.con.execute(
+            "SELECT symbol, timeframe, count(*), epoch_ns(min(ts)), epoch_ns(max(ts)), "
+            "list(DISTINCT source ORDER BY source) FROM candles "
+            "GROUP BY symbol, timeframe ORDER BY symbol, timeframe").fetchall()
+        series = [{"symbol": s, "timeframe": tf, "rows": int(n), "first": ns_to_iso(a),
+                   "last": ns_to_iso(b), "first_ns": int(a), "last_ns": int(b),
+                   "sources": list(src), "file": _series_file(s, tf)}
+                  for s, tf, n, a, b, src in rows]
+        body = json.dumps({"schema": "workbench.candles-manifest/1", "series": series},
+                          indent=1).encode()
+        _atomic_write_bytes(self.cache.manifest_path, body)
+
+
+def _to_canonical(data: Any, label: str) -> pd.DataFrame:
+    import pandas as pd
+
+    if isinstance(data, Candles):
+        return pd.DataFrame({"ts": data.ts, **{c: getattr(data, c) for c in VALUE_COLUMNS}})
+    if not isinstance(data, pd.DataFrame):
+        import pyarrow as pa
+
+        if isinstance(data, pa.Table | pa.RecordBatch):
+            data = data.to_pandas()
+        else:
+            raise ValidationError(
+                f"cannot upsert a {type(data).__name__}; pass a pandas DataFrame, a pyarrow "
+                "Table or Candles", details={"type": type(data).__name__})
+    if list(data.columns) == ["ts", *VALUE_COLUMNS] and pd.api.types.is_integer_dtype(
+            data["ts"]):
+        return data
+    from workbench.data.sources.files import canonical
+
+    return canonical(data, source=label)
+
+
+class CandleCache:
+    """Candles of many (symbol, timeframe) series in one DuckDB file plus snapshots.
+
+    Parameters
+    ----------
+    path : the DuckDB file (default :func:`workbench.config.cache_path`).
+    read_only : refuse writes (readers never open the DuckDB file anyway).
+    lock_timeout : seconds a writer waits for another writer before CacheLockedError.
+    """
+
+    def __init__(self, path: str | Path | None = None, *, read_only: bool = False,
+                 lock_timeout: float = 2.0) -> None:
+        self.path = Path(path) if path is not None else config.cache_path()
+        self.read_only = read_only
+        self.lock_timeout = lock_timeout
+
+    def __repr__(self) -> str:
+        mode = "read-only" if self.read_only else "read-write"
+        return f"CandleCache({str(self.path)!r}, {mode})"
+
+    @property
+    def snapshot_dir(self) -> Path:
+        return self.path.with_name(self.path.name + ".series")
+
+    @property
+    def manifest_path(self) -> Path:
+        return self.snapshot_dir / "manifest.json"
+
+    # -- writing -------------------------------------------------------------------
+    @contextmanager
+    def writer(self) -> Iterator[CacheWriter]:
+        """Hold the write lock for several batches; snapshots are published at the end.
+
+        >>> with cache.writer() as w:          # doctest: +SKIP
+        ...     for batch in batches:
+        ...         w.upsert(batch, "BTC", "1m", source="stream")
+        """
+        if self.read_only:
+            raise WorkbenchError(f"candle cache {self.path} was opened read-only; open it "
+                                 "with read_only=False to write", code="cache_read_only")
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        con, lock = connect_writer(self.path, self.lock_timeout)
+        try:
+            con.execute(SCHEMA)
+            session = CacheWriter(self, con)
+            try:
+                yield session
+            finally:
+                session.publish()
+        finally:
+            con.close()
+            lock.release()
+
+    def upsert(self, data: Any, symbol: str, timeframe: str, source: str = "upsert", *,
+               label: str | None = None) -> dict[str, Any]:
+        """Check and write one batch (idempotent: re-running it changes nothing)."""
+        with self.writer() as w:
+            written = w.upsert(data, symbol, timeframe, source, label=label)
+        return {"symbol": symbol, "timeframe": timeframe, "written": written,
+                **self._rows_of(symbol, timeframe)}
+
+    def import_file(self, path: str | Path, symbol: str | None = None,
+                    timeframe: str | None = None) -> dict[str, Any]:
+        """Import a CSV/Parquet file whole, or not at all (see :mod:`workbench.data.checks`).
+
+        ``symbol``/``timeframe`` default to the file name's ``SYMBOL_TF`` pattern.
+        """
+        from workbench.data.sources.files import infer_symbol_timeframe, read_file
+
+        guess_sym, guess_tf = infer_symbol_timeframe(path)
+        symbol = symbol or guess_sym
+        timeframe = timeframe or guess_tf
+        if not symbol or not timeframe:
+            raise ValidationError(
+                f"{Path(path).name}: pass --symbol and --timeframe (or name the file like "
+                "SYMBOL_1h.csv)", details={"path": str(path)})
+        frame, label = read_file(path)
+        out = self.upsert(frame, symbol, timeframe, source=f"file:{Path(path).name}",
+                          label=label)
+        return {**out, "path": str(path)}
+
+    def resample(self, symbol: str, from_tf: str, to_tf: str) -> dict[str, Any]:
+        """Build ``to_tf`` bars from ``from_tf`` bars in SQL and store them (see resample)."""
+        with self.writer() as w:
+            written = w.resample(symbol, from_tf, to_tf)
+        return {"symbol": symbol, "from": from_tf, "to": to_tf, "written": written,
+                **self._rows_of(symbol, to_tf)}
+
+    def refresh_snapshots(self) -> None:
+        """Re-export every series (recovery after a crash, or after editing by SQL)."""
+        with self.writer() as w:
+            w.con.execute("INSERT OR REPLACE INTO series_state SELECT DISTINCT symbol, "
+                          "timeframe, true FROM candles")
+
+    # -- reading (snapshots only; never blocked) ------------------------------------
+    def list(self) -> list[SeriesInfo]:
+        """Every series: symbol, timeframe, rows, first and last bar (ISO, UTC)."""
+        return [{k: s[k] for k in ("symbol", "timeframe", "rows", "first", "last",
+                                   "sources")} for s in self._manifest()]
+
+    def _manifest(self) -> builtins.list[SeriesInfo]:
+        try:
+            return list(json.loads(self.manifest_path.read_bytes())["series"])
+        except FileNotFoundError:
+            return []
+
+    def _rows_of(self, symbol: str, timeframe: str) -> dict[str, Any]:
+        for s in self._manifest():
+            if s["symbol"] == symbol and s["timeframe"] == timeframe:
+                return {"rows": s["rows"], "first": s["first"], "last": s["last"]}
+        return {"rows": 0, "first": None, "last": None}
+
+    def _snapshot(self, symbol: str, timeframe: str) -> Path:
+        tfs.validate(timeframe)
+        path = self.snapshot_dir / _series_file(symbol, timeframe)
+        if not path.exists():
+            have: builtins.list[str] = [f"{s['symbol']} {s['timeframe']}" for s in self._manifest()]
+            raise NotFoundError(
+                f"no candles for {symbol} {timeframe} in {self.path}; have: "
+                f"{', '.join(have) or 'nothing'}. Load some with `workbench data import`, "
+                "`workbench data synth` or `workbench data fetch`.",
+                details={"symbol": symbol, "timeframe": timeframe, "have": have})
+        return path
+
+    def read_table(self, symbol: str, timeframe: str, start: Any = None, end: Any = None,
+                   columns: builtins.list[str] | None = None) -> pa.Table:
+        """The series as a pyarrow Table in time order; ``start`` inclusive, ``end`` exclusive."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+        import pyarrow.parquet as pq
+
+        path = self._snapshot(symbol, timeframe)
+        cols = ["ts", *(columns or VALUE_COLUMNS)]
+        filt = None
+        ts_type = pa.timestamp("ns", tz="UTC")
+        if start is not None:
+            filt = pc.field("ts") >= pa.scalar(to_ns(start), ts_type)
+        if end is not None:
+            upper = pc.field("ts") < pa.scalar(to_ns(end), ts_type)
+            filt = upper if filt is None else filt & upper
+        return pq.read_table(path, columns=cols, filters=filt, use_threads=True)
+
+    def read_arrays(self, symbol: str, timeframe: str, start: Any = None,
+                    end: Any = None) -> Candles:
+        """The series as :class:`Candles` (writable C-contiguous arrays), no pandas involved.
+
+        ``start`` is inclusive and ``end`` exclusive (bar start times; ISO strings,
+        datetimes or int ns).
+        """
+        table = self.read_table(symbol, timeframe, start, end)
+        if table.num_rows == 0:
+            return empty_candles()
+        ts = _column_numpy(table.column("ts").cast(_int64()), np.int64)
+        return Candles(ts, *(_column_numpy(table.column(c), np.float64)
+                             for c in VALUE_COLUMNS))
+
+    def read_frame(self, symbol: str, timeframe: str, start: Any = None,
+                   end: Any = None) -> pd.DataFrame:
+        """The series as a DataFrame: UTC DatetimeIndex ``ts``, columns open..volume."""
+        return self.read_arrays(symbol, timeframe, start, end).to_frame()
+
+
+def _int64() -> Any:
+    import pyarrow as pa
+
+    return pa.int64()
+
+
+def _column_numpy(col: Any, dtype: type) -> np.ndarray:
+    arr = col.to_numpy() if col.num_chunks != 1 else col.chunk(0).to_numpy(
+        zero_copy_only=False)
+    if not arr.flags.writeable or not arr.flags.c_contiguous or arr.dtype != dtype:
+        arr = np.array(arr, dtype=dtype, order="C")
+    return arr
+
+
+def open_cache(path: str | Path | None = None, *, read_only: bool = False,
+               lock_timeout: float = 2.0) -> CandleCache:
+    """The candle cache at ``path`` (default: ``$WORKBENCH_HOME/candles.duckdb``)."""
+    return CandleCache(path, read_only=read_only, lock_timeout=lock_timeout)
+
+
+def load_candles(symbol: str, timeframe: str, start: Any = None, end: Any = None) -> Candles:
+    """Candles of one series from the default cache (read-only)."""
+    return open_cache(read_only=True).read_arrays(symbol, timeframe, start, end)

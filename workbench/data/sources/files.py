@@ -1,0 +1,158 @@
+"""CSV and Parquet files as candle sources, with column names detected.
+
+Recognized column names (any case, surrounding spaces ignored):
+
+- time: ``ts, time, timestamp, date, datetime, open_time, opentime, date_time`` or an
+  unnamed first column (pandas' index, as in backtesting.py's sample files); a separate
+  ``date`` and ``time`` pair is joined;
+- ``open/o``, ``high/h``, ``low/l``, ``close/c`` (also ``price_*`` and ``*_price`` forms),
+  ``volume/vol/v``. A file without volume gets volume 0 and a DataWarning.
+
+Times may be ISO strings (with or without offset), dates, or epoch numbers: seconds,
+milliseconds, microseconds or nanoseconds, told apart by magnitude. Times with an
+offset are converted to UTC; **naive times are taken to be UTC already**.
+"""
+
+from __future__ import annotations
+
+import re
+import warnings
+from pathlib import Path
+from typing import Any, cast
+
+import numpy as np
+import pandas as pd
+
+from workbench.data.candles import VALUE_COLUMNS
+from workbench.errors import DataError, NotFoundError
+
+_ALIASES: dict[str, tuple[str, ...]] = {
+    "ts": ("ts", "time", "timestamp", "date", "datetime", "date_time", "open_time",
+           "opentime", "unnamed: 0", "", "index"),
+    "open": ("open", "o", "open_price", "price_open"),
+    "high": ("high", "h", "high_price", "price_high"),
+    "low": ("low", "l", "low_price", "price_low"),
+    "close": ("close", "c", "close_price", "price_close", "last"),
+    "volume": ("volume", "vol", "v", "base_volume", "volume_base"),
+}
+
+
+def _norm(name: Any) -> str:
+    return re.sub(r"[\s\-]+", "_", str(name).strip().lower())
+
+
+def detect_columns(columns: list[Any]) -> dict[str, Any]:
+    """Map canonical names to the file's column names; raise DataError naming what is missing."""
+    normed = {_norm(c): c for c in columns}
+    found: dict[str, Any] = {}
+    for canon, aliases in _ALIASES.items():
+        for alias in aliases:
+            alias = _norm(alias)
+            if alias in normed:
+                found[canon] = normed[alias]
+                break
+    if "ts" not in found and "date" in normed and "time" in normed:
+        found["ts"] = (normed["date"], normed["time"])
+    missing = [c for c in ("ts", "open", "high", "low", "close") if c not in found]
+    if missing:
+        raise DataError(
+            f"cannot find column(s) {', '.join(missing)} among {list(map(str, columns))}; "
+            f"rename them to one of: " + "; ".join(
+                f"{m}: {', '.join(a for a in _ALIASES[m] if a)}" for m in missing),
+            details={"missing": missing, "columns": list(map(str, columns))})
+    return found
+
+
+def parse_times(values: pd.Series) -> pd.Series:
+    """Times to nullable Int64 ns UTC; unparseable cells become <NA> (the checks report them)."""
+    if pd.api.types.is_datetime64_any_dtype(values):
+        dt = pd.to_datetime(values, utc=True)
+    elif pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values):
+        num = pd.to_numeric(values, errors="coerce").astype("float64")
+        mag = float(np.nanmedian(np.abs(num.to_numpy()))) if num.notna().any() else 0.0
+        unit = "s" if mag < 1e11 else "ms" if mag < 1e14 else "us" if mag < 1e17 else "ns"
+        factor = {"s": 10**9, "ms": 10**6, "us": 10**3, "ns": 1}[unit]
+        out = (num * factor).round()
+        return out.astype("Int64")
+    else:
+        text = values.astype("string").str.strip()
+        if text.str.fullmatch(r"-?\d+(\.\d+)?").fillna(False).all():
+            return parse_times(pd.to_numeric(text, errors="coerce"))
+        dt = pd.to_datetime(text, utc=True, errors="coerce", format="ISO8601")
+        if dt.isna().sum() > text.isna().sum():
+            retry = pd.to_datetime(text[dt.isna()], utc=True, errors="coerce", format="mixed")
+            dt = dt.where(dt.notna(), retry)
+    out = pd.Series(pd.array([pd.NA] * len(dt), dtype="Int64"), index=values.index)
+    ok = dt.notna().to_numpy()
+    out[ok] = dt[ok].dt.as_unit("ns").astype("int64").to_numpy()
+    return out
+
+
+def canonical(raw: pd.DataFrame, *, source: str = "input") -> pd.DataFrame:
+    """Rename/convert a raw frame to the canonical columns, keeping row order."""
+    if isinstance(raw.index, pd.DatetimeIndex) or raw.index.name is not None:
+        raw = raw.reset_index()
+    cols = detect_columns(list(raw.columns))
+    ts_col = cols["ts"]
+    ts_raw: pd.Series
+    if isinstance(ts_col, tuple):
+        date_part = cast(pd.Series, raw[ts_col[0]]).astype("string")
+        ts_raw = date_part + " " + cast(pd.Series, raw[ts_col[1]]).astype("string")
+    else:
+        ts_raw = raw[ts_col]
+    out = pd.DataFrame({"ts": parse_times(ts_raw).to_numpy()}, index=range(len(raw)))
+    out["ts"] = out["ts"].astype("Int64")
+    for c in VALUE_COLUMNS:
+        if c in cols:
+            out[c] = pd.to_numeric(raw[cols[c]], errors="coerce").to_numpy(dtype=np.float64,
+                                                                            na_value=np.nan)
+        else:
+            warnings.warn(f"{source}: no volume column; volume set to 0", UserWarning,
+                          stacklevel=3)
+            out[c] = 0.0
+    return out
+
+
+def read_file(path: str | Path) -> tuple[pd.DataFrame, str]:
+    """Read a CSV or Parquet file into the canonical frame (rows in file order).
+
+    Returns the frame and a label for messages. Row ``i`` of the frame (0-based) is data
+    row ``i + 1``; in a CSV that is file line ``i + 2``.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise NotFoundError(f"no such file: {path}", details={"path": str(path)})
+    suffix = "".join(path.suffixes[-2:]).lower()
+    try:
+        if suffix.endswith((".parquet", ".pq")):
+            raw = pd.read_parquet(path)
+        elif suffix.endswith((".csv", ".csv.gz", ".txt", ".tsv")):
+            raw = pd.read_csv(path, sep=None if suffix.endswith((".txt", ".tsv")) else ",",
+                              engine="python" if suffix.endswith((".txt", ".tsv")) else "c",
+                              dtype=str, keep_default_na=False, na_values=[""])
+        else:
+            raise DataError(f"{path.name}: unknown file type; use .csv or .parquet",
+                            details={"path": str(path)})
+    except (OSError, ValueError, pd.errors.ParserError) as exc:
+        raise DataError(f"{path}: cannot be read ({exc})", details={"path": str(path)}) from exc
+    return canonical(raw, source=path.name), path.name
+
+
+def read_csv(path: str | Path) -> pd.DataFrame:
+    """The ``csv`` source: a CSV file as a canonical frame."""
+    return read_file(path)[0]
+
+
+def read_parquet(path: str | Path) -> pd.DataFrame:
+    """The ``parquet`` source: a Parquet file as a canonical frame."""
+    return read_file(path)[0]
+
+
+_NAME = re.compile(r"^(?P<symbol>.+?)[_\-](?P<timeframe>\d+[mhd])$")
+
+
+def infer_symbol_timeframe(path: str | Path) -> tuple[str | None, str | None]:
+    """``GOOG_1d.csv`` -> ("GOOG", "1d"); (None, None) if the name has no such pattern."""
+    stem = Path(path).name.split(".")[0]
+    m = _NAME.match(stem)
+    return (m["symbol"], m["timeframe"]) if m else (None, None)
