@@ -15,25 +15,16 @@ from typing import Any, TypeVar
 
 import pydantic
 import tornado.web
-from jupyter_server.base.handlers import APIHandler
+from jupyter_server.base.handlers import APIHandler, JupyterHandler
 from jupyter_server.utils import ensure_async, url_path_join
 
-from workbench.errors import NotFoundError, ValidationError, WorkbenchError
+from workbench.errors import NotFoundError, ValidationError
+from workbench.http_errors import error_response
 from workbench.server import NAMESPACE, service
 from workbench.server.models import BacktestBody, ExportBody, GraphBody
 from workbench.server.notebook import strategy_notebook
 
 M = TypeVar("M", bound=pydantic.BaseModel)
-
-
-def _error_response(exc: BaseException, request_id: str) -> tuple[int, dict[str, Any]]:
-    try:
-        from workbench.http_errors import error_response
-    except ImportError:  # pragma: no cover - older checkouts
-        if isinstance(exc, WorkbenchError):
-            return exc.http_status, exc.envelope(request_id)
-        raise
-    return error_response(exc, request_id)
 
 
 class WorkbenchHandler(APIHandler):
@@ -68,10 +59,7 @@ class WorkbenchHandler(APIHandler):
             if asyncio.iscoroutine(value):
                 value = await value
         except Exception as exc:  # one exit for errors: the envelope
-            code, body = _error_response(exc, request_id)
-            if code >= 500:
-                self.log.error("workbench.server: %s failed (requestId=%s)",
-                               self.request.path, request_id, exc_info=exc)
+            code, body = error_response(exc, request_id)  # logs a 500 with its traceback
             self.set_status(code)
             self.finish(json.dumps(body))
             return
@@ -145,7 +133,7 @@ class CanvasScriptHandler(WorkbenchHandler):
             return
         self.set_header("Content-Type", "text/javascript; charset=utf-8")
         self.set_header("Cache-Control", "no-cache")
-        self.finish(path.read_bytes())
+        JupyterHandler.finish(self, path.read_bytes())  # APIHandler.finish would say JSON
 
     def _missing(self) -> None:
         raise NotFoundError(

@@ -156,7 +156,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
       const label = `${symbol} ${timeframe}`;
       const panel = resultsFor(doc);
       panel.content.showRunning(label);
-      view.setResult(view.model.get('result'), `Running backtest on ${label}…`);
+      view.model.update('status', `Running backtest on ${label}…`);
       try {
         const result = await postJSON<IBacktestResult>('backtest', {
           graph: view.graph,
@@ -168,7 +168,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
         view.setResult(result, `Backtest ${label}: ${result.n_trades} trades`);
       } catch (error) {
         panel.content.showError(`Backtest failed: ${errorText(error)}`);
-        view.setResult(null, `Backtest failed: ${errorText(error)}`);
+        view.setResult(null, 'Backtest failed', errorText(error));
         if (error instanceof WorkbenchAPIError && error.code === 'validation_error') {
           void view.validate().catch(() => undefined);
         }

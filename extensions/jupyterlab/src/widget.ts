@@ -32,6 +32,22 @@ export function serialize(graph: unknown): string {
   return JSON.stringify(graph, null, 2) + '\n';
 }
 
+/** The canvas's `result` key: {metrics, equity: number[], label, error} (see Results.jsx). */
+export function canvasResult(result: IBacktestResult | null, error?: string): any {
+  if (error) {
+    return { metrics: {}, headline: [], equity: [], label: '', error };
+  }
+  if (!result) {
+    return null;
+  }
+  return {
+    metrics: result.metrics,
+    equity: result.equity.v,
+    label: `${result.symbol} ${result.timeframe} · ${result.n_trades} trades`,
+    error: null
+  };
+}
+
 /** Shared by every canvas: the block catalog, fetched once from the server. */
 export interface ICatalogSource {
   catalog(): Promise<any>;
@@ -83,8 +99,9 @@ export class CanvasView extends Widget {
     return problems;
   }
 
-  setResult(result: IBacktestResult | null, status: string): void {
-    this.model.update('result', result);
+  /** Show a backtest answer (or an error) in the canvas's own results panel. */
+  setResult(result: IBacktestResult | null, status: string, error?: string): void {
+    this.model.update('result', canvasResult(result, error));
     this.model.update('status', status);
   }
 
