@@ -68,19 +68,24 @@ def lag_bool_nb(x: np.ndarray, n: int) -> np.ndarray:
     return out
 
 
+def _pair(a: np.ndarray, b: np.ndarray | float) -> tuple[np.ndarray, np.ndarray]:
+    aa = _checks.as_f64(a, "a")
+    if isinstance(b, int | float | np.number):
+        return aa, np.full(aa.shape[0], float(b))
+    bb = _checks.as_f64(b, "b")
+    _checks.same_length(a=aa, b=bb)
+    return aa, bb
+
+
 def crossed_above(a: np.ndarray, b: np.ndarray | float) -> np.ndarray:
     """Bars where ``a`` crosses above ``b`` (a series or a constant); vectorbt's rule."""
-    aa = _checks.as_f64(a, "a")
-    bb = np.full(aa.shape[0], float(b)) if np.isscalar(b) else _checks.as_f64(b, "b")
-    _checks.same_length(a=aa, b=bb)
+    aa, bb = _pair(a, b)
     return crossed_above_nb(aa, bb)
 
 
 def crossed_below(a: np.ndarray, b: np.ndarray | float) -> np.ndarray:
     """Bars where ``a`` crosses below ``b`` (a series or a constant)."""
-    aa = _checks.as_f64(a, "a")
-    bb = np.full(aa.shape[0], float(b)) if np.isscalar(b) else _checks.as_f64(b, "b")
-    _checks.same_length(a=aa, b=bb)
+    aa, bb = _pair(a, b)
     return crossed_below_nb(aa, bb)
 
 

@@ -54,7 +54,7 @@ round trip, arrays ``entry_idx, exit_idx, side (+1/-1), size (units), entry_pric
 exit_price (fill prices incl. slippage), fees (both sides), pnl, ret, exit_reason``.
 A trade still open at the end is included with ``exit_reason = EXIT_OPEN``, exit at the
 last close and no exit fee (vectorbt counts it as a trade too). ``ret`` = pnl /
-(entry value + entry fee). ``status`` is a bit set of ``STATUS_*`` flags.
+(entry value), as vectorbt. ``status`` is a bit set of ``STATUS_*`` flags.
 """
 
 from __future__ import annotations
@@ -62,6 +62,10 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
+from numba import njit
+
+from workbench.engine import _checks
+from workbench.errors import UnknownNameError, ValidationError
 
 FILL_CLOSE = 0
 FILL_NEXT_OPEN = 1
@@ -118,9 +122,333 @@ class SimResult(NamedTuple):
     status: int
 
 
-def simulate_nb(*args):  # type: ignore[no-untyped-def]
-    """Kernel; signature documented on :func:`simulate` (filled in next commit)."""
-    raise NotImplementedError
+# rows of the trade matrix returned by the kernel (row-major: trades[ROW, k])
+T_ENTRY_IDX, T_EXIT_IDX, T_SIDE, T_SIZE, T_ENTRY_PRICE, T_EXIT_PRICE = 0, 1, 2, 3, 4, 5
+T_FEES, T_PNL, T_RET, T_REASON = 6, 7, 8, 9
+N_TRADE_FIELDS = 10
+
+
+@njit(cache=True)
+def _flex(a: np.ndarray, i: int) -> float:
+    """a[i], or a[0] for a one-element array (a constant for every bar)."""
+    return a[0] if a.shape[0] == 1 else a[i]
+
+
+@njit(cache=True)
+def _record_close_nb(
+    trades: np.ndarray, k: int, side: int, units: float, entry_i: int, entry_px: float,
+    entry_fee: float, exit_i: int, exit_px: float, exit_fee: float, reason: int,
+) -> None:
+    entry_val = units * entry_px
+    pnl = side * (units * exit_px - entry_val) - entry_fee - exit_fee
+    trades[T_ENTRY_IDX, k] = entry_i
+    trades[T_EXIT_IDX, k] = exit_i
+    trades[T_SIDE, k] = side
+    trades[T_SIZE, k] = units
+    trades[T_ENTRY_PRICE, k] = entry_px
+    trades[T_EXIT_PRICE, k] = exit_px
+    trades[T_FEES, k] = entry_fee + exit_fee
+    trades[T_PNL, k] = pnl
+    trades[T_RET, k] = pnl / entry_val if entry_val != 0.0 else np.nan
+    trades[T_REASON, k] = reason
+
+
+@njit(cache=True)
+def _entry_units_nb(
+    side: int, px: float, cash: float, fees: float, size_mode: int, size_value: float,
+    stop_frac: float,
+) -> tuple[float, int]:
+    """Units to buy/sell short at fill price ``px`` with ``cash`` (flat), and status bits."""
+    status = 0
+    if cash <= 0.0 or not px > 0.0:
+        return 0.0, STATUS_NO_CASH
+    affordable = cash / (px * (1.0 + fees))
+    if size_mode == SIZE_PERCENT_EQUITY:
+        units = cash * size_value / (px * (1.0 + fees))
+    elif size_mode == SIZE_FIXED_CASH:
+        units = size_value / px
+    elif size_mode == SIZE_FIXED_UNITS:
+        units = size_value
+    else:
+        if not stop_frac > 0.0:
+            return 0.0, STATUS_NO_STOP_FOR_RISK
+        units = cash * size_value / (px * stop_frac)
+    if units > affordable:
+        if size_mode != SIZE_PERCENT_EQUITY:
+            status |= STATUS_SIZE_CAPPED
+        units = affordable
+    return units, status
+
+
+@njit(cache=True)
+def simulate_nb(
+    open_: np.ndarray, high: np.ndarray, low: np.ndarray, close: np.ndarray,
+    long_entries: np.ndarray, long_exits: np.ndarray,
+    short_entries: np.ndarray, short_exits: np.ndarray,
+    sl: np.ndarray, sl_mult: float, tp: np.ndarray, tp_mult: float,
+    tsl: np.ndarray, tsl_mult: float,
+    init_cash: float, fees: float, slippage: float,
+    fill_timing: int, size_mode: int, size_value: float,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int, int]:
+    """The simulator kernel; semantics in the module docstring.
+
+    Signals are bool arrays of n bars (short ones may have length 1 = never used when
+    False). Stop fraction at bar i = ``_flex(sl, i) * sl_mult`` (a one-element array is
+    a constant; NaN = off). Returns ``(equity, position, cash, trades, n_trades,
+    status)`` with ``trades`` of shape (N_TRADE_FIELDS, capacity), valid up to n_trades.
+    """
+    n = close.shape[0]
+    equity = np.empty(n)
+    position = np.empty(n)
+    cash_out = np.empty(n)
+    has_short = short_entries.shape[0] == n
+    cap = 1
+    for i in range(n):
+        if long_entries[i]:
+            cap += 1
+        if has_short and short_entries[i]:
+            cap += 1
+    trades = np.empty((N_TRADE_FIELDS, cap))
+    k = 0
+    status = 0
+
+    cash = init_cash
+    pos = 0.0  # signed units
+    side = 0
+    entry_i = -1
+    entry_px = 0.0
+    entry_fee = 0.0
+    ref = 0.0  # stop reference price (raw fill price)
+    sl_f = np.nan
+    tp_f = np.nan
+    tsl_f = np.nan
+    peak = 0.0  # best price since entry, up to the previous bar (trailing stop)
+    p_close = False  # pending order for next_open: close the position?
+    p_side = 0  # ... then open this side (0 = nothing)
+    p_reason = 0
+    p_sig = -1  # the signal bar of the pending order
+
+    for i in range(n):
+        stopped = False
+        # 1) next_open: fill what the previous close decided, at this open
+        if fill_timing == FILL_NEXT_OPEN and (p_close or p_side != 0):
+            raw = open_[i]
+            if p_close and side != 0:
+                px = raw * (1.0 - slippage) if side > 0 else raw * (1.0 + slippage)
+                units = abs(pos)
+                fee = units * px * fees
+                cash += side * units * px - fee
+                _record_close_nb(trades, k, side, units, entry_i, entry_px, entry_fee,
+                                 i, px, fee, p_reason)
+                k += 1
+                pos = 0.0
+                side = 0
+            if p_side != 0:
+                px = raw * (1.0 + slippage) if p_side > 0 else raw * (1.0 - slippage)
+                stop_for_risk = _flex(sl, p_sig) * sl_mult
+                if not stop_for_risk > 0.0:
+                    stop_for_risk = _flex(tsl, p_sig) * tsl_mult
+                units, st = _entry_units_nb(p_side, px, cash, fees, size_mode, size_value,
+                                            stop_for_risk)
+                status |= st
+                if units > 0.0:
+                    fee = units * px * fees
+                    cash -= p_side * units * px + fee
+                    pos = p_side * units
+                    side = p_side
+                    entry_i = i
+                    entry_px = px
+                    entry_fee = fee
+                    ref = raw
+                    peak = raw
+                    sl_f = _flex(sl, p_sig) * sl_mult
+                    tp_f = _flex(tp, p_sig) * tp_mult
+                    tsl_f = _flex(tsl, p_sig) * tsl_mult
+            p_close = False
+            p_side = 0
+
+        # 2) stops, intrabar on high/low (protective stop first, then take-profit)
+        if side != 0 and (sl_f == sl_f or tp_f == tp_f or tsl_f == tsl_f):
+            o = open_[i]
+            h = high[i]
+            lo = low[i]
+            hit = np.nan
+            reason = 0
+            if side > 0:
+                stop = -np.inf
+                if sl_f == sl_f:
+                    stop = ref * (1.0 - sl_f)
+                    reason = EXIT_STOP_LOSS
+                if tsl_f == tsl_f and peak * (1.0 - tsl_f) > stop:
+                    stop = peak * (1.0 - tsl_f)
+                    reason = EXIT_TRAILING_STOP
+                if stop > -np.inf:
+                    if o <= stop:
+                        hit = o
+                    elif lo <= stop:
+                        hit = stop
+                if hit != hit and tp_f == tp_f:
+                    target = ref * (1.0 + tp_f)
+                    if o >= target:
+                        hit = o
+                        reason = EXIT_TAKE_PROFIT
+                    elif h >= target:
+                        hit = target
+                        reason = EXIT_TAKE_PROFIT
+            else:
+                stop = np.inf
+                if sl_f == sl_f:
+                    stop = ref * (1.0 + sl_f)
+                    reason = EXIT_STOP_LOSS
+                if tsl_f == tsl_f and peak * (1.0 + tsl_f) < stop:
+                    stop = peak * (1.0 + tsl_f)
+                    reason = EXIT_TRAILING_STOP
+                if stop < np.inf:
+                    if o >= stop:
+                        hit = o
+                    elif h >= stop:
+                        hit = stop
+                if hit != hit and tp_f == tp_f:
+                    target = ref * (1.0 - tp_f)
+                    if o <= target:
+                        hit = o
+                        reason = EXIT_TAKE_PROFIT
+                    elif lo <= target:
+                        hit = target
+                        reason = EXIT_TAKE_PROFIT
+            if hit == hit:
+                px = hit
+                if reason != EXIT_TAKE_PROFIT:  # stop-market orders slip, limits do not
+                    px = hit * (1.0 - slippage) if side > 0 else hit * (1.0 + slippage)
+                units = abs(pos)
+                fee = units * px * fees
+                cash += side * units * px - fee
+                _record_close_nb(trades, k, side, units, entry_i, entry_px, entry_fee,
+                                 i, px, fee, reason)
+                k += 1
+                pos = 0.0
+                side = 0
+                stopped = True
+            elif tsl_f == tsl_f:
+                if side > 0 and h > peak:
+                    peak = h
+                elif side < 0 and lo < peak:
+                    peak = lo
+
+        # 3) signals at the close
+        if not stopped:
+            le = long_entries[i]
+            lx = long_exits[i]
+            se = short_entries[i] if has_short else False
+            sx = short_exits[i] if short_exits.shape[0] == n else False
+            if le and lx:
+                le = False
+                lx = False
+            if se and sx:
+                se = False
+                sx = False
+            if le and se:
+                le = False
+                se = False
+            do_close = False
+            new_side = 0
+            reason = EXIT_SIGNAL
+            if side > 0:
+                if se:
+                    do_close = True
+                    new_side = -1
+                    reason = EXIT_REVERSAL
+                elif lx:
+                    do_close = True
+            elif side < 0:
+                if le:
+                    do_close = True
+                    new_side = 1
+                    reason = EXIT_REVERSAL
+                elif sx:
+                    do_close = True
+            else:
+                if le:
+                    new_side = 1
+                elif se:
+                    new_side = -1
+            if fill_timing == FILL_NEXT_OPEN:
+                if i < n - 1:
+                    p_close = do_close
+                    p_side = new_side
+                    p_reason = reason
+                    p_sig = i
+            elif do_close or new_side != 0:
+                raw = close[i]
+                if do_close:
+                    px = raw * (1.0 - slippage) if side > 0 else raw * (1.0 + slippage)
+                    units = abs(pos)
+                    fee = units * px * fees
+                    cash += side * units * px - fee
+                    _record_close_nb(trades, k, side, units, entry_i, entry_px, entry_fee,
+                                     i, px, fee, reason)
+                    k += 1
+                    pos = 0.0
+                    side = 0
+                if new_side != 0:
+                    px = raw * (1.0 + slippage) if new_side > 0 else raw * (1.0 - slippage)
+                    stop_for_risk = _flex(sl, i) * sl_mult
+                    if not stop_for_risk > 0.0:
+                        stop_for_risk = _flex(tsl, i) * tsl_mult
+                    units, st = _entry_units_nb(new_side, px, cash, fees, size_mode,
+                                                size_value, stop_for_risk)
+                    status |= st
+                    if units > 0.0:
+                        fee = units * px * fees
+                        cash -= new_side * units * px + fee
+                        pos = new_side * units
+                        side = new_side
+                        entry_i = i
+                        entry_px = px
+                        entry_fee = fee
+                        ref = raw
+                        peak = raw
+                        sl_f = _flex(sl, i) * sl_mult
+                        tp_f = _flex(tp, i) * tp_mult
+                        tsl_f = _flex(tsl, i) * tsl_mult
+
+        equity[i] = cash + pos * close[i]
+        position[i] = pos
+        cash_out[i] = cash
+
+    if side != 0:  # still open: mark at the last close, no exit fee
+        _record_close_nb(trades, k, side, abs(pos), entry_i, entry_px, entry_fee,
+                         n - 1, close[n - 1], 0.0, EXIT_OPEN)
+        k += 1
+    return equity, position, cash_out, trades, k, status
+
+
+def _stop_array(value: np.ndarray | float | None, name: str, n: int) -> np.ndarray:
+    if value is None:
+        return np.full(1, np.nan)
+    if np.ndim(value) == 0:
+        v = float(value)  # type: ignore[arg-type]
+        if v == v and not 0.0 < v:
+            raise ValidationError(
+                f"{name}: a stop is a positive fraction of the entry price (0.02 = 2%), "
+                f"got {v}", details={"param": name, "value": v})
+        return np.full(1, v)
+    arr = _checks.as_f64(value, name)
+    if arr.shape[0] != n:
+        raise ValidationError(f"{name}: expected {n} values (one per bar), got {arr.shape[0]}",
+                              details={"param": name, "expected": n, "got": arr.shape[0]})
+    if np.any(arr <= 0.0):
+        raise ValidationError(f"{name}: stop fractions must be > 0 (NaN = off)",
+                              details={"param": name})
+    return arr
+
+
+def _code(table: dict[str, int], value: str | int, kind: str) -> int:
+    if isinstance(value, int | np.integer) and int(value) in table.values():
+        return int(value)
+    if isinstance(value, str) and value in table:
+        return table[value]
+    raise UnknownNameError.build(kind, str(value), list(table))
 
 
 def simulate(
@@ -146,6 +474,46 @@ def simulate(
     """Run one backtest over OHLC arrays and boolean signal arrays (see module doc).
 
     ``sl``/``tp``/``tsl`` may be a per-bar float array of fractions (NaN = off), a
-    scalar fraction for every bar, or None (off).
+    scalar fraction for every bar, or None (off). Raises ValidationError on bad input.
     """
-    raise NotImplementedError
+    o = _checks.as_f64(open, "open")
+    h = _checks.as_f64(high, "high")
+    lo = _checks.as_f64(low, "low")
+    c = _checks.as_f64(close, "close")
+    n = _checks.same_length(open=o, high=h, low=lo, close=c)
+    le = _checks.as_bool(long_entries, "long_entries", n)
+    lx = _checks.as_bool(long_exits, "long_exits", n)
+    se = _checks.as_bool(short_entries, "short_entries", n)
+    sx = _checks.as_bool(short_exits, "short_exits", n)
+    ft = _code(FILL_TIMINGS, fill_timing, "fill_timing")
+    sm = _code(SIZE_MODES, size_mode, "size_mode")
+    cash0 = _checks.fraction(init_cash, "init_cash", low=1e-9)
+    fee = _checks.fraction(fees, "fees", high=0.5)
+    slip = _checks.fraction(slippage, "slippage", high=0.5)
+    sv = _checks.fraction(size_value, "size_value", low=0.0)
+    if sv <= 0.0 or (sm == SIZE_PERCENT_EQUITY and sv > 1.0):
+        raise ValidationError(
+            f"size_value: {sv} is out of range for {size_mode!r} "
+            "(percent_equity takes a fraction in (0, 1], 1.0 = all-in; others > 0)",
+            details={"param": "size_value", "value": sv, "size_mode": str(size_mode)})
+    sl_a = _stop_array(sl, "sl", n)
+    tp_a = _stop_array(tp, "tp", n)
+    tsl_a = _stop_array(tsl, "tsl", n)
+    if sm == SIZE_RISK_PERCENT and np.all(np.isnan(sl_a)) and np.all(np.isnan(tsl_a)):
+        raise ValidationError(
+            "size_mode 'risk_percent' sizes from the stop distance: give sl (or tsl)",
+            details={"param": "sl", "size_mode": "risk_percent"})
+    if n == 0:
+        raise ValidationError("no bars to simulate: the candle range is empty",
+                              details={"bars": 0})
+    eq, pos, cash, tr, k, status = simulate_nb(
+        o, h, lo, c, le, lx, se, sx, sl_a, 1.0, tp_a, 1.0, tsl_a, 1.0,
+        cash0, fee, slip, ft, sm, sv)
+    t = tr[:, :k]
+    return SimResult(
+        equity=eq, position=pos, cash=cash,
+        entry_idx=t[T_ENTRY_IDX].astype(np.int64), exit_idx=t[T_EXIT_IDX].astype(np.int64),
+        side=t[T_SIDE].astype(np.int8), size=t[T_SIZE].copy(),
+        entry_price=t[T_ENTRY_PRICE].copy(), exit_price=t[T_EXIT_PRICE].copy(),
+        fees=t[T_FEES].copy(), pnl=t[T_PNL].copy(), ret=t[T_RET].copy(),
+        exit_reason=t[T_REASON].astype(np.int8), status=int(status))
