@@ -3,12 +3,19 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 ARTIFACTS = ROOT / "test-artifacts"
+
+# The PostgreSQL cluster fixtures (pg_cluster, pg_url); the checkout root on sys.path makes
+# ``tests._postgres`` importable under --import-mode=importlib too.
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+pytest_plugins = ["tests._postgres"]
 
 # Keep compiled kernels warm across tests, test processes and CI steps.
 os.environ.setdefault("NUMBA_CACHE_DIR", str(ROOT / ".cache" / "numba"))
