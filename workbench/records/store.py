@@ -115,8 +115,10 @@ class Repo(Generic[T]):
         self._check(obj, actor)
         return obj
 
-    def _select(self, where: Where, order: Sequence[tuple[str, bool]] = (("created_at", True),),
+    def _select(self, where: Where, order: Sequence[tuple[str, bool]] | None = None,
                 limit: int | None = None) -> list[T]:
+        if order is None:  # newest first where the table knows when a row was made
+            order = (("created_at", True),) if "created_at" in self.model.model_fields else ()
         clean = {k: v for k, v in where.items() if v is not _UNSET}
         return [self._obj(r) for r in self.backend.select(self.table, clean, order=order,
                                                           limit=limit)]

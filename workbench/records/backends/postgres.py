@@ -76,7 +76,7 @@ class PostgresBackend(SqlBackend):
                 return list(cur.fetchall()) if cur.description else []
             with self.pool.connection() as c:
                 cur = c.execute(sql.encode(), tuple(params))
-                return list(cur.fetchall()) if cur.description else []
+                return list(cur.fetchall()) if cur.description else []  # type: ignore[arg-type]
         except psycopg.errors.UniqueViolation as exc:
             raise DuplicateRowError(f"Duplicate row: {exc.diag.message_primary}",
                                     details={"constraint": exc.diag.constraint_name}) from None
