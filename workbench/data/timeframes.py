@@ -26,7 +26,16 @@ SECONDS_PER_YEAR = 365 * 86400
 def validate(timeframe: str) -> str:
     """Return ``timeframe`` if known, else raise UnknownNameError with a suggestion."""
     if timeframe not in _SECONDS:
-        raise UnknownNameError.build("timeframe", str(timeframe), list(TIMEFRAMES))
+        err = UnknownNameError.build("timeframe", str(timeframe), list(TIMEFRAMES))
+        lower = str(timeframe).lower()
+        # "1H" -> "1h", but never "1M" (a month elsewhere) -> "1m".
+        if err.details["suggestion"] is None and lower in _SECONDS and not str(
+                timeframe).endswith("M"):
+            err = UnknownNameError(
+                f"Unknown timeframe {timeframe!r}. Did you mean {lower!r}? Known: "
+                f"{', '.join(TIMEFRAMES)} (lower case).",
+                details={**err.details, "suggestion": lower})
+        raise err
     return timeframe
 
 

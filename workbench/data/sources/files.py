@@ -51,7 +51,8 @@ def detect_columns(columns: list[Any]) -> dict[str, Any]:
             if alias in normed:
                 found[canon] = normed[alias]
                 break
-    if "ts" not in found and "date" in normed and "time" in normed:
+    full = {"ts", "timestamp", "datetime", "date_time", "open_time", "opentime"}
+    if "date" in normed and "time" in normed and not full & set(normed):
         found["ts"] = (normed["date"], normed["time"])
     missing = [c for c in ("ts", "open", "high", "low", "close") if c not in found]
     if missing:
