@@ -6,10 +6,13 @@ LANGUAGE sql STABLE AS $$
   SELECT coalesce((auth.jwt() -> 'app_metadata' ->> 'role') = 'admin', false)
 $$;
 
--- True for trusted connections: the service role, or a database owner with no JWT.
+-- True for trusted callers: a request with the service_role JWT, or a direct database
+-- connection (no JWT at all, not acting as anon/authenticated), e.g. the postgres backend.
+-- Judged by the JWT, not current_user, so it also holds inside SECURITY DEFINER functions.
 CREATE OR REPLACE FUNCTION public.workbench_is_trusted() RETURNS boolean
 LANGUAGE sql STABLE AS $$
-  SELECT current_user NOT IN ('anon', 'authenticated') OR coalesce(auth.role(), '') = 'service_role'
+  SELECT coalesce(auth.role(), '') = 'service_role'
+      OR (coalesce(auth.role(), '') = '' AND current_user NOT IN ('anon', 'authenticated'))
 $$;
 
 -- Check-and-count in one statement: returns the updated row, or nothing when it would exceed.
