@@ -69,15 +69,19 @@ def first_valid_nb(x: np.ndarray) -> int:
 
 
 @njit(cache=True)
-def sma_nb(x: np.ndarray, window: int) -> np.ndarray:
-    return rolling_mean_nb(x, window)
+def sma_nb(x: np.ndarray, window: int, out: np.ndarray | None = None) -> np.ndarray:
+    return rolling_mean_nb(x, window, out)
 
 
 @njit(cache=True)
-def _ema_from_nb(x: np.ndarray, window: int, seed_start: int, seed_end: int) -> np.ndarray:
+def _ema_from_nb(
+    x: np.ndarray, window: int, seed_start: int, seed_end: int, out: np.ndarray | None = None
+) -> np.ndarray:
     """EMA whose first value, at ``seed_end``, is the mean of x[seed_start..seed_end]."""
     n = x.shape[0]
-    out = np.full(n, np.nan)
+    if out is None:
+        out = np.empty(n)
+    out[:] = np.nan
     if seed_end >= n or seed_start < 0:
         return out
     total = 0.0
@@ -93,15 +97,17 @@ def _ema_from_nb(x: np.ndarray, window: int, seed_start: int, seed_end: int) -> 
 
 
 @njit(cache=True)
-def ema_nb(x: np.ndarray, window: int) -> np.ndarray:
+def ema_nb(x: np.ndarray, window: int, out: np.ndarray | None = None) -> np.ndarray:
     f = first_valid_nb(x)
-    return _ema_from_nb(x, window, f, f + window - 1)
+    return _ema_from_nb(x, window, f, f + window - 1, out)
 
 
 @njit(cache=True)
-def wma_nb(x: np.ndarray, window: int) -> np.ndarray:
+def wma_nb(x: np.ndarray, window: int, out: np.ndarray | None = None) -> np.ndarray:
     n = x.shape[0]
-    out = np.full(n, np.nan)
+    if out is None:
+        out = np.empty(n)
+    out[:] = np.nan
     denom = window * (window + 1) / 2.0
     wsum = 0.0  # sum of weight * value over the window
     psum = 0.0  # plain sum over the window
@@ -130,9 +136,11 @@ def wma_nb(x: np.ndarray, window: int) -> np.ndarray:
 
 
 @njit(cache=True)
-def rsi_nb(x: np.ndarray, window: int) -> np.ndarray:
+def rsi_nb(x: np.ndarray, window: int, out: np.ndarray | None = None) -> np.ndarray:
     n = x.shape[0]
-    out = np.full(n, np.nan)
+    if out is None:
+        out = np.empty(n)
+    out[:] = np.nan
     f = first_valid_nb(x)
     if f + window >= n:
         return out
@@ -196,9 +204,14 @@ def bbands_nb(
 
 
 @njit(cache=True)
-def atr_nb(high: np.ndarray, low: np.ndarray, close: np.ndarray, window: int) -> np.ndarray:
+def atr_nb(
+    high: np.ndarray, low: np.ndarray, close: np.ndarray, window: int,
+    out: np.ndarray | None = None,
+) -> np.ndarray:
     n = close.shape[0]
-    out = np.full(n, np.nan)
+    if out is None:
+        out = np.empty(n)
+    out[:] = np.nan
     f = n
     for i in range(n):
         if not (np.isnan(high[i]) or np.isnan(low[i]) or np.isnan(close[i])):
@@ -245,9 +258,11 @@ def stoch_nb(
 
 
 @njit(cache=True)
-def roc_nb(x: np.ndarray, window: int) -> np.ndarray:
+def roc_nb(x: np.ndarray, window: int, out: np.ndarray | None = None) -> np.ndarray:
     n = x.shape[0]
-    out = np.full(n, np.nan)
+    if out is None:
+        out = np.empty(n)
+    out[:] = np.nan
     for i in range(window, n):
         prev = x[i - window]
         if np.isnan(prev) or np.isnan(x[i]):
@@ -257,10 +272,12 @@ def roc_nb(x: np.ndarray, window: int) -> np.ndarray:
 
 
 @njit(cache=True)
-def zscore_nb(x: np.ndarray, window: int) -> np.ndarray:
+def zscore_nb(x: np.ndarray, window: int, out: np.ndarray | None = None) -> np.ndarray:
     mid = rolling_mean_nb(x, window)
     sd = rolling_std_nb(x, window)
-    out = np.full(x.shape[0], np.nan)
+    if out is None:
+        out = np.empty(x.shape[0])
+    out[:] = np.nan
     for i in range(x.shape[0]):
         if sd[i] > 0.0:
             out[i] = (x[i] - mid[i]) / sd[i]
@@ -272,22 +289,26 @@ def zscore_nb(x: np.ndarray, window: int) -> np.ndarray:
 
 def sma(x: np.ndarray, window: int = 20) -> np.ndarray:
     """Simple moving average over ``window`` bars."""
-    return sma_nb(_checks.as_f64(x, "series"), _checks.window(window))
+    xx = _checks.as_f64(x, "series")
+    return sma_nb(xx, _checks.window(window), np.empty(xx.shape[0]))
 
 
 def ema(x: np.ndarray, window: int = 20) -> np.ndarray:
     """Exponential moving average, k = 2/(window+1), seeded with the first window's SMA."""
-    return ema_nb(_checks.as_f64(x, "series"), _checks.window(window))
+    xx = _checks.as_f64(x, "series")
+    return ema_nb(xx, _checks.window(window), np.empty(xx.shape[0]))
 
 
 def wma(x: np.ndarray, window: int = 20) -> np.ndarray:
     """Linearly weighted moving average (newest bar weighs ``window``)."""
-    return wma_nb(_checks.as_f64(x, "series"), _checks.window(window))
+    xx = _checks.as_f64(x, "series")
+    return wma_nb(xx, _checks.window(window), np.empty(xx.shape[0]))
 
 
 def rsi(x: np.ndarray, window: int = 14) -> np.ndarray:
     """Wilder's relative strength index, 0..100."""
-    return rsi_nb(_checks.as_f64(x, "series"), _checks.window(window))
+    xx = _checks.as_f64(x, "series")
+    return rsi_nb(xx, _checks.window(window), np.empty(xx.shape[0]))
 
 
 def macd(
@@ -323,7 +344,7 @@ def _hlc(high: np.ndarray, low: np.ndarray, close: np.ndarray) -> tuple[np.ndarr
 def atr(high: np.ndarray, low: np.ndarray, close: np.ndarray, window: int = 14) -> np.ndarray:
     """Average true range with Wilder's smoothing (price units)."""
     h, lo, c = _hlc(high, low, close)
-    return atr_nb(h, lo, c, _checks.window(window))
+    return atr_nb(h, lo, c, _checks.window(window), np.empty(c.shape[0]))
 
 
 def stoch(
@@ -338,27 +359,32 @@ def stoch(
 
 def roc(x: np.ndarray, window: int = 10) -> np.ndarray:
     """Rate of change in percent over ``window`` bars (TA-Lib ROC)."""
-    return roc_nb(_checks.as_f64(x, "series"), _checks.window(window))
+    xx = _checks.as_f64(x, "series")
+    return roc_nb(xx, _checks.window(window), np.empty(xx.shape[0]))
 
 
 def rolling_max(x: np.ndarray, window: int = 20) -> np.ndarray:
     """Highest value of the last ``window`` bars, current bar included (Donchian upper)."""
-    return rolling_max_nb(_checks.as_f64(x, "series"), _checks.window(window))
+    xx = _checks.as_f64(x, "series")
+    return rolling_max_nb(xx, _checks.window(window), np.empty(xx.shape[0]))
 
 
 def rolling_min(x: np.ndarray, window: int = 20) -> np.ndarray:
     """Lowest value of the last ``window`` bars, current bar included (Donchian lower)."""
-    return rolling_min_nb(_checks.as_f64(x, "series"), _checks.window(window))
+    xx = _checks.as_f64(x, "series")
+    return rolling_min_nb(xx, _checks.window(window), np.empty(xx.shape[0]))
 
 
 def rolling_std(x: np.ndarray, window: int = 20) -> np.ndarray:
     """Population standard deviation (ddof=0) of the last ``window`` bars."""
-    return rolling_std_nb(_checks.as_f64(x, "series"), _checks.window(window))
+    xx = _checks.as_f64(x, "series")
+    return rolling_std_nb(xx, _checks.window(window), np.empty(xx.shape[0]))
 
 
 def zscore(x: np.ndarray, window: int = 20) -> np.ndarray:
     """(x - SMA) / population std over ``window`` bars; NaN where the std is 0."""
-    return zscore_nb(_checks.as_f64(x, "series"), _checks.window(window))
+    xx = _checks.as_f64(x, "series")
+    return zscore_nb(xx, _checks.window(window), np.empty(xx.shape[0]))
 
 
 def vwap(price: np.ndarray, volume: np.ndarray, window: int = 20) -> np.ndarray:
@@ -366,4 +392,4 @@ def vwap(price: np.ndarray, volume: np.ndarray, window: int = 20) -> np.ndarray:
     p = _checks.as_f64(price, "price")
     v = _checks.as_f64(volume, "volume")
     _checks.same_length(price=p, volume=v)
-    return rolling_vwap_nb(p, v, _checks.window(window))
+    return rolling_vwap_nb(p, v, _checks.window(window), np.empty(p.shape[0]))

@@ -15,10 +15,12 @@ from numba import njit
 
 
 @njit(cache=True)
-def rolling_mean_nb(x: np.ndarray, window: int) -> np.ndarray:
+def rolling_mean_nb(x: np.ndarray, window: int, out: np.ndarray | None = None) -> np.ndarray:
     """Simple moving average (TA-Lib SMA) with a running sum; O(n)."""
     n = x.shape[0]
-    out = np.full(n, np.nan)
+    if out is None:
+        out = np.empty(n)
+    out[:] = np.nan
     total = 0.0
     nans = 0
     for i in range(n):
@@ -39,14 +41,16 @@ def rolling_mean_nb(x: np.ndarray, window: int) -> np.ndarray:
 
 
 @njit(cache=True)
-def rolling_std_nb(x: np.ndarray, window: int) -> np.ndarray:
+def rolling_std_nb(x: np.ndarray, window: int, out: np.ndarray | None = None) -> np.ndarray:
     """Population standard deviation (ddof=0, as TA-Lib's STDDEV and BBANDS).
 
     Welford-style add/remove updates (pandas' algorithm) instead of a sum of squares, so
     prices of 50,000 with a spread of 10 keep their digits.
     """
     n = x.shape[0]
-    out = np.full(n, np.nan)
+    if out is None:
+        out = np.empty(n)
+    out[:] = np.nan
     mean = 0.0
     ssq = 0.0
     count = 0
@@ -80,11 +84,14 @@ def rolling_std_nb(x: np.ndarray, window: int) -> np.ndarray:
 
 
 @njit(cache=True)
-def rolling_max_nb(x: np.ndarray, window: int) -> np.ndarray:
+def rolling_max_nb(x: np.ndarray, window: int, out: np.ndarray | None = None) -> np.ndarray:
     """Highest value of the window (Donchian upper on highs); monotonic deque, O(n)."""
     n = x.shape[0]
-    out = np.full(n, np.nan)
-    dq = np.empty(n, dtype=np.int64)
+    if out is None:
+        out = np.empty(n)
+    out[:] = np.nan
+    size = window + 1
+    dq = np.empty(size, dtype=np.int64)  # ring buffer of indices (head/tail grow)
     head = 0
     tail = 0
     nans = 0
@@ -95,23 +102,26 @@ def rolling_max_nb(x: np.ndarray, window: int) -> np.ndarray:
         if np.isnan(v):
             nans += 1
         else:
-            while tail > head and x[dq[tail - 1]] <= v:
+            while tail > head and x[dq[(tail - 1) % size]] <= v:
                 tail -= 1
-            dq[tail] = i
+            dq[tail % size] = i
             tail += 1
-        while tail > head and dq[head] <= i - window:
+        while tail > head and dq[head % size] <= i - window:
             head += 1
         if i >= window - 1 and nans == 0:
-            out[i] = x[dq[head]]
+            out[i] = x[dq[head % size]]
     return out
 
 
 @njit(cache=True)
-def rolling_min_nb(x: np.ndarray, window: int) -> np.ndarray:
+def rolling_min_nb(x: np.ndarray, window: int, out: np.ndarray | None = None) -> np.ndarray:
     """Lowest value of the window (Donchian lower on lows); monotonic deque, O(n)."""
     n = x.shape[0]
-    out = np.full(n, np.nan)
-    dq = np.empty(n, dtype=np.int64)
+    if out is None:
+        out = np.empty(n)
+    out[:] = np.nan
+    size = window + 1
+    dq = np.empty(size, dtype=np.int64)  # ring buffer of indices (head/tail grow)
     head = 0
     tail = 0
     nans = 0
@@ -122,22 +132,26 @@ def rolling_min_nb(x: np.ndarray, window: int) -> np.ndarray:
         if np.isnan(v):
             nans += 1
         else:
-            while tail > head and x[dq[tail - 1]] >= v:
+            while tail > head and x[dq[(tail - 1) % size]] >= v:
                 tail -= 1
-            dq[tail] = i
+            dq[tail % size] = i
             tail += 1
-        while tail > head and dq[head] <= i - window:
+        while tail > head and dq[head % size] <= i - window:
             head += 1
         if i >= window - 1 and nans == 0:
-            out[i] = x[dq[head]]
+            out[i] = x[dq[head % size]]
     return out
 
 
 @njit(cache=True)
-def rolling_vwap_nb(price: np.ndarray, volume: np.ndarray, window: int) -> np.ndarray:
+def rolling_vwap_nb(
+    price: np.ndarray, volume: np.ndarray, window: int, out: np.ndarray | None = None
+) -> np.ndarray:
     """sum(price*volume)/sum(volume) over the window; NaN where the window's volume is 0."""
     n = price.shape[0]
-    out = np.full(n, np.nan)
+    if out is None:
+        out = np.empty(n)
+    out[:] = np.nan
     pv = 0.0
     vv = 0.0
     nans = 0

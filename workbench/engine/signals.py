@@ -26,14 +26,16 @@ from workbench.engine import _checks
 
 
 @njit(cache=True)
-def crossed_above_nb(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+def crossed_above_nb(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     n = a.shape[0]
-    out = np.zeros(n, dtype=np.bool_)
+    if out is None:
+        out = np.empty(n, dtype=np.bool_)
     was_below = False
     prev_above = False
     for i in range(n):
         ai = a[i]
         bi = b[i]
+        out[i] = False
         if np.isnan(ai) or np.isnan(bi):
             was_below = False
             prev_above = False
@@ -48,13 +50,15 @@ def crossed_above_nb(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 
 @njit(cache=True)
-def crossed_below_nb(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    return crossed_above_nb(b, a)
+def crossed_below_nb(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
+    return crossed_above_nb(b, a, out)
 
 
 @njit(cache=True)
-def lag_nb(x: np.ndarray, n: int) -> np.ndarray:
-    out = np.full(x.shape[0], np.nan)
+def lag_nb(x: np.ndarray, n: int, out: np.ndarray | None = None) -> np.ndarray:
+    if out is None:
+        out = np.empty(x.shape[0])
+    out[:] = np.nan
     for i in range(n, x.shape[0]):
         out[i] = x[i - n]
     return out
@@ -80,13 +84,13 @@ def _pair(a: np.ndarray, b: np.ndarray | float) -> tuple[np.ndarray, np.ndarray]
 def crossed_above(a: np.ndarray, b: np.ndarray | float) -> np.ndarray:
     """Bars where ``a`` crosses above ``b`` (a series or a constant); vectorbt's rule."""
     aa, bb = _pair(a, b)
-    return crossed_above_nb(aa, bb)
+    return crossed_above_nb(aa, bb, np.empty(aa.shape[0], dtype=np.bool_))
 
 
 def crossed_below(a: np.ndarray, b: np.ndarray | float) -> np.ndarray:
     """Bars where ``a`` crosses below ``b`` (a series or a constant)."""
     aa, bb = _pair(a, b)
-    return crossed_below_nb(aa, bb)
+    return crossed_below_nb(aa, bb, np.empty(aa.shape[0], dtype=np.bool_))
 
 
 def lag(x: np.ndarray, n: int = 1) -> np.ndarray:
@@ -95,4 +99,5 @@ def lag(x: np.ndarray, n: int = 1) -> np.ndarray:
     arr = np.asarray(x)
     if arr.dtype == np.bool_:
         return lag_bool_nb(_checks.as_bool(arr, "x", arr.shape[0]), steps)
-    return lag_nb(_checks.as_f64(arr, "x"), steps)
+    xx = _checks.as_f64(arr, "x")
+    return lag_nb(xx, steps, np.empty(xx.shape[0]))

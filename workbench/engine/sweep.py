@@ -32,6 +32,21 @@ from __future__ import annotations
 from typing import NamedTuple
 
 import numpy as np
+from numba import get_num_threads, get_thread_id, njit, prange
+
+from workbench.engine import _checks
+from workbench.engine.metrics import N_METRICS, metrics_nb
+from workbench.engine.simulator import (
+    FILL_TIMINGS,
+    SIZE_MODES,
+    SIZE_PERCENT_EQUITY,
+    T_PNL,
+    T_REASON,
+    T_RET,
+    _code,
+    simulate_nb,
+)
+from workbench.errors import ValidationError
 
 OP_NEVER = 0
 OP_CROSSED_ABOVE = 1
@@ -54,6 +69,184 @@ class SweepResult(NamedTuple):
     metrics: np.ndarray
     flags: np.ndarray
     status: np.ndarray
+
+
+@njit(cache=True)
+def rule_signal_nb(
+    series: np.ndarray, op: int, left: int, right: int, const: float, out: np.ndarray,
+    full: bool,
+) -> np.ndarray:
+    """One signal column from a rule into ``out`` (n_bars bools); crossings follow
+    signals.crossed_above_nb exactly.
+
+    ``OP_NEVER`` with ``full=False`` returns a one-element False view (the simulator
+    reads it as "no signal"), so unused short slots cost nothing.
+    """
+    if op == OP_NEVER:
+        if full:
+            out[:] = False
+            return out
+        out[0] = False
+        return out[:1]
+    n = series.shape[1]
+    was_below = False
+    prev_above = False
+    for i in range(n):
+        a = series[left, i]
+        b = series[right, i] if right >= 0 else const
+        if op == OP_CROSSED_BELOW:
+            a, b = b, a
+        out[i] = False
+        if np.isnan(a) or np.isnan(b):
+            was_below = False
+            prev_above = False
+            continue
+        if op == OP_GT:
+            out[i] = a > b
+        elif op == OP_LT:
+            out[i] = a < b
+        elif a > b:
+            out[i] = was_below and not prev_above
+            prev_above = True
+        else:
+            if a < b:
+                was_below = True
+            prev_above = False
+    return out
+
+
+@njit(cache=True, parallel=True)
+def sweep_rules_nb(
+    open_: np.ndarray, high: np.ndarray, low: np.ndarray, close: np.ndarray,
+    series: np.ndarray, rules: np.ndarray, consts: np.ndarray,
+    stop_rows: np.ndarray, stop_values: np.ndarray,
+    init_cash: float, fees: np.ndarray, slippage: np.ndarray,
+    fill_timing: int, size_mode: int, size_value: np.ndarray,
+    bars_per_year: float, bar_seconds: float, work: np.ndarray, signal_work: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Fused sweep kernel: see the module docstring for the encoding.
+
+    ``work`` is per-thread scratch of shape (threads, 3, n_bars) (see ``_work``),
+    ``signal_work`` bool scratch of shape (threads, 4, n_bars).
+    """
+    n_combos = rules.shape[0]
+    metrics = np.empty((n_combos, N_METRICS))
+    flags = np.zeros(n_combos, dtype=np.int64)
+    status = np.zeros(n_combos, dtype=np.int64)
+    for c in prange(n_combos):
+        t = get_thread_id()
+        le = rule_signal_nb(series, rules[c, 0, 0], rules[c, 0, 1], rules[c, 0, 2],
+                            consts[c, 0], signal_work[t, 0], True)
+        lx = rule_signal_nb(series, rules[c, 1, 0], rules[c, 1, 1], rules[c, 1, 2],
+                            consts[c, 1], signal_work[t, 1], True)
+        se = rule_signal_nb(series, rules[c, 2, 0], rules[c, 2, 1], rules[c, 2, 2],
+                            consts[c, 2], signal_work[t, 2], False)
+        sx = rule_signal_nb(series, rules[c, 3, 0], rules[c, 3, 1], rules[c, 3, 2],
+                            consts[c, 3], signal_work[t, 3], False)
+        r0 = stop_rows[c, 0]
+        r1 = stop_rows[c, 1]
+        r2 = stop_rows[c, 2]
+        sl = series[r0] if r0 >= 0 else np.full(1, stop_values[c, 0])
+        tp = series[r1] if r1 >= 0 else np.full(1, stop_values[c, 1])
+        tsl = series[r2] if r2 >= 0 else np.full(1, stop_values[c, 2])
+        eq = work[t, 0]
+        pos = work[t, 1]
+        tr, k, st = simulate_nb(
+            open_, high, low, close, le, lx, se, sx,
+            sl, stop_values[c, 0] if r0 >= 0 else 1.0,
+            tp, stop_values[c, 1] if r1 >= 0 else 1.0,
+            tsl, stop_values[c, 2] if r2 >= 0 else 1.0,
+            init_cash, fees[c], slippage[c], fill_timing, size_mode, size_value[c],
+            eq, pos, work[t, 2])
+        vals, fl = metrics_nb(eq, pos, tr[T_PNL, :k].copy(), tr[T_RET, :k].copy(),
+                              tr[T_REASON, :k].copy(), init_cash, bars_per_year, bar_seconds)
+        metrics[c, :] = vals
+        flags[c] = fl
+        status[c] = st
+    return metrics, flags, status
+
+
+@njit(cache=True, parallel=True)
+def sweep_signals_nb(
+    open_: np.ndarray, high: np.ndarray, low: np.ndarray, close: np.ndarray,
+    long_entries: np.ndarray, long_exits: np.ndarray,
+    short_entries: np.ndarray, short_exits: np.ndarray,
+    sl: np.ndarray, tp: np.ndarray, tsl: np.ndarray,
+    init_cash: float, fees: np.ndarray, slippage: np.ndarray,
+    fill_timing: int, size_mode: int, size_value: np.ndarray,
+    bars_per_year: float, bar_seconds: float, work: np.ndarray,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """General sweep kernel over (k or 1, n) matrices (row = combination);
+    ``work`` as in :func:`sweep_rules_nb`."""
+    n_combos = fees.shape[0]
+    metrics = np.empty((n_combos, N_METRICS))
+    flags = np.zeros(n_combos, dtype=np.int64)
+    status = np.zeros(n_combos, dtype=np.int64)
+    for c in prange(n_combos):
+        le = long_entries[c if long_entries.shape[0] > 1 else 0]
+        lx = long_exits[c if long_exits.shape[0] > 1 else 0]
+        se = short_entries[c if short_entries.shape[0] > 1 else 0]
+        sx = short_exits[c if short_exits.shape[0] > 1 else 0]
+        s1 = sl[c if sl.shape[0] > 1 else 0]
+        s2 = tp[c if tp.shape[0] > 1 else 0]
+        s3 = tsl[c if tsl.shape[0] > 1 else 0]
+        t = get_thread_id()
+        eq = work[t, 0]
+        pos = work[t, 1]
+        tr, k, st = simulate_nb(
+            open_, high, low, close, le, lx, se, sx, s1, 1.0, s2, 1.0, s3, 1.0,
+            init_cash, fees[c], slippage[c], fill_timing, size_mode, size_value[c],
+            eq, pos, work[t, 2])
+        vals, fl = metrics_nb(eq, pos, tr[T_PNL, :k].copy(), tr[T_RET, :k].copy(),
+                              tr[T_REASON, :k].copy(), init_cash, bars_per_year, bar_seconds)
+        metrics[c, :] = vals
+        flags[c] = fl
+        status[c] = st
+    return metrics, flags, status
+
+
+def _work(n: int) -> np.ndarray:
+    """Per-thread scratch (equity, position, cash) of n bars: memory stays
+    O(threads x n) whatever the number of combinations."""
+    return np.empty((get_num_threads(), 3, n))
+
+
+def _per_combo(value: float | np.ndarray, name: str, n_combos: int, high: float) -> np.ndarray:
+    arr = np.asarray(value, dtype=np.float64)
+    if arr.ndim == 0:
+        arr = np.full(n_combos, float(arr))
+    if arr.shape != (n_combos,):
+        raise ValidationError(
+            f"{name}: give one value or one per combination ({n_combos}), got shape {arr.shape}",
+            details={"param": name, "expected": n_combos})
+    if not np.all(np.isfinite(arr)) or np.any(arr < 0) or np.any(arr > high):
+        raise ValidationError(f"{name}: values must lie in [0, {high}]",
+                              details={"param": name})
+    return np.ascontiguousarray(arr)
+
+
+def _ohlc(open: np.ndarray, high: np.ndarray, low: np.ndarray,
+          close: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, int]:
+    o = _checks.as_f64(open, "open")
+    h = _checks.as_f64(high, "high")
+    lo = _checks.as_f64(low, "low")
+    c = _checks.as_f64(close, "close")
+    n = _checks.same_length(open=o, high=h, low=lo, close=c)
+    if n == 0:
+        raise ValidationError("no bars to simulate: the candle range is empty")
+    return o, h, lo, c, n
+
+
+def _settings(fill_timing: str, size_mode: str, size_value: float | np.ndarray,
+              n_combos: int) -> tuple[int, int, np.ndarray]:
+    ft = _code(FILL_TIMINGS, fill_timing, "fill_timing")
+    sm = _code(SIZE_MODES, size_mode, "size_mode")
+    sv = _per_combo(size_value, "size_value", n_combos, np.inf)
+    if np.any(sv <= 0) or (sm == SIZE_PERCENT_EQUITY and np.any(sv > 1.0)):
+        raise ValidationError(
+            "size_value: percent_equity takes fractions in (0, 1]; other modes need > 0",
+            details={"param": "size_value"})
+    return ft, sm, sv
 
 
 def sweep_rules(
@@ -79,7 +272,63 @@ def sweep_rules(
     """Fused sweep. ``rules``: int64 (n_combos, 4, 3) of (op, left, right) per slot;
     ``consts``: float64 (n_combos, 4); ``stop_rows``: int64 (n_combos, 3);
     ``stop_values``: float64 (n_combos, 3) (defaults: no constants, no stops)."""
-    raise NotImplementedError
+    o, h, lo, c, n = _ohlc(open, high, low, close)
+    ser = np.ascontiguousarray(np.asarray(series, dtype=np.float64))
+    if ser.ndim != 2 or ser.shape[1] != n:
+        raise ValidationError(
+            f"series: expected shape (n_series, {n}), got {ser.shape}; stack the distinct "
+            "indicator arrays as rows", details={"param": "series"})
+    rl = np.ascontiguousarray(np.asarray(rules, dtype=np.int64))
+    if rl.ndim != 3 or rl.shape[1:] != (4, 3):
+        raise ValidationError(f"rules: expected shape (n_combos, 4, 3), got {rl.shape}",
+                              details={"param": "rules"})
+    k = rl.shape[0]
+    if np.any((rl[:, :, 0] < 0) | (rl[:, :, 0] > OP_LT)):
+        raise ValidationError(f"rules: unknown op code; known {OPS}", details={"param": "rules"})
+    active = rl[:, :, 0] != OP_NEVER
+    if np.any(active & ((rl[:, :, 1] < 0) | (rl[:, :, 1] >= ser.shape[0]))) or np.any(
+            active & (rl[:, :, 2] >= ser.shape[0])):
+        raise ValidationError(f"rules: a series row is out of range (have {ser.shape[0]})",
+                              details={"param": "rules"})
+    cs = np.zeros((k, 4)) if consts is None else np.ascontiguousarray(consts, dtype=np.float64)
+    if cs.shape != (k, 4):
+        raise ValidationError(f"consts: expected shape ({k}, 4), got {cs.shape}",
+                              details={"param": "consts"})
+    sr = (np.full((k, 3), -1, dtype=np.int64) if stop_rows is None
+          else np.ascontiguousarray(stop_rows, dtype=np.int64))
+    sv = (np.full((k, 3), np.nan) if stop_values is None
+          else np.ascontiguousarray(stop_values, dtype=np.float64))
+    if sr.shape != (k, 3) or sv.shape != (k, 3) or np.any(sr >= ser.shape[0]):
+        raise ValidationError("stop_rows/stop_values: expected shape (n_combos, 3) with "
+                              "valid series rows", details={"param": "stop_rows"})
+    if np.any(sv <= 0):
+        raise ValidationError("stop_values: stop fractions/multiples must be > 0 (NaN = off)",
+                              details={"param": "stop_values"})
+    ft, sm, size = _settings(fill_timing, size_mode, size_value, k)
+    m, fl, st = sweep_rules_nb(
+        o, h, lo, c, ser, rl, cs, sr, sv,
+        _checks.fraction(init_cash, "init_cash", low=1e-9),
+        _per_combo(fees, "fees", k, 0.5), _per_combo(slippage, "slippage", k, 0.5),
+        ft, sm, size,
+        _checks.fraction(bars_per_year, "bars_per_year", low=1e-9),
+        _checks.fraction(bar_seconds, "bar_seconds", low=1e-9), _work(n),
+        np.empty((get_num_threads(), 4, n), dtype=np.bool_))
+    return SweepResult(m, fl, st)
+
+
+def _matrix(x: np.ndarray | None, name: str, n: int, dtype: type, fill: object) -> np.ndarray:
+    if x is None:
+        return np.full((1, 1), fill, dtype=dtype)
+    arr = np.asarray(x)
+    if arr.ndim == 1:
+        arr = arr[None, :]
+    if arr.ndim != 2 or arr.shape[1] != n:
+        raise ValidationError(f"{name}: expected shape (n_combos or 1, {n}), got {arr.shape}",
+                              details={"param": name})
+    if dtype is np.bool_ and arr.dtype != np.bool_:
+        raise ValidationError(f"{name}: expected booleans, got {arr.dtype}",
+                              details={"param": name})
+    return np.ascontiguousarray(arr, dtype=dtype)
 
 
 def sweep_signals(
@@ -104,5 +353,38 @@ def sweep_signals(
     bars_per_year: float,
     bar_seconds: float,
 ) -> SweepResult:
-    """General sweep over (n_combos or 1, n_bars) bool signal and float stop matrices."""
-    raise NotImplementedError
+    """General sweep over (n_combos or 1, n_bars) bool signal and float stop matrices.
+
+    The number of combinations is the largest leading dimension among the matrices
+    and the per-combination arrays. Stop matrices hold fractions (NaN = off).
+    """
+    o, h, lo, c, n = _ohlc(open, high, low, close)
+    mats = {
+        "long_entries": _matrix(long_entries, "long_entries", n, np.bool_, False),
+        "long_exits": _matrix(long_exits, "long_exits", n, np.bool_, False),
+        "short_entries": _matrix(short_entries, "short_entries", n, np.bool_, False),
+        "short_exits": _matrix(short_exits, "short_exits", n, np.bool_, False),
+        "sl": _matrix(sl, "sl", n, np.float64, np.nan),
+        "tp": _matrix(tp, "tp", n, np.float64, np.nan),
+        "tsl": _matrix(tsl, "tsl", n, np.float64, np.nan),
+    }
+    sizes = [m.shape[0] for m in mats.values()] + [
+        np.size(v) for v in (fees, slippage, size_value)]
+    k = max(sizes)
+    for name, m in mats.items():
+        if m.shape[0] not in (1, k):
+            raise ValidationError(f"{name}: {m.shape[0]} rows, expected 1 or {k}",
+                                  details={"param": name})
+        if m.dtype == np.float64 and np.any(m <= 0):
+            raise ValidationError(f"{name}: stop fractions must be > 0 (NaN = off)",
+                                  details={"param": name})
+    ft, sm, size = _settings(fill_timing, size_mode, size_value, k)
+    m, fl, st = sweep_signals_nb(
+        o, h, lo, c, mats["long_entries"], mats["long_exits"], mats["short_entries"],
+        mats["short_exits"], mats["sl"], mats["tp"], mats["tsl"],
+        _checks.fraction(init_cash, "init_cash", low=1e-9),
+        _per_combo(fees, "fees", k, 0.5), _per_combo(slippage, "slippage", k, 0.5),
+        ft, sm, size,
+        _checks.fraction(bars_per_year, "bars_per_year", low=1e-9),
+        _checks.fraction(bar_seconds, "bar_seconds", low=1e-9), _work(n))
+    return SweepResult(m, fl, st)
