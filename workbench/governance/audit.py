@@ -19,8 +19,12 @@ import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from uuid import UUID
+
+if TYPE_CHECKING:
+    from workbench.records import Store
+    from workbench.records.models import AuditEvent
 
 GENESIS = "0" * 64
 HASHED_FIELDS: tuple[str, ...] = (
@@ -124,3 +128,15 @@ def verify_chain(rows: Iterable[Mapping[str, Any]],
         prev = want
         expected_seq += 1
     return ChainReport(True, len(ordered), prev)
+
+
+def record(store: Store, action: str, *, actor_id: Any = None, entity_type: str = "",
+           entity_id: Any = None, details: Mapping[str, Any] | None = None) -> AuditEvent:
+    """Append one event to the store's audit chain (head read and row written under a lock)."""
+    return store.audit.append(action, hasher=chain_hash, actor_id=actor_id,
+                              entity_type=entity_type, entity_id=entity_id, details=details)
+
+
+def verify_store(store: Store) -> ChainReport:
+    """Verify the whole audit chain of ``store`` (what ``workbench compliance verify`` runs)."""
+    return verify_chain(e.model_dump(mode="python") for e in store.audit.list())

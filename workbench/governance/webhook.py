@@ -19,6 +19,7 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import logging
 import time
 import urllib.error
 import urllib.request
@@ -80,7 +81,9 @@ def backoff_delays(retries: int, base_s: float = 0.5, factor: float = 2.0,
 def deliver_webhook(url: str, payload: Mapping[str, Any], *, secret: str,
                     event: str = "system", retries: int = 3, base_delay_s: float = 0.5,
                     timeout_s: float = 5.0,
-                    sleep: Callable[[float], None] = time.sleep) -> Delivery:
+                    sleep: Callable[[float], None] = time.sleep,
+                    on_attempt: Callable[[dict[str, Any], bool], None] | None = None
+                    ) -> Delivery:
     """POST ``payload`` as JSON to ``url``; retry on errors, 5xx and 429; never raise.
 
     Parameters
@@ -88,6 +91,8 @@ def deliver_webhook(url: str, payload: Mapping[str, Any], *, secret: str,
     retries : attempts after the first one (so ``retries=3`` makes at most 4 requests).
     base_delay_s : wait before the first retry; doubles every retry (capped at 30 s).
     timeout_s : per-request connect+read timeout, so a dead endpoint never hangs a run.
+    on_attempt : called after every attempt with its record and whether it was the last
+        (the notification service records each attempt as it happens).
     """
     delivery = Delivery(channel="webhook", status="failed")
     try:
@@ -114,6 +119,7 @@ def deliver_webhook(url: str, payload: Mapping[str, Any], *, secret: str,
                 record["status"] = response.status
                 delivery.attempts.append(record)
                 delivery.status = "delivered"
+                _report(on_attempt, record, True)
                 return delivery
         except urllib.error.HTTPError as exc:
             record["status"] = exc.code
@@ -122,7 +128,19 @@ def deliver_webhook(url: str, payload: Mapping[str, Any], *, secret: str,
             record["error"] = f"{type(exc).__name__}: {getattr(exc, 'reason', exc)}"
             retryable = not isinstance(exc, ValueError)  # a malformed URL will not heal
         delivery.attempts.append(record)
-        if not retryable or attempt > len(delays):
+        last = not retryable or attempt > len(delays)
+        _report(on_attempt, record, last)
+        if last:
             break
         sleep(delays[attempt - 1])
     return delivery
+
+
+def _report(on_attempt: Callable[[dict[str, Any], bool], None] | None,
+            record: dict[str, Any], last: bool) -> None:
+    if on_attempt is None:
+        return
+    try:
+        on_attempt(record, last)
+    except Exception:  # noqa: BLE001 - recording must not break delivery
+        logging.getLogger(__name__).warning("recording a webhook attempt failed", exc_info=True)

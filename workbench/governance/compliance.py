@@ -1,0 +1,161 @@
+"""Compliance: disclosure reviews, the admin review queue, takedowns and the audit trail.
+
+A template goes public only through an approved ``disclosure`` review:
+
+1. :func:`workbench.governance.templates.submit` creates the template
+   (``pending_review``) and an open disclosure event in the queue, and tells the admins.
+2. An admin :func:`review` s it: ``approve`` (the template is published at once),
+   ``reject`` (the template becomes ``rejected``) or ``escalate`` (stays in the queue).
+   A reason is required; only admins may review.
+3. :func:`publish_template` refuses (ConflictError, nothing changed) unless an approved
+   disclosure newer than the template's last takedown exists.
+4. :func:`takedown` hides a template at once and records a takedown event.
+
+Every review decision and every visibility change appends to the audit hash chain
+(:mod:`workbench.governance.audit`).
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from typing import TYPE_CHECKING, Any
+
+from workbench.errors import ConflictError, ForbiddenError, ValidationError
+from workbench.governance import audit
+from workbench.governance.notifications import notify
+
+if TYPE_CHECKING:
+    from workbench.records import Store
+    from workbench.records.models import ComplianceEvent, Profile, TemplateShare
+
+log = logging.getLogger(__name__)
+
+DECISIONS: dict[str, str] = {"approve": "approved", "reject": "rejected",
+                             "escalate": "escalated"}
+OPEN_STATUSES = ("open", "escalated")
+
+
+def require_admin(store: Store, actor: Profile | uuid.UUID | str, what: str) -> Profile:
+    """The actor's profile if it is an admin, else ForbiddenError naming the action."""
+    profile = actor if not isinstance(actor, uuid.UUID | str) else store.profiles.get(actor)
+    if not store.is_admin(profile):
+        raise ForbiddenError(f"Only an admin may {what}; {profile.display_name or profile.id} "
+                             f"has role {profile.role!r}.",
+                             details={"actor": str(profile.id), "role": profile.role})
+    return profile
+
+
+def queue(store: Store, actor: Profile | uuid.UUID | str) -> list[ComplianceEvent]:
+    """Open and escalated events, oldest first (what the admin review queue shows)."""
+    require_admin(store, actor, "see the compliance review queue")
+    events = store.compliance.list(status=list(OPEN_STATUSES))
+    return sorted(events, key=lambda e: e.created_at)
+
+
+def request_review(store: Store, requester: uuid.UUID | str, event_type: str,
+                   subject_type: str, subject_id: uuid.UUID | str,
+                   payload: dict[str, Any] | None = None) -> ComplianceEvent:
+    """Put an item in the review queue, record it in the audit chain, tell the admins."""
+    event = store.compliance.create(event_type, requester, subject_type=subject_type,
+                                    subject_id=subject_id, payload=payload or {})
+    audit.record(store, "compliance.requested", actor_id=requester,
+                 entity_type="compliance_event", entity_id=event.id,
+                 details={"event_type": event_type, "subject_type": subject_type,
+                          "subject_id": str(subject_id)})
+    for admin in store.profiles.list(role="admin"):
+        notify(store, admin.id, "governance_task", f"Review requested: {event_type}",
+               f"A {event_type} review of {subject_type} {subject_id} is waiting.",
+               {"compliance_event_id": str(event.id)}, channels=["in_app"])
+    return event
+
+
+def review(store: Store, reviewer: Profile | uuid.UUID | str, event_id: uuid.UUID | str,
+           decision: str, reason: str) -> ComplianceEvent:
+    """Approve, reject or escalate an open event; admins only, a reason is required."""
+    admin = require_admin(store, reviewer, "review compliance events")
+    if decision not in DECISIONS:
+        raise ValidationError(f"Unknown decision {decision!r}; use approve, reject or "
+                              f"escalate.", details={"decision": decision})
+    if not reason or not reason.strip():
+        raise ValidationError("A review decision needs a reason (it goes into the audit "
+                              "trail); pass --reason.", details={"field": "reason"})
+    status = DECISIONS[decision]
+    with store.transaction():
+        event = store.compliance.decide(event_id, status, reviewer_id=admin.id,
+                                        reason=reason.strip())
+        audit.record(store, f"compliance.{status}", actor_id=admin.id,
+                     entity_type="compliance_event", entity_id=event.id,
+                     details={"event_type": event.event_type, "subject_type": event.subject_type,
+                              "subject_id": str(event.subject_id), "reason": reason.strip()})
+        if event.subject_type == "template" and event.subject_id is not None \
+                and event.event_type == "disclosure" and status != "escalated":
+            tpl = store.templates.get(event.subject_id)
+            if status == "approved" and tpl.status == "pending_review":
+                _set_visibility(store, tpl, "published", admin.id, reason.strip())
+            elif status == "rejected" and tpl.status == "pending_review":
+                _set_visibility(store, tpl, "rejected", admin.id, reason.strip())
+    notify(store, event.created_by, "governance_task", f"Review {status}: {event.event_type}",
+           f"Your {event.event_type} review was {status}: {reason.strip()}",
+           {"compliance_event_id": str(event.id), "status": status})
+    return event
+
+
+def has_approved_disclosure(store: Store, template: TemplateShare) -> bool:
+    """An approved disclosure review exists, newer than the template's last takedown."""
+    events = store.compliance.list(subject_id=template.id)
+    takedowns = [e.created_at for e in events if e.event_type == "takedown"]
+    last_takedown = max(takedowns) if takedowns else None
+    return any(e.event_type == "disclosure" and e.status == "approved"
+               and (last_takedown is None or (e.resolved_at or e.created_at) > last_takedown)
+               for e in events)
+
+
+def publish_template(store: Store, actor: Profile | uuid.UUID | str,
+                     template_id: uuid.UUID | str) -> TemplateShare:
+    """Make a reviewed template visible to its audience; ConflictError without approval."""
+    actor_id = store.actor_id(actor)
+    tpl = store.templates.get(template_id, actor=actor)
+    if tpl.status == "published":
+        return tpl
+    if not has_approved_disclosure(store, tpl):
+        raise ConflictError(
+            f"Template {tpl.id} has no approved disclosure review; it stays {tpl.status!r}. "
+            f"An admin must approve its review first (`workbench compliance queue`).",
+            details={"template_id": str(tpl.id), "status": tpl.status})
+    with store.transaction():
+        return _set_visibility(store, tpl, "published", actor_id, "approved disclosure")
+
+
+def takedown(store: Store, actor: Profile | uuid.UUID | str, template_id: uuid.UUID | str,
+             reason: str) -> TemplateShare:
+    """Hide a template at once (admins only); records a takedown event and the audit."""
+    admin = require_admin(store, actor, "take templates down")
+    if not reason or not reason.strip():
+        raise ValidationError("A takedown needs a reason; pass --reason.",
+                              details={"field": "reason"})
+    tpl = store.templates.get(template_id)
+    with store.transaction():
+        event = store.compliance.create("takedown", admin.id, subject_type="template",
+                                        subject_id=tpl.id, payload={"reason": reason},
+                                        status="open")
+        event = store.compliance.decide(event.id, "approved", reviewer_id=admin.id,
+                                        reason=reason.strip())
+        audit.record(store, "compliance.takedown", actor_id=admin.id,
+                     entity_type="compliance_event", entity_id=event.id,
+                     details={"template_id": str(tpl.id), "reason": reason.strip()})
+        hidden = _set_visibility(store, tpl, "taken_down", admin.id, reason.strip())
+    notify(store, tpl.educator_id, "governance_task", "Template taken down",
+           f"Your template {tpl.title or tpl.id} was taken down: {reason.strip()}",
+           {"template_id": str(tpl.id)})
+    return hidden
+
+
+def _set_visibility(store: Store, tpl: TemplateShare, to: str, actor_id: uuid.UUID | None,
+                    reason: str) -> TemplateShare:
+    changed = store.templates.set_status(tpl.id, to)
+    audit.record(store, "template.visibility", actor_id=actor_id, entity_type="template",
+                 entity_id=tpl.id, details={"from": tpl.status, "to": to, "reason": reason,
+                                            "audience": tpl.audience,
+                                            "cohort_id": tpl.cohort_id})
+    return changed
