@@ -101,6 +101,13 @@ def review(store: Store, reviewer: Profile | uuid.UUID | str, event_id: uuid.UUI
     return event
 
 
+def decide(store: Store, event_id: uuid.UUID | str, decision: str, *,
+           reviewer_id: uuid.UUID | str, reason: str) -> ComplianceEvent:
+    """:func:`review` taking the decision as a verb or as the resulting status."""
+    verb = {v: k for k, v in DECISIONS.items()}.get(decision, decision)
+    return review(store, reviewer_id, event_id, verb, reason)
+
+
 def has_approved_disclosure(store: Store, template: TemplateShare) -> bool:
     """An approved disclosure review exists, newer than the template's last takedown."""
     events = store.compliance.list(subject_id=template.id)

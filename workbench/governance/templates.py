@@ -96,6 +96,20 @@ def submit(store: Store, educator: Profile | uuid.UUID | str,
     return Submission(template=tpl, review=event)
 
 
+def request_publish(store: Store, educator: Profile | uuid.UUID | str,
+                    strategy_version_id: uuid.UUID | str, *, title: str = "",
+                    audience: str = "public", cohort_id: str | None = None,
+                    metadata: dict[str, Any] | None = None,
+                    notebook_path: str | None = None) -> TemplateShare:
+    """:func:`submit` with the metadata as one dict (description, tags, disclaimers)."""
+    meta = dict(metadata or {})
+    return submit(store, educator, strategy_version_id, audience=audience, cohort_id=cohort_id,
+                  title=title, description=str(meta.get("description") or ""),
+                  tags=list(meta.get("tags") or ()),
+                  disclaimers=list(meta.get("disclaimers") or ()),
+                  notebook_path=notebook_path).template
+
+
 def can_see(viewer: Profile, tpl: TemplateShare) -> bool:
     if tpl.educator_id == viewer.id or viewer.role == "admin":
         return True
@@ -117,7 +131,7 @@ def visible_templates(store: Store, viewer: Profile | uuid.UUID | str, *,
     return published + own
 
 
-def clone(store: Store, student: Profile | uuid.UUID | str, template_id: uuid.UUID | str,
+def clone(store: Store, template_id: uuid.UUID | str, student: Profile | uuid.UUID | str,
           *, name: str | None = None) -> Clone:
     """Copy a published template into a new strategy of ``student``, with attribution."""
     who = _profile(store, student)
