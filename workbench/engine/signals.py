@@ -10,7 +10,9 @@
   strictly.
 
 So below -> above fires, below -> equal -> above fires, equal -> above with no earlier
-strict "below" does not fire, and the very first bar never fires. A NaN in either input
+strict "below" does not fire, the very first bar never fires — and (vectorbt's quirk,
+kept for parity) above -> equal -> above fires AGAIN if a strict "below" happened
+earlier since the last NaN. A NaN in either input
 resets the state (and never fires). ``crossed_below(a, b) = crossed_above(b, a)``.
 
 ``lag(x, n)`` shifts FORWARD in time by ``n >= 1`` bars (out[i] = x[i-n], first n bars
