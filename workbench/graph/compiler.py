@@ -77,17 +77,36 @@ class Plan:
         ``memo`` carries outputs across runs (sweeps): a step whose key is in ``memo`` is
         not recomputed; only keys in ``cacheable`` (all when None) are stored in it.
         """
-        values: list[dict[str, Any]] = []
-        for step in self.steps:
+        computed = self.values(ctx, set(range(len(self.steps))), memo, cacheable)
+        values = [computed[i] for i in range(len(self.steps))]
+        return self._collect(ctx, values)
+
+    def needed(self, targets: set[int]) -> set[int]:
+        """``targets`` and every step they read from, transitively."""
+        out: set[int] = set()
+        stack = list(targets)
+        while stack:
+            i = stack.pop()
+            if i not in out:
+                out.add(i)
+                stack.extend(src for src, _ in self.steps[i].inputs.values())
+        return out
+
+    def values(self, ctx: Context, steps: set[int],
+               memo: MutableMapping[Hashable, dict[str, Any]] | None = None,
+               cacheable: set[Hashable] | None = None) -> dict[int, dict[str, Any]]:
+        """Outputs of ``steps`` (and what they need) only, sharing ``memo`` like :meth:`run`."""
+        values: dict[int, dict[str, Any]] = {}
+        for i in sorted(self.needed(steps)):
+            step = self.steps[i]
             if memo is not None and step.key in memo:
-                values.append(memo[step.key])
+                values[i] = memo[step.key]
                 continue
             inputs = {port: values[src][out] for port, (src, out) in step.inputs.items()}
-            result = step.block.compute(ctx, inputs, step.params)
-            values.append(result)
+            values[i] = step.block.compute(ctx, inputs, step.params)
             if memo is not None and (cacheable is None or step.key in cacheable):
-                memo[step.key] = result
-        return self._collect(ctx, values)
+                memo[step.key] = values[i]
+        return values
 
     def _collect(self, ctx: Context, values: list[dict[str, Any]]) -> SignalSet:
         n = ctx.n
@@ -148,10 +167,10 @@ def compile_graph(graph: StrategyGraph | Mapping[str, Any]) -> Plan:
         block = BLOCKS[node.type]
         params = P.resolve(block, node.params)
         inputs = {port: (node_step[src], out) for port, (src, out) in incoming[node_id].items()}
-        key = (block.type, tuple(sorted(params.items())),
+        key: Hashable = (block.type, tuple(sorted(params.items())),
                tuple(sorted((port, steps[i].key, out) for port, (i, out) in inputs.items())))
         if block.role == "signal":
-            key = (*key, node_id)  # sinks stay distinct (cheap, and kept per node for clarity)
+            key = (*key, node_id)  # type: ignore[misc]  # sinks stay distinct (cheap, and kept per node for clarity)
         if key in index_of_key:
             i = index_of_key[key]
             steps[i] = Step(steps[i].key, block, steps[i].params, steps[i].inputs, (*steps[i].nodes, node_id))

@@ -79,7 +79,7 @@ class StrategyGraph(BaseModel):
 
     model_config = ConfigDict(extra="allow", title="Workbench strategy graph", populate_by_name=True)
 
-    schema_: Literal["workbench.strategy/1"] = Field(SCHEMA_ID, alias="schema")
+    schema_: Literal["workbench.strategy/1"] = Field("workbench.strategy/1", alias="schema")
     name: str = ""
     description: str = ""
     nodes: list[Node] = Field(default_factory=list)

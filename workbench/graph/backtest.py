@@ -1,0 +1,88 @@
+"""One backtest: overrides -> compile -> signals -> simulator -> metrics -> Result."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from workbench.blocks.spec import Context
+from workbench.graph import runner
+from workbench.graph.compiler import Plan, compile_graph
+from workbench.graph.data import candles_sha256
+from workbench.graph.overrides import apply_overrides
+from workbench.graph.strategy import Strategy, graph_sha256
+from workbench.result import Result
+
+
+def index_of(ctx: Context) -> pd.DatetimeIndex:
+    return pd.DatetimeIndex(ctx.ts.astype("datetime64[ns]"), name="ts").tz_localize("UTC")
+
+
+def prepare(strategy: Strategy, params: dict[str, Any] | None, settings: dict[str, Any] | None
+            ) -> tuple[dict[str, Any], Plan]:
+    """The overridden document and its compiled plan (raises ValidationError if invalid)."""
+    doc = apply_overrides(strategy.document, params, settings)
+    return doc, compile_graph(doc)
+
+
+def trades_frame(sim: Any, index: pd.DatetimeIndex) -> pd.DataFrame:
+    reasons = runner.exit_reason_names()
+    entry_bar = np.asarray(sim.entry_idx, dtype=np.int64)
+    exit_bar = np.asarray(sim.exit_idx, dtype=np.int64)
+    frame = pd.DataFrame({
+        "exit_time": index[exit_bar] if len(exit_bar) else pd.DatetimeIndex([], tz="UTC"),
+        "side": np.where(np.asarray(sim.side) > 0, "long", "short"),
+        "size": sim.size,
+        "entry_price": sim.entry_price,
+        "exit_price": sim.exit_price,
+        "fees": sim.fees,
+        "pnl": sim.pnl,
+        "return": sim.ret,
+        "exit_reason": [reasons.get(int(r), str(int(r))) for r in sim.exit_reason],
+        "entry_bar": entry_bar,
+        "exit_bar": exit_bar,
+    }, index=pd.DatetimeIndex(index[entry_bar], name="entry_time"))
+    return frame
+
+
+def run(strategy: Strategy, ctx: Context, *, symbol: str | None = None, timeframe: str | None = None,
+        params: dict[str, Any] | None = None, settings: dict[str, Any] | None = None,
+        plan: Plan | None = None) -> Result:
+    """Backtest ``strategy`` over ``ctx``'s candles and wrap the engine's arrays."""
+    doc, compiled = prepare(strategy, params, settings)
+    plan = plan or compiled
+    clock = runner.clock_for(timeframe, ctx.ts)
+    signals = plan.run(ctx)
+    sim = runner.simulate(ctx, signals, plan.settings)
+    m = runner.metrics(sim, plan.settings, clock)
+    index = index_of(ctx)
+    metrics = pd.Series({k: float(v) for k, v in m.values.items()}, name="metrics", dtype="float64")
+    warnings = [*m.notes, *runner.status_notes(int(sim.status)), *(str(p) for p in plan.warnings)]
+    provenance = {
+        "strategy": strategy.name,
+        "source": strategy.source,
+        "graph_sha256": graph_sha256(doc),
+        "candles_sha256": candles_sha256(ctx),
+        "params": {**(params or {})},
+        "resolved_params": {n.id: dict(plan.steps[plan.node_step[n.id]].params) for n in plan.graph.nodes},
+        "settings": plan.settings.model_dump(mode="json"),
+        "engine_version": runner.engine_version(),
+        "symbol": symbol,
+        "timeframe": clock.timeframe or timeframe,
+        "start": index[0].isoformat(),
+        "end": index[-1].isoformat(),
+        "n_bars": int(ctx.n),
+        "run_at": datetime.now(UTC).isoformat(),
+    }
+    return Result(
+        metrics=metrics,
+        trades=trades_frame(sim, index),
+        equity=pd.Series(sim.equity, index=index, name="equity"),
+        position=pd.Series(sim.position, index=index, name="position"),
+        close=pd.Series(ctx.close, index=index, name="close"),
+        warnings=warnings,
+        provenance=provenance,
+    )

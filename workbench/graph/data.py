@@ -1,0 +1,102 @@
+"""Candles in: from the cache, a DataFrame or arrays -> the arrays blocks read.
+
+``start`` is inclusive and ``end`` exclusive (bar start times), as the cache reads them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+import numpy as np
+
+from workbench.blocks.spec import Context
+from workbench.errors import DataError, ValidationError
+
+FIELDS = ("open", "high", "low", "close", "volume")
+
+
+def _ns(value: Any) -> int | None:
+    if value is None:
+        return None
+    import pandas as pd
+
+    stamp = pd.Timestamp(value)
+    if stamp.tzinfo is None:
+        stamp = stamp.tz_localize("UTC")
+    return int(stamp.value)
+
+
+def _from_frame(frame: Any) -> Context:
+    import pandas as pd
+
+    df = frame.rename(columns={c: str(c).lower() for c in frame.columns})
+    if "ts" in df.columns:
+        df = df.set_index("ts")
+    missing = [c for c in FIELDS if c not in df.columns]
+    if missing:
+        raise ValidationError(f"candles need columns {', '.join(FIELDS)}; missing {', '.join(missing)}",
+                              details={"missing": missing})
+    index = pd.DatetimeIndex(df.index)
+    if index.tz is None:
+        index = index.tz_localize("UTC")
+    ts = index.tz_convert("UTC").as_unit("ns").asi8.astype(np.int64)
+    return Context(ts, *(np.ascontiguousarray(df[c].to_numpy(dtype=np.float64)) for c in FIELDS))
+
+
+def to_context(candles: Any, start: Any = None, end: Any = None) -> Context:
+    """A DataFrame (DatetimeIndex or ``ts`` column), a ``Candles`` tuple or a
+    :class:`Context` -> :class:`Context`, cut to ``[start, end)``."""
+    if isinstance(candles, Context):
+        ctx = candles
+    elif hasattr(candles, "columns"):
+        ctx = _from_frame(candles)
+    elif all(hasattr(candles, f) for f in ("ts", *FIELDS)):
+        ctx = Context(np.asarray(candles.ts, dtype=np.int64),
+                      *(np.ascontiguousarray(getattr(candles, f), dtype=np.float64) for f in FIELDS))
+    else:
+        raise ValidationError(
+            f"candles must be a DataFrame or a Candles tuple (ts, open, high, low, close, volume), "
+            f"got {type(candles).__name__}", details={"type": type(candles).__name__})
+    lo, hi = _ns(start), _ns(end)
+    if lo is not None or hi is not None:
+        mask = np.ones(ctx.n, dtype=np.bool_)
+        if lo is not None:
+            mask &= ctx.ts >= lo
+        if hi is not None:
+            mask &= ctx.ts < hi
+        ctx = slice_context(ctx, mask)
+    return ctx
+
+
+def slice_context(ctx: Context, index: Any) -> Context:
+    """The candles at ``index`` (a slice or a boolean mask), as contiguous arrays."""
+    return Context(*(np.ascontiguousarray(getattr(ctx, f)[index]) for f in ("ts", *FIELDS)))
+
+
+def load(symbol: str | None, timeframe: str | None, start: Any = None, end: Any = None,
+         candles: Any = None) -> Context:
+    """Candles given directly, else read from the cache; an empty range is an error."""
+    if candles is not None:
+        ctx = to_context(candles, start, end)
+    else:
+        if not symbol or not timeframe:
+            raise ValidationError("give symbol= and timeframe= (read from the candle cache) or candles=",
+                                  details={"symbol": symbol, "timeframe": timeframe})
+        from workbench.data.cache import load_candles
+
+        ctx = to_context(load_candles(symbol, timeframe, start, end))
+    if ctx.n == 0:
+        where = f"{symbol} {timeframe}" if symbol else "the given candles"
+        raise DataError(f"no candles for {where} in [{start or 'start'}, {end or 'end'}): "
+                        "import some first (`workbench data import ...`) or widen the range",
+                        details={"symbol": symbol, "timeframe": timeframe, "start": str(start), "end": str(end)})
+    return ctx
+
+
+def candles_sha256(ctx: Context) -> str:
+    """A hash of exactly the arrays read (ts and OHLCV bytes), to tell data apart."""
+    h = hashlib.sha256()
+    for f in ("ts", *FIELDS):
+        h.update(np.ascontiguousarray(getattr(ctx, f)).tobytes())
+    return h.hexdigest()

@@ -1,0 +1,123 @@
+"""The result of one backtest, for notebooks, the CLI and the app.
+
+Metrics are FRACTIONS (0.05 = 5%), never percent; names and definitions are the
+engine's (:mod:`workbench.engine.metrics`): ``total_return, cagr, volatility, sharpe,
+sortino, max_drawdown, max_dd_bars, max_dd_seconds, calmar, win_rate, profit_factor,
+expectancy, exposure, n_trades, avg_trade, final_equity``. Annualized figures are NaN
+when the window is shorter than ~90 days; ``warnings`` says so, and warns below ~30
+trades.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+#: The documented metric keys, in order (a test checks they are the engine's).
+METRIC_KEYS: tuple[str, ...] = (
+    "total_return", "cagr", "volatility", "sharpe", "sortino", "max_drawdown",
+    "max_dd_bars", "max_dd_seconds", "calmar", "win_rate", "profit_factor",
+    "expectancy", "exposure", "n_trades", "avg_trade", "final_equity",
+)
+
+TRADE_COLUMNS: tuple[str, ...] = (
+    "exit_time", "side", "size", "entry_price", "exit_price", "fees", "pnl", "return",
+    "exit_reason", "entry_bar", "exit_bar",
+)
+
+
+def _clean(value: Any) -> Any:
+    """JSON-safe scalar: numpy unwrapped, NaN/inf -> None."""
+    if hasattr(value, "item") and not isinstance(value, str | bytes):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    return value
+
+
+@dataclass
+class Result:
+    """One backtest: metrics, trades, equity, warnings and provenance.
+
+    Attributes
+    ----------
+    metrics : pandas.Series
+        Metric name -> value (fractions; counts as floats).
+    trades : pandas.DataFrame
+        One row per round trip, indexed by the entry bar's timestamp (``entry_time``,
+        UTC); a trade still open at the end has ``exit_reason == "open"``.
+    equity : pandas.Series
+        Cash + position marked at each bar's close, indexed by candle timestamp.
+    position : pandas.Series
+        Signed units held at each bar's close (negative = short).
+    warnings : list of str
+        Honest-metric notes (short window, few trades), sizing notes, graph warnings.
+    provenance : dict
+        What reproduces the run: candle and graph hashes, params, settings, engine
+        version, symbol/timeframe/range.
+    """
+
+    metrics: pd.Series
+    trades: pd.DataFrame
+    equity: pd.Series
+    position: pd.Series
+    close: pd.Series
+    warnings: list[str] = field(default_factory=list)
+    provenance: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def drawdown(self) -> pd.Series:
+        """Equity relative to its running peak, minus 1 (<= 0, fractions)."""
+        return (self.equity / self.equity.cummax() - 1.0).rename("drawdown")
+
+    def __repr__(self) -> str:
+        p = self.provenance
+        head = ", ".join(f"{k}={self.metrics.get(k, float('nan')):.4g}"
+                         for k in ("total_return", "max_drawdown", "sharpe", "n_trades"))
+        return f"<Result {p.get('strategy', '')} {p.get('symbol') or ''} {p.get('timeframe') or ''}: {head}>"
+
+    def to_dict(self, max_points: int | None = None) -> dict[str, Any]:
+        """Plain JSON types (NaN -> null). ``max_points`` thins the equity curve."""
+        eq = self.equity
+        if max_points is not None and len(eq) > max_points > 1:
+            idx = np.unique(np.linspace(0, len(eq) - 1, max_points).round().astype(int))
+            eq = eq.iloc[idx]
+        trades = self.trades.reset_index()
+        trade_rows = [{k: (v.isoformat() if isinstance(v, pd.Timestamp) else _clean(v)) for k, v in row.items()}
+                      for row in trades.to_dict(orient="records")]
+        return {
+            "metrics": {k: _clean(v) for k, v in self.metrics.items()},
+            "trades": trade_rows,
+            "equity": {"ts": [t.isoformat() for t in eq.index], "value": [_clean(v) for v in eq.to_numpy()]},
+            "warnings": list(self.warnings),
+            "provenance": {k: _clean(v) if not isinstance(v, dict | list) else v
+                           for k, v in self.provenance.items()},
+        }
+
+    def plot(self, width: int = 800) -> Any:
+        """An hvplot/HoloViews layout: equity, drawdown, and price with trade markers."""
+        try:
+            import holoviews as hv
+            import hvplot.pandas  # noqa: F401
+        except ImportError as exc:  # pragma: no cover - the app extra is missing
+            from workbench.errors import MissingDependencyError
+
+            raise MissingDependencyError.for_extra("hvplot", "app") from exc
+        eq = self.equity.hvplot.line(title="Equity", ylabel="equity", width=width, height=220)
+        dd = self.drawdown.hvplot.area(title="Drawdown", ylabel="drawdown (fraction)", width=width,
+                                       height=160, color="firebrick", alpha=0.5)
+        price = self.close.hvplot.line(title="Price and trades", ylabel="close", width=width, height=260,
+                                       color="gray")
+        t = self.trades
+        entries = pd.DataFrame({"ts": t.index, "price": t["entry_price"].to_numpy(), "side": t["side"].to_numpy()})
+        closed = t[t["exit_reason"] != "open"]
+        exits = pd.DataFrame({"ts": closed["exit_time"].to_numpy(), "price": closed["exit_price"].to_numpy()})
+        marks = (hv.Scatter(entries, "ts", ["price", "side"], label="entry").opts(color="green", marker="triangle",
+                                                                                   size=9)
+                 * hv.Scatter(exits, "ts", "price", label="exit").opts(color="red", marker="inverted_triangle",
+                                                                       size=9))
+        return (eq + dd + price * marks).cols(1)
