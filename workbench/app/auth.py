@@ -1,0 +1,113 @@
+"""Who is asking: the local user, or a Supabase user proven by a JWT.
+
+Local mode (the default) binds to 127.0.0.1 and has exactly one user, with no login: every
+request acts as :data:`LOCAL_USER`. Server mode (``workbench serve --server-mode``) requires
+``Authorization: Bearer <jwt>`` on the API and an ``access_token`` cookie or ``?token=`` on the
+pages. Tokens are verified with ``SUPABASE_JWT_SECRET`` (HS256, what Supabase projects sign
+with by default) or, when ``SUPABASE_JWKS_URL`` is set, with the project's JWKS (RS256/ES256).
+The role comes from ``app_metadata.role`` (builder, educator, admin) and the plan tier from
+``app_metadata.plan`` - the claims a user cannot edit themselves (``user_metadata`` they can).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+from workbench.errors import UnauthorizedError, ValidationError
+
+ROLES: tuple[str, ...] = ("builder", "educator", "admin")
+LOCAL_USER_ID = "00000000-0000-0000-0000-000000000001"
+
+
+@dataclass(frozen=True)
+class Principal:
+    """The authenticated caller. ``token`` is kept to act as the user against Supabase."""
+
+    user_id: str
+    email: str = ""
+    role: str = "builder"
+    tier: str = "free"
+    token: str | None = field(default=None, repr=False)
+    local: bool = False
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role == "admin"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"user_id": self.user_id, "email": self.email, "role": self.role,
+                "tier": self.tier, "local": self.local}
+
+
+def local_principal() -> Principal:
+    """The single user of local mode; role and tier overridable for demos and tests.
+
+    ``WORKBENCH_LOCAL_ROLE`` (default ``admin``: the only user reviews their own queue) and
+    ``WORKBENCH_LOCAL_TIER`` (default ``free``).
+    """
+    role = os.environ.get("WORKBENCH_LOCAL_ROLE", "admin")
+    if role not in ROLES:
+        raise ValidationError(
+            f"WORKBENCH_LOCAL_ROLE={role!r} is not a role; use one of {', '.join(ROLES)}.",
+            details={"role": role, "known": list(ROLES)},
+        )
+    return Principal(user_id=LOCAL_USER_ID, email="local@localhost", role=role,
+                     tier=os.environ.get("WORKBENCH_LOCAL_TIER", "free"), local=True)
+
+
+def verify_jwt(token: str) -> Principal:
+    """Verify a Supabase access token and read the caller from its claims.
+
+    Raises
+    ------
+    UnauthorizedError
+        Missing configuration, bad signature, expired token or a token without ``sub``.
+    """
+    try:
+        import jwt
+    except ImportError:  # pragma: no cover - pyjwt is a dependency of the app extra
+        from workbench.errors import MissingDependencyError
+
+        raise MissingDependencyError.for_extra("pyjwt", "app") from None
+    audience = os.environ.get("SUPABASE_JWT_AUDIENCE", "authenticated")
+    secret = os.environ.get("SUPABASE_JWT_SECRET")
+    jwks_url = os.environ.get("SUPABASE_JWKS_URL")
+    try:
+        if jwks_url:
+            key: Any = jwt.PyJWKClient(jwks_url).get_signing_key_from_jwt(token).key
+            algorithms = ["RS256", "ES256"]
+        elif secret:
+            key, algorithms = secret, ["HS256"]
+        else:
+            raise UnauthorizedError(
+                "Server mode needs SUPABASE_JWT_SECRET (or SUPABASE_JWKS_URL) to verify tokens.",
+                details={"missing": "SUPABASE_JWT_SECRET"},
+            )
+        claims = jwt.decode(token, key, algorithms=algorithms, audience=audience,
+                            options={"require": ["sub", "exp"]})
+    except jwt.ExpiredSignatureError:
+        raise UnauthorizedError("The access token has expired; sign in again.",
+                                details={"reason": "expired"}) from None
+    except jwt.PyJWTError as exc:
+        raise UnauthorizedError(f"The access token is not valid: {exc}.",
+                                details={"reason": type(exc).__name__}) from None
+    meta = claims.get("app_metadata") or {}
+    role = str(meta.get("role")) if meta.get("role") in ROLES else "builder"
+    return Principal(user_id=str(claims["sub"]), email=str(claims.get("email") or ""),
+                     role=role, tier=str(meta.get("plan") or meta.get("tier") or "free"),
+                     token=token)
+
+
+def principal_from_headers(headers: Any, *, server_mode: bool, cookie: str | None = None,
+                           query_token: str | None = None) -> Principal:
+    """Resolve the caller of one request (API or page)."""
+    if not server_mode:
+        return local_principal()
+    auth = headers.get("Authorization", "") if headers is not None else ""
+    token = auth[7:].strip() if auth.lower().startswith("bearer ") else (cookie or query_token)
+    if not token:
+        raise UnauthorizedError("Sign in: send 'Authorization: Bearer <Supabase access token>'.",
+                                details={"reason": "missing_token"})
+    return verify_jwt(token)

@@ -1,0 +1,183 @@
+"""The one base class of every API handler: request id, identity, JSON in/out, errors, logs.
+
+Every response carries ``X-Request-ID`` (the caller's, echoed, or a new uuid). Every error
+leaves in the seeds' envelope ``{"error": {code, message, details, timestamp, requestId}}``:
+a :class:`~workbench.errors.WorkbenchError` keeps its code and status, a body that fails its
+pydantic model is a 422 ``validation_error`` naming the fields, malformed JSON a 400, and only
+a genuine bug is a 500 ``internal_error`` (logged with its traceback, its text not leaked).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, TypeVar
+
+import pydantic
+import tornado.web
+
+from workbench.app.auth import Principal, principal_from_headers
+from workbench.app.http.metrics import REGISTRY
+from workbench.app.logs import get_logger
+from workbench.errors import NotFoundError, WorkbenchError
+
+M = TypeVar("M", bound=pydantic.BaseModel)
+T = TypeVar("T")
+
+
+@dataclass
+class ApiContext:
+    """What handlers share: the mode and the background job runner."""
+
+    server_mode: bool = False
+    jobs: Any = None
+    started_at: float = field(default_factory=time.time)
+
+
+def error_response(exc: BaseException, request_id: str) -> tuple[int, dict[str, Any]]:
+    """Map an exception to ``(status, envelope)``; never a 500 for a WorkbenchError.
+
+    Uses :func:`workbench.http_errors.error_response` (the project's one mapping) when it
+    is importable, else the errors module's own envelope.
+    """
+    try:
+        from workbench.http_errors import error_response as mapping
+    except ImportError:  # pragma: no cover - governance ships it
+        if isinstance(exc, WorkbenchError):
+            return exc.http_status, exc.envelope(request_id)
+        err = WorkbenchError("Internal error; see the server log for this request id.",
+                             code="internal_error")
+        return 500, err.envelope(request_id)
+    return mapping(exc, request_id)
+
+
+def pydantic_error(exc: pydantic.ValidationError) -> WorkbenchError:
+    """A 422 that names each field at fault and what it expected."""
+    from workbench.errors import ValidationError
+
+    problems = [{"field": ".".join(str(p) for p in e["loc"]) or "(body)",
+                 "message": e["msg"], "type": e["type"]} for e in exc.errors()]
+    first = problems[0]
+    return ValidationError(
+        f"Invalid request body: {first['field']}: {first['message']}"
+        + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""),
+        details={"problems": problems},
+    )
+
+
+class ApiHandler(tornado.web.RequestHandler):
+    """JSON API handler. Subclasses set ``route`` (a template used in metrics and logs)."""
+
+    route = "/api/v1"
+    ctx: ApiContext
+
+    def initialize(self, ctx: ApiContext) -> None:
+        self.ctx = ctx
+        self.request_id = ""
+        self._t0 = time.perf_counter()
+        self._principal: Principal | None = None
+
+    def prepare(self) -> None:
+        rid = self.request.headers.get("X-Request-ID", "").strip()
+        self.request_id = rid[:128] if rid else str(uuid.uuid4())
+        self.set_header("X-Request-ID", self.request_id)
+
+    def set_default_headers(self) -> None:
+        self.set_header("Content-Type", "application/json; charset=utf-8")
+        self.set_header("Cache-Control", "no-store")
+
+    # identity --------------------------------------------------------------------------
+    @property
+    def principal(self) -> Principal:
+        if self._principal is None:
+            self._principal = principal_from_headers(self.request.headers,
+                                                     server_mode=self.ctx.server_mode)
+        return self._principal
+
+    # io --------------------------------------------------------------------------------
+    def body(self, model: type[M]) -> M:
+        """The request body parsed into ``model`` (400 for bad JSON, 422 for bad fields)."""
+        raw = self.request.body or b"{}"
+        try:
+            data = json.loads(raw)
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise WorkbenchError(f"The request body is not valid JSON: {exc}.",
+                                 code="bad_request", details={"position": getattr(exc, "pos", None)}
+                                 ) from None
+        try:
+            return model.model_validate(data)
+        except pydantic.ValidationError as exc:
+            raise pydantic_error(exc) from None
+
+    def query(self, model: type[M]) -> M:
+        """Query arguments parsed into ``model`` (422 naming the bad argument)."""
+        args = {k: self.get_query_argument(k) for k in self.request.query_arguments}
+        try:
+            return model.model_validate(args)
+        except pydantic.ValidationError as exc:
+            raise pydantic_error(exc) from None
+
+    def send(self, obj: Any, status: int = 200) -> None:
+        from workbench._cli import _default
+
+        self.set_status(status)
+        if isinstance(obj, pydantic.BaseModel):
+            obj = obj.model_dump(mode="json")
+        self.finish(json.dumps(obj, default=_default))
+
+    async def blocking(self, fn: Callable[..., T], *args: Any) -> T:
+        """Run a blocking call (store, cache) off the event loop."""
+        return await asyncio.get_running_loop().run_in_executor(None, fn, *args)
+
+    # errors ----------------------------------------------------------------------------
+    def _handle_request_exception(self, e: BaseException) -> None:
+        if isinstance(e, tornado.web.Finish):
+            if not self._finished:
+                self.finish(*e.args)
+            return
+        if isinstance(e, tornado.web.HTTPError) and not isinstance(e, WorkbenchError):
+            code = {404: "not_found", 405: "method_not_allowed"}.get(e.status_code, "http_error")
+            http_err = WorkbenchError(e.log_message or self._reason, code=code)
+            status, body = e.status_code, http_err.envelope(self.request_id)
+            exc: BaseException = http_err
+        else:
+            exc = e
+            status, body = error_response(e, self.request_id or str(uuid.uuid4()))
+        if status >= 500:
+            get_logger().error("unhandled error", exc_info=exc,
+                               extra={"fields": {"request_id": self.request_id,
+                                                 "route": self.route}})
+        if self._finished:
+            return
+        self.clear()
+        self.set_header("X-Request-ID", self.request_id)
+        self.set_header("Content-Type", "application/json; charset=utf-8")
+        self.set_status(status)
+        self.finish(json.dumps(body, default=str))
+
+    def write_error(self, status_code: int, **kwargs: Any) -> None:  # pragma: no cover
+        err = WorkbenchError(self._reason, code="http_error")
+        self.finish(json.dumps(err.envelope(self.request_id)))
+
+    def on_finish(self) -> None:
+        elapsed = time.perf_counter() - self._t0
+        status = self.get_status()
+        REGISTRY.observe(self.route, self.request.method or "GET", status, elapsed)
+        get_logger().info("request", extra={"fields": {
+            "request_id": self.request_id, "method": self.request.method, "route": self.route,
+            "path": self.request.path, "status": status, "duration_ms": round(elapsed * 1e3, 2)}})
+
+
+class NotFoundHandler(ApiHandler):
+    """Unknown ``/api/...`` paths: a 404 in the envelope instead of Tornado's HTML page."""
+
+    route = "/api/(unknown)"
+
+    def prepare(self) -> None:
+        super().prepare()
+        raise NotFoundError(f"No API endpoint {self.request.method} {self.request.path}; "
+                            "see /api/v1/docs.", details={"path": self.request.path})

@@ -1,0 +1,160 @@
+"""Request and response bodies of the HTTP API (pydantic; the OpenAPI document is built
+from these models, so the docs cannot drift from what the handlers accept)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+TIMEFRAMES = ("1m", "5m", "15m", "30m", "1h", "4h", "1d")
+Timeframe = Literal["1m", "5m", "15m", "30m", "1h", "4h", "1d"]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class CandleIn(Strict):
+    """One bar. ``ts`` is the bar's start: ISO 8601 (UTC if no offset) or epoch seconds."""
+
+    ts: datetime | int | float
+    open: float
+    high: float
+    low: float
+    close: float
+    volume: float = 0.0
+
+
+class CandlesPush(Strict):
+    """Candles pushed by a data feed (the seeds' MT5 EA); all-or-nothing."""
+
+    symbol: str = Field(min_length=1, max_length=40, pattern=r"^[A-Za-z0-9._:/-]+$")
+    timeframe: Timeframe
+    source: str = Field(default="api", max_length=40)
+    candles: list[CandleIn] = Field(min_length=1, max_length=100_000)
+
+
+class CandlesPushed(BaseModel):
+    symbol: str
+    timeframe: str
+    received: int
+    written: int | None = None
+    warnings: list[Any] = Field(default_factory=list)
+
+
+class CandlesQuery(Strict):
+    symbol: str = Field(min_length=1, max_length=40)
+    timeframe: Timeframe
+    start: datetime | None = None
+    end: datetime | None = None
+    limit: int = Field(default=5000, ge=1, le=100_000)
+
+
+class CandleOut(BaseModel):
+    ts: str
+    open: float
+    high: float
+    low: float
+    close: float
+    volume: float
+
+
+class CandlesPage(BaseModel):
+    symbol: str
+    timeframe: str
+    count: int
+    candles: list[CandleOut]
+
+
+class BacktestRequest(Strict):
+    """A backtest to run in the background.
+
+    ``strategy`` is a strategy graph (``workbench.strategy/1``) or a starter name
+    (e.g. ``sma_crossover``); alternatively ``strategy_id`` (latest version) or
+    ``strategy_version_id`` of a saved strategy.
+    """
+
+    strategy: dict[str, Any] | str | None = None
+    strategy_id: str | None = None
+    strategy_version_id: str | None = None
+    symbol: str = Field(min_length=1, max_length=40)
+    timeframe: Timeframe
+    start: datetime | None = None
+    end: datetime | None = None
+    params: dict[str, Any] | None = None
+    settings: dict[str, Any] | None = None
+
+
+class BacktestAccepted(BaseModel):
+    id: str
+    status: str
+    poll: str
+    stream: str
+
+
+class BacktestStatus(BaseModel):
+    id: str
+    status: str
+    progress: float | None = None
+    message: str | None = None
+    parameters: dict[str, Any] | None = None
+    metrics: dict[str, Any] | None = None
+    error: Any = None
+    created_at: str | None = None
+
+
+class StrategySave(Strict):
+    """A new immutable version of a strategy (a new strategy when ``strategy_id`` is absent)."""
+
+    graph: dict[str, Any]
+    notes: str = Field(default="", max_length=5000)
+    strategy_id: str | None = None
+    name: str | None = Field(default=None, max_length=200)
+
+
+class PaperAction(Strict):
+    action: Literal["pause", "resume", "stop"]
+
+
+class TemplatePublish(Strict):
+    """Publish a strategy version as a template; disclosures are required (compliance)."""
+
+    strategy_version_id: str
+    title: str = Field(min_length=1, max_length=200)
+    audience: Literal["public", "cohort"] = "public"
+    cohort_id: str | None = None
+    description: str = ""
+    disclaimers: list[str] = Field(min_length=1)
+    tags: list[str] = Field(default_factory=list)
+
+
+class NotificationsRead(Strict):
+    ids: list[str] | None = None
+    all: bool = False
+
+
+class ListQuery(Strict):
+    limit: int = Field(default=50, ge=1, le=500)
+    unread: bool | None = None
+    status: str | None = None
+
+
+class Health(BaseModel):
+    status: Literal["ok", "degraded"]
+    checks: dict[str, Any]
+    version: str
+    uptime_s: float
+
+
+class ErrorBody(BaseModel):
+    code: str
+    message: str
+    details: Any = None
+    timestamp: str
+    requestId: str  # noqa: N815 - the seeds' field name
+
+
+class ErrorEnvelope(BaseModel):
+    error: ErrorBody

@@ -1,0 +1,292 @@
+"""The API's handlers: thin (parse the body with its model, call :mod:`workbench.app.services`,
+send JSON). Identity and errors are the base class's business."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import time
+from typing import Any
+
+import tornado.iostream
+
+from workbench.app import services
+from workbench.app.http import models as m
+from workbench.app.http.base import ApiContext, ApiHandler, NotFoundHandler
+from workbench.app.http.metrics import REGISTRY
+from workbench.app.http.openapi import Operation, RouteDoc, build_document, docs_page
+from workbench.errors import UnauthorizedError
+
+PREFIX = "/api/v1"
+
+
+class HealthHandler(ApiHandler):
+    route = "/api/v1/health"
+
+    async def get(self) -> None:
+        checks = await self.blocking(services.health_checks)
+        ok = all(c.get("ok", False) for c in checks.values() if c.get("required", True))
+        from workbench import __version__
+
+        self.send(m.Health(status="ok" if ok else "degraded", checks=checks, version=__version__,
+                           uptime_s=round(time.time() - self.ctx.started_at, 3)),
+                  200 if ok else 503)
+
+
+class MetricsHandler(ApiHandler):
+    route = "/api/v1/metrics"
+
+    def get(self) -> None:
+        REGISTRY.gauges["workbench_uptime_seconds"] = round(
+            time.time() - self.ctx.started_at, 3)
+        self.set_header("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+        self.finish(REGISTRY.render())
+
+
+class OpenApiHandler(ApiHandler):
+    route = "/api/v1/openapi.json"
+
+    def get(self) -> None:
+        self.send(openapi_document())
+
+
+class DocsHandler(ApiHandler):
+    route = "/api/v1/docs"
+
+    def get(self) -> None:
+        self.set_header("Content-Type", "text/html; charset=utf-8")
+        self.finish(docs_page(openapi_document()))
+
+
+def ingest_keys() -> set[str]:
+    """Keys allowed to push candles: ``WORKBENCH_INGEST_KEYS`` (comma separated)."""
+    return {k.strip() for k in os.environ.get("WORKBENCH_INGEST_KEYS", "").split(",") if k.strip()}
+
+
+class CandlesHandler(ApiHandler):
+    route = "/api/v1/candles"
+
+    async def get(self) -> None:
+        _ = self.principal
+        q = self.query(m.CandlesQuery)
+        self.send(await self.blocking(services.read_candles, q))
+
+    async def post(self) -> None:
+        import hmac
+
+        key = self.request.headers.get("X-API-KEY", "")
+        keys = ingest_keys()
+        if not keys:
+            raise UnauthorizedError("Candle ingestion is off: set WORKBENCH_INGEST_KEYS on the "
+                                    "server and send one of them as X-API-KEY.",
+                                    details={"header": "X-API-KEY"})
+        if not key or not any(hmac.compare_digest(key, k) for k in keys):
+            raise UnauthorizedError("Missing or unknown X-API-KEY for candle ingestion.",
+                                    details={"header": "X-API-KEY"})
+        body = self.body(m.CandlesPush)
+        self.send(await self.blocking(services.push_candles, body), 201)
+
+
+class StrategiesHandler(ApiHandler):
+    route = "/api/v1/strategies"
+
+    async def get(self) -> None:
+        self.send(await self.blocking(services.list_strategies, self.principal))
+
+    async def post(self) -> None:
+        body = self.body(m.StrategySave)
+        self.send(await self.blocking(services.save_strategy, self.principal, body), 201)
+
+
+class BacktestsHandler(ApiHandler):
+    route = "/api/v1/backtests"
+
+    async def get(self) -> None:
+        q = self.query(m.ListQuery)
+        self.send(await self.blocking(services.list_backtests, self.principal, q.limit))
+
+    async def post(self) -> None:
+        body = self.body(m.BacktestRequest)
+        run_id = await self.blocking(services.submit_backtest, self.principal, body,
+                                     self.ctx.jobs)
+        self.set_header("Location", f"{PREFIX}/backtests/{run_id}")
+        self.send(m.BacktestAccepted(id=run_id, status="queued",
+                                     poll=f"{PREFIX}/backtests/{run_id}",
+                                     stream=f"{PREFIX}/backtests/{run_id}/events"), 202)
+
+
+class BacktestHandler(ApiHandler):
+    route = "/api/v1/backtests/{id}"
+
+    async def get(self, run_id: str) -> None:
+        self.send(await self.blocking(services.get_backtest, self.principal, run_id,
+                                      self.ctx.jobs))
+
+
+class BacktestEventsHandler(ApiHandler):
+    """Server-sent events: one ``progress`` event per change, then ``done``."""
+
+    route = "/api/v1/backtests/{id}/events"
+
+    def set_default_headers(self) -> None:
+        self.set_header("Content-Type", "text/event-stream; charset=utf-8")
+        self.set_header("Cache-Control", "no-store")
+
+    async def get(self, run_id: str) -> None:
+        status = await self.blocking(services.get_backtest, self.principal, run_id,
+                                     self.ctx.jobs)
+        version = -1
+        while True:
+            job = self.ctx.jobs.find(run_id)
+            snap: dict[str, Any] = job.snapshot() if job is not None else status
+            if job is None or job.version != version:
+                version = job.version if job is not None else version
+                event = "done" if snap.get("status") in ("succeeded", "failed") else "progress"
+                try:
+                    self.write(f"event: {event}\ndata: {json.dumps(snap, default=str)}\n\n")
+                    await self.flush()
+                except tornado.iostream.StreamClosedError:
+                    return
+                if event == "done":
+                    break
+            if job is None:
+                break
+            await asyncio.get_running_loop().run_in_executor(
+                None, self.ctx.jobs.wait_change, run_id, version, 15.0)
+        self.finish()
+
+
+class PaperTradesHandler(ApiHandler):
+    route = "/api/v1/paper-trades"
+
+    async def get(self) -> None:
+        self.send(await self.blocking(services.list_paper_runs, self.principal))
+
+
+class PaperTradeHandler(ApiHandler):
+    route = "/api/v1/paper-trades/{id}"
+
+    async def get(self, run_id: str) -> None:
+        self.send(await self.blocking(services.get_paper_run, self.principal, run_id))
+
+    async def post(self, run_id: str) -> None:
+        body = self.body(m.PaperAction)
+        self.send(await self.blocking(services.paper_action, self.principal, run_id,
+                                      body.action))
+
+
+class TemplatesHandler(ApiHandler):
+    route = "/api/v1/templates"
+
+    async def get(self) -> None:
+        self.send(await self.blocking(services.list_templates, self.principal))
+
+    async def post(self) -> None:
+        body = self.body(m.TemplatePublish)
+        self.send(await self.blocking(services.publish_template, self.principal, body), 201)
+
+
+class TemplateCloneHandler(ApiHandler):
+    route = "/api/v1/templates/{id}/clone"
+
+    async def post(self, template_id: str) -> None:
+        self.send(await self.blocking(services.clone_template, self.principal, template_id),
+                  201)
+
+
+class NotificationsHandler(ApiHandler):
+    route = "/api/v1/notifications"
+
+    async def get(self) -> None:
+        q = self.query(m.ListQuery)
+        self.send(await self.blocking(services.list_notifications, self.principal,
+                                      bool(q.unread), q.limit))
+
+
+class NotificationsReadHandler(ApiHandler):
+    route = "/api/v1/notifications/read"
+
+    async def post(self) -> None:
+        body = self.body(m.NotificationsRead)
+        n = await self.blocking(services.mark_notifications_read, self.principal, body.ids,
+                                body.all)
+        self.send({"marked": n})
+
+
+ID = r"([A-Za-z0-9_.:-]+)"
+
+HANDLERS: list[tuple[str, type[ApiHandler]]] = [
+    (f"{PREFIX}/health", HealthHandler),
+    (f"{PREFIX}/metrics", MetricsHandler),
+    (f"{PREFIX}/openapi.json", OpenApiHandler),
+    (f"{PREFIX}/docs/?", DocsHandler),
+    (f"{PREFIX}/candles", CandlesHandler),
+    (f"{PREFIX}/strategies", StrategiesHandler),
+    (f"{PREFIX}/backtests", BacktestsHandler),
+    (f"{PREFIX}/backtests/{ID}/events", BacktestEventsHandler),
+    (f"{PREFIX}/backtests/{ID}", BacktestHandler),
+    (f"{PREFIX}/paper-trades", PaperTradesHandler),
+    (f"{PREFIX}/paper-trades/{ID}", PaperTradeHandler),
+    (f"{PREFIX}/templates", TemplatesHandler),
+    (f"{PREFIX}/templates/{ID}/clone", TemplateCloneHandler),
+    (f"{PREFIX}/notifications", NotificationsHandler),
+    (f"{PREFIX}/notifications/read", NotificationsReadHandler),
+    (r"/api/.*", NotFoundHandler),
+]
+
+ROUTE_DOCS: list[RouteDoc] = [
+    RouteDoc(f"{PREFIX}/health", "ops", (Operation(
+        "GET", "Store, candle cache and scheduler heartbeat", response=m.Health, auth="none",
+        errors=(503,)),)),
+    RouteDoc(f"{PREFIX}/metrics", "ops", (Operation(
+        "GET", "Prometheus metrics: request counts and latency by route", auth="none",
+        content_type="text/plain", errors=()),)),
+    RouteDoc(f"{PREFIX}/openapi.json", "ops", (Operation(
+        "GET", "This document", auth="none", errors=()),)),
+    RouteDoc(f"{PREFIX}/candles", "market data", (
+        Operation("GET", "Read cached candles", query=m.CandlesQuery, response=m.CandlesPage),
+        Operation("POST", "Push candles (all-or-nothing, validated by the data checks)",
+                  request=m.CandlesPush, response=m.CandlesPushed, status=201,
+                  auth="ingest_key", errors=(400, 401, 409, 422)))),
+    RouteDoc(f"{PREFIX}/strategies", "strategies", (
+        Operation("GET", "Strategies you can see, with their latest version"),
+        Operation("POST", "Save a new strategy version (new strategy without strategy_id)",
+                  request=m.StrategySave, status=201))),
+    RouteDoc(f"{PREFIX}/backtests", "backtests", (
+        Operation("GET", "Your recent backtest runs", query=m.ListQuery),
+        Operation("POST", "Queue a backtest; 202 with the run id", request=m.BacktestRequest,
+                  response=m.BacktestAccepted, status=202, errors=(400, 401, 404, 422, 429)))),
+    RouteDoc(f"{PREFIX}/backtests/{{id}}", "backtests", (
+        Operation("GET", "Poll a run: status, progress, metrics", response=m.BacktestStatus),)),
+    RouteDoc(f"{PREFIX}/backtests/{{id}}/events", "backtests", (
+        Operation("GET", "Server-sent events: progress, then done", content_type="text/event-stream"),)),
+    RouteDoc(f"{PREFIX}/paper-trades", "paper trading", (
+        Operation("GET", "Your paper-trading runs"),)),
+    RouteDoc(f"{PREFIX}/paper-trades/{{id}}", "paper trading", (
+        Operation("GET", "One run with its latest ticks and fills"),
+        Operation("POST", "Pause, resume or stop a run", request=m.PaperAction,
+                  errors=(400, 401, 404, 409, 422)))),
+    RouteDoc(f"{PREFIX}/templates", "templates", (
+        Operation("GET", "Published templates you can see (and your own)"),
+        Operation("POST", "Publish a version as a template (disclosures required; queued for "
+                          "review)", request=m.TemplatePublish, status=201,
+                  errors=(400, 401, 403, 404, 409, 422, 429)))),
+    RouteDoc(f"{PREFIX}/templates/{{id}}/clone", "templates", (
+        Operation("POST", "Clone a template into your strategies", status=201),)),
+    RouteDoc(f"{PREFIX}/notifications", "notifications", (
+        Operation("GET", "Your notifications (unread=true for unread only)", query=m.ListQuery),)),
+    RouteDoc(f"{PREFIX}/notifications/read", "notifications", (
+        Operation("POST", "Mark notifications read (ids, or all)", request=m.NotificationsRead),)),
+]
+
+
+def openapi_document() -> dict[str, Any]:
+    from workbench import __version__
+
+    return build_document(ROUTE_DOCS, __version__)
+
+
+def patterns(ctx: ApiContext) -> list[tuple[str, type[ApiHandler], dict[str, Any]]]:
+    """Tornado URL patterns for ``pn.serve(..., extra_patterns=...)``."""
+    return [(pattern, handler, {"ctx": ctx}) for pattern, handler in HANDLERS]

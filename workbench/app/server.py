@@ -1,0 +1,84 @@
+"""Start the Panel app and the HTTP API in ONE Tornado server process.
+
+Why Tornado handlers and not FastAPI: Panel's server *is* Tornado (Bokeh server), so the API
+handlers ride on ``pn.serve(..., extra_patterns=[...])`` in the same process and event loop
+as the pages - one port, one process, shared job runner, nothing more to install or run.
+FastAPI mounting (``panel.io.fastapi``) needs fastapi and bokeh-fastapi, which are not
+dependencies here, and would add a second web stack for no gain. The OpenAPI document is
+generated from the same pydantic models the handlers validate with
+(:mod:`workbench.app.http.openapi`), served at ``/api/v1/openapi.json`` with a plain HTML
+page at ``/api/v1/docs`` that needs no CDN.
+
+Local mode binds 127.0.0.1 only. Server mode (``server_mode=True``) may bind elsewhere and
+requires a Supabase JWT on every page session and API call.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+from dataclasses import dataclass
+from typing import Any
+
+from workbench.errors import ValidationError
+
+
+@dataclass(frozen=True)
+class ServeOptions:
+    host: str = "127.0.0.1"
+    port: int = 0
+    server_mode: bool = False
+    show: bool = False
+
+
+def free_port(host: str = "127.0.0.1") -> int:
+    with socket.socket() as s:
+        s.bind((host, 0))
+        return int(s.getsockname()[1])
+
+
+def _check(opts: ServeOptions) -> None:
+    if not opts.server_mode and opts.host not in ("127.0.0.1", "localhost", "::1"):
+        raise ValidationError(
+            f"Local mode has no login, so it binds 127.0.0.1 only (got --host {opts.host}). "
+            "Use --server-mode with SUPABASE_JWT_SECRET to serve other machines.",
+            details={"host": opts.host})
+
+
+def build(opts: ServeOptions) -> tuple[Any, dict[str, Any]]:
+    """``(page factory, pn.serve kwargs)`` for these options; nothing starts yet."""
+    import panel as pn
+
+    from workbench.app import logs
+    from workbench.app.http.base import ApiContext
+    from workbench.app.http.routes import patterns
+    from workbench.app.jobs import runner
+    from workbench.app.shell import make_app
+
+    _check(opts)
+    logs.configure(logging.INFO)
+    pn.extension(notifications=True)
+    ctx = ApiContext(server_mode=opts.server_mode, jobs=runner())
+    origins = [f"{opts.host}:{opts.port}", f"localhost:{opts.port}", f"127.0.0.1:{opts.port}"]
+    kwargs: dict[str, Any] = dict(
+        port=opts.port, address=opts.host, websocket_origin=origins, show=opts.show,
+        title="Blockbuilders Workbench", extra_patterns=patterns(ctx), verbose=False,
+        liveness=False,
+    )
+
+    def factory() -> Any:
+        return make_app(server_mode=opts.server_mode, jobs=ctx.jobs)
+
+    return factory, kwargs
+
+
+def serve(opts: ServeOptions) -> None:
+    """Serve until interrupted; prints the URL first (``make demo`` and tests read it)."""
+    import panel as pn
+
+    if opts.port == 0:
+        opts = ServeOptions(opts.host, free_port(opts.host), opts.server_mode, opts.show)
+    factory, kwargs = build(opts)
+    url = f"http://{opts.host}:{opts.port}/"
+    print(f"Workbench app: {url}  (API docs: {url}api/v1/docs)", flush=True)
+    pn.serve(factory, start=True, threaded=False, **kwargs)

@@ -1,0 +1,625 @@
+"""What the pages and the HTTP API do, in one place, over the same Python API a notebook uses.
+
+Every function takes the caller (:class:`~workbench.app.auth.Principal`) and passes it to
+the records as ``actor``, so the records' rules (owner or admin) decide what a user sees;
+the UI never filters on its own. Heavy imports stay inside functions so ``workbench --help``
+and the API's import stay light.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import uuid
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Any
+
+from workbench.app.auth import Principal
+from workbench.errors import NotFoundError, ValidationError, WorkbenchError
+
+if TYPE_CHECKING:
+    from workbench.app.http import models as m
+    from workbench.app.jobs import JobRunner
+    from workbench.records import Store
+
+Progress = Callable[[float, str], None]
+
+_STORE: Store | None = None
+_STORE_LOCK = threading.Lock()
+_USER_IDS: dict[str, uuid.UUID] = {}
+
+
+# -- store and identity --------------------------------------------------------------
+def store(principal: Principal | None = None) -> Store:
+    """The record store for this caller.
+
+    One process-wide store for ``local`` and ``postgres`` (the app enforces ownership with
+    ``actor``); for ``supabase`` a store acting with the user's own JWT, so row-level
+    security applies in the database as well.
+    """
+    global _STORE
+    import os
+
+    from workbench.records import open_store
+
+    kind = (os.environ.get("WORKBENCH_STORE") or "local").strip().lower()
+    if kind == "supabase" and principal is not None and principal.token:
+        return open_store("supabase", jwt=principal.token)
+    with _STORE_LOCK:
+        if _STORE is None:
+            _STORE = open_store()
+        return _STORE
+
+
+def reset_store() -> None:
+    """Forget the cached store (tests switch WORKBENCH_HOME between cases)."""
+    global _STORE
+    with _STORE_LOCK:
+        if _STORE is not None:
+            _STORE.close()
+        _STORE = None
+        _USER_IDS.clear()
+
+
+def user_id(principal: Principal) -> uuid.UUID:
+    """The profile id of the caller; the profile is created on first sight.
+
+    Local mode uses the store's local user. Server mode uses the JWT's ``sub`` and keeps
+    the profile's role and plan in step with the token's ``app_metadata``.
+    """
+    key = principal.user_id
+    if key in _USER_IDS:
+        return _USER_IDS[key]
+    st = store(principal)
+    if principal.local:
+        profile = st.local_user()
+        changes = {}
+        if profile.role != principal.role:
+            changes["role"] = principal.role
+        if profile.plan_tier != principal.tier and principal.tier in ("free", "premium",
+                                                                      "educator"):
+            changes["plan_tier"] = principal.tier
+        if changes:
+            profile = st.profiles.update(profile.id, **changes)
+    else:
+        uid = uuid.UUID(principal.user_id)
+        profile_or_none = st.profiles.find(uid)
+        if profile_or_none is None:
+            profile = st.profiles.create(id=uid, email=principal.email or None,
+                                         role=principal.role,
+                                         plan_tier=principal.tier if principal.tier in (
+                                             "free", "premium", "educator") else "free")
+        else:
+            profile = profile_or_none
+    _USER_IDS[key] = profile.id
+    return profile.id
+
+
+def _actor(principal: Principal) -> uuid.UUID:
+    return user_id(principal)
+
+
+def _dump(obj: Any) -> dict[str, Any]:
+    return obj.model_dump(mode="json") if hasattr(obj, "model_dump") else dict(obj)
+
+
+def _uuid(value: str, what: str = "id") -> uuid.UUID:
+    try:
+        return uuid.UUID(str(value))
+    except ValueError:
+        raise ValidationError(f"{what} {value!r} is not a UUID.", details={what: value}) from None
+
+
+# -- health ---------------------------------------------------------------------------
+def health_checks() -> dict[str, dict[str, Any]]:
+    """Store, candle cache and scheduler heartbeat; each ``{"ok": bool, ...}``."""
+    import os
+    import time
+
+    from workbench import config
+
+    checks: dict[str, dict[str, Any]] = {}
+    try:
+        st = store()
+        st.local_user() if st.kind == "local" else st.profiles.list()
+        checks["store"] = {"ok": True, "kind": st.kind}
+    except Exception as exc:  # noqa: BLE001 - health reports, never raises
+        checks["store"] = {"ok": False, "error": str(exc)[:300]}
+    try:
+        series = cached_series()
+        checks["cache"] = {"ok": True, "path": str(config.cache_path()), "series": len(series)}
+    except Exception as exc:  # noqa: BLE001
+        checks["cache"] = {"ok": False, "error": str(exc)[:300]}
+    beat = config.home() / "scheduler.heartbeat"
+    if beat.exists():
+        age = time.time() - beat.stat().st_mtime
+        checks["scheduler"] = {"ok": age < 600, "age_s": round(age, 1), "required": False}
+    else:
+        checks["scheduler"] = {"ok": False, "running": False, "required": False,
+                               "hint": "start `workbench scheduler` or a cron/systemd timer"}
+    checks["mode"] = {"ok": True, "store_kind": os.environ.get("WORKBENCH_STORE", "local"),
+                      "required": False}
+    return checks
+
+
+# -- candles --------------------------------------------------------------------------
+def cached_series() -> list[dict[str, Any]]:
+    """What the candle cache holds (symbol, timeframe, rows, first, last, sources)."""
+    from workbench.data.cache import open_cache
+
+    cache = open_cache(read_only=True)
+    try:
+        return [dict(r) for r in cache.list()]
+    finally:
+        getattr(cache, "close", lambda: None)()
+
+
+def push_candles(body: m.CandlesPush) -> dict[str, Any]:
+    """Validate and write pushed candles, all or nothing (the cache runs the data checks)."""
+    import numpy as np
+    import pandas as pd
+
+    from workbench.data.cache import open_cache
+    from workbench.data.candles import to_ns
+
+    rows = body.candles
+    frame = pd.DataFrame({
+        "ts": np.array([_ts_ns(c.ts, to_ns) for c in rows], dtype=np.int64),
+        "open": [c.open for c in rows], "high": [c.high for c in rows],
+        "low": [c.low for c in rows], "close": [c.close for c in rows],
+        "volume": [c.volume for c in rows],
+    })
+    cache = open_cache()
+    try:
+        report = cache.upsert(frame, body.symbol, body.timeframe, body.source)
+    finally:
+        getattr(cache, "close", lambda: None)()
+    written = _report_rows(report, len(frame))
+    warnings = [str(w) for w in getattr(report, "warnings", []) or []]
+    return {"symbol": body.symbol, "timeframe": body.timeframe, "received": len(frame),
+            "written": written, "warnings": warnings}
+
+
+def _ts_ns(value: Any, to_ns: Callable[[Any], int]) -> int:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return int(round(float(value) * 1e9))  # epoch seconds
+    return int(to_ns(value))
+
+
+def _report_rows(report: Any, default: int) -> int:
+    if isinstance(report, int):
+        return report
+    for name in ("written", "rows", "inserted", "n"):
+        if isinstance(report, dict) and isinstance(report.get(name), int):
+            return int(report[name])
+        value = getattr(report, name, None)
+        if isinstance(value, int):
+            return value
+    return default
+
+
+def read_candles(q: m.CandlesQuery) -> dict[str, Any]:
+    from workbench.data.cache import open_cache
+
+    cache = open_cache(read_only=True)
+    try:
+        frame = cache.read_frame(q.symbol, q.timeframe, q.start, q.end)
+    finally:
+        getattr(cache, "close", lambda: None)()
+    frame = frame.tail(q.limit)
+    cols = {c: frame[c].to_numpy(dtype=float) for c in ("open", "high", "low", "close", "volume")}
+    out = [{"ts": ts.isoformat(), **{c: float(cols[c][i]) for c in cols}}
+           for i, ts in enumerate(frame.index)]
+    return {"symbol": q.symbol, "timeframe": q.timeframe, "count": len(out), "candles": out}
+
+
+def import_candle_file(path: str, symbol: str | None = None,
+                       timeframe: str | None = None) -> dict[str, Any]:
+    """Import a CSV/Parquet file into the cache, whole or not at all (the Data page)."""
+    from workbench.data.cache import open_cache
+
+    cache = open_cache()
+    try:
+        out = cache.import_file(path, symbol or None, timeframe or None)
+    finally:
+        getattr(cache, "close", lambda: None)()
+    return {"symbol": out["symbol"], "timeframe": out["timeframe"],
+            "rows": _report_rows(out, 0), "total_rows": out.get("rows")}
+
+
+# -- strategies -----------------------------------------------------------------------
+def catalog() -> dict[str, Any]:
+    from workbench.blocks import catalog_json
+
+    return catalog_json()
+
+
+def starter_graph(name: str = "sma_crossover") -> dict[str, Any]:
+    from workbench import api
+
+    strategy = api.starter(name)
+    return _graph_dict(strategy)
+
+
+def _graph_dict(strategy: Any) -> dict[str, Any]:
+    if isinstance(strategy, dict):
+        return strategy
+    for attr in ("to_json_dict", "to_dict", "model_dump"):
+        fn = getattr(strategy, attr, None)
+        if callable(fn):
+            out = fn(mode="json") if attr == "model_dump" else fn()
+            if isinstance(out, dict):
+                return out
+    graph = getattr(strategy, "graph", None)
+    if graph is not None:
+        return _graph_dict(graph)
+    raise ValidationError("Cannot turn this strategy into a graph document.",
+                          details={"type": type(strategy).__name__})
+
+
+def validate_graph(graph: dict[str, Any]) -> list[dict[str, Any]]:
+    """Validation problems as dicts ``{node, port, code, message}`` (never raises)."""
+    from workbench import api
+
+    try:
+        problems = api.validate(graph)
+    except WorkbenchError as exc:
+        return [{"node": None, "port": None, "code": exc.code, "message": exc.message}]
+    return [p if isinstance(p, dict) else _dump(p) for p in problems]
+
+
+def list_strategies(principal: Principal) -> list[dict[str, Any]]:
+    st = store(principal)
+    uid = _actor(principal)
+    out = []
+    for s in st.strategies.list(owner_id=uid):
+        item = _dump(s)
+        try:
+            latest = st.versions.latest(s.id, actor=uid)
+            item["latest_version"] = {"id": str(latest.id), "version": latest.version,
+                                      "notes": latest.notes,
+                                      "created_at": latest.created_at.isoformat()}
+        except NotFoundError:
+            item["latest_version"] = None
+        out.append(item)
+    return out
+
+
+def save_strategy(principal: Principal, body: m.StrategySave) -> dict[str, Any]:
+    """A new immutable version (and the strategy itself when new)."""
+    st = store(principal)
+    uid = _actor(principal)
+    graph = dict(body.graph)
+    if body.strategy_id:
+        strategy = st.strategies.get(_uuid(body.strategy_id, "strategy_id"), actor=uid)
+    else:
+        name = (body.name or graph.get("name") or "Untitled strategy").strip()
+        base = name
+        for i in range(2, 50):
+            try:
+                strategy = st.strategies.create(uid, name,
+                                                description=str(graph.get("description", "")))
+                break
+            except WorkbenchError as exc:
+                if exc.code != "conflict":
+                    raise
+                name = f"{base} ({i})"
+        else:  # pragma: no cover - 50 strategies with one name
+            raise ValidationError("Too many strategies share this name; rename it.")
+    version = st.versions.save(strategy.id, graph, notes=body.notes, actor=uid)
+    _audit(st, "strategy.version_saved", uid, "strategy", strategy.id,
+           {"version": version.version})
+    return {"strategy_id": str(strategy.id), "name": strategy.name,
+            "version_id": str(version.id), "version": version.version}
+
+
+def strategy_versions(principal: Principal, strategy_id: str) -> list[dict[str, Any]]:
+    st = store(principal)
+    return [_dump(v) for v in st.versions.list(_uuid(strategy_id), actor=_actor(principal))]
+
+
+def _audit(st: Store, action: str, actor: uuid.UUID, kind: str, subject: Any,
+           details: dict[str, Any]) -> None:
+    try:
+        from workbench.governance import audit as gov_audit
+
+        record = getattr(gov_audit, "record", None)
+        if callable(record):
+            record(st, action, actor_id=actor, entity_type=kind, entity_id=str(subject),
+                   details=details)
+    except WorkbenchError:
+        raise
+    except Exception:  # noqa: BLE001 - audit of non-governed actions is best effort
+        pass
+
+
+# -- backtests ------------------------------------------------------------------------
+def resolve_strategy(principal: Principal, body: m.BacktestRequest
+                     ) -> tuple[dict[str, Any], uuid.UUID | None, uuid.UUID | None]:
+    """``(graph, strategy_id, version_id)`` for a backtest request."""
+    st = store(principal)
+    uid = _actor(principal)
+    if body.strategy_version_id:
+        version = st.versions.get(_uuid(body.strategy_version_id, "strategy_version_id"),
+                                  actor=uid)
+        return dict(version.graph), version.strategy_id, version.id
+    if body.strategy_id:
+        version = st.versions.latest(_uuid(body.strategy_id, "strategy_id"), actor=uid)
+        return dict(version.graph), version.strategy_id, version.id
+    if isinstance(body.strategy, str):
+        return starter_graph(body.strategy), None, None
+    if isinstance(body.strategy, dict):
+        return dict(body.strategy), None, None
+    raise ValidationError("Say what to backtest: 'strategy' (a graph or a starter name), "
+                          "'strategy_id' or 'strategy_version_id'.",
+                          details={"fields": ["strategy", "strategy_id", "strategy_version_id"]})
+
+
+def submit_backtest(principal: Principal, body: m.BacktestRequest, jobs: JobRunner,
+                    *, watcher: Callable[[Any], None] | None = None) -> str:
+    """Check the graph and the quota, create the queued run, start it; returns the run id.
+
+    Bad graphs and an exceeded quota fail here (4xx), before anything is queued.
+    """
+    from workbench.app.runs import execute_backtest
+
+    graph, strategy_id, version_id = resolve_strategy(principal, body)
+    problems = [p for p in validate_graph(graph) if p.get("severity", "error") == "error"]
+    if problems:
+        first = problems[0]
+        raise ValidationError(
+            f"The strategy has {len(problems)} problem(s); first: {first.get('message')}",
+            details={"problems": problems})
+    st = store(principal)
+    uid = _actor(principal)
+    from workbench.governance import quotas
+
+    quotas.consume(st, uid, "backtests")
+    params = {"symbol": body.symbol, "timeframe": body.timeframe,
+              "start": body.start.isoformat() if body.start else None,
+              "end": body.end.isoformat() if body.end else None,
+              "params": body.params or {}, "settings": body.settings or {},
+              "strategy_name": graph.get("name", "")}
+    if version_id is None:
+        params["graph"] = graph
+    run = st.backtests.create(uid, strategy_version_id=version_id, strategy_id=strategy_id,
+                              parameters=params)
+    run_id = str(run.id)
+
+    def work(progress: Progress) -> dict[str, Any]:
+        return execute_backtest(st, uid, run_id, graph, params, progress)
+
+    jobs.submit("backtest", str(uid), work, job_id=run_id, watcher=watcher)
+    return run_id
+
+
+def get_backtest(principal: Principal, run_id: str, jobs: JobRunner | None = None
+                 ) -> dict[str, Any]:
+    st = store(principal)
+    run = st.backtests.get(_uuid(run_id, "run id"), actor=_actor(principal))
+    out: dict[str, Any] = {"id": str(run.id), "status": run.status, "parameters": _public_params(run.parameters),
+           "metrics": run.metrics, "error": run.error, "created_at": run.created_at.isoformat()}
+    job = jobs.find(str(run.id)) if jobs is not None else None
+    if job is not None:
+        out["progress"], out["message"] = job.progress, job.message
+        if job.error and not out["error"]:
+            out["error"] = job.error
+    else:
+        out["progress"] = 1.0 if run.status in ("succeeded", "failed") else 0.0
+    return out
+
+
+def _public_params(params: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in params.items() if k != "graph"}
+
+
+def list_backtests(principal: Principal, limit: int = 50) -> list[dict[str, Any]]:
+    st = store(principal)
+    runs = st.backtests.list(owner_id=_actor(principal), limit=limit)
+    return [{"id": str(r.id), "status": r.status, "parameters": _public_params(r.parameters),
+             "metrics": r.metrics, "created_at": r.created_at.isoformat(),
+             "strategy_id": str(r.strategy_id) if r.strategy_id else None,
+             "error": r.error} for r in runs]
+
+
+def load_result(principal: Principal, run_id: str) -> dict[str, Any]:
+    """The stored result document of a succeeded run (see :mod:`workbench.app.runs`)."""
+    st = store(principal)
+    run = st.backtests.get(_uuid(run_id, "run id"), actor=_actor(principal))
+    uri = (run.provenance or {}).get("result_uri")
+    if not uri:
+        raise NotFoundError(f"Run {run_id} has no stored result (status {run.status}).",
+                            details={"id": run_id, "status": run.status})
+    doc = json.loads(st.files.get_file(uri))
+    doc["run"] = {"id": str(run.id), "status": run.status,
+                  "parameters": _public_params(run.parameters), "metrics": run.metrics,
+                  "created_at": run.created_at.isoformat()}
+    return dict(doc)
+
+
+# -- paper trading --------------------------------------------------------------------
+def list_paper_runs(principal: Principal) -> list[dict[str, Any]]:
+    st = store(principal)
+    out = []
+    for r in st.paper_runs.list(owner_id=_actor(principal)):
+        item = _dump(r)
+        item.pop("state", None)
+        out.append(item)
+    return out
+
+
+def get_paper_run(principal: Principal, run_id: str) -> dict[str, Any]:
+    st = store(principal)
+    uid = _actor(principal)
+    run = st.paper_runs.get(_uuid(run_id, "run id"), actor=uid)
+    item = _dump(run)
+    item.pop("state", None)
+    item["ticks"] = [_dump(t) for t in st.ticks.list(run.id, limit=20)]
+    item["fills"] = [_dump(f) for f in st.fills.list(run.id)][-50:]
+    alerts = [n for n in st.notifications.list(uid) if n.type == "paper_trade_alert"
+              and str(n.payload.get("run_id")) == str(run.id)]
+    item["alerts"] = [_dump(a) for a in alerts[:20]]
+    return item
+
+
+def paper_action(principal: Principal, run_id: str, action: str) -> dict[str, Any]:
+    """Pause, resume or stop a run (the records' transitions decide what is allowed)."""
+    st = store(principal)
+    uid = _actor(principal)
+    target = {"pause": "paused", "resume": "active", "stop": "stopped"}.get(action)
+    if target is None:
+        raise ValidationError(f"Unknown action {action!r}; use pause, resume or stop.",
+                              details={"action": action})
+    try:
+        from workbench.paper import control  # type: ignore[attr-defined]
+
+        fn = getattr(control, action)
+        run = fn(st, _uuid(run_id, "run id"), actor=uid)
+    except ImportError:
+        run = st.paper_runs.set_status(_uuid(run_id, "run id"), target, actor=uid)
+    out = _dump(run)
+    out.pop("state", None)
+    return out
+
+
+# -- notifications --------------------------------------------------------------------
+def list_notifications(principal: Principal, unread: bool = False,
+                       limit: int = 50) -> dict[str, Any]:
+    st = store(principal)
+    uid = _actor(principal)
+    items = st.notifications.list(uid, unread_only=unread, channel="in_app", limit=limit)
+    return {"unread": st.notifications.unread_count(uid), "items": [_dump(n) for n in items]}
+
+
+def unread_count(principal: Principal) -> int:
+    return int(store(principal).notifications.unread_count(_actor(principal)))
+
+
+def mark_notifications_read(principal: Principal, ids: list[str] | None,
+                            all_: bool = False) -> int:
+    st = store(principal)
+    uid = _actor(principal)
+    if all_:
+        return int(st.notifications.mark_all_read(uid))
+    if not ids:
+        raise ValidationError("Pass 'ids' (a list of notification ids) or 'all': true.",
+                              details={"fields": ["ids", "all"]})
+    for nid in ids:
+        st.notifications.mark_read(_uuid(nid, "notification id"), actor=uid)
+    return len(ids)
+
+
+def notify(st: Store, uid: uuid.UUID, kind: str, title: str, payload: dict[str, Any]) -> None:
+    """An in-app notification (and email/webhook when governance is configured for them)."""
+    try:
+        from workbench.governance import notifications as gov_notes
+    except ImportError:
+        st.notifications.create(uid, kind, title=title, payload=payload)
+        return
+    send = getattr(gov_notes, "notify", None)
+    if callable(send):
+        send(st, uid, kind, title=title, payload=payload)
+    else:
+        st.notifications.create(uid, kind, title=title, payload=payload)
+
+
+# -- plan usage -----------------------------------------------------------------------
+def plan_usage(principal: Principal) -> list[dict[str, Any]]:
+    from workbench.governance import quotas
+
+    return [u.to_dict() for u in quotas.usage(store(principal), _actor(principal))]
+
+
+# -- templates and compliance ---------------------------------------------------------
+def list_templates(principal: Principal) -> list[dict[str, Any]]:
+    """Published templates (everyone's) plus the caller's own in any status."""
+    st = store(principal)
+    uid = _actor(principal)
+    seen: dict[str, dict[str, Any]] = {}
+    for t in st.templates.list(status="published"):
+        seen[str(t.id)] = _dump(t)
+    for t in st.templates.list(educator_id=uid):
+        seen[str(t.id)] = _dump(t)
+    return sorted(seen.values(), key=lambda t: t["created_at"], reverse=True)
+
+
+def publish_template(principal: Principal, body: m.TemplatePublish) -> dict[str, Any]:
+    """Ask to publish a version: the template waits in review until a disclosure is approved."""
+    st = store(principal)
+    uid = _actor(principal)
+    metadata = {"description": body.description, "disclaimers": list(body.disclaimers),
+                "tags": list(body.tags)}
+    try:
+        from workbench.governance import templates as gov_templates
+
+        tpl = gov_templates.request_publish(
+            st, uid, _uuid(body.strategy_version_id, "strategy_version_id"), title=body.title,
+            audience=body.audience, cohort_id=body.cohort_id, metadata=metadata)
+        return _dump(tpl)
+    except ImportError:
+        pass
+    st.versions.get(_uuid(body.strategy_version_id, "strategy_version_id"), actor=uid)
+    tpl = st.templates.create(_uuid(body.strategy_version_id), uid, audience=body.audience,
+                              cohort_id=body.cohort_id, title=body.title, metadata=metadata)
+    st.compliance.create("disclosure", uid, subject_type="template", subject_id=tpl.id,
+                         payload={"title": body.title, "disclaimers": list(body.disclaimers)})
+    return _dump(tpl)
+
+
+def clone_template(principal: Principal, template_id: str) -> dict[str, Any]:
+    st = store(principal)
+    uid = _actor(principal)
+    try:
+        from workbench.governance import templates as gov_templates
+
+        return dict(_dump(gov_templates.clone(st, _uuid(template_id, "template id"), uid)))
+    except ImportError:
+        pass
+    tpl = st.templates.get(_uuid(template_id, "template id"))
+    if tpl.status != "published":
+        raise NotFoundError(f"Template {template_id} is not published.",
+                            details={"id": template_id})
+    version = st.versions.get(tpl.strategy_version_id)
+    st.templates.increment_clone_count(tpl.id)
+    saved = save_strategy(principal, _strategy_save(version.graph, tpl.title,
+                                                    f"cloned from template {tpl.title}"))
+    return saved
+
+
+def _strategy_save(graph: dict[str, Any], name: str, notes: str) -> m.StrategySave:
+    from workbench.app.http.models import StrategySave
+
+    return StrategySave(graph=graph, notes=notes, name=name)
+
+
+def compliance_queue(principal: Principal) -> list[dict[str, Any]]:
+    """Open and escalated reviews; admins only."""
+    from workbench.errors import ForbiddenError
+
+    st = store(principal)
+    uid = _actor(principal)
+    if not st.is_admin(uid):
+        raise ForbiddenError("The compliance queue is for admins.", details={"role": "admin"})
+    return [_dump(e) for e in st.compliance.list(status=["open", "escalated"])]
+
+
+def compliance_decide(principal: Principal, event_id: str, decision: str,
+                      reason: str = "") -> dict[str, Any]:
+    from workbench.errors import ForbiddenError
+
+    st = store(principal)
+    uid = _actor(principal)
+    if not st.is_admin(uid):
+        raise ForbiddenError("Only admins decide compliance reviews.", details={"role": "admin"})
+    try:
+        from workbench.governance import compliance as gov_compliance
+
+        return dict(_dump(gov_compliance.decide(st, _uuid(event_id), decision, reviewer_id=uid,
+                                                reason=reason)))
+    except ImportError:
+        pass
+    event = st.compliance.decide(_uuid(event_id, "event id"), decision, reviewer_id=uid,
+                                 reason=reason or None)
+    if event.subject_type == "template" and event.subject_id and decision == "approved":
+        st.templates.set_status(event.subject_id, "published")
+    return _dump(event)

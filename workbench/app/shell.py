@@ -1,0 +1,191 @@
+"""The app's frame: header (title, user, unread notifications), page navigation, and the
+pages, built lazily on first visit and kept per session."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import panel as pn
+import param
+
+from workbench.app.auth import Principal, principal_from_headers
+from workbench.app.state.session import PAGES, AppSession
+from workbench.errors import WorkbenchError
+
+CSS = """
+.wb-header { background: #1d2433; color: #fff; padding: 6px 14px; align-items: center; }
+.wb-header .bk-btn { font-weight: 600; }
+.wb-nav .bk-btn { text-align: left; }
+@media (prefers-reduced-motion: reduce) { * { transition: none !important; animation: none !important; } }
+"""
+
+
+def _page_view(name: str, session: AppSession, options: dict[str, str] | None = None) -> Any:
+    """Build the view of one page (imports stay lazy so the first page loads fast)."""
+    if name == "Canvas":
+        from workbench.app.state.canvas import CanvasState
+        from workbench.app.views.canvas_page import CanvasPage
+
+        extra: dict[str, Any] = {}
+        if (options or {}).get("start") == "blank":
+            from workbench.widgets.host import empty_graph
+
+            extra["graph"] = empty_graph()
+        return CanvasPage(state=CanvasState(session=session, **extra))
+    if name == "Results":
+        from workbench.app.state.results import ResultsState
+        from workbench.app.views.results_page import ResultsPage
+
+        return ResultsPage(state=ResultsState(session=session))
+    if name == "Compare":
+        from workbench.app.state.results import CompareState
+        from workbench.app.views.compare_page import ComparePage
+
+        return ComparePage(state=CompareState(session=session))
+    if name == "Sweeps":
+        from workbench.app.state.sweeps import SweepState
+        from workbench.app.views.sweeps_page import SweepsPage
+
+        return SweepsPage(state=SweepState(session=session))
+    if name == "Paper trading":
+        from workbench.app.state.paper import PaperState
+        from workbench.app.views.paper_page import PaperPage
+
+        return PaperPage(state=PaperState(session=session))
+    if name == "Notifications":
+        from workbench.app.state.inbox import NotificationsState
+        from workbench.app.views.inbox_page import NotificationsPage
+
+        return NotificationsPage(state=NotificationsState(session=session))
+    if name == "Templates":
+        from workbench.app.state.governance import TemplatesState
+        from workbench.app.views.governance_pages import TemplatesPage
+
+        return TemplatesPage(state=TemplatesState(session=session))
+    if name == "Plan usage":
+        from workbench.app.state.governance import PlanState
+        from workbench.app.views.governance_pages import PlanPage
+
+        return PlanPage(state=PlanState(session=session))
+    if name == "Compliance":
+        from workbench.app.state.governance import ComplianceState
+        from workbench.app.views.governance_pages import CompliancePage
+
+        return CompliancePage(state=ComplianceState(session=session))
+    from workbench.app.state.data import DataState
+    from workbench.app.views.data_page import DataPage
+
+    return DataPage(state=DataState())
+
+
+def slug(name: str) -> str:
+    return name.lower().replace(" ", "-")
+
+
+class AppShell(pn.viewable.Viewer):
+    """Header + navigation + the open page."""
+
+    session: AppSession = param.ClassSelector(class_=AppSession)  # type: ignore[assignment]
+    options = param.Dict(default={}, doc="Session URL arguments (e.g. start=blank).")
+
+    def __init__(self, **params: Any) -> None:
+        super().__init__(**params)
+        self._views: dict[str, Any] = {}
+        self.main = pn.Column(sizing_mode="stretch_width", css_classes=["wb-main"])
+        self.bell = pn.widgets.Button(name=self._bell_name(), button_type="light",
+                                      css_classes=["wb-bell"], width=170)
+        self.bell.on_click(lambda _e: setattr(self.session, "page", "Notifications"))
+        self.session.param.watch(lambda _e: setattr(self.bell, "name", self._bell_name()),
+                                 "unread")
+        self.session.param.watch(self._show, "page")
+        self.session.param.watch(self._runs_changed, "runs_version")
+        self.nav = pn.Column(*[self._nav_button(p) for p in PAGES], width=170,
+                             css_classes=["wb-nav"])
+        self.session.refresh_unread()
+        self._show()
+        self._unread_cb: Any = None
+
+    def _refresh_unread(self) -> None:
+        self.session.refresh_unread()
+
+    def _bell_name(self) -> str:
+        return f"Notifications ({self.session.unread})"
+
+    def _nav_button(self, page: str) -> pn.widgets.Button:
+        b = pn.widgets.Button(name=page, button_type="light", width=160,
+                              css_classes=[f"wb-nav-{slug(page)}"])
+        b.on_click(lambda _e: setattr(self.session, "page", page))
+        return b
+
+    def view(self, page: str) -> Any:
+        if page not in self._views:
+            self._views[page] = _page_view(page, self.session, self.options)
+        return self._views[page]
+
+    def _show(self, _e: Any = None) -> None:
+        page = self.session.page
+        try:
+            view = self.view(page)
+            refresh = getattr(view, "refresh", None)
+            if callable(refresh):
+                refresh()
+            self.main.objects = [view]
+        except WorkbenchError as exc:
+            self.main.objects = [pn.pane.Alert(exc.message, alert_type="danger")]
+        for b in self.nav.objects:
+            b.button_type = "primary" if b.name == page else "light"
+
+    def _runs_changed(self, _e: Any) -> None:
+        for name in ("Results", "Compare"):
+            view = self._views.get(name)
+            if view is not None and self.session.page == name:
+                view.refresh()
+
+    def __panel__(self) -> pn.viewable.Viewable:
+        p = self.session.principal
+        who = pn.pane.Markdown(f"{p.email or p.user_id} · {p.role} · {p.tier}"
+                               + (" · local" if p.local else ""), styles={"color": "#fff"},
+                               margin=(0, 10))
+        header = pn.Row(pn.pane.Markdown("### Blockbuilders Workbench", styles={"color": "#fff"},
+                                         margin=(0, 10)), pn.layout.HSpacer(), who, self.bell,
+                        css_classes=["wb-header"], sizing_mode="stretch_width",
+                        styles={"background": "#1d2433"})
+        if pn.state.curdoc is not None and self._unread_cb is None:
+            self._unread_cb = pn.state.add_periodic_callback(self._refresh_unread, period=5000)
+        return pn.Column(header, pn.Row(self.nav, self.main, sizing_mode="stretch_width"),
+                         sizing_mode="stretch_width")
+
+
+def _session_principal(server_mode: bool) -> Principal:
+    headers = pn.state.headers if pn.state.curdoc is not None else {}
+    cookies = pn.state.cookies if pn.state.curdoc is not None else {}
+    args = pn.state.session_args if pn.state.curdoc is not None else {}
+    token = (args.get("token") or [b""])[0]
+    return principal_from_headers(headers, server_mode=server_mode,
+                                  cookie=cookies.get("access_token"),
+                                  query_token=token.decode() if isinstance(token, bytes) else token)
+
+
+def make_app(*, server_mode: bool = False, jobs: Any = None, page: str | None = None
+             ) -> pn.viewable.Viewer | pn.viewable.Viewable:
+    """A new app for one browser session (``pn.serve`` calls this per session)."""
+    pn.config.raw_css = [*(c for c in pn.config.raw_css if c != CSS), CSS]
+    try:
+        principal = _session_principal(server_mode)
+    except WorkbenchError as exc:
+        return pn.Column(pn.pane.Markdown("## Blockbuilders Workbench"),
+                         pn.pane.Alert(f"{exc.message}", alert_type="danger"))
+    if jobs is None:
+        from workbench.app.jobs import runner
+
+        jobs = runner()
+    session = AppSession(principal=principal, jobs=jobs)
+    args = pn.state.session_args if pn.state.curdoc is not None else {}
+    wanted = page or (args.get("page") or [b""])[0]
+    wanted = wanted.decode() if isinstance(wanted, bytes) else wanted
+    for name in PAGES:
+        if wanted and slug(name) == slug(str(wanted)):
+            session.page = name
+    options = {k: (v[0].decode() if isinstance(v[0], bytes) else str(v[0]))
+               for k, v in args.items() if v}
+    return AppShell(session=session, options=options)

@@ -1,0 +1,44 @@
+"""The Data page: what the candle cache holds; import a CSV/Parquet file."""
+
+from __future__ import annotations
+
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import param
+
+from workbench.app import services
+from workbench.errors import WorkbenchError
+
+
+class DataState(param.Parameterized):
+    series = param.List(default=[], doc="Cached series: symbol, timeframe, rows, first, last.")
+    symbol = param.String(default="", doc="Symbol of the file (guessed from its name if empty).")
+    timeframe: Any = param.Selector(default="", objects=["", "1m", "5m", "15m", "30m", "1h", "4h",
+                                                    "1d"], doc="Timeframe ('' = from the name).")
+    status = param.String(default="")
+    error = param.String(default="")
+
+    def refresh(self) -> list[dict[str, Any]]:
+        try:
+            self.series = services.cached_series()
+        except WorkbenchError as exc:
+            self.error = exc.message
+        return self.series
+
+    def import_bytes(self, filename: str, data: bytes) -> dict[str, Any] | None:
+        """Write the upload to a temp file (keeping its name for the guesses) and import it."""
+        self.error = ""
+        with tempfile.TemporaryDirectory() as tmp:
+            path = Path(tmp) / Path(filename).name
+            path.write_bytes(data)
+            try:
+                out = services.import_candle_file(str(path), self.symbol or None,
+                                                  self.timeframe or None)
+            except WorkbenchError as exc:
+                self.error = exc.message
+                return None
+        self.status = f"Imported {out['rows']} rows of {out['symbol']} {out['timeframe']}."
+        self.refresh()
+        return out

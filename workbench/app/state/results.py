@@ -1,0 +1,152 @@
+"""The Results and Compare pages: one stored run in detail, several side by side."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import param
+
+from workbench.app import services
+from workbench.app.state.session import AppSession
+from workbench.errors import WorkbenchError
+
+#: Metrics shown as cards, in order, with how to format them (fraction -> percent).
+CARDS: tuple[tuple[str, str, str], ...] = (
+    ("total_return", "Total return", "pct"), ("cagr", "CAGR", "pct"),
+    ("sharpe", "Sharpe", "num"), ("sortino", "Sortino", "num"),
+    ("max_drawdown", "Max drawdown", "pct"), ("calmar", "Calmar", "num"),
+    ("win_rate", "Win rate", "pct"), ("profit_factor", "Profit factor", "num"),
+    ("n_trades", "Trades", "int"), ("exposure", "Exposure", "pct"),
+)
+
+
+def fmt(value: Any, kind: str) -> str:
+    if value is None:
+        return "–"
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        return str(value)
+    if kind == "pct":
+        return f"{v * 100:.2f}%"
+    if kind == "int":
+        return f"{int(v)}"
+    return f"{v:.2f}"
+
+
+def metric(metrics: dict[str, Any], key: str) -> Any:
+    aliases = {"n_trades": ("n_trades", "trades", "num_trades")}
+    for k in aliases.get(key, (key,)):
+        if k in metrics:
+            return metrics[k]
+    return None
+
+
+class ResultsState(param.Parameterized):
+    """One run: metrics, warnings, equity, drawdown, trades, price."""
+
+    session: AppSession = param.ClassSelector(class_=AppSession)  # type: ignore[assignment]
+    run_id: Any = param.Selector(default=None, objects=[], doc="The run shown.")
+    doc = param.Dict(default=None, allow_None=True, doc="The stored result document of the run.")
+    error = param.String(default="")
+
+    def refresh_runs(self) -> dict[str, str]:
+        """Label -> id of the runs the user can open (succeeded ones first)."""
+        runs = [r for r in self.session.runs() if r["status"] == "succeeded"]
+        options = {AppSession.run_label(r): r["id"] for r in runs}
+        self.param.run_id.objects = options
+        want = self.session.selected_run
+        if want and want in options.values():
+            self.run_id = want
+        elif options and self.run_id not in options.values():
+            self.run_id = next(iter(options.values()))
+        return options
+
+    @param.depends("run_id", watch=True)
+    def load(self) -> None:
+        if not self.run_id:
+            self.doc = None
+            return
+        try:
+            self.param.update(doc=services.load_result(self.session.principal, self.run_id),
+                              error="")
+        except WorkbenchError as exc:
+            self.param.update(doc=None, error=exc.message)
+
+    def cards(self) -> list[tuple[str, str, str]]:
+        """``(key, label, formatted value)`` for the metric cards."""
+        metrics = (self.doc or {}).get("metrics") or {}
+        return [(k, label, fmt(metric(metrics, k), kind)) for k, label, kind in CARDS]
+
+    def frames(self) -> dict[str, Any]:
+        """pandas objects for the charts: equity, drawdown, trades, price (when cached)."""
+        import pandas as pd
+
+        doc = self.doc or {}
+        eq = doc.get("equity") or {"ts_ms": [], "value": []}
+        index = pd.to_datetime(eq["ts_ms"], unit="ms", utc=True)
+        equity = pd.Series(eq["value"], index=index, name="equity", dtype=float)
+        drawdown = pd.Series(doc.get("drawdown") or [0.0] * len(equity), index=index,
+                             name="drawdown", dtype=float)
+        trades = pd.DataFrame(doc.get("trades") or [])
+        close = doc.get("close") or []
+        price = pd.Series(close, index=index, name="close", dtype=float) \
+            if len(close) == len(index) and len(close) else None
+        return {"equity": equity, "drawdown": drawdown, "trades": trades, "price": price}
+
+
+class CompareState(param.Parameterized):
+    """Pick runs; metrics side by side and equity curves overlaid."""
+
+    session: AppSession = param.ClassSelector(class_=AppSession)  # type: ignore[assignment]
+    runs: Any = param.ListSelector(default=[], objects=[], doc="Runs to compare.")
+    error = param.String(default="")
+
+    def refresh_runs(self) -> dict[str, str]:
+        runs = [r for r in self.session.runs() if r["status"] == "succeeded"]
+        options = {AppSession.run_label(r): r["id"] for r in runs}
+        self.param.runs.objects = options
+        keep = [r for r in (self.session.compare_runs or self.runs) if r in options.values()]
+        if not keep:
+            keep = list(options.values())[:2]
+        self.runs = keep
+        return options
+
+    def table(self) -> Any:
+        """Metrics side by side: one column per run, one row per metric."""
+        import pandas as pd
+
+        from workbench.app.state.results import CARDS
+
+        labels = {v: k for k, v in (self.param.runs.names or {}).items()}
+        cols = {}
+        for run_id in self.runs:
+            try:
+                run = services.get_backtest(self.session.principal, run_id)
+            except WorkbenchError as exc:
+                self.error = exc.message
+                continue
+            metrics = run.get("metrics") or {}
+            name = labels.get(run_id, run_id)[:60]
+            cols[name] = {label: fmt(metric(metrics, key), kind) for key, label, kind in CARDS}
+        return pd.DataFrame(cols)
+
+    def curves(self) -> Any:
+        """Equity curves normalized to 1.0 at the start, one column per run."""
+        import pandas as pd
+
+        labels = {v: k for k, v in (self.param.runs.names or {}).items()}
+        series = {}
+        for run_id in self.runs:
+            try:
+                doc = services.load_result(self.session.principal, run_id)
+            except WorkbenchError as exc:
+                self.error = exc.message
+                continue
+            eq = doc["equity"]
+            s = pd.Series(eq["value"], index=pd.to_datetime(eq["ts_ms"], unit="ms", utc=True),
+                          dtype=float)
+            if len(s) and s.iloc[0]:
+                s = s / s.iloc[0]
+            series[labels.get(run_id, run_id)[:60]] = s
+        return pd.DataFrame(series)

@@ -1,0 +1,54 @@
+"""One browser session: who is signed in, which page is open, what is shared across pages."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import param
+
+from workbench.app import services
+from workbench.app.auth import Principal
+from workbench.errors import WorkbenchError
+
+PAGES: tuple[str, ...] = ("Canvas", "Results", "Compare", "Sweeps", "Paper trading",
+                          "Notifications", "Templates", "Plan usage", "Compliance", "Data")
+
+
+class AppSession(param.Parameterized):
+    """Per-session state shared by the pages (never shared between sessions)."""
+
+    principal: Principal = param.ClassSelector(class_=Principal, doc="The signed-in user (local user in "  # type: ignore[assignment]
+                                    "local mode).")
+    jobs = param.Parameter(default=None, doc="The process-wide background JobRunner.")
+    page: Any = param.Selector(default="Canvas", objects=list(PAGES), doc="The open page.")
+    unread = param.Integer(default=0, bounds=(0, None), doc="Unread in-app notifications.")
+    message = param.String(default="", doc="Last app-level message (errors, confirmations).")
+    selected_run = param.String(default="", doc="Backtest run id the Results page shows.")
+    compare_runs = param.List(default=[], item_type=str, doc="Run ids the Compare page shows.")
+    runs_version = param.Integer(default=0, doc="Bumped when a run finishes (pages refresh).")
+
+    def refresh_unread(self) -> int:
+        try:
+            self.unread = services.unread_count(self.principal)
+        except WorkbenchError as exc:
+            self.message = exc.message
+        return self.unread
+
+    def open_run(self, run_id: str) -> None:
+        """Show one run on the Results page."""
+        self.selected_run = run_id
+        self.page = "Results"
+
+    def run_finished(self, run_id: str) -> None:
+        self.runs_version += 1
+        self.refresh_unread()
+
+    def runs(self, limit: int = 100) -> list[dict[str, Any]]:
+        return services.list_backtests(self.principal, limit)
+
+    @staticmethod
+    def run_label(run: dict[str, Any]) -> str:
+        p = run.get("parameters") or {}
+        name = p.get("strategy_name") or "strategy"
+        when = str(run.get("created_at", ""))[:19].replace("T", " ")
+        return f"{name} · {p.get('symbol', '?')} {p.get('timeframe', '')} · {when} · {run['status']}"

@@ -1,0 +1,83 @@
+"""Charts and cards drawn from a stored result document (hvplot over pandas)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+import panel as pn
+
+from workbench.app.state.results import CARDS, fmt, metric
+
+
+def _hv() -> None:
+    import hvplot.pandas  # noqa: F401 - registers .hvplot on pandas objects
+
+
+def metric_cards(doc: dict[str, Any]) -> pn.viewable.Viewable:
+    """Metric cards plus the honest-metric warnings under them."""
+    metrics = doc.get("metrics") or {}
+    cards = [pn.indicators.String(value=fmt(metric(metrics, key), kind), name=label,
+                                  default_color="#1d2433", font_size="20pt", title_size="10pt",
+                                  css_classes=[f"wb-metric-{key}", "wb-metric"], width=130)
+             for key, label, kind in CARDS]
+    warnings = doc.get("warnings") or []
+    notes = pn.pane.Alert("**Read with care**\n\n" + "\n".join(f"- {w}" for w in warnings),
+                          alert_type="warning", css_classes=["wb-warnings"],
+                          visible=bool(warnings), sizing_mode="stretch_width")
+    return pn.Column(pn.FlexBox(*cards, css_classes=["wb-metric-cards"]), notes,
+                     sizing_mode="stretch_width")
+
+
+def _equity(doc: dict[str, Any]) -> pd.Series:
+    eq = doc.get("equity") or {"ts_ms": [], "value": []}
+    return pd.Series(eq["value"], index=pd.to_datetime(eq["ts_ms"], unit="ms", utc=True)
+                     .tz_localize(None), name="equity", dtype=float)
+
+
+def equity_chart(doc: dict[str, Any], height: int = 300) -> pn.viewable.Viewable:
+    _hv()
+    s = _equity(doc)
+    s.index.name = "time"
+    plot = s.hvplot.line(title="Equity", ylabel="equity", height=height, responsive=True,
+                         color="#2563eb")
+    return pn.pane.HoloViews(plot, sizing_mode="stretch_width", css_classes=["wb-equity-chart"])
+
+
+def drawdown_chart(doc: dict[str, Any], height: int = 200) -> pn.viewable.Viewable:
+    _hv()
+    s = _equity(doc)
+    dd = pd.Series(doc.get("drawdown") or [0.0] * len(s), index=s.index, name="drawdown") * 100
+    dd.index.name = "time"
+    plot = dd.hvplot.area(title="Drawdown (%)", ylabel="%", height=height, responsive=True,
+                          color="#dc2626", alpha=0.4)
+    return pn.pane.HoloViews(plot, sizing_mode="stretch_width", css_classes=["wb-drawdown-chart"])
+
+
+def price_chart(price: pd.Series | None, trades: pd.DataFrame,
+                height: int = 300) -> pn.viewable.Viewable:
+    """Close price with entry (green ▲) and exit (red ▼) markers."""
+    _hv()
+    if price is None or not len(price):
+        return pn.pane.Markdown("*No cached candles for this run's symbol.*")
+    p = price.copy()
+    p.index = pd.DatetimeIndex(p.index).tz_localize(None)
+    p.index.name = "time"
+    plot = p.hvplot.line(title="Price and trades", height=height, responsive=True,
+                         color="#475569")
+    for when, at, marker, color in (("entry_time", "entry_price", "triangle", "#16a34a"),
+                                    ("exit_time", "exit_price", "inverted_triangle", "#dc2626")):
+        if len(trades) and when in trades and at in trades:
+            pts = pd.DataFrame({"time": pd.to_datetime(trades[when], utc=True).dt.tz_localize(None),
+                                "price": trades[at].astype(float)}).dropna()
+            plot = plot * pts.hvplot.scatter(x="time", y="price", marker=marker, size=80,
+                                             color=color, label=when.split("_")[0])
+    return pn.pane.HoloViews(plot, sizing_mode="stretch_width", css_classes=["wb-price-chart"])
+
+
+def trades_table(trades: pd.DataFrame) -> pn.viewable.Viewable:
+    if not len(trades):
+        return pn.pane.Markdown("*No trades.*")
+    return pn.widgets.Tabulator(trades, pagination="local", page_size=15, disabled=True,
+                                sizing_mode="stretch_width", css_classes=["wb-trades"],
+                                show_index=False)

@@ -1,0 +1,48 @@
+"""The Data page: the cached series; import a CSV or Parquet file."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pandas as pd
+import panel as pn
+import param
+
+from workbench.app.state.data import DataState
+from workbench.app.views.common import alert, title
+
+
+class DataPage(pn.viewable.Viewer):
+    state: DataState = param.ClassSelector(class_=DataState)  # type: ignore[assignment]
+
+    def __init__(self, **params: Any) -> None:
+        super().__init__(**params)
+        self.table = pn.pane.DataFrame(pd.DataFrame(), sizing_mode="stretch_width",
+                                       css_classes=["wb-data-table"])
+        self.state.param.watch(lambda _e: self.render(), "series")
+        self.upload = pn.widgets.FileInput(accept=".csv,.parquet,.pq", css_classes=["wb-upload"])
+        self.button = pn.widgets.Button(name="Import file", button_type="primary",
+                                        css_classes=["wb-import"])
+        self.button.on_click(self._import)
+
+    def _import(self, _e: Any = None) -> None:
+        if not self.upload.value:
+            self.state.error = "Choose a CSV or Parquet file first."
+            return
+        self.state.import_bytes(self.upload.filename or "upload.csv", self.upload.value)
+
+    def refresh(self) -> None:
+        self.state.refresh()
+        self.render()
+
+    def render(self) -> None:
+        self.table.object = pd.DataFrame(self.state.series)
+
+    def __panel__(self) -> pn.viewable.Viewable:
+        st = self.state
+        return pn.Column(
+            title("Data", "Candles in the local DuckDB cache."), alert(st),
+            pn.pane.Str(st.param.status, css_classes=["wb-data-status"]), self.table,
+            pn.Row(self.upload, pn.widgets.TextInput.from_param(st.param.symbol, width=140),
+                   pn.widgets.Select.from_param(st.param.timeframe, width=100), self.button),
+            sizing_mode="stretch_width")

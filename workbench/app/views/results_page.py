@@ -1,0 +1,50 @@
+"""The Results page: metric cards with warnings, equity, drawdown, price with trades, trades."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import panel as pn
+import param
+
+from workbench.app.state.results import ResultsState
+from workbench.app.views.charts import (
+    drawdown_chart,
+    equity_chart,
+    metric_cards,
+    price_chart,
+    trades_table,
+)
+from workbench.app.views.common import alert, title
+
+
+class ResultsPage(pn.viewable.Viewer):
+    state: ResultsState = param.ClassSelector(class_=ResultsState)  # type: ignore[assignment]
+
+    def __init__(self, **params: Any) -> None:
+        super().__init__(**params)
+        self.body = pn.Column(sizing_mode="stretch_width")
+        self.state.param.watch(lambda _e: self.render(), "doc")
+
+    def refresh(self) -> None:
+        self.state.refresh_runs()
+        self.state.load()
+        self.render()
+
+    def render(self) -> None:
+        doc = self.state.doc
+        if not doc:
+            self.body.objects = [pn.pane.Markdown("*No finished run yet: run a backtest on the "
+                                                  "Canvas page.*")]
+            return
+        frames = self.state.frames()
+        self.body.objects = [
+            metric_cards(doc), equity_chart(doc), drawdown_chart(doc),
+            price_chart(frames["price"], frames["trades"]),
+            pn.pane.Markdown("### Trades"), trades_table(frames["trades"])]
+
+    def __panel__(self) -> pn.viewable.Viewable:
+        return pn.Column(title("Results"), alert(self.state),
+                         pn.widgets.Select.from_param(self.state.param.run_id, name="Run",
+                                                      width=520, css_classes=["wb-run-select"]),
+                         self.body, sizing_mode="stretch_width")
