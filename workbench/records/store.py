@@ -668,8 +668,10 @@ class Store:
     ``exchange_keys``, ``key_access``, ``files`` (:class:`FileStore`).
     """
 
-    def __init__(self, backend: Backend, files: FileStore) -> None:
+    def __init__(self, backend: Backend, files: FileStore,
+                 user_id: uuid.UUID | None = None) -> None:
         self.backend = backend
+        self.user_id = user_id  # who "I" am: the JWT's sub (supabase) or WORKBENCH_USER_ID
         self.kind = backend.kind
         self.files = files
         self.profiles = ProfileRepo(self)
@@ -723,6 +725,24 @@ class Store:
             if again is None:
                 raise
             return again
+
+    def current_user(self) -> Profile:
+        """The profile the CLI and the app act as: ``user_id`` (the JWT's ``sub`` for the
+        supabase backend, or ``$WORKBENCH_USER_ID``), created on first use; otherwise
+        :meth:`local_user`."""
+        import os
+
+        uid = self.user_id or (_uuid(os.environ["WORKBENCH_USER_ID"], "WORKBENCH_USER_ID")
+                               if os.environ.get("WORKBENCH_USER_ID") else None)
+        if uid is None:
+            return self.local_user()
+        found = self.profiles.find(uid)
+        if found is not None:
+            return found
+        try:
+            return self.profiles.create(id=uid)
+        except DuplicateRowError:
+            return self.profiles.get(uid)
 
     # -- cross-table atomic steps ---------------------------------------------------
     @contextmanager
