@@ -1,1 +1,50 @@
-"""widgets"""
+"""Notebook widgets: the block canvas as an anywidget (``workbench.canvas(...)``).
+
+The widget module imports anywidget, an optional extra; it is loaded only when used.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from workbench.errors import MissingDependencyError
+
+if TYPE_CHECKING:
+    from workbench.widgets.canvas_widget import CanvasWidget
+
+__all__ = ["CanvasWidget", "canvas"]
+
+
+def canvas(graph_or_template: Any = None, *, readonly: bool = False, **backtest_kwargs: Any) -> CanvasWidget:
+    """Show a strategy on the block canvas in any notebook front end.
+
+    Parameters
+    ----------
+    graph_or_template : dict, Strategy, path, or str, optional
+        Strategy JSON, a Strategy, a ``*.strategy.json`` path or a starter name such as
+        ``"sma_crossover"``. None starts from an empty canvas.
+    readonly : bool
+        Show the graph without letting the user edit it.
+    **backtest_kwargs
+        What the Run button passes to :func:`workbench.api.backtest` (``symbol``,
+        ``timeframe``, ``start``, ``end``, ``candles``...).
+
+    Returns
+    -------
+    CanvasWidget
+        Display it (last expression of a cell); ``.graph``, ``.problems``,
+        ``.strategy``, ``.backtest()``, ``.save(path)`` follow the canvas live.
+    """
+    try:
+        from workbench.widgets.canvas_widget import CanvasWidget
+    except ImportError as exc:  # anywidget/ipywidgets are the [lab] extra
+        raise MissingDependencyError.for_extra(exc.name or "anywidget", "lab") from exc
+    return CanvasWidget(graph_or_template, readonly=readonly, backtest_kwargs=backtest_kwargs)
+
+
+def __getattr__(name: str) -> Any:
+    if name == "CanvasWidget":
+        from workbench.widgets.canvas_widget import CanvasWidget
+
+        return CanvasWidget
+    raise AttributeError(f"module 'workbench.widgets' has no attribute {name!r}")

@@ -1,0 +1,50 @@
+// A small results panel: headline metrics and an equity sparkline (SVG, no chart library).
+import React from "react";
+import { useModelValue } from "./model.js";
+
+const PERCENT = /return|drawdown|cagr|volatility|rate|exposure/i;
+
+function fmt(name, value) {
+  if (value == null || (typeof value === "number" && !Number.isFinite(value))) return "–";
+  if (typeof value !== "number") return String(value);
+  if (PERCENT.test(name) && !/duration/i.test(name)) return `${(value * 100).toFixed(2)} %`;
+  if (Number.isInteger(value)) return value.toLocaleString("en-US");
+  return Math.abs(value) >= 1000 ? value.toLocaleString("en-US", { maximumFractionDigits: 0 }) : value.toFixed(3);
+}
+
+function Sparkline({ values }) {
+  const ys = (values || []).filter((v) => typeof v === "number" && Number.isFinite(v));
+  if (ys.length < 2) return null;
+  const w = 220, h = 60;
+  const lo = Math.min(...ys), hi = Math.max(...ys), span = hi - lo || 1;
+  const pts = ys.map((v, i) => `${((i / (ys.length - 1)) * w).toFixed(1)},${(h - ((v - lo) / span) * h).toFixed(1)}`).join(" ");
+  const up = ys[ys.length - 1] >= ys[0];
+  return (
+    <svg className="wb-spark" viewBox={`0 0 ${w} ${h}`} width={w} height={h} role="img" data-testid="equity-sparkline"
+      aria-label={`Equity from ${fmt("", ys[0])} to ${fmt("", ys[ys.length - 1])}`}>
+      <polyline points={pts} fill="none" stroke={up ? "#1b7f3b" : "#b42318"} strokeWidth="1.5" />
+    </svg>
+  );
+}
+
+export function Results({ model }) {
+  const result = useModelValue(model, "result");
+  if (!result) return <section className="wb-results wb-muted" aria-label="Backtest results"><h3>Results</h3><p>Run a backtest to see metrics here.</p></section>;
+  const metrics = result.metrics || {};
+  const names = result.headline || Object.keys(metrics).slice(0, 10);
+  return (
+    <section className="wb-results" aria-label="Backtest results" data-testid="results">
+      <h3>Results</h3>
+      {result.error && <p className="wb-error" role="alert">{result.error}</p>}
+      {result.label && <p className="wb-muted">{result.label}</p>}
+      <Sparkline values={result.equity} />
+      <table className="wb-metrics">
+        <tbody>
+          {names.filter((n) => n in metrics).map((n) => (
+            <tr key={n} data-testid={`metric-${n}`}><th scope="row">{n.replace(/_/g, " ")}</th><td>{fmt(n, metrics[n])}</td></tr>
+          ))}
+        </tbody>
+      </table>
+    </section>
+  );
+}

@@ -1,0 +1,112 @@
+"""The canvas as a notebook widget (anywidget): same bundle as Panel and JupyterLab.
+
+Edits on the canvas arrive in :attr:`CanvasWidget.graph` as strategy JSON; every change
+is validated at once and the problems go back to the canvas as badges. The Run button
+increments ``run_requested``; the widget then backtests through :mod:`workbench.api`
+and sends a small ``result`` (metrics + equity sparkline) back.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import anywidget
+import traitlets
+
+from workbench.widgets import host
+
+
+class CanvasWidget(anywidget.AnyWidget):  # type: ignore[misc]
+    """A block canvas bound to one strategy graph.
+
+    Parameters
+    ----------
+    graph : dict
+        Strategy JSON (``workbench.strategy/1``) to start from.
+    backtest_kwargs : dict
+        Passed to :func:`workbench.api.backtest` when Run is pressed (symbol, timeframe,
+        start, end, candles, ...).
+    """
+
+    _esm = host.BUNDLE
+
+    graph = traitlets.Dict().tag(sync=True)
+    catalog = traitlets.Dict().tag(sync=True)
+    problems: traitlets.List[dict[str, Any]] = traitlets.List().tag(sync=True)
+    result = traitlets.Dict(allow_none=True, default_value=None).tag(sync=True)
+    run_requested = traitlets.Int(0).tag(sync=True)
+    status = traitlets.Unicode("").tag(sync=True)
+    readonly = traitlets.Bool(False).tag(sync=True)
+
+    def __init__(self, graph: dict[str, Any] | None = None, *, readonly: bool = False,
+                 backtest_kwargs: dict[str, Any] | None = None, **kwargs: Any) -> None:
+        host.bundle_path()  # a clear error (how to build it) instead of a blank cell
+        self.backtest_kwargs: dict[str, Any] = dict(backtest_kwargs or {})
+        self.last_result: Any = None
+        super().__init__(catalog=host.load_catalog(), readonly=readonly, **kwargs)
+        self.graph = host.graph_of(graph)
+        if not self.problems and not self.status:
+            self._revalidate()
+
+    # -- model callbacks -------------------------------------------------------------
+    @traitlets.observe("graph")
+    def _on_graph(self, change: dict[str, Any]) -> None:
+        self._revalidate()
+
+    @traitlets.observe("run_requested")
+    def _on_run(self, change: dict[str, Any]) -> None:
+        if change["new"] > change["old"]:
+            self.backtest()
+
+    def _revalidate(self) -> None:
+        self.problems = host.validate_graph(self.graph)
+        self.status = host.status_for(self.problems)
+
+    # -- the Python side of the canvas ---------------------------------------------------
+    def validate(self) -> list[dict[str, Any]]:
+        """The current graph's problems (the same list the badges show)."""
+        self._revalidate()
+        return list(self.problems)
+
+    def backtest(self, **kwargs: Any) -> Any:
+        """Backtest the current graph; the result also appears in the canvas' panel.
+
+        Keyword arguments override ``backtest_kwargs`` for this run. Errors are shown on
+        the canvas (status and results panel) and re-raised only when called directly.
+        """
+        options = {**self.backtest_kwargs, **kwargs}
+        label = host.describe_run(options)
+        self.status = f"{label}: running…"
+        try:
+            result = host.run_backtest(self.graph, **options)
+        except Exception as exc:  # shown in the canvas; a button press must not crash the kernel
+            self.result = host.error_payload(exc)
+            self.status = f"{label}: failed"
+            if kwargs:
+                raise
+            return None
+        self.last_result = result
+        self.result = host.result_payload(result, label)
+        self.status = f"{label}: done"
+        return result
+
+    @property
+    def strategy(self) -> Any:
+        """The graph as a :class:`workbench.api` Strategy (validate, backtest, sweep it)."""
+        from workbench import api
+
+        return api.load_strategy(dict(self.graph))
+
+    def save(self, path: str | Path) -> Path:
+        """Write the graph as ``*.strategy.json`` (UTF-8, indented) and return the path."""
+        target = Path(path)
+        if target.suffix != ".json":
+            target = target.with_name(target.name + ".strategy.json")
+        target.write_text(json.dumps(self.graph, indent=2) + "\n", encoding="utf-8")
+        return target
+
+    def load(self, graph_or_template: Any) -> None:
+        """Replace the graph (a dict, Strategy, path or starter name); the canvas follows."""
+        self.graph = host.graph_of(graph_or_template)

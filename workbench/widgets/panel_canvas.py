@@ -1,0 +1,72 @@
+"""The canvas as a Panel component: the same ES module bundle as the notebook widget.
+
+It lives beside the bundle (``static/canvas.js``) because Panel serves a component's
+bundle only from the component's own module directory; ``workbench.app.canvas_component``
+re-exports it for the app.
+
+``CanvasComponent`` holds the canvas' model keys as params (graph, catalog, problems,
+result, run_requested, status, readonly). Like the widget, it re-validates on every
+graph change and backtests, off the event loop, when the Run button is pressed, so a
+long run never freezes the page.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from typing import Any
+
+import param
+from panel.custom import AnyWidgetComponent
+
+from workbench.widgets import host
+
+
+class CanvasComponent(AnyWidgetComponent):
+    """Block canvas for Panel pages (``workbench serve``) and any Panel app."""
+
+    _esm = host.BUNDLE
+    _bundle = host.BUNDLE
+    # Python-only params: never sent to the browser.
+    _rename = {"backtest_kwargs": None, "last_result": None}
+
+    graph = param.Dict(default={}, doc="Strategy JSON (workbench.strategy/1); follows the canvas live.")
+    catalog = param.Dict(default={}, doc="Block catalog JSON the palette is generated from.")
+    problems = param.List(default=[], doc="Validation problems shown as badges on the blocks at fault.")
+    result = param.Dict(default=None, allow_None=True, doc="Metrics and equity sparkline of the last run.")
+    run_requested = param.Integer(default=0, bounds=(0, None), doc="Counter the Run button increments.")
+    status = param.String(default="", doc="Text shown in the toolbar.")
+    readonly = param.Boolean(default=False, doc="Show the graph without letting the user edit it.")
+    backtest_kwargs = param.Dict(default={}, doc="Passed to workbench.api.backtest on Run (symbol, timeframe, ...).")
+    last_result = param.Parameter(default=None, doc="The last Result object (Python only).")
+
+    def __init__(self, graph_or_template: Any = None, **params: Any) -> None:
+        host.bundle_path()
+        params.setdefault("catalog", host.load_catalog())
+        params.setdefault("min_height", 560)
+        params.setdefault("sizing_mode", "stretch_width")
+        super().__init__(graph=host.graph_of(graph_or_template), **params)
+        self._revalidate()
+
+    @param.depends("graph", watch=True)
+    def _revalidate(self) -> None:
+        problems = host.validate_graph(self.graph)
+        self.param.update(problems=problems, status=host.status_for(problems))
+
+    @param.depends("run_requested", watch=True)
+    async def _on_run(self) -> None:
+        await self.run()
+
+    async def run(self, **kwargs: Any) -> Any:
+        """Backtest the current graph in a worker thread; the result goes to the canvas."""
+        options = {**self.backtest_kwargs, **kwargs}
+        label = host.describe_run(options)
+        self.status = f"{label}: running…"
+        try:
+            result = await asyncio.to_thread(host.run_backtest, dict(self.graph), **options)
+        except Exception as exc:  # shown on the page; a click must not kill the session
+            self.param.update(result=host.error_payload(exc), status=f"{label}: failed")
+            return None
+        self.param.update(last_result=result, result=host.result_payload(result, label),
+                          status=f"{label}: done")
+        return result
+
