@@ -1,9 +1,264 @@
-"""CLI commands of this concern (registered on the root ``workbench`` command)."""
+"""CLI: ``workbench templates|compliance|notifications ...`` and ``workbench usage``.
+
+Commands act as the store's local user (``Store.local_user()``) unless ``--as`` names
+another profile by id or e-mail. Heavy imports stay inside the commands.
+"""
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 import typer
+
+from workbench._cli import EXIT_PROBLEMS, echo_json, handle_errors
+
+if TYPE_CHECKING:
+    from workbench.records import Store
+    from workbench.records.models import Profile
+
+templates_app = typer.Typer(help="Share strategy versions as templates; list and clone them.",
+                            no_args_is_help=True)
+compliance_app = typer.Typer(help="Review queue, decisions and the audit hash chain.",
+                             no_args_is_help=True)
+notifications_app = typer.Typer(help="The notification center: list and mark read.",
+                                no_args_is_help=True)
+
+AS_OPT = typer.Option(None, "--as", help="Act as this profile (id or e-mail); default: the "
+                                          "local user.")
+JSON_OPT = typer.Option(False, "--json", help="Print JSON.")
+
+
+def _open() -> Store:
+    from workbench.records import open_store
+
+    return open_store()
+
+
+def _who(store: Store, who: str | None) -> Profile:
+    from workbench.errors import NotFoundError
+
+    if not who:
+        return store.local_user()
+    if "@" in who:
+        found = store.profiles.get_by_email(who)
+        if found is None:
+            raise NotFoundError(f"No profile with e-mail {who!r}.", details={"email": who})
+        return found
+    return store.profiles.get(who)
+
+
+def _dump(obj: Any) -> Any:
+    return obj.model_dump(mode="json") if hasattr(obj, "model_dump") else obj
+
+
+# -- templates ------------------------------------------------------------------------
+@templates_app.command("publish")
+@handle_errors
+def templates_publish(
+    strategy: str = typer.Argument(..., help="Strategy id or slug (yours)."),
+    version: int = typer.Option(None, "--version", "-v", help="Version number (default latest)."),
+    audience: str = typer.Option("public", help="public or cohort."),
+    cohort: str = typer.Option(None, "--cohort", help="Cohort id (audience cohort)."),
+    title: str = typer.Option("", help="Title (default: the strategy's name)."),
+    description: str = typer.Option("", help="What students learn from it."),
+    tag: list[str] = typer.Option([], "--tag", help="Tag (repeatable)."),
+    disclaimer: list[str] = typer.Option([], "--disclaimer", help="Required disclaimer "
+                                                                  "(repeatable, at least one)."),
+    notebook: str = typer.Option(None, "--notebook", help="Template notebook path."),
+    who: str = AS_OPT,
+    as_json: bool = JSON_OPT,
+) -> None:
+    """Submit a strategy version as a template; it is published once a reviewer approves."""
+    from workbench.governance import templates
+
+    with _open() as store:
+        me = _who(store, who)
+        strat = store.strategies.resolve(strategy, me.id)
+        ver = store.versions.get_version(strat.id, version)
+        sub = templates.submit(store, me, ver.id, audience=audience, cohort_id=cohort,
+                               title=title, description=description, tags=tag,
+                               disclaimers=disclaimer, notebook_path=notebook)
+        if as_json:
+            echo_json({"template": _dump(sub.template), "review": _dump(sub.review)})
+        else:
+            typer.echo(f"template {sub.template.id} submitted ({sub.template.status}); "
+                       f"disclosure review {sub.review.id} is waiting for an admin.")
+
+
+@templates_app.command("list")
+@handle_errors
+def templates_list(mine: bool = typer.Option(False, "--mine", help="Only my own, any status."),
+                   who: str = AS_OPT, as_json: bool = JSON_OPT) -> None:
+    """Templates you can see (public ones, your cohorts' ones, your own)."""
+    from workbench.governance import templates
+
+    with _open() as store:
+        rows = templates.visible_templates(store, _who(store, who), mine=mine)
+        if as_json:
+            echo_json([_dump(t) for t in rows])
+            return
+        if not rows:
+            typer.echo("no templates")
+        for t in rows:
+            scope = t.audience + (f":{t.cohort_id}" if t.cohort_id else "")
+            typer.echo(f"{t.id}  {t.status:<14} {scope:<12} clones={t.clone_count:<4} {t.title}")
+
+
+@templates_app.command("clone")
+@handle_errors
+def templates_clone(template_id: str, name: str = typer.Option(None, help="New strategy name."),
+                    who: str = AS_OPT, as_json: bool = JSON_OPT) -> None:
+    """Clone a template into a new strategy of yours (attribution kept)."""
+    from workbench.governance import templates
+
+    with _open() as store:
+        c = templates.clone(store, template_id, _who(store, who), name=name)
+        if as_json:
+            echo_json({"strategy": _dump(c.strategy), "version": _dump(c.version),
+                       "attribution": c.attribution, "clone_count": c.template.clone_count})
+        else:
+            typer.echo(f"cloned into strategy {c.strategy.slug} ({c.strategy.id}); "
+                       f"by {c.attribution['educator_name'] or c.attribution['educator_id']}")
+            for d in c.attribution["disclaimers"]:
+                typer.echo(f"  disclaimer: {d}")
+
+
+# -- compliance -----------------------------------------------------------------------
+@compliance_app.command("queue")
+@handle_errors
+def compliance_queue(who: str = AS_OPT, as_json: bool = JSON_OPT) -> None:
+    """Open and escalated review items (admins)."""
+    from workbench.governance import compliance
+
+    with _open() as store:
+        rows = compliance.queue(store, _who(store, who))
+        if as_json:
+            echo_json([_dump(e) for e in rows])
+            return
+        if not rows:
+            typer.echo("queue is empty")
+        for e in rows:
+            typer.echo(f"{e.id}  {e.event_type:<12} {e.status:<10} {e.subject_type} "
+                       f"{e.subject_id}  {e.created_at:%Y-%m-%d %H:%M}")
+
+
+@compliance_app.command("review")
+@handle_errors
+def compliance_review(event_id: str,
+                      decision: str = typer.Argument(..., help="approve, reject or escalate"),
+                      reason: str = typer.Option(..., "--reason", help="Why (audited)."),
+                      who: str = AS_OPT, as_json: bool = JSON_OPT) -> None:
+    """Decide a review item (admins); approving a disclosure publishes its template."""
+    from workbench.governance import compliance
+
+    with _open() as store:
+        event = compliance.review(store, _who(store, who), event_id, decision, reason)
+        if as_json:
+            echo_json(_dump(event))
+        else:
+            typer.echo(f"{event.id} {event.status}")
+
+
+@compliance_app.command("takedown")
+@handle_errors
+def compliance_takedown(template_id: str,
+                        reason: str = typer.Option(..., "--reason", help="Why (audited)."),
+                        who: str = AS_OPT, as_json: bool = JSON_OPT) -> None:
+    """Hide a template at once (admins)."""
+    from workbench.governance import compliance
+
+    with _open() as store:
+        tpl = compliance.takedown(store, _who(store, who), template_id, reason)
+        if as_json:
+            echo_json(_dump(tpl))
+        else:
+            typer.echo(f"template {tpl.id} {tpl.status}")
+
+
+@compliance_app.command("verify")
+@handle_errors
+def compliance_verify(as_json: bool = JSON_OPT) -> None:
+    """Check the audit hash chain; exit 1 naming the first broken link."""
+    from workbench.governance import audit
+
+    with _open() as store:
+        report = audit.verify_store(store)
+    if as_json:
+        echo_json(report.to_dict())
+    elif report.ok:
+        typer.echo(f"audit chain intact: {report.checked} events, head {report.head_hash}")
+    else:
+        typer.echo(report.broken.message if report.broken else "audit chain broken", err=True)
+    if not report.ok:
+        raise typer.Exit(EXIT_PROBLEMS)
+
+
+# -- notifications --------------------------------------------------------------------
+@notifications_app.command("list")
+@handle_errors
+def notifications_list(unread: bool = typer.Option(False, "--unread", help="Only unread."),
+                       limit: int = typer.Option(50, help="At most this many."),
+                       who: str = AS_OPT, as_json: bool = JSON_OPT) -> None:
+    """Your in-app notifications, newest first, with the unread count."""
+    from workbench.governance import notifications
+
+    with _open() as store:
+        me = _who(store, who)
+        rows = notifications.inbox(store, me.id, unread_only=unread, limit=limit)
+        count = notifications.unread_count(store, me.id)
+        if as_json:
+            echo_json({"unread": count, "notifications": [_dump(n) for n in rows]})
+            return
+        typer.echo(f"{count} unread")
+        for n in rows:
+            mark = " " if n.read_at else "*"
+            typer.echo(f"{mark} {n.id}  {n.created_at:%Y-%m-%d %H:%M}  {n.type:<18} {n.title}")
+
+
+@notifications_app.command("read")
+@handle_errors
+def notifications_read(notification_id: str = typer.Argument(None, help="Id (omit with --all)."),
+                       all_: bool = typer.Option(False, "--all", help="Mark all as read."),
+                       who: str = AS_OPT, as_json: bool = JSON_OPT) -> None:
+    """Mark one notification, or all of them, as read."""
+    from workbench.errors import ValidationError
+    from workbench.governance import notifications
+
+    if not notification_id and not all_:
+        raise ValidationError("Give a notification id, or --all.", details={})
+    with _open() as store:
+        me = _who(store, who)
+        n = notifications.mark_read(store, me.id, None if all_ else notification_id)
+        left = notifications.unread_count(store, me.id)
+    if as_json:
+        echo_json({"marked": n, "unread": left})
+    else:
+        typer.echo(f"marked {n} read; {left} unread")
+
+
+# -- usage ----------------------------------------------------------------------------
+def usage(who: str = AS_OPT, as_json: bool = JSON_OPT) -> None:
+    """Today's plan usage and remaining quota (resets 00:00 UTC)."""
+    from workbench.governance import quotas
+
+    with _open() as store:
+        me = _who(store, who)
+        rows = quotas.usage(store, me.id)
+    if as_json:
+        echo_json({"plan_tier": me.plan_tier, "usage": [u.to_dict() for u in rows]})
+        return
+    typer.echo(f"plan: {me.plan_tier}   (resets {rows[0].reset_at:%Y-%m-%d %H:%M} UTC)")
+    for u in rows:
+        cap = "unlimited" if u.limit == -1 else str(u.limit)
+        left = "" if u.remaining is None else f"  {u.remaining} left"
+        typer.echo(f"  {u.metric:<20} {u.used:>5} / {cap}{left}")
+    if any(u.remaining == 0 for u in rows):
+        typer.echo(rows[0].upgrade_hint)
 
 
 def register(root: typer.Typer) -> None:
-    """Add this concern's commands to ``root``; filled in by the concern's own work."""
+    """Add ``templates``, ``compliance``, ``notifications`` and ``usage`` to ``root``."""
+    root.add_typer(templates_app, name="templates")
+    root.add_typer(compliance_app, name="compliance")
+    root.add_typer(notifications_app, name="notifications")
+    root.command("usage")(handle_errors(usage))
