@@ -128,3 +128,14 @@ def test_review_without_reason_is_a_clean_error(cli_store: Store) -> None:
     code, _, err = run("compliance", "review", "00000000-0000-0000-0000-000000000000",
                        "approve", "--reason", " ", "--as", "boss@t.test")
     assert code == 2 and "error[validation_error]" in err
+
+
+def test_notification_settings_roundtrip_and_hide_the_secret(cli_store: Store) -> None:
+    code, out, err = run("notifications", "settings", "--webhook-url", "http://127.0.0.1:9/h",
+                         "--webhook-secret", "topsecret", "--json")
+    assert code == 0, err
+    shown = json.loads(out)
+    assert shown["webhook_url"] == "http://127.0.0.1:9/h" and shown["webhook_secret"] == "set"
+    assert shown["channels"] == ["in_app", "webhook"] and "topsecret" not in out
+    code, _, err = run("notifications", "settings", "--webhook-url", "ftp://x")
+    assert code == 2 and "http://" in err

@@ -1,7 +1,7 @@
 """CLI: ``workbench templates|compliance|notifications ...`` and ``workbench usage``.
 
-Commands act as the store's local user (``Store.local_user()``) unless ``--as`` names
-another profile by id or e-mail. Heavy imports stay inside the commands.
+Commands act as the store's current user (``Store.current_user()``: ``$WORKBENCH_USER_ID``
+or the local profile) unless ``--as`` names another profile by id or e-mail. Heavy imports stay inside the commands.
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ compliance_app = typer.Typer(help="Review queue, decisions and the audit hash ch
 notifications_app = typer.Typer(help="The notification center: list and mark read.",
                                 no_args_is_help=True)
 
-AS_OPT = typer.Option(None, "--as", help="Act as this profile (id or e-mail); default: the "
-                                          "local user.")
+AS_OPT = typer.Option(None, "--as", help="Act as this profile (id or e-mail); default: "
+                                          "$WORKBENCH_USER_ID or the local user.")
 JSON_OPT = typer.Option(False, "--json", help="Print JSON.")
 
 
@@ -38,7 +38,7 @@ def _who(store: Store, who: str | None) -> Profile:
     from workbench.errors import NotFoundError
 
     if not who:
-        return store.local_user()
+        return store.current_user()
     if "@" in who:
         found = store.profiles.get_by_email(who)
         if found is None:
@@ -79,7 +79,7 @@ def templates_publish(
                                title=title, description=description, tags=tag,
                                disclaimers=disclaimer, notebook_path=notebook)
         if as_json:
-            echo_json({"template": _dump(sub.template), "review": _dump(sub.review)})
+            echo_json(sub.model_dump())
         else:
             typer.echo(f"template {sub.template.id} submitted ({sub.template.status}); "
                        f"disclosure review {sub.review.id} is waiting for an admin.")
@@ -114,8 +114,7 @@ def templates_clone(template_id: str, name: str = typer.Option(None, help="New s
     with _open() as store:
         c = templates.clone(store, template_id, _who(store, who), name=name)
         if as_json:
-            echo_json({"strategy": _dump(c.strategy), "version": _dump(c.version),
-                       "attribution": c.attribution, "clone_count": c.template.clone_count})
+            echo_json(c.model_dump())
         else:
             typer.echo(f"cloned into strategy {c.strategy.slug} ({c.strategy.id}); "
                        f"by {c.attribution['educator_name'] or c.attribution['educator_id']}")
@@ -234,6 +233,51 @@ def notifications_read(notification_id: str = typer.Argument(None, help="Id (omi
         echo_json({"marked": n, "unread": left})
     else:
         typer.echo(f"marked {n} read; {left} unread")
+
+
+@notifications_app.command("settings")
+@handle_errors
+def notifications_settings(
+    webhook_url: str = typer.Option(None, help="POST signed JSON here (http/https)."),
+    webhook_secret: str = typer.Option(None, help="HMAC-SHA256 key for the signature header."),
+    email: str = typer.Option(None, help="E-mail address ('profile' = the profile's)."),
+    channel: list[str] = typer.Option([], "--channel", help="Enabled channel (repeatable): "
+                                                            "in_app, webhook, email."),
+    who: str = AS_OPT, as_json: bool = JSON_OPT,
+) -> None:
+    """Show or change where your notifications go (stored in $WORKBENCH_HOME, mode 0600)."""
+    from workbench.errors import ValidationError
+    from workbench.governance import notifications
+
+    with _open() as store:
+        me = _who(store, who)
+    current = notifications.load_settings(me.id)
+    changed = any(v is not None for v in (webhook_url, webhook_secret, email)) or channel
+    if webhook_url is not None:
+        if webhook_url and not webhook_url.startswith(("http://", "https://")):
+            raise ValidationError(f"--webhook-url must start with http:// or https://, got "
+                                  f"{webhook_url!r}.", details={"webhook_url": webhook_url})
+        current.webhook_url = webhook_url or None
+    if webhook_secret is not None:
+        current.webhook_secret = webhook_secret or None
+    if email is not None:
+        current.email = True if email == "profile" else (email or None)
+    if channel:
+        bad = sorted(set(channel) - set(notifications.CHANNELS))
+        if bad:
+            raise ValidationError(f"Unknown channel(s) {bad}; use in_app, webhook, email.",
+                                  details={"channels": bad})
+        current.channels = list(channel)
+    if changed:
+        notifications.save_settings(me.id, current)
+    shown = {"webhook_url": current.webhook_url,
+             "webhook_secret": "set" if current.webhook_secret else None,
+             "email": current.email, "channels": current.enabled()}
+    if as_json:
+        echo_json(shown)
+    else:
+        for key, value in shown.items():
+            typer.echo(f"{key}: {value}")
 
 
 # -- usage ----------------------------------------------------------------------------

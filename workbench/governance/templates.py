@@ -38,6 +38,11 @@ class Submission:
     template: TemplateShare
     review: ComplianceEvent
 
+    def model_dump(self, mode: str = "json") -> dict[str, Any]:
+        """JSON-able form (same call as the records' pydantic models, for the UIs)."""
+        return {"template": self.template.model_dump(mode=mode),
+                "review": self.review.model_dump(mode=mode)}
+
 
 @dataclass(frozen=True)
 class Clone:
@@ -45,6 +50,13 @@ class Clone:
     version: StrategyVersion
     template: TemplateShare
     attribution: dict[str, Any]
+
+    def model_dump(self, mode: str = "json") -> dict[str, Any]:
+        """JSON-able form: the new strategy and version, attribution and clone count."""
+        return {"strategy": self.strategy.model_dump(mode=mode),
+                "version": self.version.model_dump(mode=mode),
+                "attribution": dict(self.attribution),
+                "clone_count": self.template.clone_count}
 
 
 def _profile(store: Store, who: Profile | uuid.UUID | str) -> Profile:
