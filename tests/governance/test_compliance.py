@@ -104,3 +104,19 @@ def test_compat_decide_takes_status_names(store: Store, cast: Cast) -> None:
     event = compliance.decide(store, sub.review.id, "approved", reviewer_id=cast.admin.id,
                               reason="ok")
     assert event.status == "approved"
+
+
+def test_strategy_visibility_change_is_audited(store: Store, cast: Cast) -> None:
+    s = store.strategies.create(cast.student.id, "Mine")
+    with pytest.raises(ForbiddenError):
+        compliance.set_strategy_visibility(store, cast.outsider, s.id, "public")
+    with pytest.raises(ValidationError):
+        compliance.set_strategy_visibility(store, cast.student, s.id, "everyone")
+    assert store.audit.head() is None
+    out = compliance.set_strategy_visibility(store, cast.student, s.id, "public")
+    assert out.visibility == "public"
+    head = store.audit.head()
+    assert head is not None and head.action == "strategy.visibility"
+    assert head.details == {"from": "private", "to": "public"}
+    compliance.set_strategy_visibility(store, cast.student, s.id, "public")  # no change
+    assert store.audit.head() == head

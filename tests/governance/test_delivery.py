@@ -95,3 +95,18 @@ def test_email_to_a_dead_server_fails_quietly() -> None:
 def test_email_without_smtp_host_is_skipped() -> None:
     d = send_email("a@b.test", "s", "b")
     assert d.status == "skipped"
+
+
+def test_webhook_refuses_non_http_urls() -> None:
+    d = deliver_webhook("file:///etc/passwd", {"x": 1}, secret="k", sleep=lambda s: None)
+    assert d.status == "failed" and "not an http(s) URL" in d.attempts[0]["error"]
+
+
+def test_newline_in_subject_cannot_inject_headers() -> None:
+    with smtp_server() as box:
+        d = send_email("a@b.test", "Alert\r\nBcc: evil@x.test", "body",
+                       settings=SmtpSettings(host=box.host, port=box.port))
+    assert d.status == "delivered"
+    parsed = email.message_from_bytes(box.messages[0]["data"], policy=policy.default)
+    assert parsed["Bcc"] is None and parsed["Subject"] == "Alert Bcc: evil@x.test"
+    assert box.messages[0]["to"] == ["a@b.test"]

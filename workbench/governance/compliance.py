@@ -27,7 +27,7 @@ from workbench.governance.notifications import notify
 
 if TYPE_CHECKING:
     from workbench.records import Store
-    from workbench.records.models import ComplianceEvent, Profile, TemplateShare
+    from workbench.records.models import ComplianceEvent, Profile, Strategy, TemplateShare
 
 log = logging.getLogger(__name__)
 
@@ -156,6 +156,27 @@ def takedown(store: Store, actor: Profile | uuid.UUID | str, template_id: uuid.U
            f"Your template {tpl.title or tpl.id} was taken down: {reason.strip()}",
            {"template_id": str(tpl.id)})
     return hidden
+
+
+def set_strategy_visibility(store: Store, actor: Profile | uuid.UUID | str,
+                            strategy_id: uuid.UUID | str, visibility: str) -> Strategy:
+    """Change a strategy's visibility (private/cohort/public) and audit the change.
+
+    Owner or admin only; the UIs and CLI should change visibility through here, not
+    through ``store.strategies.update``, so the audit chain sees every change.
+    """
+    if visibility not in ("private", "cohort", "public"):
+        raise ValidationError(f"visibility must be private, cohort or public, got "
+                              f"{visibility!r}.", details={"visibility": visibility})
+    actor_id = store.actor_id(actor)
+    with store.transaction():
+        before = store.strategies.get(strategy_id, actor=actor)
+        if before.visibility == visibility:
+            return before
+        after = store.strategies.update(before.id, actor=actor, visibility=visibility)
+        audit.record(store, "strategy.visibility", actor_id=actor_id, entity_type="strategy",
+                     entity_id=before.id, details={"from": before.visibility, "to": visibility})
+    return after
 
 
 def _set_visibility(store: Store, tpl: TemplateShare, to: str, actor_id: uuid.UUID | None,

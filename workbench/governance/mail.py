@@ -47,14 +47,19 @@ class SmtpSettings:
         )
 
 
+def _one_line(text: str) -> str:
+    """Header values on one line: a title with a newline must not inject headers."""
+    return " ".join(str(text).split())
+
+
 def build_message(sender: str, to: str, subject: str, body: str,
                   headers: dict[str, str] | None = None) -> EmailMessage:
     msg = EmailMessage()
-    msg["From"] = sender
-    msg["To"] = to
-    msg["Subject"] = subject
+    msg["From"] = _one_line(sender)
+    msg["To"] = _one_line(to)
+    msg["Subject"] = _one_line(subject)
     for name, value in (headers or {}).items():
-        msg[name] = value
+        msg[name] = _one_line(value)
     msg.set_content(body)
     return msg
 

@@ -95,6 +95,10 @@ def deliver_webhook(url: str, payload: Mapping[str, Any], *, secret: str,
         (the notification service records each attempt as it happens).
     """
     delivery = Delivery(channel="webhook", status="failed")
+    if not url.lower().startswith(("http://", "https://")):
+        delivery.attempts.append({"attempt": 1, "error": f"not an http(s) URL: {url[:80]!r}"})
+        _report(on_attempt, delivery.attempts[-1], True)
+        return delivery
     try:
         body = json.dumps(payload, separators=(",", ":"), sort_keys=True,
                           default=str).encode("utf-8")
