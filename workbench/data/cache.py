@@ -41,7 +41,7 @@ import numpy as np
 
 from workbench import config
 from workbench.data import timeframes as tfs
-from workbench.data.candles import VALUE_COLUMNS, Candles, empty_candles, ns_to_iso, to_ns
+from workbench.data.candles import VALUE_COLUMNS, Candles, ns_to_iso, to_ns
 from workbench.data.locking import connect_writer
 from workbench.errors import NotFoundError, ValidationError, WorkbenchError
 
@@ -188,7 +188,7 @@ class CacheWriter:
             target = snap / _series_file(symbol, timeframe)
             fd, tmp = tempfile.mkstemp(dir=snap, prefix=f".{target.name}.", suffix=".tmp")
             os.close(fd)
-            pq.write_table(table, tmp, row_group_size=1 << 20, compression="snappy")
+            pq.write_table(table, tmp, row_group_size=1 << 18, compression="snappy")
             os.replace(tmp, target)
             con.execute("UPDATE series_state SET dirty = false WHERE symbol = ? "
                         "AND timeframe = ?", [symbol, timeframe])
@@ -274,6 +274,7 @@ class CandleCache:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         con, lock = connect_writer(self.path, self.lock_timeout)
         try:
+            con.execute("SET enable_progress_bar = false")
             con.execute(SCHEMA)
             session = CacheWriter(self, con)
             try:
@@ -363,7 +364,9 @@ class CandleCache:
         import pyarrow.parquet as pq
 
         path = self._snapshot(symbol, timeframe)
-        cols = ["ts", *(columns or VALUE_COLUMNS)]
+        cols = list(columns or VALUE_COLUMNS)
+        if "ts" not in cols:
+            cols.insert(0, "ts")
         filt = None
         ts_type = pa.timestamp("ns", tz="UTC")
         if start is not None:
@@ -380,31 +383,28 @@ class CandleCache:
         ``start`` is inclusive and ``end`` exclusive (bar start times; ISO strings,
         datetimes or int ns).
         """
-        table = self.read_table(symbol, timeframe, start, end)
-        if table.num_rows == 0:
-            return empty_candles()
-        ts = _column_numpy(table.column("ts").cast(_int64()), np.int64)
-        return Candles(ts, *(_column_numpy(table.column(c), np.float64)
-                             for c in VALUE_COLUMNS))
+        cols = self.read_columns(symbol, timeframe, list(VALUE_COLUMNS), start, end)
+        return Candles(cols["ts"], *(cols[c] for c in VALUE_COLUMNS))
+
+    def read_columns(self, symbol: str, timeframe: str, columns: builtins.list[str],
+                     start: Any = None, end: Any = None, *,
+                     with_ts: bool = True) -> dict[str, np.ndarray]:
+        """Only some columns (e.g. ``["close"]``) as writable float64 arrays (+ ``ts``)."""
+        from workbench.data.snapshots import read_snapshot
+
+        bad = [c for c in columns if c not in VALUE_COLUMNS]
+        if bad:
+            raise ValidationError(f"unknown candle column(s) {bad}; choose from "
+                                  f"{list(VALUE_COLUMNS)}", details={"columns": bad})
+        path = self._snapshot(symbol, timeframe)
+        wanted = (["ts"] if with_ts else []) + list(columns)
+        return read_snapshot(path, wanted, None if start is None else to_ns(start),
+                             None if end is None else to_ns(end))
 
     def read_frame(self, symbol: str, timeframe: str, start: Any = None,
                    end: Any = None) -> pd.DataFrame:
         """The series as a DataFrame: UTC DatetimeIndex ``ts``, columns open..volume."""
         return self.read_arrays(symbol, timeframe, start, end).to_frame()
-
-
-def _int64() -> Any:
-    import pyarrow as pa
-
-    return pa.int64()
-
-
-def _column_numpy(col: Any, dtype: type) -> np.ndarray:
-    arr = col.to_numpy() if col.num_chunks != 1 else col.chunk(0).to_numpy(
-        zero_copy_only=False)
-    if not arr.flags.writeable or not arr.flags.c_contiguous or arr.dtype != dtype:
-        arr = np.array(arr, dtype=dtype, order="C")
-    return arr
 
 
 def open_cache(path: str | Path | None = None, *, read_only: bool = False,
