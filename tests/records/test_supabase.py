@@ -96,6 +96,16 @@ def test_user_flow_under_rls(fake: FakeSupabase) -> None:
     assert a.notifications.unread_count(me.id) == 0
 
 
+def test_admin_claim_reads_everything_over_http(fake: FakeSupabase) -> None:
+    a_id = uuid.uuid4()
+    a = user_store(fake, a_id)
+    s = a.strategies.create(a.current_user().id, "Private")
+    admin = user_store(fake, uuid.uuid4(), app_metadata={"role": "admin"})
+    assert admin.is_admin(admin.current_user()) and not a.is_admin(a_id)
+    assert admin.strategies.get(s.id, actor=admin.current_user()).name == "Private"
+    assert [x.id for x in admin.strategies.list()] == [s.id]
+
+
 def test_quota_race_over_http(fake: FakeSupabase) -> None:
     sub = uuid.uuid4()
     store = user_store(fake, sub)

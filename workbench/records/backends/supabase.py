@@ -206,7 +206,11 @@ def open_supabase(url: str | None = None, key: str | None = None, jwt: str | Non
             headers={"Authorization": f"Bearer {jwt}"}, auto_refresh_token=False,
             persist_session=False))
         client.postgrest.auth(jwt)
-    sub = jwt_claims(jwt)["sub"] if jwt else None
+    claims = jwt_claims(jwt) if jwt else {}
+    sub = claims.get("sub")
     bucket = bucket or os.environ.get("WORKBENCH_STORAGE_BUCKET") or "workbench"
-    return Store(SupabaseBackend(client), SupabaseFiles(client, bucket),
-                 user_id=uuid.UUID(sub) if sub else None)
+    store = Store(SupabaseBackend(client), SupabaseFiles(client, bucket),
+                  user_id=uuid.UUID(sub) if sub else None)
+    # the same admin rule as the RLS policies (workbench_is_admin): a claim, not a column
+    store.jwt_admin = (claims.get("app_metadata") or {}).get("role") == "admin"
+    return store
