@@ -97,3 +97,18 @@ def test_submit_checks_input_owner_and_quota(store: Store, cast: Cast) -> None:
     with pytest.raises(QuotaExceededError):  # free plan: no template publishes
         templates.submit(store, cast.student, own.id, disclaimers=[DISCLAIMER])
     assert store.templates.list() == [] and store.compliance.list() == []
+
+
+def test_request_publish_takes_metadata_as_one_dict(store: Store, cast: Cast) -> None:
+    version = educator_version(store, cast.educator)
+    tpl = templates.request_publish(store, cast.educator.id, version.id, title="T",
+                                    audience="cohort", cohort_id="c1",
+                                    metadata={"description": "d", "tags": ["x"],
+                                              "disclaimers": [DISCLAIMER]})
+    assert tpl.status == "pending_review" and tpl.metadata["disclaimers"] == [DISCLAIMER]
+    (event,) = store.compliance.list(subject_id=tpl.id)
+    assert event.event_type == "disclosure" and event.status == "open"
+    c = templates.clone  # the app serializes a Clone with model_dump
+    compliance.review(store, cast.admin, event.id, "approve", "ok")
+    dumped = c(store, tpl.id, cast.student.id).model_dump()
+    assert dumped["clone_count"] == 1 and dumped["strategy"]["source_template_id"] == str(tpl.id)

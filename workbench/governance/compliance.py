@@ -66,7 +66,7 @@ def request_review(store: Store, requester: uuid.UUID | str, event_type: str,
     for admin in store.profiles.list(role="admin"):
         notify(store, admin.id, "governance_task", f"Review requested: {event_type}",
                f"A {event_type} review of {subject_type} {subject_id} is waiting.",
-               {"compliance_event_id": str(event.id)}, channels=["in_app"])
+               {"compliance_event_id": str(event.id)})
     return event
 
 
