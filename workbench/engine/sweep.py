@@ -183,13 +183,14 @@ def sweep_signals_nb(
     flags = np.zeros(n_combos, dtype=np.int64)
     status = np.zeros(n_combos, dtype=np.int64)
     for c in prange(n_combos):
-        le = long_entries[c if long_entries.shape[0] > 1 else 0]
-        lx = long_exits[c if long_exits.shape[0] > 1 else 0]
-        se = short_entries[c if short_entries.shape[0] > 1 else 0]
-        sx = short_exits[c if short_exits.shape[0] > 1 else 0]
-        s1 = sl[c if sl.shape[0] > 1 else 0]
-        s2 = tp[c if tp.shape[0] > 1 else 0]
-        s3 = tsl[c if tsl.shape[0] > 1 else 0]
+        ci = np.int64(c)  # prange's index is unsigned: keep the row picks integer
+        le = long_entries[ci if long_entries.shape[0] > 1 else 0]
+        lx = long_exits[ci if long_exits.shape[0] > 1 else 0]
+        se = short_entries[ci if short_entries.shape[0] > 1 else 0]
+        sx = short_exits[ci if short_exits.shape[0] > 1 else 0]
+        s1 = sl[ci if sl.shape[0] > 1 else 0]
+        s2 = tp[ci if tp.shape[0] > 1 else 0]
+        s3 = tsl[ci if tsl.shape[0] > 1 else 0]
         t = get_thread_id()
         eq = work[t, 0]
         pos = work[t, 1]
