@@ -34,6 +34,8 @@ def validate(graph: Any) -> list[Problem]:
 
     if isinstance(graph, Strategy):
         graph = graph.document
+    elif isinstance(graph, str) and Path(graph).expanduser().is_file():
+        graph = Path(graph).expanduser()
     elif isinstance(graph, str) and not graph.lstrip().startswith("{"):
         try:
             graph = load_strategy(graph).document
