@@ -35,7 +35,9 @@ def test_rows_read_back_hash_like_they_were_written(store: Store) -> None:
     """Regression: timestamps and UUIDs come back as other types from each backend."""
     user = store.profiles.create(email="a@t.test")
     ev = audit.record(store, "x", actor_id=user.id, entity_type="template",
-                      entity_id=user.id, details={"nested": {"n": 1.5, "l": [1, "a"]}})
+                      entity_id=user.id, details={"nested": {"n": 1.5, "l": [1, "a"]}, "one": 1.0,
+                               "big": 10**15, "text": "Zürich €", "flag": True,
+                               "none": None, "when": "2026-03-01T12:00:00+01:00"})
     (back,) = store.audit.list()
     assert back.hash == ev.hash
     assert audit.chain_hash(audit.GENESIS, back.model_dump()) == ev.hash
