@@ -297,3 +297,20 @@ def test_local_user_is_created_once(store: Store) -> None:
     me = store.local_user()
     assert store.local_user().id == me.id and me.role == "builder"
     assert store.is_admin(me) is (store.kind == "local")
+
+
+def test_local_file_from_an_older_version_gains_new_columns(workbench_home: object) -> None:
+    """Regression guard: a records.sqlite made before a field existed keeps working."""
+    import sqlite3
+    from pathlib import Path
+
+    from workbench.records import open_store
+
+    path = Path(str(workbench_home)) / "old.sqlite"
+    with sqlite3.connect(path) as conn:
+        conn.execute('CREATE TABLE "strategies" ("id" TEXT PRIMARY KEY, "owner_id" TEXT, '
+                     '"name" TEXT, "slug" TEXT, UNIQUE ("owner_id", "slug"))')
+    store = open_store("local", path=path)
+    s = store.strategies.create(uuid.uuid4(), "Old file", tags=["t"])
+    assert store.strategies.get(s.id).tags == ["t"]
+    store.close()

@@ -95,7 +95,19 @@ class LocalBackend(SqlBackend):
         self._conns_lock = threading.Lock()
         conn = self._conn()
         conn.executescript("BEGIN IMMEDIATE;\n" + schema_sql() + "\nCOMMIT;")
+        self._add_new_columns(conn)
         conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+
+    @staticmethod
+    def _add_new_columns(conn: sqlite3.Connection) -> None:
+        """Files made by an older version get the columns added to the models since
+        (nullable, so old rows stay valid); nothing is ever dropped."""
+        for table, model in TABLES.items():
+            have = {r[1] for r in conn.execute(f"PRAGMA table_info({quote(table)})")}
+            for name in model.model_fields:
+                if name not in have:
+                    conn.execute(f"ALTER TABLE {quote(table)} ADD COLUMN {quote(name)} "
+                                 f"{_sql_type(model, name)}")
 
     # -- connections ----------------------------------------------------------------
     def _conn(self) -> sqlite3.Connection:
