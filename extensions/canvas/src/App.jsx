@@ -256,7 +256,7 @@ function Canvas({ model }) {
 
   return (
     <CanvasContext.Provider value={context}>
-      <div className="wb-root" ref={rootRef} onKeyDown={onKeyDown} data-lm-suppress-shortcuts="true"
+      <div className="wb-root" ref={rootRef} onKeyDown={onKeyDown} tabIndex={-1} data-lm-suppress-shortcuts="true"
         role="application" aria-label="Strategy block canvas" data-testid="canvas-root">
         <Toolbar model={model} canUndo={h.index > 0} canRedo={h.index < h.stack.length - 1}
           onUndo={undo} onRedo={redo} onFit={() => flow.fitView({ maxZoom: 1, duration: 0 })}
@@ -270,7 +270,7 @@ function Canvas({ model }) {
               onConnect={connect} onConnectEnd={onConnectEnd} isValidConnection={isValidConnection}
               nodesDraggable={!readonly} nodesConnectable={!readonly} nodesFocusable edgesFocusable
               deleteKeyCode={readonly ? null : ["Delete", "Backspace"]}
-              fitView fitViewOptions={{ maxZoom: 1 }} minZoom={0.2} maxZoom={2}
+              fitView={initial.nodes.length > 0} fitViewOptions={{ maxZoom: 1 }} minZoom={0.2} maxZoom={2}
               defaultEdgeOptions={{ animated: false }}
               ariaLabelConfig={{ "node.a11yDescription.default": "Press Enter or Space to select this block. Arrow keys move it, Delete removes it. Tab reaches its ports: Enter on an output, then Enter on an input connects them." }}
             >
