@@ -142,3 +142,17 @@ def test_refresh_snapshots_rebuilds_deleted_snapshot(cache: CandleCache) -> None
         cache.read_arrays("X", "1h")
     cache.refresh_snapshots()
     assert len(cache.read_arrays("X", "1h")) == 7
+
+
+def test_one_transaction_session_commits_at_the_end_or_not_at_all(cache: CandleCache) -> None:
+    frame = generate("T", "1m", 2000, seed=8)
+    with pytest.raises(RuntimeError, match="stop"):
+        with cache.writer(one_transaction=True) as w:
+            w.upsert(frame.iloc[:1000], "T", "1m", source="stream")
+            raise RuntimeError("stop")
+    assert cache.list() == []
+    with cache.writer(one_transaction=True) as w:
+        for i in (0, 1000):
+            w.upsert(frame.iloc[i:i + 1000], "T", "1m", source="stream")
+        w.resample("T", "1m", "1h")
+    assert [(s["timeframe"], s["rows"]) for s in cache.list()] == [("1h", 34), ("1m", 2000)]

@@ -30,8 +30,12 @@ ON CONFLICT (symbol, timeframe, ts) DO UPDATE SET
 """
 
 
-def resample_in(con: Any, symbol: str, from_tf: str, to_tf: str) -> int:
-    """Write ``to_tf`` bars built from ``from_tf`` bars; return how many were written."""
+def resample_in(con: Any, symbol: str, from_tf: str, to_tf: str, *,
+                transaction: bool = True) -> int:
+    """Write ``to_tf`` bars built from ``from_tf`` bars; return how many were written.
+
+    ``transaction=False`` when the caller already holds one open.
+    """
     if not tfs.is_coarser(to_tf, from_tf):
         raise ValidationError(
             f"cannot resample {from_tf} to {to_tf}: the target must be a whole multiple of "
@@ -42,7 +46,8 @@ def resample_in(con: Any, symbol: str, from_tf: str, to_tf: str) -> int:
     if n == 0:
         raise NotFoundError(f"no {symbol} {from_tf} candles to resample; import them first",
                             details={"symbol": symbol, "timeframe": from_tf})
-    con.execute("BEGIN TRANSACTION")
+    if transaction:
+        con.execute("BEGIN TRANSACTION")
     try:
         con.execute(_RESAMPLE, {"symbol": symbol, "from_tf": from_tf, "to_tf": to_tf,
                                 "step_us": tfs.to_seconds(to_tf) * 1_000_000,
@@ -50,8 +55,10 @@ def resample_in(con: Any, symbol: str, from_tf: str, to_tf: str) -> int:
         written = con.execute(
             "SELECT count(*) FROM candles WHERE symbol = ? AND timeframe = ? AND source = ?",
             [symbol, to_tf, f"resample:{from_tf}"]).fetchall()[0][0]
-        con.execute("COMMIT")
+        if transaction:
+            con.execute("COMMIT")
     except BaseException:
-        con.execute("ROLLBACK")
+        if transaction:
+            con.execute("ROLLBACK")
         raise
     return int(written)

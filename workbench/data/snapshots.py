@@ -46,6 +46,8 @@ def read_snapshot(path: Path, columns: list[str], start_ns: int | None = None,
 
 def _fill(pf: Any, columns: list[str], offsets: np.ndarray, lo: int,
           hi: int) -> dict[str, np.ndarray]:
+    import pyarrow as pa
+
     out = {c: np.empty(hi - lo, dtype=np.int64 if c == "ts" else np.float64) for c in columns}
     if not columns or hi <= lo:
         return out
@@ -56,11 +58,10 @@ def _fill(pf: Any, columns: list[str], offsets: np.ndarray, lo: int,
         table = pf.read_row_group(g, columns=columns, use_threads=True)
         a, b = max(lo, g0), min(hi, g1)
         for c in columns:
-            chunked = table.column(c)
-            arr = chunked.to_numpy() if chunked.num_chunks != 1 else chunked.chunk(0).to_numpy(
-                zero_copy_only=False)
+            col = table.column(c)
+            chunk = col.chunk(0) if col.num_chunks == 1 else pa.concat_arrays(col.chunks)
             if c == "ts":
-                arr = arr.view(np.int64)
-            out[c][a - lo:b - lo] = arr[a - g0:b - g0]
+                chunk = chunk.view(pa.int64())  # timestamp[ns] -> its int64, no copy
+            out[c][a - lo:b - lo] = chunk.to_numpy(zero_copy_only=False)[a - g0:b - g0]
         del table
     return out
