@@ -787,6 +787,11 @@ class Store:
         Idempotent on ``(run_id, bar_ts)``: when a succeeded tick already exists it
         returns False and writes nothing. Each fill is a mapping with side, price,
         quantity and optional seq (default: its position), fee, reason, info.
+
+        On ``local`` and ``postgres`` this is one transaction. Over ``supabase`` (no
+        multi-request transactions) the steps run in order -- fills (duplicates ignored),
+        run state, then the tick row last -- so a crash part-way is repaired by replaying
+        the tick, and fills are never doubled.
         """
         run = self.paper_runs.get(run_id)
         with self.backend.transaction():
