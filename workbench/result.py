@@ -11,6 +11,7 @@ trades.
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -67,7 +68,18 @@ class Result:
     position: pd.Series
     close: pd.Series
     warnings: list[str] = field(default_factory=list)
-    provenance: dict[str, Any] = field(default_factory=dict)
+    provenance_fields: dict[str, Any] = field(default_factory=dict, repr=False)
+    lazy_fields: dict[str, Callable[[], Any]] = field(default_factory=dict, repr=False)
+
+    @property
+    def provenance(self) -> dict[str, Any]:
+        """Provenance; costly entries (the candle hash: ~70 ms per 1M bars) are computed
+        on first access, so a sweep of quick backtests does not pay for them."""
+        if self.lazy_fields:
+            for key, compute in list(self.lazy_fields.items()):
+                self.provenance_fields[key] = compute()
+            self.lazy_fields.clear()
+        return self.provenance_fields
 
     @property
     def drawdown(self) -> pd.Series:

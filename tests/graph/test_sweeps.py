@@ -83,7 +83,7 @@ def test_each_distinct_indicator_is_computed_once(goog: pd.DataFrame, monkeypatc
 def test_invalid_combinations_get_an_error_column(goog: pd.DataFrame) -> None:
     frame = api.sweep("macd_trend", {"macd.fast": [12, 30]}, candles=goog, timeframe="1d", progress=False)
     assert np.isnan(frame.loc[1, "total_return"]) and "fast (30)" in frame.loc[1, "error"]
-    assert frame.loc[0, "error"] is None and np.isfinite(frame.loc[0, "total_return"])
+    assert pd.isna(frame.loc[0, "error"]) and np.isfinite(frame.loc[0, "total_return"])
 
 
 def test_sweep_rejects_non_numeric_params(goog: pd.DataFrame) -> None:

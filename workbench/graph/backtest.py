@@ -32,16 +32,19 @@ def trades_frame(sim: Any, index: pd.DatetimeIndex) -> pd.DataFrame:
     reasons = runner.exit_reason_names()
     entry_bar = np.asarray(sim.entry_idx, dtype=np.int64)
     exit_bar = np.asarray(sim.exit_idx, dtype=np.int64)
+    codes = np.asarray(sim.exit_reason, dtype=np.int64)
+    labels = sorted(set(reasons) | set(np.unique(codes).tolist()))
     frame = pd.DataFrame({
         "exit_time": index[exit_bar] if len(exit_bar) else pd.DatetimeIndex([], tz="UTC"),
-        "side": np.where(np.asarray(sim.side) > 0, "long", "short"),
+        "side": pd.Categorical.from_codes((np.asarray(sim.side) < 0).astype(np.int8), ["long", "short"]),
         "size": sim.size,
         "entry_price": sim.entry_price,
         "exit_price": sim.exit_price,
         "fees": sim.fees,
         "pnl": sim.pnl,
         "return": sim.ret,
-        "exit_reason": [reasons.get(int(r), str(int(r))) for r in sim.exit_reason],
+        "exit_reason": pd.Categorical.from_codes(np.searchsorted(labels, codes),
+                                                 [reasons.get(c, str(c)) for c in labels]),
         "entry_bar": entry_bar,
         "exit_bar": exit_bar,
     }, index=pd.DatetimeIndex(index[entry_bar], name="entry_time"))
@@ -65,7 +68,7 @@ def run(strategy: Strategy, ctx: Context, *, symbol: str | None = None, timefram
         "strategy": strategy.name,
         "source": strategy.source,
         "graph_sha256": graph_sha256(doc),
-        "candles_sha256": candles_sha256(ctx),
+        "candles_sha256": None,  # filled on first access (Result.provenance)
         "params": {**(params or {})},
         "resolved_params": {n.id: dict(plan.steps[plan.node_step[n.id]].params) for n in plan.graph.nodes},
         "settings": plan.settings.model_dump(mode="json"),
@@ -84,5 +87,6 @@ def run(strategy: Strategy, ctx: Context, *, symbol: str | None = None, timefram
         position=pd.Series(sim.position, index=index, name="position"),
         close=pd.Series(ctx.close, index=index, name="close"),
         warnings=warnings,
-        provenance=provenance,
+        provenance_fields=provenance,
+        lazy_fields={"candles_sha256": lambda: candles_sha256(ctx)},
     )
