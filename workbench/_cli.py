@@ -9,6 +9,7 @@ from __future__ import annotations
 import functools
 import json
 import sys
+import uuid
 from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
@@ -27,7 +28,7 @@ EXIT_ERROR = 2
 def _default(obj: Any) -> Any:
     if isinstance(obj, datetime | date):
         return obj.isoformat()
-    if isinstance(obj, Path):
+    if isinstance(obj, Path | uuid.UUID):
         return str(obj)
     if hasattr(obj, "item"):  # numpy scalars
         return obj.item()
