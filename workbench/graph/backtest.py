@@ -36,7 +36,7 @@ def trades_frame(sim: Any, index: pd.DatetimeIndex) -> pd.DataFrame:
     labels = sorted(set(reasons) | set(np.unique(codes).tolist()))
     frame = pd.DataFrame({
         "exit_time": index[exit_bar] if len(exit_bar) else pd.DatetimeIndex([], tz="UTC"),
-        "side": pd.Categorical.from_codes((np.asarray(sim.side) < 0).astype(np.int8), ["long", "short"]),
+        "side": pd.Categorical.from_codes((np.asarray(sim.side) < 0).astype(np.int8), pd.Index(["long", "short"])),
         "size": sim.size,
         "entry_price": sim.entry_price,
         "exit_price": sim.exit_price,
@@ -44,7 +44,7 @@ def trades_frame(sim: Any, index: pd.DatetimeIndex) -> pd.DataFrame:
         "pnl": sim.pnl,
         "return": sim.ret,
         "exit_reason": pd.Categorical.from_codes(np.searchsorted(labels, codes),
-                                                 [reasons.get(c, str(c)) for c in labels]),
+                                                 pd.Index([reasons.get(c, str(c)) for c in labels])),
         "entry_bar": entry_bar,
         "exit_bar": exit_bar,
     }, index=pd.DatetimeIndex(index[entry_bar], name="entry_time"))
