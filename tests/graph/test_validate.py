@@ -209,3 +209,17 @@ def test_everything_reported_at_once(sma_doc: dict[str, Any]) -> None:
     doc["settings"]["fill_timing"] = "tomorrow"
     found = codes(doc)
     assert {"unknown_block", "param_out_of_range", "invalid_field"} <= set(found)
+
+
+@pytest.mark.parametrize("doc", [
+    None, 1, b"\xff\xfe", {"nodes": "abc"},
+    {"nodes": [1, None, {"id": 5, "type": []}], "edges": [1, {"source": None}]},
+    {"nodes": [{"id": "a", "type": "sma", "params": {"window": float("nan")}}]},
+    {"nodes": [{"id": "a", "type": "weekdays", "params": {"days": 5}}]},
+    {"nodes": [{"id": "a", "type": "sizing", "params": {"mode": "risk_percent", "value": "x"}}]},
+    {"nodes": [{"id": "a", "type": "add"}], "edges": [{"source": "a", "target": "a", "target_port": "a"}]},
+    {"settings": None}, {"settings": {"sizing": None}},
+])
+def test_garbage_documents_give_problems_not_tracebacks(doc: Any) -> None:
+    problems = validate(doc)
+    assert problems and all(p.code and p.message for p in problems)

@@ -59,6 +59,8 @@ def load_document(doc: Any) -> tuple[dict[str, Any] | None, list[Problem]]:
         except json.JSONDecodeError as exc:
             return None, [Problem(code="invalid_json",
                                   message=f"not valid JSON: {exc.msg} at line {exc.lineno} column {exc.colno}")]
+        except ValueError as exc:  # bytes that are not UTF-8
+            return None, [Problem(code="invalid_json", message=f"not valid JSON text: {exc}")]
     if not isinstance(doc, dict):
         return None, [Problem(code="invalid_document",
                               message=f"a strategy document is a JSON object, got {type(doc).__name__}")]
