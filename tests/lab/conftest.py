@@ -87,3 +87,9 @@ def jupyter_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]
         yield server
     finally:
         stop(proc)
+
+
+@pytest.fixture(scope="session")
+def jupyter_process():
+    """``(start_server, stop)`` for tests that need their own server (e.g. `jupyter lab`)."""
+    return start_server, stop

@@ -66,7 +66,12 @@ def graph_dict(strategy: Any) -> dict[str, Any]:
 
 
 def starters() -> dict[str, Any]:
-    return {"starters": list(STARTERS), "default": STARTERS[0]}
+    """The starter names the "New Strategy" command offers (shipped strategy files)."""
+    from workbench.strategies import names
+
+    found = names() or list(STARTERS)
+    default = STARTERS[0] if STARTERS[0] in found else found[0]
+    return {"starters": found, "default": default}
 
 
 def starter(name: str) -> dict[str, Any]:

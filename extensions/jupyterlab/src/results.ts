@@ -8,17 +8,29 @@ import { IBacktestResult } from './api';
 
 const SVG_NS = 'http://www.w3.org/2000/svg';
 
-export function formatValue(value: number | string | null | undefined): string {
+/** Fractions whose name says so are shown as percent, like the canvas's own panel. */
+const PERCENT = /return|drawdown|cagr|volatility|rate|exposure/i;
+
+export function formatValue(
+  name: string,
+  value: number | string | null | undefined
+): string {
   if (value === null || value === undefined) {
     return '–';
   }
-  if (typeof value === 'number') {
-    if (Number.isInteger(value)) {
-      return value.toString();
-    }
-    return Math.abs(value) >= 1000 ? value.toFixed(2) : value.toPrecision(4);
+  if (typeof value !== 'number') {
+    return String(value);
   }
-  return String(value);
+  if (!Number.isFinite(value)) {
+    return '–';
+  }
+  if (PERCENT.test(name) && !/duration|bars|seconds/i.test(name)) {
+    return `${(value * 100).toFixed(2)} %`;
+  }
+  if (Number.isInteger(value)) {
+    return value.toLocaleString('en-US');
+  }
+  return Math.abs(value) >= 1000 ? value.toFixed(2) : value.toPrecision(4);
 }
 
 export class ResultsView extends Widget {
@@ -41,9 +53,9 @@ export class ResultsView extends Widget {
     title.textContent = `${strategyName} · ${result.symbol} ${result.timeframe}`;
     const table = document.createElement('table');
     table.className = 'wb-results-metrics';
-    const rows: [string, string][] = [['trades', formatValue(result.n_trades)]];
+    const rows: [string, string][] = [['trades', formatValue('trades', result.n_trades)]];
     for (const [key, value] of Object.entries(result.metrics)) {
-      rows.push([key, formatValue(value)]);
+      rows.push([key.replace(/_/g, ' '), formatValue(key, value)]);
     }
     for (const [key, value] of rows) {
       const tr = table.insertRow();
@@ -51,7 +63,7 @@ export class ResultsView extends Widget {
       th.textContent = key;
       tr.appendChild(th);
       tr.insertCell().textContent = value;
-      tr.dataset.metric = key;
+      tr.dataset.metric = key.replace(/ /g, '_');
     }
     this.node.replaceChildren(title, this._equity(result), table);
   }
@@ -83,7 +95,7 @@ export class ResultsView extends Widget {
     line.setAttribute('vector-effect', 'non-scaling-stroke');
     svg.appendChild(line);
     const caption = document.createElementNS(SVG_NS, 'title');
-    caption.textContent = `equity ${formatValue(values[0])} → ${formatValue(values[values.length - 1])}`;
+    caption.textContent = `equity ${formatValue('', values[0])} → ${formatValue('', values[values.length - 1])}`;
     svg.appendChild(caption);
     return svg;
   }

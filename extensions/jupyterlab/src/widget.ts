@@ -79,6 +79,9 @@ export class CanvasView extends Widget {
       },
       changed => this._onSave(changed)
     );
+    // The canvas asks Lab not to run its shortcuts inside it (data-lm-suppress-shortcuts),
+    // so Ctrl/Cmd+S would do nothing there: save the document ourselves, unless Lab did.
+    this.node.addEventListener('keydown', this._onKeydown, true);
     void this._start();
   }
 
@@ -110,6 +113,7 @@ export class CanvasView extends Widget {
       return;
     }
     window.clearTimeout(this._validateTimer);
+    this.node.removeEventListener('keydown', this._onKeydown, true);
     try {
       if (typeof this._cleanup === 'function') {
         this._cleanup();
@@ -158,12 +162,25 @@ export class CanvasView extends Widget {
     }
   }
 
+  private _onKeydown = (event: KeyboardEvent): void => {
+    const accel = event.ctrlKey || event.metaKey;
+    if (accel && !event.altKey && !event.shiftKey && event.key.toLowerCase() === 's') {
+      if (!event.defaultPrevented) {
+        event.preventDefault();
+        void this._context.save();
+      }
+    }
+  };
+
   private _onSave(changed: ModelState): void {
     if ('graph' in changed) {
       const text = serialize(changed.graph);
       if (text !== this._lastText) {
         this._lastText = text;
         this._context.model.fromString(text);
+        // setSource does not flag the document (only typed edits do): the canvas
+        // edit is a user edit, so the tab turns dirty and Save writes it.
+        this._context.model.dirty = true;
         this._scheduleValidate();
       }
     }

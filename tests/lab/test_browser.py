@@ -1,0 +1,164 @@
+"""JupyterLab as a person uses it: headless Chromium against a real `jupyter lab`.
+
+Open a `.strategy.json` from the file browser and see the canvas with its blocks; run
+the Backtest command and see the metrics; edit, see the tab turn dirty, save; open a
+notebook that calls `workbench.canvas(...)`, run it, see the widget.
+Screenshots go to test-artifacts/ (the `artifacts_dir` fixture).
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import nbformat
+import pytest
+
+pytestmark = [pytest.mark.slow, pytest.mark.browser]
+
+STARTER = Path(__file__).resolve().parents[2] / "workbench" / "strategies"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+
+
+def widget_notebook() -> nbformat.NotebookNode:
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_code_cell("import workbench\n"
+                                  "w = workbench.canvas('sma_crossover')\nw"),
+    ])
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3 (ipykernel)",
+                                 "language": "python"}
+    return nb
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory: pytest.TempPathFactory, jupyter_process) -> Iterator[Any]:
+    base = tmp_path_factory.mktemp("lab")
+    root, home = base / "root", base / "home"
+    root.mkdir()
+    home.mkdir()
+    shutil.copy(STARTER / "sma_crossover.strategy.json", root / "sma.strategy.json")
+    nbformat.write(widget_notebook(), root / "widget.ipynb")
+    _load_sample_candles(home)
+    start_server, stop = jupyter_process
+    proc, server = start_server("lab", root, home, base / "lab.log")
+    try:
+        yield server
+    finally:
+        stop(proc)
+
+
+def _load_sample_candles(home: Path) -> None:
+    """GOOG 1d into the server's own cache (the backtest dialog's default)."""
+    from workbench.data.cache import open_cache
+    from workbench.data.samples import load_samples
+
+    cache = open_cache(home / "candles.duckdb")
+    try:
+        load_samples(cache)
+    finally:
+        close = getattr(cache, "close", None)
+        if callable(close):
+            close()
+
+
+@pytest.fixture(scope="module")
+def page(lab):
+    playwright = pytest.importorskip("playwright.sync_api")
+    with playwright.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path="/usr/bin/chromium", args=CHROMIUM_ARGS)
+        context = browser.new_context(viewport={"width": 1500, "height": 900})
+        pg = context.new_page()
+        pg.set_default_timeout(60_000)
+        pg.goto(f"{lab.url}/lab?reset")
+        pg.wait_for_selector("#jp-main-dock-panel", state="attached")
+        yield pg
+        context.close()
+        browser.close()
+
+
+def run_command(page, label: str) -> None:
+    """Run a command from the command palette, as a keyboard user would."""
+    page.keyboard.press("Control+Shift+C")
+    search = page.locator(".lm-CommandPalette-input")
+    search.wait_for(state="visible")
+    search.fill(label)
+    page.locator(".lm-CommandPalette-item.lm-mod-active").wait_for()
+    page.keyboard.press("Enter")
+
+
+def open_from_file_browser(page, name: str) -> None:
+    item = page.locator(".jp-DirListing-item", has=page.locator(
+        ".jp-DirListing-itemText", has_text=name))
+    item.first.dblclick()
+
+
+def test_server_extension_answers_the_front_end(page) -> None:
+    page.wait_for_selector("body[data-workbench-server='ok']", state="attached")
+
+
+def test_strategy_opens_as_canvas_and_backtests(page, lab, artifacts_dir: Path) -> None:
+    graph = json.loads((lab.root / "sma.strategy.json").read_text())
+    open_from_file_browser(page, "sma.strategy.json")
+    canvas = page.locator(".wb-canvas[data-rendered='true']")
+    canvas.wait_for()
+    nodes = canvas.locator(".react-flow__node")
+    nodes.first.wait_for()
+    assert nodes.count() == len(graph["nodes"])
+    for node in graph["nodes"]:
+        assert canvas.locator(f".react-flow__node[data-id='{node['id']}']").count() == 1
+    page.screenshot(path=str(artifacts_dir / "lab-strategy-canvas.png"))
+
+    run_command(page, "Backtest Strategy")
+    dialog = page.locator(".jp-Dialog")
+    dialog.wait_for()
+    assert dialog.locator("input[name='symbol']").input_value() == "GOOG"
+    assert dialog.locator("select[name='timeframe']").input_value() == "1d"
+    dialog.locator(".jp-Dialog-button.jp-mod-accept").click()
+
+    panel = page.locator(".wb-results")
+    table = panel.locator(".wb-results-metrics")
+    table.wait_for(timeout=120_000)
+    trades = int(table.locator("tr[data-metric='trades'] td").inner_text().replace(",", ""))
+    assert trades > 0
+    assert table.locator("tr").count() > 5
+    assert panel.locator("svg.wb-results-equity polyline").count() == 1
+    canvas.locator("[data-testid='results'] table").wait_for()
+    page.screenshot(path=str(artifacts_dir / "lab-strategy-backtest.png"))
+
+
+def test_canvas_edit_marks_document_dirty_and_save_writes_json(page, lab) -> None:
+    canvas = page.locator(".wb-canvas[data-rendered='true']")
+    window = canvas.locator("[data-testid='param-fast-window']")
+    window.fill("12")
+    window.press("Enter")
+    dirty = ("() => [...document.querySelectorAll('.lm-TabBar-tab.jp-mod-dirty')]"
+             ".some(t => t.textContent.includes('sma.strategy.json'))")
+    page.wait_for_function(dirty)
+    on_disk = json.loads((lab.root / "sma.strategy.json").read_text())
+    assert _params(on_disk, "fast") == {"window": 10}  # not saved yet
+    page.keyboard.press("Control+s")  # focus is still in the canvas, as a person's would be
+    page.wait_for_function(f"() => !({dirty})()")
+    after = json.loads((lab.root / "sma.strategy.json").read_text())
+    assert _params(after, "fast") == {"window": 12}
+    assert _params(after, "slow") == _params(on_disk, "slow")
+
+
+def _params(graph: dict, node_id: str) -> dict:
+    return next(n["params"] for n in graph["nodes"] if n["id"] == node_id)
+
+
+def test_notebook_widget_renders_the_canvas(page, lab, artifacts_dir: Path) -> None:
+    open_from_file_browser(page, "widget.ipynb")
+    page.wait_for_selector(".jp-Notebook")
+    page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']",
+                           state="attached", timeout=90_000)
+    run_command(page, "Run All Cells")
+    output = page.locator(".jp-OutputArea-output .react-flow__node")
+    output.first.wait_for(timeout=120_000)
+    graph = json.loads((STARTER / "sma_crossover.strategy.json").read_text())
+    assert output.count() == len(graph["nodes"])
+    page.screenshot(path=str(artifacts_dir / "lab-notebook-widget.png"))
