@@ -156,3 +156,18 @@ def test_one_transaction_session_commits_at_the_end_or_not_at_all(cache: CandleC
             w.upsert(frame.iloc[i:i + 1000], "T", "1m", source="stream")
         w.resample("T", "1m", "1h")
     assert [(s["timeframe"], s["rows"]) for s in cache.list()] == [("1h", 34), ("1m", 2000)]
+
+
+def test_read_columns_subset_and_range_across_row_groups(cache: CandleCache) -> None:
+    frame = generate("X", "1m", 300_000, seed=9)  # > one 262,144-row snapshot row group
+    with cache.writer(one_transaction=True) as w:
+        w.upsert(frame, "X", "1m", source="s")
+    start, end = int(frame["ts"].iloc[260_000]), int(frame["ts"].iloc[265_000])
+    cols = cache.read_columns("X", "1m", ["close"], start=start, end=end)
+    assert list(cols) == ["ts", "close"] and len(cols["close"]) == 5_000
+    np.testing.assert_array_equal(cols["close"], frame["close"].to_numpy()[260_000:265_000])
+    np.testing.assert_array_equal(cols["ts"], frame["ts"].to_numpy()[260_000:265_000])
+    only = cache.read_columns("X", "1m", ["high", "low"], with_ts=False)
+    np.testing.assert_array_equal(only["low"], frame["low"].to_numpy())
+    with pytest.raises(ValidationError, match="unknown candle column"):
+        cache.read_columns("X", "1m", ["vwap"])

@@ -76,3 +76,13 @@ def test_offline_fetch_fails_fast_with_a_clear_error() -> None:
 def test_unknown_exchange_suggests_the_closest() -> None:
     with pytest.raises(UnknownNameError, match="Did you mean 'binance'"):
         fetch_ohlcv("binanse", "BTC/USDT", "1h", since="2024-01-01")
+
+
+def test_missing_ccxt_names_the_extra(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    from workbench.errors import MissingDependencyError
+
+    monkeypatch.setitem(sys.modules, "ccxt", None)  # makes `import ccxt` fail
+    with pytest.raises(MissingDependencyError, match=r"blockbuilders-workbench\[exchanges\]"):
+        fetch_ohlcv("binance", "BTC/USDT", "1h", since="2024-01-01")

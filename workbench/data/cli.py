@@ -95,7 +95,7 @@ def fetch(exchange: str = typer.Option(..., "--exchange", help="ccxt exchange id
           until: str = typer.Option(None, "--until", help="Stop before this time."),
           timeout: float = typer.Option(10.0, "--timeout", help="Seconds per request."),
           as_json: bool = JSON_OPT) -> None:
-    """Fetch candles from an exchange with ccxt (extra [exchanges])."""
+    """Fetch candles from an exchange with ccxt (needs the "exchanges" extra)."""
     from workbench.data.sources.exchanges import fetch_ohlcv
 
     frame = fetch_ohlcv(exchange, symbol, timeframe, since, until, timeout=timeout)
