@@ -54,6 +54,15 @@ def honest_warnings(metrics: dict[str, Any], n_bars: int, timeframe: str) -> lis
     return out
 
 
+def _covered(warning: str, existing: list[str]) -> bool:
+    """True when the engine already warned about the same thing (trades, short window)."""
+    text = " ".join(existing).lower()
+    for topic in ("trades", "year", "sharpe", "exposure"):
+        if topic in warning.lower().split(":")[0] and topic in text:
+            return True
+    return False
+
+
 def _num(value: Any) -> float | None:
     try:
         f = float(value)
@@ -96,11 +105,16 @@ def result_document(result: Any, timeframe: str) -> dict[str, Any]:
     peak = equity.cummax()
     drawdown = [float(v) for v in (equity / peak - 1.0).to_numpy()]
     trades = result.trades
-    trade_rows = _jsonable(trades.reset_index(drop=True).to_dict(orient="records")) \
-        if trades is not None and len(trades) else []
+    if trades is not None and len(trades):
+        flat = trades.reset_index() if trades.index.name else trades.reset_index(drop=True)
+        trade_rows = _jsonable(flat.to_dict(orient="records"))
+    else:
+        trade_rows = []
     n_bars = len(result.equity)
     warnings = list(getattr(result, "warnings", []) or [])
-    warnings = [str(w) for w in warnings] + honest_warnings(metrics, n_bars, timeframe)
+    warnings = [str(w) for w in warnings]
+    warnings += [w for w in honest_warnings(metrics, n_bars, timeframe)
+                 if not _covered(w, warnings)]
     return {"schema": "workbench.app.result/1", "metrics": metrics,
             "equity": {"ts_ms": ts, "value": values}, "drawdown": drawdown, "close": close,
             "trades": trade_rows, "warnings": warnings, "bars": n_bars,

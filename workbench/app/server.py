@@ -57,7 +57,7 @@ def build(opts: ServeOptions) -> tuple[Any, dict[str, Any]]:
 
     _check(opts)
     logs.configure(logging.INFO)
-    pn.extension(notifications=True)
+    pn.extension("tabulator", notifications=True)
     ctx = ApiContext(server_mode=opts.server_mode, jobs=runner())
     origins = [f"{opts.host}:{opts.port}", f"localhost:{opts.port}", f"127.0.0.1:{opts.port}"]
     kwargs: dict[str, Any] = dict(

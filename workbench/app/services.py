@@ -64,35 +64,34 @@ def reset_store() -> None:
 def user_id(principal: Principal) -> uuid.UUID:
     """The profile id of the caller; the profile is created on first sight.
 
-    Local mode uses the store's local user. Server mode uses the JWT's ``sub`` and keeps
-    the profile's role and plan in step with the token's ``app_metadata``.
+    Local mode acts as the store's current user (``Store.current_user``: the same profile
+    the CLI uses). Server mode uses the JWT's ``sub``; a new profile takes its role and
+    plan from the token's ``app_metadata``.
     """
     key = principal.user_id
     if key in _USER_IDS:
         return _USER_IDS[key]
     st = store(principal)
     if principal.local:
-        profile = st.local_user()
-        changes = {}
-        if profile.role != principal.role:
-            changes["role"] = principal.role
-        if profile.plan_tier != principal.tier and principal.tier in ("free", "premium",
-                                                                      "educator"):
-            changes["plan_tier"] = principal.tier
-        if changes:
-            profile = st.profiles.update(profile.id, **changes)
+        profile = st.current_user()
     else:
         uid = uuid.UUID(principal.user_id)
-        profile_or_none = st.profiles.find(uid)
-        if profile_or_none is None:
-            profile = st.profiles.create(id=uid, email=principal.email or None,
-                                         role=principal.role,
-                                         plan_tier=principal.tier if principal.tier in (
-                                             "free", "premium", "educator") else "free")
-        else:
-            profile = profile_or_none
+        found = st.profiles.find(uid)
+        if found is None:
+            tier = principal.tier if principal.tier in ("free", "premium", "educator") else "free"
+            found = st.profiles.create(id=uid, email=principal.email or None,
+                                       role=principal.role, plan_tier=tier)
+        profile = found
     _USER_IDS[key] = profile.id
     return profile.id
+
+
+def profile(principal: Principal) -> dict[str, Any]:
+    """The caller's profile (role and plan as the records hold them)."""
+    st = store(principal)
+    p = st.profiles.get(user_id(principal))
+    return {"id": str(p.id), "email": p.email, "display_name": p.display_name,
+            "role": p.role, "plan_tier": p.plan_tier, "is_admin": st.is_admin(p)}
 
 
 def _actor(principal: Principal) -> uuid.UUID:
@@ -320,17 +319,10 @@ def strategy_versions(principal: Principal, strategy_id: str) -> list[dict[str, 
 
 def _audit(st: Store, action: str, actor: uuid.UUID, kind: str, subject: Any,
            details: dict[str, Any]) -> None:
-    try:
-        from workbench.governance import audit as gov_audit
+    from workbench.governance import audit
 
-        record = getattr(gov_audit, "record", None)
-        if callable(record):
-            record(st, action, actor_id=actor, entity_type=kind, entity_id=str(subject),
-                   details=details)
-    except WorkbenchError:
-        raise
-    except Exception:  # noqa: BLE001 - audit of non-governed actions is best effort
-        pass
+    audit.record(st, action, actor_id=actor, entity_type=kind, entity_id=str(subject),
+                 details=details)
 
 
 # -- backtests ------------------------------------------------------------------------
@@ -510,17 +502,11 @@ def mark_notifications_read(principal: Principal, ids: list[str] | None,
 
 
 def notify(st: Store, uid: uuid.UUID, kind: str, title: str, payload: dict[str, Any]) -> None:
-    """An in-app notification (and email/webhook when governance is configured for them)."""
-    try:
-        from workbench.governance import notifications as gov_notes
-    except ImportError:
-        st.notifications.create(uid, kind, title=title, payload=payload)
-        return
-    send = getattr(gov_notes, "notify", None)
-    if callable(send):
-        send(st, uid, kind, title=title, payload=payload)
-    else:
-        st.notifications.create(uid, kind, title=title, payload=payload)
+    """In-app (and the user's email/webhook channels) via governance; never raises for
+    delivery problems."""
+    from workbench.governance import notifications
+
+    notifications.notify(st, uid, kind, title, payload=payload)
 
 
 # -- plan usage -----------------------------------------------------------------------
@@ -532,94 +518,49 @@ def plan_usage(principal: Principal) -> list[dict[str, Any]]:
 
 # -- templates and compliance ---------------------------------------------------------
 def list_templates(principal: Principal) -> list[dict[str, Any]]:
-    """Published templates (everyone's) plus the caller's own in any status."""
-    st = store(principal)
-    uid = _actor(principal)
-    seen: dict[str, dict[str, Any]] = {}
-    for t in st.templates.list(status="published"):
-        seen[str(t.id)] = _dump(t)
-    for t in st.templates.list(educator_id=uid):
-        seen[str(t.id)] = _dump(t)
-    return sorted(seen.values(), key=lambda t: t["created_at"], reverse=True)
+    """Published templates the caller may see, plus the caller's own in any status."""
+    from workbench.governance import templates
+
+    items = templates.visible_templates(store(principal), _actor(principal))
+    return sorted((_dump(t) for t in items), key=lambda t: t["created_at"], reverse=True)
 
 
 def publish_template(principal: Principal, body: m.TemplatePublish) -> dict[str, Any]:
-    """Ask to publish a version: the template waits in review until a disclosure is approved."""
-    st = store(principal)
-    uid = _actor(principal)
-    metadata = {"description": body.description, "disclaimers": list(body.disclaimers),
-                "tags": list(body.tags)}
-    try:
-        from workbench.governance import templates as gov_templates
+    """Submit a version for publishing: it waits in review until a disclosure is approved
+    (and counts against the plan's ``template_publishes``)."""
+    from workbench.governance import templates
 
-        tpl = gov_templates.request_publish(
-            st, uid, _uuid(body.strategy_version_id, "strategy_version_id"), title=body.title,
-            audience=body.audience, cohort_id=body.cohort_id, metadata=metadata)
-        return _dump(tpl)
-    except ImportError:
-        pass
-    st.versions.get(_uuid(body.strategy_version_id, "strategy_version_id"), actor=uid)
-    tpl = st.templates.create(_uuid(body.strategy_version_id), uid, audience=body.audience,
-                              cohort_id=body.cohort_id, title=body.title, metadata=metadata)
-    st.compliance.create("disclosure", uid, subject_type="template", subject_id=tpl.id,
-                         payload={"title": body.title, "disclaimers": list(body.disclaimers)})
+    tpl = templates.request_publish(
+        store(principal), _actor(principal), _uuid(body.strategy_version_id,
+                                                    "strategy_version_id"),
+        title=body.title, audience=body.audience, cohort_id=body.cohort_id,
+        metadata={"description": body.description, "disclaimers": list(body.disclaimers),
+                  "tags": list(body.tags)})
     return _dump(tpl)
 
 
 def clone_template(principal: Principal, template_id: str) -> dict[str, Any]:
-    st = store(principal)
-    uid = _actor(principal)
-    try:
-        from workbench.governance import templates as gov_templates
+    from workbench.governance import templates
 
-        return dict(_dump(gov_templates.clone(st, _uuid(template_id, "template id"), uid)))
-    except ImportError:
-        pass
-    tpl = st.templates.get(_uuid(template_id, "template id"))
-    if tpl.status != "published":
-        raise NotFoundError(f"Template {template_id} is not published.",
-                            details={"id": template_id})
-    version = st.versions.get(tpl.strategy_version_id)
-    st.templates.increment_clone_count(tpl.id)
-    saved = save_strategy(principal, _strategy_save(version.graph, tpl.title,
-                                                    f"cloned from template {tpl.title}"))
-    return saved
-
-
-def _strategy_save(graph: dict[str, Any], name: str, notes: str) -> m.StrategySave:
-    from workbench.app.http.models import StrategySave
-
-    return StrategySave(graph=graph, notes=notes, name=name)
+    out = templates.clone(store(principal), _uuid(template_id, "template id"),
+                          _actor(principal))
+    return {"strategy_id": str(out.strategy.id), "name": out.strategy.name,
+            "version_id": str(out.version.id), "version": out.version.version,
+            "attribution": out.attribution}
 
 
 def compliance_queue(principal: Principal) -> list[dict[str, Any]]:
-    """Open and escalated reviews; admins only."""
-    from workbench.errors import ForbiddenError
+    """Open and escalated reviews, oldest first; admins only (ForbiddenError otherwise)."""
+    from workbench.governance import compliance
 
-    st = store(principal)
-    uid = _actor(principal)
-    if not st.is_admin(uid):
-        raise ForbiddenError("The compliance queue is for admins.", details={"role": "admin"})
-    return [_dump(e) for e in st.compliance.list(status=["open", "escalated"])]
+    return [_dump(e) for e in compliance.queue(store(principal), _actor(principal))]
 
 
 def compliance_decide(principal: Principal, event_id: str, decision: str,
                       reason: str = "") -> dict[str, Any]:
-    from workbench.errors import ForbiddenError
+    """Approve, reject or escalate (a reason is required; it goes into the audit chain)."""
+    from workbench.governance import compliance
 
-    st = store(principal)
-    uid = _actor(principal)
-    if not st.is_admin(uid):
-        raise ForbiddenError("Only admins decide compliance reviews.", details={"role": "admin"})
-    try:
-        from workbench.governance import compliance as gov_compliance
-
-        return dict(_dump(gov_compliance.decide(st, _uuid(event_id), decision, reviewer_id=uid,
-                                                reason=reason)))
-    except ImportError:
-        pass
-    event = st.compliance.decide(_uuid(event_id, "event id"), decision, reviewer_id=uid,
-                                 reason=reason or None)
-    if event.subject_type == "template" and event.subject_id and decision == "approved":
-        st.templates.set_status(event.subject_id, "published")
+    event = compliance.decide(store(principal), _uuid(event_id, "event id"), decision,
+                              reviewer_id=_actor(principal), reason=reason)
     return _dump(event)

@@ -143,9 +143,16 @@ class AppShell(pn.viewable.Viewer):
 
     def __panel__(self) -> pn.viewable.Viewable:
         p = self.session.principal
-        who = pn.pane.Markdown(f"{p.email or p.user_id} · {p.role} · {p.tier}"
-                               + (" · local" if p.local else ""), styles={"color": "#fff"},
-                               margin=(0, 10))
+        try:
+            from workbench.app.services import profile
+
+            me = profile(p)
+            text = (f"{me['display_name'] or me['email'] or me['id']} · {me['role']} · "
+                    f"{me['plan_tier']} plan" + (" · local" if p.local else ""))
+        except WorkbenchError:
+            text = p.email or p.user_id
+        who = pn.pane.Markdown(text, styles={"color": "#fff"}, margin=(0, 10),
+                               css_classes=["wb-who"])
         header = pn.Row(pn.pane.Markdown("### Blockbuilders Workbench", styles={"color": "#fff"},
                                          margin=(0, 10)), pn.layout.HSpacer(), who, self.bell,
                         css_classes=["wb-header"], sizing_mode="stretch_width",

@@ -91,7 +91,7 @@ class CanvasPage(pn.viewable.Viewer):
                             "See the *Plan usage* page.") if event.new else ""
         self.hint.visible = bool(event.new)
 
-    def _progress(self, _event: Any = None) -> None:
+    def _progress(self, *_events: Any) -> None:
         self.progress.visible = self.state.running
         self.progress.value = int(self.state.progress * 100)
         self.run_button.disabled = self.state.running
@@ -132,8 +132,8 @@ class CanvasPage(pn.viewable.Viewer):
     def __panel__(self) -> pn.viewable.Viewable:
         st = self.state
         w = 230
-        starter = pn.widgets.Select(name="Start from", width=w, value=None,
-                                    options={"(keep)": None, "Blank canvas": "blank",
+        starter = pn.widgets.Select(name="Start from", width=w, value="",
+                                    options={"(current graph)": "", "Blank canvas": "blank",
                                              **{n.replace("_", " "): n for n in STARTERS}},
                                     css_classes=["wb-start-from"])
         starter.param.watch(self._start_from, "value")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 from typing import Any
 
 import pandas as pd
@@ -14,19 +15,31 @@ def _hv() -> None:
     import hvplot.pandas  # noqa: F401 - registers .hvplot on pandas objects
 
 
+CARD_CSS = """
+.wb-cards { display: flex; flex-wrap: wrap; gap: 8px; margin: 0; }
+.wb-metric { border: 1px solid #d5dae3; border-radius: 6px; padding: 6px 12px; min-width: 110px;
+             background: #f8fafc; }
+.wb-metric dt { font-size: 11px; color: #475569; margin: 0; }
+.wb-metric dd { font-size: 20px; font-weight: 600; color: #1d2433; margin: 2px 0 0 0; }
+"""
+
+
 def metric_cards(doc: dict[str, Any]) -> pn.viewable.Viewable:
-    """Metric cards plus the honest-metric warnings under them."""
+    """Metric cards (a definition list, so screen readers pair names and values) plus the
+    honest-metric warnings under them."""
     metrics = doc.get("metrics") or {}
-    cards = [pn.indicators.String(value=fmt(metric(metrics, key), kind), name=label,
-                                  default_color="#1d2433", font_size="20pt", title_size="10pt",
-                                  css_classes=[f"wb-metric-{key}", "wb-metric"], width=130)
-             for key, label, kind in CARDS]
+    cards = "".join(
+        f'<div class="wb-metric wb-metric-{key}"><dt>{html.escape(label)}</dt>'
+        f"<dd>{html.escape(fmt(metric(metrics, key), kind))}</dd></div>"
+        for key, label, kind in CARDS)
+    pane = pn.pane.HTML(f'<dl class="wb-cards" aria-label="Metrics">{cards}</dl>',
+                        stylesheets=[CARD_CSS], sizing_mode="stretch_width",
+                        css_classes=["wb-metric-cards"])
     warnings = doc.get("warnings") or []
     notes = pn.pane.Alert("**Read with care**\n\n" + "\n".join(f"- {w}" for w in warnings),
                           alert_type="warning", css_classes=["wb-warnings"],
                           visible=bool(warnings), sizing_mode="stretch_width")
-    return pn.Column(pn.FlexBox(*cards, css_classes=["wb-metric-cards"]), notes,
-                     sizing_mode="stretch_width")
+    return pn.Column(pane, notes, sizing_mode="stretch_width")
 
 
 def _equity(doc: dict[str, Any]) -> pd.Series:
@@ -71,7 +84,8 @@ def price_chart(price: pd.Series | None, trades: pd.DataFrame,
             pts = pd.DataFrame({"time": pd.to_datetime(trades[when], utc=True).dt.tz_localize(None),
                                 "price": trades[at].astype(float)}).dropna()
             plot = plot * pts.hvplot.scatter(x="time", y="price", marker=marker, size=80,
-                                             color=color, label=when.split("_")[0])
+                                             color=color, label=when.split("_")[0],
+                                             responsive=True, height=height)
     return pn.pane.HoloViews(plot, sizing_mode="stretch_width", css_classes=["wb-price-chart"])
 
 

@@ -29,7 +29,7 @@ class SweepsPage(pn.viewable.Viewer):
         self.open_button = pn.widgets.Button(name="Open this run", css_classes=["wb-sweep-open"])
         self.open_button.on_click(lambda _e: self._open(self.cell.value))
 
-    def _progress(self, _e: Any = None) -> None:
+    def _progress(self, *_events: Any) -> None:
         self.progress.visible = self.state.running
         self.progress.value = int(self.state.progress * 100)
         self.run_button.disabled = self.state.running

@@ -1,0 +1,206 @@
+"""The app as a person uses it: headless Debian Chromium against a real `workbench serve`.
+
+Build the SMA crossover on the Canvas page by dragging blocks and connecting ports (a
+badge appears for a missing input and goes when it is connected), run the backtest and
+see the equity chart and metrics; a notification arrives; Compare shows two runs; an
+exceeded quota shows the upgrade hint. Every page is screenshotted to test-artifacts/,
+and no request may leave 127.0.0.1.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+import pytest
+from playwright.sync_api import expect
+
+pytestmark = [pytest.mark.slow, pytest.mark.browser]
+
+LOCAL_HOSTS = {"127.0.0.1"}
+TIMEOUT = 60_000
+
+
+class Tab:
+    """One browser page that records every request it makes."""
+
+    def __init__(self, browser: Any, served: Any) -> None:
+        self.context = browser.new_context(viewport={"width": 1920, "height": 1080})
+        self.page = self.context.new_page()
+        self.page.set_default_timeout(TIMEOUT)
+        self.served = served
+        self.requests: list[str] = []
+        self.page.on("request", lambda r: self.requests.append(r.url))
+
+    def open(self, query: str = "") -> Any:
+        self.page.goto(self.served.url + query)
+        self.page.wait_for_selector(".wb-nav-canvas")
+        return self.page
+
+    def nav(self, page_slug: str) -> None:
+        self.page.locator(f".wb-nav-{page_slug} button").click()
+
+    def shot(self, artifacts: Path, name: str) -> Path:
+        path = artifacts / f"app-{name}.png"
+        self.page.screenshot(path=str(path), full_page=True)
+        return path
+
+    def off_host(self) -> list[str]:
+        return [u for u in self.requests
+                if urlparse(u).scheme in ("http", "https", "ws", "wss")
+                and urlparse(u).hostname not in LOCAL_HOSTS]
+
+    def close(self) -> None:
+        self.context.close()
+
+
+@pytest.fixture
+def tab(browser: Any, served: Any) -> Iterator[Tab]:
+    t = Tab(browser, served)
+    yield t
+    t.close()
+    assert t.off_host() == [], f"requests left 127.0.0.1: {t.off_host()}"
+
+
+def center(page: Any, selector: str) -> tuple[float, float]:
+    box = page.locator(selector).bounding_box()
+    assert box is not None, f"{selector} is not on screen"
+    return box["x"] + box["width"] / 2, box["y"] + box["height"] / 2
+
+
+def drop_block(page: Any, block_type: str, x: float, y: float) -> None:
+    """Drag a palette item onto the flow at (x, y) relative to the flow's corner."""
+    page.locator(f'[data-testid="palette-{block_type}"]').drag_to(
+        page.locator('[data-testid="flow"]'), target_position={"x": x, "y": y})
+
+
+def connect(page: Any, source: str, source_port: str, target: str, target_port: str) -> None:
+    """Drag from an output handle to an input handle, as a mouse user does."""
+    sx, sy = center(page, f'[data-testid="handle-{source}-{source_port}"]')
+    tx, ty = center(page, f'[data-testid="handle-{target}-{target_port}"]')
+    page.mouse.move(sx, sy)
+    page.mouse.down()
+    page.mouse.move((sx + tx) / 2, (sy + ty) / 2, steps=5)
+    page.mouse.move(tx, ty, steps=5)
+    page.mouse.up()
+
+
+def badge_text(page: Any, node: str) -> str:
+    badge = page.locator(f'[data-testid="badge-{node}"]')
+    return (badge.get_attribute("title") or "") if badge.count() else ""
+
+
+def test_canvas_build_sma_crossover_by_dragging_and_run(tab: Tab, artifacts_dir: Path) -> None:
+    page = tab.open("?start=blank")
+    page.wait_for_selector('[data-testid="flow"]')
+    assert page.locator('[data-testid^="node-"]').count() == 0
+
+    drop_block(page, "price", 20, 170)
+    drop_block(page, "sma", 200, 60)
+    page.wait_for_selector('[data-testid="node-sma"]')
+    # the new SMA has no input: its badge names the missing 'series' input
+    MISSING = '[data-testid="badge-sma"][title*="not connected"]'
+    page.locator(MISSING).wait_for()
+    assert "series" in badge_text(page, "sma") and "not connected" in badge_text(page, "sma")
+    tab.shot(artifacts_dir, "canvas-missing-input")
+
+    connect(page, "price", "out", "sma", "series")
+    page.locator(MISSING).wait_for(state="detached")
+    assert "not connected" not in badge_text(page, "sma")
+
+    drop_block(page, "sma", 200, 300)  # -> sma_2, the slow average
+    page.wait_for_selector('[data-testid="node-sma_2"]')
+    page.locator('[data-testid="param-sma_2-window"]').fill("50")
+    page.locator('[data-testid="param-sma_2-window"]').press("Tab")
+    drop_block(page, "crosses_above", 380, 60)
+    drop_block(page, "crosses_below", 380, 300)
+    drop_block(page, "enter_long", 740, 60)
+    drop_block(page, "exit_long", 740, 300)
+    page.wait_for_selector('[data-testid="node-exit_long"]')
+    for src, sport, dst, dport in [
+        ("price", "out", "sma_2", "series"),
+        ("sma", "out", "crosses_above", "a"), ("sma_2", "out", "crosses_above", "b"),
+        ("sma", "out", "crosses_below", "a"), ("sma_2", "out", "crosses_below", "b"),
+        ("crosses_above", "out", "enter_long", "signal"),
+        ("crosses_below", "out", "exit_long", "signal"),
+    ]:
+        connect(page, src, sport, dst, dport)
+    tab.shot(artifacts_dir, "canvas-built")
+    expect(page.locator(".react-flow__edge")).to_have_count(8)
+    expect(page.locator('[data-testid^="badge-"][title*="not connected"]')).to_have_count(0)
+
+    page.locator(".wb-run button").click()
+    page.wait_for_selector(".wb-equity-chart canvas", timeout=120_000)
+    page.wait_for_selector(".wb-metric-total_return")
+    cards = page.locator(".wb-metric").all_inner_texts()
+    assert any("Total return" in c and "%" in c for c in cards), cards
+    assert page.locator(".wb-warnings").count() == 1
+    tab.shot(artifacts_dir, "canvas-result")
+
+    # a notification arrives for the finished run and the header counts it
+    expect(page.locator(".wb-bell button")).to_have_text(
+        re.compile(r"Notifications \([1-9]\d*\)"), timeout=30_000)
+    tab.nav("notifications")
+    page.wait_for_selector(".wb-notification.wb-unread")
+    expect(page.locator(".wb-notifications").get_by_text(
+        re.compile(r"Backtest complete: .* on GOOG 1d")).first).to_be_visible()
+    tab.shot(artifacts_dir, "notifications")
+    page.locator(".wb-mark-all button").click()
+    expect(page.locator(".wb-bell button")).to_have_text(re.compile(r"Notifications \(0\)"))
+
+    tab.nav("results")
+    page.wait_for_selector(".wb-price-chart canvas", timeout=60_000)
+    page.wait_for_selector(".wb-drawdown-chart canvas")
+    tab.shot(artifacts_dir, "results")
+
+
+def test_compare_two_runs(tab: Tab, artifacts_dir: Path) -> None:
+    page = tab.open()
+    page.wait_for_selector('[data-testid="canvas-root"]')
+    page.locator(".wb-run button").click()  # the starter strategy: a second run
+    page.wait_for_selector(".wb-equity-chart canvas", timeout=120_000)
+    tab.nav("compare")
+    page.wait_for_selector(".wb-compare-chart canvas", timeout=60_000)
+    table = page.locator(".wb-compare-table table").inner_text()
+    assert "Total return" in table and "Sharpe" in table
+    header = page.locator(".wb-compare-table table thead").inner_text()
+    assert header.count("GOOG") == 2, header
+    tab.shot(artifacts_dir, "compare")
+
+
+def test_exceeded_quota_shows_upgrade_hint(tab: Tab, artifacts_dir: Path) -> None:
+    page = tab.open()
+    page.wait_for_selector('[data-testid="canvas-root"]')
+    for _ in range(tab.served.backtest_limit + 1):  # past the limit, whatever earlier tests used
+        if page.locator(".wb-upgrade-hint").first.is_visible():
+            break
+        page.locator(".wb-run button").click()
+        expect(page.locator(".wb-run button")).to_be_enabled(timeout=120_000)
+        page.wait_for_timeout(300)
+    hint = page.locator(".wb-upgrade-hint").first
+    hint.wait_for(state="visible")
+    expect(hint.get_by_text("Plan limit reached")).to_be_visible()
+    expect(hint.get_by_text(re.compile("Upgrade"))).to_be_visible()
+    tab.shot(artifacts_dir, "canvas-quota")
+    tab.nav("plan-usage")
+    page.wait_for_selector(".wb-usage-backtests")
+    expect(page.locator(".wb-main .wb-upgrade-hint").last.get_by_text(
+        re.compile("Limit reached for backtests"))).to_be_visible()
+    tab.shot(artifacts_dir, "plan-usage")
+
+
+@pytest.mark.parametrize("slug", ["sweeps", "paper-trading", "templates", "compliance",
+                                  "data"])
+def test_other_pages_render(tab: Tab, artifacts_dir: Path, slug: str) -> None:
+    page = tab.open()
+    tab.nav(slug)
+    page.wait_for_selector(f".wb-nav-{slug} .bk-btn-primary")
+    heading = {"sweeps": "Sweeps", "paper-trading": "Paper trading", "templates": "Templates",
+               "compliance": "Compliance", "data": "Data"}[slug]
+    expect(page.locator(".wb-main h2", has_text=heading)).to_be_visible()
+    if slug == "data":
+        assert "GOOG" in page.locator(".wb-data-table table").inner_text()
+    tab.shot(artifacts_dir, slug)
