@@ -223,3 +223,11 @@ def test_everything_reported_at_once(sma_doc: dict[str, Any]) -> None:
 def test_garbage_documents_give_problems_not_tracebacks(doc: Any) -> None:
     problems = validate(doc)
     assert problems and all(p.code and p.message for p in problems)
+
+
+def test_settings_sizing_fraction_and_fee_bounds(sma_doc: dict[str, Any]) -> None:
+    sma_doc["settings"]["sizing"] = {"mode": "percent_equity", "value": 2.0}
+    sma_doc["settings"]["fees"] = 0.9
+    found = codes(sma_doc)
+    assert "fraction in (0, 1]" in found["param_invalid"][0]["message"]
+    assert found["invalid_field"][0]["message"].startswith("settings.fees")

@@ -35,6 +35,8 @@ def _stop(ctx: Context, inputs: Mapping[str, Any], params: Mapping[str, Any]) ->
 
 
 def _stop_check(params: Mapping[str, Any]) -> str | None:
+    if float(params["value"]) <= 0:
+        return f"the stop distance must be positive, got {params['value']}"
     if params["mode"] == "percent" and not 0 < float(params["value"]) < 1:
         return f"a percent stop is a fraction between 0 and 1 (0.05 = 5%), got {params['value']}"
     return None

@@ -68,8 +68,8 @@ class Settings(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     initial_cash: float = Field(default=10_000.0, gt=0)
-    fees: float = Field(default=0.001, ge=0, lt=1)
-    slippage: float = Field(default=0.0, ge=0, lt=1)
+    fees: float = Field(default=0.001, ge=0, le=0.5)
+    slippage: float = Field(default=0.0, ge=0, le=0.5)
     fill_timing: FillTiming = "next_open"
     sizing: Sizing = Field(default_factory=Sizing)
 

@@ -174,6 +174,11 @@ def _settings_problems(doc: dict[str, Any], kinds: dict[str, list[str]]) -> list
     sizing = settings.get("sizing") if isinstance(settings, dict) else None
     mode = sizing.get("mode") if isinstance(sizing, dict) else None
     problems = []
+    value = sizing.get("value") if isinstance(sizing, dict) else None
+    if mode in ("percent_equity", "risk_percent") and isinstance(value, int | float) and value > 1:
+        problems.append(Problem(code="param_invalid", port="sizing",
+                                message=f"settings.sizing {mode} takes a fraction in (0, 1] (1.0 = all-in), "
+                                        f"got {value}"))
     if mode == "risk_percent" and not kinds.get("stop_loss"):
         problems.append(Problem(code="param_invalid", port="sizing",
                                 message="settings.sizing risk_percent sizes each entry to lose that fraction of "
