@@ -171,3 +171,11 @@ def test_read_columns_subset_and_range_across_row_groups(cache: CandleCache) -> 
     np.testing.assert_array_equal(only["low"], frame["low"].to_numpy())
     with pytest.raises(ValidationError, match="unknown candle column"):
         cache.read_columns("X", "1m", ["vwap"])
+
+
+def test_cache_is_a_context_manager_holding_nothing_open(cache: CandleCache) -> None:
+    with open_cache(cache.path) as c:
+        c.upsert(generate("X", "1h", 3, seed=1), "X", "1h", source="s")
+    # nothing held: another writer gets the file at once
+    with open_cache(cache.path, lock_timeout=0).writer():
+        pass

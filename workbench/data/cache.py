@@ -262,6 +262,15 @@ class CandleCache:
         mode = "read-only" if self.read_only else "read-write"
         return f"CandleCache({str(self.path)!r}, {mode})"
 
+    def close(self) -> None:
+        """Nothing to release: connections live only for one operation or write session."""
+
+    def __enter__(self) -> CandleCache:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
     @property
     def snapshot_dir(self) -> Path:
         return self.path.with_name(self.path.name + ".series")
