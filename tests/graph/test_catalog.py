@@ -115,3 +115,19 @@ def test_blocks_match_plain_references() -> None:
     stop = get_block("stop_loss").compute(ctx, {}, {"mode": "atr", "value": 2.0, "atr_window": 14})["stop"]
     atr = get_block("atr").compute(ctx, {}, {"window": 14})["out"]
     np.testing.assert_allclose(stop, 2.0 * atr / ctx.close, equal_nan=True)
+
+
+def test_starters_pass_the_json_schema_and_bad_params_fail() -> None:
+    jsonschema = pytest.importorskip("jsonschema")
+    from workbench.strategies import names, path
+
+    schema = strategy_schema()
+    validator = jsonschema.Draft202012Validator(schema)
+    validator.check_schema(schema)
+    for name in names():
+        assert list(validator.iter_errors(json.loads(path(name).read_text()))) == [], name
+    doc = json.loads(path("sma_crossover").read_text())
+    doc["nodes"][1]["params"]["window"] = 0
+    doc["nodes"][2]["params"]["windw"] = 3
+    messages = sorted(e.message for e in validator.iter_errors(doc))
+    assert messages == ["0 is less than the minimum of 1", "Additional properties are not allowed ('windw' was unexpected)"]
