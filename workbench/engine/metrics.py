@@ -81,13 +81,9 @@ def metrics_nb(
     flags = 0
     if n == 0:
         return out, flags
-    # returns, drawdown and exposure in one pass
-    prev = init_cash
+    # returns, drawdown and exposure in one pass (sum and sum of squares of returns:
+    # per-bar returns are small, so the variance loses no digits that matter)
     s = 0.0
-    for i in range(n):
-        s += equity[i] / prev - 1.0
-        prev = equity[i]
-    mean = s / n
     ss = 0.0
     down = 0.0
     prev = init_cash
@@ -97,22 +93,26 @@ def metrics_nb(
     longest = 0
     exposed = 0
     for i in range(n):
-        r = equity[i] / prev - 1.0
-        prev = equity[i]
-        ss += (r - mean) * (r - mean)
+        e = equity[i]
+        r = e / prev - 1.0
+        prev = e
+        s += r
+        ss += r * r
         if r < 0.0:
             down += r * r
-        if equity[i] >= peak:
+        if e >= peak:
             if i - peak_i - 1 > longest:
                 longest = i - peak_i - 1
-            peak = equity[i]
+            peak = e
             peak_i = i
         else:
-            dd = equity[i] / peak - 1.0
+            dd = e / peak - 1.0
             if dd < mdd:
                 mdd = dd
         if position[i] != 0.0:
             exposed += 1
+    mean = s / n
+    ss = max(ss - n * mean * mean, 0.0)
     if peak_i < n - 1 and equity[n - 1] < peak and n - 1 - peak_i > longest:
         longest = n - 1 - peak_i
     total = equity[n - 1] / init_cash - 1.0
