@@ -37,7 +37,7 @@ MEMORY_PROBE = textwrap.dedent("""
     tracemalloc.start()
     c = cache.read_arrays("MEM", "1m")
     _, peak = tracemalloc.get_traced_memory()
-    print(json.dumps({"bars": len(c), "arrays_mb": sum(a.nbytes for a in c) / 2**20,
+    print(json.dumps({"bars": c.n, "arrays_mb": sum(a.nbytes for a in c) / 2**20,
                       "peak_over_start_mb": (status("VmHWM:") - base) / 1024,
                       "tracemalloc_peak_mb": peak / 2**20}))
 """)

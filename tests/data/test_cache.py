@@ -28,7 +28,7 @@ def test_upsert_is_idempotent(cache: CandleCache) -> None:
     first = cache.upsert(frame, "X", "1m", source="synthetic")
     again = cache.upsert(frame, "X", "1m", source="synthetic")
     assert first["rows"] == again["rows"] == 500
-    assert len(cache.read_arrays("X", "1m")) == 500
+    assert cache.read_arrays("X", "1m").n == 500
 
 
 def test_upsert_overwrites_changed_bars_and_keeps_others(cache: CandleCache) -> None:
@@ -38,7 +38,7 @@ def test_upsert_overwrites_changed_bars_and_keeps_others(cache: CandleCache) -> 
     changed[["open", "high", "low", "close"]] = 50.0
     cache.upsert(changed, "X", "1m", source="b")
     c = cache.read_arrays("X", "1m")
-    assert len(c) == 100
+    assert c.n == 100
     assert (c.close[10:20] == 50.0).all() and (c.close[:10] == frame["close"][:10]).all()
     assert cache.list()[0]["sources"] == ["a", "b"]
 
@@ -60,9 +60,9 @@ def test_read_arrays_are_ordered_contiguous_float64_even_if_written_backwards(
 def test_date_range_is_start_inclusive_end_exclusive(cache: CandleCache) -> None:
     cache.upsert(generate("X", "1h", 48, seed=3), "X", "1h", source="s")
     c = cache.read_arrays("X", "1h", start="2020-01-01T05:00:00Z", end="2020-01-01 10:00")
-    assert len(c) == 5
+    assert c.n == 5
     assert c.ts[0] == pd.Timestamp("2020-01-01 05:00", tz="UTC").value
-    assert len(cache.read_arrays("X", "1h", start="2030-01-01")) == 0
+    assert cache.read_arrays("X", "1h", start="2030-01-01").n == 0
 
 
 def test_read_frame_has_utc_index_named_ts(cache: CandleCache) -> None:
@@ -92,7 +92,7 @@ def test_list_reports_rows_first_last(cache: CandleCache) -> None:
 
 def test_symbols_with_slashes_round_trip(cache: CandleCache) -> None:
     cache.upsert(generate("BTC/USDT", "1h", 5, seed=5), "BTC/USDT", "1h", source="s")
-    assert len(cache.read_arrays("BTC/USDT", "1h")) == 5
+    assert cache.read_arrays("BTC/USDT", "1h").n == 5
     assert cache.list()[0]["symbol"] == "BTC/USDT"
 
 
@@ -129,7 +129,7 @@ def test_writer_session_batches_publish_once_at_the_end(cache: CandleCache) -> N
 
 def test_load_candles_and_public_names(cache: CandleCache) -> None:
     cache.upsert(generate("X", "1h", 7, seed=5), "X", "1h", source="s")
-    assert len(load_candles("X", "1h")) == 7
+    assert load_candles("X", "1h").n == 7
     assert workbench.load_candles is load_candles
     assert workbench.open_cache is open_cache
 
@@ -141,7 +141,7 @@ def test_refresh_snapshots_rebuilds_deleted_snapshot(cache: CandleCache) -> None
     with pytest.raises(NotFoundError):
         cache.read_arrays("X", "1h")
     cache.refresh_snapshots()
-    assert len(cache.read_arrays("X", "1h")) == 7
+    assert cache.read_arrays("X", "1h").n == 7
 
 
 def test_one_transaction_session_commits_at_the_end_or_not_at_all(cache: CandleCache) -> None:
@@ -179,3 +179,13 @@ def test_cache_is_a_context_manager_holding_nothing_open(cache: CandleCache) -> 
     # nothing held: another writer gets the file at once
     with open_cache(cache.path, lock_timeout=0).writer():
         pass
+
+
+def test_candles_replace_works_regression(cache: CandleCache) -> None:
+    """A bar-count ``__len__`` once broke NamedTuple._replace ("Expected 6 arguments")."""
+    cache.upsert(generate("X", "1h", 4, seed=1), "X", "1h", source="s")
+    c = cache.read_arrays("X", "1h")
+    doubled = c._replace(close=c.close * 2)
+    assert len(c) == 6 and c.n == 4
+    np.testing.assert_array_equal(doubled.close, c.close * 2)
+    assert list(c.to_frame().columns) == ["open", "high", "low", "close", "volume"]

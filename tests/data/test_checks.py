@@ -44,7 +44,7 @@ def test_bad_file_is_rejected_whole_with_row_numbers(name: str, fixtures: Path,
     assert "nothing written" in err.value.message
     assert "CSV file line = row + 1" in err.value.message
     after = cache.read_arrays("BAD", "1h")
-    assert len(after) == len(before) == 8
+    assert after.n == before.n == 8
     assert (after.close == before.close).all()
     assert cache.list()[0]["rows"] == 8
 
@@ -76,7 +76,7 @@ def test_gaps_warn_and_are_not_filled(fixtures: Path, cache: CandleCache) -> Non
         cache.import_file(fixtures / "gap_1h.csv", "GAP", "1h")
     assert "row 5" in str(rec[0].message)
     candles = cache.read_arrays("GAP", "1h")
-    assert len(candles) == 6
+    assert candles.n == 6
     assert (candles.ts[4] - candles.ts[3]) == 3 * 3600 * 10**9
 
 

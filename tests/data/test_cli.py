@@ -42,7 +42,7 @@ def test_import_with_symbol_and_timeframe(fixtures: Path) -> None:
             "--json")
     assert r.exit_code == 0, r.output
     assert json.loads(r.stdout)["rows"] == 8
-    assert len(open_cache().read_arrays("G", "1h")) == 8
+    assert open_cache().read_arrays("G", "1h").n == 8
 
 
 def test_import_folder_of_samples_infers_names() -> None:

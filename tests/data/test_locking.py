@@ -40,7 +40,7 @@ READER = textwrap.dedent("""
     from workbench.data.cache import open_cache
     cache = open_cache(sys.argv[1], read_only=True)
     c = cache.read_arrays("S", "1h")
-    print(json.dumps({"rows": len(c), "list": cache.list()[0]["rows"]}), flush=True)
+    print(json.dumps({"rows": c.n, "list": cache.list()[0]["rows"]}), flush=True)
 """)
 
 SLOW_READER = textwrap.dedent("""
@@ -95,12 +95,12 @@ def test_second_writer_gets_locked_error_with_pid_and_readers_see_last_version(
         outs = [r.communicate(timeout=60) for r in readers]
         assert [r.returncode for r in readers] == [0, 0], outs
         assert [o[0].strip() for o in outs] == ['{"rows": 100, "list": 100}'] * 2
-        assert len(open_cache(seeded.path, read_only=True).read_arrays("S", "1h")) == 100
+        assert open_cache(seeded.path, read_only=True).read_arrays("S", "1h").n == 100
     finally:
         go.touch()
         out, errtext = holder.communicate(timeout=60)
     assert holder.returncode == 0, errtext
-    assert len(seeded.read_arrays("S", "1h")) == 200  # published when the session ended
+    assert seeded.read_arrays("S", "1h").n == 200  # published when the session ended
 
 
 def test_long_read_blocks_neither_readers_nor_the_writer(seeded: CandleCache,
@@ -114,7 +114,7 @@ def test_long_read_blocks_neither_readers_nor_the_writer(seeded: CandleCache,
         assert fast.returncode == 0 and '"rows": 100' in out
         # The writer replaces the snapshot the slow reader has open (timeout = a hang).
         seeded.upsert(generate("S", "1h", 150, seed=1), "S", "1h", source="more")
-        assert len(seeded.read_arrays("S", "1h")) == 150
+        assert seeded.read_arrays("S", "1h").n == 150
     finally:
         go.touch()
         out, errtext = slow.communicate(timeout=60)

@@ -43,5 +43,5 @@ def test_history_is_what_was_delivered(cache: CandleCache) -> None:
     feed.bars_until("2024-01-01T15:00")
     hist = feed.history()
     full = cache.read_arrays("P", "1h", start="2024-01-01T10:00")
-    assert len(hist) == 5
+    assert hist.n == 5
     np.testing.assert_array_equal(hist.close, full.close[:5])

@@ -37,12 +37,10 @@ class Candles(NamedTuple):
     close: np.ndarray
     volume: np.ndarray
 
-    def __len__(self) -> int:  # type: ignore[override]
-        """Number of bars (not the number of fields)."""
-        return int(self.ts.shape[0])
-
+    # ``len(candles)`` stays 6 (the fields): overriding it breaks NamedTuple._replace.
     @property
     def n(self) -> int:
+        """Number of bars."""
         return int(self.ts.shape[0])
 
     def to_frame(self) -> pd.DataFrame:
