@@ -1,0 +1,152 @@
+"""Create, pause, resume and stop paper runs (what the CLI and the app call).
+
+Creating a run saves the strategy (and a new version when the graph changed) in the
+store, counts one ``paper_trade_runs`` unit of the owner's plan (the check and the count
+are one atomic step: over the limit nothing is created), and writes an audit event.
+Status changes go through the records' transitions and are audited too.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from workbench.errors import DataError, ValidationError
+from workbench.paper import sources
+from workbench.paper.alerts import DEFAULTS, parse_alerts
+from workbench.paper.schedule import as_utc, check_cron, zone
+from workbench.records.models import PaperTradeRun
+
+
+def _save_version(store: Any, owner_id: Any, strategy: Any) -> Any:
+    """The strategy's latest stored version, or a new one when the graph differs."""
+    from workbench.errors import NotFoundError
+    from workbench.records.store import slugify
+
+    slug = slugify(strategy.name)
+    try:
+        stored = store.strategies.get_by_slug(owner_id, slug)
+    except NotFoundError:
+        stored = store.strategies.create(owner_id, strategy.name, slug=slug,
+                                         description=strategy.document.get("description", ""),
+                                         tags=["paper"])
+    versions = store.versions.list(stored.id)
+    doc = dict(strategy.document)
+    if versions and versions[0].graph == doc:
+        return versions[0]
+    return store.versions.save(stored.id, doc, notes="saved by workbench paper create")
+
+
+def _check_data(run_source: str, symbol: str, timeframe: str, start: Any) -> None:
+    if run_source == "ccxt":
+        return
+    from workbench.data.cache import open_cache
+    from workbench.errors import NotFoundError
+
+    try:
+        n = open_cache(read_only=True).read_arrays(symbol, timeframe, start).n
+    except NotFoundError:
+        n = 0
+    if n == 0:
+        raise DataError(f"No cached {symbol} {timeframe} candles{' from ' + str(start) if start else ''}"
+                        f" for a {run_source} paper run; import some first (`workbench data "
+                        f"import data/`) or pick another --symbol/--timeframe/--start.",
+                        details={"symbol": symbol, "timeframe": timeframe, "start": str(start)})
+
+
+def create_run(store: Any, target: Any, *, symbol: str, timeframe: str, cash: float = 10_000.0,
+               schedule: str = "*/5 * * * *", alerts: list[str] | dict[str, float] | None = None,
+               source: str = "replay", start: Any = None, tz: str = "UTC",
+               owner_id: Any = None, name: str | None = None,
+               params: dict[str, Any] | None = None, settings: dict[str, Any] | None = None,
+               warmup_bars: int = 0, anchor: Any = None,
+               exchange: str | None = None) -> PaperTradeRun:
+    """A new paper run of ``target`` (a graph file, a starter name, a dict or a Strategy).
+
+    ``cash``: initial cash (quote currency). ``schedule``: cron, evaluated in ``tz``.
+    ``source``: replay, cache or ccxt. ``start``: first bar (inclusive). Replay only:
+    ``warmup_bars`` bars are already closed when the run starts, ``anchor`` (default
+    now) is when its simulated clock starts. Raises QuotaExceededError over the plan.
+    """
+    from workbench import api
+    from workbench.data.timeframes import validate as check_tf
+    from workbench.governance import audit, quotas
+
+    strategy = api.load_strategy(target)
+    problems = [p for p in api.validate(strategy.document) if getattr(p, "severity", "error")
+                == "error"]
+    if problems:
+        raise ValidationError(f"Strategy {strategy.name!r} is not valid: {problems[0]}",
+                              details={"problems": [str(p) for p in problems]})
+    check_tf(timeframe)
+    check_cron(schedule)
+    zone(tz)
+    sources.get_source(source)
+    if not cash > 0:
+        raise ValidationError(f"--cash must be positive, got {cash}.", details={"cash": cash})
+    if warmup_bars < 0:
+        raise ValidationError("warmup_bars must be >= 0.", details={"warmup_bars": warmup_bars})
+    config = dict(alerts) if isinstance(alerts, dict) else parse_alerts(alerts)
+    config = {**DEFAULTS, **config}
+    start_iso = as_utc(start).isoformat() if start is not None else None
+    _check_data(source, symbol, timeframe, start_iso)
+    owner = store.profiles.get(owner_id) if owner_id else store.current_user()
+    quotas.consume(store, owner.id, "paper_trade_runs")
+    version = _save_version(store, owner.id, strategy)
+    parameters: dict[str, Any] = {
+        "source": source, "start": start_iso, "tz": tz,
+        "settings": {**dict(settings or {}), "initial_cash": float(cash)},
+        "params": dict(params or {}), "warmup_bars": int(warmup_bars),
+        "anchor": as_utc(anchor if anchor is not None else "now").isoformat(),
+    }
+    if exchange:
+        parameters["exchange"] = exchange
+    run = store.paper_runs.create(owner.id, symbol=symbol, timeframe=timeframe,
+                                  strategy_version_id=version.id,
+                                  name=name or f"{strategy.name} {symbol} {timeframe}",
+                                  schedule=schedule, parameters=parameters, alert_config=config)
+    audit.record(store, "paper.create", actor_id=owner.id, entity_type="paper_trade_run",
+                 entity_id=run.id, details={"symbol": symbol, "timeframe": timeframe,
+                                            "source": source, "schedule": schedule,
+                                            "strategy_version_id": str(version.id)})
+    return run
+
+
+def _change(store: Any, run_id: Any, status: str, action: str, actor: Any) -> PaperTradeRun:
+    from workbench.governance import audit
+
+    run = store.paper_runs.set_status(run_id, status, actor=actor)
+    audit.record(store, f"paper.{action}", actor_id=store.actor_id(actor) or run.owner_id,
+                 entity_type="paper_trade_run", entity_id=run.id, details={"status": status})
+    return run
+
+
+def pause(store: Any, run_id: Any, *, actor: Any = None) -> PaperTradeRun:
+    """scheduled/active -> paused: due ticks are skipped until resumed."""
+    return _change(store, run_id, "paused", "pause", actor)
+
+
+def resume(store: Any, run_id: Any, *, actor: Any = None) -> PaperTradeRun:
+    """paused -> active; the next tick catches up every bar closed meanwhile."""
+    return _change(store, run_id, "active", "resume", actor)
+
+
+def stop(store: Any, run_id: Any, *, actor: Any = None) -> PaperTradeRun:
+    """-> stopped (final): the ledger stays, no more ticks."""
+    return _change(store, run_id, "stopped", "stop", actor)
+
+
+def find_run(store: Any, ref: str) -> PaperTradeRun:
+    """A run by id or by a unique id prefix (what the CLI accepts)."""
+    import uuid
+
+    from workbench.errors import NotFoundError
+
+    try:
+        return store.paper_runs.get(uuid.UUID(ref))
+    except ValueError:
+        pass
+    found = [r for r in store.paper_runs.list() if str(r.id).startswith(ref.lower())]
+    if len(found) == 1:
+        return found[0]
+    raise NotFoundError(f"No single paper run matches {ref!r} ({len(found)} match); see "
+                        f"`workbench paper list`.", details={"ref": ref, "matches": len(found)})

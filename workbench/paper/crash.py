@@ -1,0 +1,29 @@
+"""Fault injection for the crash-safety tests: ``WORKBENCH_PAPER_CRASH_AT=<point>``.
+
+When the variable names a point the tick reaches, the process kills itself with SIGKILL
+right there (no cleanup, no ``finally``, no flush): exactly what a power cut or the OOM
+killer does. Points, in tick order:
+
+``loaded``          after the candles were loaded (in the process computing the tick)
+``computed``        after the fills were derived, before anything was written
+``in_transaction``  inside the commit transaction, after the writes, before COMMIT
+``committed``       after the commit, before alerts and before the notebook is stored
+
+The notebook's kernel inherits the variable, so under papermill the first three kill
+the kernel (papermill reports a dead kernel); ``committed`` is checked by the runner
+after execution, so it kills the ``workbench paper tick`` process itself.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+
+ENV = "WORKBENCH_PAPER_CRASH_AT"
+POINTS = ("loaded", "computed", "in_transaction", "committed")
+
+
+def crash_point(name: str) -> None:
+    """SIGKILL this process if ``$WORKBENCH_PAPER_CRASH_AT`` equals ``name``."""
+    if os.environ.get(ENV) == name:
+        os.kill(os.getpid(), signal.SIGKILL)

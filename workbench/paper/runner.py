@@ -1,0 +1,288 @@
+"""The tick runner: executes the paper-trade notebook for a run, and owns its status.
+
+Lifecycle of one tick (the runner writes every status; the notebook only computes):
+
+``before start``  find the bar this tick is for (the run's newest closed bar at
+                  ``as_of``); a tick already succeeded with its notebook stored is done
+                  (nothing runs twice); else the tick row becomes ``running``
+``execute``       papermill runs ``notebooks/paper_trade.ipynb`` (kernel ``python3`` of
+                  this interpreter, ``execution_timeout`` per cell); its ``advance`` cell
+                  commits fills + state + snapshot in one transaction
+``on failure``    tick ``failed`` with the failing cell index and error name/value (or
+                  the dead kernel / timeout), the executed notebook kept, the owner
+                  notified (type ``system``), an audit event; other runs go on
+``on complete``   the executed notebook is stored (local folder or Storage), a first
+                  tick turns a ``scheduled`` run ``active``, an audit event
+
+Engines: ``papermill`` (the real thing) and ``inprocess`` (calls ``advance`` directly,
+same records, no notebook; for benchmarks and quick tests).
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import time
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from workbench.errors import NotFoundError, UnknownNameError, WorkbenchError
+from workbench.paper import alerts as alerts_mod
+from workbench.paper import sources
+from workbench.paper.advance import ACTIVE, advance
+from workbench.paper.crash import crash_point
+from workbench.paper.schedule import as_utc, slots_between
+from workbench.paper.step import ts_to_dt
+
+ENGINES = ("papermill", "inprocess")
+KERNEL = "python3"
+DEFAULT_TIMEOUT = 120.0
+
+
+@dataclass
+class TickReport:
+    """What the runner did for one run: ``status`` is succeeded, failed, up_to_date,
+    no_data or inactive."""
+
+    run_id: str
+    as_of: str
+    status: str
+    bar_ts: str | None = None
+    notebook: str | None = None
+    fills: int = 0
+    alerts: int = 0
+    error: dict[str, Any] | None = None
+    seconds: float = 0.0
+    detail: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def notebook_template() -> Path:
+    """``notebooks/paper_trade.ipynb`` (or ``$WORKBENCH_PAPER_NOTEBOOK``)."""
+    env = os.environ.get("WORKBENCH_PAPER_NOTEBOOK")
+    candidates = [Path(env)] if env else []
+    candidates += [Path(__file__).resolve().parents[2] / "notebooks" / "paper_trade.ipynb",
+                   Path(__file__).with_name("paper_trade.ipynb")]
+    for path in candidates:
+        if path.is_file():
+            return path
+    raise NotFoundError("The paper-trade notebook was not found; set WORKBENCH_PAPER_NOTEBOOK "
+                        "to notebooks/paper_trade.ipynb of the checkout.",
+                        details={"looked_in": [str(p) for p in candidates]})
+
+
+def ensure_kernel() -> str:
+    """The kernel name to run with, checked to launch THIS interpreter (the venv's).
+
+    A ``python3`` spec whose argv[0] is ``python`` is resolved by jupyter_client to
+    ``sys.executable``; a spec pointing elsewhere is replaced by one for this interpreter
+    (installed in ``sys.prefix``), so a notebook never runs in another environment.
+    """
+    import sys
+
+    from jupyter_client.kernelspec import KernelSpecManager, NoSuchKernel
+
+    try:
+        spec = KernelSpecManager().get_kernel_spec(KERNEL)
+        exe = spec.argv[0] if spec.argv else ""
+        if exe in ("python", "python3") or Path(exe).resolve() == Path(sys.executable).resolve():
+            return KERNEL
+    except NoSuchKernel:
+        pass
+    from ipykernel.kernelspec import install
+
+    install(kernel_name=KERNEL, prefix=sys.prefix)
+    return KERNEL
+
+
+def notebook_key(run_id: Any, bar_ts: datetime) -> str:
+    """Where a tick's executed notebook is stored (relative to the file store)."""
+    return f"paper/{run_id}/{bar_ts.astimezone(UTC):%Y%m%dT%H%M%SZ}.ipynb"
+
+
+def _stored(store: Any, key: str | None) -> bool:
+    if not key:
+        return False
+    try:
+        store.files.get_file(key)
+        return True
+    except WorkbenchError:
+        return False
+
+
+def _store_params(store_settings: dict[str, Any] | None, store: Any) -> dict[str, Any]:
+    """Store settings for the notebook; a URL carrying a password is left to the kernel's
+    environment (``WORKBENCH_DATABASE_URL``) so it never lands in a stored notebook."""
+    from urllib.parse import urlparse
+
+    settings = dict(store_settings or {})
+    url = settings.get("url")
+    if url and urlparse(str(url)).password:
+        url = None
+    return {"store_kind": settings.get("kind") or store.kind, "store_url": url,
+            "store_path": str(settings["path"]) if settings.get("path") else None}
+
+
+def _error_of(exc: BaseException) -> dict[str, Any]:
+    from papermill.exceptions import PapermillExecutionError
+
+    if isinstance(exc, PapermillExecutionError):
+        return {"cell_index": exc.cell_index, "ename": exc.ename, "evalue": str(exc.evalue)[:500]}
+    return {"cell_index": None, "ename": type(exc).__name__, "evalue": str(exc)[:500]}
+
+
+def _execute_papermill(run: Any, as_of: datetime, key: str, params: dict[str, Any],
+                       timeout: float) -> tuple[bytes | None, BaseException | None]:
+    import papermill
+
+    kernel = ensure_kernel()
+    with tempfile.TemporaryDirectory(prefix="wb-paper-") as tmp:
+        out = Path(tmp) / "executed.ipynb"
+        error: BaseException | None = None
+        try:
+            papermill.execute_notebook(
+                str(notebook_template()), str(out),
+                parameters={"run_id": str(run.id), "as_of": as_of.isoformat(),
+                            "notebook_path": key, "in_runner": True, **params},
+                kernel_name=kernel, execution_timeout=timeout, start_timeout=60,
+                progress_bar=False, log_output=False, cwd=tmp)
+        except Exception as exc:  # noqa: BLE001 - every failure is recorded on the tick
+            error = exc
+        data = out.read_bytes() if out.exists() else None
+    return data, error
+
+
+def _fail(store: Any, run: Any, bar_ts: datetime, key: str, error: dict[str, Any],
+          data: bytes | None) -> str | None:
+    from workbench.governance import audit
+    from workbench.governance.notifications import notify
+
+    stored = None
+    if data is not None:
+        try:
+            stored = store.files.put_file(key.replace(".ipynb", ".failed.ipynb"), data)
+        except WorkbenchError:
+            stored = None
+    where = f"cell {error['cell_index']}" if error.get("cell_index") is not None else "kernel"
+    text = f"{where}: {error['ename']}: {error['evalue']}"
+    store.ticks.record(run.id, bar_ts, "failed", error=text,
+                       notebook_path=key.replace(".ipynb", ".failed.ipynb") if stored else None)
+    notify(store, run.owner_id, "system", f"Paper tick failed: {run.name or run.symbol}",
+           f"The tick for bar {bar_ts.isoformat()} failed in {text}. Fix it and run "
+           f"`workbench paper tick {run.id}` again.",
+           {"run_id": str(run.id), "bar_ts": bar_ts.isoformat(), **error, "notebook": stored})
+    audit.record(store, "paper.tick_failed", actor_id=run.owner_id, entity_type="paper_trade_run",
+                 entity_id=run.id, details={"bar_ts": bar_ts.isoformat(), **error})
+    return stored
+
+
+def tick(store: Any, run_id: Any, as_of: Any = None, *, engine: str = "papermill",
+         timeout: float = DEFAULT_TIMEOUT, store_settings: dict[str, Any] | None = None,
+         cache: Any = None) -> TickReport:
+    """Run one tick of one run at ``as_of`` (default now) through the full lifecycle."""
+    from workbench.governance import audit
+
+    if engine not in ENGINES:
+        raise UnknownNameError.build("tick engine", engine, list(ENGINES))
+    began = time.perf_counter()
+    as_of_dt = as_utc(as_of if as_of is not None else "now")
+    run = store.paper_runs.get(run_id)
+    report = TickReport(str(run.id), as_of_dt.isoformat(), "inactive")
+    if run.status not in ACTIVE:
+        return report
+    # -- before start -------------------------------------------------------------------
+    candles = sources.closed_bars(run, as_of_dt, cache)
+    if candles.n == 0:
+        report.status = "no_data"
+        return report
+    bar_ts = ts_to_dt(int(candles.ts[-1]))
+    report.bar_ts = bar_ts.isoformat()
+    key = notebook_key(run.id, bar_ts)
+    done = store.ticks.find_tick(run.id, bar_ts)
+    if (run.last_bar_ts is not None and bar_ts < run.last_bar_ts) or (
+            done is not None and done.status == "succeeded"
+            and (engine == "inprocess" or _stored(store, done.notebook_path))):
+        config = {**alerts_mod.DEFAULTS, **dict(run.alert_config or {})}
+        sent = alerts_mod.raise_alerts(store, run, alerts_mod.no_data(
+            config, run.last_bar_ts, run.timeframe, as_of_dt))
+        store.paper_runs.update(run.id, last_execution_at=datetime.now(UTC))
+        report.status, report.alerts = "up_to_date", len(sent)
+        report.notebook = done.notebook_path if done else None
+        report.seconds = time.perf_counter() - began
+        return report
+    store.ticks.record(run.id, bar_ts, "running", notebook_path=key)
+    # -- execute ------------------------------------------------------------------------
+    data: bytes | None = None
+    failure: BaseException | None = None
+    if engine == "papermill":
+        data, failure = _execute_papermill(run, as_of_dt, key, _store_params(store_settings, store),
+                                           timeout)
+        outcome = None
+    else:
+        try:
+            outcome = advance(store, run.id, as_of_dt, cache=cache, notebook_path=key,
+                              in_runner=True)
+        except Exception as exc:  # noqa: BLE001 - recorded on the tick like a cell error
+            failure, outcome = exc, None
+    if failure is not None:
+        # -- on failure ---------------------------------------------------------------
+        report.status, report.error = "failed", _error_of(failure)
+        report.notebook = _fail(store, run, bar_ts, key, report.error, data)
+        report.seconds = time.perf_counter() - began
+        return report
+    crash_point("committed")
+    # -- on complete --------------------------------------------------------------------
+    if data is not None:
+        report.notebook = store.files.put_file(key, data)
+    after = store.paper_runs.get(run.id)
+    tick_row = store.ticks.find_tick(run.id, bar_ts)
+    if tick_row is None or tick_row.status != "succeeded":
+        err = {"cell_index": None, "ename": "NotCommitted",
+               "evalue": f"the notebook ran but bar {bar_ts.isoformat()} was not committed "
+                         f"(run status {after.status})"}
+        report.status, report.error = "failed", err
+        _fail(store, run, bar_ts, key, err, None)
+        return report
+    if after.status == "scheduled":
+        store.paper_runs.set_status(run.id, "active")
+    fills = store.fills.list(run.id, since=bar_ts)
+    report.fills = len([f for f in fills if f.bar_ts == bar_ts])
+    report.alerts = len(outcome.alerts_sent) if outcome is not None else 0
+    report.status = "succeeded"
+    audit.record(store, "paper.tick", actor_id=run.owner_id, entity_type="paper_trade_run",
+                 entity_id=run.id, details={"bar_ts": bar_ts.isoformat(), "as_of": report.as_of,
+                                            "fills": report.fills, "engine": engine,
+                                            "notebook": report.notebook})
+    report.seconds = time.perf_counter() - began
+    return report
+
+
+def due_runs(store: Any, as_of: Any) -> list[Any]:
+    """Active/scheduled runs with a schedule slot in ``(last execution or anchor, as_of]``."""
+    from workbench.paper.sources import anchor_of
+
+    at = as_utc(as_of)
+    out = []
+    for run in store.paper_runs.list(status=list(ACTIVE)):
+        since = run.last_execution_at or anchor_of(run)
+        if slots_between(run.schedule, since, at, run.parameters.get("tz"), limit=1):
+            out.append(run)
+    return sorted(out, key=lambda r: str(r.id))
+
+
+def tick_due(store: Any, as_of: Any = None, **kwargs: Any) -> list[TickReport]:
+    """Tick every due run; a failing run is reported and the others go on."""
+    at = as_utc(as_of if as_of is not None else "now")
+    reports = []
+    for run in due_runs(store, at):
+        try:
+            reports.append(tick(store, run.id, at, **kwargs))
+        except WorkbenchError as exc:
+            reports.append(TickReport(str(run.id), at.isoformat(), "failed",
+                                      error={"cell_index": None, "ename": exc.code,
+                                             "evalue": exc.message}))
+    return reports
