@@ -34,6 +34,9 @@ def test_blocks_json_is_the_catalog() -> None:
     assert json.loads(res.stdout) == catalog_json()
     text = runner.invoke(app, ["blocks"])
     assert "crosses_above" in text.stdout and "Indicators:" in text.stdout
+    md = runner.invoke(app, ["blocks", "--markdown"])
+    assert md.exit_code == 0 and md.stdout.count("\n### `") == len(catalog_json()["blocks"])
+    assert "param `window` (int, default `20`, 1..100000)" in md.stdout
 
 
 def test_schema_prints_the_json_schema() -> None:

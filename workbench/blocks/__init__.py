@@ -7,8 +7,15 @@
 
 from __future__ import annotations
 
-from workbench.blocks.catalog import BLOCKS, CATALOG_SCHEMA, catalog_json, get_block, suggest
+from workbench.blocks.catalog import (
+    BLOCKS,
+    CATALOG_SCHEMA,
+    catalog_json,
+    catalog_markdown,
+    get_block,
+    suggest,
+)
 from workbench.blocks.spec import Block, Context, Param, Port, port_compatible
 
 __all__ = ["BLOCKS", "CATALOG_SCHEMA", "Block", "Context", "Param", "Port", "catalog_json",
-           "get_block", "port_compatible", "suggest"]
+           "catalog_markdown", "get_block", "port_compatible", "suggest"]

@@ -36,3 +36,23 @@ def catalog_json() -> dict[str, Any]:
         "port_types": list(PORT_TYPES),
         "blocks": [b.to_json() for b in BLOCKS.values()],
     }
+
+
+def catalog_markdown() -> str:
+    """A Markdown reference of every block (ports, params with bounds), for the docs."""
+    doc = catalog_json()
+    lines = ["# Block reference", "", "Generated from the catalog (`workbench blocks --markdown`).", ""]
+    for cat in doc["categories"]:
+        lines += [f"## {cat['label']}", ""]
+        for b in (b for b in doc["blocks"] if b["category"] == cat["id"]):
+            lines += [f"### `{b['type']}` — {b['label']}", "", b["doc"], ""]
+            for kind in ("inputs", "outputs"):
+                if b[kind]:
+                    ports = "; ".join(f"`{p['name']}` ({p['type']}): {p['doc']}" for p in b[kind])
+                    lines += [f"- {kind}: {ports}"]
+            for p in b["params"]:
+                bounds = f", {p['min']:g}..{p['max']:g}" if p["min"] is not None and p["max"] is not None else ""
+                choices = f", one of {', '.join(p['choices'])}" if p["choices"] else ""
+                lines += [f"- param `{p['name']}` ({p['type']}, default `{p['default']}`{bounds}{choices}): {p['doc']}"]
+            lines.append("")
+    return "\n".join(lines)

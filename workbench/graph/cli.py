@@ -61,11 +61,15 @@ def register(root: typer.Typer) -> None:
 
     @root.command("blocks")
     @handle_errors
-    def blocks_cmd(as_json: JsonOpt = False) -> None:
+    def blocks_cmd(as_json: JsonOpt = False,
+                   markdown: Annotated[bool, typer.Option("--markdown", help="a Markdown reference")] = False) -> None:
         """List the block catalog (the palette every front end renders)."""
-        from workbench.blocks import catalog_json
+        from workbench.blocks import catalog_json, catalog_markdown
 
         catalog = catalog_json()
+        if markdown:
+            typer.echo(catalog_markdown())
+            return
         if as_json:
             echo_json(catalog)
             return
