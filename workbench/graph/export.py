@@ -34,7 +34,8 @@ def _settings_block(symbol: str, timeframe: str, start: Any, end: Any, params: d
 
 
 def python_source(strategy: Strategy, *, symbol: str, timeframe: str, start: Any = None, end: Any = None,
-                  params: dict[str, Any] | None = None, settings: dict[str, Any] | None = None) -> str:
+                  params: dict[str, Any] | None = None, settings: dict[str, Any] | None = None,
+                  filename: str | None = None) -> str:
     """The script text."""
     doc = strategy.to_json_dict()
     description = str(doc.get("description") or "").replace('"""', "'''")
@@ -42,7 +43,7 @@ def python_source(strategy: Strategy, *, symbol: str, timeframe: str, start: Any
 
 {description}
 
-Run it with `python {_slug(strategy.name)}.py`; candles come from the workbench candle
+Run it with `python {filename or _slug(strategy.name) + ".py"}`; candles come from the workbench candle
 cache (`workbench data import ...`). Edit GRAPH, PARAMS or SETTINGS and run again.
 """
 
@@ -109,7 +110,7 @@ def export(strategy: Strategy, *, to: str = "py", path: str | Path | None = None
     kwargs: dict[str, Any] = {"symbol": symbol, "timeframe": timeframe, "start": start, "end": end,
                               "params": params, "settings": settings}
     if to == "py":
-        out.write_text(python_source(strategy, **kwargs), encoding="utf-8")
+        out.write_text(python_source(strategy, filename=out.name, **kwargs), encoding="utf-8")
     else:
         import nbformat
 
