@@ -11,7 +11,6 @@ from workbench.paper.schedule import as_utc
 def ensure_samples(cache: Any = None, symbol: str = "GOOG", timeframe: str = "1d") -> Any:
     """The candle cache, with the shipped samples imported if ``symbol`` is missing."""
     from workbench.data.cache import open_cache
-
     from workbench.errors import NotFoundError
 
     cache = cache or open_cache()
