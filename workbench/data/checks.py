@@ -147,9 +147,7 @@ def check_frame(frame: pd.DataFrame, timeframe: str, *, row_numbers: np.ndarray 
                                 f"{_rows_text(bad)}: time is empty or not a time",
                                 bad.tolist()))
 
-    values = {c: pd.to_numeric(frame[c], errors="coerce").to_numpy(dtype=np.float64,
-                                                                    na_value=np.nan)
-              for c in VALUE_COLUMNS}
+    values = {c: _as_float(frame[c]) for c in VALUE_COLUMNS}
     finite = np.ones(n, dtype=bool)
     for c in VALUE_COLUMNS:
         col_ok = np.isfinite(values[c])
@@ -182,9 +180,13 @@ def check_frame(frame: pd.DataFrame, timeframe: str, *, row_numbers: np.ndarray 
     # Time order and duplicates, on the rows whose time parsed.
     keep = np.ones(n, dtype=bool)
     valid = ~ts_missing
+    ts = np.zeros(n, dtype=np.int64)
     if valid.any():
-        ts = np.zeros(n, dtype=np.int64)
         ts[valid] = ts_series[valid].to_numpy(dtype=np.int64)
+    increasing = bool(valid.all()) and bool((np.diff(ts) > 0).all())
+    if increasing and check_gaps:  # the usual case: no duplicates, nothing out of order
+        problems += _gaps(ts, np.arange(n), rows, timeframe)
+    elif valid.any() and not increasing:
         idx = np.flatnonzero(valid)
         sub = pd.DataFrame({"ts": ts[idx], **{k: values[k][idx] for k in VALUE_COLUMNS}})
         dup_ts = sub.duplicated("ts", keep=False).to_numpy()
@@ -220,22 +222,32 @@ def check_frame(frame: pd.DataFrame, timeframe: str, *, row_numbers: np.ndarray 
                                     f"{_rows_text(bad)}: time is earlier than a row above "
                                     f"it{hint}", bad.tolist()))
         elif check_gaps:
-            uniq_idx = idx[first_of_ts]
-            uts = ts[uniq_idx]
-            step = to_ns(timeframe)
-            gap = np.flatnonzero(np.diff(uts) > step)
-            if gap.size:
-                after = rows[uniq_idx[gap + 1]]
-                spans = [f"{ns_to_iso(uts[g])} -> {ns_to_iso(uts[g + 1])}"
-                         for g in gap[:3]]
-                problems.append(Problem(
-                    "gap", "warning",
-                    f"{gap.size} gap(s) longer than {timeframe} before {_rows_text(after)} "
-                    f"(e.g. {'; '.join(spans)}); not filled", after.tolist()))
+            problems += _gaps(ts, idx[first_of_ts], rows, timeframe)
 
     report = CheckReport(problems=problems, rows=n, source=source)
     if report.ok:
-        clean = pd.DataFrame({"ts": frame["ts"].to_numpy(dtype=np.int64)[keep],
+        clean = pd.DataFrame({"ts": ts[keep],
                               **{k: values[k][keep] for k in VALUE_COLUMNS}})
         report.frame = clean
     return report
+
+
+def _as_float(col: pd.Series) -> np.ndarray:
+    if col.dtype == np.float64:
+        return col.to_numpy()
+    import pandas as pd
+
+    return pd.to_numeric(col, errors="coerce").to_numpy(dtype=np.float64, na_value=np.nan)
+
+
+def _gaps(ts: np.ndarray, order: np.ndarray, rows: np.ndarray, timeframe: str) -> list[Problem]:
+    """Bars further apart than the timeframe, among the rows ``order`` (in time order)."""
+    uts = ts[order]
+    gap = np.flatnonzero(np.diff(uts) > to_ns(timeframe))
+    if not gap.size:
+        return []
+    after = rows[order[gap + 1]]
+    spans = [f"{ns_to_iso(uts[g])} -> {ns_to_iso(uts[g + 1])}" for g in gap[:3]]
+    return [Problem("gap", "warning",
+                    f"{gap.size} gap(s) longer than {timeframe} before {_rows_text(after)} "
+                    f"(e.g. {'; '.join(spans)}); not filled", after.tolist())]
