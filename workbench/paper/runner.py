@@ -208,7 +208,8 @@ def tick(store: Any, run_id: Any, as_of: Any = None, *, engine: str = "papermill
             and (engine == "inprocess" or _stored(store, done.notebook_path))):
         config = {**alerts_mod.DEFAULTS, **dict(run.alert_config or {})}
         sent = alerts_mod.raise_alerts(store, run, alerts_mod.no_data(
-            config, run.last_bar_ts, run.timeframe, as_of_dt))
+            config, run.last_bar_ts, run.timeframe,
+            sources.source_now(run, as_of_dt, candles)))
         store.paper_runs.update(run.id, last_execution_at=datetime.now(UTC))
         report.status, report.alerts = "up_to_date", len(sent)
         report.notebook = done.notebook_path if done else None

@@ -77,18 +77,36 @@ def anchor_of(run: PaperTradeRun) -> datetime:
     return as_utc(run.parameters.get("anchor") or run.created_at)
 
 
+def _replay_due(run: PaperTradeRun, as_of: datetime, cap: int) -> int:
+    """Bars the replay clock has released by ``as_of`` (warm-up + slots, at most ``cap``)."""
+    warm = int(run.parameters.get("warmup_bars") or 0)
+    slots = count_slots(run.schedule, anchor_of(run), as_of, run.parameters.get("tz"),
+                        cap=max(cap - warm, 0) + 1) if as_of > anchor_of(run) else 0
+    return warm + slots
+
+
 @register("replay")
 def _replay(run: PaperTradeRun, as_of: datetime, cache: Any) -> Candles:
     from workbench.data.sources.replay import ReplayFeed
 
     feed = ReplayFeed(_cache(cache), run.symbol, run.timeframe, run.parameters.get("start"))
-    warm = int(run.parameters.get("warmup_bars") or 0)
-    cap = max(len(feed) - warm, 0)
-    slots = count_slots(run.schedule, anchor_of(run), as_of,
-                        run.parameters.get("tz"), cap=cap) if as_of > anchor_of(run) else 0
-    for _ in range(min(warm + slots, len(feed))):
+    for _ in range(min(_replay_due(run, as_of, len(feed)), len(feed))):
         feed.next()
     return feed.history()
+
+
+def source_now(run: PaperTradeRun, as_of: Any, candles: Candles) -> datetime:
+    """"Now" on the source's own clock, for the no-data alert: ``as_of`` for live
+    sources; for replay, the close of the bar the replay clock has reached (past the
+    end of the history when it has run out of bars)."""
+    at = as_utc(as_of)
+    if str(run.parameters.get("source") or "replay") != "replay" or candles.n == 0:
+        return at
+    from workbench.paper.step import ts_to_dt
+
+    due = _replay_due(run, at, candles.n + 10_000)
+    step = _step_ns(run.timeframe)
+    return ts_to_dt(int(candles.ts[0]) + due * step)
 
 
 @register("cache")
