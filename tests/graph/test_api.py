@@ -144,3 +144,11 @@ def test_plot_is_a_three_panel_layout(goog: pd.DataFrame) -> None:
     layout = res.plot()
     assert isinstance(layout, hv.Layout)
     assert len(layout) == 3
+
+
+def test_short_window_is_not_annualized_and_says_why(goog: pd.DataFrame) -> None:
+    res = api.backtest("sma_crossover", candles=goog.iloc[:80], timeframe="1d", params={"slow.window": 20})
+    assert np.isnan(res.metrics["sharpe"]) and np.isnan(res.metrics["cagr"])
+    assert np.isfinite(res.metrics["total_return"])
+    assert any("not meaningful" in w for w in res.warnings)
+    assert res.to_dict()["metrics"]["sharpe"] is None
