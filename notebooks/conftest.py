@@ -1,0 +1,62 @@
+"""Run the notebooks in this folder under nbval, strictly, as part of the test suite.
+
+``pytest`` (testpaths include ``notebooks``), ``pytest notebooks/`` and
+``pytest --nbval notebooks/`` all execute every ``*.ipynb`` here in a fresh kernel and
+compare each cell's outputs with the ones saved in the notebook (``--nbval``, not
+``--nbval-lax``): the saved outputs are the documentation, so a change in a printed
+metric is a failure. Cells whose output depends on the time, the machine or the network
+(charts with random element ids, provenance with ``run_at``, the exchange fetch, the
+widget view) carry the ``nbval-ignore-output`` tag; they still have to run without error.
+Cells never executed in the saved notebook (e.g. a papermill template committed clean)
+are run but not compared, which is nbval's rule.
+
+The kernel is the notebook's ``kernelspec`` (``python3``): jupyter_client starts it with
+the Python running pytest (the ``.venv``). Each session gets a throwaway
+``WORKBENCH_HOME`` (the notebooks also make their own), so nothing here touches the
+user's cache or records.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+_HOME_KEYS = ("WORKBENCH_HOME", "WORKBENCH_CACHE", "WORKBENCH_STORE")
+_saved: dict[str, str | None] = {}
+_tmp: list[str] = []
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """Kernels inherit this environment: point it at a temporary home."""
+    for key in _HOME_KEYS:
+        _saved[key] = os.environ.pop(key, None)
+    home = tempfile.mkdtemp(prefix="workbench-nbval-")
+    _tmp.append(home)
+    os.environ["WORKBENCH_HOME"] = home
+    root = Path(__file__).resolve().parents[1]
+    os.environ.setdefault("NUMBA_CACHE_DIR", str(root / ".cache" / "numba"))
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    for key, value in _saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+    for path in _tmp:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> Any:
+    """Collect the notebooks under strict nbval unless --nbval/--nbval-lax already do."""
+    opt = parent.config.option
+    if file_path.suffix != ".ipynb" or opt.nbval or opt.nbval_lax:
+        return None
+    from nbval.plugin import IPyNbFile
+
+    return IPyNbFile.from_parent(parent, path=file_path)
