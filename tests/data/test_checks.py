@@ -102,3 +102,12 @@ def test_good_file_has_no_problems(fixtures: Path) -> None:
     frame, _ = read_file(fixtures / "good_1h.csv")
     report = check_frame(frame, "1h")
     assert report.problems == [] and report.frame is not None and len(report.frame) == 8
+
+
+def test_bars_closer_than_the_timeframe_warn_about_the_timeframe(fixtures: Path,
+                                                                 cache: CandleCache) -> None:
+    from workbench.data.checks import SpacingWarning
+
+    with pytest.warns(SpacingWarning, match="is 1d the right timeframe") as rec:
+        cache.import_file(fixtures / "good_1h.csv", "H", "1d")
+    assert "rows 2, 3, 4" in str(rec[0].message) and "3600 s" in str(rec[0].message)

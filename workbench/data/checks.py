@@ -16,6 +16,8 @@ code                      level    meaning
 ``out_of_order``          error    a time earlier than a row above it
 ``exact_duplicate``       warning  the same row twice: the copies are dropped
 ``gap``                   warning  consecutive bars further apart than the timeframe
+``too_close``             warning  consecutive bars closer than the timeframe (wrong
+                                   timeframe given?)
 ========================  =======  ======================================================
 
 Gaps are reported, never filled: markets close (weekends, holidays) and inventing bars
@@ -50,6 +52,10 @@ class GapWarning(DataWarning):
 
 class DuplicateRowsWarning(DataWarning):
     """Exact duplicate rows were dropped."""
+
+
+class SpacingWarning(DataWarning):
+    """Bars closer together than the timeframe: probably the wrong timeframe was given."""
 
 
 @dataclass(frozen=True)
@@ -111,7 +117,8 @@ class CheckReport:
 
     def emit_warnings(self, stacklevel: int = 3) -> None:
         for p in self.warnings:
-            category = GapWarning if p.code == "gap" else DuplicateRowsWarning
+            category = {"gap": GapWarning, "too_close": SpacingWarning}.get(
+                p.code, DuplicateRowsWarning)
             warnings.warn(f"{self.source}: {p.message}", category, stacklevel=stacklevel)
 
 
@@ -243,11 +250,22 @@ def _as_float(col: pd.Series) -> np.ndarray:
 def _gaps(ts: np.ndarray, order: np.ndarray, rows: np.ndarray, timeframe: str) -> list[Problem]:
     """Bars further apart than the timeframe, among the rows ``order`` (in time order)."""
     uts = ts[order]
-    gap = np.flatnonzero(np.diff(uts) > to_ns(timeframe))
-    if not gap.size:
-        return []
-    after = rows[order[gap + 1]]
-    spans = [f"{ns_to_iso(uts[g])} -> {ns_to_iso(uts[g + 1])}" for g in gap[:3]]
-    return [Problem("gap", "warning",
-                    f"{gap.size} gap(s) longer than {timeframe} before {_rows_text(after)} "
-                    f"(e.g. {'; '.join(spans)}); not filled", after.tolist())]
+    diffs = np.diff(uts)
+    step = to_ns(timeframe)
+    out = []
+    gap = np.flatnonzero(diffs > step)
+    if gap.size:
+        after = rows[order[gap + 1]]
+        spans = [f"{ns_to_iso(uts[g])} -> {ns_to_iso(uts[g + 1])}" for g in gap[:3]]
+        out.append(Problem("gap", "warning",
+                           f"{gap.size} gap(s) longer than {timeframe} before "
+                           f"{_rows_text(after)} (e.g. {'; '.join(spans)}); not filled",
+                           after.tolist()))
+    close = np.flatnonzero(diffs < step)
+    if close.size:
+        after = rows[order[close + 1]]
+        out.append(Problem("too_close", "warning",
+                           f"{_rows_text(after)}: less than {timeframe} after the bar before "
+                           f"(smallest spacing {int(diffs.min()) // 10**9} s); is {timeframe} "
+                           "the right timeframe?", after.tolist()))
+    return out
