@@ -104,3 +104,14 @@ def test_symbol_and_timeframe_from_file_name() -> None:
     assert infer_symbol_timeframe("data/GOOG_1d.csv") == ("GOOG", "1d")
     assert infer_symbol_timeframe("BTC-USD_15m.parquet") == ("BTC-USD", "15m")
     assert infer_symbol_timeframe("prices.csv") == (None, None)
+
+
+@pytest.mark.parametrize("sep", [";", "\t"])
+def test_semicolon_and_tab_separated_files_with_a_bom(tmp_path: Path, sep: str) -> None:
+    path = tmp_path / "eu.csv"
+    text = sep.join(["Date", "Open", "High", "Low", "Close", "Volume"]) + "\n"
+    text += sep.join(["2024-01-01", "1.5", "2", "1", "1.8", "10"]) + "\n"
+    path.write_bytes(b"\xef\xbb\xbf" + text.encode())
+    frame, _ = read_file(path)
+    assert frame["close"].tolist() == [1.8]
+    assert int(frame["ts"].iloc[0]) == T0 * 10**9

@@ -38,7 +38,7 @@ _ALIASES: dict[str, tuple[str, ...]] = {
 
 
 def _norm(name: Any) -> str:
-    return re.sub(r"[\s\-]+", "_", str(name).strip().lower())
+    return re.sub(r"[\s\-]+", "_", str(name).replace("\ufeff", "").strip().lower())
 
 
 def detect_columns(columns: list[Any]) -> dict[str, Any]:
@@ -128,9 +128,10 @@ def read_file(path: str | Path) -> tuple[pd.DataFrame, str]:
         if suffix.endswith((".parquet", ".pq")):
             raw = pd.read_parquet(path)
         elif suffix.endswith((".csv", ".csv.gz", ".txt", ".tsv")):
-            raw = pd.read_csv(path, sep=None if suffix.endswith((".txt", ".tsv")) else ",",
-                              engine="python" if suffix.endswith((".txt", ".tsv")) else "c",
-                              dtype=str, keep_default_na=False, na_values=[""])
+            raw = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
+            if raw.shape[1] == 1:  # not comma-separated: let the sniffer find ; or tab
+                raw = pd.read_csv(path, sep=None, engine="python", dtype=str,
+                                  keep_default_na=False, na_values=[""])
         else:
             raise DataError(f"{path.name}: unknown file type; use .csv or .parquet",
                             details={"path": str(path)})
