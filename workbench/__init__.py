@@ -9,13 +9,18 @@ from __future__ import annotations
 
 import importlib
 import os
+import sys
+from pathlib import Path
 from typing import Any
 
-from workbench.config import default_numba_cache_dir
+from workbench.config import default_numba_cache_dir, keyed_numba_cache_dir
 
 # Numba reads NUMBA_CACHE_DIR when it is first imported: point it somewhere writable
-# before any kernel module loads, unless the user chose a place.
-os.environ.setdefault("NUMBA_CACHE_DIR", str(default_numba_cache_dir()))
+# (the user's choice, or ~/.cache/workbench/numba), in a sub-folder keyed by the kernel
+# sources so that an engine change never runs stale cached code.
+if "numba" not in sys.modules:
+    _root = Path(os.environ.get("NUMBA_CACHE_DIR") or default_numba_cache_dir())
+    os.environ["NUMBA_CACHE_DIR"] = str(keyed_numba_cache_dir(_root))
 
 __version__ = "0.1.0"
 
