@@ -73,8 +73,10 @@ def test_exact_duplicates_are_dropped_with_a_warning(fixtures: Path, cache: Cand
 
 def test_gaps_warn_and_are_not_filled(fixtures: Path, cache: CandleCache) -> None:
     with pytest.warns(GapWarning, match="1 gap") as rec:
-        cache.import_file(fixtures / "gap_1h.csv", "GAP", "1h")
+        out = cache.import_file(fixtures / "gap_1h.csv", "GAP", "1h")
     assert "row 5" in str(rec[0].message)
+    assert [(w["code"], w["rows"], w["source"]) for w in out["warnings"]] == [
+        ("gap", [5], "gap_1h.csv")]
     candles = cache.read_arrays("GAP", "1h")
     assert candles.n == 6
     assert (candles.ts[4] - candles.ts[3]) == 3 * 3600 * 10**9

@@ -136,6 +136,7 @@ class CandleCache:
         with self.writer() as w:
             written = w.upsert(data, symbol, timeframe, source, label=label)
         return {"symbol": symbol, "timeframe": timeframe, "written": written,
+                "warnings": w.warnings,
                 **self._rows_of(symbol, timeframe)}
 
     def import_file(self, path: str | Path, symbol: str | None = None,

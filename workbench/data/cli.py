@@ -49,7 +49,7 @@ def _print_result(out: Any, as_json: bool) -> None:
         echo_json(out)
         return
     for item in out if isinstance(out, list) else [out]:
-        typer.echo(" ".join(f"{k}={v}" for k, v in item.items()))
+        typer.echo(" ".join(f"{k}={v}" for k, v in item.items() if k != "warnings"))
 
 
 @data_app.command("import")

@@ -89,6 +89,8 @@ class CacheWriter:
         self.con = con
         self.one_transaction = one_transaction
         self.touched: set[tuple[str, str]] = set()
+        #: warnings (gaps, dropped duplicates, spacing) of every batch, as dicts
+        self.warnings: list[dict[str, Any]] = []
 
     def upsert(self, data: Any, symbol: str, timeframe: str, source: str, *,
                label: str | None = None, check: bool = True) -> int:
@@ -109,6 +111,8 @@ class CacheWriter:
             report = check_frame(frame, timeframe, source=label or f"{symbol} {timeframe}")
             report.raise_for_errors()
             report.emit_warnings(stacklevel=4)
+            self.warnings += [{**p.to_dict(), "source": report.source}
+                              for p in report.warnings]
             assert report.frame is not None  # ok reports always carry the frame
             frame = report.frame
         if len(frame) == 0:
