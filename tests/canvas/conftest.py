@@ -90,8 +90,20 @@ def _listening(port: int) -> bool:
         return s.connect_ex(("127.0.0.1", port)) == 0
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[None]:
+    outcome = yield
+    report = outcome.get_result()  # type: ignore[attr-defined]
+    if report.when == "call":
+        item.stash[FAILED] = report.failed
+
+
+FAILED = pytest.StashKey[bool]()
+
+
 @pytest.fixture
-def browser_page() -> Iterator[Any]:
+def browser_page(request: pytest.FixtureRequest, artifacts_dir: Path) -> Iterator[Any]:
+    """A Chromium page (Debian's browser, reduced motion); a screenshot is kept on failure."""
     from playwright.sync_api import sync_playwright
 
     with sync_playwright() as p:
@@ -101,5 +113,7 @@ def browser_page() -> Iterator[Any]:
         try:
             yield page
         finally:
+            if request.node.stash.get(FAILED, False):
+                page.screenshot(path=str(artifacts_dir / f"FAILED-{request.node.name}.png"))
             context.close()
             browser.close()

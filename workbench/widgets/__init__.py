@@ -15,7 +15,8 @@ if TYPE_CHECKING:
 __all__ = ["CanvasWidget", "canvas"]
 
 
-def canvas(graph_or_template: Any = None, *, readonly: bool = False, **backtest_kwargs: Any) -> CanvasWidget:
+def canvas(graph_or_template: Any = None, *, readonly: bool = False, height: int = 600,
+           **backtest_kwargs: Any) -> CanvasWidget:
     """Show a strategy on the block canvas in any notebook front end.
 
     Parameters
@@ -25,6 +26,8 @@ def canvas(graph_or_template: Any = None, *, readonly: bool = False, **backtest_
         ``"sma_crossover"``. None starts from an empty canvas.
     readonly : bool
         Show the graph without letting the user edit it.
+    height : int
+        Canvas height in CSS pixels.
     **backtest_kwargs
         What the Run button passes to :func:`workbench.api.backtest` (``symbol``,
         ``timeframe``, ``start``, ``end``, ``candles``...).
@@ -39,7 +42,7 @@ def canvas(graph_or_template: Any = None, *, readonly: bool = False, **backtest_
         from workbench.widgets.canvas_widget import CanvasWidget
     except ImportError as exc:  # anywidget/ipywidgets are the [lab] extra
         raise MissingDependencyError.for_extra(exc.name or "anywidget", "lab") from exc
-    return CanvasWidget(graph_or_template, readonly=readonly, backtest_kwargs=backtest_kwargs)
+    return CanvasWidget(graph_or_template, readonly=readonly, height=height, backtest_kwargs=backtest_kwargs)
 
 
 def __getattr__(name: str) -> Any:

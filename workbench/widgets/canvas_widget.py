@@ -23,8 +23,8 @@ class CanvasWidget(anywidget.AnyWidget):  # type: ignore[misc]
 
     Parameters
     ----------
-    graph : dict
-        Strategy JSON (``workbench.strategy/1``) to start from.
+    graph : dict, Strategy, path or str
+        What to start from (see :func:`workbench.widgets.host.graph_of`).
     backtest_kwargs : dict
         Passed to :func:`workbench.api.backtest` when Run is pressed (symbol, timeframe,
         start, end, candles, ...).
@@ -39,8 +39,10 @@ class CanvasWidget(anywidget.AnyWidget):  # type: ignore[misc]
     run_requested = traitlets.Int(0).tag(sync=True)
     status = traitlets.Unicode("").tag(sync=True)
     readonly = traitlets.Bool(False).tag(sync=True)
+    #: canvas height in CSS pixels (a notebook output area has none of its own)
+    height = traitlets.Int(600).tag(sync=True)
 
-    def __init__(self, graph: dict[str, Any] | None = None, *, readonly: bool = False,
+    def __init__(self, graph: Any = None, *, readonly: bool = False,
                  backtest_kwargs: dict[str, Any] | None = None, **kwargs: Any) -> None:
         host.bundle_path()  # a clear error (how to build it) instead of a blank cell
         self.backtest_kwargs: dict[str, Any] = dict(backtest_kwargs or {})

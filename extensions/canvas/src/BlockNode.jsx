@@ -87,7 +87,7 @@ function NameInput({ nodeId, label }) {
   const commit = () => { if (!ctx.rename(nodeId, text)) setText(nodeId); };
   return (
     <input className="nodrag wb-node-id" value={text} aria-label={`Name of ${label} block ${nodeId}`} title="Block name (used in the strategy JSON and in problems)"
-      disabled={ctx.readonly} data-testid={`name-${nodeId}`} size={Math.max(4, text.length)}
+      disabled={ctx.readonly} data-testid={`name-${nodeId}`}
       onChange={(e) => setText(e.target.value)} onBlur={commit}
       onKeyDown={(e) => { if (e.key === "Enter") { e.preventDefault(); commit(); } else if (e.key === "Escape") setText(nodeId); }} />
   );

@@ -7,16 +7,28 @@ import flowCss from "@xyflow/react/dist/style.css";
 import css from "./styles.css";
 import { App } from "./App.jsx";
 
+const DEFAULT_HEIGHT = 600;
+
 function render({ model, el }) {
   const style = document.createElement("style");
   style.textContent = `${flowCss}\n${css}`;
   const host = document.createElement("div");
   host.className = "wb-host";
+  // Height in CSS pixels: the widget's `height` trait, or Panel's layout height (its
+  // adapter falls back to the component's own attributes); a notebook output area has
+  // no height of its own, so the canvas brings one.
+  const size = () => {
+    const h = Number(model.get("height"));
+    host.style.height = `${Number.isFinite(h) && h >= 320 ? h : DEFAULT_HEIGHT}px`;
+  };
+  size();
+  model.on("change:height", size);
   el.appendChild(style);
   el.appendChild(host);
   const root = createRoot(host);
   root.render(<App model={model} />);
   return () => {
+    if (typeof model.off === "function") model.off("change:height", size);
     root.unmount();
     style.remove();
     host.remove();
