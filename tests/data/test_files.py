@@ -115,3 +115,10 @@ def test_semicolon_and_tab_separated_files_with_a_bom(tmp_path: Path, sep: str) 
     frame, _ = read_file(path)
     assert frame["close"].tolist() == [1.8]
     assert int(frame["ts"].iloc[0]) == T0 * 10**9
+
+
+def test_compact_dates_are_dates_not_epoch_seconds(tmp_path: Path) -> None:
+    frame, _ = read_file(_write(tmp_path / "c.csv", "date,o,h,l,c,v",
+                                ["20240101", "20240102", "20240103"]))
+    assert int(frame["ts"].iloc[0]) == T0 * 10**9
+    assert (np.diff(frame["ts"].to_numpy(dtype=np.int64)) == 86400 * 10**9).all()

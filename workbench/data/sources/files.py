@@ -8,9 +8,10 @@ Recognized column names (any case, surrounding spaces ignored):
 - ``open/o``, ``high/h``, ``low/l``, ``close/c`` (also ``price_*`` and ``*_price`` forms),
   ``volume/vol/v``. A file without volume gets volume 0 and a DataWarning.
 
-Times may be ISO strings (with or without offset), dates, or epoch numbers: seconds,
-milliseconds, microseconds or nanoseconds, told apart by magnitude. Times with an
-offset are converted to UTC; **naive times are taken to be UTC already**.
+Times may be ISO strings (with or without offset), dates (also compact, ``20240131``),
+or epoch numbers: seconds, milliseconds, microseconds or nanoseconds, told apart by
+magnitude. Times with an offset are converted to UTC; **naive times are taken to be UTC
+already**.
 """
 
 from __future__ import annotations
@@ -77,7 +78,10 @@ def parse_times(values: pd.Series) -> pd.Series:
         return out.astype("Int64")
     else:
         text = values.astype("string").str.strip()
-        if text.str.fullmatch(r"-?\d+(\.\d+)?").fillna(False).all():
+        if text.str.fullmatch(r"(19|20)\d{2}(0[1-9]|1[0-2])(0[1-9]|[12]\d|3[01])").fillna(
+                False).all():  # compact dates (20240131), not epoch seconds
+            text = text.str.slice(0, 4) + "-" + text.str.slice(4, 6) + "-" + text.str.slice(6)
+        elif text.str.fullmatch(r"-?\d+(\.\d+)?").fillna(False).all():
             return parse_times(pd.to_numeric(text, errors="coerce"))
         dt = pd.to_datetime(text, utc=True, errors="coerce", format="ISO8601")
         if dt.isna().sum() > text.isna().sum():
