@@ -26,20 +26,26 @@ from typing import Any
 
 import pytest
 
+HERE = Path(__file__).resolve().parent
 _HOME_KEYS = ("WORKBENCH_HOME", "WORKBENCH_CACHE", "WORKBENCH_STORE")
 _saved: dict[str, str | None] = {}
 _tmp: list[str] = []
 
 
-def pytest_sessionstart(session: pytest.Session) -> None:
-    """Kernels inherit this environment: point it at a temporary home."""
+def _use_temporary_home() -> None:
+    """Kernels inherit this process' environment: point it at a temporary home (once).
+
+    Done at collection, not in ``pytest_sessionstart``, because this conftest is loaded
+    only when pytest reaches this folder; kernels start later, at each notebook's setup.
+    """
+    if _tmp:
+        return
     for key in _HOME_KEYS:
         _saved[key] = os.environ.pop(key, None)
     home = tempfile.mkdtemp(prefix="workbench-nbval-")
     _tmp.append(home)
     os.environ["WORKBENCH_HOME"] = home
-    root = Path(__file__).resolve().parents[1]
-    os.environ.setdefault("NUMBA_CACHE_DIR", str(root / ".cache" / "numba"))
+    os.environ.setdefault("NUMBA_CACHE_DIR", str(HERE.parent / ".cache" / "numba"))
 
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
@@ -50,13 +56,24 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
             os.environ[key] = value
     for path in _tmp:
         shutil.rmtree(path, ignore_errors=True)
+    _tmp.clear()
 
 
 def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> Any:
     """Collect the notebooks under strict nbval unless --nbval/--nbval-lax already do."""
+    if file_path.suffix != ".ipynb":
+        return None
+    _use_temporary_home()
     opt = parent.config.option
-    if file_path.suffix != ".ipynb" or opt.nbval or opt.nbval_lax:
+    if opt.nbval or opt.nbval_lax:
         return None
     from nbval.plugin import IPyNbFile
 
     return IPyNbFile.from_parent(parent, path=file_path)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """Notebook cells are slow tests (a kernel per notebook): ``-m 'not slow'`` skips them."""
+    for item in items:
+        if Path(str(item.path)).resolve().is_relative_to(HERE):
+            item.add_marker(pytest.mark.slow)
