@@ -122,3 +122,11 @@ def test_real_console_script(tmp_path: Path) -> None:
                                                           "negative_volume.csv")],
                          env=env, capture_output=True, text=True, timeout=120)
     assert bad.returncode == 1 and "row 4" in bad.stdout
+
+
+def test_check_guesses_the_timeframe_from_the_spacing(tmp_path: Path, fixtures: Path) -> None:
+    path = tmp_path / "prices.csv"
+    path.write_text((fixtures / "gap_1h.csv").read_text())
+    r = run("check", str(path), "--json")
+    assert r.exit_code == 0, r.output
+    assert json.loads(r.stdout)["timeframe"] == "1h"
