@@ -62,10 +62,30 @@ def synthetic_candles() -> Any:
 
 
 @pytest.fixture
-def canvas_server(bundle: Path, synthetic_candles: Any) -> Iterator[dict[str, Any]]:
-    """The canvas demo page served by Panel on 127.0.0.1; yields url and the components."""
+def serve_panel() -> Iterator[Callable[[Callable[[], Any]], str]]:
+    """Serve a Panel page factory on 127.0.0.1 (a free port) in a thread; returns its URL."""
     import panel as pn
 
+    servers: list[Any] = []
+
+    def serve(factory: Callable[[], Any]) -> str:
+        port = free_port()
+        servers.append(pn.serve({"canvas": factory}, port=port, address="127.0.0.1", show=False,
+                                threaded=True, start=True, title="canvas test"))
+        wait_until(lambda: _listening(port), what="the Panel server")
+        return f"http://127.0.0.1:{port}/canvas"
+
+    try:
+        yield serve
+    finally:
+        for server in servers:
+            server.stop()
+
+
+@pytest.fixture
+def canvas_server(bundle: Path, synthetic_candles: Any,
+                  serve_panel: Callable[[Callable[[], Any]], str]) -> dict[str, Any]:
+    """The canvas demo page (empty canvas, synthetic candles for Run) and its components."""
     from workbench.app.canvas_component import demo
 
     made: list[Any] = []
@@ -75,14 +95,7 @@ def canvas_server(bundle: Path, synthetic_candles: Any) -> Iterator[dict[str, An
         made.append(view[1])
         return view
 
-    port = free_port()
-    server = pn.serve({"canvas": page}, port=port, address="127.0.0.1", show=False,
-                      threaded=True, start=True, title="canvas test")
-    try:
-        wait_until(lambda: _listening(port), what="the Panel server")
-        yield {"url": f"http://127.0.0.1:{port}/canvas", "port": port, "components": made}
-    finally:
-        server.stop()
+    return {"url": serve_panel(page), "components": made}
 
 
 def _listening(port: int) -> bool:

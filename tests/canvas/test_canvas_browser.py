@@ -167,3 +167,36 @@ def test_build_sma_crossover_in_the_browser(canvas_server: dict[str, Any], brows
     outside = [u for u in requests if urlparse(u).scheme not in ("data", "blob")
                and urlparse(u).hostname != "127.0.0.1"]
     assert not outside, outside
+
+
+def test_readonly_canvas_shows_the_graph_but_refuses_edits(bundle: Path, serve_panel: Any,
+                                                          browser_page: Any, artifacts_dir: Path) -> None:
+    from workbench.app.canvas_component import CanvasComponent
+
+    made: list[Any] = []
+
+    def page() -> Any:
+        made.append(CanvasComponent("sma_crossover", readonly=True, height=560))
+        return made[-1]
+
+    browser_page.goto(serve_panel(page))
+    browser_page.get_by_test_id("node-fast").wait_for(timeout=30_000)
+    comp = made[-1]
+    before = comp.graph
+    browser_page.screenshot(path=str(artifacts_dir / "canvas-04-readonly.png"))
+    assert browser_page.get_by_test_id("palette").count() == 0
+    assert browser_page.get_by_test_id("param-fast-window").is_disabled()
+    assert browser_page.get_by_test_id("name-fast").is_disabled()
+    assert browser_page.get_by_test_id("handle-fast-out").get_attribute("tabindex") == "-1"
+    # neither dragging a block (that pans the view instead) nor Delete changes the graph
+    browser_page.get_by_test_id("node-fast").click()
+    browser_page.keyboard.press("Delete")
+    box = browser_page.get_by_test_id("node-slow").bounding_box()
+    assert box is not None
+    browser_page.mouse.move(box["x"] + 20, box["y"] + 8)
+    browser_page.mouse.down()
+    browser_page.mouse.move(box["x"] + 220, box["y"] + 108, steps=5)
+    browser_page.mouse.up()
+    browser_page.get_by_test_id("node-fast").wait_for()
+    assert browser_page.locator(".react-flow__node").count() == len(before["nodes"])
+    assert comp.graph == before

@@ -250,6 +250,20 @@ function Canvas({ model }) {
     index, byNode, pending, pickPort, setParam, rename, readonly, edges,
   }), [index, byNode, pending, pickPort, setParam, rename, readonly, edges]);
 
+  // Fit the graph while the host is still sizing the canvas (Panel and notebooks lay the
+  // element out after the first render), until the user pans or zooms themselves.
+  const userMoved = useRef(false);
+  useEffect(() => {
+    const box = rootRef.current && rootRef.current.querySelector(".wb-flow");
+    if (!box || typeof ResizeObserver === "undefined") return undefined;
+    const observer = new ResizeObserver(() => {
+      if (!userMoved.current && nodesRef.current.length) flow.fitView({ maxZoom: 1, duration: 0 });
+    });
+    observer.observe(box);
+    return () => observer.disconnect();
+  }, [flow]);
+  const onMoveStart = useCallback((event) => { if (event) userMoved.current = true; }, []);
+
   const h = history.current;
   const globalProblems = byNode.get("") || [];
   const unknownNodes = [...byNode.keys()].filter((k) => k && !nodes.some((n) => n.id === k));
@@ -268,6 +282,7 @@ function Canvas({ model }) {
               nodes={shownNodes} edges={edges} nodeTypes={nodeTypes}
               onNodesChange={onNodesChange} onEdgesChange={onEdgesChange}
               onConnect={connect} onConnectEnd={onConnectEnd} isValidConnection={isValidConnection}
+              onMoveStart={onMoveStart}
               nodesDraggable={!readonly} nodesConnectable={!readonly} nodesFocusable edgesFocusable
               deleteKeyCode={readonly ? null : ["Delete", "Backspace"]}
               fitView={initial.nodes.length > 0} fitViewOptions={{ maxZoom: 1 }} minZoom={0.2} maxZoom={2}

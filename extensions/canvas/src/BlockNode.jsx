@@ -103,16 +103,17 @@ function BlockNodeImpl({ id, data, selected }) {
   const connectedOut = new Set(ctx.edges.filter((e) => e.source === id).map((e) => e.sourceHandle));
   const messages = problems.map((p) => (p.port ? `${p.port}: ${p.message}` : p.message)).join("\n");
   const badgeId = `wb-badge-${id}`;
+  const errors = problems.filter((p) => p.severity !== "warning").length;
   return (
-    <div className={`wb-node${selected ? " wb-node-selected" : ""}${problems.length ? " wb-node-problem" : ""}${spec ? "" : " wb-node-unknown"}`}
+    <div className={`wb-node${selected ? " wb-node-selected" : ""}${errors ? " wb-node-problem" : ""}${spec ? "" : " wb-node-unknown"}`}
       data-testid={`node-${id}`} data-block-type={data.blockType}>
       <div className="wb-node-head" title={spec ? spec.doc : `Unknown block type "${data.blockType}"`}>
         <span className={`wb-node-label wb-cat-${spec ? spec.category : "unknown"}`}>{label}</span>
         <NameInput nodeId={id} label={label} />
         {problems.length > 0 && (
-          <span className="wb-badge" id={badgeId} data-testid={`badge-${id}`} role="img"
-            aria-label={`${problems.length} problem${problems.length > 1 ? "s" : ""}: ${messages}`} title={messages}>
-            ⚠ {problems.length}
+          <span className={`wb-badge${errors ? "" : " wb-badge-warning"}`} id={badgeId} data-testid={`badge-${id}`} role="img"
+            aria-label={`${problems.length} ${errors ? "problem" : "warning"}${problems.length > 1 ? "s" : ""}: ${messages}`} title={messages}>
+            {errors ? "⚠" : "ⓘ"} {problems.length}
           </span>
         )}
       </div>

@@ -2,6 +2,11 @@
 import React from "react";
 import { useModelValue } from "./model.js";
 
+const LABELS = {
+  total_return: "Total return", cagr: "CAGR", sharpe: "Sharpe", sortino: "Sortino",
+  max_drawdown: "Max drawdown", calmar: "Calmar", win_rate: "Win rate", profit_factor: "Profit factor",
+  n_trades: "Trades", exposure: "Exposure", volatility: "Volatility", expectancy: "Expectancy",
+};
 const PERCENT = /return|drawdown|cagr|volatility|rate|exposure/i;
 
 function fmt(name, value) {
@@ -41,7 +46,7 @@ export function Results({ model }) {
       <table className="wb-metrics">
         <tbody>
           {names.filter((n) => n in metrics).map((n) => (
-            <tr key={n} data-testid={`metric-${n}`}><th scope="row">{n.replace(/_/g, " ")}</th><td>{fmt(n, metrics[n])}</td></tr>
+            <tr key={n} data-testid={`metric-${n}`}><th scope="row">{LABELS[n] || n.replace(/_/g, " ")}</th><td>{fmt(n, metrics[n])}</td></tr>
           ))}
         </tbody>
       </table>
