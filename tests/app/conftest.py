@@ -12,6 +12,7 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -33,7 +34,7 @@ class Served:
     ingest_key: str = INGEST_KEY
 
 
-def server_env(home: Path) -> dict[str, str]:
+def server_env(home: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
     env = dict(os.environ)
     env.update({
         "WORKBENCH_HOME": str(home), "WORKBENCH_INGEST_KEYS": INGEST_KEY,
@@ -42,6 +43,7 @@ def server_env(home: Path) -> dict[str, str]:
     })
     env.pop("WORKBENCH_STORE", None)
     env.pop("WORKBENCH_CACHE", None)
+    env.update(extra or {})
     return env
 
 
@@ -53,14 +55,15 @@ def load_sample(home: Path) -> None:
                    check=True, capture_output=True, timeout=300)
 
 
-def start_server(home: Path, log: Path, *extra: str) -> Served:
+def start_server(home: Path, log: Path, *extra: str,
+                 env: dict[str, str] | None = None) -> Served:
     """Start ``workbench serve`` and wait for the URL it prints and for /api/v1/health."""
     import requests
 
     with log.open("w") as out:  # the child keeps its own descriptor
         proc = subprocess.Popen(
             [sys.executable, "-m", "workbench.cli", "serve", "--port", "0", *extra],
-            env=server_env(home), stdout=out, stderr=subprocess.STDOUT, text=True,
+            env=server_env(home, env), stdout=out, stderr=subprocess.STDOUT, text=True,
             start_new_session=True)
     deadline = time.monotonic() + 120
     url = None
@@ -114,3 +117,29 @@ def browser() -> Iterator[object]:
         b = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         yield b
         b.close()
+
+
+@pytest.fixture(scope="module")
+def server_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """``start(*cli_args, env={...}, sample=True) -> Served``; all stopped at teardown."""
+    started: list[Served] = []
+
+    def start(*args: str, env: dict[str, str] | None = None, sample: bool = True) -> Served:
+        home = tmp_path_factory.mktemp("served-home")
+        if sample:
+            load_sample(home)
+        srv = start_server(home, home / "serve.log", *args, env=env)
+        started.append(srv)
+        return srv
+
+    yield start
+    for srv in started:
+        stop_server(srv)
+
+
+@pytest.hookimpl(wrapper=True, tryfirst=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
+    """Keep each phase's report on the test item (fixtures screenshot failed pages)."""
+    rep = yield
+    setattr(item, f"rep_{rep.when}", rep)
+    return rep

@@ -58,9 +58,13 @@ class Tab:
 
 
 @pytest.fixture
-def tab(browser: Any, served: Any) -> Iterator[Tab]:
+def tab(browser: Any, served: Any, artifacts_dir: Path,
+        request: pytest.FixtureRequest) -> Iterator[Tab]:
     t = Tab(browser, served)
     yield t
+    report = getattr(request.node, "rep_call", None)
+    if report is not None and report.failed:  # what the page looked like when it failed
+        t.shot(artifacts_dir, f"FAILED-{request.node.name}")
     t.close()
     assert t.off_host() == [], f"requests left 127.0.0.1: {t.off_host()}"
 
@@ -72,9 +76,16 @@ def center(page: Any, selector: str) -> tuple[float, float]:
 
 
 def drop_block(page: Any, block_type: str, x: float, y: float) -> None:
-    """Drag a palette item onto the flow at (x, y) relative to the flow's corner."""
-    page.locator(f'[data-testid="palette-{block_type}"]').drag_to(
-        page.locator('[data-testid="flow"]'), target_position={"x": x, "y": y})
+    """Drag a palette item onto the flow at (x, y) relative to the flow's corner.
+
+    The palette is searched first, as a person looking for the block would: hovering an
+    item changes the doc box under the list, which moves the other items.
+    """
+    page.locator('[data-testid="palette-search"]').fill(block_type)
+    item = page.locator(f'[data-testid="palette-{block_type}"]')
+    item.hover()
+    item.drag_to(page.locator('[data-testid="flow"]'), target_position={"x": x, "y": y})
+    page.locator('[data-testid="palette-search"]').fill("")
 
 
 def connect(page: Any, source: str, source_port: str, target: str, target_port: str) -> None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import threading
 import uuid
+import warnings
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
@@ -170,13 +171,14 @@ def push_candles(body: m.CandlesPush) -> dict[str, Any]:
     })
     cache = open_cache()
     try:
-        report = cache.upsert(frame, body.symbol, body.timeframe, body.source)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            report = cache.upsert(frame, body.symbol, body.timeframe, body.source)
     finally:
         getattr(cache, "close", lambda: None)()
-    written = _report_rows(report, len(frame))
-    warnings = [str(w) for w in getattr(report, "warnings", []) or []]
     return {"symbol": body.symbol, "timeframe": body.timeframe, "received": len(frame),
-            "written": written, "warnings": warnings}
+            "written": _report_rows(report, len(frame)),
+            "warnings": [str(w.message) for w in caught]}
 
 
 def _ts_ns(value: Any, to_ns: Callable[[Any], int]) -> int:
@@ -219,11 +221,14 @@ def import_candle_file(path: str, symbol: str | None = None,
 
     cache = open_cache()
     try:
-        out = cache.import_file(path, symbol or None, timeframe or None)
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            out = cache.import_file(path, symbol or None, timeframe or None)
     finally:
         getattr(cache, "close", lambda: None)()
     return {"symbol": out["symbol"], "timeframe": out["timeframe"],
-            "rows": _report_rows(out, 0), "total_rows": out.get("rows")}
+            "rows": _report_rows(out, 0), "total_rows": out.get("rows"),
+            "warnings": [str(w.message) for w in caught]}
 
 
 # -- strategies -----------------------------------------------------------------------

@@ -39,6 +39,8 @@ class DataState(param.Parameterized):
             except WorkbenchError as exc:
                 self.error = exc.message
                 return None
-        self.status = f"Imported {out['rows']} rows of {out['symbol']} {out['timeframe']}."
+        notes = " ".join(out.get("warnings") or [])
+        self.status = (f"Imported {out['rows']} rows of {out['symbol']} {out['timeframe']}."
+                       + (f" Note: {notes}" if notes else ""))
         self.refresh()
         return out

@@ -48,15 +48,18 @@ class PaperState(param.Parameterized):
             self.param.update(detail=None, error=exc.message)
 
     def act(self, action: str) -> None:
+        """Pause, resume or stop the selected run; a refused transition is shown."""
         if not self.run_id:
             return
+        error, status = "", ""
         try:
             services.paper_action(self.session.principal, str(self.run_id), action)
-            self.status = f"Run {action}d" if action != "stop" else "Run stopped"
-            self.error = ""
+            status = {"pause": "Run paused", "resume": "Run resumed", "stop": "Run stopped"}[
+                action]
         except WorkbenchError as exc:
-            self.error = exc.message
+            error = exc.message
         self.refresh()
+        self.param.update(error=error, status=status)
 
     def notebook_link(self) -> str | None:
         """Where the latest executed notebook of the run is (URI in the store's files)."""

@@ -95,6 +95,13 @@ class ResultsState(param.Parameterized):
         return {"equity": equity, "drawdown": drawdown, "trades": trades, "price": price}
 
 
+def short_label(run: dict[str, Any]) -> str:
+    """A column name for one run: strategy, series and the id's first 8 characters."""
+    p = run.get("parameters") or {}
+    name = str(p.get("strategy_name") or "strategy")[:24]
+    return f"{name} {p.get('symbol', '')} {p.get('timeframe', '')} · {str(run['id'])[:8]}"
+
+
 class CompareState(param.Parameterized):
     """Pick runs; metrics side by side and equity curves overlaid."""
 
@@ -118,7 +125,6 @@ class CompareState(param.Parameterized):
 
         from workbench.app.state.results import CARDS
 
-        labels = {v: k for k, v in (self.param.runs.names or {}).items()}
         cols = {}
         for run_id in self.runs:
             try:
@@ -127,15 +133,13 @@ class CompareState(param.Parameterized):
                 self.error = exc.message
                 continue
             metrics = run.get("metrics") or {}
-            name = labels.get(run_id, run_id)[:60]
-            cols[name] = {label: fmt(metric(metrics, key), kind) for key, label, kind in CARDS}
+            cols[short_label(run)] = {label: fmt(metric(metrics, key), kind) for key, label, kind in CARDS}
         return pd.DataFrame(cols)
 
     def curves(self) -> Any:
         """Equity curves normalized to 1.0 at the start, one column per run."""
         import pandas as pd
 
-        labels = {v: k for k, v in (self.param.runs.names or {}).items()}
         series = {}
         for run_id in self.runs:
             try:
@@ -148,5 +152,5 @@ class CompareState(param.Parameterized):
                           dtype=float)
             if len(s) and s.iloc[0]:
                 s = s / s.iloc[0]
-            series[labels.get(run_id, run_id)[:60]] = s
+            series[short_label(doc["run"])] = s
         return pd.DataFrame(series)

@@ -51,4 +51,5 @@ class AppSession(param.Parameterized):
         p = run.get("parameters") or {}
         name = p.get("strategy_name") or "strategy"
         when = str(run.get("created_at", ""))[:19].replace("T", " ")
-        return f"{name} · {p.get('symbol', '?')} {p.get('timeframe', '')} · {when} · {run['status']}"
+        return (f"{name} · {p.get('symbol', '?')} {p.get('timeframe', '')} · {when} · "
+                f"{run['status']} · {str(run['id'])[:8]}")

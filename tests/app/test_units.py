@@ -1,0 +1,125 @@
+"""Pieces of the app without a server: identity, OpenAPI, metrics, jobs, warnings, inputs."""
+
+from __future__ import annotations
+
+import threading
+import time
+
+import pytest
+
+from workbench.app import auth
+from workbench.app.http.metrics import Registry
+from workbench.app.http.routes import ROUTE_DOCS, openapi_document
+from workbench.app.jobs import JobRunner
+from workbench.app.runs import honest_warnings
+from workbench.app.server import ServeOptions, _check
+from workbench.app.state.sweeps import parse_values
+from workbench.errors import NotFoundError, UnauthorizedError, ValidationError
+
+
+def test_local_mode_refuses_to_bind_beyond_loopback() -> None:
+    _check(ServeOptions(host="127.0.0.1"))
+    with pytest.raises(ValidationError, match="--server-mode"):
+        _check(ServeOptions(host="0.0.0.0"))
+    _check(ServeOptions(host="0.0.0.0", server_mode=True))
+
+
+def test_server_mode_without_secret_says_what_to_set(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("SUPABASE_JWT_SECRET", raising=False)
+    monkeypatch.delenv("SUPABASE_JWKS_URL", raising=False)
+    with pytest.raises(UnauthorizedError, match="SUPABASE_JWT_SECRET"):
+        auth.verify_jwt("a.b.c")
+    with pytest.raises(UnauthorizedError, match="Bearer"):
+        auth.principal_from_headers({}, server_mode=True)
+    assert auth.principal_from_headers({}, server_mode=False).local
+
+
+def test_local_role_must_be_a_known_role(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("WORKBENCH_LOCAL_ROLE", "root")
+    with pytest.raises(ValidationError, match="builder, educator, admin"):
+        auth.local_principal()
+
+
+def test_openapi_lists_every_route_with_its_models() -> None:
+    doc = openapi_document()
+    assert len(doc["paths"]) == len(ROUTE_DOCS)
+    schemas = doc["components"]["schemas"]
+    assert {"BacktestRequest", "CandlesPush", "ErrorEnvelope", "Health"} <= set(schemas)
+    assert schemas["ErrorEnvelope"]["properties"]["error"]["$ref"].endswith("ErrorBody")
+    params = doc["paths"]["/api/v1/backtests/{id}"]["get"]["parameters"]
+    assert params[0] == {"name": "id", "in": "path", "required": True,
+                         "schema": {"type": "string"}}
+
+
+def test_metrics_histogram_buckets_are_cumulative() -> None:
+    reg = Registry()
+    reg.observe("/r", "GET", 200, 0.003)
+    reg.observe("/r", "GET", 500, 0.2)
+    text = reg.render()
+    assert 'workbench_http_requests_total{route="/r",method="GET",status="500"} 1' in text
+    assert 'workbench_http_request_duration_seconds_bucket{route="/r",le="0.005"} 1' in text
+    assert 'workbench_http_request_duration_seconds_bucket{route="/r",le="0.25"} 2' in text
+    assert 'workbench_http_request_duration_seconds_count{route="/r"} 2' in text
+
+
+def test_jobs_report_progress_result_and_errors() -> None:
+    runner = JobRunner(max_workers=1)
+    seen: list[str] = []
+    gate = threading.Event()
+
+    def work(progress):  # type: ignore[no-untyped-def]
+        gate.wait(5)
+        progress(0.5, "half")
+        return {"answer": 42}
+
+    job = runner.submit("test", "me", work, watcher=lambda j: seen.append(j.status))
+    assert runner.get(job.id).status in ("queued", "running")
+    gate.set()
+    done = runner.wait(job.id, timeout=10)
+    assert done.status == "succeeded" and done.result == {"answer": 42}
+    assert seen[0] == "running" and seen[-1] == "succeeded" and done.progress == 1.0
+
+    def broken(progress):  # type: ignore[no-untyped-def]
+        raise ValidationError("bad param 'window'", details={"param": "window"})
+
+    failed = runner.wait(runner.submit("test", "me", broken).id, timeout=10)
+    assert failed.status == "failed" and failed.error == {
+        "code": "validation_error", "message": "bad param 'window'",
+        "details": {"param": "window"}}
+    with pytest.raises(NotFoundError):
+        runner.get("nope")
+    runner.shutdown()
+
+
+def test_wait_change_returns_on_progress() -> None:
+    runner = JobRunner(max_workers=1)
+
+    def slow(progress):  # type: ignore[no-untyped-def]
+        time.sleep(0.05)
+        progress(0.3, "a third")
+        time.sleep(0.05)
+        return {}
+
+    job = runner.submit("t", "me", slow)
+    snap = runner.wait_change(job.id, 0, timeout=5)
+    assert snap.version >= 1
+    runner.wait(job.id, timeout=5)
+    runner.shutdown()
+
+
+def test_honest_warnings_name_the_weak_spot() -> None:
+    few = honest_warnings({"n_trades": 7, "sharpe": 4.2, "exposure": 0.01}, 100, "1d")
+    text = " ".join(few)
+    assert "Only 7 trades" in text and "Sharpe 4.20" in text and "less than 5%" in text
+    assert "0.27 years" in text
+    assert len(honest_warnings({"n_trades": 300, "sharpe": 1.0, "exposure": 0.5}, 3000,
+                               "1d")) == 1  # only the standing disclaimer
+
+
+def test_sweep_values_parse_ranges_and_lists() -> None:
+    assert parse_values("5:20:5", "fast.window") == [5, 10, 15, 20]
+    assert parse_values("2, 3.5", "x") == [2, 3.5]
+    with pytest.raises(ValidationError, match="start:stop:step"):
+        parse_values("5:x", "fast.window")
+    with pytest.raises(ValidationError, match="start:stop:step"):
+        parse_values("1:10:0", "fast.window")
