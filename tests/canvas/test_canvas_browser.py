@@ -76,6 +76,13 @@ def test_build_sma_crossover_in_the_browser(canvas_server: dict[str, Any], brows
     drop(page, "sma", 220, 20)
     drop(page, "sma", 220, 340)
     drop(page, "enter_long", 640, 200)
+    # The palette is one tab stop; arrow keys move between blocks, Enter adds one.
+    assert page.locator(".wb-palette-item[tabindex='0']").count() == 1
+    page.get_by_test_id("palette-sma").focus()
+    page.keyboard.press("ArrowRight")
+    focused = "el => el === el.getRootNode().activeElement"
+    assert page.get_by_test_id("palette-ema").evaluate(focused)
+    assert page.get_by_test_id("palette-ema").get_attribute("tabindex") == "0"
     page.get_by_test_id("palette-crosses_above").focus()
     page.keyboard.press("Enter")
     for node in ("price", "sma", "sma_2", "enter_long", "crosses_above"):

@@ -6,7 +6,8 @@ import { CanvasContext } from "./App.jsx";
 import { PORT_LABELS } from "./graph.js";
 
 function portLabel(label, nodeId, kind, port) {
-  return `${label} block ${nodeId}, ${kind === "target" ? "input" : "output"} ${port.name} (${PORT_LABELS[port.type] || port.type})`;
+  const what = `${PORT_LABELS[port.type] || port.type}${port.optional ? ", optional" : ""}`;
+  return `${label} block ${nodeId}, ${kind === "target" ? "input" : "output"} ${port.name} (${what})`;
 }
 
 function Port({ nodeId, label, port, kind, problem, connected }) {
@@ -31,7 +32,7 @@ function Port({ nodeId, label, port, kind, problem, connected }) {
         tabIndex={ctx.readonly ? -1 : 0} role="button" aria-label={portLabel(label, nodeId, kind, port)}
         aria-pressed={pending ? "true" : "false"} onKeyDown={onKeyDown}
       />
-      <span className="wb-port-name">{port.name}</span>
+      <span className={`wb-port-name${port.optional ? " wb-port-optional" : ""}`}>{port.name}</span>
       <span className="wb-port-type" aria-hidden="true">{port.type === "series_bool" ? "◆" : port.type === "scalar" ? "●" : "∿"}</span>
     </div>
   );
