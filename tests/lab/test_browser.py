@@ -156,9 +156,12 @@ def test_notebook_widget_renders_the_canvas(page, lab, artifacts_dir: Path) -> N
     page.wait_for_selector(".jp-Notebook")
     page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']",
                            state="attached", timeout=90_000)
-    run_command(page, "Run All Cells")
+    page.locator(".jp-Notebook .jp-Cell .jp-InputArea-editor").first.click()
+    page.keyboard.press("Shift+Enter")
     output = page.locator(".jp-OutputArea-output .react-flow__node")
-    output.first.wait_for(timeout=120_000)
+    try:
+        output.first.wait_for(timeout=120_000)
+    finally:
+        page.screenshot(path=str(artifacts_dir / "lab-notebook-widget.png"))
     graph = json.loads((STARTER / "sma_crossover.strategy.json").read_text())
     assert output.count() == len(graph["nodes"])
-    page.screenshot(path=str(artifacts_dir / "lab-notebook-widget.png"))
