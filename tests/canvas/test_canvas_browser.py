@@ -180,15 +180,21 @@ def test_readonly_canvas_shows_the_graph_but_refuses_edits(bundle: Path, serve_p
                                                           browser_page: Any, artifacts_dir: Path) -> None:
     from workbench.app.canvas_component import CanvasComponent
 
+    class PageCanvas(CanvasComponent):
+        """A subclass in another module (as app pages make) still gets the bundle by URL."""
+
     made: list[Any] = []
 
     def page() -> Any:
-        made.append(CanvasComponent("sma_crossover", readonly=True, height=560))
+        made.append(PageCanvas("sma_crossover", readonly=True, height=560))
         return made[-1]
 
+    bundle_responses: list[int] = []
+    browser_page.on("response", lambda r: bundle_responses.append(r.status) if r.url.endswith("/canvas.js") else None)
     browser_page.goto(serve_panel(page))
     browser_page.get_by_test_id("node-fast").wait_for(timeout=30_000)
     comp = made[-1]
+    assert bundle_responses == [200]
     before = comp.graph
     browser_page.screenshot(path=str(artifacts_dir / "canvas-04-readonly.png"))
     assert browser_page.get_by_test_id("palette").count() == 0
