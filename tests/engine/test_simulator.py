@@ -199,3 +199,30 @@ def test_signal_arrays_are_checked() -> None:
         simulate(o, h, lo, c, np.zeros(7, bool), np.zeros(8, bool))
     with pytest.raises(ValidationError, match="boolean signal"):
         simulate(o, h, lo, c, np.full(8, 0.5), np.zeros(8, bool))
+
+
+def test_next_open_reversal_and_short_take_profit() -> None:
+    # long signal bar 1 -> long at bar 2 open 10.5; short signal bar 3 -> reverse at bar 4
+    # open 12.0; short target 10% below 12.0 = 10.8: bar 5 (low 9.9) reaches it
+    tp = np.full(8, np.nan)
+    tp[3] = 0.1  # read at the short's signal bar only
+    r = run(le=[1], se=[3], fill_timing="next_open", tp=tp)
+    assert r.side.tolist() == [1, -1]
+    assert r.exit_reason.tolist() == [sim.EXIT_REVERSAL, sim.EXIT_TAKE_PROFIT]
+    assert r.entry_idx.tolist() == [2, 4] and r.exit_idx.tolist() == [4, 5]
+    assert r.exit_price[1] == pytest.approx(10.8)
+
+
+def test_risk_sizing_falls_back_to_the_trailing_stop() -> None:
+    r = run(le=[1], lx=[3], size_mode="risk_percent", size_value=0.01, tsl=0.05)
+    assert r.size[0] == pytest.approx(100 / (10.5 * 0.05))
+
+
+def test_no_cash_left_skips_entries_with_a_flag() -> None:
+    o, h, lo, c = bars()
+    c2 = c.copy()
+    c2[2] = 30.0  # a short from 10.5 loses everything (and more) by bar 2
+    h2 = np.maximum(h, c2)
+    r = simulate(o, h2, lo, c2, sig(8, 4), sig(8), sig(8, 1), sig(8, 2), fill_timing="close")
+    assert r.equity[2] < 0
+    assert len(r.pnl) == 1 and r.status & sim.STATUS_NO_CASH
