@@ -76,12 +76,27 @@ def stop(proc: subprocess.Popen) -> None:
         proc.wait()
 
 
+def load_sample_candles(home: Path) -> None:
+    """The shipped samples (GOOG 1d, the backtest dialog's default) into ``home``'s cache."""
+    from workbench.data.cache import open_cache
+    from workbench.data.samples import load_samples
+
+    cache = open_cache(home / "candles.duckdb")
+    try:
+        load_samples(cache)
+    finally:
+        close = getattr(cache, "close", None)
+        if callable(close):
+            close()
+
+
 @pytest.fixture(scope="module")
 def jupyter_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     base = tmp_path_factory.mktemp("jserver")
     root, home = base / "root", base / "home"
     root.mkdir()
     home.mkdir()
+    load_sample_candles(home)
     proc, server = start_server("server", root, home, base / "server.log")
     try:
         yield server
@@ -92,4 +107,4 @@ def jupyter_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]
 @pytest.fixture(scope="session")
 def jupyter_process():
     """``(start_server, stop)`` for tests that need their own server (e.g. `jupyter lab`)."""
-    return start_server, stop
+    return start_server, stop, load_sample_candles

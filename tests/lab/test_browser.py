@@ -42,27 +42,13 @@ def lab(tmp_path_factory: pytest.TempPathFactory, jupyter_process) -> Iterator[A
     home.mkdir()
     shutil.copy(STARTER / "sma_crossover.strategy.json", root / "sma.strategy.json")
     nbformat.write(widget_notebook(), root / "widget.ipynb")
-    _load_sample_candles(home)
-    start_server, stop = jupyter_process
+    start_server, stop, load_sample_candles = jupyter_process
+    load_sample_candles(home)
     proc, server = start_server("lab", root, home, base / "lab.log")
     try:
         yield server
     finally:
         stop(proc)
-
-
-def _load_sample_candles(home: Path) -> None:
-    """GOOG 1d into the server's own cache (the backtest dialog's default)."""
-    from workbench.data.cache import open_cache
-    from workbench.data.samples import load_samples
-
-    cache = open_cache(home / "candles.duckdb")
-    try:
-        load_samples(cache)
-    finally:
-        close = getattr(cache, "close", None)
-        if callable(close):
-            close()
 
 
 @pytest.fixture(scope="module")

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import copy
 import json
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -12,12 +14,8 @@ from workbench.server import service
 
 pytestmark = pytest.mark.slow
 
-GRAPH = {
-    "schema": "workbench.strategy/1", "name": "tiny", "description": "",
-    "nodes": [{"id": "price", "type": "price", "params": {"field": "close"},
-               "position": {"x": 0, "y": 0}}],
-    "edges": [], "settings": {},
-}
+STARTERS = Path(__file__).resolve().parents[2] / "workbench" / "strategies"
+GRAPH = json.loads((STARTERS / "sma_crossover.strategy.json").read_text())
 
 
 def post(url: str, **kwargs) -> requests.Response:
@@ -70,19 +68,29 @@ def test_backtest_rejects_bad_max_points_before_running(jupyter_server) -> None:
 def test_export_writes_notebook_beside_strategy_and_never_overwrites(jupyter_server) -> None:
     sub = jupyter_server.root / "strategies"
     sub.mkdir(exist_ok=True)
-    (sub / "tiny.strategy.json").write_text(json.dumps(GRAPH))
+    (sub / "sma.strategy.json").write_text(json.dumps(GRAPH))
     paths = []
     for _ in range(2):
         r = post(jupyter_server.api("export"),
-                          json={"path": "strategies/tiny.strategy.json", "graph": GRAPH},
-                          timeout=10)
+                 json={"path": "strategies/sma.strategy.json", "graph": GRAPH,
+                       "symbol": "EURUSD", "timeframe": "1h"})
         assert r.status_code == 201, r.text
         paths.append(r.json()["path"])
-    assert paths == ["strategies/tiny.ipynb", "strategies/tiny-1.ipynb"]
-    nb = nbformat.read(sub / "tiny.ipynb", as_version=4)
+    assert paths == ["strategies/sma.ipynb", "strategies/sma-1.ipynb"]
+    nb = nbformat.read(sub / "sma.ipynb", as_version=4)
     nbformat.validate(nb)
     assert nb.metadata["kernelspec"]["name"] == "python3"
-    assert "load_strategy('tiny.strategy.json')" in nb.cells[1].source
+    source = "\n".join(c.source for c in nb.cells)
+    assert "SYMBOL = 'EURUSD'" in source and "TIMEFRAME = '1h'" in source
+    assert "wb.backtest(" in source
+
+
+def test_export_of_an_invalid_graph_is_a_422_with_problems(jupyter_server) -> None:
+    bad = copy.deepcopy(GRAPH)
+    bad["edges"] = []
+    r = post(jupyter_server.api("export"), json={"path": "bad.strategy.json", "graph": bad})
+    assert r.status_code == 422
+    assert not (jupyter_server.root / "bad.ipynb").exists()
 
 
 def test_export_of_a_non_strategy_path_is_a_422(jupyter_server) -> None:
@@ -111,3 +119,78 @@ def test_unknown_route_under_namespace_is_not_a_500(jupyter_server) -> None:
 def test_post_without_xsrf_is_refused(jupyter_server) -> None:
     r = requests.post(jupyter_server.api("validate"), json={"graph": GRAPH}, timeout=10)
     assert r.status_code == 403
+
+
+def test_catalog_is_the_block_catalog(jupyter_server) -> None:
+    from workbench.blocks import catalog_json
+
+    r = requests.get(jupyter_server.api("catalog"), timeout=30)
+    assert r.status_code == 200
+    assert r.json() == json.loads(json.dumps(catalog_json()))
+
+
+def test_starters_list_and_one_starter(jupyter_server) -> None:
+    r = requests.get(jupyter_server.api("starters"), timeout=30)
+    assert r.status_code == 200
+    assert "sma_crossover" in r.json()["starters"]
+    assert r.json()["default"] == "sma_crossover"
+    one = requests.get(jupyter_server.api("starters/sma_crossover"), timeout=30).json()
+    assert one["graph"]["schema"] == "workbench.strategy/1"
+    assert {n["id"] for n in one["graph"]["nodes"]} == {n["id"] for n in GRAPH["nodes"]}
+
+
+def test_unknown_starter_is_a_422_with_a_suggestion(jupyter_server) -> None:
+    r = requests.get(jupyter_server.api("starters/sma_crosover"), timeout=30)
+    assert r.status_code == 422
+    err = envelope(r)
+    assert err["code"] == "unknown_name"
+    assert err["details"]["suggestion"] == "sma_crossover"
+
+
+def test_validate_returns_every_problem_with_its_node(jupyter_server) -> None:
+    ok = post(jupyter_server.api("validate"), json={"graph": GRAPH})
+    assert ok.status_code == 200
+    assert ok.json() == {"problems": [], "ok": True}
+    bad = copy.deepcopy(GRAPH)
+    next(n for n in bad["nodes"] if n["id"] == "fast")["params"]["window"] = 0
+    bad["nodes"].append({"id": "ghost", "type": "no_such_block", "params": {},
+                         "position": {"x": 0, "y": 0}})
+    r = post(jupyter_server.api("validate"), json={"graph": bad})
+    assert r.status_code == 200
+    problems = r.json()["problems"]
+    assert r.json()["ok"] is False
+    assert {"fast", "ghost"} <= {p["node"] for p in problems}
+    assert all({"node", "port", "code", "message"} <= set(p) for p in problems)
+
+
+def test_backtest_goog_daily_matches_the_python_api(jupyter_server, monkeypatch) -> None:
+    r = post(jupyter_server.api("backtest"),
+             json={"graph": GRAPH, "symbol": "GOOG", "timeframe": "1d", "max_points": 50})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["symbol"] == "GOOG" and body["timeframe"] == "1d"
+    assert len(body["equity"]["v"]) == len(body["equity"]["t"]) == 50
+    assert body["n_trades"] > 0
+
+    import workbench
+
+    monkeypatch.setenv("WORKBENCH_HOME", str(jupyter_server.home))
+    local = workbench.backtest(GRAPH, symbol="GOOG", timeframe="1d")
+    assert body["n_trades"] == len(local.trades)
+    assert body["metrics"]["total_return"] == pytest.approx(local.metrics["total_return"])
+    assert body["equity"]["v"][-1] == pytest.approx(float(local.equity.iloc[-1]))
+
+
+def test_backtest_of_a_symbol_not_in_the_cache_is_a_4xx(jupyter_server) -> None:
+    r = post(jupyter_server.api("backtest"),
+             json={"graph": GRAPH, "symbol": "NOPE", "timeframe": "1d"})
+    assert 400 <= r.status_code < 500, r.text
+    assert "NOPE" in envelope(r)["message"]
+
+
+def test_backtest_of_an_invalid_graph_is_a_422(jupyter_server) -> None:
+    bad = copy.deepcopy(GRAPH)
+    bad["edges"] = []
+    r = post(jupyter_server.api("backtest"), json={"graph": bad})
+    assert r.status_code == 422
+    assert envelope(r)["code"] == "validation_error"

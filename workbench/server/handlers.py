@@ -22,7 +22,6 @@ from workbench.errors import NotFoundError, ValidationError
 from workbench.http_errors import error_response
 from workbench.server import NAMESPACE, service
 from workbench.server.models import BacktestBody, ExportBody, GraphBody
-from workbench.server.notebook import strategy_notebook
 
 M = TypeVar("M", bound=pydantic.BaseModel)
 
@@ -109,14 +108,14 @@ class ExportHandler(WorkbenchHandler):
 
     async def _export(self) -> dict[str, Any]:
         body = self.parse(ExportBody)
-        cm = self.contents_manager
         target = service.notebook_name(body.path)
+        nb = await asyncio.to_thread(service.export_notebook, body)
+        cm = self.contents_manager
         base, _, _ = target.rpartition(".ipynb")
         n = 1
         while await ensure_async(cm.file_exists(target)):
             target = f"{base}-{n}.ipynb"  # never overwrite a notebook the user edited
             n += 1
-        nb = strategy_notebook(body.path.strip("/").rsplit("/", 1)[-1], body.graph)
         await ensure_async(cm.save({"type": "notebook", "format": "json", "content": nb},
                                    target))
         return {"path": target}

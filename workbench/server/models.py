@@ -25,3 +25,5 @@ class BacktestBody(GraphBody):
 
 class ExportBody(GraphBody):
     path: str = Field(min_length=1, description="server path of the .strategy.json file")
+    symbol: str = Field("GOOG", min_length=1, description="symbol the notebook backtests")
+    timeframe: str = Field("1d", min_length=1, description="timeframe the notebook backtests")

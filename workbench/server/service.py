@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from workbench.errors import ValidationError
-from workbench.server.models import BacktestBody, GraphBody
+from workbench.server.models import BacktestBody, ExportBody, GraphBody
 
 #: The starter strategies the launcher offers (graph helper's names, see contracts).
 STARTERS: tuple[str, ...] = (
@@ -158,3 +158,14 @@ def notebook_name(strategy_path: str) -> str:
             f"{strategy_path!r} is not a strategy file: export needs a path ending in "
             "'.strategy.json'.", details={"path": strategy_path})
     return path[: -len(".strategy.json")] + ".ipynb"
+
+
+def export_notebook(body: ExportBody) -> Any:
+    """The graph helper's exported notebook (graph inline, ``parameters`` cell); an
+    invalid graph is refused with its problems, as ``workbench export`` does."""
+    from workbench.api import load_strategy
+    from workbench.graph.export import notebook
+
+    strategy = load_strategy(body.graph)
+    strategy.graph  # noqa: B018 - raises ValidationError listing the problems
+    return notebook(strategy, symbol=body.symbol, timeframe=body.timeframe)

@@ -332,7 +332,8 @@ const plugin: JupyterFrontEndPlugin<void> = {
         try {
           const { path } = await postJSON<{ path: string }>('export', {
             path: doc.context.path,
-            graph: doc.content.graph
+            graph: doc.content.graph,
+            ...doc.content.runOptions
           });
           await commands.execute('docmanager:open', { path });
         } catch (error) {
