@@ -137,8 +137,7 @@ def backtest(body: BacktestBody) -> dict[str, Any]:
 
     result = api_backtest(body.graph, symbol=body.symbol, timeframe=body.timeframe,
                           start=body.start, end=body.end)
-    metrics = result.metrics
-    metrics = metrics.to_dict() if hasattr(metrics, "to_dict") else dict(metrics)
+    metrics: dict[Any, Any] = dict(result.metrics.items())
     trades = getattr(result, "trades", None)
     return {
         "symbol": body.symbol,
