@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 
 import workbench
-from workbench.errors import NotFoundError, ValidationError
+from workbench.errors import NotFoundError, ValidationError, WorkbenchError
 from workbench.widgets import host
 
 
@@ -79,9 +79,11 @@ def test_run_requested_backtests_and_sends_a_small_result(bundle: Path, syntheti
 
 
 def test_run_without_candles_reports_the_error_on_the_canvas(widget: Any) -> None:
-    widget.run_requested += 1  # an empty WORKBENCH_HOME: no cached candles
+    widget.run_requested += 1  # an empty WORKBENCH_HOME: no cached candles; must not raise
     assert widget.result is not None and widget.result["error"]
     assert widget.status.endswith("failed")
+    with pytest.raises(WorkbenchError):  # called from Python, the error is raised too
+        widget.backtest()
 
 
 def test_save_writes_strategy_json_the_api_loads(widget: Any, tmp_path: Path) -> None:
@@ -142,3 +144,16 @@ def test_panel_component_validates_and_runs_like_the_widget(bundle: Path, synthe
     result = asyncio.run(comp.run())
     assert result is comp.last_result and comp.result["error"] is None
     assert comp.status.endswith("done")
+
+
+def test_sweep_runs_on_the_edited_graph(bundle: Path, synthetic_candles: Any) -> None:
+    w = workbench.canvas("sma_crossover", candles=synthetic_candles)
+    graph = json.loads(json.dumps(w.graph))
+    next(n for n in graph["nodes"] if n["id"] == "slow")["params"]["window"] = 30
+    w.graph = graph  # as if edited on the canvas
+    table = w.sweep({"fast.window": [5, 10]})
+    assert len(table) == 2 and "total_return" in table.columns
+    assert sorted(table["fast.window"].tolist()) == [5, 10]
+    single = w.backtest()  # fast=10 from the starter, slow=30 from the edit
+    row = table[table["fast.window"] == 10].iloc[0]
+    assert row["total_return"] == pytest.approx(float(single.metrics["total_return"]), rel=1e-9, abs=1e-12)

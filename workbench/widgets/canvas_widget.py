@@ -60,7 +60,7 @@ class CanvasWidget(anywidget.AnyWidget):  # type: ignore[misc]
     @traitlets.observe("run_requested")
     def _on_run(self, change: dict[str, Any]) -> None:
         if change["new"] > change["old"]:
-            self.backtest()
+            self._run({}, raise_errors=False)  # a button press must not raise in the kernel
 
     def _revalidate(self) -> None:
         self.problems = host.validate_graph(self.graph)
@@ -73,26 +73,37 @@ class CanvasWidget(anywidget.AnyWidget):  # type: ignore[misc]
         return list(self.problems)
 
     def backtest(self, **kwargs: Any) -> Any:
-        """Backtest the current graph; the result also appears in the canvas' panel.
+        """Backtest the current graph and return the Result; it also appears on the canvas.
 
         Keyword arguments override ``backtest_kwargs`` for this run. Errors are shown on
-        the canvas (status and results panel) and re-raised only when called directly.
+        the canvas (status and results panel) and raised.
         """
-        options = {**self.backtest_kwargs, **kwargs}
+        return self._run(kwargs, raise_errors=True)
+
+    def _run(self, overrides: dict[str, Any], *, raise_errors: bool) -> Any:
+        options = {**self.backtest_kwargs, **overrides}
         label = host.describe_run(options)
         self.status = f"{label}: running…"
         try:
             result = host.run_backtest(self.graph, **options)
-        except Exception as exc:  # shown in the canvas; a button press must not crash the kernel
+        except Exception as exc:
             self.result = host.error_payload(exc)
             self.status = f"{label}: failed"
-            if kwargs:
+            if raise_errors:
                 raise
             return None
         self.last_result = result
         self.result = host.result_payload(result, label)
         self.status = f"{label}: done"
         return result
+
+    def sweep(self, grid: dict[str, Any], **kwargs: Any) -> Any:
+        """Grid sweep of the current graph (:func:`workbench.api.sweep`), e.g.
+        ``w.sweep({"fast.window": "5:30:5"})``; one row of metrics per combination."""
+        from workbench import api
+
+        options = {"progress": False, **self.backtest_kwargs, **kwargs}
+        return api.sweep(dict(self.graph), grid, **options)
 
     @property
     def strategy(self) -> Any:
