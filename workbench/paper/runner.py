@@ -215,7 +215,8 @@ def tick(store: Any, run_id: Any, as_of: Any = None, *, engine: str = "papermill
         report.notebook = done.notebook_path if done else None
         report.seconds = time.perf_counter() - began
         return report
-    store.ticks.record(run.id, bar_ts, "running", notebook_path=key)
+    store.ticks.record(run.id, bar_ts, "running",
+                       notebook_path=key if engine == "papermill" else None)
     # -- execute ------------------------------------------------------------------------
     data: bytes | None = None
     failure: BaseException | None = None
@@ -225,8 +226,7 @@ def tick(store: Any, run_id: Any, as_of: Any = None, *, engine: str = "papermill
         outcome = None
     else:
         try:
-            outcome = advance(store, run.id, as_of_dt, cache=cache, notebook_path=key,
-                              in_runner=True)
+            outcome = advance(store, run.id, as_of_dt, cache=cache, in_runner=True)
         except Exception as exc:  # noqa: BLE001 - recorded on the tick like a cell error
             failure, outcome = exc, None
     if failure is not None:
