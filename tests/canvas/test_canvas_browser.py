@@ -148,6 +148,15 @@ def test_build_sma_crossover_in_the_browser(canvas_server: dict[str, Any], brows
     assert slow.input_value() == "20"
     page.get_by_test_id("redo-button").click()
     wait_until(lambda: params_of(comp.graph, "slow")["window"] == 50, what="redo in Python")
+    # Delete a block from the keyboard (its wires go too); one undo brings both back.
+    page.locator('.react-flow__node[aria-label^="SMA block slow"]').focus()
+    page.keyboard.press("Enter")  # select the focused block
+    page.keyboard.press("Delete")
+    wait_until(lambda: "slow" not in {n["id"] for n in comp.graph["nodes"]}, what="slow deleted in Python")
+    assert len(edges_of(comp.graph)) == 3
+    page.get_by_test_id("undo-button").click()
+    wait_until(lambda: len(edges_of(comp.graph)) == 5, what="undo restores the block and its wires")
+    assert params_of(comp.graph, "slow")["window"] == 50
     page.get_by_test_id("fit-button").click()
     page.screenshot(path=str(artifacts_dir / "canvas-02-sma-crossover.png"))
 

@@ -77,6 +77,18 @@ function Canvas({ model }) {
     setModel(model, "graph", graph);
   }, [apply, model]);
 
+  // React Flow deletes a block's wires and then the block in two calls: commit them once,
+  // so one undo brings both back.
+  const pendingCommit = useRef(false);
+  const commitSoon = useCallback(() => {
+    if (pendingCommit.current) return;
+    pendingCommit.current = true;
+    queueMicrotask(() => {
+      pendingCommit.current = false;
+      commit(nodesRef.current, edgesRef.current);
+    });
+  }, [commit]);
+
   const load = useCallback((graph) => {
     const state = fromGraph(graph);
     metaRef.current = state.meta;
@@ -119,26 +131,26 @@ function Canvas({ model }) {
 
   const onNodesChange = useCallback((changes) => {
     const effective = readonly ? changes.filter((c) => c.type === "select" || c.type === "dimensions") : changes;
-    let next = applyNodeChanges(effective, nodesRef.current);
+    const next = applyNodeChanges(effective, nodesRef.current);
     const removed = new Set(effective.filter((c) => c.type === "remove").map((c) => c.id));
     const settled = effective.some((c) => c.type === "position" && !c.dragging && c.position);
     if (removed.size) {
-      const nextEdges = edgesRef.current.filter((e) => !removed.has(e.source) && !removed.has(e.target));
-      commit(next, nextEdges);
+      apply(next, edgesRef.current.filter((e) => !removed.has(e.source) && !removed.has(e.target)));
+      commitSoon();
     } else if (settled) {
       commit(next, edgesRef.current);
     } else {
       nodesRef.current = next;
       setNodes(next);
     }
-  }, [commit, readonly]);
+  }, [apply, commit, commitSoon, readonly]);
 
   const onEdgesChange = useCallback((changes) => {
     const effective = readonly ? changes.filter((c) => c.type === "select") : changes;
     const next = applyEdgeChanges(effective, edgesRef.current);
-    if (effective.some((c) => c.type === "remove")) commit(nodesRef.current, next);
+    if (effective.some((c) => c.type === "remove")) { apply(nodesRef.current, next); commitSoon(); }
     else { edgesRef.current = next; setEdges(next); }
-  }, [commit, readonly]);
+  }, [apply, commitSoon, readonly]);
 
   const connect = useCallback((conn) => {
     const why = connectionProblem(conn, nodesRef.current, index);
