@@ -87,18 +87,25 @@ def backtest(strategy: Any, symbol: str | None = None, timeframe: str | None = N
 def sweep(strategy: Any, grid: dict[str, Any], symbol: str | None = None, timeframe: str | None = None,
           start: Any = None, end: Any = None, candles: Any = None,
           params: dict[str, Any] | None = None, settings: dict[str, Any] | None = None,
-          batch_size: int | None = None, progress: bool = True) -> pd.DataFrame:
+          batch_size: int | None = None, progress: bool = True, client: Any = None) -> pd.DataFrame:
     """Grid sweep: ``grid={"fast.window": "5:50:5", "slow.window": [20, 40]}``.
 
     Ranges ``start:stop:step`` include ``stop`` when it lies on the grid. Returns one row
     per combination: the param columns, then the metric columns (fractions). Runs in
-    parallel inside the engine (numba ``prange``), keeping only metrics.
+    parallel inside the engine (numba ``prange``), keeping only metrics. With ``client``
+    (a ``dask.distributed.Client`` or a scheduler address) the grid runs in chunks on
+    that cluster and returns the same frame; see :mod:`workbench.distributed`.
     """
     from workbench.graph.data import load
     from workbench.graph.sweeps import run_sweep
 
     strat = load_strategy(strategy)
     ctx = load(symbol, timeframe, start, end, candles)
+    if client is not None:  # only then is workbench.distributed (and dask) imported
+        from workbench.distributed.sweeps import sweep_context
+
+        return sweep_context(strat, ctx, grid, client=client, timeframe=timeframe, params=params,
+                             settings=settings, batch_size=batch_size, progress=progress)
     return run_sweep(strat, ctx, grid, timeframe=timeframe, params=params, settings=settings,
                      batch_size=batch_size, progress=progress)
 

@@ -137,6 +137,8 @@ def register(root: typer.Typer) -> None:
                   sort: Annotated[str, typer.Option("--sort", help="metric to sort by (descending)")] = "sharpe",
                   top: Annotated[int, typer.Option("--top", help="rows to print (0 = all)")] = 20,
                   out: Annotated[Path | None, typer.Option("--out", help="write all rows to this CSV")] = None,
+                  cluster: Annotated[str | None, typer.Option(
+                      "--cluster", help="run on the dask scheduler at tcp://HOST:8786 (same rows)")] = None,
                   as_json: JsonOpt = False) -> None:
         """Grid sweep in parallel (numba prange); one row per combination."""
         from workbench.api import sweep
@@ -146,7 +148,8 @@ def register(root: typer.Typer) -> None:
         grid = dict(split_assignment(p) for p in param)
         params, settings = _overrides(sets)
         frame = sweep(target, grid, symbol=symbol, timeframe=timeframe, start=start, end=end,
-                      candles=_candles(candles), params=params, settings=settings, progress=not as_json)
+                      candles=_candles(candles), params=params, settings=settings, progress=not as_json,
+                      client=cluster)  # an address: workbench.distributed connects only when given
         if sort in frame.columns:
             frame = frame.sort_values(sort, ascending=False, na_position="last", kind="stable")
         if out is not None:

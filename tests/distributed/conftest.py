@@ -1,0 +1,40 @@
+"""A real dask LocalCluster (2 worker processes, 1 thread each) and small candles.
+
+Workers are spawned processes: they inherit NUMBA_CACHE_DIR (set by tests/conftest.py,
+keyed by workbench/__init__.py), so their kernels load from the warm cache.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pandas as pd
+import pytest
+
+from workbench.data.sources.synthetic import generate
+
+
+@pytest.fixture(scope="session")
+def candles() -> pd.DataFrame:
+    """3,000 hourly synthetic bars."""
+    return generate("SYN", "1h", 3000, 7)
+
+
+def start_cluster() -> tuple[Any, Any]:
+    from distributed import Client, LocalCluster
+
+    cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0",
+                           silence_logs=50)
+    return cluster, Client(cluster, set_as_default=False)
+
+
+@pytest.fixture(scope="session")
+def client() -> Iterator[Any]:
+    """A client of a 2-worker LocalCluster shared by the tests that do not harm it."""
+    cluster, client = start_cluster()
+    try:
+        yield client
+    finally:
+        client.close()
+        cluster.close()
