@@ -21,7 +21,7 @@ CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
                  "--disable-component-update", "--disable-sync", "--no-first-run"]
 INGEST_KEY = "test-ingest-key"
-BACKTEST_LIMIT = 3  # the free plan's daily backtests in the served app (the quota test)
+BACKTEST_LIMIT = 6  # the free plan's daily backtests in the served app (the quota test)
 
 
 @dataclass

@@ -171,8 +171,12 @@ def test_canvas_build_sma_crossover_by_dragging_and_run(tab: Tab, artifacts_dir:
 def test_compare_two_runs(tab: Tab, artifacts_dir: Path) -> None:
     page = tab.open()
     page.wait_for_selector('[data-testid="canvas-root"]')
-    page.locator(".wb-run button").click()  # the starter strategy: a second run
-    page.wait_for_selector(".wb-equity-chart canvas", timeout=120_000)
+    # the starter strategy, run from the canvas' own toolbar button this time
+    page.locator('[data-testid="run-button"]').click()
+    expect(page.locator('[data-testid="status"]')).to_have_text("Backtest done",
+                                                                timeout=120_000)
+    expect(page.locator('[data-testid="metric-total_return"]')).to_be_visible()
+    page.wait_for_selector(".wb-equity-chart canvas", timeout=60_000)
     tab.nav("compare")
     page.wait_for_selector(".wb-compare-chart canvas", timeout=60_000)
     table = page.locator(".wb-compare-table table").inner_text()
@@ -180,6 +184,31 @@ def test_compare_two_runs(tab: Tab, artifacts_dir: Path) -> None:
     header = page.locator(".wb-compare-table table thead").inner_text()
     assert header.count("GOOG") == 2, header
     tab.shot(artifacts_dir, "compare")
+
+
+def test_sweep_heatmap_then_open_a_cell(tab: Tab, artifacts_dir: Path) -> None:
+    page = tab.open("?page=sweeps")
+    page.wait_for_selector(".wb-sweep-run")
+    x_values = page.get_by_label("X values")
+    x_values.fill("5,10")
+    x_values.press("Enter")
+    y_values = page.get_by_label("Y values")
+    y_values.fill("40,60")
+    y_values.press("Enter")
+    page.locator(".wb-sweep-run button").click()
+    page.wait_for_selector(".wb-heatmap canvas", timeout=120_000)
+    tab.shot(artifacts_dir, "sweeps")
+    # click the top-right cell of the heatmap (fast=10, slow=60): that run opens
+    box = page.locator(".wb-heatmap canvas").first.bounding_box()
+    assert box is not None
+    page.mouse.click(box["x"] + box["width"] * 0.7, box["y"] + box["height"] * 0.3)
+    expect(page.locator(".wb-nav-results .bk-btn-primary")).to_be_visible(timeout=120_000)
+    page.wait_for_selector(".wb-equity-chart canvas", timeout=60_000)
+    expect(page.locator(".wb-run-select select")).to_contain_text("SMA crossover")
+    # the same from the keyboard-friendly cell picker
+    tab.nav("sweeps")
+    page.locator(".wb-sweep-open button").click()
+    expect(page.locator(".wb-nav-results .bk-btn-primary")).to_be_visible(timeout=120_000)
 
 
 def test_exceeded_quota_shows_upgrade_hint(tab: Tab, artifacts_dir: Path) -> None:
@@ -203,13 +232,13 @@ def test_exceeded_quota_shows_upgrade_hint(tab: Tab, artifacts_dir: Path) -> Non
     tab.shot(artifacts_dir, "plan-usage")
 
 
-@pytest.mark.parametrize("slug", ["sweeps", "paper-trading", "templates", "compliance",
+@pytest.mark.parametrize("slug", ["paper-trading", "templates", "compliance",
                                   "data"])
 def test_other_pages_render(tab: Tab, artifacts_dir: Path, slug: str) -> None:
     page = tab.open()
     tab.nav(slug)
     page.wait_for_selector(f".wb-nav-{slug} .bk-btn-primary")
-    heading = {"sweeps": "Sweeps", "paper-trading": "Paper trading", "templates": "Templates",
+    heading = {"paper-trading": "Paper trading", "templates": "Templates",
                "compliance": "Compliance", "data": "Data"}[slug]
     expect(page.locator(".wb-main h2", has_text=heading)).to_be_visible()
     if slug == "data":

@@ -169,3 +169,32 @@ def test_data_page_imports_a_file_whole_or_not_at_all(session: AppSession) -> No
     bad = b"ts,open,high,low,close,volume\n2024-01-01,1,2,0.5,1.5,1\n2024-01-02,1,0.5,2,1,1\n"
     assert data.import_bytes("BAD_1d.csv", bad) is None
     assert "BAD" not in {s["symbol"] for s in data.refresh()} and data.error
+
+
+def test_sweep_grid_then_open_one_cell(session: AppSession) -> None:
+    from workbench.app.state.sweeps import SweepState
+
+    sweep = SweepState(session=session, values_x="5,10", values_y="40:60:20", metric="sharpe")
+    job_id = sweep.run()
+    assert job_id, sweep.error
+    session.jobs.wait(job_id, timeout=120)
+    assert sweep.poll() and sweep.error == ""
+    grid = sweep.grid
+    assert grid is not None and len(grid) == 4
+    assert sorted(zip(grid["x"], grid["y"], strict=True)) == [(5, 40), (5, 60), (10, 40), (10, 60)]
+    run_id = sweep.open_cell(10, 60)
+    assert run_id and session.page == "Canvas"  # queued: the page stays responsive
+    session.jobs.wait(run_id, timeout=120)
+    assert sweep.cell_done(run_id)
+    assert session.page == "Results" and session.selected_run == run_id
+    run = services.get_backtest(session.principal, run_id)
+    assert run["parameters"]["params"] == {"fast.window": 10, "slow.window": 60}
+    value = grid[(grid.x == 10) & (grid.y == 60)]["value"].iloc[0]
+    assert run["metrics"]["sharpe"] == pytest.approx(value, rel=1e-9)
+
+
+def test_sweep_refuses_bad_values(session: AppSession) -> None:
+    from workbench.app.state.sweeps import SweepState
+
+    sweep = SweepState(session=session, values_x="a,b")
+    assert sweep.run() is None and "fast.window" in sweep.error

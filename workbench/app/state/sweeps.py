@@ -110,7 +110,8 @@ class SweepState(param.Parameterized):
         return True
 
     def open_cell(self, x: Any, y: Any) -> str | None:
-        """Run (and record) the backtest of one cell and show it on the Results page."""
+        """Queue (and record) the backtest of one cell; :meth:`cell_done` opens it."""
+        self.error = ""
         try:
             graph = services.starter_graph(self.strategy)
             symbol, timeframe = (self.series or " ").split(" ", 1)
@@ -120,10 +121,20 @@ class SweepState(param.Parameterized):
         except WorkbenchError as exc:
             self.error = exc.message
             return None
-        self.session.jobs.wait(run_id, timeout=120)
+        self.status = f"Running {self.param_x}={x}, {self.param_y}={y}…"
+        return run_id
+
+    def cell_done(self, run_id: str) -> bool:
+        """True once the cell's run finished; then the Results page shows it."""
+        job = self.session.jobs.find(run_id)
+        if job is not None and not job.done:
+            return False
+        if job is not None and job.status == "failed":
+            self.error = (job.error or {}).get("message", "failed")
+            return True
         self.session.run_finished(run_id)
         self.session.open_run(run_id)
-        return run_id
+        return True
 
 
 def _safe_series() -> list[dict[str, Any]]:

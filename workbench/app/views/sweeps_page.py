@@ -27,7 +27,8 @@ class SweepsPage(pn.viewable.Viewer):
         st.param.watch(self._progress, ["progress", "running"])
         self.cell = pn.widgets.Select(name="Cell", options=[], width=220)
         self.open_button = pn.widgets.Button(name="Open this run", css_classes=["wb-sweep-open"])
-        self.open_button.on_click(lambda _e: self._open(self.cell.value))
+        self._cells: dict[str, tuple[Any, Any]] = {}
+        self.open_button.on_click(lambda _e: self._open(self._cells.get(self.cell.value)))
 
     def _progress(self, *_events: Any) -> None:
         self.progress.visible = self.state.running
@@ -39,8 +40,12 @@ class SweepsPage(pn.viewable.Viewer):
             self._poller.start()
 
     def _open(self, cell: Any) -> None:
-        if cell:
-            self.state.open_cell(*cell)
+        """Run the cell's backtest off the event loop; the Results page opens when done."""
+        if not cell:
+            return
+        run_id = self.state.open_cell(*cell)
+        if run_id:
+            Poller(lambda: self.state.cell_done(run_id)).start()
 
     def render(self) -> None:
         import holoviews as hv
@@ -64,8 +69,9 @@ class SweepsPage(pn.viewable.Viewer):
                 self._open(lookup[(str(x), str(y))])
 
         tap.add_subscriber(on_tap)
-        self.cell.options = {f"{self.state.param_x}={a!s}, {self.state.param_y}={b!s}": (a, b)
-                             for a, b in lookup.values()}
+        self._cells = {f"{a}|{b}": (a, b) for a, b in lookup.values()}
+        self.cell.options = {f"{self.state.param_x}={a}, {self.state.param_y}={b}": key
+                             for key, (a, b) in self._cells.items()}
         self.body.objects = [pn.pane.HoloViews(heat, sizing_mode="stretch_width",
                                                css_classes=["wb-heatmap"]),
                              pn.Row(self.cell, self.open_button)]
