@@ -65,17 +65,16 @@ def test_reference_strategy_on_goog_daily(goog) -> None:  # type: ignore[no-unty
     assert_same(pf, r, 365, 86400)
     m = compute_metrics(r.equity, r.position, r.pnl, r.ret, r.exit_reason, init_cash=CASH,
                         bars_per_year=365, bar_seconds=86400).values
-    st = pf.stats()
+    closed = pf.trades.closed
     assert m["sharpe"] == pytest.approx(pf.sharpe_ratio(), rel=1e-9)
     assert m["sortino"] == pytest.approx(pf.sortino_ratio(), rel=1e-9)
     assert m["volatility"] == pytest.approx(pf.annualized_volatility(), rel=1e-9)
     assert m["cagr"] == pytest.approx(pf.annualized_return(), rel=1e-9)
-    assert m["calmar"] == pytest.approx(st["Calmar Ratio"], rel=1e-9)
-    assert m["win_rate"] == pytest.approx(st["Win Rate [%]"] / 100, rel=1e-12)
-    assert m["profit_factor"] == pytest.approx(st["Profit Factor"], rel=1e-9)
-    assert m["expectancy"] == pytest.approx(st["Expectancy"], rel=1e-9)
-    assert m["max_dd_bars"] == st["Max Drawdown Duration"].days
-    assert m["n_trades"] == st["Total Trades"]
+    assert m["calmar"] == pytest.approx(pf.calmar_ratio(), rel=1e-9)
+    assert m["win_rate"] == pytest.approx(closed.win_rate(), rel=1e-12)
+    assert m["profit_factor"] == pytest.approx(closed.profit_factor(), rel=1e-9)
+    assert m["expectancy"] == pytest.approx(closed.expectancy(), rel=1e-9)
+    assert m["max_dd_bars"] == pf.drawdowns.duration.max()
 
 
 def test_reference_strategy_on_synthetic_minutes(minute_bars) -> None:  # type: ignore[no-untyped-def]
