@@ -98,8 +98,8 @@ def metrics_nb(
         prev = e
         s += r
         ss += r * r
-        if r < 0.0:
-            down += r * r
+        neg = min(r, 0.0)  # branch-free: the sign of returns is a coin flip
+        down += neg * neg
         if e >= peak:
             if i - peak_i - 1 > longest:
                 longest = i - peak_i - 1
@@ -109,8 +109,7 @@ def metrics_nb(
             dd = e / peak - 1.0
             if dd < mdd:
                 mdd = dd
-        if position[i] != 0.0:
-            exposed += 1
+        exposed += position[i] != 0.0
     mean = s / n
     ss = max(ss - n * mean * mean, 0.0)
     if peak_i < n - 1 and equity[n - 1] < peak and n - 1 - peak_i > longest:

@@ -22,6 +22,10 @@ Two entry points, both running :func:`workbench.engine.simulator.simulate_nb` an
     graph layer evaluates a chunk of combinations at a time and calls this per chunk so
     memory stays bounded.
 
+Developers: numba's on-disk cache is keyed by THIS file's timestamp only, so after
+editing ``simulator.py`` or ``metrics.py`` touch this file (or clear NUMBA_CACHE_DIR),
+or the cached sweep kernels keep the old simulator/metrics code inlined.
+
 Fees, slippage and size_value may vary per combination (arrays of n_combos) or be
 scalars. Results equal single :func:`simulate` + :func:`compute_metrics` runs exactly
 (tested).
