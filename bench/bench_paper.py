@@ -1,0 +1,109 @@
+"""Paper-trading tick speed: seconds per tick and ticks per minute on this machine.
+
+    python bench/bench_paper.py            # 40 in-process ticks, 6 papermill ticks, 2 workers
+    python bench/bench_paper.py --quick    # fewer ticks (a smoke run)
+
+Paths measured (each tick advances a replay run on the GOOG 1d sample by one bar and
+commits to a local store in a temporary WORKBENCH_HOME):
+
+``inprocess``        ``runner.tick(..., engine="inprocess")``: recompute + commit + alerts
+``papermill``        ``runner.tick(...)`` executing notebooks/paper_trade.ipynb (new kernel
+                     per tick: imports, hvplot chart), one after another in one process
+``papermill x2``     two ``workbench paper tick`` processes side by side (two runs), as
+                     ``workbench scheduler --workers 2`` runs them; ticks per minute of the
+                     pair, what 2 cores give
+
+The ratio ``papermill / inprocess`` is the notebook's price per tick (kernel start-up,
+imports, outputs, storage), paid for a readable executed notebook per tick.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import datetime, timedelta
+from pathlib import Path
+
+ANCHOR = datetime.fromisoformat("2026-01-01T00:00:00+00:00")
+
+
+def _setup(home: Path, runs: int) -> list[str]:
+    os.environ["WORKBENCH_HOME"] = str(home)
+    os.environ.pop("WORKBENCH_CACHE", None)
+    os.environ["WORKBENCH_STORE"] = "local"
+    from workbench.paper.control import create_run
+    from workbench.paper.demo import ensure_samples
+    from workbench.records import open_store
+
+    ensure_samples()
+    store = open_store()
+    store.profiles.update(store.current_user().id, plan_tier="premium")
+    ids = [str(create_run(store, "sma_crossover", symbol="GOOG", timeframe="1d",
+                          schedule="* * * * *", warmup_bars=300, anchor=ANCHOR).id)
+           for _ in range(runs)]
+    store.close()
+    return ids
+
+
+def _at(k: int) -> str:
+    return (ANCHOR + timedelta(minutes=k)).isoformat()
+
+
+def _ticks(run_id: str, n: int, engine: str, first: int = 1) -> list[float]:
+    from workbench.paper.runner import tick
+    from workbench.records import open_store
+
+    store = open_store()
+    out = []
+    for k in range(first, first + n):
+        t = time.perf_counter()
+        report = tick(store, run_id, _at(k), engine=engine)
+        out.append(time.perf_counter() - t)
+        if report.status != "succeeded":
+            raise SystemExit(f"tick {k} {report.status}: {report.error}")
+    store.close()
+    return out
+
+
+def _pair(ids: list[str], n: int) -> float:
+    """Wall seconds for two processes ticking ``n`` times each, side by side."""
+    script = ("import sys; from workbench.paper.runner import tick; "
+              "from workbench.records import open_store; from datetime import datetime, timedelta; "
+              "s = open_store(); a = datetime.fromisoformat(sys.argv[2]); "
+              "[tick(s, sys.argv[1], a + timedelta(minutes=k)) for k in range(1, int(sys.argv[3]) + 1)]")
+    t = time.perf_counter()
+    procs = [subprocess.Popen([sys.executable, "-c", script, i, ANCHOR.isoformat(), str(n)],
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL) for i in ids]
+    codes = [p.wait() for p in procs]
+    if any(codes):
+        raise SystemExit(f"a tick process failed: {codes}")
+    return time.perf_counter() - t
+
+
+def main(argv: list[str]) -> None:
+    quick = "--quick" in argv
+    n_in, n_pm, n_pair = (10, 2, 2) if quick else (40, 6, 4)
+    with tempfile.TemporaryDirectory(prefix="bench-paper-") as tmp:
+        ids = _setup(Path(tmp), 4)
+        inproc = _ticks(ids[0], n_in, "inprocess")
+        warm = inproc[1:] or inproc
+        pm = _ticks(ids[1], n_pm, "papermill")
+        pm_warm = pm[1:] or pm
+        pair = _pair(ids[2:], n_pair)
+    s_in, s_pm = statistics.median(warm), statistics.median(pm_warm)
+    print(f"cpus: {os.cpu_count()}  load avg: {os.getloadavg()[0]:.1f}")
+    print(f"inprocess    : {s_in * 1000:8.1f} ms/tick  {60 / s_in:9.0f} ticks/min"
+          f"  (first tick {inproc[0]:.2f} s: imports + numba cache load)")
+    print(f"papermill    : {s_pm:8.2f} s/tick   {60 / s_pm:9.1f} ticks/min"
+          f"  (first {pm[0]:.2f} s)")
+    print(f"papermill x2 : {pair / n_pair:8.2f} s/tick per process, "
+          f"{60 * 2 * n_pair / pair:6.1f} ticks/min for the pair (2 workers)")
+    print(f"ratio papermill / inprocess: {s_pm / s_in:.0f}x")
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])
