@@ -185,6 +185,7 @@ def test_per_bar_stop_arrays_are_read_at_the_signal_bar() -> None:
     (dict(size_mode="risk_percent", size_value=0.01), ValidationError, "give sl"),
     (dict(size_value=1.5), ValidationError, "size_value"),
     (dict(fees=5), ValidationError, "fractions, not percent"),
+    (dict(fees="abc"), ValidationError, "fees: must be a number"),
     (dict(sl=-0.1), ValidationError, "positive fraction"),
     (dict(sl=np.ones(3)), ValidationError, "expected 8 values"),
 ])

@@ -80,12 +80,15 @@ def window(value: Any, name: str = "window", minimum: int = 1) -> int:
 
 
 def fraction(value: Any, name: str, *, low: float = 0.0, high: float = np.inf) -> float:
-    """A finite float in [low, high]."""
-    v = float(value)
+    """A finite float in [low, high] (the message reminds that rates are fractions)."""
+    try:
+        v = float(value)
+    except (TypeError, ValueError):
+        v = float("nan")
     if not np.isfinite(v) or v < low or v > high:
+        hint = " (fractions, not percent: 0.001 = 0.1%)" if high <= 1.0 else ""
         raise ValidationError(
-            f"{name}: must be a number in [{low}, {high}], got {value!r} "
-            "(fractions, not percent: 0.001 = 0.1%)",
+            f"{name}: must be a number in [{low}, {high}], got {value!r}{hint}",
             details={"param": name, "value": repr(value), "min": low, "max": high},
         )
     return v
