@@ -131,6 +131,8 @@ def tick_cmd(run: str = typer.Argument(None, help="Run id (or prefix); or use --
              engine: str = typer.Option("papermill", "--engine",
                                         help="papermill (executes the notebook) or inprocess."),
              timeout: float = typer.Option(120.0, "--timeout", help="Seconds per cell."),
+             cluster: str = typer.Option(None, "--cluster", help="With --due: one task per run on the "
+                                                                "dask scheduler at tcp://HOST:8786."),
              as_json: bool = typer.Option(False, "--json")) -> None:
     """Execute the paper-trade notebook for one run or for every due run."""
     from workbench.errors import ValidationError
@@ -139,7 +141,11 @@ def tick_cmd(run: str = typer.Argument(None, help="Run id (or prefix); or use --
     if bool(run) == due:
         raise ValidationError("Give a RUN_ID or --due (not both).", details={})
     store = _store()
-    if due:
+    if due and cluster:  # workbench.distributed (and dask) imported only here
+        from workbench.distributed.ticks import tick_due as cluster_tick_due
+
+        reports = cluster_tick_due(cluster, as_of, store=store, engine=engine, timeout=timeout)
+    elif due:
         reports = runner.tick_due(store, as_of, engine=engine, timeout=timeout)
     else:
         found = control.find_run(store, run)

@@ -36,14 +36,15 @@ def _save_version(store: Any, owner_id: Any, strategy: Any) -> Any:
     return store.versions.save(stored.id, doc, notes="saved by workbench paper create")
 
 
-def _check_data(run_source: str, symbol: str, timeframe: str, start: Any) -> None:
+def _check_data(run_source: str, symbol: str, timeframe: str, start: Any,
+                cache: Any = None) -> None:
     if run_source == "ccxt":
         return
     from workbench.data.cache import open_cache
     from workbench.errors import NotFoundError
 
     try:
-        n = open_cache(read_only=True).read_arrays(symbol, timeframe, start).n
+        n = (cache or open_cache(read_only=True)).read_arrays(symbol, timeframe, start).n
     except NotFoundError:
         n = 0
     if n == 0:
@@ -59,13 +60,14 @@ def create_run(store: Any, target: Any, *, symbol: str, timeframe: str, cash: fl
                owner_id: Any = None, name: str | None = None,
                params: dict[str, Any] | None = None, settings: dict[str, Any] | None = None,
                warmup_bars: int = 0, anchor: Any = None,
-               exchange: str | None = None) -> PaperTradeRun:
+               exchange: str | None = None, cache: Any = None) -> PaperTradeRun:
     """A new paper run of ``target`` (a graph file, a starter name, a dict or a Strategy).
 
     ``cash``: initial cash (quote currency). ``schedule``: cron, evaluated in ``tz``.
     ``source``: replay, cache or ccxt. ``start``: first bar (inclusive). Replay only:
     ``warmup_bars`` bars are already closed when the run starts, ``anchor`` (default
-    now) is when its simulated clock starts. Raises QuotaExceededError over the plan.
+    now) is when its simulated clock starts. ``cache``: the candle cache to check (default
+    the configured one). Raises QuotaExceededError over the plan.
     """
     from workbench import api
     from workbench.data.timeframes import validate as check_tf
@@ -88,7 +90,7 @@ def create_run(store: Any, target: Any, *, symbol: str, timeframe: str, cash: fl
     config = dict(alerts) if isinstance(alerts, dict) else parse_alerts(alerts)
     config = {**DEFAULTS, **config}
     start_iso = as_utc(start).isoformat() if start is not None else None
-    _check_data(source, symbol, timeframe, start_iso)
+    _check_data(source, symbol, timeframe, start_iso, cache)
     owner = store.profiles.get(owner_id) if owner_id else store.current_user()
     quotas.consume(store, owner.id, "paper_trade_runs")
     version = _save_version(store, owner.id, strategy)

@@ -33,17 +33,21 @@ def demo_run(store: Any, cache: Any = None, symbol: str = "GOOG", timeframe: str
     The run's schedule is every minute and its replay clock is anchored at a fixed
     instant, so tick ``k`` runs at ``anchor + k * bars_per_tick`` minutes and sees
     ``warmup_bars + k * bars_per_tick`` bars: the demo is the same on every machine.
-    Returns the run (refreshed). ``engine="inprocess"`` skips the notebooks.
+    Returns the run (refreshed). ``engine="inprocess"`` skips the notebooks. Calling it
+    again reuses the active demo run of the same name (its ticks are already done).
     """
     from workbench.paper.control import create_run
     from workbench.paper.runner import tick
 
-    ensure_samples(cache, symbol, timeframe)
+    cache = ensure_samples(cache, symbol, timeframe)
     anchor = as_utc("2026-01-01T00:00:00Z")
-    run = create_run(store, strategy, symbol=symbol, timeframe=timeframe, cash=10_000.0,
-                     schedule="* * * * *", source="replay", warmup_bars=warmup_bars,
-                     anchor=anchor, name=f"Demo: {strategy} on {symbol} {timeframe}",
-                     alerts=["drawdown=0.1", "loss_streak=3"])
+    name = f"Demo: {strategy} on {symbol} {timeframe}"
+    again = [r for r in store.paper_runs.list(status=["scheduled", "active"]) if r.name == name]
+    # a second `make demo` ticks the same run again (idempotent) instead of spending quota
+    run = again[0] if again else create_run(
+        store, strategy, symbol=symbol, timeframe=timeframe, cash=10_000.0,
+        schedule="* * * * *", source="replay", warmup_bars=warmup_bars, anchor=anchor,
+        name=name, alerts=["drawdown=0.1", "loss_streak=3"], cache=cache)
     for k in range(1, ticks + 1):
         tick(store, run.id, anchor + timedelta(minutes=k * bars_per_tick), engine=engine,
              cache=cache)

@@ -1,0 +1,16 @@
+"""``demo_run`` (what ``make demo`` calls): a ticked run, repeatable without new quota."""
+
+from __future__ import annotations
+
+from workbench.paper import demo_run
+
+
+def test_demo_run_ticks_and_is_repeatable(local_store, monkeypatch, tmp_path):
+    monkeypatch.setenv("WORKBENCH_CACHE", str(tmp_path / "empty.duckdb"))  # samples loaded
+    run = demo_run(local_store, ticks=3, engine="inprocess")
+    assert run.status == "active" and run.state["n_bars"] == 200 + 3 * 20
+    assert len(local_store.ticks.list(run.id)) == 3
+    assert local_store.fills.list(run.id)
+    again = demo_run(local_store, ticks=3, engine="inprocess")
+    assert again.id == run.id and len(local_store.ticks.list(run.id)) == 3
+    assert len(local_store.paper_runs.list()) == 1
