@@ -134,3 +134,30 @@ def test_schedule_is_timezone_aware():
     assert [t.isoformat() for t in got] == ["2026-03-28T08:00:00+00:00",
                                             "2026-03-29T07:00:00+00:00",
                                             "2026-03-30T07:00:00+00:00"]
+
+
+def test_drift_alert_when_history_is_revised_under_the_run(local_store, monkeypatch, tmp_path):
+    from workbench.data.cache import open_cache
+
+    path = tmp_path / "revised.duckdb"
+    monkeypatch.setenv("WORKBENCH_CACHE", str(path))
+    from workbench.data.samples import load_samples
+
+    cache = open_cache(path)
+    load_samples(cache)
+    run = make_run(local_store)
+    runner.tick(local_store, run.id, at(200), engine="inprocess")
+    fills = local_store.fills.list(run.id)
+    assert fills
+    # the vendor revises the open of the first fill's bar (a committed bar)
+    frame = cache.read_frame("GOOG", "1d")
+    bar = fills[0].info["fill_ts"]
+    row = frame.loc[[bar]].copy()
+    row["open"] = row["open"] * 1.01
+    row["high"] = row[["high", "open"]].max(axis=1)
+    cache.upsert(row, "GOOG", "1d", "revision")
+    runner.tick(local_store, run.id, at(201), engine="inprocess")
+    drift = [n for n in local_store.notifications.list(run.owner_id)
+             if n.type == TYPE and n.payload["kind"] == "drift"]
+    assert len(drift) == 1
+    assert local_store.paper_runs.get(run.id).state["drift"]
