@@ -152,10 +152,10 @@ def test_kernel_command_is_this_python() -> None:
 @pytest.mark.slow
 def test_nbval_collection_is_strict(tmp_path: Path) -> None:
     """Our conftest collects notebooks under strict nbval: a changed output fails, a
-    tagged or matching one passes (checked on two tiny notebooks, one real kernel each)."""
-    def notebook(saved: str, tags: list[str]) -> dict[str, Any]:
+    tagged or matching one passes; the kernel is this Python (tiny notebooks, real kernels)."""
+    def notebook(saved: str, tags: list[str], source: str = "print(6 * 7)") -> dict[str, Any]:
         cell = {"cell_type": "code", "execution_count": 1, "id": "c1",
-                "metadata": {"tags": tags}, "source": "print(6 * 7)",
+                "metadata": {"tags": tags}, "source": source,
                 "outputs": [{"output_type": "stream", "name": "stdout", "text": saved}]}
         return {"cells": [cell], "nbformat": 4, "nbformat_minor": 5,
                 "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3",
@@ -164,7 +164,9 @@ def test_nbval_collection_is_strict(tmp_path: Path) -> None:
     shutil.copy(NOTEBOOKS / "conftest.py", tmp_path / "conftest.py")
     (tmp_path / "pytest.ini").write_text("[pytest]\n", encoding="utf-8")
     books = {"same": notebook("42\n", []), "changed": notebook("41\n", []),
-             "ignored": notebook("41\n", [IGNORE])}
+             "ignored": notebook("41\n", [IGNORE]),
+             # the kernel nbval starts runs this environment's Python (the .venv)
+             "kernel": notebook("True\n", [], f"import sys; print(sys.executable == {sys.executable!r})")}
     for name, nb in books.items():
         (tmp_path / f"{name}.ipynb").write_text(json.dumps(nb), encoding="utf-8")
     proc = subprocess.run(
@@ -176,3 +178,4 @@ def test_nbval_collection_is_strict(tmp_path: Path) -> None:
     assert re.search(r"FAILED .*changed\.ipynb::Cell 0", out), out
     assert re.search(r"PASSED .*same\.ipynb::Cell 0", out), out
     assert re.search(r"PASSED .*ignored\.ipynb::Cell 0", out), out
+    assert re.search(r"PASSED .*kernel\.ipynb::Cell 0", out), out
