@@ -21,6 +21,10 @@ from playwright.sync_api import expect
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
 LOCAL_HOSTS = {"127.0.0.1"}
+LABELS = {"canvas": "Canvas", "results": "Results", "compare": "Compare", "sweeps": "Sweeps",
+          "paper-trading": "Paper trading", "notifications": "Notifications",
+          "templates": "Templates", "plan-usage": "Plan usage", "compliance": "Compliance",
+          "data": "Data"}
 TIMEOUT = 60_000
 
 
@@ -37,11 +41,16 @@ class Tab:
 
     def open(self, query: str = "") -> Any:
         self.page.goto(self.served.url + query)
-        self.page.wait_for_selector(".wb-nav-canvas")
+        self.page.wait_for_selector(".wb-nav .bk-btn")
         return self.page
 
     def nav(self, page_slug: str) -> None:
-        self.page.locator(f".wb-nav-{page_slug} button").click()
+        self.page.locator(".wb-nav .bk-btn", has_text=LABELS[page_slug]).click()
+        self.active(page_slug).wait_for()
+
+    def active(self, page_slug: str) -> Any:
+        """The navigation button of the open page."""
+        return self.page.locator(".wb-nav .bk-btn.bk-active", has_text=LABELS[page_slug])
 
     def shot(self, artifacts: Path, name: str) -> Path:
         path = artifacts / f"app-{name}.png"
@@ -202,13 +211,13 @@ def test_sweep_heatmap_then_open_a_cell(tab: Tab, artifacts_dir: Path) -> None:
     box = page.locator(".wb-heatmap canvas").first.bounding_box()
     assert box is not None
     page.mouse.click(box["x"] + box["width"] * 0.7, box["y"] + box["height"] * 0.3)
-    expect(page.locator(".wb-nav-results .bk-btn-primary")).to_be_visible(timeout=120_000)
+    expect(tab.active("results")).to_be_visible(timeout=120_000)
     page.wait_for_selector(".wb-equity-chart canvas", timeout=60_000)
     expect(page.locator(".wb-run-select select")).to_contain_text("SMA crossover")
     # the same from the keyboard-friendly cell picker
     tab.nav("sweeps")
     page.locator(".wb-sweep-open button").click()
-    expect(page.locator(".wb-nav-results .bk-btn-primary")).to_be_visible(timeout=120_000)
+    expect(tab.active("results")).to_be_visible(timeout=120_000)
 
 
 def test_exceeded_quota_shows_upgrade_hint(tab: Tab, artifacts_dir: Path) -> None:
@@ -237,7 +246,7 @@ def test_exceeded_quota_shows_upgrade_hint(tab: Tab, artifacts_dir: Path) -> Non
 def test_other_pages_render(tab: Tab, artifacts_dir: Path, slug: str) -> None:
     page = tab.open()
     tab.nav(slug)
-    page.wait_for_selector(f".wb-nav-{slug} .bk-btn-primary")
+    expect(tab.active(slug)).to_be_visible()
     heading = {"paper-trading": "Paper trading", "templates": "Templates",
                "compliance": "Compliance", "data": "Data"}[slug]
     expect(page.locator(".wb-main h2", has_text=heading)).to_be_visible()

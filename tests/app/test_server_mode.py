@@ -101,9 +101,9 @@ def test_pages_need_a_token(secured: Any, browser: Any) -> None:
     try:
         page.goto(secured.url)
         page.get_by_text("Sign in").first.wait_for(timeout=60_000)
-        assert page.locator(".wb-nav-canvas").count() == 0
+        assert page.locator(".wb-nav").count() == 0
         page.goto(secured.url + "?token=" + token(str(uuid.uuid4())))
-        page.locator(".wb-nav-canvas").wait_for(timeout=60_000)
+        page.locator(".wb-nav .bk-btn").first.wait_for(timeout=60_000)
         page.locator(".wb-who").get_by_text("premium plan").wait_for()
     finally:
         context.close()

@@ -57,7 +57,7 @@ def build(opts: ServeOptions) -> tuple[Any, dict[str, Any]]:
 
     _check(opts)
     logs.configure(logging.INFO)
-    pn.extension("tabulator", notifications=True)
+    pn.extension()
     ctx = ApiContext(server_mode=opts.server_mode, jobs=runner())
     origins = [f"{opts.host}:{opts.port}", f"localhost:{opts.port}", f"127.0.0.1:{opts.port}"]
     kwargs: dict[str, Any] = dict(
@@ -72,6 +72,27 @@ def build(opts: ServeOptions) -> tuple[Any, dict[str, Any]]:
     return factory, kwargs
 
 
+def warm_up() -> float:
+    """Import and build once what every session needs (hvplot, the graph compiler, the
+    catalog, one app), so the first browser session is as fast as the next ones."""
+    import time
+
+    t0 = time.perf_counter()
+    import holoviews  # noqa: F401
+    import hvplot.pandas  # noqa: F401
+
+    from workbench.app.shell import make_app
+
+    try:
+        import panel as pn
+
+        for page in ("canvas", "results"):
+            pn.panel(make_app(page=page)).get_root()
+    except Exception:  # noqa: BLE001 - warming is best effort; sessions report real errors
+        pass
+    return time.perf_counter() - t0
+
+
 def serve(opts: ServeOptions) -> None:
     """Serve until interrupted; prints the URL first (``make demo`` and tests read it)."""
     import panel as pn
@@ -79,6 +100,7 @@ def serve(opts: ServeOptions) -> None:
     if opts.port == 0:
         opts = ServeOptions(opts.host, free_port(opts.host), opts.server_mode, opts.show)
     factory, kwargs = build(opts)
+    warm_up()
     url = f"http://{opts.host}:{opts.port}/"
     print(f"Workbench app: {url}  (API docs: {url}api/v1/docs)", flush=True)
     pn.serve(factory, start=True, threaded=False, **kwargs)

@@ -20,6 +20,13 @@ CSS = """
 """
 
 
+NAV_CSS = """
+.bk-btn-group { gap: 2px; }
+.bk-btn { text-align: left; border-radius: 4px !important; }
+.bk-btn.bk-active { background: #1d4ed8; color: #fff; }
+"""
+
+
 def _page_view(name: str, session: AppSession, options: dict[str, str] | None = None) -> Any:
     """Build the view of one page (imports stay lazy so the first page loads fast)."""
     if name == "Canvas":
@@ -99,8 +106,12 @@ class AppShell(pn.viewable.Viewer):
                                  "unread")
         self.session.param.watch(self._show, "page")
         self.session.param.watch(self._runs_changed, "runs_version")
-        self.nav = pn.Column(*[self._nav_button(p) for p in PAGES], width=170,
-                             css_classes=["wb-nav"])
+        # one widget for the whole navigation (ten buttons cost ten models per session)
+        self.nav = pn.widgets.RadioButtonGroup(
+            options=list(PAGES), value=self.session.page, orientation="vertical",
+            button_type="light", button_style="solid", width=160, css_classes=["wb-nav"],
+            stylesheets=[NAV_CSS], name="Pages")
+        self.nav.link(self.session, value="page", bidirectional=True)
         self.session.refresh_unread()
         self._show()
         self._unread_cb: Any = None
@@ -110,12 +121,6 @@ class AppShell(pn.viewable.Viewer):
 
     def _bell_name(self) -> str:
         return f"Notifications ({self.session.unread})"
-
-    def _nav_button(self, page: str) -> pn.widgets.Button:
-        b = pn.widgets.Button(name=page, button_type="light", width=160,
-                              css_classes=[f"wb-nav-{slug(page)}"])
-        b.on_click(lambda _e: setattr(self.session, "page", page))
-        return b
 
     def view(self, page: str) -> Any:
         if page not in self._views:
@@ -132,8 +137,6 @@ class AppShell(pn.viewable.Viewer):
             self.main.objects = [view]
         except WorkbenchError as exc:
             self.main.objects = [pn.pane.Alert(exc.message, alert_type="danger")]
-        for b in self.nav.objects:
-            b.button_type = "primary" if b.name == page else "light"
 
     def _runs_changed(self, _e: Any) -> None:
         for name in ("Results", "Compare"):

@@ -29,9 +29,6 @@ class AppCanvas(CanvasComponent):
     # Python-only params must not reach the browser model (precedence alone does not keep
     # them off the Bokeh model in Panel 1.9: pn.serve fails with "unexpected attribute").
     _rename = {"backtest_kwargs": None, "last_result": None, "app_state": None}
-    # The bundle lives in workbench/widgets/static, outside this module's folder, where
-    # Panel's component resource handler refuses to serve it (403); send it inline instead.
-    _bundle = None  # type: ignore[assignment]
 
     async def run(self, **kwargs: Any) -> Any:
         state: CanvasState = self.app_state

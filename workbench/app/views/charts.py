@@ -89,9 +89,11 @@ def price_chart(price: pd.Series | None, trades: pd.DataFrame,
     return pn.pane.HoloViews(plot, sizing_mode="stretch_width", css_classes=["wb-price-chart"])
 
 
-def trades_table(trades: pd.DataFrame) -> pn.viewable.Viewable:
+def trades_table(trades: pd.DataFrame, max_rows: int = 500) -> pn.viewable.Viewable:
+    """The trades as a plain HTML table (the last ``max_rows``; no extra JS to load)."""
     if not len(trades):
         return pn.pane.Markdown("*No trades.*")
-    return pn.widgets.Tabulator(trades, pagination="local", page_size=15, disabled=True,
-                                sizing_mode="stretch_width", css_classes=["wb-trades"],
-                                show_index=False)
+    shown = trades.tail(max_rows)
+    return pn.pane.DataFrame(shown, index=False, sizing_mode="stretch_width", max_height=420,
+                             css_classes=["wb-trades"], float_format="{:,.4f}".format,
+                             styles={"overflow-y": "auto"})

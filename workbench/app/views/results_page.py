@@ -27,9 +27,14 @@ class ResultsPage(pn.viewable.Viewer):
         self.state.param.watch(lambda _e: self.render(), "doc")
 
     def refresh(self) -> None:
-        self.state.refresh_runs()
-        self.state.load()
-        self.render()
+        """Re-list the runs; draw only when the shown run changed (charts are costly)."""
+        before = (self.state.run_id, id(self.state.doc))
+        self.state.refresh_runs()  # a new run_id loads and renders through the watchers
+        if self.state.run_id and self.state.doc is None:
+            self.state.load()
+        if (self.state.run_id, id(self.state.doc)) == before and (
+                not self.body.objects or self.state.doc is None):
+            self.render()
 
     def render(self) -> None:
         doc = self.state.doc
