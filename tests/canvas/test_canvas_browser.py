@@ -222,3 +222,40 @@ def test_readonly_canvas_shows_the_graph_but_refuses_edits(bundle: Path, serve_p
     browser_page.get_by_test_id("node-fast").wait_for()
     assert browser_page.locator(".react-flow__node").count() == len(before["nodes"])
     assert comp.graph == before
+
+
+AXE = Path(__file__).resolve().parents[2] / "extensions" / "canvas" / "node_modules" / "axe-core" / "axe.min.js"
+
+
+def test_canvas_has_no_wcag_21_aa_violations(bundle: Path, serve_panel: Any, browser_page: Any,
+                                             synthetic_candles: Any, artifacts_dir: Path) -> None:
+    """axe-core (a dev dependency of extensions/canvas) over the canvas with badges and results."""
+    if not AXE.is_file():
+        pytest.skip("axe-core is not installed: run `make js` (npm ci in extensions/canvas)")
+    from workbench.app.canvas_component import CanvasComponent
+    from workbench.widgets import host
+
+    graph = host.graph_of("sma_crossover")
+    graph["nodes"].append({"id": "spare", "type": "sma", "params": {"window": 5}, "position": {"x": 0, "y": 300}})
+    made: list[Any] = []
+
+    def page() -> Any:
+        made.append(CanvasComponent(graph, backtest_kwargs={"candles": synthetic_candles}, height=600))
+        return made[-1]
+
+    browser_page.goto(serve_panel(page))
+    browser_page.get_by_test_id("badge-spare").wait_for(timeout=30_000)
+    browser_page.get_by_test_id("run-button").click()  # refused (invalid graph): the error shows
+    browser_page.get_by_test_id("results").get_by_role("alert").wait_for(timeout=120_000)
+    browser_page.add_script_tag(path=str(AXE))
+    report = browser_page.evaluate("""async () => {
+        const r = await axe.run(document, {runOnly: {type: 'tag',
+            values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa']}});
+        const inCanvas = (v) => v.nodes.some((n) => JSON.stringify(n.target).includes('AnyWidgetComponent'));
+        return {checked: r.passes.filter(inCanvas).length,
+                violations: r.violations.map((v) => ({id: v.id, impact: v.impact,
+                    nodes: v.nodes.slice(0, 5).map((n) => n.html.slice(0, 120))}))};
+    }""")
+    browser_page.screenshot(path=str(artifacts_dir / "canvas-05-axe.png"))
+    assert report["checked"] >= 10  # axe really looked inside the canvas' shadow root
+    assert report["violations"] == []

@@ -37,7 +37,7 @@ export function Palette({ catalog, onAdd, mime }) {
     <nav className="wb-palette" aria-label="Block palette" data-testid="palette">
       <input type="search" className="wb-search" placeholder="Search blocks…" aria-label="Search blocks"
         value={query} onChange={(e) => setQuery(e.target.value)} data-testid="palette-search" />
-      <div className="wb-palette-list" ref={listRef} onKeyDown={move}
+      <div className="wb-palette-list" role="group" ref={listRef} onKeyDown={move}
         aria-label="Blocks: arrow keys move, Enter adds the block to the canvas">
         {!catalog && <p className="wb-muted">No block catalog yet.</p>}
         {catalog && count === 0 && <p className="wb-muted">No block matches “{query}”.</p>}
