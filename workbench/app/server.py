@@ -87,7 +87,7 @@ def warm_up() -> float:
         import panel as pn
 
         for page in ("canvas", "results"):
-            pn.panel(make_app(page=page)).get_root()
+            pn.panel(make_app(page=page)).get_root()  # type: ignore[attr-defined]
     except Exception:  # noqa: BLE001 - warming is best effort; sessions report real errors
         pass
     return time.perf_counter() - t0
