@@ -188,7 +188,7 @@ def test_templates_publish_needs_disclaimers(served: Any) -> None:
 
 
 def test_paper_trades_list_and_unknown_action(served: Any) -> None:
-    assert requests.get(served.url + "api/v1/paper-trades", timeout=30).json() == []
+    assert isinstance(requests.get(served.url + "api/v1/paper-trades", timeout=30).json(), list)
     resp = requests.post(served.url + "api/v1/paper-trades/"
                          "00000000-0000-0000-0000-000000000009", json={"action": "explode"},
                          timeout=30)
@@ -234,3 +234,33 @@ def test_logs_are_json_lines_with_request_ids(served: Any) -> None:
         time.sleep(0.1)
     assert hits and hits[0]["route"] == "/api/v1/health" and hits[0]["status"] == 200
     assert {"ts", "level", "logger", "msg", "duration_ms"} <= set(hits[0])
+
+
+def test_paper_run_detail_actions_and_notebook(served: Any,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    """A paper run written by the paper part (here: straight into the same local store)."""
+    from datetime import UTC, datetime
+
+    from workbench.records import open_store
+
+    monkeypatch.setenv("WORKBENCH_HOME", str(served.home))
+    with open_store() as st:
+        me = st.current_user()
+        run = st.paper_runs.create(me.id, symbol="GOOG", timeframe="1d", name="api paper")
+        uri = st.files.put_file(f"paper/{run.id}/tick-1.ipynb", b'{"cells": []}')
+        st.commit_tick(run.id, datetime(2013, 3, 1, tzinfo=UTC),
+                       [{"side": "buy", "price": 800.0, "quantity": 1.5}], {}, {"equity": 1.0},
+                       notebook_path=uri)
+    listed = requests.get(served.url + "api/v1/paper-trades", timeout=30).json()
+    assert [r["name"] for r in listed] == ["api paper"] and "state" not in listed[0]
+    detail = requests.get(served.url + f"api/v1/paper-trades/{run.id}", timeout=30).json()
+    assert detail["fills"][0]["quantity"] == 1.5 and detail["ticks"][0]["status"] == "succeeded"
+    paused = requests.post(served.url + f"api/v1/paper-trades/{run.id}",
+                           json={"action": "pause"}, timeout=30)
+    assert paused.status_code == 200 and paused.json()["status"] == "paused"
+    again = requests.post(served.url + f"api/v1/paper-trades/{run.id}",
+                          json={"action": "pause"}, timeout=30)
+    assert_envelope(again, 409, "conflict")
+    nb = requests.get(served.url + f"api/v1/paper-trades/{run.id}/notebook", timeout=30)
+    assert nb.status_code == 200 and nb.content == b'{"cells": []}'
+    assert "tick-1.ipynb" in nb.headers["Content-Disposition"]

@@ -459,6 +459,18 @@ def get_paper_run(principal: Principal, run_id: str) -> dict[str, Any]:
     return item
 
 
+def paper_notebook(principal: Principal, run_id: str) -> tuple[str, bytes]:
+    """``(file name, bytes)`` of the latest executed notebook of a paper run."""
+    st = store(principal)
+    run = st.paper_runs.get(_uuid(run_id, "run id"), actor=_actor(principal))
+    for tick in st.ticks.list(run.id, limit=50):
+        if tick.notebook_path:
+            name = tick.notebook_path.rsplit("/", 1)[-1] or "tick.ipynb"
+            return name, st.files.get_file(tick.notebook_path)
+    raise NotFoundError(f"Paper run {run_id} has no executed notebook yet; the next tick "
+                        "stores one.", details={"id": run_id})
+
+
 def paper_action(principal: Principal, run_id: str, action: str) -> dict[str, Any]:
     """Pause, resume or stop a run (the records' transitions decide what is allowed)."""
     st = store(principal)

@@ -176,6 +176,18 @@ class PaperTradeHandler(ApiHandler):
                                       body.action))
 
 
+class PaperNotebookHandler(ApiHandler):
+    """The latest executed notebook of a run, as a download."""
+
+    route = "/api/v1/paper-trades/{id}/notebook"
+
+    async def get(self, run_id: str) -> None:
+        name, data = await self.blocking(services.paper_notebook, self.principal, run_id)
+        self.set_header("Content-Type", "application/x-ipynb+json")
+        self.set_header("Content-Disposition", f'attachment; filename="{name}"')
+        self.finish(data)
+
+
 class TemplatesHandler(ApiHandler):
     route = "/api/v1/templates"
 
@@ -227,6 +239,7 @@ HANDLERS: list[tuple[str, type[ApiHandler]]] = [
     (f"{PREFIX}/backtests/{ID}/events", BacktestEventsHandler),
     (f"{PREFIX}/backtests/{ID}", BacktestHandler),
     (f"{PREFIX}/paper-trades", PaperTradesHandler),
+    (f"{PREFIX}/paper-trades/{ID}/notebook", PaperNotebookHandler),
     (f"{PREFIX}/paper-trades/{ID}", PaperTradeHandler),
     (f"{PREFIX}/templates", TemplatesHandler),
     (f"{PREFIX}/templates/{ID}/clone", TemplateCloneHandler),
@@ -267,6 +280,9 @@ ROUTE_DOCS: list[RouteDoc] = [
         Operation("GET", "One run with its latest ticks and fills"),
         Operation("POST", "Pause, resume or stop a run", request=m.PaperAction,
                   errors=(400, 401, 404, 409, 422)))),
+    RouteDoc(f"{PREFIX}/paper-trades/{{id}}/notebook", "paper trading", (
+        Operation("GET", "The latest executed tick notebook (download)",
+                  content_type="application/x-ipynb+json"),)),
     RouteDoc(f"{PREFIX}/templates", "templates", (
         Operation("GET", "Published templates you can see (and your own)"),
         Operation("POST", "Publish a version as a template (disclosures required; queued for "

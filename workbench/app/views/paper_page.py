@@ -49,7 +49,9 @@ class PaperPage(pn.viewable.Viewer):
             pn.pane.Markdown(
                 f"**Status:** {d['status']} · **Schedule:** `{d['schedule']}` (UTC) · "
                 f"**Last tick:** {d.get('last_execution_at') or '—'}\n\n"
-                f"**Latest notebook:** {f'`{link}`' if link else '—'}"),
+                "**Latest notebook:** " + (
+                    f"[download](/api/v1/paper-trades/{d['id']}/notebook) (`{link}`)"
+                    if link else "—")),
             pn.pane.JSON(snap, depth=1, name="Performance", height=120),
             pn.pane.Markdown(f"### Alerts ({len(alerts)})\n" + "\n".join(
                 f"- {a.get('created_at', '')[:19]} {a.get('title', '')}" for a in alerts)),
