@@ -10,8 +10,9 @@ widget view) carry the ``nbval-ignore-output`` tag; they still have to run witho
 Cells never executed in the saved notebook (e.g. a papermill template committed clean)
 are run but not compared, which is nbval's rule.
 
-The kernel is the notebook's ``kernelspec`` (``python3``): jupyter_client starts it with
-the Python running pytest (the ``.venv``). Each session gets a throwaway
+The kernel is the Python running pytest (the ``.venv``), as ``--nbval-current-env``
+does; the notebooks' ``python3`` kernelspec (what JupyterLab and papermill use) resolves
+to the same interpreter (``tests/notebooks`` checks both). Each session gets a throwaway
 ``WORKBENCH_HOME`` (the notebooks also make their own), so nothing here touches the
 user's cache or records.
 """
@@ -67,6 +68,10 @@ def pytest_collect_file(file_path: Path, parent: pytest.Collector) -> Any:
     opt = parent.config.option
     if opt.nbval or opt.nbval_lax:
         return None
+    if not opt.nbval_kernel_name:
+        # The kernel runs this Python (as --nbval-current-env does), whatever kernelspecs
+        # the user has installed elsewhere (e.g. a python3 spec in ~/.local).
+        opt.nbval_current_env = True
     from nbval.plugin import IPyNbFile
 
     return IPyNbFile.from_parent(parent, path=file_path)

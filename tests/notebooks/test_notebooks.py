@@ -153,12 +153,13 @@ def test_kernel_command_is_this_python() -> None:
 def test_nbval_collection_is_strict(tmp_path: Path) -> None:
     """Our conftest collects notebooks under strict nbval: a changed output fails, a
     tagged or matching one passes; the kernel is this Python (tiny notebooks, real kernels)."""
-    def notebook(saved: str, tags: list[str], source: str = "print(6 * 7)") -> dict[str, Any]:
+    def notebook(saved: str, tags: list[str], source: str = "print(6 * 7)",
+                 spec: str = "python3") -> dict[str, Any]:
         cell = {"cell_type": "code", "execution_count": 1, "id": "c1",
                 "metadata": {"tags": tags}, "source": source,
                 "outputs": [{"output_type": "stream", "name": "stdout", "text": saved}]}
         return {"cells": [cell], "nbformat": 4, "nbformat_minor": 5,
-                "metadata": {"kernelspec": {"name": "python3", "display_name": "Python 3",
+                "metadata": {"kernelspec": {"name": spec, "display_name": "Python 3",
                                             "language": "python"}}}
 
     shutil.copy(NOTEBOOKS / "conftest.py", tmp_path / "conftest.py")
@@ -166,7 +167,9 @@ def test_nbval_collection_is_strict(tmp_path: Path) -> None:
     books = {"same": notebook("42\n", []), "changed": notebook("41\n", []),
              "ignored": notebook("41\n", [IGNORE]),
              # the kernel nbval starts runs this environment's Python (the .venv)
-             "kernel": notebook("True\n", [], f"import sys; print(sys.executable == {sys.executable!r})")}
+             "kernel": notebook("True\n", [], f"import sys; print(sys.executable == {sys.executable!r})"),
+             # ... whatever kernelspecs are installed (a user's own "python3" elsewhere)
+             "anyspec": notebook("42\n", [], spec="no-such-kernelspec")}
     for name, nb in books.items():
         (tmp_path / f"{name}.ipynb").write_text(json.dumps(nb), encoding="utf-8")
     proc = subprocess.run(
@@ -179,3 +182,4 @@ def test_nbval_collection_is_strict(tmp_path: Path) -> None:
     assert re.search(r"PASSED .*same\.ipynb::Cell 0", out), out
     assert re.search(r"PASSED .*ignored\.ipynb::Cell 0", out), out
     assert re.search(r"PASSED .*kernel\.ipynb::Cell 0", out), out
+    assert re.search(r"PASSED .*anyspec\.ipynb::Cell 0", out), out
