@@ -6,7 +6,7 @@
 >>> paper.tick(store, run.id)          # executes notebooks/paper_trade.ipynb  # doctest: +SKIP
 
 Modules: :mod:`~workbench.paper.step` (recompute -> fills, state, snapshot),
-:mod:`~workbench.paper.advance` (one tick's commit), :mod:`~workbench.paper.runner`
+:mod:`~workbench.paper.ticks` (one tick's commit), :mod:`~workbench.paper.runner`
 (papermill lifecycle), :mod:`~workbench.paper.scheduler` (``workbench scheduler``),
 :mod:`~workbench.paper.sources` (replay, cache, ccxt), :mod:`~workbench.paper.alerts`,
 :mod:`~workbench.paper.control` (create/pause/resume/stop), :mod:`~workbench.paper.demo`.
@@ -18,7 +18,7 @@ import importlib
 from typing import Any
 
 _LAZY = {
-    "advance": "workbench.paper.advance:advance",
+    "advance": "workbench.paper.ticks:advance",
     "create_run": "workbench.paper.control:create_run",
     "pause": "workbench.paper.control:pause",
     "resume": "workbench.paper.control:resume",

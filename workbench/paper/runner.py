@@ -31,10 +31,10 @@ from typing import Any
 from workbench.errors import NotFoundError, UnknownNameError, WorkbenchError
 from workbench.paper import alerts as alerts_mod
 from workbench.paper import sources
-from workbench.paper.advance import ACTIVE, advance
 from workbench.paper.crash import crash_point
 from workbench.paper.schedule import as_utc, slots_between
 from workbench.paper.step import ts_to_dt
+from workbench.paper.ticks import ACTIVE, advance
 
 ENGINES = ("papermill", "inprocess")
 KERNEL = "python3"

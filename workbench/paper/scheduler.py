@@ -166,7 +166,7 @@ class Scheduler:
                 slot.isoformat(), "--engine", self.engine, "--timeout", str(self.timeout)]
 
     def _launch(self, store: Any, log: TextIO) -> None:
-        from workbench.paper.advance import ACTIVE
+        from workbench.paper.ticks import ACTIVE
 
         now = self.clock.now()
         for run in sorted(store.paper_runs.list(status=list(ACTIVE)), key=lambda r: str(r.id)):
