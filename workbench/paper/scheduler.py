@@ -180,8 +180,10 @@ class Scheduler:
                 continue
             log.write(f"{datetime.now(UTC).isoformat()} start {key} slot {slot.isoformat()}\n")
             log.flush()
+            # own session: a Ctrl-C at the terminal stops the scheduler gracefully (like
+            # SIGTERM) instead of killing the ticks under way
             proc = subprocess.Popen(self._command(key, slot), stdout=log, stderr=log,
-                                    stdin=subprocess.DEVNULL)
+                                    stdin=subprocess.DEVNULL, start_new_session=True)
             self.running[key] = Job(key, slot, proc)
             self.counters["started"] += 1
 
