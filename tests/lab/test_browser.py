@@ -9,6 +9,7 @@ Screenshots go to test-artifacts/ (the `artifacts_dir` fixture).
 from __future__ import annotations
 
 import json
+import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -67,7 +68,11 @@ def page(lab):
 
 
 def run_command(page, label: str) -> None:
-    """Run a command from the command palette, as a keyboard user would."""
+    """Run a command from the command palette, as a keyboard user would.
+
+    The canvas keeps Lab's shortcuts out while it has the focus (so Delete or arrows edit
+    the graph), so first leave it, as a person clicking elsewhere does."""
+    page.evaluate("() => document.activeElement && document.activeElement.blur()")
     page.keyboard.press("Control+Shift+C")
     search = page.locator(".lm-CommandPalette-input")
     search.wait_for(state="visible")
@@ -137,14 +142,38 @@ def _params(graph: dict, node_id: str) -> dict:
     return next(n["params"] for n in graph["nodes"] if n["id"] == node_id)
 
 
+def test_export_command_writes_and_opens_a_notebook(page, lab) -> None:
+    page.get_by_role("tab", name="sma.strategy.json", exact=True).click()
+    run_command(page, "Export Strategy as Notebook")
+    page.get_by_role("tab", name="sma.ipynb", exact=True).wait_for()
+    nb = nbformat.read(lab.root / "sma.ipynb", as_version=4)
+    assert nb.metadata["kernelspec"]["name"] == "python3"
+    assert "'window': 12" in "\n".join(c.source for c in nb.cells)  # the saved edit
+
+
+def test_launcher_creates_a_strategy_from_the_starter(page, lab, artifacts_dir: Path) -> None:
+    page.get_by_role("tab", name="Launcher", exact=True).click()
+    page.locator(".jp-LauncherCard", has=page.locator(
+        ".jp-LauncherCard-label", has_text=re.compile(r"^New Strategy$"))).click()
+    canvas = page.locator(".wb-canvas[data-path='untitled.strategy.json'][data-rendered='true']")
+    canvas.wait_for()
+    starter = json.loads((STARTER / "sma_crossover.strategy.json").read_text())
+    canvas.locator(".react-flow__node").first.wait_for()
+    assert canvas.locator(".react-flow__node").count() == len(starter["nodes"])
+    created = json.loads((lab.root / "untitled.strategy.json").read_text())
+    assert created["nodes"] == starter["nodes"]
+    page.screenshot(path=str(artifacts_dir / "lab-new-strategy.png"))
+
+
 def test_notebook_widget_renders_the_canvas(page, lab, artifacts_dir: Path) -> None:
     open_from_file_browser(page, "widget.ipynb")
-    page.wait_for_selector(".jp-Notebook")
-    page.wait_for_selector(".jp-Notebook-ExecutionIndicator[data-status='idle']",
-                           state="attached", timeout=90_000)
-    page.locator(".jp-Notebook .jp-Cell .jp-InputArea-editor").first.click()
+    panel = page.locator(".jp-NotebookPanel:visible")
+    panel.locator(".jp-Notebook").wait_for()
+    panel.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").wait_for(
+        state="attached", timeout=90_000)
+    panel.locator(".jp-Notebook .jp-Cell .jp-InputArea-editor").first.click()
     page.keyboard.press("Shift+Enter")
-    output = page.locator(".jp-OutputArea-output .react-flow__node")
+    output = panel.locator(".jp-OutputArea-output .react-flow__node")
     try:
         output.first.wait_for(timeout=120_000)
     finally:

@@ -21,7 +21,7 @@ import { PathExt } from '@jupyterlab/coreutils';
 import { IDefaultFileBrowser } from '@jupyterlab/filebrowser';
 import { ILauncher } from '@jupyterlab/launcher';
 import { LabIcon } from '@jupyterlab/ui-components';
-import { Widget } from '@lumino/widgets';
+import { DockLayout, DockPanel, Widget } from '@lumino/widgets';
 
 import {
   IBacktestResult,
@@ -64,6 +64,33 @@ function errorText(error: unknown): string {
     return error.message;
   }
   return error instanceof Error ? error.message : String(error);
+}
+
+/**
+ * Give the results `fraction` of the width it shares with its strategy (a split is 50/50
+ * and the canvas needs the room). Moves the dock handle between them as a drag would;
+ * if the layout is not what we expect, the split simply stays as Lab made it.
+ */
+function narrowSplit(doc: Widget, panel: Widget, fraction: number): void {
+  requestAnimationFrame(() => {
+    const dock = panel.parent;
+    if (!(dock instanceof DockPanel) || !(dock.layout instanceof DockLayout)) {
+      return;
+    }
+    const left = doc.node.getBoundingClientRect();
+    const right = panel.node.getBoundingClientRect();
+    const origin = dock.node.getBoundingClientRect();
+    for (const handle of dock.handles()) {
+      const r = handle.getBoundingClientRect();
+      const between = r.left >= left.right - 2 && r.right <= right.left + 2;
+      const overlaps = r.top <= right.top + 2 && r.bottom >= right.bottom - 2;
+      if (r.width > 0 && between && overlaps) {
+        const x = left.left + (right.right - left.left) * (1 - fraction);
+        dock.layout.moveHandle(handle, x - origin.left, r.top - origin.top);
+        return;
+      }
+    }
+  });
 }
 
 /** A small form: symbol and timeframe, defaulting to the sample GOOG 1d. */
@@ -140,6 +167,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
       }
       if (!panel.isAttached) {
         shell.add(panel, 'main', { mode: 'split-right', ref: doc.id });
+        narrowSplit(doc, panel, 0.34);
       }
       return panel;
     };
@@ -238,7 +266,7 @@ const plugin: JupyterFrontEndPlugin<void> = {
     };
 
     commands.addCommand(CommandIDs.create, {
-      label: args => (args.isLauncher ? 'Strategy' : 'New Strategy'),
+      label: 'New Strategy',
       caption: 'Create untitled.strategy.json from a starter strategy and open its canvas',
       icon: args => (args.isPalette ? undefined : strategyIcon),
       execute: args => createStrategy((args.starter as string) || 'sma_crossover')
