@@ -39,6 +39,7 @@ def server_env(home: Path, extra: dict[str, str] | None = None) -> dict[str, str
     env.update({
         "WORKBENCH_HOME": str(home), "WORKBENCH_INGEST_KEYS": INGEST_KEY,
         "WORKBENCH_LIMIT_FREE_BACKTESTS": str(BACKTEST_LIMIT), "PYTHONUNBUFFERED": "1",
+        "WORKBENCH_LIMIT_FREE_TEMPLATE_PUBLISHES": "1",
         "NUMBA_CACHE_DIR": os.environ.get("NUMBA_CACHE_DIR", str(ROOT / ".cache" / "numba")),
     })
     env.pop("WORKBENCH_STORE", None)

@@ -241,8 +241,7 @@ def test_exceeded_quota_shows_upgrade_hint(tab: Tab, artifacts_dir: Path) -> Non
     tab.shot(artifacts_dir, "plan-usage")
 
 
-@pytest.mark.parametrize("slug", ["paper-trading", "templates", "compliance",
-                                  "data"])
+@pytest.mark.parametrize("slug", ["paper-trading", "templates", "compliance", "data"])
 def test_other_pages_render(tab: Tab, artifacts_dir: Path, slug: str) -> None:
     page = tab.open()
     tab.nav(slug)
@@ -253,3 +252,45 @@ def test_other_pages_render(tab: Tab, artifacts_dir: Path, slug: str) -> None:
     if slug == "data":
         assert "GOOG" in page.locator(".wb-data-table table").inner_text()
     tab.shot(artifacts_dir, slug)
+
+
+def test_save_publish_review_and_clone_a_template(tab: Tab, artifacts_dir: Path) -> None:
+    page = tab.open()
+    page.wait_for_selector('[data-testid="canvas-root"]')
+    page.get_by_label("Version notes").fill("first lesson")
+    page.locator(".wb-save button").click()
+    expect(page.locator(".wb-status").get_by_text(re.compile(r"Saved .* v1"))).to_be_visible()
+
+    tab.nav("templates")
+    page.get_by_label("Title").fill("SMA lesson")
+    page.get_by_label("Title").press("Enter")
+    page.locator(".wb-publish button").click()
+    expect(page.get_by_text(re.compile("for disclosure review"))).to_be_visible()
+    expect(page.locator(".wb-gallery").get_by_text("pending_review")).to_be_visible()
+
+    tab.nav("compliance")
+    page.get_by_label("Reason").fill("disclosures are adequate")
+    page.get_by_label("Reason").press("Enter")
+    page.locator(".wb-approved button").first.click()
+    expect(page.get_by_text("Review approved.")).to_be_visible()
+    tab.shot(artifacts_dir, "compliance")
+
+    tab.nav("templates")
+    expect(page.locator(".wb-gallery").get_by_text(re.compile("published"))).to_be_visible()
+    page.locator(".wb-clone button").first.click()
+    expect(page.get_by_text("Cloned into your strategies.")).to_be_visible()
+    expect(page.locator(".wb-gallery").get_by_text(re.compile("cloned 1×"))).to_be_visible()
+    tab.shot(artifacts_dir, "templates")
+
+
+def test_data_page_imports_an_uploaded_file(tab: Tab, artifacts_dir: Path) -> None:
+    page = tab.open("?page=data")
+    page.wait_for_selector(".wb-data-table table")
+    page.locator(".wb-upload input[type=file]").set_input_files(
+        str(Path(__file__).resolve().parents[2] / "data" / "EURUSD_1h.csv"))
+    page.wait_for_timeout(500)  # the file's bytes reach the server
+    page.locator(".wb-import button").click()
+    expect(page.locator(".wb-data-status").get_by_text(
+        re.compile(r"Imported \d+ rows of EURUSD 1h"))).to_be_visible(timeout=60_000)
+    expect(page.locator(".wb-data-table table")).to_contain_text("EURUSD")
+    tab.shot(artifacts_dir, "data-imported")

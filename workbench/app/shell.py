@@ -150,7 +150,8 @@ class AppShell(pn.viewable.Viewer):
             from workbench.app.services import profile
 
             me = profile(p)
-            text = (f"{me['display_name'] or me['email'] or me['id']} · {me['role']} · "
+            role = "admin" if me["is_admin"] else me["role"]
+            text = (f"{me['display_name'] or me['email'] or me['id']} · {role} · "
                     f"{me['plan_tier']} plan" + (" · local" if p.local else ""))
         except WorkbenchError:
             text = p.email or p.user_id
