@@ -133,3 +133,30 @@ def test_a_worker_killed_mid_sweep_costs_only_its_chunks(candles: pd.DataFrame) 
     finally:
         client.close()
         cluster.close()
+
+
+def test_cli_cluster_info_and_grid_x_symbols_sweep(client: Any, candles: pd.DataFrame, tmp_path: Path) -> None:
+    import json
+
+    import workbench
+    from workbench.cli import app
+    from workbench.data.cache import open_cache
+
+    address = client.scheduler.address
+    info = CliRunner().invoke(app, ["cluster", "info", "--cluster", address, "--json"])
+    assert info.exit_code == 0, info.output
+    doc = json.loads(info.stdout)
+    assert len(doc["workers"]) == 2
+    assert all(w["workbench"] == workbench.__version__ and w["threads"] == 1 for w in doc["workers"])
+
+    open_cache().upsert(candles, "SYN", "1h", "synthetic")
+    out = tmp_path / "rows.csv"
+    res = CliRunner().invoke(app, ["cluster", "sweep", "sma_crossover", "--param", "fast.window=5,10",
+                                   "--param", "slow.window=60", "--symbol", "SYN", "--timeframe", "1h",
+                                   "--cluster", address, "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    rows = pd.read_csv(out)
+    local = api.sweep("sma_crossover", {"fast.window": "5,10", "slow.window": "60"}, symbol="SYN",
+                      timeframe="1h", progress=False)
+    assert list(rows["symbol"]) == ["SYN", "SYN"]
+    assert list(rows["total_return"]) == pytest.approx(list(local["total_return"]), rel=1e-12)
