@@ -172,9 +172,15 @@ def test_canvas_build_sma_crossover_by_dragging_and_run(tab: Tab, artifacts_dir:
     expect(page.locator(".wb-bell button")).to_have_text(re.compile(r"Notifications \(0\)"))
 
     tab.nav("results")
-    page.wait_for_selector(".wb-price-chart canvas", timeout=60_000)
+    page.wait_for_selector(".wb-equity-chart canvas", timeout=60_000)
     page.wait_for_selector(".wb-drawdown-chart canvas")
+    page.locator(".wb-result-tabs").get_by_text("Price and trades").click()
+    page.wait_for_selector(".wb-price-chart canvas", timeout=60_000)
     tab.shot(artifacts_dir, "results")
+    page.locator(".wb-result-tabs").get_by_text("Trades", exact=True).click()
+    n_trades = int(page.locator(".wb-main .wb-metric-n_trades dd").first.inner_text())
+    assert n_trades > 0
+    expect(page.locator(".wb-trades table tbody tr")).to_have_count(n_trades)
 
 
 def test_compare_two_runs(tab: Tab, artifacts_dir: Path) -> None:

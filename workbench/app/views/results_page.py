@@ -43,10 +43,16 @@ class ResultsPage(pn.viewable.Viewer):
                                                   "Canvas page.*")]
             return
         frames = self.state.frames()
-        self.body.objects = [
-            metric_cards(doc), equity_chart(doc), drawdown_chart(doc),
-            price_chart(frames["price"], frames["trades"]),
-            pn.pane.Markdown("### Trades"), trades_table(frames["trades"])]
+        # the first tab is drawn at once; the others when opened (dynamic tabs keep the
+        # page's first paint to one chart)
+        details = pn.Tabs(
+            ("Drawdown", pn.param.ParamFunction(lambda: drawdown_chart(doc), lazy=True)),
+            ("Price and trades", pn.param.ParamFunction(
+                lambda: price_chart(frames["price"], frames["trades"]), lazy=True)),
+            ("Trades", pn.param.ParamFunction(lambda: trades_table(frames["trades"]),
+                                              lazy=True)),
+            dynamic=True, sizing_mode="stretch_width", css_classes=["wb-result-tabs"])
+        self.body.objects = [metric_cards(doc), equity_chart(doc), details]
 
     def __panel__(self) -> pn.viewable.Viewable:
         return pn.Column(title("Results"), alert(self.state),
