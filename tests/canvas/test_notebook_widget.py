@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
+import urllib.request
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
 import pytest
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 from .conftest import free_port, wait_until
 
@@ -50,8 +53,6 @@ def lab(tmp_path: Path, bundle: Path, artifacts_dir: Path) -> Iterator[str]:
          "--LabApp.news_url=None", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"],
         stdout=log, stderr=subprocess.STDOUT, env=env)
     try:
-        import urllib.request
-
         def up() -> bool:
             try:
                 with urllib.request.urlopen(f"http://127.0.0.1:{port}/api/status", timeout=2) as r:
@@ -69,6 +70,17 @@ def lab(tmp_path: Path, bundle: Path, artifacts_dir: Path) -> Iterator[str]:
             proc.kill()
             proc.wait()
         log.close()
+
+
+def kernel_idle(base: str) -> bool:
+    """Whether the server has a session for canvas.ipynb whose kernel is idle."""
+    try:
+        with urllib.request.urlopen(f"{base}/api/sessions", timeout=5) as r:
+            sessions = json.loads(r.read())
+    except OSError:
+        return False
+    return any(s.get("path", "").endswith("canvas.ipynb")
+               and (s.get("kernel") or {}).get("execution_state") == "idle" for s in sessions)
 
 
 def run_cell(page: Any, index: int) -> None:
@@ -92,10 +104,18 @@ def test_canvas_widget_renders_and_syncs_in_jupyterlab(lab: str, browser_page: A
     page.locator(".jp-DirListing-item", has_text="canvas.ipynb").first.dblclick()
     page.locator(".jp-Notebook .jp-Cell").first.wait_for(timeout=60_000)
     page.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").wait_for(state="attached", timeout=90_000)
+    wait_until(lambda: kernel_idle(lab), timeout=90, what="the notebook's kernel on the server")
 
-    run_cell(page, 0)
+    # Lab may still be settling its session (a kernel dialog can swallow the first request):
+    # run the first cell until the kernel has taken it.
     prompt = page.locator(".jp-Notebook .jp-Cell").first.locator(".jp-InputPrompt")
-    prompt.filter(has_text="[1]").wait_for(timeout=60_000)
+    for _attempt in range(3):
+        run_cell(page, 0)
+        try:
+            prompt.filter(has_text=re.compile(r"\[(\*|\d+)\]")).wait_for(timeout=15_000)
+            break
+        except PlaywrightTimeout:
+            continue
     page.locator("[data-testid=node-fast]").wait_for(timeout=40_000)
     assert page.locator("[data-testid=palette-sma]").count() == 1
     assert page.locator("[data-testid^=badge-]").count() == 0
