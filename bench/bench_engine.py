@@ -287,7 +287,9 @@ def run_child(name: str, env: dict[str, str], timeout: float = 1800, **args: Any
         return {"error": f"timed out after {timeout:.0f} s"}
     lines = [ln for ln in proc.stdout.splitlines() if ln.startswith("{")]
     if proc.returncode or not lines:
-        return {"error": (proc.stderr.strip().splitlines() or ["?"])[-1][:300]}
+        last = (proc.stderr.strip().splitlines() or [""])[-1][:300]
+        killed = " (killed: out of memory?)" if proc.returncode in (-9, 137) else ""
+        return {"error": f"exit {proc.returncode}{killed} {last}".strip()}
     out: dict[str, Any] = json.loads(lines[-1])
     out["process_s"] = time.perf_counter() - t
     return out
