@@ -147,7 +147,7 @@ class ApiHandler(tornado.web.RequestHandler):
         else:
             exc = e
             status, body = error_response(e, self.request_id or str(uuid.uuid4()))
-        if status >= 500:
+        if status >= 500 and isinstance(exc, WorkbenchError):  # others: logged by the mapping
             get_logger().error("unhandled error", exc_info=exc,
                                extra={"fields": {"request_id": self.request_id,
                                                  "route": self.route}})
