@@ -38,12 +38,14 @@ class Server:
         return self.log.read_text(errors="replace")
 
 
-def start_server(app: str, root: Path, home: Path, log: Path) -> tuple[subprocess.Popen, Server]:
+def start_server(app: str, root: Path, home: Path, log: Path,
+                 env_extra: dict[str, str] | None = None) -> tuple[subprocess.Popen, Server]:
     """``jupyter <app>`` on a free port with no token; waits until /api/status answers."""
     port = free_port()
     env = {**os.environ, "WORKBENCH_HOME": str(home), "JUPYTER_PLATFORM_DIRS": "1",
            "PYTHONWARNINGS": "ignore"}
     env.pop("JUPYTER_CONFIG_DIR", None)
+    env.update(env_extra or {})
     cmd = [str(VENV_BIN / "jupyter"), app, "--no-browser", "--ip", "127.0.0.1",
            f"--port={port}", "--ServerApp.token=", "--ServerApp.password=", "--allow-root",
            f"--ServerApp.root_dir={root}", "--ServerApp.port_retries=0"]

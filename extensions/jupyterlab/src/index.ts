@@ -403,11 +403,15 @@ const plugin: JupyterFrontEndPlugin<void> = {
       })
       .catch(error => {
         document.body.dataset.workbenchServer = 'missing';
+        const why =
+          error instanceof WorkbenchAPIError && error.status > 0
+            ? `HTTP ${error.status}`
+            : 'no answer';
+        console.error('workbench: /workbench/api/health failed', error);
+        // Lab cuts toasts at 140 characters: the fix comes first.
         Notification.error(
-          'The workbench server extension does not answer (/workbench/api/health: ' +
-            `${errorText(error)}). Strategy canvases cannot load, validate or backtest. ` +
-            'Check that `jupyter server extension list` shows workbench.server enabled, ' +
-            'then restart JupyterLab.',
+          `Workbench server extension does not answer (${why}): check ` +
+            '`jupyter server extension list`, then restart JupyterLab.',
           { autoClose: false }
         );
       });
