@@ -130,6 +130,12 @@ def test_canvas_widget_renders_and_syncs_in_jupyterlab(lab: str, browser_page: A
     page.locator("[data-testid=badge-fast]").wait_for(state="detached", timeout=30_000)
     page.screenshot(path=str(artifacts_dir / "canvas-notebook.png"))
 
+    # Keys typed on the canvas stay on the canvas: Lab's "D, D" (delete cell) does not fire.
+    page.locator('.react-flow__node[aria-label^="SMA block slow"]').focus()
+    page.keyboard.press("d")
+    page.keyboard.press("d")
+    assert page.locator(".jp-Notebook .jp-Cell").count() == len(CELLS)
+
     run_cell(page, 1)
     out = page.locator(".jp-Notebook .jp-Cell").nth(1).locator(".jp-OutputArea-output")
     out.filter(has_text="WINDOW [12]").wait_for(timeout=30_000)

@@ -244,11 +244,22 @@ function Canvas({ model }) {
     const inField = /^(INPUT|TEXTAREA|SELECT)$/.test(tag);
     const mod = event.ctrlKey || event.metaKey;
     if (event.key === "Escape" && pending) { setPending(null); showHint(null); return; }
+    // Delete/Backspace remove the selected blocks and wires (handled here, not by React
+    // Flow's document listener, because the canvas keeps its keys from the host page).
+    if ((event.key === "Delete" || event.key === "Backspace") && !inField && !mod && !readonly) {
+      const nodes = nodesRef.current.filter((n) => n.selected);
+      const edges = edgesRef.current.filter((e) => e.selected);
+      if (nodes.length || edges.length) {
+        event.preventDefault();
+        flow.deleteElements({ nodes, edges });
+      }
+      return;
+    }
     if (!mod || inField) return;
     const key = event.key.toLowerCase();
     if (key === "z" && !event.shiftKey) { event.preventDefault(); event.stopPropagation(); undo(); }
     else if ((key === "z" && event.shiftKey) || key === "y") { event.preventDefault(); event.stopPropagation(); redo(); }
-  }, [pending, redo, showHint, undo]);
+  }, [flow, pending, readonly, redo, showHint, undo]);
 
   const byNode = useMemo(() => problemsByNode(problems), [problems]);
   const shownNodes = useMemo(() => nodes.map((n) => {
@@ -296,7 +307,7 @@ function Canvas({ model }) {
               onConnect={connect} onConnectEnd={onConnectEnd} isValidConnection={isValidConnection}
               onMoveStart={onMoveStart}
               nodesDraggable={!readonly} nodesConnectable={!readonly} nodesFocusable edgesFocusable
-              deleteKeyCode={readonly ? null : ["Delete", "Backspace"]}
+              deleteKeyCode={null}
               fitView={initial.nodes.length > 0} fitViewOptions={{ maxZoom: 1 }} minZoom={0.2} maxZoom={2}
               defaultEdgeOptions={{ animated: false }}
               ariaLabelConfig={{ "node.a11yDescription.default": "Press Enter or Space to select this block. Arrow keys move it, Delete removes it. Tab reaches its ports: Enter on an output, then Enter on an input connects them." }}

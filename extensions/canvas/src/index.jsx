@@ -23,12 +23,22 @@ function render({ model, el }) {
   };
   size();
   model.on("change:height", size);
+  // Keys typed on the canvas belong to the canvas: a notebook in command mode would
+  // otherwise act on them too ("D, D" deletes the cell). Shortcuts with Ctrl/Cmd/Alt
+  // (the host's save, etc.) and bare modifier keys still reach the host.
+  const keepKeys = (event) => {
+    if (event.ctrlKey || event.metaKey || event.altKey) return;
+    if (["Shift", "Control", "Meta", "Alt"].includes(event.key)) return;
+    event.stopPropagation();
+  };
+  el.addEventListener("keydown", keepKeys);
   el.appendChild(style);
   el.appendChild(host);
   const root = createRoot(host);
   root.render(<App model={model} />);
   return () => {
     if (typeof model.off === "function") model.off("change:height", size);
+    el.removeEventListener("keydown", keepKeys);
     root.unmount();
     style.remove();
     host.remove();
