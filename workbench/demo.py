@@ -12,11 +12,12 @@ from __future__ import annotations
 import argparse
 import os
 import warnings
-from typing import Any
+from typing import Any, Final, Literal
 
 from workbench import config
 
-SYMBOL, TIMEFRAME = "GOOG", "1d"
+SYMBOL: Final = "GOOG"
+TIMEFRAME: Final[Literal["1d"]] = "1d"
 COLUMNS = ("total_return", "cagr", "sharpe", "max_drawdown", "win_rate", "n_trades")
 
 
