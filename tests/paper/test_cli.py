@@ -66,3 +66,17 @@ def test_cron_and_systemd_lines(workbench_home):
     service, timer = units.split("# ---\n")
     assert "[Service]" in service and "ExecStart=" in service and "paper tick --due" in service
     assert "[Timer]" in timer and "OnCalendar=" in timer and "Persistent=true" in timer
+
+
+def test_alerts_show_in_the_notification_center_listing(local_store):
+    from .conftest import make_run
+
+    run = make_run(local_store, alerts=["drawdown=0.05"])
+    report = json.loads(_ok("paper", "tick", str(run.id), "--as-of", at(300), "--engine",
+                            "inprocess", "--json"))[0]
+    listed = json.loads(_ok("notifications", "list", "--json"))
+    items = listed["notifications"]
+    alerts = [n for n in items if n["type"] == "paper_trade_alert"]
+    assert alerts and {n["payload"]["run_id"] for n in alerts} == {str(run.id)}
+    assert any(n["payload"]["kind"] == "drawdown" for n in alerts)
+    assert report["alerts"] == len(alerts)

@@ -127,6 +127,11 @@ def _store_params(store_settings: dict[str, Any] | None, store: Any) -> dict[str
             "store_path": str(settings["path"]) if settings.get("path") else None}
 
 
+def _alert_keys(store: Any, run: Any) -> set[str]:
+    return {str(n.payload.get("alert_key")) for n in store.notifications.list(run.owner_id)
+            if n.type == alerts_mod.TYPE and str(n.payload.get("run_id")) == str(run.id)}
+
+
 def _error_of(exc: BaseException) -> dict[str, Any]:
     from papermill.exceptions import PapermillExecutionError
 
@@ -218,17 +223,17 @@ def tick(store: Any, run_id: Any, as_of: Any = None, *, engine: str = "papermill
     store.ticks.record(run.id, bar_ts, "running",
                        notebook_path=key if engine == "papermill" else None)
     # -- execute ------------------------------------------------------------------------
+    alerts_before = _alert_keys(store, run)
     data: bytes | None = None
     failure: BaseException | None = None
     if engine == "papermill":
         data, failure = _execute_papermill(run, as_of_dt, key, _store_params(store_settings, store),
                                            timeout)
-        outcome = None
     else:
         try:
-            outcome = advance(store, run.id, as_of_dt, cache=cache, in_runner=True)
+            advance(store, run.id, as_of_dt, cache=cache, in_runner=True)
         except Exception as exc:  # noqa: BLE001 - recorded on the tick like a cell error
-            failure, outcome = exc, None
+            failure = exc
     if failure is not None:
         # -- on failure ---------------------------------------------------------------
         report.status, report.error = "failed", _error_of(failure)
@@ -252,7 +257,7 @@ def tick(store: Any, run_id: Any, as_of: Any = None, *, engine: str = "papermill
         store.paper_runs.set_status(run.id, "active")
     fills = store.fills.list(run.id, since=bar_ts)
     report.fills = len([f for f in fills if f.bar_ts == bar_ts])
-    report.alerts = len(outcome.alerts_sent) if outcome is not None else 0
+    report.alerts = len(_alert_keys(store, run) - alerts_before)
     report.status = "succeeded"
     audit.record(store, "paper.tick", actor_id=run.owner_id, entity_type="paper_trade_run",
                  entity_id=run.id, details={"bar_ts": bar_ts.isoformat(), "as_of": report.as_of,
