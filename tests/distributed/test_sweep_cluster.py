@@ -160,3 +160,17 @@ def test_cli_cluster_info_and_grid_x_symbols_sweep(client: Any, candles: pd.Data
                       timeframe="1h", progress=False)
     assert list(rows["symbol"]) == ["SYN", "SYN"]
     assert list(rows["total_return"]) == pytest.approx(list(local["total_return"]), rel=1e-12)
+
+
+def test_regression_sweeping_the_same_candles_again_right_away_does_not_hang(client: Any,
+                                                                              candles: pd.DataFrame) -> None:
+    # scatter(hash=True) gave every sweep of these candles the same key; re-scattering it
+    # while the previous sweep's copy was being released left the worker waiting forever
+    ctx = to_context(candles)
+    strategy = api.starter("sma_crossover")
+    grid = {"fast.window": [5, 10, 15, 20], "slow.window": [60]}
+    first = sweep_context(strategy, ctx, grid, client=client, timeframe="1h", progress=False)
+    for _ in range(6):
+        again = sweep_context(strategy, ctx, grid, client=client, timeframe="1h", progress=False,
+                              chunks_per_thread=10**6)
+        assert again.equals(first)

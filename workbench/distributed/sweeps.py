@@ -66,7 +66,9 @@ def _run(client: Any, document: dict[str, Any], series: Sequence[tuple[str | Non
     errs: list[list[str | None]] = [[None] * len(combos) for _ in series]
     futures: dict[Any, tuple[int, int, int]] = {}
     for s, (_, ctx) in enumerate(series):
-        [data] = client.scatter([ctx], broadcast=True)  # one copy per worker, once per symbol
+        # one copy per worker, once per symbol; a fresh key each sweep (hash=False): re-scattering
+        # the key of a just-released copy can race with its release and leave workers without it
+        [data] = client.scatter([ctx], broadcast=True, hash=False)
         lo = 0
         for chunk in chunks:
             n = grid_size(chunk)
