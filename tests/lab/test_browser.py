@@ -171,10 +171,21 @@ def test_notebook_widget_renders_the_canvas(page, lab, artifacts_dir: Path) -> N
     panel.locator(".jp-Notebook").wait_for()
     panel.locator(".jp-Notebook-ExecutionIndicator[data-status='idle']").wait_for(
         state="attached", timeout=90_000)
-    panel.locator(".jp-Notebook .jp-Cell .jp-InputArea-editor").first.click()
-    page.keyboard.press("Shift+Enter")
+    page.locator("#jp-main-statusbar", has_text="Idle").wait_for(timeout=90_000)
+    prompt = panel.locator(".jp-Cell").first.locator(".jp-InputPrompt")
     output = panel.locator(".jp-OutputArea-output .react-flow__node")
     try:
+        for attempt in range(2):  # a run sent while the kernel connects can be dropped
+            panel.locator(".jp-Notebook .jp-Cell .jp-InputArea-editor").first.click()
+            page.keyboard.press("Shift+Enter")
+            try:
+                page.wait_for_function(
+                    "(el) => /\\[(\\*|\\d+)\\]/.test(el.textContent)", arg=prompt.element_handle(),
+                    timeout=30_000)
+                break
+            except Exception:
+                if attempt:
+                    raise
         output.first.wait_for(timeout=120_000)
     finally:
         page.screenshot(path=str(artifacts_dir / "lab-notebook-widget.png"))
