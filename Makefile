@@ -5,7 +5,8 @@ VENV := .venv
 VPY := $(VENV)/bin/python
 UV := $(PY) -m uv
 export NUMBA_CACHE_DIR ?= $(CURDIR)/.cache/numba
-export PYTHONDONTWRITEBYTECODE := 1
+# Byte-code caches make every process (CLI, kernels, papermill ticks) start faster.
+export PYTHONDONTWRITEBYTECODE :=
 
 .PHONY: demo test install system-deps js lint pytest bench lock clean
 
@@ -15,7 +16,7 @@ install: $(VENV)/.installed
 $(VENV)/.installed: requirements.lock pyproject.toml
 	@$(UV) --version >/dev/null 2>&1 || $(PY) -m pip install --quiet uv
 	@test -x $(VPY) || $(UV) venv --quiet -p $(PY) $(VENV)
-	$(UV) pip install --quiet -p $(VPY) -r requirements.lock
+	$(UV) pip install --quiet --compile-bytecode -p $(VPY) -r requirements.lock
 	$(UV) pip install --quiet -p $(VPY) --no-deps -e .
 	@touch $@
 

@@ -17,8 +17,11 @@ SAMPLES: dict[str, tuple[str, str]] = {
 
 
 def data_dir() -> Path:
-    """The checkout's ``data/`` folder (next to the ``workbench`` package)."""
-    return Path(__file__).resolve().parents[2] / "data"
+    """The checkout's ``data/`` folder, or the copy a wheel ships inside the package."""
+    checkout = Path(__file__).resolve().parents[2] / "data"
+    if (checkout / next(iter(SAMPLES))).is_file():
+        return checkout
+    return Path(__file__).resolve().parent / "sample_files"
 
 
 def load_samples(cache: CandleCache | None = None) -> list[dict[str, Any]]:

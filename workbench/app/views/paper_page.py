@@ -39,7 +39,7 @@ class PaperPage(pn.viewable.Viewer):
         d = self.state.detail
         if not d:
             self.body.objects = [pn.pane.Markdown(
-                "*No paper-trading runs yet. Start one with `workbench paper start` or from a "
+                "*No paper-trading runs yet. Start one with `workbench paper create` or from a "
                 "notebook; they appear here with their ticks, fills and alerts.*")]
             return
         snap = d.get("performance_snapshot") or {}
