@@ -8,7 +8,8 @@ export NUMBA_CACHE_DIR ?= $(CURDIR)/.cache/numba
 # Byte-code caches make every process (CLI, kernels, papermill ticks) start faster.
 export PYTHONDONTWRITEBYTECODE :=
 
-.PHONY: demo test install system-deps js lint pytest bench lock clean
+
+.PHONY: demo test install warm system-deps js lint pytest bench lock clean
 
 ## install: .venv with the pinned lock (requirements.lock) and the package itself (editable)
 install: $(VENV)/.installed
@@ -18,7 +19,12 @@ $(VENV)/.installed: requirements.lock pyproject.toml
 	@test -x $(VPY) || $(UV) venv --quiet -p $(PY) $(VENV)
 	$(UV) pip install --quiet --compile-bytecode -p $(VPY) -r requirements.lock
 	$(UV) pip install --quiet -p $(VPY) --no-deps -e .
+	$(VPY) -m compileall -q workbench
 	@touch $@
+
+## warm: compile every numba kernel once into NUMBA_CACHE_DIR (later processes load it)
+warm: install
+	$(VPY) -m workbench.engine.warmup
 
 ## lock: re-pin every dependency (run after editing pyproject.toml's dependencies)
 lock:
@@ -47,10 +53,10 @@ pytest: install
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
 ## test: everything the tests need, then lint, types and the whole suite
-test: install system-deps js lint pytest
+test: install system-deps js lint warm pytest
 
 ## demo: sample candles -> starter strategies -> paper run -> the app (prints its URL)
-demo: install js
+demo: install js warm
 	WORKBENCH_HOME=$${WORKBENCH_HOME:-$(CURDIR)/.workbench} $(VPY) -m workbench.demo
 
 ## bench: speed against vectorbt and backtesting.py (figures and ratios; not part of test)
