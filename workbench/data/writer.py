@@ -57,6 +57,21 @@ ON CONFLICT (symbol, timeframe, ts) DO UPDATE SET
     close = excluded.close, volume = excluded.volume, source = excluded.source
 """
 
+#: plain append, for a batch no cached row of its series overlaps (~3x the upsert's speed)
+_APPEND = """
+INSERT INTO candles (symbol, timeframe, ts, open, high, low, close, volume, source)
+SELECT $symbol, $timeframe, CAST(ts AS TIMESTAMP), open, high, low, close, volume, $source
+FROM incoming
+"""
+
+#: overlap with a batch's time range, and the cached bars just outside it (one scan)
+_AROUND = """
+SELECT count(*) FILTER (WHERE ts BETWEEN $lo AND $hi),
+       epoch_ns(max(ts) FILTER (WHERE ts < $lo)), epoch_ns(min(ts) FILTER (WHERE ts > $hi)),
+       epoch_ns(min(ts)), epoch_ns(max(ts))
+FROM candles WHERE symbol = $symbol AND timeframe = $timeframe
+"""
+
 _MARK_DIRTY = """
 INSERT INTO series_state VALUES ($symbol, $timeframe, true)
 ON CONFLICT (symbol, timeframe) DO UPDATE SET dirty = true
@@ -65,6 +80,11 @@ ON CONFLICT (symbol, timeframe) DO UPDATE SET dirty = true
 
 def series_file(symbol: str, timeframe: str) -> str:
     return f"{quote(symbol, safe='')}__{timeframe}.parquet"
+
+
+def _ts(ns: int) -> Any:
+    """An int ns time as a naive UTC datetime DuckDB binds as TIMESTAMP (µs)."""
+    return np.datetime64(ns, "ns").astype("datetime64[us]").item()
 
 
 def _check_symbol(symbol: str) -> str:
@@ -91,6 +111,9 @@ class CacheWriter:
         self.touched: set[tuple[str, str]] = set()
         #: warnings (gaps, dropped duplicates, spacing) of every batch, as dicts
         self.warnings: list[dict[str, Any]] = []
+        #: (first, last) ns of each series written in this session, once known; only this
+        #: session writes, so a batch after ``last`` needs no look at the table
+        self._bounds: dict[tuple[str, str], tuple[int, int] | None] = {}
 
     def upsert(self, data: Any, symbol: str, timeframe: str, source: str, *,
                label: str | None = None, check: bool = True) -> int:
@@ -105,6 +128,7 @@ class CacheWriter:
         _check_symbol(symbol)
         tfs.validate(timeframe)
         frame = _to_canonical(data, label or symbol)
+        rows_in = len(frame)
         if check:
             from workbench.data.checks import check_frame
 
@@ -121,17 +145,72 @@ class CacheWriter:
         incoming = pa.table({
             "ts": pa.array(ts, type=pa.timestamp("ns")),
             **{c: pa.array(frame[c].to_numpy(dtype=np.float64)) for c in VALUE_COLUMNS}})
-        return self._write(incoming, symbol, timeframe, source)
+        lo, hi = int(ts.min()), int(ts.max())
+        overlap, before, after = self._around(symbol, timeframe, lo, hi)
+        if check:
+            self._boundary_gaps(symbol, timeframe, label or f"{symbol} {timeframe}",
+                                (lo, hi, rows_in), before, after)
+        written = self._write(incoming, symbol, timeframe, source, append=not overlap)
+        key = (symbol, timeframe)
+        known = self._bounds.get(key)
+        self._bounds[key] = (lo, hi) if known is None else (min(known[0], lo),
+                                                            max(known[1], hi))
+        return written
 
-    def _write(self, incoming: pa.Table, symbol: str, timeframe: str, source: str) -> int:
+    def _around(self, symbol: str, timeframe: str, lo: int,
+                hi: int) -> tuple[bool, int | None, int | None]:
+        """(any cached bar in [lo, hi]?, cached bar just before lo, just after hi)."""
+        key = (symbol, timeframe)
+        if key in self._bounds:
+            known = self._bounds[key]
+            if known is None:
+                return False, None, None
+            if lo > known[1]:  # the streaming case: after everything cached
+                return False, known[1], None
+            if hi < known[0]:
+                return False, None, known[0]
+        n, before, after, first, last = self.con.execute(_AROUND, {
+            "symbol": symbol, "timeframe": timeframe, "lo": _ts(lo), "hi": _ts(hi),
+        }).fetchall()[0]
+        self._bounds[key] = None if first is None else (int(first), int(last))
+        return bool(n), before, after
+
+    def _boundary_gaps(self, symbol: str, timeframe: str, source: str,
+                       batch: tuple[int, int, int], before: int | None,
+                       after: int | None) -> None:
+        """Warn of a gap between the cached bars and the first or last bar of a batch."""
+        from workbench.data.checks import CheckReport, Problem
+
+        lo, hi, rows = batch
+        step = tfs.to_ns(timeframe)
+        problems = []
+        if before is not None and lo - before > step:
+            problems.append(Problem(
+                "gap", "warning", f"gap longer than {timeframe} before row 1 from the "
+                f"cached bars ({ns_to_iso(before)} -> {ns_to_iso(lo)}); not filled", [1]))
+        if after is not None and after - hi > step:
+            problems.append(Problem(
+                "gap", "warning", f"gap longer than {timeframe} after row {rows} to the "
+                f"cached bars ({ns_to_iso(hi)} -> {ns_to_iso(after)}); not filled", [rows]))
+        if problems:
+            report = CheckReport(problems=problems, rows=rows, source=source)
+            report.emit_warnings(stacklevel=5)
+            self.warnings += [{**p.to_dict(), "source": source, "boundary": True}
+                              for p in problems]
+
+    def _write(self, incoming: pa.Table, symbol: str, timeframe: str, source: str, *,
+               append: bool = False) -> int:
         con = self.con
         own = not self.one_transaction
         if own:
             con.execute("BEGIN TRANSACTION")
         try:
             con.register("incoming", incoming)
-            con.execute(_UPSERT, {"symbol": symbol, "timeframe": timeframe, "source": source})
-            if own or (symbol, timeframe) not in self.touched:
+            con.execute(_APPEND if append else _UPSERT,
+                        {"symbol": symbol, "timeframe": timeframe, "source": source})
+            # dirty stays true (committed) until publish() at the session's end, so one
+            # mark per series and session is enough (it cost ~3 ms per batch)
+            if (symbol, timeframe) not in self.touched:
                 con.execute(_MARK_DIRTY, {"symbol": symbol, "timeframe": timeframe})
             if own:
                 con.execute("COMMIT")
@@ -149,6 +228,7 @@ class CacheWriter:
 
         rows = resample_in(self.con, symbol, from_tf, to_tf,
                            transaction=not self.one_transaction)
+        self._bounds.pop((symbol, to_tf), None)
         self.con.execute(_MARK_DIRTY, {"symbol": symbol, "timeframe": to_tf})
         self.touched.add((symbol, to_tf))
         return rows
