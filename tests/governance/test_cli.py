@@ -93,7 +93,7 @@ def test_usage_shows_upgrade_hint_when_used_up(cli_store: Store,
     monkeypatch.setenv("WORKBENCH_LIMIT_FREE_BACKTESTS", "1")
     from workbench.governance import quotas
 
-    me = cli_store.local_user()
+    me = cli_store.current_user()
     quotas.consume(cli_store, me.id, "backtests")
     code, out, _ = run("usage")
     assert code == 0 and "1 / 1" in out and "Upgrade to Premium" in out
@@ -137,5 +137,14 @@ def test_notification_settings_roundtrip_and_hide_the_secret(cli_store: Store) -
     shown = json.loads(out)
     assert shown["webhook_url"] == "http://127.0.0.1:9/h" and shown["webhook_secret"] == "set"
     assert shown["channels"] == ["in_app", "webhook"] and "topsecret" not in out
+    # written to the store (the profile), secret encrypted; no settings file is made
+    from workbench.governance import notifications as notes
+
+    me = cli_store.current_user()
+    stored = cli_store.profiles.get(me.id).notification_settings
+    assert stored is not None and stored["webhook_url"] == "http://127.0.0.1:9/h"
+    assert "topsecret" not in json.dumps(stored)
+    assert notes.load_settings(me.id, cli_store).webhook_secret == "topsecret"
+    assert not notes.settings_file().exists()
     code, _, err = run("notifications", "settings", "--webhook-url", "ftp://x")
     assert code == 2 and "http://" in err

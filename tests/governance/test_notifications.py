@@ -101,3 +101,42 @@ def test_unknown_type_or_channel_is_a_validation_error(store: Store) -> None:
     with pytest.raises(ValidationError, match="sms"):
         notes.notify(store, user.id, "system", "x", channels=["sms"])
     assert notes.unread_count(store, user.id) == 0
+
+
+def test_settings_in_the_store_encrypt_the_secret_and_win_over_the_old_file(
+        store: Store) -> None:
+    user = store.profiles.create(email="st@t.test")
+    with webhook_receiver() as old, webhook_receiver() as new:
+        # an existing user's settings in the old file still apply (fallback)
+        notes.save_settings(user.id, ChannelSettings(webhook_url=old.url, webhook_secret="old"))
+        assert notes.load_settings(user.id, store).webhook_url == old.url
+        notes.notify(store, user.id, "system", "Before")
+        assert len(old.requests) == 1
+        row = notes.save_settings_to_store(store, user.id, ChannelSettings(
+            webhook_url=new.url, webhook_secret="s3cret", channels=["in_app", "webhook"]))
+        stored = store.profiles.get(user.id).notification_settings
+        assert stored == row and "webhook_secret" not in stored
+        assert "s3cret" not in json.dumps(stored) and stored["webhook_secret_enc"]
+        got = notes.load_settings(user.id, store)
+        assert (got.webhook_url, got.webhook_secret) == (new.url, "s3cret")
+        result = notes.notify(store, user.id, "system", "After")
+    assert [d.status for d in result.deliveries] == ["delivered"]
+    assert len(old.requests) == 1 and len(new.requests) == 1
+    last = new.requests[0]
+    assert verify_signature("s3cret", last["headers"][TIMESTAMP_HEADER], last["body"],
+                            last["headers"][SIGNATURE_HEADER])
+
+
+def test_a_secret_stored_under_another_key_is_a_clear_error(
+        store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
+    from cryptography.fernet import Fernet
+
+    user = store.profiles.create(email="k@t.test")
+    notes.save_settings_to_store(store, user.id, ChannelSettings(webhook_url="http://x/h",
+                                                                 webhook_secret="s"))
+    monkeypatch.setenv("WORKBENCH_SECRET_KEY", Fernet.generate_key().decode())
+    with pytest.raises(ValidationError, match="--webhook-secret"):
+        notes.load_settings(user.id, store)
+    # a run that notifies is never broken by it: in-app is still stored
+    result = notes.notify(store, user.id, "system", "Still here")
+    assert result.in_app is not None and result.errors

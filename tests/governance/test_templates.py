@@ -43,6 +43,11 @@ def test_clone_keeps_attribution_and_graph(store: Store, cast: Cast) -> None:
     c = templates.clone(store, tpl.id, cast.student)
     assert c.strategy.owner_id == cast.student.id
     assert c.strategy.source_template_id == tpl.id
+    stored = store.strategies.get(c.strategy.id)  # attribution is in columns, read back
+    assert (stored.source_template_id, stored.source_version_id, stored.source_educator_id) \
+        == (tpl.id, tpl.strategy_version_id, cast.educator.id)
+    assert [s.id for s in store.strategies.list(owner_id=cast.student.id)
+            if s.source_educator_id == cast.educator.id] == [c.strategy.id]
     assert c.version.graph == GRAPH and c.version.version == 1
     assert str(tpl.strategy_version_id) in c.version.notes and "Ed Educator" in c.version.notes
     assert c.attribution["educator_id"] == str(cast.educator.id)

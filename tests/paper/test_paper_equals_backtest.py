@@ -13,8 +13,10 @@ from .conftest import at, make_run
 
 
 def _ledger(store, run_id):
-    return [(f.info["fill_ts"], f.side, f.price, f.quantity, f.fee) for f in
-            store.fills.list(run_id)]
+    """The ledger as the backtest's fill keys: the row's own ``bar_ts`` is the fill bar."""
+    rows = store.fills.list(run_id)
+    assert all(f.info["fill_ts"] == f.bar_ts.isoformat() for f in rows)
+    return [(f.bar_ts.isoformat(), f.side, f.price, f.quantity, f.fee) for f in rows]
 
 
 def _full_backtest(strategy: str, n_bars: int, cash: float = 10_000.0):

@@ -97,7 +97,7 @@ def test_scheduler_ticks_in_order_survives_restart_and_never_double_ticks(
                             timeframe="1d", candles=type(c)(*(a[:n] for a in c)),
                             settings={"fill_timing": "next_open", "initial_cash": 10_000.0})
         want = [(f.bar_ts.isoformat(), f.side, f.price, f.quantity) for f in fills_of(full)]
-        got = [(f.info["fill_ts"], f.side, f.price, f.quantity)
+        got = [(f.bar_ts.isoformat(), f.side, f.price, f.quantity)
                for f in local_store.fills.list(run.id)]
         assert got == want
 

@@ -314,3 +314,21 @@ def test_local_file_from_an_older_version_gains_new_columns(workbench_home: obje
     s = store.strategies.create(uuid.uuid4(), "Old file", tags=["t"])
     assert store.strategies.get(s.id).tags == ["t"]
     store.close()
+
+
+def test_fills_carry_their_own_bar(store: Store) -> None:
+    """A catch-up tick commits fills of earlier bars: each ledger row keeps its own bar,
+    numbered per bar, and a replay adds nothing."""
+    a, _, _ = users(store)
+    run = store.paper_runs.create(a.id, symbol="X", timeframe="1h")
+    tick = T0 + timedelta(hours=3)
+    b1, b2 = T0 + timedelta(hours=1), T0 + timedelta(hours=2)
+    fills = [{"bar_ts": b1, "side": "buy", "price": 1.0, "quantity": 1.0},
+             {"bar_ts": b2, "side": "sell", "price": 2.0, "quantity": 1.0},
+             {"bar_ts": b2, "side": "buy", "price": 2.0, "quantity": 0.5},
+             {"side": "sell", "price": 3.0, "quantity": 0.5}]
+    assert store.commit_tick(run.id, tick, fills, {}, None) is True
+    assert store.commit_tick(run.id, tick, fills, {}, None) is False
+    got = [(f.bar_ts, f.seq, f.side) for f in store.fills.list(run.id)]
+    assert got == [(b1, 0, "buy"), (b2, 0, "sell"), (b2, 1, "buy"), (tick, 0, "sell")]
+    assert [f.bar_ts for f in store.fills.list(run.id, since=b2)] == [b2, b2, tick]

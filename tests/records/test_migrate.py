@@ -57,3 +57,16 @@ def test_bad_url_is_a_clear_error() -> None:
 
     with pytest.raises(SourceUnavailableError, match="WORKBENCH_DATABASE_URL"):
         status("postgresql://nobody:secret@127.0.0.1:1/none")
+
+
+def test_0005_adds_settings_and_attribution_columns_and_reruns_cleanly(
+        pg_empty_url: str) -> None:
+    migrate(pg_empty_url)
+    cols = {(t, c) for t, c, _ in _schema(pg_empty_url)}
+    assert {("profiles", "notification_settings"), ("strategies", "source_version_id"),
+            ("strategies", "source_educator_id")} <= cols
+    before = _schema(pg_empty_url)
+    (m5,) = [m for m in migrations() if m.filename.startswith("0005_")]
+    with psycopg.connect(pg_empty_url, autocommit=True) as conn:
+        conn.execute(m5.sql)  # type: ignore[arg-type]  # the SQL itself is idempotent
+    assert _schema(pg_empty_url) == before

@@ -245,13 +245,14 @@ def notifications_settings(
                                                             "in_app, webhook, email."),
     who: str = AS_OPT, as_json: bool = JSON_OPT,
 ) -> None:
-    """Show or change where your notifications go (stored in $WORKBENCH_HOME, mode 0600)."""
+    """Show or change where your notifications go (kept on your profile in the store; the
+    webhook secret encrypted with the key vault's key)."""
     from workbench.errors import ValidationError
     from workbench.governance import notifications
 
     with _open() as store:
         me = _who(store, who)
-    current = notifications.load_settings(me.id)
+        current = notifications.load_settings(me.id, store)
     changed = any(v is not None for v in (webhook_url, webhook_secret, email)) or channel
     if webhook_url is not None:
         if webhook_url and not webhook_url.startswith(("http://", "https://")):
@@ -269,7 +270,8 @@ def notifications_settings(
                                   details={"channels": bad})
         current.channels = list(channel)
     if changed:
-        notifications.save_settings(me.id, current)
+        with _open() as store:
+            notifications.save_settings_to_store(store, me.id, current)
     shown = {"webhook_url": current.webhook_url,
              "webhook_secret": "set" if current.webhook_secret else None,
              "email": current.email, "channels": current.enabled()}

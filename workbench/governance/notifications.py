@@ -8,13 +8,18 @@ row whose ``delivery_status``, ``attempts`` and ``last_error`` record what happe
 Nothing here raises into the backtest or paper-trade tick that called it: failures are
 recorded and logged.
 
-Per-user channel settings live in ``$WORKBENCH_HOME/notifications.json`` (mode 0600)::
+Per-user channel settings live in the store, on the profile's ``notification_settings``
+(so scheduled runs on another machine see them), with the webhook secret encrypted by
+the key vault's Fernet key (:func:`workbench.records.keys.secret_key`). Older set-ups
+kept them in ``$WORKBENCH_HOME/notifications.json`` (mode 0600)::
 
     {"<user id>": {"webhook_url": "https://...", "webhook_secret": "...",
                    "email": "ada@example.org", "channels": ["in_app", "webhook"]},
      "*": {...defaults for every user...}}
 
-``WORKBENCH_WEBHOOK_URL`` / ``WORKBENCH_WEBHOOK_SECRET`` are the defaults when neither
+That file is still read: its user entry applies while the profile has no stored
+settings, and its ``"*"`` entry stays the default for everyone.
+``WORKBENCH_WEBHOOK_URL`` / ``WORKBENCH_WEBHOOK_SECRET`` are the defaults when no
 entry sets them. Without explicit ``channels`` a user gets in-app, plus webhook when a
 URL is set, plus e-mail when an address is set (``email: true`` uses the profile's).
 """
@@ -97,22 +102,72 @@ def _read_settings_file() -> dict[str, Any]:
     return data if isinstance(data, dict) else {}
 
 
-def load_settings(user_id: uuid.UUID | str) -> ChannelSettings:
-    """The channel settings of ``user_id`` (file entry over ``"*"`` over environment)."""
+def _fernet() -> Any:
+    from cryptography.fernet import Fernet
+
+    from workbench.records.keys import secret_key
+
+    return Fernet(secret_key())
+
+
+def _stored_settings(store: Store, user_id: uuid.UUID | str) -> dict[str, Any] | None:
+    """The profile's stored settings with the webhook secret decrypted (None: none)."""
+    profile = store.profiles.find(user_id)
+    raw = profile.notification_settings if profile is not None else None
+    if raw is None:
+        return None
+    out = {k: v for k, v in raw.items() if k in ChannelSettings.__dataclass_fields__}
+    token = raw.get("webhook_secret_enc")
+    if token:
+        from cryptography.fernet import InvalidToken
+
+        try:
+            out["webhook_secret"] = _fernet().decrypt(str(token).encode()).decode()
+        except InvalidToken:
+            raise ValidationError(
+                f"The stored webhook secret of user {user_id} cannot be decrypted with this "
+                f"secret key (WORKBENCH_SECRET_KEY or $WORKBENCH_HOME/secret.key changed); "
+                f"set it again with `workbench notifications settings --webhook-secret`.",
+                details={"user_id": str(user_id)}) from None
+    return out
+
+
+def load_settings(user_id: uuid.UUID | str, store: Store | None = None) -> ChannelSettings:
+    """The channel settings of ``user_id``.
+
+    Precedence: the profile's stored settings (when ``store`` is given and it has
+    any), else the user's entry in the old ``notifications.json``; both over that
+    file's ``"*"`` entry, over the environment.
+    """
     data = _read_settings_file()
     merged: dict[str, Any] = {"webhook_url": os.environ.get("WORKBENCH_WEBHOOK_URL") or None,
                               "webhook_secret": os.environ.get("WORKBENCH_WEBHOOK_SECRET")
                               or None}
-    for key in ("*", str(user_id)):
-        entry = data.get(key)
+    stored = _stored_settings(store, user_id) if store is not None else None
+    entries: list[Any] = [data.get("*"), stored if stored is not None else data.get(str(user_id))]
+    for entry in entries:
         if isinstance(entry, dict):
             merged.update({k: v for k, v in entry.items()
                            if k in ChannelSettings.__dataclass_fields__})
     return ChannelSettings(**merged)
 
 
+def save_settings_to_store(store: Store, user_id: uuid.UUID | str,
+                           settings: ChannelSettings) -> dict[str, Any]:
+    """Keep ``settings`` on the profile of ``user_id``; the webhook secret is stored only
+    Fernet-encrypted (``webhook_secret_enc``). Returns the stored JSON."""
+    row: dict[str, Any] = {k: v for k, v in asdict(settings).items()
+                           if v is not None and k != "webhook_secret"}
+    if settings.webhook_secret:
+        row["webhook_secret_enc"] = _fernet().encrypt(settings.webhook_secret.encode()).decode()
+    store.profiles.update(user_id, notification_settings=row)
+    return row
+
+
 def save_settings(user_id: uuid.UUID | str, settings: ChannelSettings) -> Path:
-    """Store ``settings`` for ``user_id`` (the file is readable by its owner only)."""
+    """Write ``settings`` for ``user_id`` to the old ``notifications.json`` (readable by
+    its owner only). Kept for set-ups without a store; the CLI uses
+    :func:`save_settings_to_store`."""
     data = _read_settings_file()
     data[str(user_id)] = {k: v for k, v in asdict(settings).items() if v is not None}
     path = settings_file()
@@ -145,7 +200,7 @@ def notify(store: Store, user_id: uuid.UUID | str, type: str, title: str, body: 
     result = NotifyResult()
     data = {**dict(payload or {}), "body": body}
     try:
-        settings = settings or load_settings(user_id)
+        settings = settings or load_settings(user_id, store)
     except Exception as exc:  # noqa: BLE001 - a broken settings file must not stop a run
         result.errors.append(f"settings: {exc}")
         settings = ChannelSettings()

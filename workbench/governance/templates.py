@@ -169,7 +169,8 @@ def clone(store: Store, template_id: uuid.UUID | str, student: Profile | uuid.UU
         strategy = store.strategies.create(
             who.id, title, slug=_free_slug(store, who.id, title),
             description=str(tpl.metadata.get("description") or "") + "\n\n" + note,
-            tags=list(tpl.metadata.get("tags", [])), source_template_id=tpl.id)
+            tags=list(tpl.metadata.get("tags", [])), source_template_id=tpl.id,
+            source_version_id=source.id, source_educator_id=tpl.educator_id)
         version = store.versions.save(strategy.id, source.graph, notes=note, author_id=who.id)
         audit.record(store, "template.cloned", actor_id=who.id, entity_type="template",
                      entity_id=tpl.id, details={"strategy_id": str(strategy.id),

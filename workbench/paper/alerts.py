@@ -148,7 +148,7 @@ def raise_alerts(store: Any, run: Any, alerts: list[Alert]) -> list[Alert]:
     from workbench.governance.notifications import load_settings, notify
 
     try:  # the in-app row is the record of what was sent, so it is always written
-        channels = list(dict.fromkeys(["in_app", *load_settings(run.owner_id).enabled()]))
+        channels = list(dict.fromkeys(["in_app", *load_settings(run.owner_id, store).enabled()]))
     except Exception:  # noqa: BLE001 - a broken settings file must not stop alerts
         channels = ["in_app"]
 

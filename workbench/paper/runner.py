@@ -255,8 +255,10 @@ def tick(store: Any, run_id: Any, as_of: Any = None, *, engine: str = "papermill
         return report
     if after.status == "scheduled":
         store.paper_runs.set_status(run.id, "active")
-    fills = store.fills.list(run.id, since=bar_ts)
-    report.fills = len([f for f in fills if f.bar_ts == bar_ts])
+    # fills carry their own bar: this tick's are those after the previous committed bar
+    fills = store.fills.list(run.id, since=run.last_bar_ts)
+    report.fills = len([f for f in fills if run.last_bar_ts is None
+                        or f.bar_ts > run.last_bar_ts])
     report.alerts = len(_alert_keys(store, run) - alerts_before)
     report.status = "succeeded"
     audit.record(store, "paper.tick", actor_id=run.owner_id, entity_type="paper_trade_run",

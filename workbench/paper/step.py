@@ -61,8 +61,9 @@ class Fill:
         return (self.bar_ts.isoformat(), self.side, self.price, self.quantity, self.fee)
 
     def record(self) -> dict[str, Any]:
-        """The mapping :meth:`Store.commit_tick` takes (fill bar kept in ``info``)."""
-        return {"side": self.side, "price": self.price, "quantity": self.quantity,
+        """The mapping :meth:`Store.commit_tick` takes: the ledger row carries the fill's
+        own bar (``info["fill_ts"]`` keeps the same for older readers)."""
+        return {"bar_ts": self.bar_ts, "side": self.side, "price": self.price, "quantity": self.quantity,
                 "fee": self.fee, "reason": self.reason,
                 "info": {"fill_ts": self.bar_ts.isoformat(), "trade": self.trade}}
 

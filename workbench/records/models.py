@@ -68,7 +68,7 @@ class Profile(Record):
     """
 
     __table__ = "profiles"
-    __json__ = frozenset({"cohorts"})
+    __json__ = frozenset({"cohorts", "notification_settings"})
 
     id: uuid.UUID = Field(default_factory=new_id)
     email: str | None = None
@@ -76,6 +76,8 @@ class Profile(Record):
     role: Role = "builder"
     plan_tier: PlanTier = "free"
     cohorts: list[str] = Field(default_factory=list)
+    #: Channel settings (email, webhook, ...); ``webhook_secret_enc`` is Fernet-encrypted.
+    notification_settings: dict[str, Any] | None = None
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
     last_active_at: datetime | None = None
@@ -84,7 +86,8 @@ class Profile(Record):
 class Strategy(Record):
     """A strategy artifact; its graphs live in immutable :class:`StrategyVersion` rows.
 
-    ``slug`` is unique per owner. ``source_template_id`` keeps the attribution of a clone.
+    ``slug`` is unique per owner. A clone keeps its attribution in ``source_template_id``,
+    ``source_version_id`` (the template's strategy version) and ``source_educator_id``.
     """
 
     __table__ = "strategies"
@@ -99,6 +102,8 @@ class Strategy(Record):
     visibility: Visibility = "private"
     tags: list[str] = Field(default_factory=list)
     source_template_id: uuid.UUID | None = None
+    source_version_id: uuid.UUID | None = None
+    source_educator_id: uuid.UUID | None = None
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
 

@@ -211,7 +211,8 @@ class ProfileRepo(Repo[Profile]):
         return self._select({"role": _opt(role)})
 
     def update(self, id: uuid.UUID | str, *, actor: Actor = None, **changes: Any) -> Profile:
-        """Change display_name, email, role, plan_tier, cohorts, last_active_at.
+        """Change display_name, email, role, plan_tier, cohorts, last_active_at,
+        notification_settings.
 
         Role and plan changes need an admin actor (or a trusted caller)."""
         if actor is not None and ({"role", "plan_tier"} & set(changes)) \
@@ -219,7 +220,8 @@ class ProfileRepo(Repo[Profile]):
             raise ForbiddenError("Only an admin may change a role or plan tier.",
                                  details={"fields": sorted(changes)})
         return self._update(id, changes, actor=actor, allowed=(
-            "display_name", "email", "role", "plan_tier", "cohorts", "last_active_at"))
+            "display_name", "email", "role", "plan_tier", "cohorts", "last_active_at",
+            "notification_settings"))
 
 
 class StrategyRepo(Repo[Strategy]):
@@ -227,13 +229,18 @@ class StrategyRepo(Repo[Strategy]):
 
     def create(self, owner_id: uuid.UUID | str, name: str, *, slug: str | None = None,
                description: str = "", tags: Sequence[str] = (), visibility: str = "private",
-               status: str = "draft", source_template_id: uuid.UUID | None = None) -> Strategy:
-        """A new strategy; ``slug`` (default from ``name``) must be unique for the owner."""
+               status: str = "draft", source_template_id: uuid.UUID | None = None,
+               source_version_id: uuid.UUID | None = None,
+               source_educator_id: uuid.UUID | None = None) -> Strategy:
+        """A new strategy; ``slug`` (default from ``name``) must be unique for the owner.
+        The ``source_*`` ids are a clone's attribution (template, version, educator)."""
         if not name.strip():
             raise ValidationError("A strategy needs a name.", details={"field": "name"})
         obj = Strategy(owner_id=_uuid(owner_id), name=name, slug=slug or slugify(name),
                        description=description, tags=list(tags), visibility=visibility,  # type: ignore[arg-type]
-                       status=status, source_template_id=source_template_id)  # type: ignore[arg-type]
+                       status=status, source_template_id=source_template_id,  # type: ignore[arg-type]
+                       source_version_id=source_version_id,
+                       source_educator_id=source_educator_id)
         try:
             return self._insert(obj)
         except DuplicateRowError:
@@ -659,6 +666,23 @@ class KeyAccessRepo(Repo[KeyAccess]):
                             order=(("at", True),))
 
 
+def _fill_rows(run: PaperTradeRun, tick_ts: datetime,
+               fills: Sequence[Mapping[str, Any]]) -> list[Row]:
+    """Ledger rows of one tick: each fill stamped with its own bar (default the tick's)
+    and numbered per bar, so the key ``(run_id, bar_ts, seq)`` is deterministic."""
+    rows: list[Row] = []
+    per_bar: dict[datetime, int] = {}
+    for f in fills:
+        fill = dict(f)
+        ts = fill.pop("bar_ts", None) or tick_ts
+        fill_ts = ts if isinstance(ts, datetime) else datetime.fromisoformat(str(ts))
+        seq = per_bar.get(fill_ts, 0)
+        per_bar[fill_ts] = seq + 1
+        rows.append(PaperFill(run_id=run.id, owner_id=run.owner_id, bar_ts=fill_ts,
+                              **{"seq": seq, **fill}).model_dump(mode="python"))
+    return rows
+
+
 class Store:
     """All repositories of one backend, plus the atomic steps that span tables.
 
@@ -786,7 +810,10 @@ class Store:
 
         Idempotent on ``(run_id, bar_ts)``: when a succeeded tick already exists it
         returns False and writes nothing. Each fill is a mapping with side, price,
-        quantity and optional seq (default: its position), fee, reason, info.
+        quantity and optional ``bar_ts`` (the bar it filled on; default: the tick's
+        ``bar_ts`` -- a tick that catches up several bars carries fills of earlier bars),
+        seq (default: its position among this tick's fills of the same bar), fee, reason,
+        info. ``(run_id, bar_ts, seq)`` is unique, so a replay never doubles a fill.
 
         On ``local`` and ``postgres`` this is one transaction. Over ``supabase`` (no
         multi-request transactions) the steps run in order -- fills (duplicates ignored),
@@ -799,9 +826,7 @@ class Store:
             done = self.ticks.find_tick(run.id, bar_ts)
             if done is not None and done.status == "succeeded":
                 return False
-            rows = [PaperFill(run_id=run.id, owner_id=run.owner_id, bar_ts=bar_ts,
-                              **{"seq": i, **dict(f)}).model_dump(mode="python")
-                    for i, f in enumerate(fills)]
+            rows = _fill_rows(run, bar_ts, fills)
             if rows:
                 self.backend.insert_ignore("paper_fills", rows, ("run_id", "bar_ts", "seq"))
             now = executed_at or utcnow()

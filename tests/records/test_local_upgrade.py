@@ -1,0 +1,37 @@
+"""An embedded store file made by an older version gains the new columns on open."""
+
+from __future__ import annotations
+
+import sqlite3
+import uuid
+
+from workbench.records import open_store
+
+
+def test_old_local_file_gets_new_columns_and_keeps_rows() -> None:
+    store = open_store("local")
+    path = store.backend.path  # type: ignore[attr-defined]
+    user = store.profiles.create(email="old@t.test")
+    s = store.strategies.create(user.id, "Old")
+    store.close()
+    conn = sqlite3.connect(path)  # make it look like a file from before 0005
+    with conn:
+        conn.execute("ALTER TABLE profiles DROP COLUMN notification_settings")
+        conn.execute("ALTER TABLE strategies DROP COLUMN source_version_id")
+        conn.execute("ALTER TABLE strategies DROP COLUMN source_educator_id")
+    conn.close()
+
+    store = open_store("local")
+    try:
+        assert store.profiles.get(user.id).notification_settings is None
+        old = store.strategies.get(s.id)
+        assert old.source_version_id is None and old.source_educator_id is None
+        store.profiles.update(user.id, notification_settings={"email": "a@b.c"})
+        assert store.profiles.get(user.id).notification_settings == {"email": "a@b.c"}
+        vid, eid = uuid.uuid4(), uuid.uuid4()
+        c = store.strategies.create(user.id, "Clone", source_version_id=vid,
+                                    source_educator_id=eid)
+        got = store.strategies.get(c.id)
+        assert (got.source_version_id, got.source_educator_id) == (vid, eid)
+    finally:
+        store.close()
