@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -40,9 +39,32 @@ def _clean(value: Any) -> Any:
     return value
 
 
-@dataclass
+class _Lazy:
+    """A Result attribute that may be given as a zero-argument callable: built on first
+    access, then kept. Building pandas objects over 1M bars costs more than the kernels,
+    and most callers (sweeps, the CLI's metrics, the bench) read only ``metrics``."""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self.name = name
+
+    def __get__(self, obj: Any, owner: type | None = None) -> Any:
+        if obj is None:
+            return self
+        values = obj.__dict__["_values"]
+        if self.name not in values:
+            values[self.name] = obj.__dict__["_makers"].pop(self.name)()
+        return values[self.name]
+
+    def __set__(self, obj: Any, value: Any) -> None:
+        obj.__dict__["_makers"].pop(self.name, None)
+        obj.__dict__["_values"][self.name] = value
+
+
 class Result:
     """One backtest: metrics, trades, equity, warnings and provenance.
+
+    ``metrics``, ``trades``, ``equity``, ``position`` and ``close`` may be passed as the
+    pandas objects or as zero-argument callables returning them (built on first access).
 
     Attributes
     ----------
@@ -62,14 +84,31 @@ class Result:
         version, symbol/timeframe/range.
     """
 
-    metrics: pd.Series
-    trades: pd.DataFrame
-    equity: pd.Series
-    position: pd.Series
-    close: pd.Series
-    warnings: list[str] = field(default_factory=list)
-    provenance_fields: dict[str, Any] = field(default_factory=dict, repr=False)
-    lazy_fields: dict[str, Callable[[], Any]] = field(default_factory=dict, repr=False)
+    metrics: pd.Series = _Lazy()  # type: ignore[assignment]
+    trades: pd.DataFrame = _Lazy()  # type: ignore[assignment]
+    equity: pd.Series = _Lazy()  # type: ignore[assignment]
+    position: pd.Series = _Lazy()  # type: ignore[assignment]
+    close: pd.Series = _Lazy()  # type: ignore[assignment]
+
+    def __init__(self, metrics: pd.Series | Callable[[], pd.Series],
+                 trades: pd.DataFrame | Callable[[], pd.DataFrame],
+                 equity: pd.Series | Callable[[], pd.Series],
+                 position: pd.Series | Callable[[], pd.Series],
+                 close: pd.Series | Callable[[], pd.Series],
+                 warnings: list[str] | None = None,
+                 provenance_fields: dict[str, Any] | None = None,
+                 lazy_fields: dict[str, Callable[[], Any]] | None = None) -> None:
+        self._values: dict[str, Any] = {}
+        self._makers: dict[str, Callable[[], Any]] = {}
+        for name, value in (("metrics", metrics), ("trades", trades), ("equity", equity),
+                            ("position", position), ("close", close)):
+            if callable(value):
+                self._makers[name] = value
+            else:
+                self._values[name] = value
+        self.warnings: list[str] = list(warnings) if warnings is not None else []
+        self.provenance_fields: dict[str, Any] = provenance_fields if provenance_fields is not None else {}
+        self.lazy_fields: dict[str, Callable[[], Any]] = lazy_fields if lazy_fields is not None else {}
 
     @property
     def provenance(self) -> dict[str, Any]:

@@ -18,7 +18,10 @@ from workbench.result import Result
 
 
 def index_of(ctx: Context) -> pd.DatetimeIndex:
-    return pd.DatetimeIndex(ctx.ts.astype("datetime64[ns]"), name="ts").tz_localize("UTC")
+    """The candles' UTC index (a view of ``ts`` as datetime64 -- no int->datetime copy)."""
+    ts = np.asarray(ctx.ts)
+    stamps = ts.astype("datetime64[ns]") if ts.dtype.kind == "M" else ts.astype(np.int64, copy=False).view("datetime64[ns]")
+    return pd.DatetimeIndex(stamps, name="ts", copy=False).tz_localize("UTC")
 
 
 def prepare(strategy: Strategy, params: dict[str, Any] | None, settings: dict[str, Any] | None
@@ -61,8 +64,15 @@ def run(strategy: Strategy, ctx: Context, *, symbol: str | None = None, timefram
     signals = plan.run(ctx)
     sim = runner.simulate(ctx, signals, plan.settings)
     m = runner.metrics(sim, plan.settings, clock)
-    index = index_of(ctx)
-    metrics = pd.Series({k: float(v) for k, v in m.values.items()}, name="metrics", dtype="float64")
+    values = {k: float(v) for k, v in m.values.items()}
+    start, end = (_iso(ctx.ts[0]), _iso(ctx.ts[-1]))
+    cached: dict[str, pd.DatetimeIndex] = {}
+
+    def index() -> pd.DatetimeIndex:  # built once, on the first pandas access, then shared
+        if "index" not in cached:
+            cached["index"] = index_of(ctx)
+        return cached["index"]
+
     warnings = [*m.notes, *runner.status_notes(int(sim.status)), *(str(p) for p in plan.warnings)]
     provenance = {
         "strategy": strategy.name,
@@ -75,18 +85,32 @@ def run(strategy: Strategy, ctx: Context, *, symbol: str | None = None, timefram
         "engine_version": runner.engine_version(),
         "symbol": symbol,
         "timeframe": clock.timeframe or timeframe,
-        "start": index[0].isoformat(),
-        "end": index[-1].isoformat(),
+        "start": start,
+        "end": end,
         "n_bars": int(ctx.n),
         "run_at": datetime.now(UTC).isoformat(),
     }
+    # pandas objects are built on first access (Result's lazy attributes); the engine's
+    # arrays are owned by this result, so equity/position wrap them without a copy
     return Result(
-        metrics=metrics,
-        trades=trades_frame(sim, index),
-        equity=pd.Series(sim.equity, index=index, name="equity"),
-        position=pd.Series(sim.position, index=index, name="position"),
-        close=pd.Series(ctx.close, index=index, name="close"),
+        metrics=lambda: pd.Series(values, name="metrics", dtype="float64"),
+        trades=lambda: trades_frame(sim, index()),
+        equity=lambda: pd.Series(sim.equity, index=index(), name="equity", copy=False),
+        position=lambda: pd.Series(sim.position, index=index(), name="position", copy=False),
+        close=lambda: pd.Series(ctx.close, index=index(), name="close"),
         warnings=warnings,
         provenance_fields=provenance,
         lazy_fields={"candles_sha256": lambda: candles_sha256(ctx)},
     )
+
+
+def _iso(ns: Any) -> str:
+    """A bar's int64 nanosecond timestamp as pandas' UTC ISO text."""
+    return index_of_value(ns).isoformat()
+
+
+def index_of_value(value: Any) -> pd.Timestamp:
+    """One ``ts`` entry (int64 ns or datetime64) as a UTC Timestamp, like ``index_of``."""
+    if isinstance(value, np.datetime64):
+        return pd.Timestamp(value).tz_localize("UTC")
+    return pd.Timestamp(int(value), tz="UTC")

@@ -143,10 +143,13 @@ def _order(graph: StrategyGraph) -> list[str]:
     return done
 
 
-def compile_graph(graph: StrategyGraph | Mapping[str, Any]) -> Plan:
+def compile_graph(graph: StrategyGraph | Mapping[str, Any], problems: list[Problem] | None = None) -> Plan:
     """A valid graph -> :class:`Plan`; raises ``ValidationError`` (with every problem in
-    ``details["problems"]``) when the graph has errors."""
-    problems = validate(graph if not isinstance(graph, Mapping) else dict(graph))
+    ``details["problems"]``) when the graph has errors. ``problems``: what
+    ``validate(graph)`` returned, when the caller has already run it (sweeps validate
+    each combination first), so it is not run twice."""
+    if problems is None:
+        problems = validate(graph if not isinstance(graph, Mapping) else dict(graph))
     if has_errors(problems):
         errors = [p for p in problems if p.severity == "error"]
         first = "; ".join(str(p) for p in errors[:3])
