@@ -138,6 +138,13 @@ def main(argv: list[str]) -> int:
                                 start=pd.Timestamp("2010-01-01", tz="UTC")
                                 + pd.Timedelta(minutes=i))
                 w.upsert(part, "MEM", "1m", source="mem")
+        last = pd.Timestamp(next(s for s in cache.list() if s["symbol"] == "MEM")["last"])
+        bar = generate("MEM", "1m", 1, seed=9, start=last + pd.Timedelta(minutes=1))
+        t = time.perf_counter()
+        cache.upsert(bar, "MEM", "1m", source="mem")
+        t_one = time.perf_counter() - t
+        print(f"append one bar to the {n_mem:,}-bar series (commit + snapshot rewrite): "
+              f"{t_one:.2f} s")
         probe = subprocess.run([sys.executable, "-c", MEMORY_PROBE, str(cache.path)],
                                capture_output=True, text=True, check=True)
         mem = json.loads(probe.stdout)
