@@ -189,3 +189,19 @@ def test_candles_replace_works_regression(cache: CandleCache) -> None:
     assert len(c) == 6 and c.n == 4
     np.testing.assert_array_equal(doubled.close, c.close * 2)
     assert list(c.to_frame().columns) == ["open", "high", "low", "close", "volume"]
+
+
+def test_manifest_recounts_written_series_and_keeps_the_others(cache: CandleCache) -> None:
+    import duckdb
+
+    cache.upsert(generate("A", "1h", 10, seed=1), "A", "1h", source="a")
+    cache.upsert(generate("B", "1h", 20, seed=2), "B", "1h", source="b")
+    cache.upsert(generate("A", "1h", 15, seed=1), "A", "1h", source="a2")
+    listed = {(s["symbol"], s["timeframe"]): s for s in cache.list()}
+    assert [k for k in listed] == [("A", "1h"), ("B", "1h")]
+    assert listed["A", "1h"]["rows"] == 15 and listed["A", "1h"]["sources"] == ["a2"]
+    assert listed["B", "1h"]["rows"] == 20 and listed["B", "1h"]["sources"] == ["b"]
+    with duckdb.connect(str(cache.path)) as con:  # edited by SQL, then recovered
+        con.execute("DELETE FROM candles WHERE symbol = 'B'")
+    cache.refresh_snapshots()
+    assert [(s["symbol"], s["rows"]) for s in cache.list()] == [("A", 15)]

@@ -169,6 +169,7 @@ class CandleCache:
     def refresh_snapshots(self) -> None:
         """Re-export every series (recovery after a crash, or after editing by SQL)."""
         with self.writer() as w:
+            w.recount_all = True
             w.con.execute("INSERT OR REPLACE INTO series_state SELECT DISTINCT symbol, "
                           "timeframe, true FROM candles")
 

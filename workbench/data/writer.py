@@ -114,6 +114,8 @@ class CacheWriter:
         #: (first, last) ns of each series written in this session, once known; only this
         #: session writes, so a batch after ``last`` needs no look at the table
         self._bounds: dict[tuple[str, str], tuple[int, int] | None] = {}
+        #: recount every series for the manifest (else only those written this session)
+        self.recount_all = False
 
     def upsert(self, data: Any, symbol: str, timeframe: str, source: str, *,
                label: str | None = None, check: bool = True) -> int:
@@ -265,17 +267,36 @@ class CacheWriter:
             con.execute("UPDATE series_state SET dirty = false WHERE symbol = ? "
                         "AND timeframe = ?", [symbol, timeframe])
         if dirty or not self.cache.manifest_path.exists():
-            self._write_manifest()
+            self._write_manifest([(s, tf) for s, tf in dirty])
 
-    def _write_manifest(self) -> None:
-        rows = self.con.execute(
-            "SELECT symbol, timeframe, count(*), epoch_ns(min(ts)), epoch_ns(max(ts)), "
-            "list(DISTINCT source ORDER BY source) FROM candles "
-            "GROUP BY symbol, timeframe ORDER BY symbol, timeframe").fetchall()
-        series = [{"symbol": s, "timeframe": tf, "rows": int(n), "first": ns_to_iso(a),
-                   "last": ns_to_iso(b), "first_ns": int(a), "last_ns": int(b),
-                   "sources": list(src), "file": series_file(s, tf)}
-                  for s, tf, n, a, b, src in rows]
+    def _write_manifest(self, dirty: list[tuple[str, str]]) -> None:
+        """Rewrite the manifest; only ``dirty`` series are recounted if it can be read.
+
+        (Counting every series scanned the whole table on every write session.)
+        """
+        stats = ("SELECT symbol, timeframe, count(*), epoch_ns(min(ts)), epoch_ns(max(ts)), "
+                 "list(DISTINCT source ORDER BY source) FROM candles {} "
+                 "GROUP BY symbol, timeframe")
+        kept: dict[tuple[str, str], dict[str, Any]] = {}
+        try:
+            if self.recount_all:
+                raise FileNotFoundError
+            old = json.loads(self.cache.manifest_path.read_bytes())["series"]
+            kept = {(e["symbol"], e["timeframe"]): e for e in old}
+            where = " OR ".join(["(symbol = ? AND timeframe = ?)"] * len(dirty)) or "false"
+            rows = self.con.execute(stats.format(f"WHERE {where}"),
+                                    [x for key in dirty for x in key]).fetchall()
+            for key in dirty:
+                kept.pop(key, None)
+        except (FileNotFoundError, ValueError, KeyError, TypeError):
+            kept = {}
+            rows = self.con.execute(stats.format("")).fetchall()
+        for s, tf, n, a, b, src in rows:
+            kept[(s, tf)] = {"symbol": s, "timeframe": tf, "rows": int(n),
+                             "first": ns_to_iso(a), "last": ns_to_iso(b), "first_ns": int(a),
+                             "last_ns": int(b), "sources": list(src),
+                             "file": series_file(s, tf)}
+        series = [kept[k] for k in sorted(kept)]
         body = json.dumps({"schema": "workbench.candles-manifest/1", "series": series},
                           indent=1).encode()
         _atomic_write_bytes(self.cache.manifest_path, body)
