@@ -66,8 +66,9 @@ def test_usage_lists_every_metric_with_remaining(store: Store) -> None:
     user = store.profiles.create(email="q3@t.test", plan_tier="premium")
     quotas.consume(store, user.id, "backtests", amount=3)
     rows = {u.metric: u for u in quotas.usage(store, user.id)}
-    assert set(rows) == {"backtests", "paper_trade_runs", "template_publishes"}
+    assert set(rows) == {"backtests", "paper_trade_runs", "template_publishes", "paper_ticks"}
     assert rows["backtests"].used == 3 and rows["backtests"].remaining == 497
+    assert rows["paper_ticks"].limit == 50_000 and rows["paper_ticks"].used == 0
     assert rows["paper_trade_runs"].used == 0
     assert rows["backtests"].to_dict()["reset_at"].endswith("+00:00")
 

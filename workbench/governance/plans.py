@@ -1,18 +1,21 @@
 """Plan tiers and their daily limits.
 
-Every plan counts three metrics per UTC day: ``backtests``, ``paper_trade_runs`` and
-``template_publishes`` (the seed's ``paper_trades`` is accepted as an alias). A window
-runs from 00:00:00 UTC to the next 00:00:00 UTC; usage resets at ``window_end``.
+Every plan counts four metrics per UTC day: ``backtests``, ``paper_trade_runs``,
+``template_publishes`` (the seed's ``paper_trades`` is accepted as an alias of
+``paper_trade_runs``) and ``paper_ticks`` (committed paper ticks, counted once per
+(run, bar) -- a replayed tick is not counted again). A window runs from 00:00:00 UTC to
+the next 00:00:00 UTC; usage resets at ``window_end``.
 
-Defaults (per UTC day):
+Defaults (per UTC day; ``paper_ticks`` is generous: 2,000 is a run ticking every
+minute for a day plus catch-up):
 
-=========  =========  ================  ==================
-tier       backtests  paper_trade_runs  template_publishes
-=========  =========  ================  ==================
-free       20         3                 0
-premium    500        50                10
-educator   500        50                25
-=========  =========  ================  ==================
+=========  =========  ================  ==================  ===========
+tier       backtests  paper_trade_runs  template_publishes  paper_ticks
+=========  =========  ================  ==================  ===========
+free       20         3                 0                   2000
+premium    500        50                10                  50000
+educator   500        50                25                  50000
+=========  =========  ================  ==================  ===========
 
 Override them, most specific last:
 
@@ -34,15 +37,19 @@ from pathlib import Path
 
 from workbench.errors import UnknownNameError, ValidationError
 
-METRICS: tuple[str, ...] = ("backtests", "paper_trade_runs", "template_publishes")
+METRICS: tuple[str, ...] = ("backtests", "paper_trade_runs", "template_publishes",
+                            "paper_ticks")
 METRIC_ALIASES: dict[str, str] = {"paper_trades": "paper_trade_runs", "backtest": "backtests"}
 TIERS: tuple[str, ...] = ("free", "premium", "educator")
 UNLIMITED = -1
 
 DEFAULT_LIMITS: dict[str, dict[str, int]] = {
-    "free": {"backtests": 20, "paper_trade_runs": 3, "template_publishes": 0},
-    "premium": {"backtests": 500, "paper_trade_runs": 50, "template_publishes": 10},
-    "educator": {"backtests": 500, "paper_trade_runs": 50, "template_publishes": 25},
+    "free": {"backtests": 20, "paper_trade_runs": 3, "template_publishes": 0,
+             "paper_ticks": 2_000},
+    "premium": {"backtests": 500, "paper_trade_runs": 50, "template_publishes": 10,
+                "paper_ticks": 50_000},
+    "educator": {"backtests": 500, "paper_trade_runs": 50, "template_publishes": 25,
+                 "paper_ticks": 50_000},
 }
 
 UPGRADE_HINTS: dict[str, str] = {

@@ -34,7 +34,7 @@ from workbench.paper import sources
 from workbench.paper.crash import crash_point
 from workbench.paper.schedule import as_utc, slots_between
 from workbench.paper.step import ts_to_dt
-from workbench.paper.ticks import ACTIVE, advance
+from workbench.paper.ticks import ACTIVE, QUOTA_ERROR, advance
 
 ENGINES = ("papermill", "inprocess")
 KERNEL = "python3"
@@ -246,6 +246,17 @@ def tick(store: Any, run_id: Any, as_of: Any = None, *, engine: str = "papermill
         report.notebook = store.files.put_file(key, data)
     after = store.paper_runs.get(run.id)
     tick_row = store.ticks.find_tick(run.id, bar_ts)
+    if tick_row is not None and tick_row.status == "failed" \
+            and (tick_row.error or "").startswith(QUOTA_ERROR):
+        # the tick itself recorded it and told the owner (once per window): no second note
+        report.status = "failed"
+        report.error = {"cell_index": None, "ename": QUOTA_ERROR,
+                        "evalue": (tick_row.error or "")[len(QUOTA_ERROR) + 2:]}
+        audit.record(store, "paper.tick_failed", actor_id=run.owner_id,
+                     entity_type="paper_trade_run", entity_id=run.id,
+                     details={"bar_ts": bar_ts.isoformat(), **report.error})
+        report.seconds = time.perf_counter() - began
+        return report
     if tick_row is None or tick_row.status != "succeeded":
         err = {"cell_index": None, "ename": "NotCommitted",
                "evalue": f"the notebook ran but bar {bar_ts.isoformat()} was not committed "

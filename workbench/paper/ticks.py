@@ -22,6 +22,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from workbench.errors import QuotaExceededError
+from workbench.governance import quotas
 from workbench.paper import alerts as alerts_mod
 from workbench.paper import sources
 from workbench.paper.crash import crash_point
@@ -37,7 +39,8 @@ class TickOutcome:
 
     ``status``: ``committed`` (new bar committed), ``replayed`` (the bar was committed
     before: nothing written), ``no_data`` (no closed bar yet), ``inactive`` (paused or
-    stopped: nothing done).
+    stopped: nothing done), ``quota_exceeded`` (the plan's daily ``paper_ticks`` are
+    used up: nothing committed, the tick recorded as failed, the owner told once).
     """
 
     run_id: str
@@ -86,6 +89,30 @@ def _drift(store: Any, run: Any, step: Step) -> list[str]:
     return diff or [f"{len(ledger)} committed fills, {len(fresh)} recomputed"]
 
 
+QUOTA_ERROR = "quota_exceeded"
+
+
+def over_quota(store: Any, run: Any, bar_ts: datetime, exc: QuotaExceededError) -> None:
+    """Record the tick of ``bar_ts`` as failed with ``quota_exceeded`` and tell the owner
+    once per run and quota window (later ticks in the same window stay silent)."""
+    from workbench.governance.notifications import notify
+
+    reset_at = str(exc.details.get("reset_at", ""))
+    store.ticks.record(run.id, bar_ts, "failed", error=f"{QUOTA_ERROR}: {exc.message}")
+    with store.transaction():
+        store.backend.lock(f"paper-quota:{run.id}")
+        told = any(n.payload.get("kind") == QUOTA_ERROR
+                   and n.payload.get("run_id") == str(run.id)
+                   and n.payload.get("reset_at") == reset_at
+                   for n in store.notifications.list(run.owner_id))
+        if not told:
+            notify(store, run.owner_id, "system",
+                   f"Paper run paused by your plan: {run.name or run.symbol}",
+                   f"{exc.message} Ticks resume by themselves after the reset.",
+                   {"kind": QUOTA_ERROR, "run_id": str(run.id), "bar_ts": bar_ts.isoformat(),
+                    **{k: v for k, v in exc.details.items() if k != "kind"}})
+
+
 def advance(store: Any, run_id: Any, as_of: Any, *, cache: Any = None,
             notebook_path: str | None = None, in_runner: bool = False) -> TickOutcome:
     """Advance the run to ``as_of`` (idempotent per (run, newest bar)).
@@ -120,10 +147,17 @@ def advance(store: Any, run_id: Any, as_of: Any, *, cache: Any = None,
         crash_point("computed")
         drift = _drift(store, run, step)
         step.state["drift"] = drift[:5]
-        with store.transaction():
-            done = store.commit_tick(run.id, bar_ts, [f.record() for f in out.fills],
-                                     step.state, step.snapshot, notebook_path=notebook_path)
-            crash_point("in_transaction")
+        try:
+            with store.transaction():
+                done = store.commit_tick(run.id, bar_ts, [f.record() for f in out.fills],
+                                         step.state, step.snapshot, notebook_path=notebook_path)
+                if done:  # counted in the same transaction: a replayed tick never counts
+                    quotas.consume(store, run.owner_id, "paper_ticks")
+                crash_point("in_transaction")
+        except QuotaExceededError as exc:  # rolled back: no fills, no state, no count
+            over_quota(store, run, bar_ts, exc)
+            out.status, out.fills = "quota_exceeded", []
+            return out
         out.status = "committed" if done else "replayed"
         if not in_runner:
             crash_point("committed")

@@ -39,11 +39,10 @@ def state_frame(store: Any, run_id: Any) -> pd.DataFrame:
 def fills_frame(store: Any, run_id: Any, last: int | None = 10) -> pd.DataFrame:
     """The run's ledger (newest last): fill bar, side, price, quantity, fee, reason."""
     fills = store.fills.list(run_id)
-    frame = pd.DataFrame([{"fill_ts": f.info.get("fill_ts"), "tick_bar": f.bar_ts.isoformat(),
-                           "side": f.side, "price": f.price, "quantity": f.quantity,
-                           "fee": f.fee, "reason": f.reason} for f in fills],
-                         columns=["fill_ts", "tick_bar", "side", "price", "quantity", "fee",
-                                  "reason"])
+    frame = pd.DataFrame([{"fill_ts": f.bar_ts.isoformat(), "side": f.side, "price": f.price,
+                           "quantity": f.quantity, "fee": f.fee, "reason": f.reason}
+                          for f in fills],
+                         columns=["fill_ts", "side", "price", "quantity", "fee", "reason"])
     return frame.tail(last) if last else frame
 
 
