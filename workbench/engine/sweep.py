@@ -22,9 +22,10 @@ Two entry points, both running :func:`workbench.engine.simulator.simulate_nb` an
     graph layer evaluates a chunk of combinations at a time and calls this per chunk so
     memory stays bounded.
 
-Developers: numba's on-disk cache is keyed by THIS file's timestamp only, so after
-editing ``simulator.py`` or ``metrics.py`` touch this file (or clear NUMBA_CACHE_DIR),
-or the cached sweep kernels keep the old simulator/metrics code inlined.
+Numba's on-disk cache is keyed by each function's own file only, so a cached sweep
+kernel would keep an old simulator/metrics kernel inlined after those files change;
+``workbench.config.keyed_numba_cache_dir`` therefore keys the cache folder by a hash
+of all engine sources, and any engine edit starts from a fresh folder.
 
 Fees, slippage and size_value may vary per combination (arrays of n_combos) or be
 scalars. Results equal single :func:`simulate` + :func:`compute_metrics` runs exactly
