@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -19,7 +20,7 @@ def test_demo_loads_runs_and_is_rerunnable(workbench_home: Path) -> None:
     first = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=900)
     assert first.returncode == 0, first.stderr
     out = first.stdout
-    assert "GOOG     1d       2148 bars" in out
+    assert re.search(r"GOOG\s+1d\s+2148 bars", out), out
     for name in starters():
         assert f"  {name} " in out
     assert "Paper run" in out and "3 ticks" in out
