@@ -11,7 +11,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-import numpy as np
+from workbench.data.candles import Candles
 
 PortType = Literal["series_float", "series_bool", "scalar"]
 PORT_TYPES: tuple[str, ...] = ("series_float", "series_bool", "scalar")
@@ -72,20 +72,9 @@ class Param:
         return self.type in ("int", "float")
 
 
-@dataclass(frozen=True)
-class Context:
-    """What a block may read besides its inputs: the candle arrays (never beyond them)."""
-
-    ts: np.ndarray
-    open: np.ndarray
-    high: np.ndarray
-    low: np.ndarray
-    close: np.ndarray
-    volume: np.ndarray
-
-    @property
-    def n(self) -> int:
-        return int(self.close.shape[0])
+#: What a block may read besides its inputs: the candle arrays (never beyond them).
+#: The same six arrays the cache returns, so one shape serves the cache and the blocks.
+Context = Candles
 
 
 Compute = Callable[[Context, Mapping[str, Any], Mapping[str, Any]], dict[str, Any]]

@@ -45,11 +45,10 @@ def _from_frame(frame: Any) -> Context:
 
 
 def to_context(candles: Any, start: Any = None, end: Any = None) -> Context:
-    """A DataFrame (DatetimeIndex or ``ts`` column), a ``Candles`` tuple or a
-    :class:`Context` -> :class:`Context`, cut to ``[start, end)``."""
-    if isinstance(candles, Context):
-        ctx = candles
-    elif hasattr(candles, "columns"):
+    """A DataFrame (DatetimeIndex or ``ts`` column) or a ``Candles`` tuple (the cache's,
+    which is the blocks' :class:`Context`; no copy when the arrays are already float64
+    and contiguous) -> :class:`Context`, cut to ``[start, end)``."""
+    if hasattr(candles, "columns"):
         ctx = _from_frame(candles)
     elif all(hasattr(candles, f) for f in ("ts", *FIELDS)):
         ctx = Context(np.asarray(candles.ts, dtype=np.int64),
