@@ -84,8 +84,10 @@ def rolling_std_nb(x: np.ndarray, window: int, out: np.ndarray | None = None) ->
 
 
 @njit(cache=True)
-def rolling_max_nb(x: np.ndarray, window: int, out: np.ndarray | None = None) -> np.ndarray:
-    """Highest value of the window (Donchian upper on highs); monotonic deque, O(n)."""
+def _rolling_extreme_nb(x: np.ndarray, window: int, sign: float,
+                        out: np.ndarray | None = None) -> np.ndarray:
+    """Highest (``sign=1``) or lowest (``sign=-1``) value of the window; a monotonic deque
+    of indices, O(n); windows holding a NaN give NaN."""
     n = x.shape[0]
     if out is None:
         out = np.empty(n)
@@ -102,7 +104,7 @@ def rolling_max_nb(x: np.ndarray, window: int, out: np.ndarray | None = None) ->
         if np.isnan(v):
             nans += 1
         else:
-            while tail > head and x[dq[(tail - 1) % size]] <= v:
+            while tail > head and sign * x[dq[(tail - 1) % size]] <= sign * v:
                 tail -= 1
             dq[tail % size] = i
             tail += 1
@@ -114,33 +116,15 @@ def rolling_max_nb(x: np.ndarray, window: int, out: np.ndarray | None = None) ->
 
 
 @njit(cache=True)
+def rolling_max_nb(x: np.ndarray, window: int, out: np.ndarray | None = None) -> np.ndarray:
+    """Highest value of the window (Donchian upper on highs)."""
+    return _rolling_extreme_nb(x, window, 1.0, out)
+
+
+@njit(cache=True)
 def rolling_min_nb(x: np.ndarray, window: int, out: np.ndarray | None = None) -> np.ndarray:
-    """Lowest value of the window (Donchian lower on lows); monotonic deque, O(n)."""
-    n = x.shape[0]
-    if out is None:
-        out = np.empty(n)
-    out[:] = np.nan
-    size = window + 1
-    dq = np.empty(size, dtype=np.int64)  # ring buffer of indices (head/tail grow)
-    head = 0
-    tail = 0
-    nans = 0
-    for i in range(n):
-        v = x[i]
-        if i >= window and np.isnan(x[i - window]):
-            nans -= 1
-        if np.isnan(v):
-            nans += 1
-        else:
-            while tail > head and x[dq[(tail - 1) % size]] >= v:
-                tail -= 1
-            dq[tail % size] = i
-            tail += 1
-        while tail > head and dq[head % size] <= i - window:
-            head += 1
-        if i >= window - 1 and nans == 0:
-            out[i] = x[dq[head % size]]
-    return out
+    """Lowest value of the window (Donchian lower on lows)."""
+    return _rolling_extreme_nb(x, window, -1.0, out)
 
 
 @njit(cache=True)
