@@ -8,6 +8,8 @@ stopped at session end. Fixtures:
 ``pg_url``       a fresh database with the workbench migrations applied (cloned from a
                  template database migrated once per session)
 ``pg_empty_url`` a fresh empty database (for migration tests)
+``store``        a record Store on each backend in turn (``local``, ``postgres``): the
+                 contract tests of records and governance run unchanged on both
 
 Without PostgreSQL 15 binaries the fixtures skip with the reason, except under
 ``CI=true``, where a missing database is a broken set-up and fails.
@@ -23,6 +25,7 @@ import tempfile
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -121,3 +124,18 @@ def pg_url(pg_cluster: Cluster) -> str:
 @pytest.fixture
 def pg_empty_url(pg_cluster: Cluster) -> str:
     return pg_cluster.url(pg_cluster.create_db())
+
+
+@pytest.fixture(params=["local", "postgres"])
+def store(request: pytest.FixtureRequest) -> Iterator[Any]:
+    from workbench.records import open_store
+
+    if request.param == "postgres":
+        url = request.getfixturevalue("pg_url")
+        s = open_store("postgres", url=url, migrate=False)
+    else:
+        s = open_store("local")
+    try:
+        yield s
+    finally:
+        s.close()

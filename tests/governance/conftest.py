@@ -2,26 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from dataclasses import dataclass
 
 import pytest
 
-from workbench.records import Store, open_store
+from workbench.records import Store
 from workbench.records.models import Profile
-
-
-@pytest.fixture(params=["local", "postgres"])
-def store(request: pytest.FixtureRequest) -> Iterator[Store]:
-    if request.param == "postgres":
-        url = request.getfixturevalue("pg_url")
-        s = open_store("postgres", url=url, migrate=False)
-    else:
-        s = open_store("local")
-    try:
-        yield s
-    finally:
-        s.close()
 
 
 @dataclass
