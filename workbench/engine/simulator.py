@@ -181,6 +181,68 @@ def _entry_units_nb(
 
 
 @njit(cache=True)
+def _close_at_nb(
+    trades: np.ndarray, k: int, side: int, pos: float, entry_i: int, entry_px: float,
+    entry_fee: float, i: int, px: float, fees: float, reason: int, cash: float,
+) -> tuple[float, int]:
+    """Close the whole position at fill price ``px`` on bar ``i`` and log the trade;
+    returns ``(cash, k)`` after it."""
+    units = abs(pos)
+    fee = units * px * fees
+    cash += side * units * px - fee
+    _record_close_nb(trades, k, side, units, entry_i, entry_px, entry_fee, i, px, fee, reason)
+    return cash, k + 1
+
+
+@njit(cache=True)
+def _fill_nb(
+    trades: np.ndarray, k: int, status: int, i: int, raw: float, sig: int,
+    do_close: bool, new_side: int, reason: int,
+    cash: float, pos: float, side: int, entry_i: int, entry_px: float, entry_fee: float,
+    ref: float, peak: float, sl_f: float, tp_f: float, tsl_f: float,
+    sl: np.ndarray, sl_mult: float, tp: np.ndarray, tp_mult: float,
+    tsl: np.ndarray, tsl_mult: float, fees: float, slippage: float,
+    size_mode: int, size_value: float,
+) -> tuple[float, float, int, int, float, float, float, float, float, float, float, int, int]:
+    """Fill the orders decided on signal bar ``sig`` at raw price ``raw`` on bar ``i``:
+    close the position (``do_close``), then open ``new_side`` (0 = none).
+
+    The one place orders fill, whether at the signal bar's close or at the next open;
+    returns the updated position state ``(cash, pos, side, entry_i, entry_px, entry_fee,
+    ref, peak, sl_f, tp_f, tsl_f, k, status)``.
+    """
+    if do_close and side != 0:
+        px = raw * (1.0 - slippage) if side > 0 else raw * (1.0 + slippage)
+        cash, k = _close_at_nb(trades, k, side, pos, entry_i, entry_px, entry_fee, i, px,
+                               fees, reason, cash)
+        pos = 0.0
+        side = 0
+    if new_side != 0:
+        px = raw * (1.0 + slippage) if new_side > 0 else raw * (1.0 - slippage)
+        stop_for_risk = _flex(sl, sig) * sl_mult
+        if not stop_for_risk > 0.0:
+            stop_for_risk = _flex(tsl, sig) * tsl_mult
+        units, st = _entry_units_nb(new_side, px, cash, fees, size_mode, size_value,
+                                    stop_for_risk)
+        status |= st
+        if units > 0.0:
+            fee = units * px * fees
+            cash -= new_side * units * px + fee
+            pos = new_side * units
+            side = new_side
+            entry_i = i
+            entry_px = px
+            entry_fee = fee
+            ref = raw
+            peak = raw
+            sl_f = _flex(sl, sig) * sl_mult
+            tp_f = _flex(tp, sig) * tp_mult
+            tsl_f = _flex(tsl, sig) * tsl_mult
+    return (cash, pos, side, entry_i, entry_px, entry_fee, ref, peak, sl_f, tp_f, tsl_f,
+            k, status)
+
+
+@njit(cache=True)
 def simulate_nb(
     open_: np.ndarray, high: np.ndarray, low: np.ndarray, close: np.ndarray,
     long_entries: np.ndarray, long_exits: np.ndarray,
@@ -233,38 +295,11 @@ def simulate_nb(
         stopped = False
         # 1) next_open: fill what the previous close decided, at this open
         if fill_timing == FILL_NEXT_OPEN and (p_close or p_side != 0):
-            raw = open_[i]
-            if p_close and side != 0:
-                px = raw * (1.0 - slippage) if side > 0 else raw * (1.0 + slippage)
-                units = abs(pos)
-                fee = units * px * fees
-                cash += side * units * px - fee
-                _record_close_nb(trades, k, side, units, entry_i, entry_px, entry_fee,
-                                 i, px, fee, p_reason)
-                k += 1
-                pos = 0.0
-                side = 0
-            if p_side != 0:
-                px = raw * (1.0 + slippage) if p_side > 0 else raw * (1.0 - slippage)
-                stop_for_risk = _flex(sl, p_sig) * sl_mult
-                if not stop_for_risk > 0.0:
-                    stop_for_risk = _flex(tsl, p_sig) * tsl_mult
-                units, st = _entry_units_nb(p_side, px, cash, fees, size_mode, size_value,
-                                            stop_for_risk)
-                status |= st
-                if units > 0.0:
-                    fee = units * px * fees
-                    cash -= p_side * units * px + fee
-                    pos = p_side * units
-                    side = p_side
-                    entry_i = i
-                    entry_px = px
-                    entry_fee = fee
-                    ref = raw
-                    peak = raw
-                    sl_f = _flex(sl, p_sig) * sl_mult
-                    tp_f = _flex(tp, p_sig) * tp_mult
-                    tsl_f = _flex(tsl, p_sig) * tsl_mult
+            (cash, pos, side, entry_i, entry_px, entry_fee, ref, peak, sl_f, tp_f, tsl_f,
+             k, status) = _fill_nb(
+                trades, k, status, i, open_[i], p_sig, p_close, p_side, p_reason,
+                cash, pos, side, entry_i, entry_px, entry_fee, ref, peak, sl_f, tp_f, tsl_f,
+                sl, sl_mult, tp, tp_mult, tsl, tsl_mult, fees, slippage, size_mode, size_value)
             p_close = False
             p_side = 0
 
@@ -321,12 +356,8 @@ def simulate_nb(
                 px = hit
                 if reason != EXIT_TAKE_PROFIT:  # stop-market orders slip, limits do not
                     px = hit * (1.0 - slippage) if side > 0 else hit * (1.0 + slippage)
-                units = abs(pos)
-                fee = units * px * fees
-                cash += side * units * px - fee
-                _record_close_nb(trades, k, side, units, entry_i, entry_px, entry_fee,
-                                 i, px, fee, reason)
-                k += 1
+                cash, k = _close_at_nb(trades, k, side, pos, entry_i, entry_px, entry_fee,
+                                       i, px, fees, reason, cash)
                 pos = 0.0
                 side = 0
                 stopped = True
@@ -380,38 +411,12 @@ def simulate_nb(
                     p_reason = reason
                     p_sig = i
             elif do_close or new_side != 0:
-                raw = close[i]
-                if do_close:
-                    px = raw * (1.0 - slippage) if side > 0 else raw * (1.0 + slippage)
-                    units = abs(pos)
-                    fee = units * px * fees
-                    cash += side * units * px - fee
-                    _record_close_nb(trades, k, side, units, entry_i, entry_px, entry_fee,
-                                     i, px, fee, reason)
-                    k += 1
-                    pos = 0.0
-                    side = 0
-                if new_side != 0:
-                    px = raw * (1.0 + slippage) if new_side > 0 else raw * (1.0 - slippage)
-                    stop_for_risk = _flex(sl, i) * sl_mult
-                    if not stop_for_risk > 0.0:
-                        stop_for_risk = _flex(tsl, i) * tsl_mult
-                    units, st = _entry_units_nb(new_side, px, cash, fees, size_mode,
-                                                size_value, stop_for_risk)
-                    status |= st
-                    if units > 0.0:
-                        fee = units * px * fees
-                        cash -= new_side * units * px + fee
-                        pos = new_side * units
-                        side = new_side
-                        entry_i = i
-                        entry_px = px
-                        entry_fee = fee
-                        ref = raw
-                        peak = raw
-                        sl_f = _flex(sl, i) * sl_mult
-                        tp_f = _flex(tp, i) * tp_mult
-                        tsl_f = _flex(tsl, i) * tsl_mult
+                (cash, pos, side, entry_i, entry_px, entry_fee, ref, peak, sl_f, tp_f,
+                 tsl_f, k, status) = _fill_nb(
+                    trades, k, status, i, close[i], i, do_close, new_side, reason,
+                    cash, pos, side, entry_i, entry_px, entry_fee, ref, peak, sl_f, tp_f,
+                    tsl_f, sl, sl_mult, tp, tp_mult, tsl, tsl_mult, fees, slippage,
+                    size_mode, size_value)
 
         equity[i] = cash + pos * close[i]
         position[i] = pos
