@@ -76,12 +76,10 @@ def backtest(strategy: Any, symbol: str | None = None, timeframe: str | None = N
     Raises ``ValidationError`` (every problem in ``details["problems"]``) for an invalid
     graph and ``DataError`` when there are no candles in the range.
     """
-    from workbench.graph import backtest as bt
-    from workbench.graph.data import load
+    from workbench.graph.backtest import run_backtest
 
-    strat = load_strategy(strategy)
-    ctx = load(symbol, timeframe, start, end, candles)
-    return bt.run(strat, ctx, symbol=symbol, timeframe=timeframe, params=params, settings=settings)
+    return run_backtest(strategy, symbol=symbol, timeframe=timeframe, start=start, end=end,
+                        candles=candles, params=params, settings=settings)
 
 
 def sweep(strategy: Any, grid: dict[str, Any], symbol: str | None = None, timeframe: str | None = None,

@@ -31,7 +31,7 @@ __all__ = ["sweep", "sweep_context", "tick_due"]
 
 
 def __getattr__(name: str) -> Any:
-    # lazy, so `workbench --help` (which imports this package's cli) stays fast
+    # lazy, so importing the package costs nothing until a cluster is asked for
     if name in ("sweep", "sweep_context"):
         from workbench.distributed import sweeps as module
 

@@ -11,9 +11,10 @@ import pandas as pd
 from workbench.blocks.spec import Context
 from workbench.graph import runner
 from workbench.graph.compiler import Plan, compile_graph
-from workbench.graph.data import candles_sha256
+from workbench.graph.data import candles_sha256, load
 from workbench.graph.overrides import apply_overrides
 from workbench.graph.strategy import Strategy, graph_sha256
+from workbench.graph.strategy import load as load_strategy
 from workbench.result import Result
 
 
@@ -102,6 +103,17 @@ def run(strategy: Strategy, ctx: Context, *, symbol: str | None = None, timefram
         provenance_fields=provenance,
         lazy_fields={"candles_sha256": lambda: candles_sha256(ctx)},
     )
+
+
+def run_backtest(strategy: Any, symbol: str | None = None, timeframe: str | None = None,
+                 start: Any = None, end: Any = None, candles: Any = None,
+                 params: dict[str, Any] | None = None, settings: dict[str, Any] | None = None
+                 ) -> Result:
+    """Load the strategy and its candles, then :func:`run`: what ``wb.backtest`` does, here
+    so that the graph's own callers (paper trading, :meth:`Strategy.backtest`) need not
+    import :mod:`workbench.api`, which sits above them."""
+    return run(load_strategy(strategy), load(symbol, timeframe, start, end, candles),
+               symbol=symbol, timeframe=timeframe, params=params, settings=settings)
 
 
 def _iso(ns: Any) -> str:

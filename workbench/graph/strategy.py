@@ -96,9 +96,9 @@ class Strategy:
 
     def backtest(self, **kwargs: Any) -> Any:
         """Shortcut for :func:`workbench.api.backtest` on this strategy."""
-        from workbench.api import backtest
+        from workbench.graph.backtest import run_backtest
 
-        return backtest(self, **kwargs)
+        return run_backtest(self, **kwargs)
 
 
 def load(source: Any) -> Strategy:

@@ -69,13 +69,13 @@ def create_run(store: Any, target: Any, *, symbol: str, timeframe: str, cash: fl
     now) is when its simulated clock starts. ``cache``: the candle cache to check (default
     the configured one). Raises QuotaExceededError over the plan.
     """
-    from workbench import api
     from workbench.data.timeframes import validate as check_tf
     from workbench.governance import audit, quotas
+    from workbench.graph.strategy import load
+    from workbench.graph.validate import validate
 
-    strategy = api.load_strategy(target)
-    problems = [p for p in api.validate(strategy.document) if getattr(p, "severity", "error")
-                == "error"]
+    strategy = load(target)
+    problems = [p for p in validate(strategy.document) if p.severity == "error"]
     if problems:
         raise ValidationError(f"Strategy {strategy.name!r} is not valid: {problems[0]}",
                               details={"problems": [str(p) for p in problems]})

@@ -110,9 +110,9 @@ def fills_of(result: Any) -> list[Fill]:
 
 def recompute(run: PaperTradeRun, strategy: Any, candles: Any) -> Any:
     """The backtest of the run's bars, exactly as ``workbench.api.backtest`` runs it."""
-    from workbench import api
+    from workbench.graph.backtest import run_backtest
 
-    return api.backtest(strategy, symbol=run.symbol, timeframe=run.timeframe, candles=candles,
+    return run_backtest(strategy, symbol=run.symbol, timeframe=run.timeframe, candles=candles,
                         params=dict(run.parameters.get("params") or {}) or None,
                         settings=settings_of(run))
 

@@ -63,14 +63,14 @@ class TickOutcome:
 
 def strategy_for(store: Any, run: Any) -> Any:
     """The run's strategy version as a Strategy object."""
-    from workbench import api
     from workbench.errors import ValidationError
+    from workbench.graph.strategy import load
 
     if run.strategy_version_id is None:
         raise ValidationError(f"Paper run {run.id} has no strategy version; create runs "
                               f"with `workbench paper create`.", details={"run_id": str(run.id)})
     version = store.versions.get(run.strategy_version_id)
-    strategy = api.load_strategy(dict(version.graph))
+    strategy = load(dict(version.graph))
     strategy.source = f"version:{version.id}"
     return strategy
 

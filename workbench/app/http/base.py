@@ -122,7 +122,7 @@ class ApiHandler(tornado.web.RequestHandler):
             raise pydantic_error(exc) from None
 
     def send(self, obj: Any, status: int = 200) -> None:
-        from workbench._cli import _default
+        from workbench.jsonable import default as _default
 
         self.set_status(status)
         if isinstance(obj, pydantic.BaseModel):

@@ -9,15 +9,13 @@ from __future__ import annotations
 import functools
 import json
 import sys
-import uuid
 from collections.abc import Callable
-from datetime import date, datetime
-from pathlib import Path
 from typing import Any, TypeVar
 
 import typer
 
 from workbench.errors import WorkbenchError
+from workbench.jsonable import default
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -25,22 +23,8 @@ EXIT_PROBLEMS = 1
 EXIT_ERROR = 2
 
 
-def _default(obj: Any) -> Any:
-    if isinstance(obj, datetime | date):
-        return obj.isoformat()
-    if isinstance(obj, Path | uuid.UUID):
-        return str(obj)
-    if hasattr(obj, "item"):  # numpy scalars
-        return obj.item()
-    if hasattr(obj, "tolist"):
-        return obj.tolist()
-    if hasattr(obj, "model_dump"):
-        return obj.model_dump(mode="json")
-    raise TypeError(f"not JSON serializable: {type(obj).__name__}")
-
-
 def to_json(obj: Any) -> str:
-    return json.dumps(obj, default=_default, indent=2, allow_nan=False)
+    return json.dumps(obj, default=default, indent=2, allow_nan=False)
 
 
 def echo_json(obj: Any) -> None:

@@ -6,11 +6,11 @@ or the local profile) unless ``--as`` names another profile by id or e-mail. Hea
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 import typer
 
-from workbench._cli import EXIT_PROBLEMS, echo_json, handle_errors
+from workbench.cli.common import EXIT_PROBLEMS, echo_json, handle_errors
 
 if TYPE_CHECKING:
     from workbench.records import Store
@@ -45,10 +45,6 @@ def _who(store: Store, who: str | None) -> Profile:
             raise NotFoundError(f"No profile with e-mail {who!r}.", details={"email": who})
         return found
     return store.profiles.get(who)
-
-
-def _dump(obj: Any) -> Any:
-    return obj.model_dump(mode="json") if hasattr(obj, "model_dump") else obj
 
 
 # -- templates ------------------------------------------------------------------------
@@ -95,7 +91,7 @@ def templates_list(mine: bool = typer.Option(False, "--mine", help="Only my own,
     with _open() as store:
         rows = templates.visible_templates(store, _who(store, who), mine=mine)
         if as_json:
-            echo_json([_dump(t) for t in rows])
+            echo_json(rows)
             return
         if not rows:
             typer.echo("no templates")
@@ -132,7 +128,7 @@ def compliance_queue(who: str = AS_OPT, as_json: bool = JSON_OPT) -> None:
     with _open() as store:
         rows = compliance.queue(store, _who(store, who))
         if as_json:
-            echo_json([_dump(e) for e in rows])
+            echo_json(rows)
             return
         if not rows:
             typer.echo("queue is empty")
@@ -153,7 +149,7 @@ def compliance_review(event_id: str,
     with _open() as store:
         event = compliance.review(store, _who(store, who), event_id, decision, reason)
         if as_json:
-            echo_json(_dump(event))
+            echo_json(event)
         else:
             typer.echo(f"{event.id} {event.status}")
 
@@ -169,7 +165,7 @@ def compliance_takedown(template_id: str,
     with _open() as store:
         tpl = compliance.takedown(store, _who(store, who), template_id, reason)
         if as_json:
-            echo_json(_dump(tpl))
+            echo_json(tpl)
         else:
             typer.echo(f"template {tpl.id} {tpl.status}")
 
@@ -206,7 +202,7 @@ def notifications_list(unread: bool = typer.Option(False, "--unread", help="Only
         rows = notifications.inbox(store, me.id, unread_only=unread, limit=limit)
         count = notifications.unread_count(store, me.id)
         if as_json:
-            echo_json({"unread": count, "notifications": [_dump(n) for n in rows]})
+            echo_json({"unread": count, "notifications": rows})
             return
         typer.echo(f"{count} unread")
         for n in rows:

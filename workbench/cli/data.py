@@ -1,7 +1,7 @@
 """``workbench data ...``: import, synth, fetch, list, check, resample.
 
 Heavy imports stay inside the commands so ``workbench --help`` is fast. Errors leave
-through :func:`workbench._cli.handle_errors` (stderr, code name, exit 2); ``data check``
+through :func:`workbench.cli.common.handle_errors` (stderr, code name, exit 2); ``data check``
 exits 1 when it finds problems.
 """
 
@@ -15,7 +15,7 @@ from typing import Any
 
 import typer
 
-from workbench._cli import EXIT_PROBLEMS, echo_json, handle_errors
+from workbench.cli.common import EXIT_PROBLEMS, echo_json, handle_errors
 
 data_app = typer.Typer(help="Candle cache: import, generate, fetch, list, check, resample.",
                        no_args_is_help=True)

@@ -9,7 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
-from workbench._cli import echo_json, handle_errors
+from workbench.cli.common import echo_json, handle_errors
 
 ClusterOpt = Annotated[str, typer.Option("--cluster", help="the dask scheduler, e.g. tcp://HOST:8786")]
 

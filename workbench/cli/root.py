@@ -1,11 +1,11 @@
-"""The ``workbench`` command. Each concern registers its own commands from its
-``<package>/cli.py`` (``register(root)``), so this file only assembles them."""
+"""The ``workbench`` command. Each module of :mod:`workbench.cli` registers its own
+commands (``register(root)``), so this file only assembles them."""
 
 from __future__ import annotations
 
-import importlib
-
 import typer
+
+from workbench.cli import cluster, data, governance, graph, paper, records, serve
 
 app = typer.Typer(
     name="workbench",
@@ -16,25 +16,14 @@ app = typer.Typer(
 )
 
 
-
 @app.callback()
 def _root() -> None:
     """Blockbuilders Workbench: build, backtest and paper-trade block strategies."""
 
 
 # Order is the order of --help. Each module keeps heavy imports inside its commands.
-_COMMAND_MODULES = (
-    "workbench.data.cli",
-    "workbench.graph.cli",
-    "workbench.records.cli",
-    "workbench.governance.cli",
-    "workbench.paper.cli",
-    "workbench.app.cli",
-    "workbench.distributed.cli",
-)
-
-for _name in _COMMAND_MODULES:
-    importlib.import_module(_name).register(app)
+for _module in (data, graph, records, governance, paper, serve, cluster):
+    _module.register(app)
 
 
 @app.command()
@@ -47,7 +36,3 @@ def version() -> None:
 
 def main() -> None:
     app()
-
-
-if __name__ == "__main__":
-    main()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from workbench._cli import handle_errors
+from workbench.cli.common import handle_errors
 
 
 def register(root: typer.Typer) -> None:

@@ -6,7 +6,7 @@ from typing import Any
 
 import typer
 
-from workbench._cli import echo_json, handle_errors
+from workbench.cli.common import echo_json, handle_errors
 
 paper_app = typer.Typer(help="Paper trading: runs that tick on a schedule, each tick an "
                              "executed notebook.", no_args_is_help=True)
@@ -66,7 +66,8 @@ def _status_command(action: str) -> Any:
 
         store = _store()
         found = control.find_run(store, run)
-        changed = getattr(control, action)(store, found.id, actor=store.current_user())
+        change = {"pause": control.pause, "resume": control.resume, "stop": control.stop}[action]
+        changed = change(store, found.id, actor=store.current_user())
         if as_json:
             echo_json(_run_row(changed))
         else:

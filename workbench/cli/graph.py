@@ -8,7 +8,7 @@ from typing import Annotated, Any
 
 import typer
 
-from workbench._cli import EXIT_PROBLEMS, echo_json, handle_errors
+from workbench.cli.common import EXIT_PROBLEMS, echo_json, handle_errors
 
 TargetArg = Annotated[str, typer.Argument(help="a *.strategy.json file or a starter name (e.g. sma_crossover)")]
 SymbolOpt = Annotated[str | None, typer.Option("--symbol", help="symbol in the candle cache, e.g. GOOG")]

@@ -13,8 +13,7 @@ from typing import Any
 
 import typer
 
-from workbench._cli import echo_json as _echo_json
-from workbench._cli import handle_errors
+from workbench.cli.common import echo_json, handle_errors
 
 JSON_OPT = typer.Option(False, "--json", help="Machine-readable JSON on stdout.")
 URL_OPT = typer.Option(None, "--url", help="postgresql://... (default: $WORKBENCH_DATABASE_URL).")
@@ -25,25 +24,6 @@ strategies_app = typer.Typer(help="Strategies and their immutable versions.",
                              no_args_is_help=True)
 keys_app = typer.Typer(help="Exchange API keys (encrypted at rest; listed by hint only).",
                        no_args_is_help=True)
-
-
-def _plain(obj: Any) -> Any:
-    """Records as JSON-ready values (UUIDs as strings, timestamps ISO)."""
-    import uuid
-
-    if hasattr(obj, "model_dump"):
-        return obj.model_dump(mode="json")
-    if isinstance(obj, dict):
-        return {k: _plain(v) for k, v in obj.items()}
-    if isinstance(obj, list | tuple):
-        return [_plain(v) for v in obj]
-    if isinstance(obj, uuid.UUID):
-        return str(obj)
-    return obj
-
-
-def echo_json(obj: Any) -> None:
-    _echo_json(_plain(obj))
 
 
 def _url(url: str | None) -> str:
@@ -125,10 +105,8 @@ def _read_graph(path: Path) -> dict[str, Any]:
     if not isinstance(doc, dict):
         raise ValidationError(f"{path} must hold a JSON object (a *.strategy.json document).",
                               details={"path": str(path)})
-    try:
-        from workbench.api import validate
-    except ImportError:  # pragma: no cover - the graph part is always installed
-        return doc
+    from workbench.api import validate
+
     for problem in validate(doc):  # versions may be drafts: say what is wrong, save anyway
         typer.echo(f"warning: {problem}", err=True)
     return doc
