@@ -3,9 +3,12 @@
 Row-level security applies to every request (the JWT's ``sub`` is ``auth.uid()``), so a
 user reaches only their own rows: another user's row looks like a missing one. The
 atomic steps are the SQL functions of the migrations, called with ``rpc``:
-``workbench_consume_quota`` and ``workbench_increment_clone_count``. Version numbers and
-the audit chain head use optimistic retries on their unique keys (PostgREST has no
-multi-request transactions), and :meth:`Store.transaction` runs its calls one by one.
+``workbench_consume_quota`` and ``workbench_increment_clone_count``. A user's JWT cannot
+write the append-only ledgers: audit events and key-access rows go through
+``workbench_audit_append`` / ``workbench_log_key_access`` (the database fixes actor, seq
+and hash), and paper fills and ticks need the service key (``trusted``). Version numbers
+use optimistic retries on their unique key (PostgREST has no multi-request
+transactions), and :meth:`Store.transaction` runs its calls one by one.
 """
 
 from __future__ import annotations
