@@ -378,3 +378,13 @@ def test_splinter_rules_hold(db_supabase_url: str) -> None:
     assert no_rls == [] and mutable == [] and definer_views == [] and anon_definers == []
     assert anon_tables == [("template_shares",)]
     assert private == (False,)
+
+
+def test_template_update_cannot_set_status_or_counters_in_python(world: World) -> None:
+    from workbench.errors import ValidationError
+
+    for field, value in (("status", "published"), ("clone_count", 5), ("content_rev", 1),
+                         ("published_at", None)):
+        with pytest.raises(ValidationError, match=field):
+            world.store.templates.update(world.a_template, actor=world.a, **{field: value})
+    assert world.store.templates.get(world.a_template).status == "pending_review"

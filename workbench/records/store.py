@@ -493,6 +493,11 @@ class TemplateRepo(Repo[TemplateShare]):
         """Change reviewed content (:attr:`TemplateShare.REVIEWED`). A real change is a
         new ``content_rev``, and a published template goes back to ``pending_review``
         (the database trigger does the same for direct writes)."""
+        bad = sorted(set(changes) - set(TemplateShare.REVIEWED))
+        if bad:  # status goes through set_status (transitions, review), counters never
+            raise ValidationError(f"Cannot change {', '.join(bad)} of template_shares; "
+                                  f"changeable: {', '.join(TemplateShare.REVIEWED)}.",
+                                  details={"fields": bad})
         current = self.get(id, actor=actor)
         if "strategy_version_id" in changes:
             version = self.store.versions.get(changes["strategy_version_id"])
