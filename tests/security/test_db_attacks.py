@@ -353,7 +353,8 @@ def test_clone_count_moves_only_for_a_real_clone_once(world: World, db_as: Any) 
 
 def test_splinter_rules_hold(db_supabase_url: str) -> None:
     """Supabase's linter, as queries: RLS on every public table, a fixed search_path on
-    every function, no SECURITY DEFINER views, no definer function anon can call."""
+    every function, no SECURITY DEFINER views, no definer function anon can call, no
+    per-row auth.uid() in policies."""
     with psycopg.connect(db_supabase_url) as conn:
         no_rls = conn.execute("SELECT relname FROM pg_class WHERE relnamespace = "
                               "'public'::regnamespace AND relkind IN ('r', 'p') "
@@ -372,10 +373,15 @@ def test_splinter_rules_hold(db_supabase_url: str) -> None:
         anon_tables = conn.execute(
             "SELECT DISTINCT table_name FROM information_schema.role_table_grants "
             "WHERE grantee = 'anon' AND table_schema = 'public'").fetchall()
+        per_row = conn.execute(  # auth_rls_initplan: auth.uid() evaluated once per query
+            "SELECT policyname FROM pg_policies WHERE schemaname = 'public' AND "
+            "(qual ~ '(?<!SELECT )auth\\.uid\\(\\)' "
+            "OR with_check ~ '(?<!SELECT )auth\\.uid\\(\\)')").fetchall()
         private = conn.execute("SELECT has_schema_privilege('anon', 'workbench_private', "
                                "'USAGE') OR has_schema_privilege('authenticated', "
                                "'workbench_private', 'USAGE')").fetchone()
     assert no_rls == [] and mutable == [] and definer_views == [] and anon_definers == []
+    assert per_row == []
     assert anon_tables == [("template_shares",)]
     assert private == (False,)
 

@@ -513,3 +513,28 @@ GRANT EXECUTE ON FUNCTION
   public.workbench_audit_append(text, text, text, jsonb, uuid),
   public.workbench_log_key_access(uuid, text, text)
   TO authenticated;
+
+-- -- linter auth_rls_initplan: auth.uid() once per statement, not once per row ---------
+DO $$
+DECLARE
+  pol record;
+  fix text := '(?<!SELECT )auth\.uid\(\)';
+  q text;
+  c text;
+BEGIN
+  FOR pol IN SELECT tablename, policyname, qual, with_check FROM pg_policies
+              WHERE schemaname = 'public'
+                AND (qual ~ fix OR with_check ~ fix)
+  LOOP
+    q := regexp_replace(pol.qual, fix, '(SELECT auth.uid())', 'g');
+    c := regexp_replace(pol.with_check, fix, '(SELECT auth.uid())', 'g');
+    IF q IS NOT NULL THEN
+      EXECUTE format('ALTER POLICY %I ON public.%I USING (%s)', pol.policyname, pol.tablename, q);
+    END IF;
+    IF c IS NOT NULL THEN
+      EXECUTE format('ALTER POLICY %I ON public.%I WITH CHECK (%s)', pol.policyname,
+                     pol.tablename, c);
+    END IF;
+  END LOOP;
+END
+$$;
