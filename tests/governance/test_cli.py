@@ -148,3 +148,19 @@ def test_notification_settings_roundtrip_and_hide_the_secret(cli_store: Store) -
     assert not notes.settings_file().exists()
     code, _, err = run("notifications", "settings", "--webhook-url", "ftp://x")
     assert code == 2 and "http://" in err
+
+
+def test_verify_names_an_approval_by_a_non_admin(cli_store: Store) -> None:
+    """#11.7: a correctly hashed "approved" event whose actor is no admin is refused."""
+    from workbench.governance import audit
+
+    builder = cli_store.profiles.create(email="forger@t.test", display_name="Forger")
+    admin = cli_store.profiles.create(email="boss@t.test", role="admin")
+    audit.record(cli_store, "compliance.approved", actor_id=admin.id, entity_type="x")
+    assert run("compliance", "verify")[0] == 0
+    audit.record(cli_store, "compliance.approved", actor_id=builder.id, entity_type="x")
+    code, out, err = run("compliance", "verify")
+    assert code == 1 and "seq 2" in err and "not an admin" in err
+    report = json.loads(run("compliance", "verify", "--json")[1])
+    assert report["broken"] == {"seq": 2, "reason": "forged", "message": report["broken"][
+        "message"]} and str(builder.id) in report["broken"]["message"]

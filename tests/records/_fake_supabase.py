@@ -239,15 +239,16 @@ class FakeSupabase:
     def _rpc(self, rec: Recorded, claims: dict[str, Any], fn: str) -> tuple[int, bytes, str]:
         args = json.loads(rec.body or b"{}")
         named = ", ".join(f"{k} => %s" for k in args)
+        values = [self._param(v) for v in args.values()]  # JSON objects to jsonb parameters
         info = self._run({"role": "service_role"},
                          "SELECT proretset FROM pg_proc WHERE proname = %s", [fn])
         if not info:
             return 404, _json({"code": "PGRST202", "message": f"no function {fn}"}), \
                 "application/json"
         if info[0]["proretset"]:
-            rows = self._run(claims, f"SELECT * FROM public.{fn}({named})", list(args.values()))
+            rows = self._run(claims, f"SELECT * FROM public.{fn}({named})", values)
             return 200, _json(rows), "application/json"
-        rows = self._run(claims, f"SELECT public.{fn}({named}) AS v", list(args.values()))
+        rows = self._run(claims, f"SELECT public.{fn}({named}) AS v", values)
         return 200, _json(rows[0]["v"] if rows else None), "application/json"
 
     def _storage(self, rec: Recorded, key: str) -> tuple[int, bytes, str]:

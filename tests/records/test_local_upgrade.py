@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import sqlite3
 import uuid
+from pathlib import Path
 
 from workbench.records import open_store
 
@@ -35,3 +36,18 @@ def test_old_local_file_gets_new_columns_and_keeps_rows() -> None:
         assert (got.source_version_id, got.source_educator_id) == (vid, eid)
     finally:
         store.close()
+
+
+def test_records_file_is_owner_only(tmp_path: Path) -> None:
+    """#11 (low): records.sqlite was 0644; an existing file is tightened on open too."""
+    import stat
+
+    old = tmp_path / "old.sqlite"
+    old.touch(mode=0o644)
+    old.chmod(0o644)
+    for path in (tmp_path / "new" / "records.sqlite", old):
+        store = open_store("local", path=path)
+        store.profiles.create(email=f"{path.stem}@x.io")
+        store.close()
+        for f in path.parent.glob(path.name + "*"):
+            assert stat.S_IMODE(f.stat().st_mode) == 0o600, f

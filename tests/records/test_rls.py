@@ -17,6 +17,7 @@ from typing import Any
 import psycopg
 import pytest
 
+from workbench.governance.plans import daily_window
 from workbench.records import Store, open_store
 from workbench.records.models import OWNER_COLUMN
 
@@ -174,19 +175,20 @@ def test_guards_users_cannot_skip_review_raise_role_or_fake_usage(db: Any) -> No
         cur.execute("UPDATE public.template_shares SET status = 'published' "
                     "WHERE educator_id = %s", (a,))
     with acting(conn, "authenticated", a) as cur, pytest.raises(
-            psycopg.errors.InsufficientPrivilege, match="role"):
+            psycopg.errors.InsufficientPrivilege, match="profiles"):
         cur.execute("UPDATE public.profiles SET role = 'admin' WHERE id = %s", (a,))
     with acting(conn, "authenticated", a) as cur, pytest.raises(
             psycopg.errors.InsufficientPrivilege):
         cur.execute("UPDATE public.plan_usage SET used = 0 WHERE user_id = %s", (a,))
+    today = daily_window()
     with acting(conn, "authenticated", a) as cur, pytest.raises(
             psycopg.errors.InsufficientPrivilege, match="another user"):
         cur.execute("SELECT * FROM public.workbench_consume_quota(%s, 'backtests', 5, %s, %s, 1)",
-                    (b, T0, T0 + timedelta(days=1)))
+                    (b, today.start, today.end))
     with acting(conn, "authenticated", a) as cur:  # own quota through the function works
         row = cur.execute("SELECT used FROM public.workbench_consume_quota(%s, 'backtests', 5, "
-                          "%s, %s, 1)", (a, T0, T0 + timedelta(days=1))).fetchone()
-        assert row == (2,)
+                          "%s, %s, 1)", (a, today.start, today.end)).fetchone()
+        assert row == (1,)
     with acting(conn, "authenticated", a) as cur:  # owners cannot decide their own reviews
         cur.execute("UPDATE public.compliance_events SET status = 'approved' "
                     "WHERE created_by = %s", (a,))

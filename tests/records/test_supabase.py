@@ -10,16 +10,18 @@ from __future__ import annotations
 import threading
 import uuid
 from collections.abc import Iterator
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import pytest
 
 from tests.records._fake_supabase import FakeSupabase, make_jwt
-from workbench.errors import NotFoundError, QuotaExceededError, ValidationError
+from workbench.errors import ForbiddenError, NotFoundError, QuotaExceededError, ValidationError
+from workbench.governance.plans import daily_window
 from workbench.records import Store, open_store
 
 pytestmark = pytest.mark.postgres
 T0 = datetime(2024, 1, 1, tzinfo=UTC)
+TODAY = daily_window()  # users count only in the current UTC day (the database checks)
 
 
 @pytest.fixture
@@ -75,16 +77,21 @@ def test_user_flow_under_rls(fake: FakeSupabase) -> None:
     assert b.strategies.list() == [] and a.strategies.get(s.id).name == "Mine"
     # quota through the SQL function
     for _ in range(2):
-        a.consume_quota(me.id, "backtests", 2, T0, T0 + timedelta(days=1))
+        a.consume_quota(me.id, "backtests", 2, TODAY.start, TODAY.end)
     with pytest.raises(QuotaExceededError) as err:
-        a.consume_quota(me.id, "backtests", 2, T0, T0 + timedelta(days=1))
+        a.consume_quota(me.id, "backtests", 2, TODAY.start, TODAY.end)
     assert err.value.details["used"] == 2
     assert any(r.path == "/rest/v1/rpc/workbench_consume_quota" for r in fake.requests)
-    # a paper tick: fills upserted with ignore-duplicates, replay is a no-op
+    # a paper tick: the ledger is the service's (a user's JWT cannot write fills); over
+    # the service key fills are upserted with ignore-duplicates and a replay is a no-op
     prun = a.paper_runs.create(me.id, symbol="BTCUSD", timeframe="1h", strategy_version_id=v2.id)
     fills = [{"side": "buy", "price": 10.0, "quantity": 1.0}]
-    assert a.commit_tick(prun.id, T0, fills, {"pos": 1}, {"eq": 1.0}) is True
-    assert a.commit_tick(prun.id, T0, fills, {"pos": 1}, {"eq": 1.0}) is False
+    with pytest.raises(ForbiddenError):
+        a.commit_tick(prun.id, T0, fills, {"pos": 1}, {"eq": 1.0})
+    service = open_store("supabase", url=fake.url, key=fake.anon_key,
+                         jwt=make_jwt(None, role="service_role"), bucket="outputs")
+    assert service.commit_tick(prun.id, T0, fills, {"pos": 1}, {"eq": 1.0}) is True
+    assert service.commit_tick(prun.id, T0, fills, {"pos": 1}, {"eq": 1.0}) is False
     assert len(a.fills.list(prun.id)) == 1
     upsert = [r for r in fake.requests if r.path == "/rest/v1/paper_fills"][0]
     assert "resolution=ignore-duplicates" in upsert.headers["prefer"]
@@ -116,7 +123,7 @@ def test_quota_race_over_http(fake: FakeSupabase) -> None:
     def hit() -> None:
         barrier.wait()
         try:
-            ok.append(store.consume_quota(sub, "backtests", 5, T0, T0 + timedelta(days=1)).used)
+            ok.append(store.consume_quota(sub, "backtests", 5, TODAY.start, TODAY.end).used)
         except QuotaExceededError:
             pass
 

@@ -76,7 +76,7 @@ class BrokenLink:
     """The first place the chain does not hold."""
 
     seq: int | None
-    reason: str  # "altered" | "removed" | "relinked"
+    reason: str  # "altered" | "removed" | "relinked" | "forged"
     message: str
 
     def to_dict(self) -> dict[str, Any]:
@@ -137,6 +137,47 @@ def record(store: Store, action: str, *, actor_id: Any = None, entity_type: str 
                               entity_type=entity_type, entity_id=entity_id, details=details)
 
 
+#: Actions only an admin (or the service, actor None) can have taken.
+ADMIN_ACTIONS: tuple[str, ...] = ("compliance.approved", "compliance.rejected",
+                                  "compliance.escalated", "compliance.takedown",
+                                  "template.visibility")
+
+
+def check_actors(store: Store, rows: Iterable[Mapping[str, Any]]) -> BrokenLink | None:
+    """The first event whose actor could not have made it: an admin's action by a
+    non-admin (the chain's hashes cannot tell: anyone who can write a row can hash it).
+
+    ``template.visibility`` by the template's educator is theirs to take (publishing an
+    approved template, or taking it down in the local store)."""
+    admins: dict[Any, bool] = {}
+    for row in sorted(rows, key=lambda r: int(r["seq"])):
+        action, actor = row.get("action"), row.get("actor_id")
+        if action not in ADMIN_ACTIONS or actor is None:
+            continue
+        if actor not in admins:
+            admins[actor] = store.is_admin(actor)
+        if admins[actor]:
+            continue
+        if action == "template.visibility":
+            tpl = store.templates.find(row.get("entity_id") or "00000000-0000-0000-0000-"
+                                       "000000000000")
+            if tpl is not None and str(tpl.educator_id) == str(actor) \
+                    and (row.get("details") or {}).get("to") != "taken_down":
+                continue
+        return BrokenLink(int(row["seq"]), "forged",
+                          f"audit event seq {row['seq']} ({action}) names actor {actor}, "
+                          f"who is not an admin: only admins or the service take that action.")
+    return None
+
+
 def verify_store(store: Store) -> ChainReport:
-    """Verify the whole audit chain of ``store`` (what ``workbench compliance verify`` runs)."""
-    return verify_chain(e.model_dump(mode="python") for e in store.audit.list())
+    """Verify the whole audit chain of ``store`` (what ``workbench compliance verify`` runs):
+    the hashes, then that every admin-only event was made by an admin."""
+    rows = [e.model_dump(mode="python") for e in store.audit.list()]
+    report = verify_chain(rows)
+    if not report.ok:
+        return report
+    forged = check_actors(store, rows)
+    if forged is not None:
+        return ChainReport(False, report.checked, report.head_hash, forged)
+    return report

@@ -56,9 +56,14 @@ def queue(store: Store, actor: Profile | uuid.UUID | str) -> list[ComplianceEven
 def request_review(store: Store, requester: uuid.UUID | str, event_type: str,
                    subject_type: str, subject_id: uuid.UUID | str,
                    payload: dict[str, Any] | None = None) -> ComplianceEvent:
-    """Put an item in the review queue, record it in the audit chain, tell the admins."""
+    """Put an item in the review queue, record it in the audit chain, tell the admins.
+
+    A template's review is about its current ``content_rev`` (kept in the payload)."""
+    payload = dict(payload or {})
+    if subject_type == "template":
+        payload["content_rev"] = store.templates.get(subject_id).content_rev
     event = store.compliance.create(event_type, requester, subject_type=subject_type,
-                                    subject_id=subject_id, payload=payload or {})
+                                    subject_id=subject_id, payload=payload)
     audit.record(store, "compliance.requested", actor_id=requester,
                  entity_type="compliance_event", entity_id=event.id,
                  details={"event_type": event_type, "subject_type": subject_type,
@@ -91,7 +96,9 @@ def review(store: Store, reviewer: Profile | uuid.UUID | str, event_id: uuid.UUI
         if event.subject_type == "template" and event.subject_id is not None \
                 and event.event_type == "disclosure" and status != "escalated":
             tpl = store.templates.get(event.subject_id)
-            if status == "approved" and tpl.status == "pending_review":
+            if not reviews_revision(event, tpl):
+                pass  # the content changed after this review was filed: it publishes nothing
+            elif status == "approved" and tpl.status == "pending_review":
                 _set_visibility(store, tpl, "published", admin.id, reason.strip())
             elif status == "rejected" and tpl.status == "pending_review":
                 _set_visibility(store, tpl, "rejected", admin.id, reason.strip())
@@ -108,12 +115,20 @@ def decide(store: Store, event_id: uuid.UUID | str, decision: str, *,
     return review(store, reviewer_id, event_id, verb, reason)
 
 
+def reviews_revision(event: ComplianceEvent, template: TemplateShare) -> bool:
+    """The event reviewed the template's current content (reviews filed before
+    ``content_rev`` existed are about the first revision)."""
+    return event.payload.get("content_rev", 1) == template.content_rev
+
+
 def has_approved_disclosure(store: Store, template: TemplateShare) -> bool:
-    """An approved disclosure review exists, newer than the template's last takedown."""
+    """An approved disclosure review of the template's current revision exists, newer
+    than its last takedown (a takedown or a content change is a new revision)."""
     events = store.compliance.list(subject_id=template.id)
     takedowns = [e.created_at for e in events if e.event_type == "takedown"]
     last_takedown = max(takedowns) if takedowns else None
     return any(e.event_type == "disclosure" and e.status == "approved"
+               and reviews_revision(e, template)
                and (last_takedown is None or (e.resolved_at or e.created_at) > last_takedown)
                for e in events)
 

@@ -122,6 +122,31 @@ def request_publish(store: Store, educator: Profile | uuid.UUID | str,
                   notebook_path=notebook_path).template
 
 
+def edit(store: Store, educator: Profile | uuid.UUID | str, template_id: uuid.UUID | str,
+         **changes: Any) -> Submission | TemplateShare:
+    """Change a template's title, metadata, version, audience, cohort or notebook.
+
+    Any real change to reviewed content is a new revision: a published template goes
+    back to ``pending_review`` and a new disclosure review is opened (returned as a
+    :class:`Submission`); an unchanged template is returned as it is.
+    """
+    author = _profile(store, educator)
+    before = store.templates.get(template_id, actor=author)
+    with store.transaction():
+        after = store.templates.update(before.id, actor=author, **changes)
+        if after.content_rev == before.content_rev:
+            return after
+        audit.record(store, "template.edited", actor_id=author.id, entity_type="template",
+                     entity_id=after.id, details={"fields": sorted(changes),
+                                                  "content_rev": after.content_rev,
+                                                  "from": before.status, "to": after.status})
+    event = compliance.request_review(store, author.id, "disclosure", "template", after.id,
+                                      {"disclaimers": list(after.metadata.get("disclaimers",
+                                                                              [])),
+                                       "audience": after.audience, "reopened": True})
+    return Submission(template=after, review=event)
+
+
 def can_see(viewer: Profile, tpl: TemplateShare) -> bool:
     if tpl.educator_id == viewer.id or viewer.role == "admin":
         return True
@@ -164,14 +189,14 @@ def clone(store: Store, template_id: uuid.UUID | str, student: Profile | uuid.UU
     title = name or tpl.title or "Template clone"
     note = (f"Cloned from template {tpl.id} (strategy version {source.id}, v{source.version}) "
             f"by {attribution['educator_name'] or tpl.educator_id}.")
-    with store.transaction():
-        store.templates.increment_clone_count(tpl.id)
+    with store.transaction():  # the strategy first: the database counts only real clones
         strategy = store.strategies.create(
             who.id, title, slug=_free_slug(store, who.id, title),
             description=str(tpl.metadata.get("description") or "") + "\n\n" + note,
             tags=list(tpl.metadata.get("tags", [])), source_template_id=tpl.id,
             source_version_id=source.id, source_educator_id=tpl.educator_id)
         version = store.versions.save(strategy.id, source.graph, notes=note, author_id=who.id)
+        store.templates.increment_clone_count(tpl.id)
         audit.record(store, "template.cloned", actor_id=who.id, entity_type="template",
                      entity_id=tpl.id, details={"strategy_id": str(strategy.id),
                                                 "source_strategy_version_id": str(source.id)})

@@ -136,7 +136,7 @@ class KeyVault:
     def remove(self, key_id: uuid.UUID | str, *, actor: Actor = None) -> None:
         """Delete a key (owner or admin only); the access log keeps the removal."""
         key = self.store.exchange_keys.get(key_id, actor=actor)
-        with self.store.transaction():
-            self.store.exchange_keys.remove(key.id, actor=actor)
+        with self.store.transaction():  # logged first: the database checks the key is yours
             self.store.key_access.log(key.id, key.owner_id, "removed",
                                       actor_id=self.store.actor_id(actor))
+            self.store.exchange_keys.remove(key.id, actor=actor)

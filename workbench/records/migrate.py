@@ -1,8 +1,14 @@
 """Apply the SQL migrations shipped in ``workbench/records/migrations`` to PostgreSQL.
 
 Files ``NNNN_name.sql`` run in order, each in its own transaction together with its row
-in ``public.schema_migrations``; a migration already recorded is skipped, so migrating
-twice is a no-op. An advisory lock keeps two migrators from racing. The same files,
+in ``workbench_private.schema_migrations``; a migration already recorded is skipped, so
+migrating twice is a no-op. An advisory lock keeps two migrators from racing.
+
+The bookkeeping lives in its own schema that no API role can reach: in ``public`` (where
+it was until 0006) Supabase's default privileges let ``anon`` insert a row and so make a
+later migration be skipped. A database migrated before moves its rows over on first
+contact -- only the versions that existed then (0001-0005), since any other row there
+can only have been written by someone else. The same files,
 renamed, form a Supabase CLI ``supabase/migrations`` folder (:func:`export_migrations`).
 """
 
@@ -18,8 +24,12 @@ from workbench.errors import ConflictError, SourceUnavailableError
 
 LOCK_KEY = 4_242_001  # pg_advisory_xact_lock key for migrations
 
-CREATE_TABLE = """
-CREATE TABLE IF NOT EXISTS public.schema_migrations (
+TABLE = "workbench_private.schema_migrations"
+LEGACY_TABLE = "public.schema_migrations"
+#: The versions that were shipped while the bookkeeping sat in ``public``.
+LEGACY_VERSIONS = ("0001", "0002", "0003", "0004", "0005")
+CREATE_TABLE = f"""
+CREATE TABLE IF NOT EXISTS {TABLE} (
   version text PRIMARY KEY,
   name text NOT NULL,
   checksum text NOT NULL,
@@ -74,12 +84,29 @@ def _redact(url: str) -> str:
     return url
 
 
+def _prepare(conn: Any) -> None:
+    """Create the private bookkeeping table; move a legacy ``public`` one into it."""
+    with conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock(%s)", (LOCK_KEY,))
+        conn.execute("CREATE SCHEMA IF NOT EXISTS workbench_private")
+        conn.execute("REVOKE ALL ON SCHEMA workbench_private FROM PUBLIC")
+        conn.execute(CREATE_TABLE)
+        conn.execute(f"REVOKE ALL ON {TABLE} FROM PUBLIC")
+        legacy = conn.execute("SELECT to_regclass(%s)", (LEGACY_TABLE,)).fetchone()
+        if legacy and legacy[0] is not None:
+            conn.execute(f"INSERT INTO {TABLE} (version, name, checksum, applied_at) "
+                         f"SELECT version, name, checksum, applied_at FROM {LEGACY_TABLE} "
+                         f"WHERE version = ANY(%s) ON CONFLICT (version) DO NOTHING",
+                         (list(LEGACY_VERSIONS),))
+            conn.execute(f"DROP TABLE {LEGACY_TABLE}")
+
+
 def status(url: str) -> list[dict[str, Any]]:
     """Every shipped migration with ``applied_at`` (None if pending) and a checksum check."""
     with connect(url) as conn:
-        conn.execute(CREATE_TABLE)
+        _prepare(conn)
         applied = {r[0]: (r[1], r[2]) for r in conn.execute(
-            "SELECT version, checksum, applied_at FROM public.schema_migrations")}
+            f"SELECT version, checksum, applied_at FROM {TABLE}")}
     out = []
     for m in migrations():
         checksum, at = applied.get(m.version, (None, None))
@@ -92,12 +119,12 @@ def migrate(url: str) -> list[str]:
     """Apply pending migrations; returns the file names applied (empty when up to date)."""
     done: list[str] = []
     with connect(url) as conn:
-        conn.execute(CREATE_TABLE)
+        _prepare(conn)
         for m in migrations():
             with conn.transaction():
                 conn.execute("SELECT pg_advisory_xact_lock(%s)", (LOCK_KEY,))
-                row = conn.execute("SELECT checksum FROM public.schema_migrations WHERE "
-                                   "version = %s", (m.version,)).fetchone()
+                row = conn.execute(f"SELECT checksum FROM {TABLE} WHERE version = %s",
+                                   (m.version,)).fetchone()
                 if row is not None:
                     continue
                 try:
@@ -106,8 +133,8 @@ def migrate(url: str) -> list[str]:
                     raise ConflictError(
                         f"Migration {m.filename} failed and was rolled back: {exc}",
                         details={"migration": m.filename}) from None
-                conn.execute("INSERT INTO public.schema_migrations (version, name, checksum) "
-                             "VALUES (%s, %s, %s)", (m.version, m.name, m.checksum))
+                conn.execute(f"INSERT INTO {TABLE} (version, name, checksum) VALUES (%s, %s, %s)",
+                             (m.version, m.name, m.checksum))
                 done.append(m.filename)
     return done
 

@@ -241,6 +241,17 @@ class TemplateShare(Record):
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
     published_at: datetime | None = None
+    #: Revision of the reviewed content; a disclosure approves one revision only.
+    content_rev: int = 1
+
+    @field_validator("content_rev", mode="before")
+    @classmethod
+    def _first_rev(cls, value: Any) -> Any:
+        return 1 if value is None else value  # rows written before the column existed
+
+    #: What a disclosure review looks at: changing any of these reopens review.
+    REVIEWED: ClassVar[tuple[str, ...]] = ("strategy_version_id", "title", "metadata",
+                                           "notebook_path", "audience", "cohort_id")
 
 
 class ComplianceEvent(Record):

@@ -481,13 +481,39 @@ class TemplateRepo(Repo[TemplateShare]):
 
     def set_status(self, id: uuid.UUID | str, status: str, *,
                    actor: Actor = None) -> TemplateShare:
-        extra = {"published_at": utcnow()} if status == "published" else None
-        return self._transition(id, status, actor=actor, extra=extra)
+        extra: Row = {"published_at": utcnow()} if status == "published" else {}
+        if status == "taken_down":  # approvals before a takedown no longer count
+            current = self.get(id, actor=actor)
+            if current.status != "taken_down":
+                extra["content_rev"] = current.content_rev + 1
+        return self._transition(id, status, actor=actor, extra=extra or None)
 
     def update(self, id: uuid.UUID | str, *, actor: Actor = None,
                **changes: Any) -> TemplateShare:
+        """Change reviewed content (:attr:`TemplateShare.REVIEWED`). A real change is a
+        new ``content_rev``, and a published template goes back to ``pending_review``
+        (the database trigger does the same for direct writes)."""
+        bad = sorted(set(changes) - set(TemplateShare.REVIEWED))
+        if bad:  # status goes through set_status (transitions, review), counters never
+            raise ValidationError(f"Cannot change {', '.join(bad)} of template_shares; "
+                                  f"changeable: {', '.join(TemplateShare.REVIEWED)}.",
+                                  details={"fields": bad})
+        current = self.get(id, actor=actor)
+        if "strategy_version_id" in changes:
+            version = self.store.versions.get(changes["strategy_version_id"])
+            if version.owner_id != current.educator_id:
+                raise ForbiddenError(f"Strategy version {version.id} belongs to another user; "
+                                     f"a template shares its educator's own version.",
+                                     details={"strategy_version_id": str(version.id)})
+            changes["strategy_version_id"] = version.id
+        before = current.model_dump(mode="json")
+        after = current.model_copy(update=changes).model_dump(mode="json")
+        if any(before[k] != after[k] for k in TemplateShare.REVIEWED if k in changes):
+            changes = {**changes, "content_rev": current.content_rev + 1}
+            if current.status == "published":
+                changes.update(status="pending_review", published_at=None)
         return self._update(id, changes, actor=actor, allowed=(
-            "title", "metadata", "notebook_path", "audience", "cohort_id"))
+            *TemplateShare.REVIEWED, "content_rev", "status", "published_at"))
 
     def increment_clone_count(self, id: uuid.UUID | str) -> int:
         """``clone_count += 1`` in one statement; only published templates can be cloned."""
@@ -547,6 +573,13 @@ class AuditRepo(Repo[AuditEvent]):
         the row's fields (seq, ts, actor_id, action, entity_type, entity_id, details); the
         head is read and the row written under one lock, so the chain never forks.
         """
+        if not self.backend.trusted:  # a user's JWT: the database fixes actor, seq, hash
+            rows = self.backend.rpc("workbench_audit_append", {
+                "p_action": action, "p_entity_type": entity_type,
+                "p_entity_id": str(entity_id) if entity_id else None,
+                "p_details": dict(details or {}),
+                "p_actor_id": _uuid(actor_id) if actor_id else None})
+            return self._obj(rows[0])
         for _attempt in range(20):
             try:
                 with self.backend.transaction():
@@ -656,6 +689,12 @@ class KeyAccessRepo(Repo[KeyAccess]):
 
     def log(self, key_id: uuid.UUID, owner_id: uuid.UUID, action: str, *,
             actor_id: uuid.UUID | None = None, purpose: str = "") -> KeyAccess:
+        """Append to the key-access log (a user's JWT: through the database, as the
+        caller, for their own keys only)."""
+        if not self.backend.trusted:
+            rows = self.backend.rpc("workbench_log_key_access", {
+                "p_key_id": key_id, "p_action": action, "p_purpose": purpose})
+            return self._obj(rows[0])
         return self._insert(KeyAccess(key_id=key_id, owner_id=owner_id, action=action,  # type: ignore[arg-type]
                                       actor_id=actor_id, purpose=purpose))
 
@@ -697,6 +736,9 @@ class Store:
         self.backend = backend
         self.user_id = user_id  # who "I" am: the JWT's sub (supabase) or WORKBENCH_USER_ID
         self.jwt_admin = False  # supabase: the JWT carries app_metadata.role = "admin"
+        #: Role and plan a first-seen user's profile is created with (supabase: the JWT's
+        #: app_metadata, the only values the database accepts from the user).
+        self.new_profile: dict[str, Any] = {}
         self.kind = backend.kind
         self.files = files
         self.profiles = ProfileRepo(self)
@@ -767,7 +809,7 @@ class Store:
         if found is not None:
             return found
         try:
-            return self.profiles.create(id=uid)
+            return self.profiles.create(id=uid, **self.new_profile)
         except DuplicateRowError:
             return self.profiles.get(uid)
 

@@ -63,6 +63,9 @@ class Backend(ABC):
     """Storage primitives. Implementations: local (SQLite), postgres (psycopg), supabase."""
 
     kind: str = ""
+    #: Writes the append-only ledgers (fills, ticks, audit, key access) directly: the
+    #: local file and a service connection do; a user's JWT goes through :meth:`rpc`.
+    trusted: bool = True
 
     @abstractmethod
     def insert(self, table: str, row: Row) -> Row:
@@ -107,6 +110,10 @@ class Backend(ABC):
     @abstractmethod
     def increment_clone_count(self, template_id: uuid.UUID) -> int | None:
         """``clone_count += 1`` on a published template in one statement; None if absent."""
+
+    def rpc(self, function: str, args: Row) -> list[Row]:
+        """Call a SQL function of the migrations as the user (untrusted backends only)."""
+        raise NotImplementedError(f"{self.kind} backend has no RPC ({function})")
 
     def count(self, table: str, where: Where | None = None) -> int:
         return len(self.select(table, where))

@@ -90,6 +90,9 @@ class LocalBackend(SqlBackend):
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
+        # owner-only: the file holds every record (SQLite gives -wal/-shm the same mode)
+        self.path.touch(mode=0o600, exist_ok=True)
+        self.path.chmod(0o600)
         self._local = threading.local()
         self._conns: list[sqlite3.Connection] = []
         self._conns_lock = threading.Lock()

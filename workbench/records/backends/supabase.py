@@ -3,9 +3,12 @@
 Row-level security applies to every request (the JWT's ``sub`` is ``auth.uid()``), so a
 user reaches only their own rows: another user's row looks like a missing one. The
 atomic steps are the SQL functions of the migrations, called with ``rpc``:
-``workbench_consume_quota`` and ``workbench_increment_clone_count``. Version numbers and
-the audit chain head use optimistic retries on their unique keys (PostgREST has no
-multi-request transactions), and :meth:`Store.transaction` runs its calls one by one.
+``workbench_consume_quota`` and ``workbench_increment_clone_count``. A user's JWT cannot
+write the append-only ledgers: audit events and key-access rows go through
+``workbench_audit_append`` / ``workbench_log_key_access`` (the database fixes actor, seq
+and hash), and paper fills and ticks need the service key (``trusted``). Version numbers
+use optimistic retries on their unique key (PostgREST has no multi-request
+transactions), and :meth:`Store.transaction` runs its calls one by one.
 """
 
 from __future__ import annotations
@@ -104,8 +107,14 @@ def jwt_claims(token: str) -> dict[str, Any]:
 class SupabaseBackend(Backend):
     kind = "supabase"
 
-    def __init__(self, client: Any) -> None:
+    def __init__(self, client: Any, *, trusted: bool = False) -> None:
         self.client = client
+        self.trusted = trusted  # the service_role key; a user's JWT is not
+
+    def rpc(self, function: str, args: Row) -> list[Row]:
+        with wrap_errors(f"call {function}"):
+            data = self.client.rpc(function, _wire(args)).execute().data
+        return [dict(r) for r in (data or [])]
 
     def _table(self, table: str) -> Any:
         return self.client.table(table)
@@ -209,8 +218,15 @@ def open_supabase(url: str | None = None, key: str | None = None, jwt: str | Non
     claims = jwt_claims(jwt) if jwt else {}
     sub = claims.get("sub")
     bucket = bucket or os.environ.get("WORKBENCH_STORAGE_BUCKET") or "workbench"
-    store = Store(SupabaseBackend(client), SupabaseFiles(client, bucket),
+    store = Store(SupabaseBackend(client, trusted=claims.get("role") == "service_role"),
+                  SupabaseFiles(client, bucket),
                   user_id=uuid.UUID(sub) if sub else None)
     # the same admin rule as the RLS policies (workbench_is_admin): a claim, not a column
-    store.jwt_admin = (claims.get("app_metadata") or {}).get("role") == "admin"
+    meta = claims.get("app_metadata") or {}
+    store.jwt_admin = meta.get("role") == "admin"
+    # the same rule as workbench_claimed_role/plan: a new profile takes the token's values
+    plan = meta.get("plan") or meta.get("tier")
+    store.new_profile = {
+        "role": meta["role"] if meta.get("role") in ("builder", "educator", "admin") else "builder",
+        "plan_tier": plan if plan in ("free", "premium", "educator") else "free"}
     return store
