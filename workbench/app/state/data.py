@@ -52,8 +52,8 @@ class DataState(param.Parameterized):
             try:
                 out = services.import_candle_file(self.principal, str(path), self.symbol or None,
                                                   self.timeframe or None)
-            except WorkbenchError as exc:
-                self.error = exc.message
+            except WorkbenchError as exc:  # the server's temp folder is no one's business
+                self.error = exc.message.replace(str(path.parent) + "/", "")
                 return None
         notes = " ".join(out.get("warnings") or [])
         self.status = (f"Imported {out['rows']} rows of {out['symbol']} {out['timeframe']}."
