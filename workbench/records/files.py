@@ -48,6 +48,16 @@ def _clean(path: str) -> str:
     return "/".join(parts)
 
 
+def _key(ref: str) -> str:
+    """:func:`_clean` for a reference read from a record: refused without echoing it."""
+    try:
+        return _clean(ref)
+    except ValidationError as exc:
+        reason = str(exc.details.get("reason") or "outside")
+        raise _refuse(ref, {"absolute": "an absolute path or a scheme",
+                            "outside": "'..' or an empty segment"}.get(reason, reason)) from None
+
+
 class FileStore(ABC):
     @abstractmethod
     def put_file(self, path: str, data: bytes) -> str:
@@ -92,10 +102,10 @@ class LocalFiles(FileStore):
                 inside = Path(unquote(parsed.path)).resolve().relative_to(self.root.resolve())
             except (ValueError, OSError):
                 raise _refuse(ref, "file URI outside the output folder") from None
-            return _clean(inside.as_posix())
+            return _key(inside.as_posix())
         if parsed.scheme and len(parsed.scheme) > 1:  # 'c:' style drive letters are keys' bad
             raise _refuse(ref, f"scheme {parsed.scheme!r} is not a local file key")
-        return _clean(ref)
+        return _key(ref)
 
     def get_file(self, uri: str) -> bytes:
         key = self.key_of(uri)
@@ -136,10 +146,10 @@ class SupabaseFiles(FileStore):
         if parsed.scheme == "supabase":
             if parsed.netloc != self.bucket:
                 raise _refuse(ref, "another storage bucket")
-            return _clean(unquote(parsed.path).lstrip("/"))
+            return _key(unquote(parsed.path).lstrip("/"))
         if parsed.scheme and len(parsed.scheme) > 1:
             raise _refuse(ref, f"scheme {parsed.scheme!r} is not a storage key")
-        return _clean(ref)
+        return _key(ref)
 
     def get_file(self, uri: str) -> bytes:
         from workbench.records.backends.supabase import wrap_errors
