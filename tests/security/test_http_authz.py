@@ -284,7 +284,7 @@ def test_another_user_can_neither_read_nor_change_anything_of_mine(
     ]
     for method, path, body in attacks:
         resp = requests.request(method, dep.url + path, headers=them, json=body, timeout=60)
-        err = envelope(resp, 403, 404)
+        err = envelope(resp, 404 if path.endswith("/clone") else 403)
         assert not leaks(dep, resp), (path, err)
     # nothing of Alice's leaks into Mallory's lists, and nothing of hers changed
     for path in ("strategies", "backtests", "paper-trades", "templates", "notifications"):
@@ -458,3 +458,32 @@ def test_webhook_guard_checks_every_resolved_address(url: str,
         assert "refused" in refused.attempts[0]["error"] and receiver.requests == []
         allowed = deliver_webhook(receiver.url, {"x": 1}, secret="k", retries=0)
         assert allowed.status == "delivered" and len(receiver.requests) == 1
+
+
+@pytest.fixture(scope="module")
+def chromium() -> Iterator[Any]:
+    from playwright.sync_api import sync_playwright
+
+    from tests.app.conftest import CHROMIUM, CHROMIUM_ARGS
+
+    assert Path(CHROMIUM).exists(), "Debian chromium is missing (make system-deps)"
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield browser
+        browser.close()
+
+
+@pytest.mark.browser
+@pytest.mark.parametrize("role, can_import", [("builder", False), ("admin", True)])
+def test_data_page_offers_import_to_admins_only(server_dep: Deployment, chromium: Any,
+                                                role: str, can_import: bool) -> None:
+    context = chromium.new_context()
+    page = context.new_page()
+    try:
+        page.goto(server_dep.served.url + "?page=data&token=" + token(str(uuid.uuid4()), role))
+        button = page.locator(".wb-import button")
+        button.wait_for(timeout=60_000)
+        assert button.is_disabled() is not can_import
+        assert (page.locator(".wb-data-readonly").count() == 0) is can_import
+    finally:
+        context.close()
