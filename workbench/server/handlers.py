@@ -148,10 +148,10 @@ class CanvasScriptHandler(WorkbenchHandler):
         JupyterHandler.finish(self, path.read_bytes())  # APIHandler.finish would say JSON
 
     def _missing(self) -> None:
-        raise NotFoundError(
-            f"The canvas bundle {service.CANVAS_JS} is missing: build it with "
+        raise NotFoundError(  # the package-relative name: no server paths in a 404
+            "The canvas bundle workbench/widgets/static/canvas.js is missing: build it with "
             "`make js` (developers) or reinstall the package.",
-            details={"path": str(service.CANVAS_JS)})
+            details={"file": "workbench/widgets/static/canvas.js"})
 
 
 def setup_handlers(web_app: Any) -> None:
