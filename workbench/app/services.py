@@ -84,16 +84,17 @@ def user_id(principal: Principal) -> uuid.UUID:
         return profile.id
     uid = _uuid(principal.user_id, "token subject")
     tier = principal.tier if principal.tier in TIERS else "free"
+    trusted = st.kind != "supabase"  # over supabase a user writes no role or plan
     found = st.profiles.find(uid)
     if found is None:
+        grants = {"role": principal.role, "plan_tier": tier} if trusted else {}
         try:
-            found = st.profiles.create(id=uid, email=principal.email or None,
-                                       role=principal.role, plan_tier=tier)
+            found = st.profiles.create(id=uid, email=principal.email or None, **grants)
         except WorkbenchError as exc:  # two first requests at once
             if exc.code != "conflict":
                 raise
             found = st.profiles.get(uid)
-    if st.kind != "supabase" and (found.role, found.plan_tier) != (principal.role, tier):
+    if trusted and (found.role, found.plan_tier) != (principal.role, tier):
         st.profiles.update(uid, role=principal.role, plan_tier=tier)  # trusted: the token
     return uid
 
