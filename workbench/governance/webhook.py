@@ -88,6 +88,10 @@ class TargetRefused(OSError):
     """A webhook host that resolves to an internal address while in server mode."""
 
 
+class Unresolvable(TargetRefused):
+    """The host did not resolve (maybe for now): retried like any connection error."""
+
+
 def private_targets_allowed() -> bool:
     """True in local mode; False when ``WORKBENCH_SERVER_MODE`` is set (server mode)."""
     return os.environ.get("WORKBENCH_SERVER_MODE", "").strip().lower() not in (
@@ -107,7 +111,7 @@ def resolve_public(host: str, port: int) -> list[tuple[Any, ...]]:
     try:
         infos = socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM)
     except (socket.gaierror, UnicodeError) as exc:
-        raise TargetRefused(f"cannot resolve webhook host {host!r}: {exc}") from None
+        raise Unresolvable(f"cannot resolve webhook host {host!r}: {exc}") from None
     bad = sorted({str(i[4][0]) for i in infos if _internal(str(i[4][0]))})
     if bad or not infos:
         raise TargetRefused(f"webhook host {host!r} resolves to an internal address "
@@ -201,6 +205,8 @@ def deliver_webhook(url: str, payload: Mapping[str, Any], *, secret: str,
         try:
             resolve_public(parts.hostname or "", parts.port or (443 if parts.scheme.lower()
                                                                  == "https" else 80))
+        except Unresolvable:
+            pass  # the guarded connection checks again on every attempt
         except (TargetRefused, ValueError) as exc:  # ValueError: a port out of range
             delivery.attempts.append({"attempt": 1, "error": f"refused: {exc}"})
             _report(on_attempt, delivery.attempts[-1], True)
