@@ -25,6 +25,13 @@ from workbench.errors import NotFoundError, ValidationError
 MAX_KEY_BYTES = 1024
 
 
+def _parse(ref: str) -> Any:
+    try:
+        return urlparse(ref)
+    except ValueError:  # e.g. 'http://[x': not a reference this store wrote
+        raise _refuse(ref, "not a URI or a key") from None
+
+
 def _refuse(ref: str, reason: str) -> ValidationError:
     # the message never echoes a server path: the reference may be a hostile one
     return ValidationError(
@@ -94,7 +101,7 @@ class LocalFiles(FileStore):
         path lies inside the root (ValidationError for anything else)."""
         if "\x00" in ref:
             raise _refuse(ref, "NUL byte")
-        parsed = urlparse(ref)
+        parsed = _parse(ref)
         if parsed.scheme == "file":
             if parsed.netloc not in ("", "localhost"):
                 raise _refuse(ref, "file URI on another host")
@@ -103,7 +110,7 @@ class LocalFiles(FileStore):
             except (ValueError, OSError):
                 raise _refuse(ref, "file URI outside the output folder") from None
             return _key(inside.as_posix())
-        if parsed.scheme and len(parsed.scheme) > 1:  # 'c:' style drive letters are keys' bad
+        if parsed.scheme and len(parsed.scheme) > 1:  # 'c:' drive letters: _clean refuses
             raise _refuse(ref, f"scheme {parsed.scheme!r} is not a local file key")
         return _key(ref)
 
@@ -142,7 +149,7 @@ class SupabaseFiles(FileStore):
 
     def key_of(self, ref: str) -> str:
         """The key inside this store's bucket (another bucket or scheme is refused)."""
-        parsed = urlparse(ref)
+        parsed = _parse(ref)
         if parsed.scheme == "supabase":
             if parsed.netloc != self.bucket:
                 raise _refuse(ref, "another storage bucket")
