@@ -27,7 +27,7 @@ import requests
 from tests.app.conftest import Served, load_sample, start_server, stop_server
 from tests.governance.servers import webhook_receiver
 
-pytestmark = [pytest.mark.slow]
+pytestmark = [pytest.mark.slow, pytest.mark.postgres]  # server mode runs on PostgreSQL
 
 SECRET = "sec-authz-jwt-secret-of-at-least-32-bytes"
 ROOT = Path(__file__).resolve().parents[2]
@@ -376,7 +376,6 @@ def test_conflict_message_carries_no_sql(store: Any) -> None:
     assert "profiles" in caught.value.message
 
 
-@pytest.mark.postgres
 def test_failed_save_leaves_no_orphan_strategy(server_dep: Deployment) -> None:
     """The version insert fails (PostgreSQL's jsonb refuses \\u0000) after the strategy
     row was written: both go, or neither."""
