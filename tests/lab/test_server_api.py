@@ -194,3 +194,27 @@ def test_backtest_of_an_invalid_graph_is_a_422(jupyter_server) -> None:
     r = post(jupyter_server.api("backtest"), json={"graph": bad})
     assert r.status_code == 422
     assert envelope(r)["code"] == "validation_error"
+
+
+@pytest.mark.parametrize("name", ["a" * 300, "sma_crossover" * 20])
+def test_starter_name_over_255_bytes_is_a_422_not_a_500(jupyter_server, name) -> None:
+    """Issue #11.9: the name is looked up in the catalog, never joined into a path."""
+    r = requests.get(jupyter_server.api(f"starters/{name}"), timeout=30)
+    assert r.status_code == 422, r.text
+    assert envelope(r)["code"] == "unknown_name"
+
+
+@pytest.mark.parametrize("name", ["..%2F..%2Fx", "%2Ftmp%2Fevil", "..", "sma_crossover%00"])
+def test_starter_path_tricks_never_load_a_file(jupyter_server, name) -> None:
+    r = requests.get(jupyter_server.api("starters") + "/" + name, timeout=30)
+    assert r.status_code in (404, 422), r.text
+    assert "graph" not in r.text
+
+
+@pytest.mark.parametrize("path", ["../outside.strategy.json", "a/../../x.strategy.json",
+                                  "a//b.strategy.json", "a\\..\\x.strategy.json"])
+def test_export_outside_the_root_is_a_422(jupyter_server, path) -> None:
+    r = post(jupyter_server.api("export"), json={"path": path, "graph": GRAPH}, timeout=30)
+    assert r.status_code == 422, r.text
+    assert envelope(r)["code"] == "validation_error"
+    assert not (jupyter_server.root.parent / "outside.ipynb").exists()

@@ -6,12 +6,14 @@ request acts as :data:`LOCAL_USER`. Server mode (``workbench serve --server-mode
 pages. Tokens are verified with ``SUPABASE_JWT_SECRET`` (HS256, what Supabase projects sign
 with by default) or, when ``SUPABASE_JWKS_URL`` is set, with the project's JWKS (RS256/ES256).
 The role comes from ``app_metadata.role`` (builder, educator, admin) and the plan tier from
-``app_metadata.plan`` - the claims a user cannot edit themselves (``user_metadata`` they can).
+``app_metadata.plan`` - the claims a user cannot edit themselves (``user_metadata`` they can) -
+on every request: the token, not a copy taken at first sight, says what the caller may do.
 """
 
 from __future__ import annotations
 
 import os
+import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -93,9 +95,16 @@ def verify_jwt(token: str) -> Principal:
     except jwt.PyJWTError as exc:
         raise UnauthorizedError(f"The access token is not valid: {exc}.",
                                 details={"reason": type(exc).__name__}) from None
+    try:
+        subject = str(uuid.UUID(str(claims["sub"])))
+    except ValueError:
+        raise UnauthorizedError("The access token's subject is not a Supabase user id (a "
+                                "UUID).", details={"reason": "bad_subject"}) from None
     meta = claims.get("app_metadata") or {}
+    if not isinstance(meta, dict):
+        meta = {}
     role = str(meta.get("role")) if meta.get("role") in ROLES else "builder"
-    return Principal(user_id=str(claims["sub"]), email=str(claims.get("email") or ""),
+    return Principal(user_id=subject, email=str(claims.get("email") or ""),
                      role=role, tier=str(meta.get("plan") or meta.get("tier") or "free"),
                      token=token)
 

@@ -16,6 +16,7 @@ requires a Supabase JWT on every page session and API call.
 from __future__ import annotations
 
 import logging
+import os
 import socket
 from dataclasses import dataclass
 from typing import Any
@@ -56,6 +57,8 @@ def build(opts: ServeOptions) -> tuple[Any, dict[str, Any]]:
     from workbench.app.shell import make_app
 
     _check(opts)
+    if opts.server_mode:  # lower layers (webhook delivery) refuse internal targets then
+        os.environ["WORKBENCH_SERVER_MODE"] = "1"
     logs.configure(logging.INFO)
     pn.extension()
     ctx = ApiContext(server_mode=opts.server_mode, jobs=runner())

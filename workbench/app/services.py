@@ -9,6 +9,7 @@ and the API's import stay light.
 from __future__ import annotations
 
 import json
+import re
 import threading
 import uuid
 import warnings
@@ -16,7 +17,7 @@ from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from workbench.app.auth import Principal
-from workbench.errors import NotFoundError, ValidationError, WorkbenchError
+from workbench.errors import ForbiddenError, NotFoundError, ValidationError, WorkbenchError
 
 if TYPE_CHECKING:
     from workbench.app.http import models as m
@@ -28,6 +29,7 @@ Progress = Callable[[float, str], None]
 _STORE: Store | None = None
 _STORE_LOCK = threading.Lock()
 _USER_IDS: dict[str, uuid.UUID] = {}
+TIERS: tuple[str, ...] = ("free", "premium", "educator")
 
 
 # -- store and identity --------------------------------------------------------------
@@ -66,25 +68,35 @@ def user_id(principal: Principal) -> uuid.UUID:
     """The profile id of the caller; the profile is created on first sight.
 
     Local mode acts as the store's current user (``Store.current_user``: the same profile
-    the CLI uses). Server mode uses the JWT's ``sub``; a new profile takes its role and
-    plan from the token's ``app_metadata``.
+    the CLI uses). Server mode uses the JWT's ``sub`` and takes the role and plan from the
+    verified token on **every** request: the profile row follows the token, so an admin
+    demoted in ``app_metadata`` loses admin with their next request and a promotion counts
+    at once (the records' rules read ``profiles.role``). Over the ``supabase`` backend the
+    store reads the role from the JWT itself and users cannot write their role.
     """
     key = principal.user_id
-    if key in _USER_IDS:
+    if principal.local and key in _USER_IDS:
         return _USER_IDS[key]
     st = store(principal)
     if principal.local:
         profile = st.current_user()
-    else:
-        uid = uuid.UUID(principal.user_id)
-        found = st.profiles.find(uid)
-        if found is None:
-            tier = principal.tier if principal.tier in ("free", "premium", "educator") else "free"
-            found = st.profiles.create(id=uid, email=principal.email or None,
-                                       role=principal.role, plan_tier=tier)
-        profile = found
-    _USER_IDS[key] = profile.id
-    return profile.id
+        _USER_IDS[key] = profile.id
+        return profile.id
+    uid = _uuid(principal.user_id, "token subject")
+    tier = principal.tier if principal.tier in TIERS else "free"
+    trusted = st.kind != "supabase"  # over supabase a user writes no role or plan
+    found = st.profiles.find(uid)
+    if found is None:
+        grants = {"role": principal.role, "plan_tier": tier} if trusted else {}
+        try:
+            found = st.profiles.create(id=uid, email=principal.email or None, **grants)
+        except WorkbenchError as exc:  # two first requests at once
+            if exc.code != "conflict":
+                raise
+            found = st.profiles.get(uid)
+    if trusted and (found.role, found.plan_tier) != (principal.role, tier):
+        st.profiles.update(uid, role=principal.role, plan_tier=tier)  # trusted: the token
+    return uid
 
 
 def profile(principal: Principal) -> dict[str, Any]:
@@ -117,19 +129,23 @@ def health_checks() -> dict[str, dict[str, Any]]:
     import time
 
     from workbench import config
+    from workbench.app.logs import get_logger
 
+    # unauthenticated: no paths, URLs or exception texts here (they go to the log)
     checks: dict[str, dict[str, Any]] = {}
     try:
         st = store()
         st.local_user() if st.kind == "local" else st.profiles.list()
         checks["store"] = {"ok": True, "kind": st.kind}
     except Exception as exc:  # noqa: BLE001 - health reports, never raises
-        checks["store"] = {"ok": False, "error": str(exc)[:300]}
+        get_logger().warning("health: store check failed", exc_info=exc)
+        checks["store"] = {"ok": False, "error": type(exc).__name__}
     try:
         series = cached_series()
-        checks["cache"] = {"ok": True, "path": str(config.cache_path()), "series": len(series)}
+        checks["cache"] = {"ok": True, "series": len(series)}
     except Exception as exc:  # noqa: BLE001
-        checks["cache"] = {"ok": False, "error": str(exc)[:300]}
+        get_logger().warning("health: cache check failed (%s)", config.cache_path(), exc_info=exc)
+        checks["cache"] = {"ok": False, "error": type(exc).__name__}
     beat = config.home() / "scheduler.heartbeat"
     if beat.exists():
         age = time.time() - beat.stat().st_mtime
@@ -214,11 +230,24 @@ def read_candles(q: m.CandlesQuery) -> dict[str, Any]:
     return {"symbol": q.symbol, "timeframe": q.timeframe, "count": len(out), "candles": out}
 
 
-def import_candle_file(path: str, symbol: str | None = None,
+def check_candle_writer(principal: Principal) -> None:
+    """The candle cache is shared by every user of a server: in server mode only an admin
+    writes it (data feeds push with an ingest key, ``POST /api/v1/candles``). Local mode's
+    single user owns their cache."""
+    if principal.local or principal.is_admin:
+        return
+    raise ForbiddenError(
+        "Only an admin may write the shared candle cache on a server; data feeds push "
+        "candles with an ingest key (POST /api/v1/candles with X-API-KEY).",
+        details={"role": principal.role, "needs": "admin"})
+
+
+def import_candle_file(principal: Principal, path: str, symbol: str | None = None,
                        timeframe: str | None = None) -> dict[str, Any]:
     """Import a CSV/Parquet file into the cache, whole or not at all (the Data page)."""
     from workbench.data.cache import open_cache
 
+    check_candle_writer(principal)
     cache = open_cache()
     try:
         with warnings.catch_warnings(record=True) as caught:
@@ -290,30 +319,51 @@ def list_strategies(principal: Principal) -> list[dict[str, Any]]:
 
 
 def save_strategy(principal: Principal, body: m.StrategySave) -> dict[str, Any]:
-    """A new immutable version (and the strategy itself when new)."""
+    """A new immutable version (and the strategy itself when new).
+
+    A new strategy and its first version are written together or not at all: a failed
+    version never leaves an empty strategy behind (one transaction on local/postgres; over
+    supabase, which has no multi-request transactions, the new strategy is deleted again).
+    """
+    from workbench.records.store import slugify
+
     st = store(principal)
     uid = _actor(principal)
     graph = dict(body.graph)
     if body.strategy_id:
         strategy = st.strategies.get(_uuid(body.strategy_id, "strategy_id"), actor=uid)
-    else:
-        name = (body.name or graph.get("name") or "Untitled strategy").strip()
-        base = name
-        for i in range(2, 50):
+        version = st.versions.save(strategy.id, graph, notes=body.notes, actor=uid)
+        _audit(st, "strategy.version_saved", uid, "strategy", strategy.id,
+               {"version": version.version})
+        return {"strategy_id": str(strategy.id), "name": strategy.name,
+                "version_id": str(version.id), "version": version.version}
+    base = (body.name or str(graph.get("name") or "") or "Untitled strategy").strip()
+    base = base or "Untitled strategy"
+    taken = {s.slug for s in st.strategies.list(owner_id=uid)}
+    name = next((n for n in [base, *(f"{base} ({i})" for i in range(2, 1000))]
+                 if slugify(n) not in taken), None)
+    if name is None:
+        raise ValidationError("Too many strategies share this name; rename it.",
+                              details={"name": base[:200]})
+    created = None
+    try:
+        with st.transaction():
+            created = st.strategies.create(uid, name,
+                                           description=str(graph.get("description", "")))
+            version = st.versions.save(created.id, graph, notes=body.notes, actor=uid)
+            _audit(st, "strategy.version_saved", uid, "strategy", created.id,
+                   {"version": version.version})
+    except BaseException:
+        if created is not None and st.kind == "supabase":  # no rollback there: undo by hand
             try:
-                strategy = st.strategies.create(uid, name,
-                                                description=str(graph.get("description", "")))
-                break
-            except WorkbenchError as exc:
-                if exc.code != "conflict":
-                    raise
-                name = f"{base} ({i})"
-        else:  # pragma: no cover - 50 strategies with one name
-            raise ValidationError("Too many strategies share this name; rename it.")
-    version = st.versions.save(strategy.id, graph, notes=body.notes, actor=uid)
-    _audit(st, "strategy.version_saved", uid, "strategy", strategy.id,
-           {"version": version.version})
-    return {"strategy_id": str(strategy.id), "name": strategy.name,
+                st.backend.delete("strategies", {"id": created.id})
+            except Exception:  # noqa: BLE001 - the first error is the one to report
+                from workbench.app.logs import get_logger
+
+                get_logger().warning("could not remove strategy %s after a failed save",
+                                     created.id, exc_info=True)
+        raise
+    return {"strategy_id": str(created.id), "name": created.name,
             "version_id": str(version.id), "version": version.version}
 
 
@@ -465,8 +515,10 @@ def paper_notebook(principal: Principal, run_id: str) -> tuple[str, bytes]:
     run = st.paper_runs.get(_uuid(run_id, "run id"), actor=_actor(principal))
     for tick in st.ticks.list(run.id, limit=50):
         if tick.notebook_path:
-            name = tick.notebook_path.rsplit("/", 1)[-1] or "tick.ipynb"
-            return name, st.files.get_file(tick.notebook_path)
+            # by key inside the file store only: the row may hold a hostile path
+            data = st.files.get_file(tick.notebook_path)
+            name = re.sub(r"[^A-Za-z0-9._-]", "_", tick.notebook_path.rsplit("/", 1)[-1])
+            return (name if name.endswith(".ipynb") else "tick.ipynb"), data
     raise NotFoundError(f"Paper run {run_id} has no executed notebook yet; the next tick "
                         "stores one.", details={"id": run_id})
 

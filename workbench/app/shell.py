@@ -82,7 +82,7 @@ def _page_view(name: str, session: AppSession, options: dict[str, str] | None = 
     from workbench.app.state.data import DataState
     from workbench.app.views.data_page import DataPage
 
-    return DataPage(state=DataState())
+    return DataPage(state=DataState(session=session))
 
 
 def slug(name: str) -> str:

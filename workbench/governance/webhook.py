@@ -9,6 +9,14 @@ Each request carries
   older than a few minutes). :func:`verify_signature` is the receiver's check.
 * ``X-Workbench-Event: <notification type>`` and ``X-Workbench-Delivery: <id>``.
 
+In server mode (``WORKBENCH_SERVER_MODE=1``, which ``workbench serve --server-mode`` sets)
+a webhook URL is a user's input, so it must not reach the server's own network (SSRF):
+the host is resolved, and the request is refused when **any** of its addresses is
+loopback, private, link-local (cloud metadata), multicast, reserved or unspecified. The
+connection is made to the address that was checked (no second lookup a rebinding DNS
+could answer differently), redirects are checked the same way, and proxies are not used.
+Local mode allows such targets: there the one user's own machine is the usual receiver.
+
 A delivery never raises: the outcome (``delivered`` or ``failed``), every attempt's
 HTTP status or error, and the attempt count come back as a :class:`Delivery`, so a
 failing endpoint can never break the backtest or paper-trade tick that caused it.
@@ -18,8 +26,12 @@ from __future__ import annotations
 
 import hashlib
 import hmac
+import http.client
+import ipaddress
 import json
 import logging
+import os
+import socket
 import time
 import urllib.error
 import urllib.request
@@ -72,6 +84,93 @@ def verify_signature(secret: str, timestamp: str, body: bytes, signature: str,
     return hmac.compare_digest(sign(secret, timestamp, body), signature)
 
 
+class TargetRefused(OSError):
+    """A webhook host that resolves to an internal address while in server mode."""
+
+
+class Unresolvable(TargetRefused):
+    """The host did not resolve (maybe for now): retried like any connection error."""
+
+
+def private_targets_allowed() -> bool:
+    """True in local mode; False when ``WORKBENCH_SERVER_MODE`` is set (server mode)."""
+    return os.environ.get("WORKBENCH_SERVER_MODE", "").strip().lower() not in (
+        "1", "true", "yes", "on")
+
+
+def _internal(ip: str) -> bool:
+    addr = ipaddress.ip_address(ip.split("%", 1)[0])
+    if isinstance(addr, ipaddress.IPv6Address) and addr.ipv4_mapped is not None:
+        addr = addr.ipv4_mapped
+    return (addr.is_loopback or addr.is_private or addr.is_link_local or addr.is_multicast
+            or addr.is_reserved or addr.is_unspecified or not addr.is_global)
+
+
+def resolve_public(host: str, port: int) -> list[tuple[Any, ...]]:
+    """``getaddrinfo`` results for ``host``; TargetRefused if any address is internal."""
+    try:
+        infos = socket.getaddrinfo(host, port, 0, socket.SOCK_STREAM)
+    except (socket.gaierror, UnicodeError) as exc:
+        raise Unresolvable(f"cannot resolve webhook host {host!r}: {exc}") from None
+    bad = sorted({str(i[4][0]) for i in infos if _internal(str(i[4][0]))})
+    if bad or not infos:
+        raise TargetRefused(f"webhook host {host!r} resolves to an internal address "
+                            f"({', '.join(bad) or 'none'}); server mode refuses loopback, "
+                            "private and link-local targets")
+    return infos
+
+
+def _guarded_connect(address: tuple[str, int], timeout: Any = socket._GLOBAL_DEFAULT_TIMEOUT,  # type: ignore[attr-defined]
+                     source_address: Any = None, **_: Any) -> socket.socket:
+    """``socket.create_connection`` that connects only to the checked public addresses."""
+    host, port = address
+    error: OSError | None = None
+    for family, kind, proto, _name, sockaddr in resolve_public(host, port):
+        sock = socket.socket(family, kind, proto)
+        try:
+            if timeout is not socket._GLOBAL_DEFAULT_TIMEOUT:  # type: ignore[attr-defined]
+                sock.settimeout(timeout)
+            if source_address:
+                sock.bind(source_address)
+            sock.connect(sockaddr)
+            return sock
+        except OSError as exc:
+            sock.close()
+            error = exc
+    raise error or OSError(f"cannot connect to {host}:{port}")
+
+
+class _GuardedHTTP(http.client.HTTPConnection):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._create_connection = _guarded_connect
+
+
+class _GuardedHTTPS(http.client.HTTPSConnection):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._create_connection = _guarded_connect
+
+
+class _GuardedHTTPHandler(urllib.request.HTTPHandler):
+    def http_open(self, req: Any) -> Any:
+        return self.do_open(_GuardedHTTP, req)
+
+
+class _GuardedHTTPSHandler(urllib.request.HTTPSHandler):
+    def https_open(self, req: Any) -> Any:
+        return self.do_open(_GuardedHTTPS, req, context=self._context)  # type: ignore[attr-defined]
+
+
+def _opener() -> Any:
+    """urllib's ``urlopen`` in local mode; in server mode an opener whose every connection
+    (redirects included) goes only to public addresses, without proxies."""
+    if private_targets_allowed():
+        return urllib.request.urlopen
+    return urllib.request.build_opener(urllib.request.ProxyHandler({}), _GuardedHTTPHandler(),
+                                       _GuardedHTTPSHandler()).open
+
+
 def backoff_delays(retries: int, base_s: float = 0.5, factor: float = 2.0,
                    max_s: float = 30.0) -> list[float]:
     """Seconds to wait before each retry: base, base·factor, base·factor², … capped."""
@@ -99,6 +198,20 @@ def deliver_webhook(url: str, payload: Mapping[str, Any], *, secret: str,
         delivery.attempts.append({"attempt": 1, "error": f"not an http(s) URL: {url[:80]!r}"})
         _report(on_attempt, delivery.attempts[-1], True)
         return delivery
+    if not private_targets_allowed():
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(url)
+        try:
+            resolve_public(parts.hostname or "", parts.port or (443 if parts.scheme.lower()
+                                                                 == "https" else 80))
+        except Unresolvable:
+            pass  # the guarded connection checks again on every attempt
+        except (TargetRefused, ValueError) as exc:  # ValueError: a port out of range
+            delivery.attempts.append({"attempt": 1, "error": f"refused: {exc}"})
+            _report(on_attempt, delivery.attempts[-1], True)
+            return delivery
+    open_url = _opener()
     try:
         body = json.dumps(payload, separators=(",", ":"), sort_keys=True,
                           default=str).encode("utf-8")
@@ -119,7 +232,7 @@ def deliver_webhook(url: str, payload: Mapping[str, Any], *, secret: str,
         record: dict[str, Any] = {"attempt": attempt, "at": ts}
         retryable = True
         try:
-            with urllib.request.urlopen(request, timeout=timeout_s) as response:  # noqa: S310
+            with open_url(request, timeout=timeout_s) as response:
                 record["status"] = response.status
                 delivery.attempts.append(record)
                 delivery.status = "delivered"

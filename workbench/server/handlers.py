@@ -18,7 +18,7 @@ import tornado.web
 from jupyter_server.base.handlers import APIHandler, JupyterHandler
 from jupyter_server.utils import ensure_async, url_path_join
 
-from workbench.errors import NotFoundError, ValidationError
+from workbench.errors import NotFoundError, ValidationError, WorkbenchError
 from workbench.http_errors import error_response
 from workbench.server import NAMESPACE, service
 from workbench.server.models import BacktestBody, ExportBody, GraphBody
@@ -58,12 +58,25 @@ class WorkbenchHandler(APIHandler):
             if asyncio.iscoroutine(value):
                 value = await value
         except Exception as exc:  # one exit for errors: the envelope
+            if isinstance(exc, tornado.web.HTTPError) and 400 <= exc.status_code < 500:
+                exc = _client_error(exc)  # e.g. the contents manager refusing a path
             code, body = error_response(exc, request_id)  # logs a 500 with its traceback
             self.set_status(code)
             self.finish(json.dumps(body))
             return
         self.set_status(status)
         self.finish(json.dumps(value, allow_nan=False))
+
+
+def _client_error(exc: tornado.web.HTTPError) -> WorkbenchError:
+    """A 4xx raised by Jupyter (contents manager, XSRF) as the envelope, same status."""
+    from http.client import responses
+
+    err = WorkbenchError(exc.reason or responses.get(exc.status_code, "Request refused"),
+                         code="not_found" if exc.status_code == 404 else "bad_request",
+                         details={"status": exc.status_code})
+    err.http_status = exc.status_code
+    return err
 
 
 class HealthHandler(WorkbenchHandler):
@@ -135,10 +148,10 @@ class CanvasScriptHandler(WorkbenchHandler):
         JupyterHandler.finish(self, path.read_bytes())  # APIHandler.finish would say JSON
 
     def _missing(self) -> None:
-        raise NotFoundError(
-            f"The canvas bundle {service.CANVAS_JS} is missing: build it with "
+        raise NotFoundError(  # the package-relative name: no server paths in a 404
+            "The canvas bundle workbench/widgets/static/canvas.js is missing: build it with "
             "`make js` (developers) or reinstall the package.",
-            details={"path": str(service.CANVAS_JS)})
+            details={"file": "workbench/widgets/static/canvas.js"})
 
 
 def setup_handlers(web_app: Any) -> None:

@@ -150,8 +150,17 @@ def backtest(body: BacktestBody) -> dict[str, Any]:
 
 
 def notebook_name(strategy_path: str) -> str:
-    """``dir/sma.strategy.json`` -> ``dir/sma.ipynb`` (the notebook sits beside it)."""
+    """``dir/sma.strategy.json`` -> ``dir/sma.ipynb`` (the notebook sits beside it).
+
+    A path inside the Jupyter root only: ``..``, NUL and backslashes are refused here (the
+    contents manager checks the root again)."""
     path = strategy_path.strip("/")
+    parts = path.split("/")
+    if "\x00" in path or "\\" in path or any(p in ("", ".", "..") for p in parts) \
+            or len(path.encode("utf-8", "surrogatepass")) > 4096:
+        raise ValidationError(
+            "Export needs a path inside the Jupyter root ('dir/name.strategy.json'): no "
+            "'..', empty segments, backslashes or NUL.", details={"path": strategy_path[:300]})
     if not path.endswith(".strategy.json"):
         raise ValidationError(
             f"{strategy_path!r} is not a strategy file: export needs a path ending in "

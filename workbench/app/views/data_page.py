@@ -24,6 +24,8 @@ class DataPage(pn.viewable.Viewer):
         self.button = pn.widgets.Button(name="Import file", button_type="primary",
                                         css_classes=["wb-import"])
         self.button.on_click(self._import)
+        if not self.state.can_import:  # the service refuses anyway; say so up front
+            self.upload.disabled = self.button.disabled = True
 
     def _import(self, _e: Any = None) -> None:
         if not self.upload.value:
@@ -42,6 +44,9 @@ class DataPage(pn.viewable.Viewer):
         st = self.state
         return pn.Column(
             title("Data", "Candles in the local DuckDB cache."), alert(st),
+            *([] if st.can_import else [pn.pane.Alert(
+                "The candle cache is shared by every user of this server: only an admin "
+                "imports files here.", alert_type="info", css_classes=["wb-data-readonly"])]),
             pn.pane.Str(st.param.status, css_classes=["wb-data-status"]), self.table,
             pn.Row(self.upload, pn.widgets.TextInput.from_param(st.param.symbol, width=140),
                    pn.widgets.Select.from_param(st.param.timeframe, width=100), self.button),

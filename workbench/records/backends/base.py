@@ -23,7 +23,24 @@ Where = dict[str, Any]
 
 
 class DuplicateRowError(ConflictError):
-    """An insert hit a unique constraint (slug, version number, tick key...)."""
+    """An insert hit a unique constraint (slug, version number, tick key...).
+
+    The message names the table only: SQL text and constraint details go to the server
+    log, never into a 409 a client sees."""
+
+    @classmethod
+    def for_table(cls, table: str | None) -> DuplicateRowError:
+        what = f"A {table} row" if table else "A row"
+        return cls(f"{what} with the same unique key already exists.",
+                   details={"table": table} if table else {})
+
+
+def table_of(sql: str) -> str | None:
+    """The table an INSERT/UPDATE statement writes (for a clean conflict message)."""
+    import re
+
+    found = re.search(r'\b(?:INTO|UPDATE)\s+(?:"?\w+"?\.)?"?(\w+)"?', sql, re.IGNORECASE)
+    return found.group(1) if found else None
 
 
 @dataclass(frozen=True)

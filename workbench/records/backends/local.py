@@ -12,6 +12,8 @@ order), JSON columns as JSON text.
 from __future__ import annotations
 
 import json
+import logging
+import os
 import sqlite3
 import threading
 import uuid
@@ -21,11 +23,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from workbench.records.backends.base import DuplicateRowError, Row
+from workbench.records.backends.base import DuplicateRowError, Row, table_of
 from workbench.records.backends.sql import SqlBackend, quote
 from workbench.records.files import LocalFiles
 from workbench.records.models import TABLES, Record
 from workbench.records.store import Store
+
+log = logging.getLogger(__name__)
 
 SCHEMA_VERSION = 1
 
@@ -83,6 +87,19 @@ def _ts(value: datetime) -> str:
     return value.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f+00:00")
 
 
+def _private_file(path: Path) -> None:
+    """Create the database file 0600 (owner only), and tighten an older 0644 one: it holds
+    every record, encrypted key material and webhook settings. SQLite gives its -wal and
+    -shm files the database file's mode."""
+    try:
+        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+        for part in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+            if part.exists() and part.stat().st_mode & 0o077:
+                os.chmod(part, 0o600)
+    except OSError:  # a read-only or foreign file: sqlite3 reports the real problem
+        log.warning("could not make %s private (mode 0600)", path, exc_info=True)
+
+
 class LocalBackend(SqlBackend):
     kind = "local"
     placeholder = "?"
@@ -90,9 +107,7 @@ class LocalBackend(SqlBackend):
     def __init__(self, path: Path) -> None:
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        # owner-only: the file holds every record (SQLite gives -wal/-shm the same mode)
-        self.path.touch(mode=0o600, exist_ok=True)
-        self.path.chmod(0o600)
+        _private_file(self.path)
         self._local = threading.local()
         self._conns: list[sqlite3.Connection] = []
         self._conns_lock = threading.Lock()
@@ -162,8 +177,9 @@ class LocalBackend(SqlBackend):
                 return [dict(r) for r in conn.execute(sql, tuple(params)).fetchall()]
         except sqlite3.IntegrityError as exc:
             if "UNIQUE" in str(exc) or "PRIMARY KEY" in str(exc):
-                raise DuplicateRowError(f"Duplicate row: {exc}", details={"sql": sql[:80]}) \
-                    from None
+                # the SQL and the constraint text stay in the log, not in a 409 a client sees
+                log.info("unique constraint: %s (%s)", exc, sql[:200])
+                raise DuplicateRowError.for_table(table_of(sql)) from None
             raise
 
     # -- values ---------------------------------------------------------------------

@@ -9,6 +9,7 @@ opening the store migrates when ``migrate=True`` (the default) so a fresh databa
 
 from __future__ import annotations
 
+import logging
 import os
 import threading
 import uuid
@@ -23,6 +24,8 @@ from workbench.records.backends.sql import SqlBackend
 from workbench.records.files import LocalFiles
 from workbench.records.models import TABLES
 from workbench.records.store import Store
+
+log = logging.getLogger(__name__)
 
 
 class PostgresBackend(SqlBackend):
@@ -78,8 +81,8 @@ class PostgresBackend(SqlBackend):
                 cur = c.execute(sql.encode(), tuple(params))
                 return list(cur.fetchall()) if cur.description else []  # type: ignore[arg-type]
         except psycopg.errors.UniqueViolation as exc:
-            raise DuplicateRowError(f"Duplicate row: {exc.diag.message_primary}",
-                                    details={"constraint": exc.diag.constraint_name}) from None
+            log.info("unique constraint: %s", exc.diag.message_primary)
+            raise DuplicateRowError.for_table(exc.diag.table_name) from None
         except (psycopg.errors.CheckViolation, psycopg.errors.NotNullViolation,
                 psycopg.errors.ForeignKeyViolation) as exc:
             raise ValidationError(f"The database rejected the row: {exc.diag.message_primary}",

@@ -49,8 +49,9 @@ def wrap_errors(what: str) -> Iterator[None]:
     except APIError as exc:
         code = str(exc.code or "")
         msg = f"{what}: {exc.message or exc}"
-        if code == "23505":
-            raise DuplicateRowError(msg, details={"code": code}) from None
+        if code == "23505":  # the constraint text stays out of a 409 a client sees
+            raise DuplicateRowError(f"{what}: a row with the same unique key already exists.",
+                                    details={"code": code}) from None
         if code in ("42501", "PGRST301") or "row-level security" in (exc.message or ""):
             raise ForbiddenError(msg + " (row-level security: not your row)",
                                  details={"code": code}) from None
