@@ -87,7 +87,8 @@ def user_id(principal: Principal) -> uuid.UUID:
     trusted = st.kind != "supabase"  # over supabase a user writes no role or plan
     found = st.profiles.find(uid)
     if found is None:
-        grants = {"role": principal.role, "plan_tier": tier} if trusted else {}
+        # over supabase the database accepts exactly the token's claims (migration 0006)
+        grants = {"role": principal.role, "plan_tier": tier} if trusted else dict(st.new_profile)
         try:
             found = st.profiles.create(id=uid, email=principal.email or None, **grants)
         except WorkbenchError as exc:  # two first requests at once
