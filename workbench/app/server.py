@@ -51,19 +51,25 @@ def build(opts: ServeOptions) -> tuple[Any, dict[str, Any]]:
 
     from workbench.app import logs
     from workbench.app.http.base import ApiContext
+    from workbench.app.http.guard import allowed_origins, origin_hostport
     from workbench.app.http.routes import patterns
     from workbench.app.jobs import runner
     from workbench.app.shell import make_app
+    from workbench.app.state.data import max_upload_bytes
 
     _check(opts)
     logs.configure(logging.INFO)
     pn.extension()
     ctx = ApiContext(server_mode=opts.server_mode, jobs=runner())
-    origins = [f"{opts.host}:{opts.port}", f"localhost:{opts.port}", f"127.0.0.1:{opts.port}"]
+    # the pages' websocket: only from the app's own origin (or WORKBENCH_ALLOWED_ORIGINS)
+    origins = [f"{opts.host}:{opts.port}", f"localhost:{opts.port}", f"127.0.0.1:{opts.port}",
+               *(origin_hostport(o) for o in allowed_origins())]
     kwargs: dict[str, Any] = dict(
         port=opts.port, address=opts.host, websocket_origin=origins, show=opts.show,
         title="Blockbuilders Workbench", extra_patterns=patterns(ctx), verbose=False,
         liveness=False,
+        # a Data-page upload travels base64-encoded in one websocket message
+        websocket_max_message_size=max_upload_bytes() * 4 // 3 + (4 << 20),
     )
 
     def factory() -> Any:
