@@ -269,3 +269,70 @@ def test_csv_with_an_absurd_row_is_refused_naming_the_line(tmp_path: Path) -> No
     with pytest.raises(DataError, match=r"line 5 is longer than 65,536 bytes") as info:
         read_file(path)
     assert info.value.details["line"] == 5
+
+
+# -- the Data page (uploads travel over the app's websocket) -------------------------------
+def peak_rss_kb(pid: int) -> int:
+    """The process's peak resident set (VmHWM), in kB."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1])
+    raise AssertionError("no VmHWM in /proc status")
+
+
+def upload(page: Any, path: Path, expected: str) -> str:
+    """Choose ``path``, press Import until the server holds the file, return the error."""
+    import re
+
+    from playwright.sync_api import expect
+
+    page.locator(".wb-upload input[type=file]").set_input_files(str(path))
+    alert = page.locator(".wb-error")
+
+    def text() -> str:  # the alert renders inside its shadow root
+        return str(alert.evaluate("e => (e.shadowRoot || e).textContent"))
+
+    for _ in range(120):  # the bytes take a moment to cross the websocket
+        page.locator(".wb-import button").click()
+        page.wait_for_timeout(1000)
+        if alert.is_visible() and "Choose a CSV" not in text():
+            break
+    expect(alert).to_contain_text(re.compile(expected), timeout=120_000)
+    return text()
+
+
+@pytest.mark.browser
+def test_data_page_refuses_absurd_files_and_keeps_the_api_up(local: Served,
+                                                             tmp_path: Path) -> None:
+    """A 30 MB upload used to kill the websocket silently; a million-column CSV cost
+    +1.9 GB and blocked the API for over a minute. Both now end in an error on screen,
+    in a session that still works, with the server's peak memory bounded."""
+    from playwright.sync_api import expect, sync_playwright
+
+    from tests.app.conftest import CHROMIUM, CHROMIUM_ARGS
+
+    wide = million_column_csv(tmp_path / "WIDE_1d.csv")
+    huge = tmp_path / "HUGE_1d.csv"  # 30 MB: one absurd line after the header
+    huge.write_bytes(b"ts,open,high,low,close,volume\n" + b"9" * (30 * 1024 * 1024) + b"\n")
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        page = browser.new_page()
+        page.set_default_timeout(60_000)
+        page.goto(local.url + "?page=data")
+        page.wait_for_selector(".wb-data-table table")
+        expect(page.locator(".wb-upload-limit")).to_contain_text("up to 64 MB")
+        peak_before = peak_rss_kb(local.proc.pid)
+        text = upload(page, wide, "at most 64")
+        assert "columns" in text
+        # the API answered during and after the import (it ran off the event loop)
+        assert requests.get(local.url + "api/v1/health", timeout=30).status_code == 200
+        grown_mb = (peak_rss_kb(local.proc.pid) - peak_before) / 1024
+        assert grown_mb < 500, f"the server's peak RSS grew by {grown_mb:.0f} MB"
+        page.reload()
+        page.wait_for_selector(".wb-data-table table")
+        text = upload(page, huge, "longer than 65,536 bytes")
+        # the session survived the 30 MB message: the page still talks to the server
+        page.locator(".wb-import button").click()
+        page.wait_for_timeout(500)
+        assert page.locator(".wb-data-table table").is_visible()
+        browser.close()
