@@ -14,7 +14,14 @@ from typing import Any
 import pytest
 import requests
 
-from tests.app.conftest import CHROMIUM, CHROMIUM_ARGS, Served, load_sample, start_server, stop_server
+from tests.app.conftest import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    Served,
+    load_sample,
+    start_server,
+    stop_server,
+)
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 

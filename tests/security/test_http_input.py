@@ -137,7 +137,7 @@ def test_chunked_body_over_the_limit_gets_a_413_envelope(local: Served) -> None:
 
 def test_json_nested_1000_deep_is_a_400(local: Served) -> None:
     deep = "[" * 1000 + "]" * 1000
-    for path, body in (("api/v1/strategies", '{"graph": {"x": %s}}' % deep),
+    for path, body in (("api/v1/strategies", '{"graph": {"x": ' + deep + "}}"),
                        ("api/v1/backtests", deep)):
         err = envelope(post_raw(local, path, body), 400, "nesting_too_deep")
         assert err["details"]["max_depth"] == 64
@@ -147,8 +147,8 @@ def test_json_nested_1000_deep_is_a_400(local: Served) -> None:
 @pytest.mark.parametrize("ts", ["NaN", "Infinity", "-Infinity", "1e300", "-1e12",
                                 '"0001-01-01T00:00:00Z"', '"9999-12-31T00:00:00Z"'])
 def test_pushed_candle_times_nan_inf_out_of_range_are_422(local: Served, ts: str) -> None:
-    body = ('{"symbol": "PUSH", "timeframe": "1d", "candles": [{"ts": %s, "open": 1, '
-            '"high": 1, "low": 1, "close": 1}]}' % ts)
+    body = ('{"symbol": "PUSH", "timeframe": "1d", "candles": [{"ts": ' + ts
+            + ', "open": 1, "high": 1, "low": 1, "close": 1}]}')
     err = envelope(post_raw(local, "api/v1/candles", body, **{"X-API-KEY": INGEST_KEY}), 422,
                    "validation_error")
     assert err["details"]["problems"][0]["field"].startswith("candles.0.ts")
@@ -184,7 +184,7 @@ def test_candles_query_years_0001_and_9999_are_422(local: Served, bound: str) ->
 def test_nan_or_inf_in_a_saved_graph_is_422_and_saves_nothing(local: Served,
                                                               graph: str) -> None:
     before = strategy_count(local)
-    err = envelope(post_raw(local, "api/v1/strategies", '{"graph": %s}' % graph), 422,
+    err = envelope(post_raw(local, "api/v1/strategies", '{"graph": ' + graph + "}"), 422,
                    "validation_error")
     assert "finite" in err["message"]
     assert strategy_count(local) == before
