@@ -336,3 +336,30 @@ def test_data_page_refuses_absurd_files_and_keeps_the_api_up(local: Served,
         page.wait_for_timeout(500)
         assert page.locator(".wb-data-table table").is_visible()
         browser.close()
+
+
+def test_jupyter_extension_keeps_jupyters_xsrf_origin_and_host_checks(tmp_path: Path) -> None:
+    """The server extension's handlers are Jupyter APIHandlers: even with no token, a POST
+    needs the XSRF cookie, a foreign Origin is blocked and a foreign Host refused."""
+    from tests.lab.conftest import start_server as start_jupyter
+    from tests.lab.conftest import stop as stop_jupyter
+
+    (tmp_path / "root").mkdir()
+    (tmp_path / "home").mkdir()
+    proc, server = start_jupyter("server", tmp_path / "root", tmp_path / "home",
+                                 tmp_path / "jupyter.log")
+    try:
+        body = json.dumps({"graph": GRAPH})
+        url = server.api("validate")
+        assert requests.post(url, data=body, timeout=30).status_code == 403  # no _xsrf
+        cross = requests.post(url, data=body, timeout=30,
+                              headers={"Origin": "http://127.0.0.1:1",
+                                       "Content-Type": "text/plain"})
+        assert cross.status_code in (403, 404)
+        rebound = requests.get(server.api("health"), headers={"Host": "evil.example"},
+                               timeout=30)
+        assert rebound.status_code == 403
+        assert "_xsrf' argument missing" in server.log_text()
+        assert "Blocking Cross Origin API request" in server.log_text()
+    finally:
+        stop_jupyter(proc)
