@@ -142,6 +142,9 @@ def test_dns_rebinding_name_is_refused(app: Served, chromium: Any) -> None:
     resp = page.goto(f"http://evil.example:{port}/api/v1/strategies")
     assert resp is not None and resp.status == 403
     assert "host_not_allowed" in page.content()
+    page_resp = page.goto(f"http://evil.example:{port}/")  # the app's pages too
+    assert page_resp is not None and page_resp.status == 403
+    assert page.locator(".wb-nav").count() == 0
     ctx.close()
 
 

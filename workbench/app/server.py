@@ -45,6 +45,27 @@ def _check(opts: ServeOptions) -> None:
             details={"host": opts.host})
 
 
+def page_host_guard(server_mode: bool) -> Any:
+    """Panel's ``authorize_callback``: a page requested under a foreign ``Host`` (DNS
+    rebinding) gets Panel's 403 page, by the API's host rule (:mod:`.http.guard`)."""
+    import panel as pn
+
+    from workbench.app.http.guard import check_host
+    from workbench.errors import WorkbenchError
+
+    def authorize(_user_info: Any, _path: str) -> bool:
+        context = pn.state.curdoc.session_context if pn.state.curdoc else None
+        request = getattr(context, "request", None)
+        host = request.headers.get("Host", "") if request is not None else ""
+        try:
+            check_host(host, server_mode=server_mode)
+        except WorkbenchError:
+            return False
+        return True
+
+    return authorize
+
+
 def build(opts: ServeOptions) -> tuple[Any, dict[str, Any]]:
     """``(page factory, pn.serve kwargs)`` for these options; nothing starts yet."""
     import panel as pn
@@ -60,6 +81,7 @@ def build(opts: ServeOptions) -> tuple[Any, dict[str, Any]]:
     _check(opts)
     logs.configure(logging.INFO)
     pn.extension()
+    pn.config.authorize_callback = page_host_guard(opts.server_mode)
     ctx = ApiContext(server_mode=opts.server_mode, jobs=runner())
     # the pages' websocket: only from the app's own origin (or WORKBENCH_ALLOWED_ORIGINS)
     origins = [f"{opts.host}:{opts.port}", f"localhost:{opts.port}", f"127.0.0.1:{opts.port}",
