@@ -22,7 +22,7 @@ from workbench.app.http.routes import openapi_document
 pytestmark = [pytest.mark.slow]
 
 SECRET = "fuzz-jwt-secret-of-at-least-32-bytes!!"
-MAX_EXAMPLES = 25
+MAX_EXAMPLES = 10
 
 
 def bearer() -> str:
