@@ -363,3 +363,15 @@ def test_jupyter_extension_keeps_jupyters_xsrf_origin_and_host_checks(tmp_path: 
         assert "Blocking Cross Origin API request" in server.log_text()
     finally:
         stop_jupyter(proc)
+
+
+def test_gzipped_million_column_csv_is_refused_before_parsing(tmp_path: Path) -> None:
+    import gzip
+
+    from workbench.data.sources.files import read_file
+    from workbench.errors import DataError
+
+    path = tmp_path / "WIDE_1d.csv.gz"
+    path.write_bytes(gzip.compress(million_column_csv(tmp_path / "raw.csv").read_bytes()))
+    with pytest.raises(DataError, match="at least .* columns; a candle file may have at most"):
+        read_file(path)

@@ -142,8 +142,11 @@ def _too_wide(path: Path, columns: int, *, at_least: bool = False) -> DataError:
 def check_csv_shape(path: Path) -> None:
     """Refuse a CSV whose lines or header are absurdly long, reading blocks of bytes
     (memory stays at one block) before pandas builds anything."""
+    import gzip
+
     line, start, offset = 0, 0, 0
-    with path.open("rb") as fh:
+    opener: Any = gzip.open if path.suffix.lower() == ".gz" else open
+    with opener(path, "rb") as fh:
         first = fh.read(MAX_LINE_BYTES + 1)
         head = first.split(b"\n", 1)[0]
         seps = max(head.count(b","), head.count(b";"), head.count(b"\t"))
@@ -190,8 +193,7 @@ def read_file(path: str | Path) -> tuple[pd.DataFrame, str]:
                 raise _too_wide(path, columns)
             raw = pd.read_parquet(path)
         elif suffix.endswith((".csv", ".csv.gz", ".txt", ".tsv")):
-            if not suffix.endswith(".gz"):
-                check_csv_shape(path)
+            check_csv_shape(path)
             raw = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
             if raw.shape[1] == 1:  # not comma-separated: let the sniffer find ; or tab
                 raw = pd.read_csv(path, sep=None, engine="python", dtype=str,
