@@ -375,3 +375,10 @@ def test_gzipped_million_column_csv_is_refused_before_parsing(tmp_path: Path) ->
     path.write_bytes(gzip.compress(million_column_csv(tmp_path / "raw.csv").read_bytes()))
     with pytest.raises(DataError, match="at least .* columns; a candle file may have at most"):
         read_file(path)
+
+
+def test_starter_name_over_255_bytes_is_422_not_500(local: Served) -> None:
+    resp = requests.post(local.url + "api/v1/backtests", timeout=30, json={
+        "strategy": "a" * 300, "symbol": "GOOG", "timeframe": "1d"})
+    err = envelope(resp, 422, "validation_error")
+    assert any(p["field"].startswith("strategy") for p in err["details"]["problems"])
