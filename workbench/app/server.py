@@ -46,27 +46,55 @@ def _check(opts: ServeOptions) -> None:
             details={"host": opts.host})
 
 
+def page_host_guard(server_mode: bool) -> Any:
+    """Panel's ``authorize_callback``: a page requested under a foreign ``Host`` (DNS
+    rebinding) gets Panel's 403 page, by the API's host rule (:mod:`.http.guard`)."""
+    import panel as pn
+
+    from workbench.app.http.guard import check_host
+    from workbench.errors import WorkbenchError
+
+    def authorize(_user_info: Any, _path: str) -> bool:
+        context = pn.state.curdoc.session_context if pn.state.curdoc else None
+        request = getattr(context, "request", None)
+        host = request.headers.get("Host", "") if request is not None else ""
+        try:
+            check_host(host, server_mode=server_mode)
+        except WorkbenchError:
+            return False
+        return True
+
+    return authorize
+
+
 def build(opts: ServeOptions) -> tuple[Any, dict[str, Any]]:
     """``(page factory, pn.serve kwargs)`` for these options; nothing starts yet."""
     import panel as pn
 
     from workbench.app import logs
     from workbench.app.http.base import ApiContext
+    from workbench.app.http.guard import allowed_origins, origin_hostport
     from workbench.app.http.routes import patterns
     from workbench.app.jobs import runner
     from workbench.app.shell import make_app
+    from workbench.app.state.data import max_upload_bytes
 
     _check(opts)
     if opts.server_mode:  # lower layers (webhook delivery) refuse internal targets then
         os.environ["WORKBENCH_SERVER_MODE"] = "1"
     logs.configure(logging.INFO)
     pn.extension()
+    pn.config.authorize_callback = page_host_guard(opts.server_mode)
     ctx = ApiContext(server_mode=opts.server_mode, jobs=runner())
-    origins = [f"{opts.host}:{opts.port}", f"localhost:{opts.port}", f"127.0.0.1:{opts.port}"]
+    # the pages' websocket: only from the app's own origin (or WORKBENCH_ALLOWED_ORIGINS)
+    origins = [f"{opts.host}:{opts.port}", f"localhost:{opts.port}", f"127.0.0.1:{opts.port}",
+               *(origin_hostport(o) for o in allowed_origins())]
     kwargs: dict[str, Any] = dict(
         port=opts.port, address=opts.host, websocket_origin=origins, show=opts.show,
         title="Blockbuilders Workbench", extra_patterns=patterns(ctx), verbose=False,
         liveness=False,
+        # a Data-page upload travels base64-encoded in one websocket message
+        websocket_max_message_size=max_upload_bytes() * 4 // 3 + (4 << 20),
     )
 
     def factory() -> Any:

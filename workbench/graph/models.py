@@ -6,11 +6,30 @@ The JSON Schema shipped for the front ends is generated from these classes
 
 from __future__ import annotations
 
+import math
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 SCHEMA_ID = "workbench.strategy/1"
+MAX_NODES = 500
+MAX_EDGES = 2000
+
+
+def non_finite_path(value: Any, path: str = "") -> str | None:
+    """The path of the first NaN/inf number inside ``value`` (None if all are finite).
+
+    JSON has no NaN or infinity; a graph holding one cannot be stored or compared."""
+    stack: list[tuple[Any, str]] = [(value, path)]
+    while stack:
+        item, where = stack.pop()
+        if isinstance(item, float) and not math.isfinite(item):
+            return where or "(value)"
+        if isinstance(item, dict):
+            stack.extend((v, f"{where}.{k}" if where else str(k)) for k, v in item.items())
+        elif isinstance(item, list | tuple):
+            stack.extend((v, f"{where}[{i}]") for i, v in enumerate(item))
+    return None
 
 FillTiming = Literal["close", "next_open"]
 SizingMode = Literal["percent_equity", "fixed_cash", "fixed_units", "risk_percent"]
@@ -18,6 +37,8 @@ SizingMode = Literal["percent_equity", "fixed_cash", "fixed_units", "risk_percen
 
 class Position(BaseModel):
     """Where the canvas draws a node (pixels); no effect on the backtest."""
+
+    model_config = ConfigDict(allow_inf_nan=False)
 
     x: float = 0.0
     y: float = 0.0
@@ -32,6 +53,15 @@ class Node(BaseModel):
     type: str = Field(min_length=1, description="a block type from the catalog (`workbench blocks`)")
     params: dict[str, Any] = Field(default_factory=dict)
     position: Position = Field(default_factory=Position)
+
+    @field_validator("params")
+    @classmethod
+    def _finite_params(cls, value: dict[str, Any]) -> dict[str, Any]:
+        where = non_finite_path(value)
+        if where is not None:
+            raise ValueError(f"parameter {where} is not a finite number (NaN and infinity "
+                             "are not allowed)")
+        return value
 
 
 class Edge(BaseModel):
@@ -50,7 +80,7 @@ class Sizing(BaseModel):
     0.02 = risk 2% of equity to the stop-loss), ``fixed_cash`` an amount of cash,
     ``fixed_units`` a number of units. Fractional units are allowed."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     mode: SizingMode = "percent_equity"
     value: float = Field(default=1.0, gt=0)
@@ -65,7 +95,7 @@ class Settings(BaseModel):
     is fine for research parity but slightly optimistic.
     """
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
 
     initial_cash: float = Field(default=10_000.0, gt=0)
     fees: float = Field(default=0.001, ge=0, le=0.5)
@@ -82,8 +112,8 @@ class StrategyGraph(BaseModel):
     schema_: Literal["workbench.strategy/1"] = Field("workbench.strategy/1", alias="schema")
     name: str = ""
     description: str = ""
-    nodes: list[Node] = Field(default_factory=list)
-    edges: list[Edge] = Field(default_factory=list)
+    nodes: list[Node] = Field(default_factory=list, max_length=MAX_NODES)
+    edges: list[Edge] = Field(default_factory=list, max_length=MAX_EDGES)
     settings: Settings = Field(default_factory=Settings)
 
     def to_json_dict(self) -> dict[str, Any]:

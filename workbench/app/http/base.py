@@ -21,9 +21,10 @@ import pydantic
 import tornado.web
 
 from workbench.app.auth import Principal, principal_from_headers
+from workbench.app.http import guard
 from workbench.app.http.metrics import REGISTRY
 from workbench.app.logs import get_logger
-from workbench.errors import NotFoundError, WorkbenchError
+from workbench.errors import NotFoundError, UnauthorizedError, WorkbenchError
 
 M = TypeVar("M", bound=pydantic.BaseModel)
 T = TypeVar("T")
@@ -69,8 +70,14 @@ def pydantic_error(exc: pydantic.ValidationError) -> WorkbenchError:
     )
 
 
+@tornado.web.stream_request_body
 class ApiHandler(tornado.web.RequestHandler):
-    """JSON API handler. Subclasses set ``route`` (a template used in metrics and logs)."""
+    """JSON API handler. Subclasses set ``route`` (a template used in metrics and logs).
+
+    The body is streamed in (:meth:`data_received`) so that a body over the limit gets a
+    413 envelope instead of Tornado's connection reset, and :mod:`.guard` checks host,
+    origin, content type and size before any handler runs.
+    """
 
     route = "/api/v1"
     ctx: ApiContext
@@ -80,11 +87,30 @@ class ApiHandler(tornado.web.RequestHandler):
         self.request_id = ""
         self._t0 = time.perf_counter()
         self._principal: Principal | None = None
+        self._body = bytearray()
+        self._overflow = False
+        self._limit = guard.max_body_bytes()
 
     def prepare(self) -> None:
         rid = self.request.headers.get("X-Request-ID", "").strip()
         self.request_id = rid[:128] if rid else str(uuid.uuid4())
         self.set_header("X-Request-ID", self.request_id)
+        headers, method = self.request.headers, self.request.method or "GET"
+        # read (and drop) an oversized body rather than reset the connection mid-upload
+        self.request.connection.set_max_body_size(max(self._limit, 1 << 30))  # type: ignore[union-attr]
+        guard.check_host(self.request.host or "", server_mode=self.ctx.server_mode)
+        guard.check_origin(method, headers.get("Origin"),
+                           guard.own_origin(self.request.protocol, self.request.host or ""))
+        guard.check_content_type(method, headers.get("Content-Type"))
+        guard.check_length(headers.get("Content-Length"), self._limit)
+
+    def data_received(self, chunk: bytes) -> None:
+        if self._finished or self._overflow:
+            return
+        if len(self._body) + len(chunk) > self._limit:
+            self._overflow, self._body = True, bytearray()
+            return
+        self._body += chunk
 
     def set_default_headers(self) -> None:
         self.set_header("Content-Type", "application/json; charset=utf-8")
@@ -94,20 +120,31 @@ class ApiHandler(tornado.web.RequestHandler):
     @property
     def principal(self) -> Principal:
         if self._principal is None:
-            self._principal = principal_from_headers(self.request.headers,
-                                                     server_mode=self.ctx.server_mode)
+            found = principal_from_headers(self.request.headers,
+                                           server_mode=self.ctx.server_mode)
+            try:
+                uuid.UUID(found.user_id)
+            except ValueError:
+                raise UnauthorizedError("The access token's subject (sub) is not a user id "
+                                        "(a UUID).", details={"reason": "bad_subject"}) from None
+            self._principal = found
         return self._principal
 
     # io --------------------------------------------------------------------------------
     def body(self, model: type[M]) -> M:
         """The request body parsed into ``model`` (400 for bad JSON, 422 for bad fields)."""
-        raw = self.request.body or b"{}"
+        if self._overflow:
+            raise guard.too_large(None, self._limit)
+        raw = bytes(self._body) or b"{}"
         try:
             data = json.loads(raw)
         except (UnicodeDecodeError, json.JSONDecodeError) as exc:
             raise WorkbenchError(f"The request body is not valid JSON: {exc}.",
                                  code="bad_request", details={"position": getattr(exc, "pos", None)}
                                  ) from None
+        except RecursionError:
+            raise guard.too_deep() from None
+        guard.check_depth(data)
         try:
             return model.model_validate(data)
         except pydantic.ValidationError as exc:

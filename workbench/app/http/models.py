@@ -3,13 +3,37 @@ from these models, so the docs cannot drift from what the handlers accept)."""
 
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any, Literal
+import math
+from datetime import UTC, datetime
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
+MAX_GRAPH_BYTES = 1_000_000  # a saved strategy graph, as JSON
 TIMEFRAMES = ("1m", "5m", "15m", "30m", "1h", "4h", "1d")
 Timeframe = Literal["1m", "5m", "15m", "30m", "1h", "4h", "1d"]
+
+
+# Times the candle cache can hold (int64 nanoseconds reach 1677..2262): a wider range
+# would overflow on the way in and be a 500 instead of a 422.
+TS_MIN = datetime(1900, 1, 1, tzinfo=UTC)
+TS_MAX = datetime(2200, 1, 1, tzinfo=UTC)
+
+
+def _in_range(value: datetime | int | float) -> datetime | int | float:
+    if isinstance(value, datetime):
+        aware = value if value.tzinfo else value.replace(tzinfo=UTC)
+        ok = TS_MIN <= aware < TS_MAX
+    else:
+        ok = math.isfinite(value) and TS_MIN.timestamp() <= value < TS_MAX.timestamp()
+    if not ok:
+        raise ValueError(f"time must be between {TS_MIN:%Y-%m-%d} and {TS_MAX:%Y-%m-%d} "
+                         "(ISO 8601 or epoch seconds)")
+    return value
+
+
+Time = Annotated[datetime, AfterValidator(_in_range)]
+"""A time the candle cache can hold."""
 
 
 class Strict(BaseModel):
@@ -19,7 +43,7 @@ class Strict(BaseModel):
 class CandleIn(Strict):
     """One bar. ``ts`` is the bar's start: ISO 8601 (UTC if no offset) or epoch seconds."""
 
-    ts: datetime | int | float
+    ts: Annotated[datetime | int | float, AfterValidator(_in_range)]
     open: float
     high: float
     low: float
@@ -47,8 +71,8 @@ class CandlesPushed(BaseModel):
 class CandlesQuery(Strict):
     symbol: str = Field(min_length=1, max_length=40)
     timeframe: Timeframe
-    start: datetime | None = None
-    end: datetime | None = None
+    start: Time | None = None
+    end: Time | None = None
     limit: int = Field(default=5000, ge=1, le=100_000)
 
 
@@ -76,13 +100,13 @@ class BacktestRequest(Strict):
     ``strategy_version_id`` of a saved strategy.
     """
 
-    strategy: dict[str, Any] | str | None = None
+    strategy: dict[str, Any] | Annotated[str, Field(max_length=200)] | None = None
     strategy_id: str | None = None
     strategy_version_id: str | None = None
     symbol: str = Field(min_length=1, max_length=40)
     timeframe: Timeframe
-    start: datetime | None = None
-    end: datetime | None = None
+    start: Time | None = None
+    end: Time | None = None
     params: dict[str, Any] | None = None
     settings: dict[str, Any] | None = None
 
@@ -112,6 +136,24 @@ class StrategySave(Strict):
     notes: str = Field(default="", max_length=5000)
     strategy_id: str | None = None
     name: str | None = Field(default=None, max_length=200)
+
+    @field_validator("graph")
+    @classmethod
+    def _storable(cls, graph: dict[str, Any]) -> dict[str, Any]:
+        """A graph the store can keep: finite numbers, bounded size, the document's shape."""
+        import json
+
+        from workbench.graph.models import StrategyGraph, non_finite_path
+
+        where = non_finite_path(graph)
+        if where is not None:
+            raise ValueError(f"{where} is not a finite number (NaN and infinity are not JSON)")
+        size = len(json.dumps(graph, separators=(",", ":"), default=str))
+        if size > MAX_GRAPH_BYTES:
+            raise ValueError(f"the graph is {size:,} bytes of JSON; the limit is "
+                             f"{MAX_GRAPH_BYTES:,}")
+        StrategyGraph.model_validate(graph)  # its errors name the node field at fault
+        return graph
 
 
 class PaperAction(Strict):

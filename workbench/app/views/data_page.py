@@ -8,7 +8,7 @@ import pandas as pd
 import panel as pn
 import param
 
-from workbench.app.state.data import DataState
+from workbench.app.state.data import DataState, max_upload_bytes
 from workbench.app.views.common import alert, title
 
 
@@ -27,11 +27,16 @@ class DataPage(pn.viewable.Viewer):
         if not self.state.can_import:  # the service refuses anyway; say so up front
             self.upload.disabled = self.button.disabled = True
 
-    def _import(self, _e: Any = None) -> None:
+    async def _import(self, _e: Any = None) -> None:
         if not self.upload.value:
             self.state.error = "Choose a CSV or Parquet file first."
             return
-        self.state.import_bytes(self.upload.filename or "upload.csv", self.upload.value)
+        self.button.disabled = True
+        try:
+            await self.state.import_bytes_async(self.upload.filename or "upload.csv",
+                                                self.upload.value)
+        finally:
+            self.button.disabled = not self.state.can_import
 
     def refresh(self) -> None:
         self.state.refresh()
@@ -48,6 +53,8 @@ class DataPage(pn.viewable.Viewer):
                 "The candle cache is shared by every user of this server: only an admin "
                 "imports files here.", alert_type="info", css_classes=["wb-data-readonly"])]),
             pn.pane.Str(st.param.status, css_classes=["wb-data-status"]), self.table,
+            pn.pane.Str(f"CSV or Parquet, up to {max_upload_bytes() / 2**20:g} MB.",
+                        css_classes=["wb-upload-limit"]),
             pn.Row(self.upload, pn.widgets.TextInput.from_param(st.param.symbol, width=140),
                    pn.widgets.Select.from_param(st.param.timeframe, width=100), self.button),
             sizing_mode="stretch_width")

@@ -8,6 +8,10 @@ Recognized column names (any case, surrounding spaces ignored):
 - ``open/o``, ``high/h``, ``low/l``, ``close/c`` (also ``price_*`` and ``*_price`` forms),
   ``volume/vol/v``. A file without volume gets volume 0 and a DataWarning.
 
+Shapes are checked before pandas parses anything (a 10 MB file of a million columns once
+cost 1.9 GB and minutes): at most :data:`MAX_COLUMNS` columns and :data:`MAX_LINE_BYTES`
+bytes per line, else a DataError naming the limit.
+
 Times may be ISO strings (with or without offset), dates (also compact, ``20240131``),
 or epoch numbers: seconds, milliseconds, microseconds or nanoseconds, told apart by
 magnitude. Times with an offset are converted to UTC; **naive times are taken to be UTC
@@ -26,6 +30,12 @@ import pandas as pd
 
 from workbench.data.candles import VALUE_COLUMNS
 from workbench.errors import DataError, NotFoundError
+
+MAX_COLUMNS = 64
+"""Columns a candle file may have (it needs six; the rest are ignored)."""
+MAX_LINE_BYTES = 64 * 1024
+"""Bytes one line of a CSV file may have (a candle row is well under 200)."""
+_SCAN_BLOCK = 8 * 1024 * 1024
 
 _ALIASES: dict[str, tuple[str, ...]] = {
     "ts": ("ts", "time", "timestamp", "date", "datetime", "date_time", "open_time",
@@ -121,6 +131,49 @@ def canonical(raw: pd.DataFrame, *, source: str = "input") -> pd.DataFrame:
     return out
 
 
+def _too_wide(path: Path, columns: int, *, at_least: bool = False) -> DataError:
+    return DataError(
+        f"{path.name}: {'at least ' if at_least else ''}{columns:,} columns; a candle file "
+        f"may have at most {MAX_COLUMNS} "
+        "(time, open, high, low, close, volume and a few more).",
+        details={"path": path.name, "columns": columns, "max_columns": MAX_COLUMNS})
+
+
+def check_csv_shape(path: Path) -> None:
+    """Refuse a CSV whose lines or header are absurdly long, reading blocks of bytes
+    (memory stays at one block) before pandas builds anything."""
+    import gzip
+
+    line, start, offset = 0, 0, 0
+    opener: Any = gzip.open if path.suffix.lower() == ".gz" else open
+    with opener(path, "rb") as fh:
+        first = fh.read(MAX_LINE_BYTES + 1)
+        head = first.split(b"\n", 1)[0]
+        seps = max(head.count(b","), head.count(b";"), head.count(b"\t"))
+        if seps + 1 > MAX_COLUMNS:
+            raise _too_wide(path, seps + 1, at_least=b"\n" not in first)
+        fh.seek(0)
+        while block := fh.read(_SCAN_BLOCK):
+            ends = np.flatnonzero(np.frombuffer(block, dtype=np.uint8) == 10) + offset
+            bounds = np.concatenate(([start], ends + 1)) if len(ends) else np.array([start])
+            lengths = np.diff(bounds)
+            if len(lengths) and int(lengths.max()) > MAX_LINE_BYTES + 1:
+                at = int(np.argmax(lengths > MAX_LINE_BYTES + 1))
+                raise _too_long(path, line + at + 1)
+            line += len(ends)
+            start = int(bounds[-1])
+            offset += len(block)
+            if offset - start > MAX_LINE_BYTES + 1:  # the current line is already too long
+                raise _too_long(path, line + 1)
+
+
+def _too_long(path: Path, line: int) -> DataError:
+    return DataError(
+        f"{path.name}: line {line:,} is longer than {MAX_LINE_BYTES:,} bytes; is this a "
+        "candle CSV (one bar per line)?",
+        details={"path": path.name, "line": line, "max_line_bytes": MAX_LINE_BYTES})
+
+
 def read_file(path: str | Path) -> tuple[pd.DataFrame, str]:
     """Read a CSV or Parquet file into the canonical frame (rows in file order).
 
@@ -133,8 +186,14 @@ def read_file(path: str | Path) -> tuple[pd.DataFrame, str]:
     suffix = "".join(path.suffixes[-2:]).lower()
     try:
         if suffix.endswith((".parquet", ".pq")):
+            import pyarrow.parquet as pq
+
+            columns = len(pq.read_schema(path).names)
+            if columns > MAX_COLUMNS:
+                raise _too_wide(path, columns)
             raw = pd.read_parquet(path)
         elif suffix.endswith((".csv", ".csv.gz", ".txt", ".tsv")):
+            check_csv_shape(path)
             raw = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""])
             if raw.shape[1] == 1:  # not comma-separated: let the sniffer find ; or tab
                 raw = pd.read_csv(path, sep=None, engine="python", dtype=str,
