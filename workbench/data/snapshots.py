@@ -1,58 +1,178 @@
-"""Reading an ordered per-series Parquet snapshot straight into numpy arrays.
+"""The published side of the candle cache: the manifest, file names, and reading a series.
 
-Row group by row group, each decoded group is copied into preallocated arrays and freed,
-so peak memory is the result plus one row group (not the result twice, as converting a
-whole Arrow table would be). A date range is found by binary search on the (sorted)
-``ts`` column; only the row groups that overlap it are decoded for the other columns.
-No pandas on this path.
+A series is a **base** Parquet file plus zero or more **segments** (bars appended after
+the base's last bar, each a small Parquet file), all in time order and disjoint, listed
+in that order by the series' entry in ``manifest.json``. The manifest is replaced by one
+atomic rename, so a reader that reads it once sees one consistent version of every
+series. Files are never rewritten in place: a new base or segment gets a new name, and a
+superseded file is only deleted one compaction later (it sits in the entry's
+``retired`` list meanwhile), so a reader that read the manifest just before a
+compaction still finds its files; if it is so slow that one is gone, it reads the
+manifest again (:func:`open_series`). A file opened before it was deleted stays readable.
+
+Caches written before segments existed have entries without ``segments`` and a base
+named ``<symbol>__<timeframe>.parquet``; they read the same way.
+
+Reading goes row group by row group into preallocated arrays (peak memory: the result
+plus one row group, never the result twice); a date range is found by binary search on
+the sorted ``ts``; no pandas on this path.
 """
 
 from __future__ import annotations
 
+import json
+import os
+import tempfile
+import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 import numpy as np
 
+from workbench.errors import WorkbenchError
 
-def read_snapshot(path: Path, columns: list[str], start_ns: int | None = None,
-                  end_ns: int | None = None) -> dict[str, np.ndarray]:
-    """``columns`` of the snapshot at ``path`` for ``start_ns <= ts < end_ns``.
+MANIFEST = "manifest.json"
+SCHEMA = "workbench.candles-manifest/2"
+#: the entry fields :meth:`CandleCache.list` reports
+LISTED = ("symbol", "timeframe", "rows", "first", "last", "sources")
+
+Entry = dict[str, Any]
+Key = tuple[str, str]
+
+
+def series_file(symbol: str, timeframe: str) -> str:
+    """The base file name caches written before segments existed use (and list() shows)."""
+    return f"{quote(symbol, safe='')}__{timeframe}.parquet"
+
+
+def new_file(symbol: str, timeframe: str, kind: str) -> str:
+    """A fresh, never-reused name: ``kind`` is ``b`` (a base) or ``s`` (a segment)."""
+    stem = series_file(symbol, timeframe).removesuffix(".parquet")
+    return f"{stem}.{kind}{time.time_ns():016x}.parquet"
+
+
+def entry_files(entry: Entry) -> list[str]:
+    """The files of one version of a series, in time order."""
+    return [entry.get("file") or series_file(entry["symbol"], entry["timeframe"]),
+            *entry.get("segments", [])]
+
+
+def read_manifest(snapshot_dir: Path) -> dict[Key, Entry]:
+    """Every series' entry (empty if there is no manifest yet)."""
+    try:
+        series = json.loads((snapshot_dir / MANIFEST).read_bytes())["series"]
+    except FileNotFoundError:
+        return {}
+    return {(e["symbol"], e["timeframe"]): e for e in series}
+
+
+def write_manifest(snapshot_dir: Path, entries: dict[Key, Entry]) -> None:
+    """Replace the manifest atomically (temporary file, fsync, rename)."""
+    body = json.dumps({"schema": SCHEMA, "series": [entries[k] for k in sorted(entries)]},
+                      indent=1).encode()
+    write_atomic(snapshot_dir / MANIFEST, lambda tmp: Path(tmp).write_bytes(body))
+
+
+def write_atomic(target: Path, write: Any, *, sync: bool = True) -> None:
+    """``write(tmp_path)`` then rename over ``target``: readers see old or new, never half."""
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    os.close(fd)
+    try:
+        write(tmp)
+        if sync:  # the data reaches the disk before the name does
+            fd = os.open(tmp, os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        os.replace(tmp, target)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_parquet(path: Path, table: Any, *, sync: bool = True) -> None:
+    """One ordered candle file. Plain floats and delta-coded times, uncompressed: the
+    fastest to decode (float prices do not compress; times are evenly spaced)."""
+    import pyarrow.parquet as pq
+
+    write_atomic(path, lambda tmp: pq.write_table(
+        table, tmp, row_group_size=1 << 18, compression="none", use_dictionary=False,
+        column_encoding={"ts": "DELTA_BINARY_PACKED"}), sync=sync)
+
+
+def open_series(snapshot_dir: Path, symbol: str, timeframe: str,
+                attempts: int = 50) -> list[Any] | None:
+    """Open the files of the series' current version (None if there is no such series).
+
+    Opened files stay readable whatever the writer does next. If a file listed by the
+    manifest is gone (the reader was slower than two compactions), read it again.
+    """
+    import pyarrow.parquet as pq
+
+    for attempt in range(attempts):
+        entry = read_manifest(snapshot_dir).get((symbol, timeframe))
+        if entry is None:
+            legacy = snapshot_dir / series_file(symbol, timeframe)
+            if not legacy.exists():  # a snapshot with no manifest: a cache being rebuilt
+                return None
+            names = [legacy.name]
+        else:
+            names = entry_files(entry)
+        try:
+            return [pq.ParquetFile(snapshot_dir / name) for name in names]
+        except FileNotFoundError:
+            time.sleep(min(0.001 * 2 ** attempt, 0.05))
+    raise WorkbenchError(
+        f"the files of {symbol} {timeframe} in {snapshot_dir} kept changing while being "
+        f"opened ({attempts} tries); retry", code="cache_busy",
+        details={"symbol": symbol, "timeframe": timeframe})
+
+
+def read_series(files: list[Any], columns: list[str], start_ns: int | None = None,
+                end_ns: int | None = None) -> dict[str, np.ndarray]:
+    """``columns`` of the concatenated ``files`` for ``start_ns <= ts < end_ns``.
 
     ``ts`` comes back as int64 ns, the others as float64; every array is a fresh,
     writable, C-contiguous array.
     """
-    import pyarrow.parquet as pq
-
-    pf = pq.ParquetFile(path)
-    md = pf.metadata
-    sizes = [md.row_group(g).num_rows for g in range(md.num_row_groups)]
+    groups = [(pf, g) for pf in files for g in range(pf.metadata.num_row_groups)]
+    sizes = [pf.metadata.row_group(g).num_rows for pf, g in groups]
     offsets = np.concatenate(([0], np.cumsum(sizes, dtype=np.int64)))
     n = int(offsets[-1])
     lo, hi = 0, n
     ts = None
     if start_ns is not None or end_ns is not None:
-        ts = _fill(pf, ["ts"], offsets, 0, n)["ts"]
+        ts = _fill(groups, ["ts"], offsets, 0, n)["ts"]
         if start_ns is not None:
             lo = int(np.searchsorted(ts, start_ns, side="left"))
         if end_ns is not None:
             hi = max(lo, int(np.searchsorted(ts, end_ns, side="left")))
     rest = [c for c in columns if not (c == "ts" and ts is not None)]
-    out = _fill(pf, rest, offsets, lo, hi)
+    out = _fill(groups, rest, offsets, lo, hi)
     if "ts" in columns and ts is not None:
         out["ts"] = ts if (lo, hi) == (0, n) else ts[lo:hi].copy()
     return {c: out[c] for c in columns}
 
 
-def _fill(pf: Any, columns: list[str], offsets: np.ndarray, lo: int,
+def read_snapshot(path: Path, columns: list[str], start_ns: int | None = None,
+                  end_ns: int | None = None) -> dict[str, np.ndarray]:
+    """One Parquet file read like a series (kept for callers of the one-file layout)."""
+    import pyarrow.parquet as pq
+
+    return read_series([pq.ParquetFile(path)], columns, start_ns, end_ns)
+
+
+def _fill(groups: list[tuple[Any, int]], columns: list[str], offsets: np.ndarray, lo: int,
           hi: int) -> dict[str, np.ndarray]:
     import pyarrow as pa
 
     out = {c: np.empty(hi - lo, dtype=np.int64 if c == "ts" else np.float64) for c in columns}
     if not columns or hi <= lo:
         return out
-    for g in range(len(offsets) - 1):
-        g0, g1 = int(offsets[g]), int(offsets[g + 1])
+    for i, (pf, g) in enumerate(groups):
+        g0, g1 = int(offsets[i]), int(offsets[i + 1])
         if g1 <= lo or g0 >= hi:
             continue
         table = pf.read_row_group(g, columns=columns, use_threads=True)
