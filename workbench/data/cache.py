@@ -293,9 +293,10 @@ class CandleCache:
 
 
 def open_cache(path: str | Path | None = None, *, read_only: bool = False,
-               lock_timeout: float = 2.0) -> CandleCache:
+               lock_timeout: float = 2.0, compact_after: int = COMPACT_AFTER) -> CandleCache:
     """The candle cache at ``path`` (default: ``$WORKBENCH_HOME/candles.duckdb``)."""
-    return CandleCache(path, read_only=read_only, lock_timeout=lock_timeout)
+    return CandleCache(path, read_only=read_only, lock_timeout=lock_timeout,
+                       compact_after=compact_after)
 
 
 def load_candles(symbol: str, timeframe: str, start: Any = None, end: Any = None) -> Candles:

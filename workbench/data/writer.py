@@ -13,6 +13,8 @@ exported whole, sorted by ``ts``, as a new base. Then the manifest is replaced.
 
 from __future__ import annotations
 
+import glob
+import re
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -174,6 +176,14 @@ def retire(old: Entry | None, new: Entry, snapshot_dir: Any) -> None:
     for name in old.get("retired", []):
         if name not in pending and name not in current:
             (snapshot_dir / name).unlink(missing_ok=True)
+    # segments are only written under the write lock, so one no entry lists is left by
+    # a writer killed before it published: never read by anyone
+    stem = series_file(new["symbol"], new["timeframe"]).removesuffix(".parquet")
+    listed = current | set(new["retired"]) | set(new.get("unfolded", []))
+    for path in snapshot_dir.glob(f"{glob.escape(stem)}.s*.parquet"):
+        if path.name not in listed and re.fullmatch(
+                rf"{re.escape(stem)}\.s[0-9a-f]{{16}}\.parquet", path.name):
+            path.unlink(missing_ok=True)
 
 
 class CacheWriter:
@@ -324,7 +334,8 @@ class CacheWriter:
             new: Entry | None
             if (old is not None and key not in self.rewritten and key not in self.stale
                     and not self.recount_all
-                    and len(old.get("segments", [])) + 1 < COMPACT_AFTER):
+                    and len(old.get("segments", [])) + 1
+                    < (self.cache.compact_after or COMPACT_AFTER)):
                 new = self._export_segment(key, old)
             else:
                 new = self._export_base(key, old)
