@@ -1,4 +1,4 @@
-"""Appends as segments, compaction, and readers that never see a torn or shrinking series.
+"""Appends to a tail file, compaction, and readers that never see a torn or shrinking series.
 
 Bars are made so that a bar's close says which bar it is (``close = 100 + i`` for the
 i-th minute), so any read can be checked against the truth, not just its length.
@@ -63,12 +63,17 @@ def seeded(workbench_home: Path) -> CandleCache:
     return cache
 
 
-def test_append_after_last_bar_writes_one_segment_and_leaves_duckdb_alone(
+def retired(cache: CandleCache) -> set[str]:
+    return {name for name, _ in entry(cache)["retired"]}
+
+
+def test_append_after_last_bar_writes_a_tail_and_leaves_duckdb_alone(
         seeded: CandleCache) -> None:
     base = entry(seeded)["file"]
     out = seeded.upsert(bars(100, 1), "S", "1m", source="live")
     e = entry(seeded)
-    assert e["file"] == base and len(e["segments"]) == 1 and e["unfolded"] == e["segments"]
+    assert e["file"] == base and len(e["segments"]) == 1 and e["tail_rows"] == 1
+    assert e["folded_ns"] == T0 + 99 * MINUTE  # DuckDB lacks the bars after this
     assert out["written"] == 1 and out["rows"] == 101 and e["sources"] == ["live", "seed"]
     assert out["last"] == e["last"] == "2024-01-01T01:40:00Z"
     assert_truth(seeded, 101)
@@ -76,11 +81,17 @@ def test_append_after_last_bar_writes_one_segment_and_leaves_duckdb_alone(
     with seeded.writer():  # any write session folds first
         pass
     assert duckdb_closes(seeded) == list(100.0 + np.arange(101))
-    assert "unfolded" not in entry(seeded)
+    assert "folded_ns" not in entry(seeded)
     assert_truth(seeded, 101)
+    for i in (101, 102):  # the tail grows; it stays one file
+        seeded.upsert(bars(i, 1), "S", "1m", source="live")
+    e = entry(seeded)
+    assert e["file"] == base and len(e["segments"]) == 1 and e["tail_rows"] == 3
+    assert e["folded_ns"] == T0 + 100 * MINUTE
+    assert_truth(seeded, 103)
 
 
-def test_write_session_publishes_an_append_only_session_as_a_segment(
+def test_write_session_publishes_an_append_only_session_to_the_tail(
         seeded: CandleCache) -> None:
     base = entry(seeded)["file"]
     with seeded.writer() as w:
@@ -88,6 +99,7 @@ def test_write_session_publishes_an_append_only_session_as_a_segment(
             w.upsert(bars(i, 10), "S", "1m", source="stream")
     e = entry(seeded)
     assert e["file"] == base and len(e["segments"]) == 1 and e["rows"] == 130
+    assert e["tail_rows"] == 30 and e["sources"] == ["seed", "stream"]
     assert_truth(seeded, 130)
 
 
@@ -131,33 +143,60 @@ def test_append_of_a_bad_bar_writes_nothing(seeded: CandleCache) -> None:
     bad["high"] = 0.0
     with pytest.raises(DataError):
         seeded.upsert(bad, "S", "1m", source="live")
-    assert entry(seeded).get("segments") == [] and seeded.read_arrays("S", "1m").n == 100
+    assert entry(seeded)["segments"] == [] and seeded.read_arrays("S", "1m").n == 100
 
 
-def test_compaction_merges_segments_and_deletes_files_one_compaction_later(
-        seeded: CandleCache) -> None:
+def test_compaction_merges_the_tail_and_deletes_old_files_after_the_grace_time(
+        seeded: CandleCache, monkeypatch: pytest.MonkeyPatch) -> None:
     for i in range(100, 105):
         seeded.upsert(bars(i, 1), "S", "1m", source="live")
     first = snapshots.entry_files(entry(seeded))
+    assert len(first) == 2 and len(retired(seeded)) == 4  # the tails before the last one
     orphan = seeded.snapshot_dir / snapshots.new_file("S", "1m", "s")  # a killed append's
     orphan.write_bytes(b"never published")
     assert seeded.compact() == 1
     e = entry(seeded)
-    assert e["segments"] == [] and e["file"] not in first and sorted(e["retired"]) == sorted(first)
-    assert all((seeded.snapshot_dir / f).exists() for f in first)  # a reader may hold them
+    assert e["segments"] == [] and e["file"] not in first and set(first) <= retired(seeded)
+    assert all((seeded.snapshot_dir / f).exists() for f in retired(seeded))  # readers may
     assert not orphan.exists()
     assert duckdb_closes(seeded) == list(100.0 + np.arange(105))  # folded on the way
     assert_truth(seeded, 105)
+    monkeypatch.setattr(snapshots, "GRACE_NS", 0)
     seeded.upsert(bars(105, 1), "S", "1m", source="live")
-    assert seeded.compact("S", "1m") == 1 and seeded.compact() == 0
     assert not any((seeded.snapshot_dir / f).exists() for f in first)
+    assert seeded.compact("S", "1m") == 1 and seeded.compact() == 0
     assert_truth(seeded, 106)
     left = {p.name for p in seeded.snapshot_dir.glob("S__1m.*")}
-    assert left == set(snapshots.entry_files(entry(seeded))) | set(entry(seeded)["retired"])
+    assert left == set(snapshots.entry_files(entry(seeded))) | retired(seeded)
 
 
-def test_a_reader_that_opened_a_version_reads_it_after_two_compactions(
-        seeded: CandleCache) -> None:
+def test_compaction_keeps_bars_appended_while_it_merged(seeded: CandleCache,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    from workbench.data import appends
+
+    for i in range(100, 103):
+        seeded.upsert(bars(i, 1), "S", "1m", source="live")
+    real = snapshots.write_parquet
+
+    def append_during_merge(path: Path, table: object, **kw: object) -> None:
+        real(path, table, **kw)
+        if ".b" in path.name:  # the new base is written, not yet published
+            monkeypatch.setattr(snapshots, "write_parquet", real)
+            seeded.upsert(bars(103, 2), "S", "1m", source="late")
+
+    monkeypatch.setattr(snapshots, "write_parquet", append_during_merge)
+    assert appends.compact(seeded, "S", "1m")
+    e = entry(seeded)
+    assert e["tail_rows"] == 2 and e["folded_ns"] == T0 + 102 * MINUTE
+    assert_truth(seeded, 105)
+    with seeded.writer():
+        pass
+    assert duckdb_closes(seeded) == list(100.0 + np.arange(105))
+
+
+def test_a_reader_that_opened_a_version_reads_it_after_its_files_are_deleted(
+        seeded: CandleCache, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(snapshots, "GRACE_NS", 0)
     seeded.upsert(bars(100, 2), "S", "1m", source="live")
     names = snapshots.entry_files(entry(seeded))
     opened = snapshots.open_series(seeded.snapshot_dir, "S", "1m")
@@ -173,16 +212,17 @@ def test_a_reader_that_opened_a_version_reads_it_after_two_compactions(
 
 def test_reader_rereads_the_manifest_when_a_listed_file_is_gone(
         seeded: CandleCache, monkeypatch: pytest.MonkeyPatch) -> None:
-    """A reader slower than two compactions finds a listed file deleted: it starts over."""
+    """A reader slower than the grace time finds a listed file deleted: it starts over."""
+    monkeypatch.setattr(snapshots, "GRACE_NS", 0)
     seeded.upsert(bars(100, 1), "S", "1m", source="live")
-    stale = json.loads(seeded.manifest_path.read_bytes())
-    (seeded.snapshot_dir / "old.json").write_text(json.dumps(stale))
+    stale = seeded.manifest_path.read_bytes()
     for i in (101, 102):
         seeded.upsert(bars(i, 1), "S", "1m", source="live")
         seeded.compact()
     current = seeded.manifest_path.read_bytes()
-    os.replace(seeded.snapshot_dir / "old.json", seeded.manifest_path)  # the stale view
+    seeded.manifest_path.write_bytes(stale)  # what the slow reader read
     calls = []
+    real = snapshots.read_manifest
 
     def fresh_on_retry(path: Path) -> dict:
         calls.append(1)
@@ -190,7 +230,6 @@ def test_reader_rereads_the_manifest_when_a_listed_file_is_gone(
             seeded.manifest_path.write_bytes(current)
         return real(path)
 
-    real = snapshots.read_manifest
     monkeypatch.setattr(snapshots, "read_manifest", fresh_on_retry)
     files = snapshots.open_series(seeded.snapshot_dir, "S", "1m")
     assert files is not None and len(calls) == 2
@@ -198,7 +237,7 @@ def test_reader_rereads_the_manifest_when_a_listed_file_is_gone(
                                   100.0 + np.arange(103))
 
 
-def test_cache_written_before_segments_existed_is_read_and_extended(
+def test_cache_written_before_tails_existed_is_read_and_extended(
         workbench_home: Path, fixtures: Path) -> None:
     """tests/data/fixtures/cache_v1 was written by the one-snapshot-per-series code."""
     shutil.copytree(fixtures / "cache_v1" / "candles.duckdb.series",
@@ -222,7 +261,7 @@ def test_cache_written_before_segments_existed_is_read_and_extended(
     assert cache.read_frame("X", "1d").shape == (10, 5)
     assert cache.read_table("BTC/USDT", "1h", start="2020-01-02").num_rows == 24
     more = generate("BTC/USDT", "1h", 50, seed=1).iloc[48:]
-    cache.upsert(more, "BTC/USDT", "1h", source="live")  # an append: a segment
+    cache.upsert(more, "BTC/USDT", "1h", source="live")  # an append: a tail
     e = entry(cache, "BTC/USDT", "1h")
     assert e["file"] == "BTC%2FUSDT__1h.parquet" and len(e["segments"]) == 1
     assert cache.read_arrays("BTC/USDT", "1h").n == 50
@@ -352,7 +391,7 @@ def test_writer_killed_mid_append_leaves_a_readable_cache(seeded: CandleCache,
     assert_truth(seeded, n + 1)
     assert duckdb_closes(seeded) == list(100.0 + np.arange(n + 1))
     seeded.upsert(bars(n + 1, 1), "S", "1m", source="after")
-    assert seeded.compact() == 1  # sweeps segments killed writers never published
+    assert seeded.compact() == 1  # sweeps tails killed writers never published
     left = {p.name for p in seeded.snapshot_dir.glob("S__1m.s*")}
-    assert left <= set(entry(seeded)["retired"])
+    assert left <= retired(seeded)
     assert_truth(seeded, n + 2)

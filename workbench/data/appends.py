@@ -1,17 +1,18 @@
-"""Appending bars in O(batch), and compacting a series' segments into a new base.
+"""Appending bars in O(batch), and compacting a series' tail into a new base.
 
 Live candle pushes and paper ticks add one bar at a time, to many series. Opening the
 DuckDB file alone costs ~50 ms and re-exporting a 5M-bar series ~1 s, so a batch whose
 bars all come after the series' published last bar skips DuckDB: under the write lock
-(:mod:`workbench.data.writelock`) it is checked, written as one small Parquet segment
-and listed in the manifest (also as ``unfolded``: not in DuckDB yet). The next write
-session, or a compaction, folds unfolded segments into DuckDB.
+(:mod:`workbench.data.writelock`) it is checked, added to the series' small tail file
+(a new file: the old tail plus the batch, with each bar's source) and published in the
+manifest, whose ``folded_ns`` says which tail bars DuckDB lacks. The next write
+session, or compaction, folds them into DuckDB.
 
-Compaction merges a series' base and segments into a new base from the Parquet files,
-holding the write lock only to swap the manifest entry, so appends and readers go on
-meanwhile. It runs in a detached process each time a series reaches a multiple of
-``CandleCache.compact_after`` segments (``python -m workbench.data.appends CACHE SYMBOL
-TIMEFRAME``), or when :meth:`CandleCache.compact` is called.
+Compaction merges base and tail into a new base from the Parquet files, holding the write
+lock only to swap the manifest entry, so appends and readers go on meanwhile. Appends
+start it in a detached process each time a tail passes a multiple of
+``CandleCache.compact_after`` bars (``python -m workbench.data.appends CACHE SYMBOL
+TIMEFRAME``); :meth:`CandleCache.compact` runs it now.
 """
 
 from __future__ import annotations
@@ -26,7 +27,7 @@ from workbench.data import snapshots as snaps
 from workbench.data import timeframes as tfs
 from workbench.data import writelock
 from workbench.data.candles import VALUE_COLUMNS, ns_to_iso
-from workbench.data.writer import arrow_candles, boundary_gaps, check_symbol, fold, retire
+from workbench.data.writer import boundary_gaps, check_symbol, fold
 from workbench.errors import CacheLockedError
 
 if TYPE_CHECKING:
@@ -36,13 +37,15 @@ if TYPE_CHECKING:
 
 #: pids of compactions this process started, reaped when the next one starts
 _STARTED: set[int] = set()
+_META = {"workbench.ts": "bar start, UTC, sorted ascending"}
 
 
 def try_append(cache: CandleCache, frame: pd.DataFrame, symbol: str, timeframe: str,
                source: str, label: str | None) -> dict[str, Any] | None:
-    """Append ``frame`` (canonical) as a segment if every bar is after the series' last
+    """Append ``frame`` (canonical) to the series' tail if every bar is after its last
     published bar; else None (the caller upserts through DuckDB; nothing was checked)."""
     import pyarrow as pa
+    import pyarrow.parquet as pq
 
     from workbench.data.checks import check_frame
 
@@ -55,8 +58,8 @@ def try_append(cache: CandleCache, frame: pd.DataFrame, symbol: str, timeframe: 
     lo = int(frame["ts"].min())
     with writelock.acquire(snap, cache.path, cache.lock_timeout):
         entries = snaps.read_manifest(snap)
-        entry = entries.get(key)
-        if entry is None or "last_ns" not in entry or lo <= int(entry["last_ns"]):
+        old = entries.get(key)
+        if old is None or "last_ns" not in old or lo <= int(old["last_ns"]):
             return None
         name_in = label or f"{symbol} {timeframe}"
         report = check_frame(frame, timeframe, source=name_in)
@@ -68,26 +71,30 @@ def try_append(cache: CandleCache, frame: pd.DataFrame, symbol: str, timeframe: 
         ts = frame["ts"].to_numpy(dtype=np.int64)
         hi = int(ts[-1])
         warnings += boundary_gaps(timeframe, name_in, (int(ts[0]), hi, len(frame)),
-                                  int(entry["last_ns"]), None)
-        table = arrow_candles(pa.table({
+                                  int(old["last_ns"]), None)
+        batch = snaps.arrow_candles(pa.table({
             "ts": pa.array(ts, type=pa.int64()),
-            **{c: pa.array(frame[c].to_numpy(dtype=np.float64)) for c in VALUE_COLUMNS}}),
-            {"workbench.symbol": symbol, "workbench.timeframe": timeframe,
-             "workbench.ts": "bar start, UTC, sorted ascending", "workbench.source": source})
+            **{c: pa.array(frame[c].to_numpy(dtype=np.float64)) for c in VALUE_COLUMNS},
+            "source": pa.array([source] * len(ts), type=pa.string())}),
+            {"workbench.symbol": symbol, "workbench.timeframe": timeframe, **_META})
+        before = int(old.get("tail_rows", 0)) if old.get("segments") else 0
+        tail = pa.concat_tables([pq.read_table(snap / old["segments"][0]), batch]) \
+            if before else batch
         name = snaps.new_file(symbol, timeframe, "s")
-        snaps.write_parquet(snap / name, table)
-        entry = {**entry, "rows": int(entry["rows"]) + len(ts), "last": ns_to_iso(hi),
-                 "last_ns": hi, "sources": sorted({*entry["sources"], source}),
-                 "segments": [*entry.get("segments", []), name],
-                 "unfolded": [*entry.get("unfolded", []), name]}
-        entries[key] = entry
+        snaps.write_parquet(snap / name, tail)
+        new = {**old, "rows": int(old["rows"]) + len(ts), "last": ns_to_iso(hi),
+               "last_ns": hi, "sources": sorted({*old["sources"], source}),
+               "segments": [name], "tail_rows": tail.num_rows,
+               "folded_ns": old.get("folded_ns", old["last_ns"])}
+        snaps.retire(old, new, snap)
+        entries[key] = new
         snaps.write_manifest(snap, entries)
-    count = len(entry["segments"])
-    if cache.compact_after and count >= cache.compact_after and count % cache.compact_after == 0:
+    every = cache.compact_after
+    if every and before // every < new["tail_rows"] // every:
         start_compaction(cache, symbol, timeframe)
     return {"symbol": symbol, "timeframe": timeframe, "written": len(ts),
-            "warnings": warnings, "rows": entry["rows"], "first": entry["first"],
-            "last": entry["last"]}
+            "warnings": warnings, "rows": new["rows"], "first": new["first"],
+            "last": new["last"]}
 
 
 def start_compaction(cache: CandleCache, symbol: str, timeframe: str) -> int:
@@ -109,72 +116,92 @@ def start_compaction(cache: CandleCache, symbol: str, timeframe: str) -> int:
 
 
 def compact(cache: CandleCache, symbol: str, timeframe: str) -> bool:
-    """Merge the series' segments into a new base; False if there was nothing to merge
-    or a writer replaced the series meanwhile (its write made a new base anyway)."""
+    """Merge the series' tail into a new base; False if there was no tail, DuckDB was
+    busy (the write session holding it merges a long tail itself), or a writer replaced
+    the base meanwhile (its write made a new base anyway)."""
     import pyarrow as pa
+    import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
     key = (symbol, timeframe)
     snap = cache.snapshot_dir
-    entry = snaps.read_manifest(snap).get(key)
-    if entry is None or not entry.get("segments"):
+    for _ in range(3):  # the base may only take bars DuckDB has
+        entries = fold_pending(cache)
+        if entries is None:
+            return False
+        entry = entries.get(key)
+        if entry is None or not entry.get("segments"):
+            return False
+        if "folded_ns" not in entry:
+            break
+    else:
         return False
-    fold_pending(cache)
+    cols = ["ts", *VALUE_COLUMNS]
     files = snaps.entry_files(entry)
-    tables = [pq.read_table(snap / f) for f in files]
-    meta = {k.decode(): v.decode() for k, v in (tables[0].schema.metadata or {}).items()
-            if k.startswith(b"workbench.") and k != b"workbench.source"}
-    merged = pa.concat_tables([t.replace_schema_metadata(None) for t in tables])
-    del tables
+    merged = pa.concat_tables([pq.read_table(snap / f, columns=cols)
+                               .replace_schema_metadata(None) for f in files])
     name = snaps.new_file(symbol, timeframe, "b")
-    snaps.write_parquet(snap / name, arrow_candles(merged, meta))
+    snaps.write_parquet(snap / name, snaps.arrow_candles(merged, {
+        "workbench.symbol": symbol, "workbench.timeframe": timeframe, **_META}))
     del merged
     with writelock.acquire(snap, cache.path, cache.lock_timeout):
         entries = snaps.read_manifest(snap)
         current = entries.get(key)
-        if current is None or snaps.entry_files(current)[:len(files)] != files:
+        if current is None or snaps.entry_files(current)[0] != files[0]:
             (snap / name).unlink(missing_ok=True)
             return False
-        new = {**current, "file": name, "segments": current["segments"][len(files) - 1:]}
-        retire(current, new, snap)
+        new = {**current, "file": name, "segments": [], "tail_rows": 0}
+        if current["segments"] != entry["segments"]:  # appended meanwhile: they stay a tail
+            tail = pq.read_table(snap / current["segments"][0])
+            rest = tail.filter(pc.greater(tail.column("ts").cast(pa.int64()),
+                                          int(entry["last_ns"])))
+            rest_name = snaps.new_file(symbol, timeframe, "s")
+            snaps.write_parquet(snap / rest_name, rest)
+            new.update(segments=[rest_name], tail_rows=rest.num_rows)
+        snaps.retire(current, new, snap, sweep=True)
         entries[key] = new
         snaps.write_manifest(snap, entries)
     return True
 
 
-def fold_pending(cache: CandleCache) -> bool:
-    """Fold unfolded segments into DuckDB if no write session holds it; True if done.
+def fold_pending(cache: CandleCache) -> dict[snaps.Key, snaps.Entry] | None:
+    """Fold appended bars into DuckDB unless a write session holds it (then None); return
+    the manifest's entries as they were just after (an append may have come since).
 
     Holding DuckDB keeps write sessions (the only other folders, and the only writers
-    of DuckDB) out; appends only add to ``unfolded``, so the list read here stays valid.
+    of DuckDB) out; appends only add bars after ``folded_ns``, so what is read here stays
+    valid.
     """
     from workbench.data.locking import connect_writer
     from workbench.data.writer import SCHEMA
 
     snap = cache.snapshot_dir
+    entries = snaps.read_manifest(snap)
+    if not any("folded_ns" in e for e in entries.values()):
+        return entries
     try:
         con, lock = connect_writer(cache.path, 0)
     except CacheLockedError:
-        return False
+        return None
     try:
         con.execute(SCHEMA)
-        pending = [(k, n) for k, e in snaps.read_manifest(snap).items()
-                   for n in e.get("unfolded", [])]
-        if not pending:
-            return True
-        fold(con, snap, pending)
+        done = fold(con, snap, snaps.read_manifest(snap))
         try:  # not waiting: a write session may hold it while it waits for DuckDB
             held = writelock.acquire(snap, cache.path, 0)
         except CacheLockedError:
-            return False  # that session folds them again: same rows, nothing in between
+            return None  # that session folds them again: same rows, nothing in between
         with held:
             entries = snaps.read_manifest(snap)
-            done = set(pending)
-            for k, e in entries.items():
-                if "unfolded" in e:
-                    e["unfolded"] = [n for n in e["unfolded"] if (k, n) not in done]
+            for key, last in done.items():
+                e = entries.get(key)
+                if e is None or "folded_ns" not in e:
+                    continue
+                if int(e["last_ns"]) <= last:
+                    del e["folded_ns"]
+                else:  # appended meanwhile
+                    e["folded_ns"] = max(int(e["folded_ns"]), last)
             snaps.write_manifest(snap, entries)
-        return True
+            return entries
     finally:
         con.close()
         lock.release()

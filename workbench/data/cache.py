@@ -11,19 +11,19 @@ reader that opened the DuckDB file would wait on every import. Instead:
   writer retries for ``lock_timeout`` seconds, then gets ``CacheLockedError``
   ("candle cache <path> is locked by pid N").
 - When a session ends, every series it touched is published to ``<cache>.series/``:
-  bars after the published last bar as one new small *segment* file, anything else as a
-  new sorted *base* file (each written to a temporary file, then renamed), and
-  ``manifest.json``, which lists each series' base and segments, is replaced the same
-  way (see :mod:`workbench.data.snapshots`).
+  bars after the published last bar join the series' small *tail* file, anything else
+  makes a new sorted *base* file (each written to a temporary file, then renamed), and
+  ``manifest.json``, which names each series' base and tail, is replaced the same way
+  (see :mod:`workbench.data.snapshots`).
 - **Appends** (:meth:`~CandleCache.upsert` of bars all after the series' last bar) do
-  not open DuckDB at all: a segment and the manifest, in a few ms whatever the series'
-  length; write sessions fold them into DuckDB later, and segments are compacted into a
-  new base in the background (see :mod:`workbench.data.appends`). One write lock
+  not open DuckDB at all: a new tail and the manifest, in a few ms whatever the series'
+  length; write sessions fold them into DuckDB later, and a long tail is compacted into
+  a new base in the background (see :mod:`workbench.data.appends`). One write lock
   (:mod:`workbench.data.writelock`) orders appends and write sessions.
 - **Readers** (:meth:`read_arrays`, :meth:`read_frame`, :meth:`list`, the replay feed,
   the engine) read only those snapshots. They never open the DuckDB file, so they are
   never blocked by a writer or by each other, and a reader during a write sees the last
-  complete version of a series, never half of a batch. Base and segments are stored in
+  complete version of a series, never half of a batch. Base and tail are stored in
   time order, so reading needs no sort (an ``ORDER BY`` read of DuckDB costs 6-8x more)
   and no merge.
 
@@ -68,8 +68,8 @@ class CandleCache:
     path : the DuckDB file (default :func:`workbench.config.cache_path`).
     read_only : refuse writes (readers never open the DuckDB file anyway).
     lock_timeout : seconds a writer waits for another writer before CacheLockedError.
-    compact_after : appends start a background compaction of a series each time it has
-        a multiple of this many segments (0: never; :meth:`compact` still works).
+    compact_after : appends start a background compaction of a series each time its
+        tail passes a multiple of this many bars (0: never; :meth:`compact` still works).
     """
 
     def __init__(self, path: str | Path | None = None, *, read_only: bool = False,
@@ -206,7 +206,7 @@ class CandleCache:
                           "timeframe, true FROM candles")
 
     def compact(self, symbol: str | None = None, timeframe: str | None = None) -> int:
-        """Merge segments into a new base for one series, or every series that has some;
+        """Merge the tail into a new base for one series, or every series that has one;
         return how many were compacted. Appends and readers go on meanwhile."""
         from workbench.data.appends import compact
 
@@ -231,7 +231,7 @@ class CandleCache:
         return {"rows": 0, "first": None, "last": None}
 
     def _open(self, symbol: str, timeframe: str) -> builtins.list[Any]:
-        """The series' files (base, then segments), opened: one consistent version."""
+        """The series' files (base, then tail), opened: one consistent version."""
         tfs.validate(timeframe)
         files = snaps.open_series(self.snapshot_dir, symbol, timeframe)
         if files is None:

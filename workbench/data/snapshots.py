@@ -1,14 +1,14 @@
 """The published side of the candle cache: the manifest, file names, and reading a series.
 
-A series is a **base** Parquet file plus zero or more **segments** (bars appended after
-the base's last bar, each a small Parquet file), all in time order and disjoint, listed
-in that order by the series' entry in ``manifest.json``. The manifest is replaced by one
-atomic rename, so a reader that reads it once sees one consistent version of every
-series. Files are never rewritten in place: a new base or segment gets a new name, and a
-superseded file is only deleted one compaction later (it sits in the entry's
-``retired`` list meanwhile), so a reader that read the manifest just before a
-compaction still finds its files; if it is so slow that one is gone, it reads the
-manifest again (:func:`open_series`). A file opened before it was deleted stays readable.
+A series is a **base** Parquet file plus at most one **tail** (the bars appended after
+the base's last bar; the entry's ``segments`` list), both in time order and disjoint,
+named by the series' entry in ``manifest.json``. The manifest is replaced by one atomic
+rename, so a reader that reads it once sees one consistent version of every series.
+Files are never rewritten in place: a new base or tail gets a new name, and a file that
+left the manifest is deleted only ``GRACE_NS`` later (it sits in the entry's ``retired``
+list meanwhile), so a reader that read the manifest just before finds its files; if it
+was slower than that and one is gone, it reads the manifest again
+(:func:`open_series`). A file opened before it was deleted stays readable.
 
 Caches written before segments existed have entries without ``segments`` and a base
 named ``<symbol>__<timeframe>.parquet``; they read the same way.
@@ -20,8 +20,10 @@ the sorted ``ts``; no pandas on this path.
 
 from __future__ import annotations
 
+import glob
 import json
 import os
+import re
 import tempfile
 import time
 from pathlib import Path
@@ -33,6 +35,8 @@ import numpy as np
 from workbench.errors import WorkbenchError
 
 MANIFEST = "manifest.json"
+#: how long a file that left the manifest stays on disk for readers that listed it
+GRACE_NS = 60 * 10**9
 SCHEMA = "workbench.candles-manifest/2"
 #: the entry fields :meth:`CandleCache.list` reports
 LISTED = ("symbol", "timeframe", "rows", "first", "last", "sources")
@@ -56,6 +60,49 @@ def entry_files(entry: Entry) -> list[str]:
     """The files of one version of a series, in time order."""
     return [entry.get("file") or series_file(entry["symbol"], entry["timeframe"]),
             *entry.get("segments", [])]
+
+
+def retire(old: Entry | None, new: Entry, snapshot_dir: Path, *, sweep: bool = False) -> None:
+    """Record in ``new`` the files of ``old`` it no longer lists, and delete retired files
+    older than ``GRACE_NS``. ``sweep``: also delete the series' tails no entry lists
+    (tails are only written under the write lock, so such a file was left by a writer
+    killed before publishing it, and nobody ever read it)."""
+    now = time.time_ns()
+    current = set(entry_files(new))
+    retired = [*(old or {}).get("retired", []),
+               *([f, now] for f in (entry_files(old) if old else []) if f not in current)]
+    kept = []
+    for name, at in retired:
+        if name in current:
+            continue
+        if now - at >= GRACE_NS:
+            (snapshot_dir / name).unlink(missing_ok=True)
+        else:
+            kept.append([name, at])
+    new["retired"] = kept
+    if sweep:
+        stem = series_file(new["symbol"], new["timeframe"]).removesuffix(".parquet")
+        listed = current | {name for name, _ in kept}
+        for path in snapshot_dir.glob(f"{glob.escape(stem)}.s*.parquet"):
+            if path.name not in listed and re.fullmatch(
+                    rf"{re.escape(stem)}\.s[0-9a-f]{{16}}\.parquet", path.name):
+                path.unlink(missing_ok=True)
+
+
+def arrow_candles(table: Any, meta: dict[str, str]) -> Any:
+    """``table`` with ``ts`` as UTC nanoseconds (DuckDB gives microseconds) and ``meta``."""
+    import pyarrow as pa
+
+    ts = table.column("ts")
+    kind = table.schema.field("ts").type
+    if pa.types.is_timestamp(kind):
+        ts = ts.cast(pa.timestamp("ns", tz=kind.tz)).cast(pa.int64())
+    table = table.set_column(0, pa.field("ts", pa.timestamp("ns", tz="UTC")),
+                             ts.cast(pa.timestamp("ns", tz="UTC")))
+    if "source" in table.column_names:
+        i = table.column_names.index("source")
+        table = table.set_column(i, "source", table.column(i).cast(pa.string()))
+    return table.replace_schema_metadata(meta)
 
 
 def read_manifest(snapshot_dir: Path) -> dict[Key, Entry]:

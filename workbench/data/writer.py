@@ -2,19 +2,19 @@
 
 A :class:`CacheWriter` is one write session (see :meth:`CandleCache.writer
 <workbench.data.cache.CandleCache.writer>`): it holds the write lock and the DuckDB file
-read-write, first folds into DuckDB the segments appends wrote without it
+read-write, first folds into DuckDB the bars appends wrote without it
 (:mod:`workbench.data.appends`), writes checked batches with ``INSERT ... ON CONFLICT DO
 UPDATE`` from Arrow (never row by row), marks the series it touched dirty in
 ``series_state`` (in the same transaction), and at the end publishes every dirty series:
-bars only after the published last bar become one new segment (O(batch)); anything else
-(revisions, bars before the end, too many segments, a series left dirty by a crash) is
-exported whole, sorted by ``ts``, as a new base. Then the manifest is replaced.
+bars only after the published last bar join the series' small tail file (O(tail));
+anything else (revisions, bars before the end, a tail past the compaction threshold, a
+series left dirty by a crash) is exported whole, sorted by ``ts``, as a new base. Then the
+manifest is replaced.
 """
 
 from __future__ import annotations
 
-import glob
-import re
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -33,9 +33,10 @@ if TYPE_CHECKING:
 
 __all__ = ["SCHEMA", "CacheWriter", "series_file"]
 
-#: a series with this many segments is merged into a new base (by the next write session
-#: that touches it, or by a background compaction after appends)
-COMPACT_AFTER = 16
+#: a tail of this many bars is merged into a new base (by the next write session that
+#: touches the series, or by a background compaction after appends): appends stay
+#: O(this), reads pay for one more small file
+COMPACT_AFTER = 10_000
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS candles (
@@ -88,7 +89,7 @@ ON CONFLICT (symbol, timeframe) DO UPDATE SET dirty = true
 
 _SOURCES = """
 SELECT list(DISTINCT source ORDER BY source) FROM candles
-WHERE symbol = $symbol AND timeframe = $timeframe {}
+WHERE symbol = $symbol AND timeframe = $timeframe
 """
 
 
@@ -126,64 +127,39 @@ def boundary_gaps(timeframe: str, source: str, batch: tuple[int, int, int],
     return [{**p.to_dict(), "source": source, "boundary": True} for p in problems]
 
 
-def arrow_candles(table: pa.Table, meta: dict[str, str]) -> pa.Table:
-    """``ts`` as UTC nanoseconds plus the five value columns, with file metadata."""
+def fold(con: Any, snapshot_dir: Path, entries: dict[Key, Entry]) -> dict[Key, int]:
+    """Upsert into DuckDB, in one transaction, the tail bars appends wrote after each
+    entry's ``folded_ns``; return the last bar folded per series. Idempotent: folding
+    the same bars again writes the same rows."""
     import pyarrow as pa
-
-    ts = table.column("ts")
-    kind = table.schema.field("ts").type
-    if pa.types.is_timestamp(kind):  # DuckDB gives microseconds
-        ts = ts.cast(pa.timestamp("ns", tz=kind.tz)).cast(pa.int64())
-    table = table.set_column(0, pa.field("ts", pa.timestamp("ns", tz="UTC")),
-                             ts.cast(pa.timestamp("ns", tz="UTC")))
-    return table.replace_schema_metadata(meta)
-
-
-def fold(con: Any, snapshot_dir: Any, pending: list[tuple[Key, str]]) -> None:
-    """Upsert appended segments into DuckDB, in one transaction (idempotent: re-folding
-    the same segments writes the same rows)."""
-    import pyarrow as pa
+    import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
+    pending = {k: e for k, e in entries.items() if "folded_ns" in e and e.get("segments")}
+    if not pending:
+        return {}
+    done: dict[Key, int] = {}
     con.execute("BEGIN TRANSACTION")
     try:
-        for (symbol, timeframe), name in pending:
-            table = pq.read_table(snapshot_dir / name)
-            meta = table.schema.metadata or {}
-            incoming = table.set_column(0, "ts", table.column("ts").cast(pa.int64())
-                                        .cast(pa.timestamp("ns")))
-            con.register("incoming", incoming)
-            try:
-                con.execute(_UPSERT, {"symbol": symbol, "timeframe": timeframe, "source":
-                                      meta.get(b"workbench.source", b"append").decode()})
-            finally:
-                con.unregister("incoming")
+        for (symbol, timeframe), e in pending.items():
+            tail = pq.read_table(snapshot_dir / e["segments"][0])
+            ts = tail.column("ts").cast(pa.int64())
+            rows = tail.filter(pc.greater(ts, int(e["folded_ns"])))
+            rows = rows.set_column(0, "ts", rows.column("ts").cast(pa.int64())
+                                   .cast(pa.timestamp("ns")))
+            for source in pc.unique(rows.column("source")).to_pylist():
+                con.register("incoming", rows.filter(pc.equal(rows.column("source"), source)))
+                try:
+                    con.execute(_UPSERT, {"symbol": symbol, "timeframe": timeframe,
+                                          "source": source})
+                finally:
+                    con.unregister("incoming")
+            done[symbol, timeframe] = int(pc.max(ts).as_py())
         con.execute("COMMIT")
     except BaseException:
         con.execute("ROLLBACK")
         raise
-
-
-def retire(old: Entry | None, new: Entry, snapshot_dir: Any) -> None:
-    """Keep the files ``old`` listed until the next compaction (a reader may be opening
-    them now); delete the ones retired by the previous compaction."""
-    if old is None:
-        return
-    pending = set(old.get("unfolded", []))
-    current = set(snaps.entry_files(new))
-    keep = [f for f in old.get("retired", []) if f in pending]
-    new["retired"] = keep + [f for f in snaps.entry_files(old) if f not in current]
-    for name in old.get("retired", []):
-        if name not in pending and name not in current:
-            (snapshot_dir / name).unlink(missing_ok=True)
-    # segments are only written under the write lock, so one no entry lists is left by
-    # a writer killed before it published: never read by anyone
-    stem = series_file(new["symbol"], new["timeframe"]).removesuffix(".parquet")
-    listed = current | set(new["retired"]) | set(new.get("unfolded", []))
-    for path in snapshot_dir.glob(f"{glob.escape(stem)}.s*.parquet"):
-        if path.name not in listed and re.fullmatch(
-                rf"{re.escape(stem)}\.s[0-9a-f]{{16}}\.parquet", path.name):
-            path.unlink(missing_ok=True)
+    return done
 
 
 class CacheWriter:
@@ -213,15 +189,20 @@ class CacheWriter:
                 self._bounds[key] = (int(e["first_ns"]), int(e["last_ns"]))
 
     def fold(self) -> None:
-        """Bring DuckDB up to date with the segments appends wrote, and say so at once
-        (before any other write: re-folding after a later revision would undo it)."""
-        pending = [(k, n) for k, e in self.entries.items() for n in e.get("unfolded", [])]
-        if not pending:
-            return
-        fold(self.con, self.cache.snapshot_dir, pending)
-        for e in self.entries.values():
-            e.pop("unfolded", None)
-        snaps.write_manifest(self.cache.snapshot_dir, self.entries)
+        """Bring DuckDB up to date with the bars appends wrote, and say so at once
+        (before any other write: re-folding after a later revision would undo it).
+        A tail past the compaction threshold is merged when this session ends."""
+        done = fold(self.con, self.cache.snapshot_dir, self.entries)
+        for key in done:
+            self.entries[key].pop("folded_ns", None)
+            if self.entries[key].get("tail_rows", 0) >= self._threshold():
+                self.con.execute(_MARK_DIRTY, {"symbol": key[0], "timeframe": key[1]})
+                self.rewritten.add(key)
+        if done:
+            snaps.write_manifest(self.cache.snapshot_dir, self.entries)
+
+    def _threshold(self) -> int:
+        return self.cache.compact_after or COMPACT_AFTER
 
     def upsert(self, data: Any, symbol: str, timeframe: str, source: str, *,
                label: str | None = None, check: bool = True) -> int:
@@ -333,10 +314,8 @@ class CacheWriter:
             old = self.entries.get(key)
             new: Entry | None
             if (old is not None and key not in self.rewritten and key not in self.stale
-                    and not self.recount_all
-                    and len(old.get("segments", [])) + 1
-                    < (self.cache.compact_after or COMPACT_AFTER)):
-                new = self._export_segment(key, old)
+                    and not self.recount_all):
+                new = self._export_tail(key, old)
             else:
                 new = self._export_base(key, old)
             if new is None:
@@ -352,55 +331,63 @@ class CacheWriter:
             snaps.write_manifest(snap, self.entries)
 
     def _select(self, key: Key, after: int | None) -> pa.Table:
-        where = "" if after is None else "AND ts > ?"
+        cols, where = ("ts, open, high, low, close, volume", "") if after is None else (
+            "ts, open, high, low, close, volume, source", "AND ts > ?")
         return self.con.sql(
-            "SELECT ts, open, high, low, close, volume FROM candles WHERE symbol = ? "
-            f"AND timeframe = ? {where} ORDER BY ts",
-            params=[*key, *([] if after is None else [_ts(after)])]).to_arrow_table()
+            f"SELECT {cols} FROM candles WHERE symbol = ? AND timeframe = ? {where} "
+            "ORDER BY ts", params=[*key, *([] if after is None else [_ts(after)])],
+        ).to_arrow_table()
 
-    def _sources(self, key: Key, after: int | None) -> list[str]:
-        params: dict[str, Any] = {"symbol": key[0], "timeframe": key[1]}
-        if after is not None:
-            params["after"] = _ts(after)
-        sql = _SOURCES.format("" if after is None else "AND ts > $after")
-        return list(self.con.execute(sql, params).fetchall()[0][0] or [])
+    def _sources(self, key: Key) -> list[str]:
+        return list(self.con.execute(_SOURCES, {"symbol": key[0], "timeframe": key[1]})
+                    .fetchall()[0][0] or [])
 
-    def _meta(self, key: Key, **more: str) -> dict[str, str]:
+    def _meta(self, key: Key) -> dict[str, str]:
         return {"workbench.symbol": key[0], "workbench.timeframe": key[1],
-                "workbench.ts": "bar start, UTC, sorted ascending", **more}
+                "workbench.ts": "bar start, UTC, sorted ascending"}
 
-    def _export_segment(self, key: Key, old: Entry) -> Entry:
-        """The bars after the published last bar, as one more segment: O(batch)."""
+    def _export_tail(self, key: Key, old: Entry) -> Entry | None:
+        """The bars after the published last bar, added to the tail: O(tail), not O(series)."""
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
         last = int(old["last_ns"])
-        table = self._select(key, last)
-        if table.num_rows == 0:
+        rows = snaps.arrow_candles(self._select(key, last), self._meta(key))
+        if rows.num_rows == 0:
             return old
-        sources = self._sources(key, last)
-        table = arrow_candles(table, self._meta(key))
+        tail_rows = int(old.get("tail_rows", 0)) + rows.num_rows
+        if tail_rows >= self._threshold():
+            return self._export_base(key, old)
+        snap = self.cache.snapshot_dir
+        if old.get("segments"):
+            rows = pa.concat_tables([pq.read_table(snap / old["segments"][0]), rows])
         name = snaps.new_file(*key, "s")
-        snaps.write_parquet(self.cache.snapshot_dir / name, table)
-        ts = table.column("ts").cast("int64")
-        hi = int(ts[-1].as_py())
-        return {**old, "rows": int(old["rows"]) + table.num_rows, "last": ns_to_iso(hi),
-                "last_ns": hi, "sources": sorted(set(old["sources"]) | set(sources)),
-                "segments": [*old.get("segments", []), name]}
+        snaps.write_parquet(snap / name, rows)
+        hi = int(rows.column("ts").cast(pa.int64())[-1].as_py())
+        new = {**old, "rows": int(old["rows"]) + tail_rows - int(old.get("tail_rows", 0)),
+               "last": ns_to_iso(hi), "last_ns": hi, "segments": [name],
+               "tail_rows": tail_rows, "sources": sorted(
+                   {*old["sources"], *rows.column("source").unique().to_pylist()})}
+        snaps.retire(old, new, snap)
+        return new
 
     def _export_base(self, key: Key, old: Entry | None) -> Entry | None:
         """The whole series, sorted, as a new base (the old files retire)."""
+        import pyarrow as pa
+
         table = self._select(key, None)
         if table.num_rows == 0:
             return None
-        sources = self._sources(key, None)
-        table = arrow_candles(table, self._meta(key))
+        table = snaps.arrow_candles(table, self._meta(key))
         name = snaps.new_file(*key, "b")
         snaps.write_parquet(self.cache.snapshot_dir / name, table)
-        ts = table.column("ts").cast("int64")
+        ts = table.column("ts").cast(pa.int64())
         lo, hi = int(ts[0].as_py()), int(ts[-1].as_py())
         new: Entry = {"symbol": key[0], "timeframe": key[1], "rows": table.num_rows,
                       "first": ns_to_iso(lo), "last": ns_to_iso(hi), "first_ns": lo,
-                      "last_ns": hi, "sources": list(sources), "file": name,
-                      "segments": []}
-        retire(old, new, self.cache.snapshot_dir)
+                      "last_ns": hi, "sources": self._sources(key), "file": name,
+                      "segments": [], "tail_rows": 0}
+        snaps.retire(old, new, self.cache.snapshot_dir, sweep=True)
         return new
 
 
