@@ -41,7 +41,9 @@ def bars(first: int, count: int, bump: float = 0.0) -> pd.DataFrame:
 
 
 def entry(cache: CandleCache, symbol: str = "S", timeframe: str = "1m") -> dict:
-    return snapshots.read_manifest(cache.snapshot_dir)[symbol, timeframe]
+    e = snapshots.read_entry(cache.snapshot_dir, symbol, timeframe)
+    assert e is not None
+    return e
 
 
 def duckdb_closes(cache: CandleCache, symbol: str = "S") -> list[float]:
@@ -166,7 +168,7 @@ def test_compaction_merges_the_tail_and_deletes_old_files_after_the_grace_time(
     assert not any((seeded.snapshot_dir / f).exists() for f in first)
     assert seeded.compact("S", "1m") == 1 and seeded.compact() == 0
     assert_truth(seeded, 106)
-    left = {p.name for p in seeded.snapshot_dir.glob("S__1m.*")}
+    left = {p.name for p in seeded.snapshot_dir.glob("S__1m.*.parquet")}
     assert left == set(snapshots.entry_files(entry(seeded))) | retired(seeded)
 
 
@@ -215,22 +217,23 @@ def test_reader_rereads_the_manifest_when_a_listed_file_is_gone(
     """A reader slower than the grace time finds a listed file deleted: it starts over."""
     monkeypatch.setattr(snapshots, "GRACE_NS", 0)
     seeded.upsert(bars(100, 1), "S", "1m", source="live")
-    stale = seeded.manifest_path.read_bytes()
+    path = seeded.snapshot_dir / snapshots.entry_file("S", "1m")
+    stale = path.read_bytes()
     for i in (101, 102):
         seeded.upsert(bars(i, 1), "S", "1m", source="live")
         seeded.compact()
-    current = seeded.manifest_path.read_bytes()
-    seeded.manifest_path.write_bytes(stale)  # what the slow reader read
+    current = path.read_bytes()
+    path.write_bytes(stale)  # what the slow reader read
     calls = []
-    real = snapshots.read_manifest
+    real = snapshots.read_entry
 
-    def fresh_on_retry(path: Path) -> dict:
+    def fresh_on_retry(*args: object) -> dict | None:
         calls.append(1)
         if len(calls) > 1:
-            seeded.manifest_path.write_bytes(current)
-        return real(path)
+            path.write_bytes(current)
+        return real(*args)  # type: ignore[arg-type]
 
-    monkeypatch.setattr(snapshots, "read_manifest", fresh_on_retry)
+    monkeypatch.setattr(snapshots, "read_entry", fresh_on_retry)
     files = snapshots.open_series(seeded.snapshot_dir, "S", "1m")
     assert files is not None and len(calls) == 2
     np.testing.assert_array_equal(snapshots.read_series(files, ["close"])["close"],
@@ -272,6 +275,19 @@ def test_cache_written_before_tails_existed_is_read_and_extended(
                                   generate("X", "1d", 10, seed=2)["close"])
 
 
+def test_an_append_rewrites_its_series_entry_not_the_index_of_every_series(
+        seeded: CandleCache) -> None:
+    seeded.upsert(bars(0, 10), "T", "1m", source="seed")
+    index = seeded.manifest_path.read_bytes()
+    seeded.upsert(bars(100, 1), "S", "1m", source="live")
+    assert seeded.manifest_path.read_bytes() == index
+    assert [(s["symbol"], s["rows"]) for s in seeded.list()] == [("S", 101), ("T", 10)]
+    with seeded.writer():  # a write session that folds brings the index up to date
+        pass
+    listed = json.loads(seeded.manifest_path.read_bytes())["series"]
+    assert [(s["symbol"], s["rows"]) for s in listed] == [("S", 101), ("T", 10)]
+
+
 def test_an_append_waits_for_the_write_lock_and_names_its_holder(seeded: CandleCache) -> None:
     with seeded.writer():
         with pytest.raises(CacheLockedError, match=f"locked by pid {os.getpid()}"):
@@ -297,7 +313,7 @@ READER = textwrap.dedent("""
         if c.n < last_n:
             bad.append(f"read {reads}: {c.n} bars after {last_n}")
         last_n, reads = c.n, reads + 1
-        versions.add(json.loads(cache.manifest_path.read_bytes())["series"][0]["file"])
+        versions.add(json.loads((cache.snapshot_dir / "S__1m.json").read_bytes())["file"])
     print(json.dumps({"reads": reads, "last_n": last_n, "bad": bad[:5],
                       "bases": len(versions)}))
 """)

@@ -5,7 +5,7 @@ DuckDB file alone costs ~50 ms and re-exporting a 5M-bar series ~1 s, so a batch
 bars all come after the series' published last bar skips DuckDB: under the write lock
 (:mod:`workbench.data.writelock`) it is checked, added to the series' small tail file
 (a new file: the old tail plus the batch, with each bar's source) and published in the
-manifest, whose ``folded_ns`` says which tail bars DuckDB lacks. The next write
+series' entry file, whose ``folded_ns`` says which tail bars DuckDB lacks. The next write
 session, or compaction, folds them into DuckDB.
 
 Compaction merges base and tail into a new base from the Parquet files, holding the write
@@ -53,12 +53,10 @@ def try_append(cache: CandleCache, frame: pd.DataFrame, symbol: str, timeframe: 
     tfs.validate(timeframe)
     if len(frame) == 0:
         return None
-    key = (symbol, timeframe)
     snap = cache.snapshot_dir
     lo = int(frame["ts"].min())
     with writelock.acquire(snap, cache.path, cache.lock_timeout):
-        entries = snaps.read_manifest(snap)
-        old = entries.get(key)
+        old = snaps.read_entry(snap, symbol, timeframe)
         if old is None or "last_ns" not in old or lo <= int(old["last_ns"]):
             return None
         name_in = label or f"{symbol} {timeframe}"
@@ -87,8 +85,7 @@ def try_append(cache: CandleCache, frame: pd.DataFrame, symbol: str, timeframe: 
                "segments": [name], "tail_rows": tail.num_rows,
                "folded_ns": old.get("folded_ns", old["last_ns"])}
         snaps.retire(old, new, snap)
-        entries[key] = new
-        snaps.write_manifest(snap, entries)
+        snaps.write_entry(snap, new)
     every = cache.compact_after
     if every and before // every < new["tail_rows"] // every:
         start_compaction(cache, symbol, timeframe)
@@ -145,8 +142,7 @@ def compact(cache: CandleCache, symbol: str, timeframe: str) -> bool:
         "workbench.symbol": symbol, "workbench.timeframe": timeframe, **_META}))
     del merged
     with writelock.acquire(snap, cache.path, cache.lock_timeout):
-        entries = snaps.read_manifest(snap)
-        current = entries.get(key)
+        current = snaps.read_entry(snap, symbol, timeframe)
         if current is None or snaps.entry_files(current)[0] != files[0]:
             (snap / name).unlink(missing_ok=True)
             return False
@@ -159,8 +155,7 @@ def compact(cache: CandleCache, symbol: str, timeframe: str) -> bool:
             snaps.write_parquet(snap / rest_name, rest)
             new.update(segments=[rest_name], tail_rows=rest.num_rows)
         snaps.retire(current, new, snap, sweep=True)
-        entries[key] = new
-        snaps.write_manifest(snap, entries)
+        snaps.write_entry(snap, new)
     return True
 
 
@@ -191,17 +186,16 @@ def fold_pending(cache: CandleCache) -> dict[snaps.Key, snaps.Entry] | None:
         except CacheLockedError:
             return None  # that session folds them again: same rows, nothing in between
         with held:
-            entries = snaps.read_manifest(snap)
             for key, last in done.items():
-                e = entries.get(key)
+                e = snaps.read_entry(snap, *key)
                 if e is None or "folded_ns" not in e:
                     continue
                 if int(e["last_ns"]) <= last:
                     del e["folded_ns"]
                 else:  # appended meanwhile
                     e["folded_ns"] = max(int(e["folded_ns"]), last)
-            snaps.write_manifest(snap, entries)
-            return entries
+                snaps.write_entry(snap, e)
+            return snaps.read_manifest(snap)
     finally:
         con.close()
         lock.release()

@@ -13,11 +13,11 @@ reader that opened the DuckDB file would wait on every import. Instead:
 - When a session ends, every series it touched is published to ``<cache>.series/``:
   bars after the published last bar join the series' small *tail* file, anything else
   makes a new sorted *base* file (each written to a temporary file, then renamed), and
-  ``manifest.json``, which names each series' base and tail, is replaced the same way
-  (see :mod:`workbench.data.snapshots`).
+  the series' entry file naming its base and tail (and ``manifest.json``, the index of
+  every series) is replaced the same way (see :mod:`workbench.data.snapshots`).
 - **Appends** (:meth:`~CandleCache.upsert` of bars all after the series' last bar) do
-  not open DuckDB at all: a new tail and the manifest, in a few ms whatever the series'
-  length; write sessions fold them into DuckDB later, and a long tail is compacted into
+  not open DuckDB at all: a new tail and the series' entry file, in a few ms whatever
+  the series' length or the number of series; write sessions fold them into DuckDB later, and a long tail is compacted into
   a new base in the background (see :mod:`workbench.data.appends`). One write lock
   (:mod:`workbench.data.writelock`) orders appends and write sessions.
 - **Readers** (:meth:`read_arrays`, :meth:`read_frame`, :meth:`list`, the replay feed,
@@ -225,10 +225,10 @@ class CandleCache:
         return list(snaps.read_manifest(self.snapshot_dir).values())
 
     def _rows_of(self, symbol: str, timeframe: str) -> dict[str, Any]:
-        for s in self._manifest():
-            if s["symbol"] == symbol and s["timeframe"] == timeframe:
-                return {"rows": s["rows"], "first": s["first"], "last": s["last"]}
-        return {"rows": 0, "first": None, "last": None}
+        s = snaps.read_entry(self.snapshot_dir, symbol, timeframe)
+        if s is None:
+            return {"rows": 0, "first": None, "last": None}
+        return {"rows": s["rows"], "first": s["first"], "last": s["last"]}
 
     def _open(self, symbol: str, timeframe: str) -> builtins.list[Any]:
         """The series' files (base, then tail), opened: one consistent version."""

@@ -2,13 +2,17 @@
 
 A series is a **base** Parquet file plus at most one **tail** (the bars appended after
 the base's last bar; the entry's ``segments`` list), both in time order and disjoint,
-named by the series' entry in ``manifest.json``. The manifest is replaced by one atomic
-rename, so a reader that reads it once sees one consistent version of every series.
+named by the series' entry: its own small ``<symbol>__<timeframe>.json`` (so an append
+rewrites one small file however many series there are), or for a series no writer has
+touched since entry files existed, its entry in ``manifest.json``, the index of every
+series that write sessions rewrite. Entries are replaced by one atomic rename, so a
+reader that reads one sees one consistent version of the series.
 Files are never rewritten in place: a new base or tail gets a new name, and a file that
 left the manifest is deleted only ``GRACE_NS`` later (it sits in the entry's ``retired``
 list meanwhile), so a reader that read the manifest just before finds its files; if it
 was slower than that and one is gone, it reads the manifest again
 (:func:`open_series`). A file opened before it was deleted stays readable.
+``manifest.json`` may lag an entry file; :func:`read_manifest` overlays them.
 
 Caches written before segments existed have entries without ``segments`` and a base
 named ``<symbol>__<timeframe>.parquet``; they read the same way.
@@ -105,8 +109,47 @@ def arrow_candles(table: Any, meta: dict[str, str]) -> Any:
     return table.replace_schema_metadata(meta)
 
 
+def entry_file(symbol: str, timeframe: str) -> str:
+    """The series' own entry file: what an append rewrites, whatever the number of series."""
+    return series_file(symbol, timeframe).removesuffix(".parquet") + ".json"
+
+
+def read_entry(snapshot_dir: Path, symbol: str, timeframe: str) -> Entry | None:
+    """The series' current entry: its own file, else (a cache written before entry files
+    existed) its entry in ``manifest.json``; None if there is no such series."""
+    try:
+        entry: Entry = json.loads((snapshot_dir / entry_file(symbol, timeframe)).read_bytes())
+        return entry
+    except FileNotFoundError:
+        return _read_index(snapshot_dir).get((symbol, timeframe))
+
+
+def write_entry(snapshot_dir: Path, entry: Entry) -> None:
+    """Publish a new version of one series (an atomic rename)."""
+    body = json.dumps(entry).encode()
+    write_atomic(snapshot_dir / entry_file(entry["symbol"], entry["timeframe"]),
+                 lambda tmp: Path(tmp).write_bytes(body))
+
+
+def remove_entry(snapshot_dir: Path, symbol: str, timeframe: str) -> None:
+    (snapshot_dir / entry_file(symbol, timeframe)).unlink(missing_ok=True)
+
+
 def read_manifest(snapshot_dir: Path) -> dict[Key, Entry]:
-    """Every series' entry (empty if there is no manifest yet)."""
+    """Every series' current entry: ``manifest.json`` overlaid with the entry files."""
+    entries = _read_index(snapshot_dir)
+    for path in snapshot_dir.glob("*.json"):
+        if path.name == MANIFEST:
+            continue
+        try:
+            e = json.loads(path.read_bytes())
+        except FileNotFoundError:
+            continue
+        entries[e["symbol"], e["timeframe"]] = e
+    return {k: entries[k] for k in sorted(entries)}
+
+
+def _read_index(snapshot_dir: Path) -> dict[Key, Entry]:
     try:
         series = json.loads((snapshot_dir / MANIFEST).read_bytes())["series"]
     except FileNotFoundError:
@@ -115,7 +158,8 @@ def read_manifest(snapshot_dir: Path) -> dict[Key, Entry]:
 
 
 def write_manifest(snapshot_dir: Path, entries: dict[Key, Entry]) -> None:
-    """Replace the manifest atomically (temporary file, fsync, rename)."""
+    """Replace the index of every series, ``manifest.json`` (write sessions do; appends
+    only rewrite their series' entry file)."""
     body = json.dumps({"schema": SCHEMA, "series": [entries[k] for k in sorted(entries)]},
                       indent=1).encode()
     write_atomic(snapshot_dir / MANIFEST, lambda tmp: Path(tmp).write_bytes(body))
@@ -159,7 +203,7 @@ def open_series(snapshot_dir: Path, symbol: str, timeframe: str,
     import pyarrow.parquet as pq
 
     for attempt in range(attempts):
-        entry = read_manifest(snapshot_dir).get((symbol, timeframe))
+        entry = read_entry(snapshot_dir, symbol, timeframe)
         if entry is None:
             legacy = snapshot_dir / series_file(symbol, timeframe)
             if not legacy.exists():  # a snapshot with no manifest: a cache being rebuilt

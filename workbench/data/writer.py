@@ -195,6 +195,7 @@ class CacheWriter:
         done = fold(self.con, self.cache.snapshot_dir, self.entries)
         for key in done:
             self.entries[key].pop("folded_ns", None)
+            snaps.write_entry(self.cache.snapshot_dir, self.entries[key])
             if self.entries[key].get("tail_rows", 0) >= self._threshold():
                 self.con.execute(_MARK_DIRTY, {"symbol": key[0], "timeframe": key[1]})
                 self.rewritten.add(key)
@@ -320,13 +321,16 @@ class CacheWriter:
                 new = self._export_base(key, old)
             if new is None:
                 self.entries.pop(key, None)
+                snaps.remove_entry(snap, *key)
             else:
                 self.entries[key] = new
+                snaps.write_entry(snap, new)
             con.execute("UPDATE series_state SET dirty = false WHERE symbol = ? "
                         "AND timeframe = ?", list(key))
         if self.recount_all:  # series no longer in the table (deleted by SQL) go
             for key in set(self.entries) - set(dirty):
                 del self.entries[key]
+                snaps.remove_entry(snap, *key)
         if dirty or not (snap / snaps.MANIFEST).exists():
             snaps.write_manifest(snap, self.entries)
 
