@@ -113,55 +113,55 @@ def start_compaction(cache: CandleCache, symbol: str, timeframe: str) -> int:
 
 
 def compact(cache: CandleCache, symbol: str, timeframe: str) -> bool:
-    """Merge the series' tail into a new base; False if there was no tail, DuckDB was
-    busy (the write session holding it merges a long tail itself), or a writer replaced
-    the base meanwhile (its write made a new base anyway)."""
+    """Merge into a new base the base and the tail bars DuckDB has (folding first, unless
+    a write session holds DuckDB); the later bars stay the tail. False if nothing was
+    merged or a writer replaced the base meanwhile (its write made a new base anyway)."""
     import pyarrow as pa
     import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
-    key = (symbol, timeframe)
     snap = cache.snapshot_dir
-    for _ in range(3):  # the base may only take bars DuckDB has
-        entries = fold_pending(cache)
-        if entries is None:
-            return False
-        entry = entries.get(key)
-        if entry is None or not entry.get("segments"):
-            return False
-        if "folded_ns" not in entry:
-            break
-    else:
+    entry = snaps.read_entry(snap, symbol, timeframe)
+    if entry is None or not entry.get("segments"):
         return False
+    fold_pending(cache)
+    entry = snaps.read_entry(snap, symbol, timeframe)
+    if entry is None or not entry.get("segments"):
+        return False
+    # a base only holds bars DuckDB has
+    upto = int(entry["folded_ns"] if "folded_ns" in entry else entry["last_ns"])
     cols = ["ts", *VALUE_COLUMNS]
-    files = snaps.entry_files(entry)
-    merged = pa.concat_tables([pq.read_table(snap / f, columns=cols)
-                               .replace_schema_metadata(None) for f in files])
+    base, tail_name = snaps.entry_files(entry)
+    tail = pq.read_table(snap / tail_name, columns=cols)
+    tail = tail.filter(pc.less_equal(tail.column("ts").cast(pa.int64()), upto))
+    if tail.num_rows == 0:
+        return False
+    merged = pa.concat_tables([pq.read_table(snap / base, columns=cols)
+                               .replace_schema_metadata(None),
+                               tail.replace_schema_metadata(None)])
     name = snaps.new_file(symbol, timeframe, "b")
     snaps.write_parquet(snap / name, snaps.arrow_candles(merged, {
         "workbench.symbol": symbol, "workbench.timeframe": timeframe, **_META}))
     del merged
     with writelock.acquire(snap, cache.path, cache.lock_timeout):
         current = snaps.read_entry(snap, symbol, timeframe)
-        if current is None or snaps.entry_files(current)[0] != files[0]:
+        if current is None or snaps.entry_files(current)[0] != base:
             (snap / name).unlink(missing_ok=True)
             return False
-        new = {**current, "file": name, "segments": [], "tail_rows": 0}
-        if current["segments"] != entry["segments"]:  # appended meanwhile: they stay a tail
-            tail = pq.read_table(snap / current["segments"][0])
-            rest = tail.filter(pc.greater(tail.column("ts").cast(pa.int64()),
-                                          int(entry["last_ns"])))
-            rest_name = snaps.new_file(symbol, timeframe, "s")
-            snaps.write_parquet(snap / rest_name, rest)
-            new.update(segments=[rest_name], tail_rows=rest.num_rows)
+        # the bars after ``upto`` (DuckDB may lack some) stay the tail: appends go on
+        now = pq.read_table(snap / current["segments"][0])
+        rest = now.filter(pc.greater(now.column("ts").cast(pa.int64()), upto))
+        new = {**current, "file": name, "segments": [], "tail_rows": rest.num_rows}
+        if rest.num_rows:
+            new["segments"] = [snaps.new_file(symbol, timeframe, "s")]
+            snaps.write_parquet(snap / new["segments"][0], rest)
         snaps.retire(current, new, snap, sweep=True)
         snaps.write_entry(snap, new)
     return True
 
 
-def fold_pending(cache: CandleCache) -> dict[snaps.Key, snaps.Entry] | None:
-    """Fold appended bars into DuckDB unless a write session holds it (then None); return
-    the manifest's entries as they were just after (an append may have come since).
+def fold_pending(cache: CandleCache) -> bool:
+    """Fold appended bars into DuckDB unless a write session holds it; True if folded.
 
     Holding DuckDB keeps write sessions (the only other folders, and the only writers
     of DuckDB) out; appends only add bars after ``folded_ns``, so what is read here stays
@@ -171,20 +171,19 @@ def fold_pending(cache: CandleCache) -> dict[snaps.Key, snaps.Entry] | None:
     from workbench.data.writer import SCHEMA
 
     snap = cache.snapshot_dir
-    entries = snaps.read_manifest(snap)
-    if not any("folded_ns" in e for e in entries.values()):
-        return entries
+    if not any("folded_ns" in e for e in snaps.read_manifest(snap).values()):
+        return True
     try:
         con, lock = connect_writer(cache.path, 0)
     except CacheLockedError:
-        return None
+        return False
     try:
         con.execute(SCHEMA)
         done = fold(con, snap, snaps.read_manifest(snap))
         try:  # not waiting: a write session may hold it while it waits for DuckDB
             held = writelock.acquire(snap, cache.path, 0)
         except CacheLockedError:
-            return None  # that session folds them again: same rows, nothing in between
+            return False  # that session folds them again: same rows, nothing in between
         with held:
             for key, last in done.items():
                 e = snaps.read_entry(snap, *key)
@@ -195,7 +194,7 @@ def fold_pending(cache: CandleCache) -> dict[snaps.Key, snaps.Entry] | None:
                 else:  # appended meanwhile
                     e["folded_ns"] = max(int(e["folded_ns"]), last)
                 snaps.write_entry(snap, e)
-            return snaps.read_manifest(snap)
+        return True
     finally:
         con.close()
         lock.release()
