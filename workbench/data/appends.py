@@ -45,7 +45,6 @@ def try_append(cache: CandleCache, frame: pd.DataFrame, symbol: str, timeframe: 
     """Append ``frame`` (canonical) to the series' tail if every bar is after its last
     published bar; else None (the caller upserts through DuckDB; nothing was checked)."""
     import pyarrow as pa
-    import pyarrow.parquet as pq
 
     from workbench.data.checks import check_frame
 
@@ -76,7 +75,7 @@ def try_append(cache: CandleCache, frame: pd.DataFrame, symbol: str, timeframe: 
             "source": pa.array([source] * len(ts), type=pa.string())}),
             {"workbench.symbol": symbol, "workbench.timeframe": timeframe, **_META})
         before = int(old.get("tail_rows", 0)) if old.get("segments") else 0
-        tail = pa.concat_tables([pq.read_table(snap / old["segments"][0]), batch]) \
+        tail = pa.concat_tables([snaps.read_file(snap / old["segments"][0]), batch]) \
             if before else batch
         name = snaps.new_file(symbol, timeframe, "s")
         snaps.write_parquet(snap / name, tail)
@@ -118,7 +117,6 @@ def compact(cache: CandleCache, symbol: str, timeframe: str) -> bool:
     merged or a writer replaced the base meanwhile (its write made a new base anyway)."""
     import pyarrow as pa
     import pyarrow.compute as pc
-    import pyarrow.parquet as pq
 
     snap = cache.snapshot_dir
     entry = snaps.read_entry(snap, symbol, timeframe)
@@ -132,11 +130,11 @@ def compact(cache: CandleCache, symbol: str, timeframe: str) -> bool:
     upto = int(entry["folded_ns"] if "folded_ns" in entry else entry["last_ns"])
     cols = ["ts", *VALUE_COLUMNS]
     base, tail_name = snaps.entry_files(entry)
-    tail = pq.read_table(snap / tail_name, columns=cols)
+    tail = snaps.read_file(snap / tail_name, columns=cols)
     tail = tail.filter(pc.less_equal(tail.column("ts").cast(pa.int64()), upto))
     if tail.num_rows == 0:
         return False
-    merged = pa.concat_tables([pq.read_table(snap / base, columns=cols)
+    merged = pa.concat_tables([snaps.read_file(snap / base, columns=cols)
                                .replace_schema_metadata(None),
                                tail.replace_schema_metadata(None)])
     name = snaps.new_file(symbol, timeframe, "b")
@@ -149,7 +147,7 @@ def compact(cache: CandleCache, symbol: str, timeframe: str) -> bool:
             (snap / name).unlink(missing_ok=True)
             return False
         # the bars after ``upto`` (DuckDB may lack some) stay the tail: appends go on
-        now = pq.read_table(snap / current["segments"][0])
+        now = snaps.read_file(snap / current["segments"][0])
         rest = now.filter(pc.greater(now.column("ts").cast(pa.int64()), upto))
         new = {**current, "file": name, "segments": [], "tail_rows": rest.num_rows}
         if rest.num_rows:

@@ -128,7 +128,7 @@ def write_entry(snapshot_dir: Path, entry: Entry) -> None:
     """Publish a new version of one series (an atomic rename)."""
     body = json.dumps(entry).encode()
     write_atomic(snapshot_dir / entry_file(entry["symbol"], entry["timeframe"]),
-                 lambda tmp: Path(tmp).write_bytes(body))
+                 lambda fh: fh.write(body))
 
 
 def remove_entry(snapshot_dir: Path, symbol: str, timeframe: str) -> None:
@@ -162,21 +162,19 @@ def write_manifest(snapshot_dir: Path, entries: dict[Key, Entry]) -> None:
     only rewrite their series' entry file)."""
     body = json.dumps({"schema": SCHEMA, "series": [entries[k] for k in sorted(entries)]},
                       indent=1).encode()
-    write_atomic(snapshot_dir / MANIFEST, lambda tmp: Path(tmp).write_bytes(body))
+    write_atomic(snapshot_dir / MANIFEST, lambda fh: fh.write(body))
 
 
 def write_atomic(target: Path, write: Any, *, sync: bool = True) -> None:
-    """``write(tmp_path)`` then rename over ``target``: readers see old or new, never half."""
+    """``write(binary_file)`` then rename over ``target``: readers see old or new, never
+    half."""
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    os.close(fd)
     try:
-        write(tmp)
-        if sync:  # the data reaches the disk before the name does
-            fd = os.open(tmp, os.O_RDONLY)
-            try:
-                os.fsync(fd)
-            finally:
-                os.close(fd)
+        with os.fdopen(fd, "wb") as fh:
+            write(fh)
+            if sync:  # the data reaches the disk before the name does
+                fh.flush()
+                os.fsync(fh.fileno())
         os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
@@ -188,9 +186,16 @@ def write_parquet(path: Path, table: Any, *, sync: bool = True) -> None:
     fastest to decode (float prices do not compress; times are evenly spaced)."""
     import pyarrow.parquet as pq
 
-    write_atomic(path, lambda tmp: pq.write_table(
-        table, tmp, row_group_size=1 << 18, compression="none", use_dictionary=False,
+    write_atomic(path, lambda fh: pq.write_table(
+        table, fh, row_group_size=1 << 18, compression="none", use_dictionary=False,
         column_encoding={"ts": "DELTA_BINARY_PACKED"}), sync=sync)
+
+
+def read_file(path: Path, columns: list[str] | None = None) -> Any:
+    """One whole Parquet file as a Table (lighter than ``pq.read_table``'s dataset path)."""
+    import pyarrow.parquet as pq
+
+    return pq.ParquetFile(path).read(columns=columns)
 
 
 def open_series(snapshot_dir: Path, symbol: str, timeframe: str,

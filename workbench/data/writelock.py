@@ -59,8 +59,7 @@ def acquire(snapshot_dir: Path, cache_path: Path, timeout: float) -> WriteLock:
             os.close(fd)
             raise
         else:
-            os.ftruncate(fd, 0)
-            os.pwrite(fd, str(os.getpid()).encode(), 0)
+            os.pwrite(fd, f"{os.getpid():<20}".encode(), 0)  # fixed width: no truncate
             return WriteLock(fd)
 
 

@@ -133,7 +133,6 @@ def fold(con: Any, snapshot_dir: Path, entries: dict[Key, Entry]) -> dict[Key, i
     the same bars again writes the same rows."""
     import pyarrow as pa
     import pyarrow.compute as pc
-    import pyarrow.parquet as pq
 
     pending = {k: e for k, e in entries.items() if "folded_ns" in e and e.get("segments")}
     if not pending:
@@ -142,7 +141,7 @@ def fold(con: Any, snapshot_dir: Path, entries: dict[Key, Entry]) -> dict[Key, i
     con.execute("BEGIN TRANSACTION")
     try:
         for (symbol, timeframe), e in pending.items():
-            tail = pq.read_table(snapshot_dir / e["segments"][0])
+            tail = snaps.read_file(snapshot_dir / e["segments"][0])
             ts = tail.column("ts").cast(pa.int64())
             rows = tail.filter(pc.greater(ts, int(e["folded_ns"])))
             rows = rows.set_column(0, "ts", rows.column("ts").cast(pa.int64())
@@ -353,7 +352,6 @@ class CacheWriter:
     def _export_tail(self, key: Key, old: Entry) -> Entry | None:
         """The bars after the published last bar, added to the tail: O(tail), not O(series)."""
         import pyarrow as pa
-        import pyarrow.parquet as pq
 
         last = int(old["last_ns"])
         rows = snaps.arrow_candles(self._select(key, last), self._meta(key))
@@ -364,7 +362,7 @@ class CacheWriter:
             return self._export_base(key, old)
         snap = self.cache.snapshot_dir
         if old.get("segments"):
-            rows = pa.concat_tables([pq.read_table(snap / old["segments"][0]), rows])
+            rows = pa.concat_tables([snaps.read_file(snap / old["segments"][0]), rows])
         name = snaps.new_file(*key, "s")
         snaps.write_parquet(snap / name, rows)
         hi = int(rows.column("ts").cast(pa.int64())[-1].as_py())
