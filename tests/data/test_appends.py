@@ -365,6 +365,7 @@ def test_readers_see_ordered_growing_series_during_appends_and_compactions(
     readers = [_python(READER, seeded.path, T0, stop) for _ in range(2)]
     writer = _python(WRITER, seeded.path, "100:120", 8, Path(__file__).parent, 0)
     out, err = writer.communicate(timeout=240)
+    _wait_for_compactions(seeded)  # the readers read on meanwhile
     stop.touch()
     results = [r.communicate(timeout=60) for r in readers]
     assert writer.returncode == 0, err
@@ -374,7 +375,6 @@ def test_readers_see_ordered_growing_series_during_appends_and_compactions(
         got = json.loads(text)
         assert got["bad"] == [] and got["reads"] > 1 and got["last_n"] == 220
         assert got["bases"] > 1  # it read across compactions, all started by appends
-    _wait_for_compactions(seeded)
     assert_truth(seeded, 220)
     with seeded.writer():  # folds whatever is left
         pass

@@ -178,8 +178,8 @@ def fold_pending(cache: CandleCache) -> bool:
     try:
         con.execute(SCHEMA)
         done = fold(con, snap, snaps.read_manifest(snap))
-        try:  # not waiting: a write session may hold it while it waits for DuckDB
-            held = writelock.acquire(snap, cache.path, 0)
+        try:  # briefly: a write session may hold it while it waits (2 s) for DuckDB
+            held = writelock.acquire(snap, cache.path, 0.5)
         except CacheLockedError:
             return False  # that session folds them again: same rows, nothing in between
         with held:

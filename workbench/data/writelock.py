@@ -44,7 +44,7 @@ def acquire(snapshot_dir: Path, cache_path: Path, timeout: float) -> WriteLock:
     path = snapshot_dir / LOCK_NAME
     fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
     deadline = time.monotonic() + max(timeout, 0.0)
-    delay = 0.002
+    delay = 0.001
     while True:
         try:
             fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
@@ -53,8 +53,8 @@ def acquire(snapshot_dir: Path, cache_path: Path, timeout: float) -> WriteLock:
                 holder = _holder(fd)
                 os.close(fd)
                 raise locked_error(cache_path, holder, "write lock held") from None
-            time.sleep(delay)
-            delay = min(delay * 2, 0.05)
+            time.sleep(delay)  # short: appends hold it a few ms, and come back to back
+            delay = min(delay * 2, 0.005)
         except BaseException:
             os.close(fd)
             raise
