@@ -155,7 +155,7 @@ class CandleCache:
                label: str | None = None) -> dict[str, Any]:
         """Check and write one batch (idempotent: re-running it changes nothing).
 
-        Bars all after the series' last bar are appended as a segment without opening
+        Bars all after the series' last bar are appended to its tail without opening
         DuckDB (O(batch)); anything else goes through a write session.
         """
         from workbench.data.appends import try_append

@@ -14,7 +14,7 @@ was slower than that and one is gone, it reads the manifest again
 (:func:`open_series`). A file opened before it was deleted stays readable.
 ``manifest.json`` may lag an entry file; :func:`read_manifest` overlays them.
 
-Caches written before segments existed have entries without ``segments`` and a base
+Caches written before tails existed have entries without ``segments`` and a base
 named ``<symbol>__<timeframe>.parquet``; they read the same way.
 
 Reading goes row group by row group into preallocated arrays (peak memory: the result
@@ -50,12 +50,12 @@ Key = tuple[str, str]
 
 
 def series_file(symbol: str, timeframe: str) -> str:
-    """The base file name caches written before segments existed use (and list() shows)."""
+    """The base file name caches written before tails existed use (and list() shows)."""
     return f"{quote(symbol, safe='')}__{timeframe}.parquet"
 
 
 def new_file(symbol: str, timeframe: str, kind: str) -> str:
-    """A fresh, never-reused name: ``kind`` is ``b`` (a base) or ``s`` (a segment)."""
+    """A fresh, never-reused name: ``kind`` is ``b`` (a base) or ``s`` (a tail)."""
     stem = series_file(symbol, timeframe).removesuffix(".parquet")
     return f"{stem}.{kind}{time.time_ns():016x}.parquet"
 

@@ -304,7 +304,7 @@ class CacheWriter:
         return rows
 
     def publish(self) -> None:
-        """Publish every dirty series (a new segment, or a new base) and the manifest."""
+        """Publish every dirty series (a new tail, or a new base), their entries and the index."""
         con = self.con
         snap = self.cache.snapshot_dir
         snap.mkdir(parents=True, exist_ok=True)
