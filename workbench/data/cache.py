@@ -156,7 +156,8 @@ class CandleCache:
         """Check and write one batch (idempotent: re-running it changes nothing).
 
         Bars all after the series' last bar are appended to its tail without opening
-        DuckDB (cost O(tail + batch), never O(series)); anything else goes through a write session.
+        DuckDB (cost O(tail + batch), never O(series)); anything else goes through a
+        write session.
         """
         from workbench.data.appends import try_append
 
