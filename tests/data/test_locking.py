@@ -49,7 +49,7 @@ SLOW_READER = textwrap.dedent("""
     import pyarrow.parquet as pq
     from workbench.data.cache import open_cache
     cache = open_cache(sys.argv[1], read_only=True)
-    pf = pq.ParquetFile(cache.snapshot_dir / "S__1h.parquet")   # a long read starts
+    pf = pq.ParquetFile(cache.snapshot_dir / cache._manifest()[0]["file"])  # a long read starts
     print("reading", flush=True)
     go = Path(sys.argv[2])
     while not go.exists():
