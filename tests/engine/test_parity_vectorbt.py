@@ -164,5 +164,5 @@ def test_calendar_annualization_matches_vectorbt_given_the_same_factor(goog) -> 
     assert m["sharpe"] == pytest.approx(acc.sharpe_ratio(), rel=1e-9)
     assert m["sortino"] == pytest.approx(acc.sortino_ratio(), rel=1e-9)
     assert m["volatility"] == pytest.approx(acc.annualized_volatility(), rel=1e-9)
-    assert m["cagr"] == pytest.approx(acc.annualized_return(), rel=1e-9)
+    assert m["cagr"] == pytest.approx(acc.annualized(), rel=1e-9)
     assert m["calmar"] == pytest.approx(acc.calmar_ratio(), rel=1e-9)

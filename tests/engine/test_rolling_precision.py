@@ -87,8 +87,10 @@ def test_rolling_std_50000_plus_minus_10_matches_exact_and_pandas(w: int) -> Non
     rng = np.random.default_rng(12)
     x = 50_000 + 10 * rng.standard_normal(2_000)
     check_all_windows(x[:400], w)
+    # pandas adds and removes too: it is itself off by up to ~5e-9 absolute here (3e-7
+    # relative at window 2), so it is a sanity check only; the exact check above is the test
     pd_std = pd.Series(x).rolling(w).std(ddof=0).to_numpy()
-    np.testing.assert_allclose(ind.rolling_std(x, w)[w:], pd_std[w:], rtol=1e-7, atol=1e-9)
+    np.testing.assert_allclose(ind.rolling_std(x, w)[w:], pd_std[w:], rtol=1e-9, atol=1e-7)
 
 
 def test_rolling_std_window_1_is_exactly_zero_and_zscore_window_1_is_nan(goog_frame: pd.DataFrame) -> None:
