@@ -56,16 +56,12 @@ def _from_frame(frame: Any) -> Context:
 def check_candles(ctx: Context) -> None:
     """Raise ``DataError`` naming the rows if ``ctx`` fails the ingest checks' errors.
 
-    One vectorised pass decides; only bad candles pay for the full report of
+    One numba pass decides; only bad candles pay for the full report of
     :func:`workbench.data.checks.check_frame` (the same codes and row lists as ingest).
     """
-    o, h, lo, c, v = ctx.open, ctx.high, ctx.low, ctx.close, ctx.volume
-    with np.errstate(invalid="ignore"):
-        fine = bool(np.isfinite(o).all() and np.isfinite(h).all() and np.isfinite(lo).all()
-                    and np.isfinite(c).all() and np.isfinite(v).all()
-                    and (lo > 0).all() and (v >= 0).all()
-                    and (lo <= np.minimum(o, c)).all() and (h >= np.maximum(o, c)).all()
-                    and (np.diff(ctx.ts) > 0).all())
+    from workbench.engine._checks import candles_ok_nb
+
+    fine = candles_ok_nb(np.asarray(ctx.ts, dtype=np.int64), ctx.open, ctx.high, ctx.low, ctx.close, ctx.volume)
     if fine:
         return
     import pandas as pd
