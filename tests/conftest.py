@@ -37,3 +37,31 @@ def artifacts_dir() -> Path:
     """Screenshots and other files a person may want to look at after a run."""
     ARTIFACTS.mkdir(exist_ok=True)
     return ARTIFACTS
+
+
+# The sample candles shipped in data/ (workbench.data.samples.SAMPLES): one loader for
+# every test folder. A missing file FAILS the test: nothing may skip silently.
+def _sample_frame(name: str):  # type: ignore[no-untyped-def]
+    import pandas as pd
+
+    from workbench.data.samples import data_dir
+
+    path = data_dir() / name
+    if not path.is_file():
+        pytest.fail(f"sample candles {path} are missing: restore data/{name} from the repository")
+    df = pd.read_csv(path, index_col=0, parse_dates=True)
+    df.columns = [str(c).lower() for c in df.columns]
+    df.index = pd.DatetimeIndex(df.index, name="ts").tz_localize("UTC")
+    return df[["open", "high", "low", "close", "volume"]].astype("float64")
+
+
+@pytest.fixture(scope="session")
+def goog_frame():  # type: ignore[no-untyped-def]
+    """GOOG daily candles 2004-08-19 .. 2013-03-01 (data/GOOG_1d.csv), UTC index ``ts``."""
+    return _sample_frame("GOOG_1d.csv")
+
+
+@pytest.fixture(scope="session")
+def eurusd_frame():  # type: ignore[no-untyped-def]
+    """EURUSD hourly candles (data/EURUSD_1h.csv), UTC index ``ts``."""
+    return _sample_frame("EURUSD_1h.csv")

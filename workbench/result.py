@@ -3,9 +3,12 @@
 Metrics are FRACTIONS (0.05 = 5%), never percent; names and definitions are the
 engine's (:mod:`workbench.engine.metrics`): ``total_return, cagr, volatility, sharpe,
 sortino, max_drawdown, max_dd_bars, max_dd_seconds, calmar, win_rate, profit_factor,
-expectancy, exposure, n_trades, avg_trade, final_equity``. Annualized figures are NaN
-when the window is shorter than ~90 days; ``warnings`` says so, and warns below ~30
-trades.
+expectancy, exposure, n_trades, avg_trade, final_equity, bars_per_year, years``. CAGR
+is taken over calendar time (``years``: first bar's open to last bar's close);
+volatility, Sharpe and Sortino are annualized by ``bars_per_year`` (by default the
+data's observed bars per calendar year; ``settings.annualization`` overrides it).
+Annualized figures are NaN when the calendar window is shorter than 90 days;
+``warnings`` says so, and warns below 30 trades.
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ import pandas as pd
 METRIC_KEYS: tuple[str, ...] = (
     "total_return", "cagr", "volatility", "sharpe", "sortino", "max_drawdown",
     "max_dd_bars", "max_dd_seconds", "calmar", "win_rate", "profit_factor",
-    "expectancy", "exposure", "n_trades", "avg_trade", "final_equity",
+    "expectancy", "exposure", "n_trades", "avg_trade", "final_equity", "bars_per_year", "years",
 )
 
 TRADE_COLUMNS: tuple[str, ...] = (

@@ -1,15 +1,12 @@
-"""Engine fixtures: the shipped GOOG daily sample and a seeded synthetic 1-minute GBM."""
+"""Engine fixtures: the shipped GOOG daily sample (data/GOOG_1d.csv) and a seeded synthetic 1-minute GBM."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
 import pytest
-
-GOOG = Path(pd.__file__).resolve().parents[1] / "backtesting" / "test" / "GOOG.csv"
 
 
 class OHLC(NamedTuple):
@@ -22,10 +19,10 @@ class OHLC(NamedTuple):
 
 
 @pytest.fixture(scope="session")
-def goog() -> OHLC:
-    df = pd.read_csv(GOOG, index_col=0, parse_dates=True)
-    return OHLC(pd.DatetimeIndex(df.index), *(df[c].to_numpy(np.float64) for c in
-                                             ("Open", "High", "Low", "Close", "Volume")))
+def goog(goog_frame: pd.DataFrame) -> OHLC:
+    """GOOG daily (data/GOOG_1d.csv via the suite's ``goog_frame``; naive index as vectorbt's)."""
+    return OHLC(goog_frame.index.tz_localize(None),
+                *(goog_frame[c].to_numpy(np.float64) for c in ("open", "high", "low", "close", "volume")))
 
 
 def make_gbm(n: int, seed: int, vol: float = 0.0008, drift: float = 2e-6) -> OHLC:

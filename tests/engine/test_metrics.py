@@ -35,7 +35,8 @@ def test_hand_computed_curve() -> None:
     assert m["total_return"] == pytest.approx(0.2)
     assert m["max_drawdown"] == pytest.approx(9_900 / 11_000 - 1)
     assert m["max_dd_bars"] == 2 and m["max_dd_seconds"] == 2 * 30 * DAY
-    assert m["cagr"] == pytest.approx(1.2 ** (12 / 5) - 1)
+    # no ``years`` given: 5 evenly spaced 30-day bars = 150 calendar days
+    assert m["cagr"] == pytest.approx(1.2 ** (365 / 150) - 1)
     assert m["volatility"] == pytest.approx(r.std(ddof=1) * np.sqrt(12))
     assert m["sharpe"] == pytest.approx(r.mean() / r.std(ddof=1) * np.sqrt(12))
     down = np.sqrt(np.mean(np.minimum(r, 0) ** 2))
@@ -79,3 +80,53 @@ def test_few_trades_warns_when_asked() -> None:
     assert out.flags & mod.FLAG_FEW_TRADES
     many = run([10_000] * 40, pnl=np.ones(30), ret=np.ones(30) / 1e4, reason=np.ones(30))
     assert not many.flags & mod.FLAG_FEW_TRADES
+
+
+def test_cagr_is_taken_over_calendar_years_not_bar_count() -> None:
+    """#12.1: 5 bars that span two calendar years (a market that is mostly closed)."""
+    m = run([10_000, 11_000, 9_900, 10_890, 12_100], years=2.0).values
+    assert m["cagr"] == pytest.approx(1.21 ** 0.5 - 1)
+    assert m["years"] == 2.0 and m["bars_per_year"] == 12.0
+    assert m["calmar"] == pytest.approx(m["cagr"] / (1 - 9_900 / 11_000))
+
+
+def test_short_window_rule_is_on_calendar_time() -> None:
+    """Three monthly bars (90 days) but 100 calendar days: annualized; 80 days: not."""
+    long_enough = run([10_000, 10_100, 10_200], bar_seconds=30 * DAY, years=100 / 365)
+    assert not long_enough.flags & mod.FLAG_SHORT_WINDOW and np.isfinite(long_enough.values["cagr"])
+    short = run([10_000, 10_100, 10_200], bar_seconds=30 * DAY, years=80 / 365)
+    assert short.flags & mod.FLAG_SHORT_WINDOW and np.isnan(short.values["cagr"])
+
+
+def test_nan_equity_gives_nan_metrics_never_minus_100_percent() -> None:
+    """Regression #12.2: a NaN total return became CAGR -100% and a Calmar from it."""
+    m = run([10_000, 10_500, np.nan, np.nan], pnl=[np.nan], ret=[np.nan], reason=[1]).values
+    for key in ("total_return", "cagr", "volatility", "sharpe", "sortino", "max_drawdown", "calmar",
+                "final_equity", "max_dd_bars", "win_rate", "profit_factor", "expectancy", "avg_trade"):
+        assert np.isnan(m[key]), key
+    assert m["n_trades"] == 1 and m["exposure"] == 1.0
+
+
+def test_total_loss_is_minus_100_percent() -> None:
+    assert run([10_000, 5_000, 0.0, 0.0], years=1.0).values["cagr"] == -1.0
+
+
+@pytest.mark.parametrize(("setting", "bar_seconds", "want"), [
+    ("auto", 86400.0, 2148 / 8.5), ("365", 86400.0, 365.0), ("252", 86400.0, 252.0),
+    ("252", 3600.0, 252 * 24.0), ("365", 3600.0, 8760.0), (6200, 3600.0, 6200.0), (52.0, 604800.0, 52.0)])
+def test_annualization_factor(setting, bar_seconds, want) -> None:  # type: ignore[no-untyped-def]
+    assert mod.annualization_factor(setting, 2148, 8.5, bar_seconds) == pytest.approx(want, rel=1e-15)
+
+
+@pytest.mark.parametrize("bad", ["300", "daily", 0, -5.0, float("nan"), float("inf")])
+def test_annualization_factor_refuses_nonsense(bad) -> None:  # type: ignore[no-untyped-def]
+    from workbench.errors import ValidationError
+
+    with pytest.raises(ValidationError, match="annualization"):
+        mod.annualization_factor(bad, 100, 1.0, 86400.0)
+
+
+def test_calendar_years_first_open_to_last_close() -> None:
+    ts = np.array(["2020-01-01", "2020-12-31"], dtype="datetime64[ns]")
+    assert mod.calendar_years(ts, 86400.0) == pytest.approx(366 / 365)
+    assert mod.calendar_years(ts.astype(np.int64), 86400.0) == pytest.approx(366 / 365)

@@ -6,17 +6,14 @@ from __future__ import annotations
 import warnings
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from workbench.engine import indicators as ind
 from workbench.engine import signals as sig
 from workbench.engine.simulator import EXIT_OPEN, simulate
 
-from .conftest import GOOG
 
-
-def test_reference_strategy_matches_backtesting_py(goog) -> None:  # type: ignore[no-untyped-def]
+def test_reference_strategy_matches_backtesting_py(goog, goog_frame) -> None:  # type: ignore[no-untyped-def]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         from backtesting import Strategy
@@ -36,7 +33,7 @@ def test_reference_strategy_matches_backtesting_py(goog) -> None:  # type: ignor
             elif lx[i] and self.position:
                 self.position.close()
 
-    df = pd.read_csv(GOOG, index_col=0, parse_dates=True)
+    df = goog_frame.rename(columns=str.capitalize).tz_localize(None)  # backtesting.py's column names
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         bt = FractionalBacktest(df, Cross, cash=10_000, commission=0.001, trade_on_close=True,

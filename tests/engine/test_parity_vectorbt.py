@@ -145,3 +145,24 @@ def test_next_open_equals_vectorbt_with_shifted_signals_at_the_open(goog) -> Non
         price=pd.Series(goog.open, idx), fees=FEES, slippage=0.0005, init_cash=CASH,
         size=np.inf, min_size=0, freq="1D")
     assert_same(pf, r, 365, 86400)
+
+
+def test_calendar_annualization_matches_vectorbt_given_the_same_factor(goog) -> None:  # type: ignore[no-untyped-def]
+    """#12.1: with the data's observed bars per calendar year as vectorbt's ``year_freq``
+    (in days of the 1-day ``freq``), every annualized figure agrees, CAGR included."""
+    from workbench.engine.metrics import annualization_factor, calendar_years
+
+    le, lx = reference_signals(goog.close)
+    r = simulate(goog.open, goog.high, goog.low, goog.close, le, lx, fees=FEES,
+                 fill_timing="close", init_cash=CASH)
+    years = calendar_years(goog.index.to_numpy(), 86400)
+    bpy = annualization_factor("auto", len(goog.close), years, 86400)
+    assert 250 < bpy < 253  # a stock trades ~252 days a year
+    m = compute_metrics(r.equity, r.position, r.pnl, r.ret, r.exit_reason, init_cash=CASH,
+                        bars_per_year=bpy, bar_seconds=86400, years=years).values
+    acc = vbt_run(goog, le, lx).get_returns_acc(year_freq=pd.Timedelta(days=bpy))
+    assert m["sharpe"] == pytest.approx(acc.sharpe_ratio(), rel=1e-9)
+    assert m["sortino"] == pytest.approx(acc.sortino_ratio(), rel=1e-9)
+    assert m["volatility"] == pytest.approx(acc.annualized_volatility(), rel=1e-9)
+    assert m["cagr"] == pytest.approx(acc.annualized(), rel=1e-9)
+    assert m["calmar"] == pytest.approx(acc.calmar_ratio(), rel=1e-9)

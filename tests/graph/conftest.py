@@ -4,34 +4,17 @@ from __future__ import annotations
 
 import copy
 import json
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import pytest
 
-ROOT = Path(__file__).resolve().parents[2]
-GOOG_CANDIDATES = (
-    ROOT / "data" / "GOOG.csv",
-    ROOT / ".venv" / "lib" / "python3.11" / "site-packages" / "backtesting" / "test" / "GOOG.csv",
-)
-
-
-def _goog_file() -> Path:
-    for p in GOOG_CANDIDATES:
-        if p.is_file():
-            return p
-    pytest.skip("GOOG sample not found")
-
 
 @pytest.fixture(scope="session")
-def goog() -> pd.DataFrame:
-    """GOOG daily candles 2004-2013 as a frame with a UTC DatetimeIndex named ts."""
-    df = pd.read_csv(_goog_file(), index_col=0, parse_dates=True)
-    df.columns = [c.lower() for c in df.columns]
-    df.index = pd.DatetimeIndex(df.index, name="ts").tz_localize("UTC")
-    return df[["open", "high", "low", "close", "volume"]].astype("float64")
+def goog(goog_frame: pd.DataFrame) -> pd.DataFrame:
+    """GOOG daily candles 2004-2013 (data/GOOG_1d.csv, the suite's ``goog_frame``)."""
+    return goog_frame
 
 
 def synthetic(n: int = 600, seed: int = 7, freq: str = "1h") -> pd.DataFrame:

@@ -118,7 +118,8 @@ def test_blocks_match_plain_references() -> None:
 
 
 def test_starters_pass_the_json_schema_and_bad_params_fail() -> None:
-    jsonschema = pytest.importorskip("jsonschema")
+    import jsonschema
+
     from workbench.strategies import names, path
 
     schema = strategy_schema()

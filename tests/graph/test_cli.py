@@ -9,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 from typer.testing import CliRunner
@@ -128,3 +129,16 @@ def test_real_subprocess_backtest(goog_csv: Path) -> None:
     doc = json.loads(out.stdout)
     assert doc["metrics"]["n_trades"] > 0
     assert len(doc["provenance"]["candles_sha256"]) == 64
+
+
+def test_backtest_nan_candle_file_exits_2_naming_the_row(goog: pd.DataFrame, tmp_path: Path) -> None:
+    """#12.2: ``--candles FILE`` with an empty open cell: rejected (as at import), row named;
+    it used to fill at NaN and report a NaN total return with 1 trade."""
+    bad = goog.copy()
+    bad.iloc[300, bad.columns.get_loc("open")] = np.nan
+    path = tmp_path / "nan.csv"
+    bad.to_csv(path)
+    res = runner.invoke(app, ["backtest", "sma_crossover", "--candles", str(path), "--timeframe", "1d", "--json"])
+    assert res.exit_code == 2, res.output
+    assert "not_finite" in res.stderr and "row 301" in res.stderr and "line = row + 1" in res.stderr
+    assert "2005-10-" in res.stderr  # the bar's time is named too

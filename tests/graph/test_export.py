@@ -62,8 +62,8 @@ def test_exported_script_reproduces_metrics(goog: pd.DataFrame, tmp_path: Path) 
 
 @pytest.mark.slow
 def test_exported_notebook_reproduces_metrics(goog: pd.DataFrame, tmp_path: Path) -> None:
-    nbformat = pytest.importorskip("nbformat")
-    nbclient = pytest.importorskip("nbclient")
+    import nbclient
+    import nbformat
     _import_goog(goog)
     direct = api.backtest("macd_trend", symbol="GOOG", timeframe="1d", settings={"fees": 0.0005})
     path = api.export("macd_trend", to="ipynb", path=tmp_path / "m.ipynb", symbol="GOOG", timeframe="1d",

@@ -182,7 +182,18 @@ def test_lookahead_negative_lag(sma_doc: dict[str, Any]) -> None:
     doc["edges"] = [e for e in doc["edges"] if not (e["source"] == "slow" and e["target"] == "cross_down")]
     found = codes(doc)
     assert found["lookahead"][0]["node"] == "peek"
-    assert "future" in found["lookahead"][0]["message"]
+    assert "lag n=-1 would read 1 bar(s) from the future" in found["lookahead"][0]["message"]
+
+
+@pytest.mark.parametrize(("n", "says"), [(-3, "would read 3 bar(s) from the future"),
+                                         (0, "lag n=0 is the current bar itself")])
+def test_lag_refusal_message_counts_bars_right(sma_doc: dict[str, Any], n: int, says: str) -> None:
+    """Regression (#12.4): n=-1 was said to read 2 bars ahead, n=0 one bar ahead."""
+    sma_doc["nodes"].append(node("peek", "lag", n=n))
+    sma_doc["edges"] += [edge("slow", "peek", "series"), edge("peek", "cross_down", "b")]
+    sma_doc["edges"] = [e for e in sma_doc["edges"] if not (e["source"] == "slow" and e["target"] == "cross_down")]
+    message = codes(sma_doc)["lookahead"][0]["message"]
+    assert says in message and "use n >= 1" in message
 
 
 def test_no_entry_signal(sma_doc: dict[str, Any]) -> None:

@@ -11,4 +11,4 @@ Kernels are ``*_nb`` (``@njit(cache=True)``); the wrappers check input and raise
 ``workbench.errors.ValidationError``. Nothing here is imported eagerly.
 """
 
-ENGINE_VERSION = "1"
+ENGINE_VERSION = "2"

@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
+from numba import njit
 
 from workbench.errors import ValidationError
 
@@ -92,3 +93,24 @@ def fraction(value: Any, name: str, *, low: float = 0.0, high: float = np.inf) -
             details={"param": name, "value": repr(value), "min": low, "max": high},
         )
     return v
+
+
+@njit(cache=True)
+def candles_ok_nb(ts: np.ndarray, open_: np.ndarray, high: np.ndarray, low: np.ndarray,
+                  close: np.ndarray, volume: np.ndarray) -> bool:
+    """One pass: every price finite and > 0, volume finite and >= 0, ``low <= open, close
+    <= high``, times strictly increasing. False says "look closer" (the ingest checks of
+    ``workbench.data.checks`` then name the rows); NaN fails every comparison."""
+    n = close.shape[0]
+    for i in range(n):
+        o = open_[i]
+        c = close[i]
+        lo = low[i]
+        hi = high[i]
+        v = volume[i]
+        if not (lo > 0.0 and lo <= o and lo <= c and hi >= o and hi >= c and hi < np.inf
+                and v >= 0.0 and v < np.inf):
+            return False
+        if i > 0 and ts[i] <= ts[i - 1]:
+            return False
+    return True

@@ -48,6 +48,7 @@ from workbench.engine.rolling import (
     rolling_min_nb,
     rolling_std_nb,
     rolling_vwap_nb,
+    rolling_wma_nb,
 )
 from workbench.errors import ValidationError
 
@@ -104,35 +105,7 @@ def ema_nb(x: np.ndarray, window: int, out: np.ndarray | None = None) -> np.ndar
 
 @njit(cache=True)
 def wma_nb(x: np.ndarray, window: int, out: np.ndarray | None = None) -> np.ndarray:
-    n = x.shape[0]
-    if out is None:
-        out = np.empty(n)
-    out[:] = np.nan
-    denom = window * (window + 1) / 2.0
-    wsum = 0.0  # sum of weight * value over the window
-    psum = 0.0  # plain sum over the window
-    clean = 0  # consecutive non-NaN values ending at i
-    for i in range(n):
-        v = x[i]
-        if np.isnan(v):
-            clean = 0
-            continue
-        clean += 1
-        if clean < window:
-            continue
-        if clean == window:
-            # (re)start: compute directly, then slide in O(1)
-            wsum = 0.0
-            psum = 0.0
-            for j in range(window):
-                xv = x[i - window + 1 + j]
-                wsum += (j + 1) * xv
-                psum += xv
-        else:
-            wsum += window * v - psum
-            psum += v - x[i - window]
-        out[i] = wsum / denom
-    return out
+    return rolling_wma_nb(x, window, out)
 
 
 @njit(cache=True)

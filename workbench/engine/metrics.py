@@ -1,13 +1,22 @@
-"""Performance metrics from an equity curve and a trade log (vectorbt/empyrical rules).
+"""Performance metrics from an equity curve and a trade log (vectorbt/empyrical rules,
+annualized on CALENDAR time).
 
 All values are FRACTIONS (0.05 = 5%), never percent. ``r[i]`` are the per-bar simple
 returns of equity, the first one against the initial cash (``equity[0]/init_cash - 1``),
-as vectorbt does. ``bpy`` = bars per year of the timeframe (365-day years for 24/7
-data; see ``workbench.data.timeframes.bars_per_year``), ``n`` = number of bars.
+as vectorbt does. ``n`` = number of bars. Two numbers annualize:
+
+- ``years``: elapsed calendar time from the first bar's open to the last bar's close,
+  ``(ts[-1] - ts[0] + bar_seconds) / (365 * 86400 s)`` (:func:`calendar_years`). A stock
+  series of 2,148 daily bars from 2004-08-19 to 2013-03-01 spans 8.53 years, not 5.88.
+- ``bpy``: the annualization factor, bars per year (:func:`bars_per_year`). By default
+  (``auto``) the data's OBSERVED bars per calendar year, ``n / years`` (~252 for daily
+  stocks, ~6,200 for hourly FX closed at weekends, 8,760 for hourly crypto);
+  ``"365"``/``"252"`` mean that many trading days of ``86400/bar_seconds`` bars (vectorbt's
+  ``year_freq``); a number is the bars per year itself (empyrical's ``annualization``).
 
 =================  ============================================================
 total_return       equity[-1] / init_cash - 1
-cagr               (1 + total_return) ** (bpy / n) - 1         (empyrical annual_return)
+cagr               (1 + total_return) ** (1 / years) - 1       (calendar time)
 volatility         std(r, ddof=1) * sqrt(bpy)                  (annualized)
 sharpe             mean(r) / std(r, ddof=1) * sqrt(bpy)        (risk-free rate 0)
 sortino            mean(r) / sqrt(mean(min(r, 0)**2)) * sqrt(bpy)   (empyrical)
@@ -22,12 +31,18 @@ exposure           bars with a non-zero position / n
 n_trades           trades in the log, incl. one still open at the end (vectorbt)
 avg_trade          mean return of closed trades (pnl / entry value, as vectorbt)
 final_equity       equity[-1] (cash units)
+bars_per_year      bpy, the annualization factor used for volatility, sharpe, sortino
+years              the calendar years the cagr is taken over
 =================  ============================================================
 
-Not meaningful: when the window (n * bar_seconds) is shorter than 90 days, the
+Not meaningful: when the calendar window (``years``) is shorter than 90 days, the
 annualized figures (cagr, volatility, sharpe, sortino, calmar) are NaN and the flag
 ``FLAG_SHORT_WINDOW`` is set; fewer than 30 trades sets ``FLAG_FEW_TRADES``. The Python
 wrapper turns flags into readable notes (and ``warnings.warn`` when asked).
+
+NaN is never a number here: if any equity value is NaN (a NaN price reached the
+simulator), every equity-based metric is NaN -- never a CAGR of -100% or a drawdown
+computed around the gap. A total loss (equity <= 0) is a CAGR of -100%.
 """
 
 from __future__ import annotations
@@ -43,7 +58,7 @@ from workbench.engine import _checks
 METRIC_NAMES: tuple[str, ...] = (
     "total_return", "cagr", "volatility", "sharpe", "sortino", "max_drawdown",
     "max_dd_bars", "max_dd_seconds", "calmar", "win_rate", "profit_factor",
-    "expectancy", "exposure", "n_trades", "avg_trade", "final_equity",
+    "expectancy", "exposure", "n_trades", "avg_trade", "final_equity", "bars_per_year", "years",
 )
 N_METRICS = len(METRIC_NAMES)
 ANNUALIZED = ("cagr", "volatility", "sharpe", "sortino", "calmar")
@@ -51,6 +66,8 @@ ANNUALIZED = ("cagr", "volatility", "sharpe", "sortino", "calmar")
 FLAG_SHORT_WINDOW = 1
 FLAG_FEW_TRADES = 2
 MIN_ANNUALIZE_SECONDS = 90 * 86400
+SECONDS_PER_YEAR = 365 * 86400
+ANNUALIZATION_PRESETS = ("auto", "365", "252")
 MIN_TRADES = 30
 
 NOTES = {
@@ -74,11 +91,14 @@ EXIT_OPEN = 6  # = workbench.engine.simulator.EXIT_OPEN (not imported: keep kern
 def metrics_nb(
     equity: np.ndarray, position: np.ndarray, pnl: np.ndarray, ret: np.ndarray,
     exit_reason: np.ndarray, init_cash: float, bars_per_year: float, bar_seconds: float,
+    years: float,
 ) -> tuple[np.ndarray, int]:
     """Metric values in METRIC_NAMES order, and flags; see the module docstring."""
     out = np.full(N_METRICS, np.nan)
     n = equity.shape[0]
     flags = 0
+    out[16] = bars_per_year
+    out[17] = years
     if n == 0:
         return out, flags
     # returns, drawdown and exposure in one pass (sum and sum of squares of returns:
@@ -92,9 +112,12 @@ def metrics_nb(
     mdd = 0.0
     longest = 0
     exposed = 0
+    nan_equity = False
     for i in range(n):
         e = equity[i]
-        r = e / prev - 1.0
+        if np.isnan(e):
+            nan_equity = True
+        r = e / prev - 1.0 if prev != 0.0 else (0.0 if e == 0.0 else np.nan)  # flat after a total loss
         prev = e
         s += r
         ss += r * r
@@ -115,12 +138,11 @@ def metrics_nb(
     if peak_i < n - 1 and equity[n - 1] < peak and n - 1 - peak_i > longest:
         longest = n - 1 - peak_i
     total = equity[n - 1] / init_cash - 1.0
-    out[0] = total
-    short_window = n * bar_seconds < MIN_ANNUALIZE_SECONDS
+    short_window = years * SECONDS_PER_YEAR < MIN_ANNUALIZE_SECONDS
     if short_window:
         flags |= FLAG_SHORT_WINDOW
-    else:
-        out[1] = (1.0 + total) ** (bars_per_year / n) - 1.0 if total > -1.0 else -1.0
+    if not nan_equity and not short_window:  # a NaN is not a number: nothing from it
+        out[1] = (1.0 + total) ** (1.0 / years) - 1.0 if total > -1.0 else -1.0
         if n > 1:
             sd = np.sqrt(ss / (n - 1))
             out[2] = sd * np.sqrt(bars_per_year)
@@ -133,9 +155,12 @@ def metrics_nb(
             out[4] = np.inf
         if mdd < 0.0:
             out[8] = out[1] / abs(mdd)
-    out[5] = mdd
-    out[6] = longest
-    out[7] = longest * bar_seconds
+    if not nan_equity:
+        out[0] = total
+        out[5] = mdd
+        out[6] = longest
+        out[7] = longest * bar_seconds
+        out[15] = equity[n - 1]
     # trades
     n_trades = pnl.shape[0]
     closed = 0
@@ -144,11 +169,14 @@ def metrics_nb(
     gross_loss = 0.0
     sum_pnl = 0.0
     sum_ret = 0.0
+    nan_trades = False
     for j in range(n_trades):
         if exit_reason[j] == EXIT_OPEN:
             continue
         closed += 1
         p = pnl[j]
+        if np.isnan(p) or np.isnan(ret[j]):
+            nan_trades = True
         sum_pnl += p
         sum_ret += ret[j]
         if p > 0.0:
@@ -156,7 +184,7 @@ def metrics_nb(
             gross_win += p
         elif p < 0.0:
             gross_loss -= p
-    if closed > 0:
+    if closed > 0 and not nan_trades:
         out[9] = wins / closed
         if gross_loss > 0.0:
             out[10] = gross_win / gross_loss
@@ -168,13 +196,44 @@ def metrics_nb(
         flags |= FLAG_FEW_TRADES
     out[12] = exposed / n
     out[13] = n_trades
-    out[15] = equity[n - 1]
     return out, flags
 
 
 def notes_for(flags: int) -> list[str]:
     """Readable notes for a flags bit set."""
     return [text for bit, text in NOTES.items() if flags & bit]
+
+
+def calendar_years(ts: np.ndarray, bar_seconds: float) -> float:
+    """Years from the first bar's open to the last bar's close (``ts``: bar start times,
+    int64 ns or datetime64), in 365-day years."""
+    t = np.asarray(ts)
+    if t.shape[0] == 0:
+        return 0.0
+    t = t.astype("datetime64[ns]").astype(np.int64) if t.dtype.kind == "M" else t.astype(np.int64)
+    return (float(t[-1] - t[0]) / 1e9 + float(bar_seconds)) / SECONDS_PER_YEAR
+
+
+def annualization_factor(setting: str | float, n_bars: int, years: float, bar_seconds: float) -> float:
+    """Bars per year for volatility, Sharpe and Sortino: ``auto`` = the data's observed
+    bars per calendar year (``n_bars / years``), ``"365"``/``"252"`` = that many days of
+    ``86400 / bar_seconds`` bars, a number = the bars per year itself."""
+    from workbench.errors import ValidationError
+
+    if isinstance(setting, str):
+        if setting == "auto":
+            if n_bars > 0 and years > 0:
+                return n_bars / years
+            return SECONDS_PER_YEAR / float(bar_seconds)
+        if setting in ANNUALIZATION_PRESETS:
+            return float(setting) * 86400.0 / float(bar_seconds)
+        raise ValidationError(f"annualization must be one of {', '.join(ANNUALIZATION_PRESETS)} or a "
+                              f"number of bars per year, got {setting!r}", details={"annualization": setting})
+    value = float(setting)
+    if not np.isfinite(value) or value <= 0:
+        raise ValidationError(f"annualization must be a positive number of bars per year, got {setting!r}",
+                              details={"annualization": setting})
+    return value
 
 
 def compute_metrics(
@@ -187,11 +246,15 @@ def compute_metrics(
     init_cash: float,
     bars_per_year: float,
     bar_seconds: float,
+    years: float | None = None,
     warn: bool = False,
 ) -> Metrics:
     """Metrics of one run; arrays as in :class:`workbench.engine.simulator.SimResult`.
 
-    ``warn=True`` also emits each note as a ``UserWarning`` (notebook users see them).
+    ``years`` is the calendar span (:func:`calendar_years` of the bars' times); without
+    it the bars are taken as evenly spaced (``n * bar_seconds``). ``bars_per_year`` is the
+    factor of :func:`annualization_factor`. ``warn=True`` also emits each note as a
+    ``UserWarning`` (notebook users see them).
     """
     eq = _checks.as_f64(equity, "equity")
     pos = _checks.as_f64(position, "position")
@@ -200,11 +263,13 @@ def compute_metrics(
     rt = _checks.as_f64(ret, "ret")
     er = _checks.as_f64(exit_reason, "exit_reason")
     _checks.same_length(pnl=pn, ret=rt, exit_reason=er)
+    seconds = _checks.fraction(bar_seconds, "bar_seconds", low=1e-9)
+    span = eq.shape[0] * seconds / SECONDS_PER_YEAR if years is None else float(years)
     values, flags = metrics_nb(
         eq, pos, pn, rt, er,
         _checks.fraction(init_cash, "init_cash", low=1e-12),
         _checks.fraction(bars_per_year, "bars_per_year", low=1e-9),
-        _checks.fraction(bar_seconds, "bar_seconds", low=1e-9),
+        seconds, _checks.fraction(span, "years", low=0.0),
     )
     notes = notes_for(int(flags))
     if warn:

@@ -40,7 +40,7 @@ import numpy as np
 from numba import get_num_threads, get_thread_id, njit, prange
 
 from workbench.engine import _checks
-from workbench.engine.metrics import N_METRICS, metrics_nb
+from workbench.engine.metrics import N_METRICS, SECONDS_PER_YEAR, metrics_nb
 from workbench.engine.simulator import (
     FILL_TIMINGS,
     SIZE_MODES,
@@ -127,7 +127,8 @@ def sweep_rules_nb(
     stop_rows: np.ndarray, stop_values: np.ndarray,
     init_cash: float, fees: np.ndarray, slippage: np.ndarray,
     fill_timing: int, size_mode: int, size_value: np.ndarray,
-    bars_per_year: float, bar_seconds: float, work: np.ndarray, signal_work: np.ndarray,
+    bars_per_year: float, bar_seconds: float, years: float, work: np.ndarray,
+    signal_work: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Fused sweep kernel: see the module docstring for the encoding.
 
@@ -164,7 +165,8 @@ def sweep_rules_nb(
             init_cash, fees[c], slippage[c], fill_timing, size_mode, size_value[c],
             eq, pos, work[t, 2])
         vals, fl = metrics_nb(eq, pos, tr[T_PNL, :k].copy(), tr[T_RET, :k].copy(),
-                              tr[T_REASON, :k].copy(), init_cash, bars_per_year, bar_seconds)
+                              tr[T_REASON, :k].copy(), init_cash, bars_per_year, bar_seconds,
+                              years)
         metrics[c, :] = vals
         flags[c] = fl
         status[c] = st
@@ -179,7 +181,7 @@ def sweep_signals_nb(
     sl: np.ndarray, tp: np.ndarray, tsl: np.ndarray,
     init_cash: float, fees: np.ndarray, slippage: np.ndarray,
     fill_timing: int, size_mode: int, size_value: np.ndarray,
-    bars_per_year: float, bar_seconds: float, work: np.ndarray,
+    bars_per_year: float, bar_seconds: float, years: float, work: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """General sweep kernel over (k or 1, n) matrices (row = combination);
     ``work`` as in :func:`sweep_rules_nb`."""
@@ -204,11 +206,19 @@ def sweep_signals_nb(
             init_cash, fees[c], slippage[c], fill_timing, size_mode, size_value[c],
             eq, pos, work[t, 2])
         vals, fl = metrics_nb(eq, pos, tr[T_PNL, :k].copy(), tr[T_RET, :k].copy(),
-                              tr[T_REASON, :k].copy(), init_cash, bars_per_year, bar_seconds)
+                              tr[T_REASON, :k].copy(), init_cash, bars_per_year, bar_seconds,
+                              years)
         metrics[c, :] = vals
         flags[c] = fl
         status[c] = st
     return metrics, flags, status
+
+
+def _years(years: float | None, n: int, bar_seconds: float) -> float:
+    """The calendar span metrics annualize CAGR over (evenly spaced bars when None), as
+    :func:`workbench.engine.metrics.compute_metrics` takes it."""
+    span = n * float(bar_seconds) / SECONDS_PER_YEAR if years is None else years
+    return _checks.fraction(span, "years", low=0.0)
 
 
 def _work(n: int) -> np.ndarray:
@@ -274,6 +284,7 @@ def sweep_rules(
     size_value: float | np.ndarray = 1.0,
     bars_per_year: float,
     bar_seconds: float,
+    years: float | None = None,
 ) -> SweepResult:
     """Fused sweep. ``rules``: int64 (n_combos, 4, 3) of (op, left, right) per slot;
     ``consts``: float64 (n_combos, 4); ``stop_rows``: int64 (n_combos, 3);
@@ -317,7 +328,7 @@ def sweep_rules(
         _per_combo(fees, "fees", k, 0.5), _per_combo(slippage, "slippage", k, 0.5),
         ft, sm, size,
         _checks.fraction(bars_per_year, "bars_per_year", low=1e-9),
-        _checks.fraction(bar_seconds, "bar_seconds", low=1e-9), _work(n),
+        _checks.fraction(bar_seconds, "bar_seconds", low=1e-9), _years(years, n, bar_seconds), _work(n),
         np.empty((get_num_threads(), 4, n), dtype=np.bool_))
     return SweepResult(m, fl, st)
 
@@ -358,6 +369,7 @@ def sweep_signals(
     size_value: float | np.ndarray = 1.0,
     bars_per_year: float,
     bar_seconds: float,
+    years: float | None = None,
 ) -> SweepResult:
     """General sweep over (n_combos or 1, n_bars) bool signal and float stop matrices.
 
@@ -392,5 +404,5 @@ def sweep_signals(
         _per_combo(fees, "fees", k, 0.5), _per_combo(slippage, "slippage", k, 0.5),
         ft, sm, size,
         _checks.fraction(bars_per_year, "bars_per_year", low=1e-9),
-        _checks.fraction(bar_seconds, "bar_seconds", low=1e-9), _work(n))
+        _checks.fraction(bar_seconds, "bar_seconds", low=1e-9), _years(years, n, bar_seconds), _work(n))
     return SweepResult(m, fl, st)

@@ -33,6 +33,9 @@ def warm_up() -> dict[str, float]:
         fn()  # type: ignore[operator]
         times[name] = time.perf_counter() - t
 
+    from workbench.engine._checks import candles_ok_nb
+
+    timed("candle checks", lambda: candles_ok_nb(np.arange(n, dtype=np.int64), x, hi, lo, x, vol))
     timed("indicators", lambda: [
         ind.sma(x, 3), ind.ema(x, 3), ind.wma(x, 3), ind.rsi(x, 3), ind.macd(x, 3, 6, 2),
         ind.bbands(x, 5), ind.atr(hi, lo, x, 3), ind.stoch(hi, lo, x), ind.roc(x, 2),

@@ -61,7 +61,7 @@ def run(strategy: Strategy, ctx: Context, *, symbol: str | None = None, timefram
     """Backtest ``strategy`` over ``ctx``'s candles and wrap the engine's arrays."""
     doc, compiled = prepare(strategy, params, settings)
     plan = plan or compiled
-    clock = runner.clock_for(timeframe, ctx.ts)
+    clock = runner.clock_for(timeframe, ctx.ts, plan.settings.annualization)
     signals = plan.run(ctx)
     sim = runner.simulate(ctx, signals, plan.settings)
     m = runner.metrics(sim, plan.settings, clock)
@@ -86,6 +86,7 @@ def run(strategy: Strategy, ctx: Context, *, symbol: str | None = None, timefram
         "engine_version": runner.engine_version(),
         "symbol": symbol,
         "timeframe": clock.timeframe or timeframe,
+        "annualization": clock.describe(),
         "start": start,
         "end": end,
         "n_bars": int(ctx.n),

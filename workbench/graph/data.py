@@ -1,6 +1,15 @@
 """Candles in: from the cache, a DataFrame or arrays -> the arrays blocks read.
 
 ``start`` is inclusive and ``end`` exclusive (bar start times), as the cache reads them.
+
+Candles given directly (``wb.backtest(candles=df)``, ``workbench backtest --candles
+FILE``, a paper tick's bars) pass the ingest checks of :mod:`workbench.data.checks`
+before any block sees them: a NaN, infinite, zero or negative price, negative volume,
+``low <= open, close <= high`` broken, or times out of order or duplicated with other
+values REJECT the run with a ``DataError`` naming the rows (1-based positions in the
+candles given). Gaps are not errors (markets close). There is no NaN handling in the
+engine because no NaN reaches it: a NaN open would fill at NaN and a NaN close would
+make the equity NaN. The cache's candles were checked when imported.
 """
 
 from __future__ import annotations
@@ -44,10 +53,41 @@ def _from_frame(frame: Any) -> Context:
     return Context(ts, *(np.ascontiguousarray(df[c].to_numpy(dtype=np.float64)) for c in FIELDS))
 
 
-def to_context(candles: Any, start: Any = None, end: Any = None) -> Context:
+def check_candles(ctx: Context) -> None:
+    """Raise ``DataError`` naming the rows if ``ctx`` fails the ingest checks' errors.
+
+    One numba pass decides; only bad candles pay for the full report of
+    :func:`workbench.data.checks.check_frame` (the same codes and row lists as ingest).
+    """
+    from workbench.engine._checks import candles_ok_nb
+
+    fine = candles_ok_nb(np.asarray(ctx.ts, dtype=np.int64), ctx.open, ctx.high, ctx.low, ctx.close, ctx.volume)
+    if fine:
+        return
+    import pandas as pd
+
+    from workbench.data.checks import check_frame
+
+    frame = pd.DataFrame({"ts": ctx.ts, **{f: getattr(ctx, f) for f in FIELDS}})
+    report = check_frame(frame, "1d", source="candles", check_gaps=False)
+    if report.ok:
+        return
+    rows = sorted({r for p in report.errors for r in p.rows})
+    times = {r: pd.Timestamp(int(ctx.ts[r - 1]), tz="UTC").isoformat() for r in rows[:10]}
+    summary = "; ".join(f"{p.code}: {p.message}" for p in report.errors)
+    raise DataError(
+        f"candles rejected before the backtest: {summary}. Rows are 1-based positions in the "
+        f"candles given (in a CSV file, line = row + 1); first bad bars: "
+        + ", ".join(f"row {r} at {t}" for r, t in times.items())
+        + ". Drop or repair those bars (no NaN reaches the engine).",
+        details={**report.to_dict(), "bar_times": {str(r): t for r, t in times.items()}})
+
+
+def to_context(candles: Any, start: Any = None, end: Any = None, *, check: bool = False) -> Context:
     """A DataFrame (DatetimeIndex or ``ts`` column) or a ``Candles`` tuple (the cache's,
     which is the blocks' :class:`Context`; no copy when the arrays are already float64
-    and contiguous) -> :class:`Context`, cut to ``[start, end)``."""
+    and contiguous) -> :class:`Context`, cut to ``[start, end)``. ``check=True`` runs
+    :func:`check_candles` on everything given, before the cut (rows as given)."""
     if hasattr(candles, "columns"):
         ctx = _from_frame(candles)
     elif all(hasattr(candles, f) for f in ("ts", *FIELDS)):
@@ -57,6 +97,8 @@ def to_context(candles: Any, start: Any = None, end: Any = None) -> Context:
         raise ValidationError(
             f"candles must be a DataFrame or a Candles tuple (ts, open, high, low, close, volume), "
             f"got {type(candles).__name__}", details={"type": type(candles).__name__})
+    if check:
+        check_candles(ctx)
     lo, hi = _ns(start), _ns(end)
     if lo is not None or hi is not None:
         mask = np.ones(ctx.n, dtype=np.bool_)
@@ -75,9 +117,10 @@ def slice_context(ctx: Context, index: Any) -> Context:
 
 def load(symbol: str | None, timeframe: str | None, start: Any = None, end: Any = None,
          candles: Any = None) -> Context:
-    """Candles given directly, else read from the cache; an empty range is an error."""
+    """Candles given directly (checked, see the module docstring), else read from the
+    cache; an empty range is an error."""
     if candles is not None:
-        ctx = to_context(candles, start, end)
+        ctx = to_context(candles, start, end, check=True)
     else:
         if not symbol or not timeframe:
             raise ValidationError("give symbol= and timeframe= (read from the candle cache) or candles=",

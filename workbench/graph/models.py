@@ -9,7 +9,7 @@ from __future__ import annotations
 import math
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictFloat, StrictInt, field_validator
 
 SCHEMA_ID = "workbench.strategy/1"
 MAX_NODES = 500
@@ -33,6 +33,7 @@ def non_finite_path(value: Any, path: str = "") -> str | None:
 
 FillTiming = Literal["close", "next_open"]
 SizingMode = Literal["percent_equity", "fixed_cash", "fixed_units", "risk_percent"]
+AnnualizationPreset = Literal["auto", "365", "252"]
 
 
 class Position(BaseModel):
@@ -102,6 +103,16 @@ class Settings(BaseModel):
     slippage: float = Field(default=0.0, ge=0, le=0.5)
     fill_timing: FillTiming = "next_open"
     sizing: Sizing = Field(default_factory=Sizing)
+    annualization: AnnualizationPreset | StrictFloat | StrictInt = Field(
+        default="auto", description="bars per year for volatility/Sharpe/Sortino: auto (observed in the data), "
+                                    "'365' or '252' trading days, or a number of bars per year")
+
+    @field_validator("annualization")
+    @classmethod
+    def _positive_factor(cls, value: str | float) -> str | float:
+        if not isinstance(value, str) and not (value > 0 and value != float("inf")):
+            raise ValueError("annualization must be auto, '365', '252' or a positive number of bars per year")
+        return value
 
 
 class StrategyGraph(BaseModel):

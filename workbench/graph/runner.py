@@ -15,33 +15,48 @@ from workbench.blocks.spec import Context
 from workbench.graph.compiler import SignalSet
 from workbench.graph.models import Settings
 
-_SECONDS_PER_YEAR = 365 * 86400
 _TIMEFRAMES = {"1m": 60, "5m": 300, "15m": 900, "30m": 1800, "1h": 3600, "4h": 14400, "1d": 86400}
 
 
 @dataclass(frozen=True)
 class Clock:
-    """How to annualize: seconds per bar and bars per (365-day) year."""
+    """How to annualize the bars of one run: seconds per bar, the factor for volatility,
+    Sharpe and Sortino (``bars_per_year``) and the calendar ``years`` CAGR is taken over
+    (see :mod:`workbench.engine.metrics`)."""
 
     timeframe: str | None
     bar_seconds: float
     bars_per_year: float
+    years: float = 0.0
+    annualization: str | float = "auto"
+
+    def describe(self) -> dict[str, Any]:
+        """What provenance records: the setting, the factor used and the span."""
+        return {"setting": self.annualization, "bars_per_year": self.bars_per_year,
+                "years": self.years, "bar_seconds": self.bar_seconds}
 
 
-def clock_for(timeframe: str | None, ts: np.ndarray) -> Clock:
-    """The timeframe's clock, or one inferred from the median bar spacing of ``ts``."""
+def clock_for(timeframe: str | None, ts: np.ndarray, annualization: str | float = "auto") -> Clock:
+    """The clock of the bars ``ts``: the timeframe's bar length (else the median bar
+    spacing), the calendar span first open -> last close, and the annualization factor
+    of ``settings.annualization`` (``auto``: the bars' observed bars per calendar year)."""
+    from workbench.engine.metrics import annualization_factor, calendar_years
+
     if timeframe:
         from workbench.data import timeframes
 
         seconds = float(timeframes.to_seconds(timeframe))
-        return Clock(timeframe, seconds, float(timeframes.bars_per_year(timeframe)))
-    if ts.shape[0] >= 2:
-        seconds = float(np.median(np.diff(ts.astype(np.int64)))) / 1e9
+        name: str | None = timeframe
     else:
-        seconds = 86400.0
-    seconds = max(seconds, 1.0)
-    name = next((k for k, v in _TIMEFRAMES.items() if v == seconds), None)
-    return Clock(name, seconds, _SECONDS_PER_YEAR / seconds)
+        if ts.shape[0] >= 2:
+            seconds = float(np.median(np.diff(ts.astype(np.int64)))) / 1e9
+        else:
+            seconds = 86400.0
+        seconds = max(seconds, 1.0)
+        name = next((k for k, v in _TIMEFRAMES.items() if v == seconds), None)
+    years = calendar_years(ts, seconds)
+    factor = annualization_factor(annualization, int(ts.shape[0]), years, seconds)
+    return Clock(name, seconds, factor, years, annualization)
 
 
 def _stop(arr: np.ndarray | None) -> np.ndarray | None:
@@ -80,7 +95,8 @@ def metrics(sim: Any, settings: Settings, clock: Clock) -> Any:
 
     return compute_metrics(sim.equity, sim.position, sim.pnl, sim.ret, sim.exit_reason,
                            init_cash=float(settings.initial_cash),
-                           bars_per_year=clock.bars_per_year, bar_seconds=clock.bar_seconds)
+                           bars_per_year=clock.bars_per_year, bar_seconds=clock.bar_seconds,
+                           years=clock.years)
 
 
 def metric_names() -> tuple[str, ...]:
@@ -120,7 +136,8 @@ def sweep_signals(ctx: Context, entries: np.ndarray, exits: np.ndarray, short_en
                         sl=stops.get("sl"), tp=stops.get("tp"), tsl=stops.get("tsl"),
                         init_cash=float(settings.initial_cash), fees=fees, slippage=slippage,
                         fill_timing=settings.fill_timing, size_mode=size_mode, size_value=size_value,
-                        bars_per_year=clock.bars_per_year, bar_seconds=clock.bar_seconds)
+                        bars_per_year=clock.bars_per_year, bar_seconds=clock.bar_seconds,
+                        years=clock.years)
 
 
 def sweep_rules(ctx: Context, series: np.ndarray, rules: np.ndarray, consts: np.ndarray,
@@ -133,7 +150,8 @@ def sweep_rules(ctx: Context, series: np.ndarray, rules: np.ndarray, consts: np.
     return engine_sweep(ctx.open, ctx.high, ctx.low, ctx.close, series, rules, consts, stop_rows, stop_values,
                         init_cash=float(settings.initial_cash), fees=fees, slippage=slippage,
                         fill_timing=settings.fill_timing, size_mode=size_mode, size_value=size_value,
-                        bars_per_year=clock.bars_per_year, bar_seconds=clock.bar_seconds)
+                        bars_per_year=clock.bars_per_year, bar_seconds=clock.bar_seconds,
+                        years=clock.years)
 
 
 def engine_version() -> str:

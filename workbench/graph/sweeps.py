@@ -274,7 +274,8 @@ def run_sweep(strategy: Strategy, ctx: Context, grid: Mapping[str, Any], *, time
     keys, combos = expand_grid(grid)
     _check_keys(base, keys)
     deps = _swept_deps(base, keys)
-    clock = runner.clock_for(timeframe, ctx.ts)
+    clock = runner.clock_for(timeframe, ctx.ts,
+                              (base.get("settings") or {}).get("annualization", "auto"))
     names = runner.metric_names()
     out = np.full((len(combos), len(names)), np.nan)
     errors: list[str | None] = [None] * len(combos)

@@ -121,8 +121,9 @@ def _params(node_id: str, block: Block, params: Any) -> list[Problem]:
             continue
         if block.type == "lag" and name == "n" and value < 1:
             problems.append(Problem(node=node_id, port=name, code="lookahead",
-                                    message=f"lag n={value} would read {1 - value} bar(s) from the future; "
-                                            "use n >= 1 (the value n bars ago)"))
+                                    message=(f"lag n={value} would read {-value} bar(s) from the future; "
+                                             if value < 0 else "lag n=0 is the current bar itself, not a lag; ")
+                                    + "use n >= 1 (the value n bars ago)"))
             continue
         bad = P.out_of_range(param, value)
         if bad:

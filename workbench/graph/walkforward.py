@@ -125,7 +125,8 @@ def run_walkforward(strategy: Strategy, ctx: Context, grid: dict[str, Any], *, t
         signals = _slice_signals(plan.run(slice_context(ctx, slice(0, te1))), te0, te1)
         test_ctx = slice_context(ctx, slice(te0, te1))
         sim = runner.simulate(test_ctx, signals, plan.settings)
-        m = runner.metrics(sim, plan.settings, clock)
+        m = runner.metrics(sim, plan.settings,
+                           runner.clock_for(clock.timeframe, test_ctx.ts, plan.settings.annualization))
         scale = 1.0 if level is None else level / plan.settings.initial_cash
         eq_parts.append(sim.equity * scale)
         level = float(eq_parts[-1][-1])
@@ -144,7 +145,7 @@ def run_walkforward(strategy: Strategy, ctx: Context, grid: dict[str, Any], *, t
         type("Stitched", (), {"equity": equity, "position": np.concatenate(pos_parts),
                               "pnl": np.concatenate(pnl), "ret": np.concatenate(ret),
                               "exit_reason": np.concatenate(reasons)})(),
-        base_plan.settings, clock)
+        base_plan.settings, runner.clock_for(clock.timeframe, ctx.ts[first:last], base_plan.settings.annualization))
     return WalkForwardResult(
         windows=pd.DataFrame(rows),
         oos_equity=pd.Series(equity, index=index[first:last], name="oos_equity"),
