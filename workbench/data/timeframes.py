@@ -50,7 +50,8 @@ def to_ns(timeframe: str) -> int:
 
 
 def bars_per_year(timeframe: str) -> float:
-    """Bars in a 365-day year of 24/7 trading (the engine's annualization factor)."""
+    """Bars in a 365-day year of 24/7 trading: a timeframe's nominal rate (the engine
+    annualizes by the bars it observes per calendar year; see ``workbench.graph.runner``)."""
     return SECONDS_PER_YEAR / to_seconds(timeframe)
 
 
