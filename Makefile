@@ -47,11 +47,11 @@ js: install
 
 ## docs-build: the documentation site into site/ (mkdocs --strict: warnings fail it)
 docs-build: install
-	$(VENV)/bin/mkdocs build --strict --quiet
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --quiet
 
 ## docs: serve the documentation site locally (http://127.0.0.1:8000)
 docs: install
-	$(VENV)/bin/mkdocs serve
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs serve
 
 ## dist: sdist, then the wheel built FROM the sdist (what users install), into dist/
 dist: js
