@@ -59,8 +59,11 @@ def _jlpm() -> list[str]:
 
 
 def build(target_name: str, version: str, **_: object) -> None:
-    """hatch-jupyter-builder's build function: make whatever of the two is missing."""
-    if not _missing():
+    """hatch-jupyter-builder's build function: make whatever of the two is missing.
+
+    Editable installs (``make install``) skip it: a checkout builds them with ``make js``.
+    """
+    if version == "editable" or not _missing():
         return
     if shutil.which("node") is None or shutil.which("npm") is None:
         raise _fail("Node.js (node and npm) is not on PATH")
