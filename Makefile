@@ -9,7 +9,7 @@ export NUMBA_CACHE_DIR ?= $(CURDIR)/.cache/numba
 export PYTHONDONTWRITEBYTECODE :=
 
 
-.PHONY: demo test install warm system-deps js lint pytest bench lock clean
+.PHONY: demo test install warm system-deps js lint pytest docs docs-build dist bench lock clean
 
 ## install: .venv with the pinned lock (requirements.lock) and the package itself (editable)
 install: $(VENV)/.installed
@@ -26,9 +26,9 @@ $(VENV)/.installed: requirements.lock pyproject.toml
 warm: install
 	$(VPY) -m workbench.engine.warmup
 
-## lock: re-pin every dependency (run after editing pyproject.toml's dependencies)
+## lock: re-pin every dependency, every extra and the dev group (after editing pyproject.toml)
 lock:
-	$(UV) pip compile pyproject.toml --extra dev -p 3.11 -o requirements.lock --no-header --quiet
+	$(UV) pip compile pyproject.toml --all-extras --group dev -p 3.11 -o requirements.lock --no-header --quiet
 	$(PY) tools/sync_environment.py
 
 ## system-deps: Debian packages the tests need (Chromium, PostgreSQL 15 + pgTAP)
@@ -45,6 +45,18 @@ js: install
 	@if [ -f extensions/canvas/package.json ]; then $(MAKE) -C extensions/canvas build; fi
 	@if [ -f extensions/jupyterlab/package.json ]; then $(MAKE) -C extensions/jupyterlab build VPY=$(abspath $(VPY)); fi
 
+## docs-build: the documentation site into site/ (mkdocs --strict: warnings fail it)
+docs-build: install
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs build --strict --quiet
+
+## docs: serve the documentation site locally (http://127.0.0.1:8000)
+docs: install
+	NO_MKDOCS_2_WARNING=1 $(VENV)/bin/mkdocs serve
+
+## dist: sdist, then the wheel built FROM the sdist (what users install), into dist/
+dist: js
+	rm -rf dist && $(UV) build --sdist --out-dir dist && $(UV) build --wheel --out-dir dist dist/*.tar.gz
+
 lint: install
 	$(VENV)/bin/ruff check workbench tests bench tools
 	$(VENV)/bin/mypy workbench
@@ -53,7 +65,7 @@ pytest: install
 	$(VENV)/bin/pytest $(PYTEST_ARGS)
 
 ## test: everything the tests need, then lint, types and the whole suite
-test: install system-deps js lint warm pytest
+test: install system-deps js lint docs-build warm pytest
 
 ## demo: sample candles -> starter strategies -> paper run -> the app (prints its URL)
 demo: install js warm
@@ -64,4 +76,4 @@ bench: install
 	$(VPY) bench/run.py $(BENCH_ARGS)
 
 clean:
-	rm -rf $(VENV) .cache .workbench
+	rm -rf $(VENV) .cache .workbench site dist

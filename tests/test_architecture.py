@@ -48,7 +48,8 @@ LAYERS: dict[str, int] = {
     "workbench.errors": 0,
     "workbench.config": 0,
     "workbench.jsonable": 0,
-    "workbench": 1,  # root __init__: version and numba cache dir (wb.* is dynamic, see above)
+    "workbench": 1,  # root __init__: version (wb.* is dynamic, see above)
+    "workbench.extras": 1,  # optional extras: require() -> missing_dependency naming the extra
     # candles and kernels, independent of each other; result/strategy documents
     "workbench.data": 2,
     "workbench.engine": 2,

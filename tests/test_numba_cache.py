@@ -30,10 +30,25 @@ def test_key_changes_when_an_engine_source_changes(tmp_path: Path, monkeypatch) 
     assert config.engine_source_key() != before
 
 
-def test_import_points_numba_at_the_keyed_folder(tmp_path: Path) -> None:
+def test_engine_import_points_numba_at_the_keyed_folder(tmp_path: Path) -> None:
     env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path)}
-    code = "import workbench, numba.core.config as c, os; print(os.environ['NUMBA_CACHE_DIR']); print(c.CACHE_DIR)"
+    code = ("import workbench.engine.indicators, numba.core.config as c, os; "
+            "print(os.environ['NUMBA_CACHE_DIR']); print(c.CACHE_DIR)")
     out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True,
                          check=True).stdout.split()
-    expected = str(tmp_path / f"engine-{config.engine_source_key()}")
-    assert out == [expected, expected]
+    assert out == [str(tmp_path), str(tmp_path / f"engine-{config.engine_source_key()}")]
+
+
+def test_import_does_not_rewrite_numba_cache_dir_for_the_process(tmp_path: Path) -> None:
+    """Regression (#18): ``import workbench`` rewrote os.environ["NUMBA_CACHE_DIR"], so
+    the user's other numba code and every child process got the engine's folder."""
+    code = ("import os, workbench, workbench.engine; "
+            "print(os.environ.get('NUMBA_CACHE_DIR', '<unset>'))")
+    for value in (str(tmp_path), None):
+        env = {k: v for k, v in os.environ.items() if k != "NUMBA_CACHE_DIR"}
+        env["XDG_CACHE_HOME"] = str(tmp_path / "xdg")
+        if value is not None:
+            env["NUMBA_CACHE_DIR"] = value
+        out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
+                             text=True, check=True).stdout.strip()
+        assert out == (value or "<unset>")

@@ -8,19 +8,7 @@ process that runs one backtest must start fast).
 from __future__ import annotations
 
 import importlib
-import os
-import sys
-from pathlib import Path
 from typing import Any
-
-from workbench.config import default_numba_cache_dir, keyed_numba_cache_dir
-
-# Numba reads NUMBA_CACHE_DIR when it is first imported: point it somewhere writable
-# (the user's choice, or ~/.cache/workbench/numba), in a sub-folder keyed by the kernel
-# sources so that an engine change never runs stale cached code.
-if "numba" not in sys.modules:
-    _root = Path(os.environ.get("NUMBA_CACHE_DIR") or default_numba_cache_dir())
-    os.environ["NUMBA_CACHE_DIR"] = str(keyed_numba_cache_dir(_root))
 
 __version__ = "0.1.0"
 

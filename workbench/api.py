@@ -71,10 +71,52 @@ def starters() -> list[str]:
 def backtest(strategy: Any, symbol: str | None = None, timeframe: str | None = None,
              start: Any = None, end: Any = None, candles: Any = None,
              params: dict[str, Any] | None = None, settings: dict[str, Any] | None = None) -> Result:
-    """Run one backtest and return a :class:`~workbench.result.Result`.
+    """Run one backtest of a strategy over cached (or given) candles.
 
-    Raises ``ValidationError`` (every problem in ``details["problems"]``) for an invalid
-    graph and ``DataError`` when there are no candles in the range.
+    Parameters
+    ----------
+    strategy : Strategy, dict, str or path
+        A Strategy, a strategy document, its JSON text, a ``*.strategy.json`` path or a
+        starter name such as ``"sma_crossover"``.
+    symbol, timeframe : str, optional
+        The cached series to run on (``workbench data list``); ``timeframe`` is one of
+        ``1m 5m 15m 30m 1h 4h 1d`` and also sets the annualisation of the metrics.
+    start, end : str, datetime or pandas.Timestamp, optional
+        Bar range (UTC): ``start`` inclusive, ``end`` exclusive; None = all cached bars.
+    candles : pandas.DataFrame or Candles, optional
+        Candles given directly instead of the cache: a UTC ``DatetimeIndex`` with
+        ``open, high, low, close, volume`` columns, or a ``Candles`` tuple.
+    params : dict, optional
+        Block parameter overrides ``{"node.param": value}``, e.g. ``{"fast.window": 20}``;
+        ``"settings.<key>"`` entries override settings like ``settings`` does.
+    settings : dict, optional
+        Overrides of the document's settings (fractions, not percent). Keys:
+
+        - ``initial_cash`` (float > 0, default 10,000): starting cash.
+        - ``fees`` (fraction per side, 0 to 0.5, default 0.001 = 0.1%).
+        - ``slippage`` (fraction per side, 0 to 0.5, default 0): price moved against
+          each fill.
+        - ``fill_timing`` (``"next_open"``, the default, or ``"close"``): fill at the
+          next bar's open, or at the signal bar's close (vectorbt's rule).
+        - ``sizing`` (``{"mode": ..., "value": ...}``; or ``"sizing.mode"`` /
+          ``"sizing.value"`` keys): ``mode`` is ``percent_equity`` (default; ``value``
+          a fraction of equity, 1.0 = all-in), ``fixed_cash`` (an amount of cash),
+          ``fixed_units`` (units) or ``risk_percent`` (fraction of equity risked to the
+          stop-loss); fractional units are allowed.
+
+    Returns
+    -------
+    Result
+        Equity, trades, positions and metrics (fractions: 0.25 = +25%); see
+        :class:`workbench.result.Result`.
+
+    Raises
+    ------
+    ValidationError
+        The graph is invalid (every problem in ``details["problems"]``) or an override
+        names an unknown node, parameter or setting.
+    DataError
+        There are no candles in the range.
     """
     from workbench.graph.backtest import run_backtest
 
@@ -86,13 +128,57 @@ def sweep(strategy: Any, grid: dict[str, Any], symbol: str | None = None, timefr
           start: Any = None, end: Any = None, candles: Any = None,
           params: dict[str, Any] | None = None, settings: dict[str, Any] | None = None,
           batch_size: int | None = None, progress: bool = True, client: Any = None) -> pd.DataFrame:
-    """Grid sweep: ``grid={"fast.window": "5:50:5", "slow.window": [20, 40]}``.
+    """Backtest every combination of a parameter grid, keeping only the metrics.
 
-    Ranges ``start:stop:step`` include ``stop`` when it lies on the grid. Returns one row
-    per combination: the param columns, then the metric columns (fractions). Runs in
-    parallel inside the engine (numba ``prange``), keeping only metrics. With ``client``
-    (a ``dask.distributed.Client`` or a scheduler address) the grid runs in chunks on
-    that cluster and returns the same frame; see :mod:`workbench.distributed`.
+    Runs in parallel inside the engine (numba ``prange``). With ``client`` the grid runs
+    in chunks on a dask cluster and returns the same frame.
+
+    Parameters
+    ----------
+    strategy : Strategy, dict, str or path
+        As for :func:`backtest`.
+    grid : dict
+        ``{"node.param": values}``: a list of values or a range ``"start:stop:step"``
+        (``stop`` included when it lies on the grid), e.g.
+        ``{"fast.window": "5:50:5", "slow.window": [20, 40]}``.
+    symbol, timeframe : str, optional
+        The cached series to run on (``workbench data list``); ``timeframe`` is one of
+        ``1m 5m 15m 30m 1h 4h 1d`` and also sets the annualisation of the metrics.
+    start, end : str, datetime or pandas.Timestamp, optional
+        Bar range (UTC): ``start`` inclusive, ``end`` exclusive; None = all cached bars.
+    candles : pandas.DataFrame or Candles, optional
+        Candles given directly instead of the cache: a UTC ``DatetimeIndex`` with
+        ``open, high, low, close, volume`` columns, or a ``Candles`` tuple.
+    params : dict, optional
+        Block parameter overrides ``{"node.param": value}``, e.g. ``{"fast.window": 20}``;
+        ``"settings.<key>"`` entries override settings like ``settings`` does.
+    settings : dict, optional
+        Overrides of the document's settings (fractions, not percent). Keys:
+
+        - ``initial_cash`` (float > 0, default 10,000): starting cash.
+        - ``fees`` (fraction per side, 0 to 0.5, default 0.001 = 0.1%).
+        - ``slippage`` (fraction per side, 0 to 0.5, default 0): price moved against
+          each fill.
+        - ``fill_timing`` (``"next_open"``, the default, or ``"close"``): fill at the
+          next bar's open, or at the signal bar's close (vectorbt's rule).
+        - ``sizing`` (``{"mode": ..., "value": ...}``; or ``"sizing.mode"`` /
+          ``"sizing.value"`` keys): ``mode`` is ``percent_equity`` (default; ``value``
+          a fraction of equity, 1.0 = all-in), ``fixed_cash`` (an amount of cash),
+          ``fixed_units`` (units) or ``risk_percent`` (fraction of equity risked to the
+          stop-loss); fractional units are allowed.
+    batch_size : int, optional
+        Combinations per engine call (default: sized from the number of bars).
+    progress : bool
+        Show a progress bar (tqdm) while batches run.
+    client : dask.distributed.Client or str, optional
+        A dask client or scheduler address (``tcp://host:8786``); see
+        :mod:`workbench.distributed`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per combination: the parameter columns, then the metric columns
+        (fractions). Combinations that make the graph invalid get NaN metrics.
     """
     from workbench.graph.data import load
     from workbench.graph.sweeps import run_sweep
@@ -114,7 +200,58 @@ def walkforward(strategy: Any, grid: dict[str, Any], symbol: str | None = None,
                 anchored: bool = False, metric: str = "sharpe",
                 params: dict[str, Any] | None = None, settings: dict[str, Any] | None = None,
                 progress: bool = False) -> Any:
-    """Walk-forward optimisation; see :func:`workbench.graph.walkforward.run_walkforward`."""
+    """Walk-forward optimisation: pick the best parameters on each training window,
+    then trade them on the test window that follows, and stitch the test windows.
+
+    Parameters
+    ----------
+    strategy : Strategy, dict, str or path
+        As for :func:`backtest`.
+    grid : dict
+        The parameter grid searched on each training window, as for :func:`sweep`.
+    symbol, timeframe : str, optional
+        The cached series to run on (``workbench data list``); ``timeframe`` is one of
+        ``1m 5m 15m 30m 1h 4h 1d`` and also sets the annualisation of the metrics.
+    start, end : str, datetime or pandas.Timestamp, optional
+        Bar range (UTC): ``start`` inclusive, ``end`` exclusive; None = all cached bars.
+    candles : pandas.DataFrame or Candles, optional
+        Candles given directly instead of the cache: a UTC ``DatetimeIndex`` with
+        ``open, high, low, close, volume`` columns, or a ``Candles`` tuple.
+    params : dict, optional
+        Block parameter overrides ``{"node.param": value}``, e.g. ``{"fast.window": 20}``;
+        ``"settings.<key>"`` entries override settings like ``settings`` does.
+    settings : dict, optional
+        Overrides of the document's settings (fractions, not percent). Keys:
+
+        - ``initial_cash`` (float > 0, default 10,000): starting cash.
+        - ``fees`` (fraction per side, 0 to 0.5, default 0.001 = 0.1%).
+        - ``slippage`` (fraction per side, 0 to 0.5, default 0): price moved against
+          each fill.
+        - ``fill_timing`` (``"next_open"``, the default, or ``"close"``): fill at the
+          next bar's open, or at the signal bar's close (vectorbt's rule).
+        - ``sizing`` (``{"mode": ..., "value": ...}``; or ``"sizing.mode"`` /
+          ``"sizing.value"`` keys): ``mode`` is ``percent_equity`` (default; ``value``
+          a fraction of equity, 1.0 = all-in), ``fixed_cash`` (an amount of cash),
+          ``fixed_units`` (units) or ``risk_percent`` (fraction of equity risked to the
+          stop-loss); fractional units are allowed.
+    train, test : int or float
+        Window lengths: a number of bars (int) or a fraction of all bars (float);
+        defaults 0.5 and 0.25.
+    anchored : bool
+        Training windows all start at the first bar (growing) instead of rolling.
+    metric : str
+        The metric maximised on each training window (default ``"sharpe"``; any metric
+        column of :func:`sweep`).
+    progress : bool
+        Show a progress bar over the windows' sweeps.
+
+    Returns
+    -------
+    WalkForwardResult
+        ``windows`` (one row per window: dates, chosen params, in- and out-of-sample
+        metric), ``oos_equity`` (stitched test equity), ``oos_metrics`` and
+        ``is_metrics``; ``summary()`` puts the two side by side.
+    """
     from workbench.graph.data import load
     from workbench.graph.walkforward import run_walkforward
 

@@ -1,4 +1,4 @@
-"""``workbench data ...``: import, synth, fetch, list, check, resample.
+"""``workbench data ...``: samples, import, synth, fetch, list, check, resample.
 
 Heavy imports stay inside the commands so ``workbench --help`` is fast. Errors leave
 through :func:`workbench.cli.common.handle_errors` (stderr, code name, exit 2); ``data check``
@@ -17,7 +17,7 @@ import typer
 
 from workbench.cli.common import EXIT_PROBLEMS, echo_json, handle_errors
 
-data_app = typer.Typer(help="Candle cache: import, generate, fetch, list, check, resample.",
+data_app = typer.Typer(help="Candle cache: samples, import, generate, fetch, list, check, resample.",
                        no_args_is_help=True)
 
 JSON_OPT = typer.Option(False, "--json", help="Machine-readable JSON on stdout.")
@@ -50,6 +50,17 @@ def _print_result(out: Any, as_json: bool) -> None:
         return
     for item in out if isinstance(out, list) else [out]:
         typer.echo(" ".join(f"{k}={v}" for k, v in item.items() if k != "warnings"))
+
+
+@data_app.command("samples")
+@handle_errors
+def samples(as_json: bool = JSON_OPT) -> None:
+    """Load the sample candles shipped with the package (GOOG 1d, EURUSD 1h); idempotent."""
+    from workbench.data.samples import load_samples
+
+    with _warnings_to_stderr():
+        out = load_samples(_cache())
+    _print_result(out, as_json)
 
 
 @data_app.command("import")
@@ -113,7 +124,7 @@ def list_(as_json: bool = JSON_OPT) -> None:
         echo_json(series)
         return
     if not series:
-        typer.echo("cache is empty: try `workbench data import data/`")
+        typer.echo("cache is empty: try `workbench data samples` (or `workbench data import FOLDER`)")
         return
     typer.echo(f"{'symbol':<12} {'tf':<4} {'rows':>9}  {'first':<20}  last")
     for s in series:

@@ -21,6 +21,9 @@ def register(root: typer.Typer) -> None:
         show: bool = typer.Option(False, "--show/--no-show", help="Open a browser tab."),
     ) -> None:
         """Serve the Panel app and the HTTP API (/api/v1, docs at /api/v1/docs); prints the URL."""
+        from workbench.extras import require
+
+        require("app", "panel", "param", "hvplot", "bokeh")
         from workbench.app.server import ServeOptions
         from workbench.app.server import serve as run
 

@@ -11,4 +11,8 @@ Kernels are ``*_nb`` (``@njit(cache=True)``); the wrappers check input and raise
 ``workbench.errors.ValidationError``. Nothing here is imported eagerly.
 """
 
+from workbench.engine._cache import use_keyed_cache_dir
+
 ENGINE_VERSION = "2"
+
+use_keyed_cache_dir()

@@ -66,7 +66,7 @@ def warm_up() -> dict[str, float]:
 
 
 def main() -> int:
-    import workbench  # noqa: F401  (sets NUMBA_CACHE_DIR before numba loads)
+    import workbench  # noqa: F401  (workbench.engine keys numba's cache folder)
 
     t = time.perf_counter()
     times = warm_up()

@@ -29,6 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from workbench.errors import NotFoundError, UnknownNameError, WorkbenchError
+from workbench.extras import require
 from workbench.paper import alerts as alerts_mod
 from workbench.paper import sources
 from workbench.paper.crash import crash_point
@@ -133,28 +134,39 @@ def _alert_keys(store: Any, run: Any) -> set[str]:
 
 
 def _error_of(exc: BaseException) -> dict[str, Any]:
-    from papermill.exceptions import PapermillExecutionError
-
-    if isinstance(exc, PapermillExecutionError):
-        return {"cell_index": exc.cell_index, "ename": exc.ename, "evalue": str(exc.evalue)[:500]}
+    if type(exc).__name__ == "PapermillExecutionError":  # papermill is the [lab] extra
+        return {"cell_index": getattr(exc, "cell_index", None), "ename": getattr(exc, "ename", ""),
+                "evalue": str(getattr(exc, "evalue", ""))[:500]}
     return {"cell_index": None, "ename": type(exc).__name__, "evalue": str(exc)[:500]}
+
+
+#: what papermill ticks need: the [lab] extra (the notebook's plot cell needs hvplot)
+PAPERMILL_MODULES = ("papermill", "nbclient", "jupyter_client", "ipykernel", "hvplot")
+
+
+def _kernel_config() -> Any:
+    """Kernels over IPC (Unix sockets in the runtime dir), not TCP: a local tick needs no
+    network port, and ipykernel prints a "running over TCP without encryption" warning on
+    every TCP start, which cluttered every tick's output (issue #18)."""
+    from traitlets.config import Config
+
+    return Config({"KernelManager": {"transport": "ipc"}}) if os.name == "posix" else Config()
 
 
 def _execute_papermill(run: Any, as_of: datetime, key: str, params: dict[str, Any],
                        timeout: float) -> tuple[bytes | None, BaseException | None]:
-    import papermill
-
-    kernel = ensure_kernel()
     with tempfile.TemporaryDirectory(prefix="wb-paper-") as tmp:
         out = Path(tmp) / "executed.ipynb"
         error: BaseException | None = None
         try:
+            import papermill
+
             papermill.execute_notebook(
                 str(notebook_template()), str(out),
                 parameters={"run_id": str(run.id), "as_of": as_of.isoformat(),
                             "notebook_path": key, "in_runner": True, **params},
-                kernel_name=kernel, execution_timeout=timeout, start_timeout=60,
-                progress_bar=False, log_output=False, cwd=tmp)
+                kernel_name=ensure_kernel(), execution_timeout=timeout, start_timeout=60,
+                progress_bar=False, log_output=False, cwd=tmp, config=_kernel_config())
         except Exception as exc:  # noqa: BLE001 - every failure is recorded on the tick
             error = exc
         data = out.read_bytes() if out.exists() else None
@@ -189,7 +201,6 @@ def tick(store: Any, run_id: Any, as_of: Any = None, *, engine: str = "papermill
          timeout: float = DEFAULT_TIMEOUT, store_settings: dict[str, Any] | None = None,
          cache: Any = None) -> TickReport:
     """Run one tick of one run at ``as_of`` (default now) through the full lifecycle."""
-    from workbench.governance import audit
 
     if engine not in ENGINES:
         raise UnknownNameError.build("tick engine", engine, list(ENGINES))
@@ -220,8 +231,29 @@ def tick(store: Any, run_id: Any, as_of: Any = None, *, engine: str = "papermill
         report.notebook = done.notebook_path if done else None
         report.seconds = time.perf_counter() - began
         return report
+    if engine == "papermill":  # checked before the tick row exists: nothing left running
+        require("lab", *PAPERMILL_MODULES)
+        notebook_template()
     store.ticks.record(run.id, bar_ts, "running",
                        notebook_path=key if engine == "papermill" else None)
+    try:
+        return _execute(store, run, as_of_dt, bar_ts, key, engine, timeout, store_settings,
+                        cache, report, began)
+    except BaseException as exc:
+        # whatever stops the runner between ``running`` and a final status is recorded
+        # on the tick (never ``running`` forever), then goes on up
+        row = store.ticks.find_tick(run.id, bar_ts)
+        if row is None or row.status == "running":
+            _fail(store, run, bar_ts, key, _error_of(exc), None)
+        raise
+
+
+def _execute(store: Any, run: Any, as_of_dt: datetime, bar_ts: datetime, key: str,
+             engine: str, timeout: float, store_settings: dict[str, Any] | None, cache: Any,
+             report: TickReport, began: float) -> TickReport:
+    """``execute``, then ``on failure`` or ``on complete`` (the tick row is ``running``)."""
+    from workbench.governance import audit
+
     # -- execute ------------------------------------------------------------------------
     alerts_before = _alert_keys(store, run)
     data: bytes | None = None

@@ -64,6 +64,9 @@ def migrations() -> list[Migration]:
 
 
 def connect(url: str) -> Any:
+    from workbench.extras import require
+
+    require("postgres", "psycopg")
     import psycopg
 
     try:
