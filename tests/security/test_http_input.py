@@ -378,7 +378,12 @@ def test_gzipped_million_column_csv_is_refused_before_parsing(tmp_path: Path) ->
 
 
 def test_starter_name_over_255_bytes_is_422_not_500(local: Served) -> None:
+    # over 255 bytes but a plausible name: the starter catalog says it is unknown
     resp = requests.post(local.url + "api/v1/backtests", timeout=30, json={
         "strategy": "a" * 300, "symbol": "GOOG", "timeframe": "1d"})
+    envelope(resp, 422, "unknown_name")
+    # absurdly long: the request model refuses it before any lookup
+    resp = requests.post(local.url + "api/v1/backtests", timeout=30, json={
+        "strategy": "a" * 5000, "symbol": "GOOG", "timeframe": "1d"})
     err = envelope(resp, 422, "validation_error")
     assert any(p["field"].startswith("strategy") for p in err["details"]["problems"])

@@ -100,7 +100,7 @@ class BacktestRequest(Strict):
     ``strategy_version_id`` of a saved strategy.
     """
 
-    strategy: dict[str, Any] | Annotated[str, Field(max_length=200)] | None = None
+    strategy: dict[str, Any] | Annotated[str, Field(max_length=1024)] | None = None
     strategy_id: str | None = None
     strategy_version_id: str | None = None
     symbol: str = Field(min_length=1, max_length=40)
