@@ -16,12 +16,15 @@ class Receiver:
     url: str
     fail_first: int
     fail_status: int = 500
+    retry_after: str | None = None
     requests: list[dict[str, Any]] = field(default_factory=list)
 
 
 @contextmanager
-def webhook_receiver(fail_first: int = 0, fail_status: int = 500) -> Iterator[Receiver]:
-    """An HTTP server on 127.0.0.1 that answers ``fail_status`` to the first N POSTs."""
+def webhook_receiver(fail_first: int = 0, fail_status: int = 500,
+                     retry_after: str | None = None) -> Iterator[Receiver]:
+    """An HTTP server on 127.0.0.1 that answers ``fail_status`` to the first N POSTs (with a
+    ``Retry-After: retry_after`` header when given)."""
     state: dict[str, Any] = {}
 
     class Handler(BaseHTTPRequestHandler):
@@ -31,6 +34,8 @@ def webhook_receiver(fail_first: int = 0, fail_status: int = 500) -> Iterator[Re
             rec.requests.append({"headers": dict(self.headers), "body": body})
             code = rec.fail_status if len(rec.requests) <= rec.fail_first else 200
             self.send_response(code)
+            if code != 200 and rec.retry_after is not None:
+                self.send_header("Retry-After", rec.retry_after)
             self.send_header("Content-Length", "2")
             self.end_headers()
             self.wfile.write(b"ok")
@@ -40,7 +45,7 @@ def webhook_receiver(fail_first: int = 0, fail_status: int = 500) -> Iterator[Re
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
     state["rec"] = Receiver(f"http://127.0.0.1:{server.server_address[1]}/hook", fail_first,
-                            fail_status)
+                            fail_status, retry_after)
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()
     try:

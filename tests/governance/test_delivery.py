@@ -24,7 +24,8 @@ def test_webhook_retries_with_backoff_then_delivers_signed_body() -> None:
                             sleep=waits.append)
     assert d.status == "delivered" and len(d.attempts) == 3
     assert [a["status"] for a in d.attempts] == [500, 500, 200]
-    assert waits == [0.25, 0.5]  # exponential backoff between attempts
+    # exponential backoff between attempts, each wait jittered into [half, whole)
+    assert len(waits) == 2 and 0.125 <= waits[0] < 0.25 and 0.25 <= waits[1] < 0.5
     assert len(rec.requests) == 3
     last = rec.requests[-1]
     ts = last["headers"][TIMESTAMP_HEADER]
@@ -66,7 +67,39 @@ def test_signature_rejects_stale_timestamp() -> None:
 
 
 def test_backoff_is_capped() -> None:
-    assert backoff_delays(6, 1.0, max_s=8) == [1, 2, 4, 8, 8, 8]
+    assert backoff_delays(6, 1.0, max_s=8, jitter=lambda: 1.0) == [1, 2, 4, 8, 8, 8]
+
+
+def test_backoff_is_jittered_so_failing_runs_do_not_retry_in_lockstep() -> None:
+    schedules = {tuple(backoff_delays(4, 1.0)) for _ in range(20)}
+    assert len(schedules) > 1
+    for delays in schedules:
+        assert all(0.5 * 2**i <= d < 2**i for i, d in enumerate(delays))
+
+
+def test_retry_after_of_a_429_replaces_the_backoff_and_is_capped() -> None:
+    waits: list[float] = []
+    with webhook_receiver(fail_first=1, fail_status=429, retry_after="7") as rec:
+        d = deliver_webhook(rec.url, {"x": 1}, secret="k", retries=2, sleep=waits.append)
+    assert d.status == "delivered" and waits == [7.0]
+    assert d.attempts[0]["retry_after_s"] == 7.0
+    waits.clear()
+    with webhook_receiver(fail_first=1, fail_status=503, retry_after="86400") as rec:
+        deliver_webhook(rec.url, {"x": 1}, secret="k", retries=2, sleep=waits.append)
+    assert waits == [30.0]  # a receiver cannot park a run for a day
+
+
+def test_retry_after_reads_seconds_and_http_dates() -> None:
+    from datetime import UTC, datetime
+    from email.utils import format_datetime
+
+    from workbench.governance.webhook import retry_after_seconds
+
+    assert retry_after_seconds("3") == 3.0
+    assert retry_after_seconds("-5") == 0.0
+    assert retry_after_seconds(None) is None and retry_after_seconds("soon") is None
+    when = format_datetime(datetime.fromtimestamp(1_000_010, UTC), usegmt=True)
+    assert retry_after_seconds(when, now=lambda: 1_000_000.0) == 10.0
 
 
 def test_email_is_delivered_to_a_real_smtp_server() -> None:

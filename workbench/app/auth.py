@@ -12,6 +12,7 @@ on every request: the token, not a copy taken at first sight, says what the call
 
 from __future__ import annotations
 
+import functools
 import os
 import uuid
 from dataclasses import dataclass, field
@@ -59,6 +60,18 @@ def local_principal() -> Principal:
                      tier=os.environ.get("WORKBENCH_LOCAL_TIER", "free"), local=True)
 
 
+@functools.lru_cache(maxsize=4)
+def _jwks_client(url: str) -> Any:
+    """One ``PyJWKClient`` per JWKS URL for the process: it caches the key set (and each
+    signing key by ``kid``), so a request does not fetch the JWKS again. An unknown ``kid``
+    (a rotated key) triggers one refetch, at most every 30 s, so tokens with made-up key
+    ids cannot make the server hammer the JWKS endpoint."""
+    import jwt
+
+    return jwt.PyJWKClient(url, cache_jwk_set=True, lifespan=300, cache_keys=True,
+                           timeout=10, cooldown_duration=30)
+
+
 def verify_jwt(token: str) -> Principal:
     """Verify a Supabase access token and read the caller from its claims.
 
@@ -78,7 +91,7 @@ def verify_jwt(token: str) -> Principal:
     jwks_url = os.environ.get("SUPABASE_JWKS_URL")
     try:
         if jwks_url:
-            key: Any = jwt.PyJWKClient(jwks_url).get_signing_key_from_jwt(token).key
+            key: Any = _jwks_client(jwks_url).get_signing_key_from_jwt(token).key
             algorithms = ["RS256", "ES256"]
         elif secret:
             key, algorithms = secret, ["HS256"]

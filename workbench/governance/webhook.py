@@ -24,6 +24,7 @@ failing endpoint can never break the backtest or paper-trade tick that caused it
 
 from __future__ import annotations
 
+import email.utils
 import hashlib
 import hmac
 import http.client
@@ -31,6 +32,7 @@ import ipaddress
 import json
 import logging
 import os
+import random
 import socket
 import time
 import urllib.error
@@ -172,9 +174,32 @@ def _opener() -> Any:
 
 
 def backoff_delays(retries: int, base_s: float = 0.5, factor: float = 2.0,
-                   max_s: float = 30.0) -> list[float]:
-    """Seconds to wait before each retry: base, base·factor, base·factor², … capped."""
-    return [min(max_s, base_s * factor**i) for i in range(retries)]
+                   max_s: float = 30.0, jitter: Callable[[], float] | None = None) -> list[float]:
+    """Seconds to wait before each retry: base, base·factor, base·factor², … capped, each
+    scaled by a "full jitter" factor in [0.5, 1) so that many runs failing against one
+    endpoint do not retry in lockstep (pass ``jitter=lambda: 1.0`` for the bare schedule)."""
+    draw = jitter if jitter is not None else (lambda: 0.5 + random.random() / 2)
+    return [min(max_s, base_s * factor**i) * draw() for i in range(retries)]
+
+
+def retry_after_seconds(value: str | None, *, max_s: float = 30.0,
+                        now: Callable[[], float] = time.time) -> float | None:
+    """The wait a ``Retry-After`` header asks for (delta seconds or an HTTP date), capped at
+    ``max_s`` so a hostile receiver cannot park a run; None when absent or unreadable."""
+    if not value:
+        return None
+    value = value.strip()
+    try:
+        return min(max_s, max(0.0, float(value)))
+    except ValueError:
+        pass
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError):
+        return None
+    if when.tzinfo is None:
+        return None
+    return min(max_s, max(0.0, when.timestamp() - now()))
 
 
 def deliver_webhook(url: str, payload: Mapping[str, Any], *, secret: str,
@@ -188,7 +213,8 @@ def deliver_webhook(url: str, payload: Mapping[str, Any], *, secret: str,
     Parameters
     ----------
     retries : attempts after the first one (so ``retries=3`` makes at most 4 requests).
-    base_delay_s : wait before the first retry; doubles every retry (capped at 30 s).
+    base_delay_s : wait before the first retry; doubles every retry (capped at 30 s), with
+        jitter; a 429/503 answer's ``Retry-After`` (capped at 30 s) replaces the wait.
     timeout_s : per-request connect+read timeout, so a dead endpoint never hangs a run.
     on_attempt : called after every attempt with its record and whether it was the last
         (the notification service records each attempt as it happens).
@@ -231,6 +257,7 @@ def deliver_webhook(url: str, payload: Mapping[str, Any], *, secret: str,
         })
         record: dict[str, Any] = {"attempt": attempt, "at": ts}
         retryable = True
+        asked: float | None = None
         try:
             with open_url(request, timeout=timeout_s) as response:
                 record["status"] = response.status
@@ -241,6 +268,11 @@ def deliver_webhook(url: str, payload: Mapping[str, Any], *, secret: str,
         except urllib.error.HTTPError as exc:
             record["status"] = exc.code
             retryable = exc.code >= 500 or exc.code in (408, 429)
+            if exc.code in (429, 503):
+                asked = retry_after_seconds(exc.headers.get("Retry-After") if exc.headers
+                                            else None)
+                if asked is not None:
+                    record["retry_after_s"] = asked
         except (urllib.error.URLError, OSError, ValueError) as exc:
             record["error"] = f"{type(exc).__name__}: {getattr(exc, 'reason', exc)}"
             retryable = not isinstance(exc, ValueError)  # a malformed URL will not heal
@@ -249,7 +281,7 @@ def deliver_webhook(url: str, payload: Mapping[str, Any], *, secret: str,
         _report(on_attempt, record, last)
         if last:
             break
-        sleep(delays[attempt - 1])
+        sleep(asked if asked is not None else delays[attempt - 1])
     return delivery
 
 
