@@ -215,11 +215,15 @@ def test_openapi_document_and_docs_page(served: Any) -> None:
 def test_metrics_count_requests_by_route(served: Any) -> None:
     requests.get(served.url + "api/v1/health", timeout=30)
     text = requests.get(served.url + "api/v1/metrics", timeout=30).text
+    from prometheus_client.parser import text_string_to_metric_families
+
     assert "# TYPE workbench_http_requests_total counter" in text
-    assert re.search(r'workbench_http_requests_total\{route="/api/v1/health",method="GET",'
-                     r'status="200"\} [1-9]', text)
-    assert 'workbench_http_request_duration_seconds_bucket{route="/api/v1/health",le="+Inf"}' \
-        in text
+    samples = [s for fam in text_string_to_metric_families(text) for s in fam.samples]
+    assert any(s.name == "workbench_http_requests_total" and s.value >= 1 and s.labels ==
+               {"route": "/api/v1/health", "method": "GET", "status": "200"} for s in samples)
+    assert any(s.name == "workbench_http_request_duration_seconds_bucket" and s.labels ==
+               {"route": "/api/v1/health", "le": "+Inf"} for s in samples)
+    assert any(s.name == "workbench_uptime_seconds" and s.value > 0 for s in samples)
 
 
 def test_logs_are_json_lines_with_request_ids(served: Any) -> None:

@@ -51,15 +51,27 @@ def test_openapi_lists_every_route_with_its_models() -> None:
                          "schema": {"type": "string"}}
 
 
+def _samples(text: str) -> dict[tuple[str, frozenset[tuple[str, str]]], float]:
+    """The exposition parsed by prometheus_client's own parser (what a scraper reads)."""
+    from prometheus_client.parser import text_string_to_metric_families
+
+    return {(s.name, frozenset(s.labels.items())): s.value
+            for fam in text_string_to_metric_families(text) for s in fam.samples}
+
+
 def test_metrics_histogram_buckets_are_cumulative() -> None:
     reg = Registry()
     reg.observe("/r", "GET", 200, 0.003)
     reg.observe("/r", "GET", 500, 0.2)
-    text = reg.render()
-    assert 'workbench_http_requests_total{route="/r",method="GET",status="500"} 1' in text
-    assert 'workbench_http_request_duration_seconds_bucket{route="/r",le="0.005"} 1' in text
-    assert 'workbench_http_request_duration_seconds_bucket{route="/r",le="0.25"} 2' in text
-    assert 'workbench_http_request_duration_seconds_count{route="/r"} 2' in text
+    got = _samples(reg.render())
+    req = {"route": "/r", "method": "GET"}
+    assert got[("workbench_http_requests_total",
+                frozenset({**req, "status": "500"}.items()))] == 1
+    bucket = "workbench_http_request_duration_seconds_bucket"
+    assert got[(bucket, frozenset({"route": "/r", "le": "0.005"}.items()))] == 1
+    assert got[(bucket, frozenset({"route": "/r", "le": "0.25"}.items()))] == 2
+    assert got[("workbench_http_request_duration_seconds_count",
+                frozenset({"route": "/r"}.items()))] == 2
 
 
 def test_jobs_report_progress_result_and_errors() -> None:

@@ -1,61 +1,41 @@
-"""Request counts and latency by route, rendered in the Prometheus text format.
+"""Request counts and latency by route, in the Prometheus text format (prometheus_client).
 
-A tiny in-process registry (one server process, so no multiprocess collector is needed):
-``workbench_http_requests_total{route,method,status}`` and the histogram
-``workbench_http_request_duration_seconds{route}``.
+One registry per server process (no multiprocess collector is needed):
+``workbench_http_requests_total{route,method,status}``, the histogram
+``workbench_http_request_duration_seconds{route}`` and ``workbench_uptime_seconds``.
+Routes are the handlers' route templates (``/api/v1/backtests/{id}``), never raw paths, so a
+client cannot blow up the label set.
 """
 
 from __future__ import annotations
 
-import threading
-from collections import defaultdict
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 BUCKETS: tuple[float, ...] = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+CONTENT_TYPE = CONTENT_TYPE_LATEST
 
 
 class Registry:
-    """Thread-safe counters and histograms for the HTTP API."""
+    """The HTTP API's metrics, in a registry of their own (tests make fresh ones)."""
 
     def __init__(self) -> None:
-        self._lock = threading.Lock()
-        self._counts: dict[tuple[str, str, int], int] = defaultdict(int)
-        self._hist: dict[str, list[int]] = {}
-        self._sum: dict[str, float] = defaultdict(float)
-        self._n: dict[str, int] = defaultdict(int)
-        self.gauges: dict[str, float] = {}
+        self.registry = CollectorRegistry(auto_describe=True)
+        self.requests = Counter("workbench_http_requests", "HTTP requests by route, method "
+                                "and status.", ["route", "method", "status"],
+                                registry=self.registry)
+        self.latency = Histogram("workbench_http_request_duration_seconds",
+                                 "Request latency by route.", ["route"], buckets=BUCKETS,
+                                 registry=self.registry)
+        self.uptime = Gauge("workbench_uptime_seconds", "Seconds since the server started.",
+                            registry=self.registry)
 
     def observe(self, route: str, method: str, status: int, seconds: float) -> None:
-        with self._lock:
-            self._counts[(route, method, status)] += 1
-            buckets = self._hist.setdefault(route, [0] * len(BUCKETS))
-            for i, upper in enumerate(BUCKETS):
-                if seconds <= upper:
-                    buckets[i] += 1
-            self._sum[route] += seconds
-            self._n[route] += 1
+        self.requests.labels(route=route, method=method, status=str(status)).inc()
+        self.latency.labels(route=route).observe(seconds)
 
     def render(self) -> str:
-        lines = ["# HELP workbench_http_requests_total HTTP requests by route, method and status.",
-                 "# TYPE workbench_http_requests_total counter"]
-        with self._lock:
-            for (route, method, status), n in sorted(self._counts.items()):
-                lines.append(f'workbench_http_requests_total{{route="{route}",method="{method}",'
-                             f'status="{status}"}} {n}')
-            lines += ["# HELP workbench_http_request_duration_seconds Request latency by route.",
-                      "# TYPE workbench_http_request_duration_seconds histogram"]
-            for route, buckets in sorted(self._hist.items()):
-                for upper, n in zip(BUCKETS, buckets, strict=True):
-                    lines.append(f'workbench_http_request_duration_seconds_bucket{{route="{route}",'
-                                 f'le="{upper}"}} {n}')
-                lines.append(f'workbench_http_request_duration_seconds_bucket{{route="{route}",'
-                             f'le="+Inf"}} {self._n[route]}')
-                lines.append(f'workbench_http_request_duration_seconds_sum{{route="{route}"}} '
-                             f'{self._sum[route]:.6f}')
-                lines.append(f'workbench_http_request_duration_seconds_count{{route="{route}"}} '
-                             f'{self._n[route]}')
-            for name, value in sorted(self.gauges.items()):
-                lines += [f"# TYPE {name} gauge", f"{name} {value}"]
-        return "\n".join(lines) + "\n"
+        return generate_latest(self.registry).decode("utf-8")
 
 
 REGISTRY = Registry()

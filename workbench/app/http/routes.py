@@ -14,6 +14,7 @@ import tornado.iostream
 from workbench.app import services
 from workbench.app.http import models as m
 from workbench.app.http.base import ApiContext, ApiHandler, NotFoundHandler
+from workbench.app.http.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from workbench.app.http.metrics import REGISTRY
 from workbench.app.http.openapi import Operation, RouteDoc, build_document, docs_page
 from workbench.errors import UnauthorizedError
@@ -38,9 +39,8 @@ class MetricsHandler(ApiHandler):
     route = "/api/v1/metrics"
 
     def get(self) -> None:
-        REGISTRY.gauges["workbench_uptime_seconds"] = round(
-            time.time() - self.ctx.started_at, 3)
-        self.set_header("Content-Type", "text/plain; version=0.0.4; charset=utf-8")
+        REGISTRY.uptime.set(round(time.time() - self.ctx.started_at, 3))
+        self.set_header("Content-Type", METRICS_CONTENT_TYPE)
         self.finish(REGISTRY.render())
 
 
