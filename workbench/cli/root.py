@@ -35,4 +35,9 @@ def version() -> None:
 
 
 def main() -> None:
+    # Shell completion without extra root options: `eval "$(_WORKBENCH_COMPLETE=source_bash
+    # workbench)"` (source_zsh, source_fish likewise) prints the script a shell sources.
+    from typer.completion import completion_init
+
+    completion_init()
     app()
