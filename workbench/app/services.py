@@ -114,7 +114,6 @@ def _uuid(value: str, what: str = "id") -> uuid.UUID:
 def health_checks() -> dict[str, dict[str, Any]]:
     """Store, candle cache and scheduler heartbeat; each ``{"ok": bool, ...}``."""
     import os
-    import time
 
     from workbench import config
 
@@ -130,13 +129,9 @@ def health_checks() -> dict[str, dict[str, Any]]:
         checks["cache"] = {"ok": True, "path": str(config.cache_path()), "series": len(series)}
     except Exception as exc:  # noqa: BLE001
         checks["cache"] = {"ok": False, "error": str(exc)[:300]}
-    beat = config.home() / "scheduler.heartbeat"
-    if beat.exists():
-        age = time.time() - beat.stat().st_mtime
-        checks["scheduler"] = {"ok": age < 600, "age_s": round(age, 1), "required": False}
-    else:
-        checks["scheduler"] = {"ok": False, "running": False, "required": False,
-                               "hint": "start `workbench scheduler` or a cron/systemd timer"}
+    from workbench.paper.scheduler import heartbeat_status
+
+    checks["scheduler"] = heartbeat_status(config.home())
     checks["mode"] = {"ok": True, "store_kind": os.environ.get("WORKBENCH_STORE", "local"),
                       "required": False}
     return checks

@@ -34,17 +34,21 @@ from workbench.paper import sources
 from workbench.paper.crash import crash_point
 from workbench.paper.schedule import as_utc, slots_between
 from workbench.paper.step import ts_to_dt
-from workbench.paper.ticks import ACTIVE, QUOTA_ERROR, advance
+from workbench.paper.ticks import ACTIVE, QUOTA_ERROR, SUPERSEDED, advance
+from workbench.records.backends.base import LockTimeoutError
 
 ENGINES = ("papermill", "inprocess")
 KERNEL = "python3"
 DEFAULT_TIMEOUT = 120.0
+TMP_PREFIX = "wb-paper-"
 
 
 @dataclass
 class TickReport:
     """What the runner did for one run: ``status`` is succeeded, failed, up_to_date,
-    no_data or inactive."""
+    skipped (its slot runs in another process, or a newer bar committed first:
+    ``detail`` says which), no_data or inactive. A succeeded tick with an ``error``
+    committed, then a later notebook cell failed."""
 
     run_id: str
     as_of: str
@@ -145,7 +149,10 @@ def _execute_papermill(run: Any, as_of: datetime, key: str, params: dict[str, An
     import papermill
 
     kernel = ensure_kernel()
-    with tempfile.TemporaryDirectory(prefix="wb-paper-") as tmp:
+    # the kernel's commit waits for locks at most the tick's timeout (LockTimeoutError)
+    saved = os.environ.get("WORKBENCH_LOCK_TIMEOUT")
+    os.environ["WORKBENCH_LOCK_TIMEOUT"] = str(timeout)
+    with tempfile.TemporaryDirectory(prefix=f"{TMP_PREFIX}{os.getpid()}-") as tmp:
         out = Path(tmp) / "executed.ipynb"
         error: BaseException | None = None
         try:
@@ -158,6 +165,10 @@ def _execute_papermill(run: Any, as_of: datetime, key: str, params: dict[str, An
         except Exception as exc:  # noqa: BLE001 - every failure is recorded on the tick
             error = exc
         data = out.read_bytes() if out.exists() else None
+    if saved is None:
+        os.environ.pop("WORKBENCH_LOCK_TIMEOUT", None)
+    else:
+        os.environ["WORKBENCH_LOCK_TIMEOUT"] = saved
     return data, error
 
 
@@ -185,11 +196,33 @@ def _fail(store: Any, run: Any, bar_ts: datetime, key: str, error: dict[str, Any
     return stored
 
 
+def _sweep_temp() -> None:
+    """Remove the temp folders of ticks killed before their cleanup ran (their pid is
+    in the name and no longer alive)."""
+    import shutil
+
+    for path in Path(tempfile.gettempdir()).glob(f"{TMP_PREFIX}*"):
+        pid = path.name[len(TMP_PREFIX):].split("-", 1)[0]
+        if not pid.isdigit() or int(pid) == os.getpid():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            shutil.rmtree(path, ignore_errors=True)
+        except PermissionError:
+            continue
+
+
 def tick(store: Any, run_id: Any, as_of: Any = None, *, engine: str = "papermill",
          timeout: float = DEFAULT_TIMEOUT, store_settings: dict[str, Any] | None = None,
          cache: Any = None) -> TickReport:
-    """Run one tick of one run at ``as_of`` (default now) through the full lifecycle."""
-    from workbench.governance import audit
+    """Run one tick of one run at ``as_of`` (default now) through the full lifecycle.
+
+    The slot ``(run, as_of)`` is claimed in the database first (:mod:`claims`): a slot
+    another process runs is ``skipped``, a slot done before is ``up_to_date``, and while
+    another slot of the run runs this one waits (at most ``timeout`` s, then ``failed``).
+    """
+    from workbench.paper import claims
 
     if engine not in ENGINES:
         raise UnknownNameError.build("tick engine", engine, list(ENGINES))
@@ -207,6 +240,40 @@ def tick(store: Any, run_id: Any, as_of: Any = None, *, engine: str = "papermill
     bar_ts = ts_to_dt(int(candles.ts[-1]))
     report.bar_ts = bar_ts.isoformat()
     key = notebook_key(run.id, bar_ts)
+    _sweep_temp()
+    try:
+        outcome, claim, other = claims.acquire(store, run.id, as_of_dt, timeout=timeout)
+    except LockTimeoutError as exc:
+        report.status = "failed"
+        report.error = {"cell_index": None, "ename": "LockTimeout", "evalue": exc.message}
+        report.notebook = _fail(store, run, bar_ts, key, report.error, None)
+        report.seconds = time.perf_counter() - began
+        return report
+    if claim is None:  # executed before, or executing elsewhere right now
+        report.status = "up_to_date" if outcome == "done" else "skipped"
+        report.detail = {"claim": outcome, "holder": other.holder,
+                         "slot": other.slot.isoformat()}
+        report.seconds = time.perf_counter() - began
+        return report
+    end = "failed"
+    try:
+        _claimed_tick(store, store.paper_runs.get(run.id), as_of_dt, bar_ts, key, report,
+                      engine=engine, timeout=timeout, store_settings=store_settings,
+                      cache=cache, candles=candles)
+        end = "failed" if report.status == "failed" else "done"
+    finally:
+        claim.release(end)
+    report.seconds = time.perf_counter() - began
+    return report
+
+
+def _claimed_tick(store: Any, run: Any, as_of_dt: datetime, bar_ts: datetime, key: str,
+                  report: TickReport, *, engine: str, timeout: float,
+                  store_settings: dict[str, Any] | None, cache: Any, candles: Any) -> None:
+    """The tick under its claim: execute, then make the report, the tick row and the
+    owner's notification agree on one status."""
+    from workbench.governance import audit
+
     done = store.ticks.find_tick(run.id, bar_ts)
     if (run.last_bar_ts is not None and bar_ts < run.last_bar_ts) or (
             done is not None and done.status == "succeeded"
@@ -218,8 +285,7 @@ def tick(store: Any, run_id: Any, as_of: Any = None, *, engine: str = "papermill
         store.paper_runs.update(run.id, last_execution_at=datetime.now(UTC))
         report.status, report.alerts = "up_to_date", len(sent)
         report.notebook = done.notebook_path if done else None
-        report.seconds = time.perf_counter() - began
-        return report
+        return
     store.ticks.record(run.id, bar_ts, "running",
                        notebook_path=key if engine == "papermill" else None)
     # -- execute ------------------------------------------------------------------------
@@ -230,22 +296,31 @@ def tick(store: Any, run_id: Any, as_of: Any = None, *, engine: str = "papermill
         data, failure = _execute_papermill(run, as_of_dt, key, _store_params(store_settings, store),
                                            timeout)
     else:
+        saved, store.backend.lock_timeout = store.backend.lock_timeout, timeout
         try:
             advance(store, run.id, as_of_dt, cache=cache, in_runner=True)
         except Exception as exc:  # noqa: BLE001 - recorded on the tick like a cell error
             failure = exc
-    if failure is not None:
+        finally:
+            store.backend.lock_timeout = saved
+    tick_row = store.ticks.find_tick(run.id, bar_ts)
+    if tick_row is not None and tick_row.status == "skipped":
+        # a newer bar of the run committed first: nothing written, nothing to tell
+        report.status = "skipped"
+        report.detail = {"reason": SUPERSEDED, "note": tick_row.error}
+        return
+    after_commit = failure is not None and tick_row is not None \
+        and tick_row.status == "succeeded"
+    if failure is not None and not after_commit:
         # -- on failure ---------------------------------------------------------------
         report.status, report.error = "failed", _error_of(failure)
         report.notebook = _fail(store, run, bar_ts, key, report.error, data)
-        report.seconds = time.perf_counter() - began
-        return report
+        return
     crash_point("committed")
     # -- on complete --------------------------------------------------------------------
     if data is not None:
         report.notebook = store.files.put_file(key, data)
     after = store.paper_runs.get(run.id)
-    tick_row = store.ticks.find_tick(run.id, bar_ts)
     if tick_row is not None and tick_row.status == "failed" \
             and (tick_row.error or "").startswith(QUOTA_ERROR):
         # the tick itself recorded it and told the owner (once per window): no second note
@@ -255,15 +330,20 @@ def tick(store: Any, run_id: Any, as_of: Any = None, *, engine: str = "papermill
         audit.record(store, "paper.tick_failed", actor_id=run.owner_id,
                      entity_type="paper_trade_run", entity_id=run.id,
                      details={"bar_ts": bar_ts.isoformat(), **report.error})
-        report.seconds = time.perf_counter() - began
-        return report
+        return
     if tick_row is None or tick_row.status != "succeeded":
+        if after.last_bar_ts is not None and bar_ts < after.last_bar_ts:
+            store.ticks.record(run.id, bar_ts, "skipped",
+                               error=f"{SUPERSEDED}: bar {after.last_bar_ts.isoformat()} "
+                                     f"was committed first")
+            report.status, report.detail = "skipped", {"reason": SUPERSEDED}
+            return
         err = {"cell_index": None, "ename": "NotCommitted",
                "evalue": f"the notebook ran but bar {bar_ts.isoformat()} was not committed "
                          f"(run status {after.status})"}
         report.status, report.error = "failed", err
         _fail(store, run, bar_ts, key, err, None)
-        return report
+        return
     if after.status == "scheduled":
         store.paper_runs.set_status(run.id, "active")
     # fills carry their own bar: this tick's are those after the previous committed bar
@@ -272,12 +352,33 @@ def tick(store: Any, run_id: Any, as_of: Any = None, *, engine: str = "papermill
                         or f.bar_ts > run.last_bar_ts])
     report.alerts = len(_alert_keys(store, run) - alerts_before)
     report.status = "succeeded"
+    if after_commit and failure is not None:
+        # committed, then a later cell failed: the tick IS done (re-running changes
+        # nothing), so it stays succeeded; the row, the report and the owner's note all
+        # say so and name the cell that failed
+        report.error = _error_of(failure)
+        _after_commit_failure(store, run, bar_ts, report.error, report.notebook)
     audit.record(store, "paper.tick", actor_id=run.owner_id, entity_type="paper_trade_run",
                  entity_id=run.id, details={"bar_ts": bar_ts.isoformat(), "as_of": report.as_of,
                                             "fills": report.fills, "engine": engine,
-                                            "notebook": report.notebook})
-    report.seconds = time.perf_counter() - began
-    return report
+                                            "notebook": report.notebook,
+                                            "notebook_error": report.error})
+
+
+def _after_commit_failure(store: Any, run: Any, bar_ts: datetime, error: dict[str, Any],
+                          notebook: str | None) -> None:
+    from workbench.governance.notifications import notify
+
+    where = f"cell {error['cell_index']}" if error.get("cell_index") is not None else "kernel"
+    text = f"{where}: {error['ename']}: {error['evalue']}"
+    store.ticks.note(run.id, bar_ts, f"committed; then {text}", notebook_path=notebook)
+    notify(store, run.owner_id, "system",
+           f"Paper tick committed, its notebook failed after: {run.name or run.symbol}",
+           f"The tick for bar {bar_ts.isoformat()} committed its fills and state; a later "
+           f"notebook cell failed ({text}). Nothing needs re-running; the stored notebook "
+           f"shows the error.",
+           {"run_id": str(run.id), "bar_ts": bar_ts.isoformat(), "tick_status": "succeeded",
+            "after_commit": True, **error, "notebook": notebook})
 
 
 def due_runs(store: Any, as_of: Any) -> list[Any]:

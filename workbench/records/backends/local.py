@@ -21,7 +21,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from workbench.records.backends.base import DuplicateRowError, Row
+from workbench.records.backends.base import (
+    DuplicateRowError,
+    LockTimeoutError,
+    Row,
+    lock_timeout_from_env,
+)
 from workbench.records.backends.sql import SqlBackend, quote
 from workbench.records.files import LocalFiles
 from workbench.records.models import TABLES, Record
@@ -93,6 +98,7 @@ class LocalBackend(SqlBackend):
         # owner-only: the file holds every record (SQLite gives -wal/-shm the same mode)
         self.path.touch(mode=0o600, exist_ok=True)
         self.path.chmod(0o600)
+        self.lock_timeout = lock_timeout_from_env()
         self._local = threading.local()
         self._conns: list[sqlite3.Connection] = []
         self._conns_lock = threading.Lock()
@@ -138,7 +144,14 @@ class LocalBackend(SqlBackend):
             finally:
                 self._local.depth -= 1
             return
-        conn.execute("BEGIN IMMEDIATE")
+        wait = 30.0 if self.lock_timeout is None else self.lock_timeout
+        if getattr(self._local, "busy", None) != wait:
+            conn.execute(f"PRAGMA busy_timeout={int(wait * 1000)}")
+            self._local.busy = wait
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            raise self._locked(exc, wait) from None
         self._local.depth = 1
         try:
             yield
@@ -153,6 +166,13 @@ class LocalBackend(SqlBackend):
     def lock(self, name: str) -> None:
         """Nothing to do: ``BEGIN IMMEDIATE`` already holds the database's write lock."""
 
+    def _locked(self, exc: sqlite3.OperationalError, wait: float) -> Exception:
+        if "locked" in str(exc) or "busy" in str(exc):
+            return LockTimeoutError(
+                f"The local store {self.path} stayed locked by another writer for {wait:g} s "
+                f"({exc}).", details={"path": str(self.path), "waited_s": wait})
+        return exc
+
     def run(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
         conn = self._conn()
         try:
@@ -165,6 +185,9 @@ class LocalBackend(SqlBackend):
                 raise DuplicateRowError(f"Duplicate row: {exc}", details={"sql": sql[:80]}) \
                     from None
             raise
+        except sqlite3.OperationalError as exc:
+            raise self._locked(exc, 30.0 if self.lock_timeout is None
+                               else self.lock_timeout) from None
 
     # -- values ---------------------------------------------------------------------
     def to_db(self, table: str, column: str, value: Any) -> Any:

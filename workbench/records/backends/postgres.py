@@ -18,7 +18,12 @@ from datetime import datetime
 from typing import Any
 
 from workbench.errors import MissingDependencyError, SourceUnavailableError, ValidationError
-from workbench.records.backends.base import DuplicateRowError, Row
+from workbench.records.backends.base import (
+    DuplicateRowError,
+    LockTimeoutError,
+    Row,
+    lock_timeout_from_env,
+)
 from workbench.records.backends.sql import SqlBackend
 from workbench.records.files import LocalFiles
 from workbench.records.models import TABLES
@@ -37,6 +42,7 @@ class PostgresBackend(SqlBackend):
         except ImportError:  # pragma: no cover - installed with the extra
             raise MissingDependencyError.for_extra("psycopg", "postgres") from None
         self.url = url
+        self.lock_timeout = lock_timeout_from_env()
         self._local = threading.local()
         self.pool = ConnectionPool(url, min_size=1, max_size=pool_size, open=False,
                                    kwargs={"row_factory": dict_row, "autocommit": False},
@@ -58,6 +64,9 @@ class PostgresBackend(SqlBackend):
             return
         with self.pool.connection() as conn, conn.transaction():
             self._local.conn = conn
+            if self.lock_timeout is not None:  # lock waits (advisory and row) obey it
+                conn.execute(f"SET LOCAL lock_timeout = '{max(1, int(self.lock_timeout * 1000))}ms'"
+                             .encode())
             try:
                 yield
             finally:
@@ -77,6 +86,11 @@ class PostgresBackend(SqlBackend):
             with self.pool.connection() as c:
                 cur = c.execute(sql.encode(), tuple(params))
                 return list(cur.fetchall()) if cur.description else []  # type: ignore[arg-type]
+        except psycopg.errors.LockNotAvailable as exc:
+            raise LockTimeoutError(
+                f"A PostgreSQL lock was not granted within lock_timeout "
+                f"({self.lock_timeout} s): {exc.diag.message_primary}",
+                details={"waited_s": self.lock_timeout}) from None
         except psycopg.errors.UniqueViolation as exc:
             raise DuplicateRowError(f"Duplicate row: {exc.diag.message_primary}",
                                     details={"constraint": exc.diag.constraint_name}) from None
