@@ -16,7 +16,8 @@ after execution, so it kills the ``workbench paper tick`` process itself.
 Races are forced the same way: ``WORKBENCH_PAPER_PAUSE_AT=<point>`` with
 ``WORKBENCH_PAPER_PAUSE_FILE=<path>`` makes the process touch ``<path>.reached`` at the
 point and wait there until ``<path>`` exists (then it goes on), so a test can run a second
-tick exactly while the first one sits between two steps.
+tick exactly while the first one sits between two steps. One more point can only pause:
+``lock_timeout`` (the runner gave up waiting for a lock, before it records the failure).
 """
 
 from __future__ import annotations

@@ -241,14 +241,19 @@ def tick(store: Any, run_id: Any, as_of: Any = None, *, engine: str = "papermill
     report.bar_ts = bar_ts.isoformat()
     key = notebook_key(run.id, bar_ts)
     _sweep_temp()
-    try:
+    saved, store.backend.lock_timeout = store.backend.lock_timeout, timeout
+    try:  # the claim's own write waits at most the tick's timeout for a busy database
         outcome, claim, other = claims.acquire(store, run.id, as_of_dt, timeout=timeout)
     except LockTimeoutError as exc:
+        store.backend.lock_timeout = saved  # recording the failure may wait longer
+        crash_point("lock_timeout")
         report.status = "failed"
         report.error = {"cell_index": None, "ename": "LockTimeout", "evalue": exc.message}
         report.notebook = _fail(store, run, bar_ts, key, report.error, None)
         report.seconds = time.perf_counter() - began
         return report
+    finally:
+        store.backend.lock_timeout = saved
     if claim is None:  # executed before, or executing elsewhere right now
         report.status = "up_to_date" if outcome == "done" else "skipped"
         report.detail = {"claim": outcome, "holder": other.holder,
@@ -313,6 +318,8 @@ def _claimed_tick(store: Any, run: Any, as_of_dt: datetime, bar_ts: datetime, ke
         and tick_row.status == "succeeded"
     if failure is not None and not after_commit:
         # -- on failure ---------------------------------------------------------------
+        if isinstance(failure, LockTimeoutError) or "LockTimeoutError" in repr(failure):
+            crash_point("lock_timeout")
         report.status, report.error = "failed", _error_of(failure)
         report.notebook = _fail(store, run, bar_ts, key, report.error, data)
         return

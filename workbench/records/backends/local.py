@@ -103,9 +103,17 @@ class LocalBackend(SqlBackend):
         self._conns: list[sqlite3.Connection] = []
         self._conns_lock = threading.Lock()
         conn = self._conn()
-        conn.executescript("BEGIN IMMEDIATE;\n" + schema_sql() + "\nCOMMIT;")
-        self._add_new_columns(conn)
-        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        have = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        # an up-to-date file is opened without writing: a busy database (another process
+        # holding the write lock) must not stop a tick before it can record anything
+        try:
+            if not set(TABLES) <= have:
+                conn.executescript("BEGIN IMMEDIATE;\n" + schema_sql() + "\nCOMMIT;")
+            self._add_new_columns(conn)
+            if conn.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
+                conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        except sqlite3.OperationalError as exc:
+            raise self._locked(exc, 30.0) from None
 
     @staticmethod
     def _add_new_columns(conn: sqlite3.Connection) -> None:
