@@ -3,8 +3,11 @@
 Lifecycle of one tick (the runner writes every status; the notebook only computes):
 
 ``before start``  find the bar this tick is for (the run's newest closed bar at
-                  ``as_of``); a tick already succeeded with its notebook stored is done
-                  (nothing runs twice); else the tick row becomes ``running``
+                  ``as_of``); claim ``(run, as_of)`` in the database (:mod:`claims`:
+                  a slot running elsewhere is ``skipped``, one done before
+                  ``up_to_date``, another slot of the run running is waited for); a
+                  tick already succeeded with its notebook stored is done (nothing runs
+                  twice); else the tick row becomes ``running``
 ``execute``       papermill runs ``notebooks/paper_trade.ipynb`` (kernel ``python3`` of
                   this interpreter, ``execution_timeout`` per cell); its ``advance`` cell
                   commits fills + state + snapshot in one transaction
@@ -12,7 +15,10 @@ Lifecycle of one tick (the runner writes every status; the notebook only compute
                   the dead kernel / timeout), the executed notebook kept, the owner
                   notified (type ``system``), an audit event; other runs go on
 ``on complete``   the executed notebook is stored (local folder or Storage), a first
-                  tick turns a ``scheduled`` run ``active``, an audit event
+                  tick turns a ``scheduled`` run ``active``, an audit event. A cell
+                  failing after the commit keeps the tick ``succeeded`` (row, report and
+                  the owner's note agree); a commit refused as older than the run's
+                  last bar is ``skipped`` (superseded), with no note
 
 Engines: ``papermill`` (the real thing) and ``inprocess`` (calls ``advance`` directly,
 same records, no notebook; for benchmarks and quick tests).
