@@ -32,6 +32,10 @@ class FileStore(ABC):
     def get_file(self, uri: str) -> bytes:
         """The bytes stored at ``uri``; NotFoundError if there is nothing."""
 
+    @abstractmethod
+    def delete_file(self, uri: str) -> int:
+        """Remove what ``uri`` holds (retention); returns the bytes freed (0 if absent)."""
+
 
 class LocalFiles(FileStore):
     """A folder on disk (default ``WORKBENCH_HOME/outputs``)."""
@@ -58,6 +62,18 @@ class LocalFiles(FileStore):
             raise NotFoundError(f"No stored file at {uri}.", details={"uri": uri})
         return path.read_bytes()
 
+    def delete_file(self, uri: str) -> int:
+        parsed = urlparse(uri)
+        path = Path(unquote(parsed.path)) if parsed.scheme == "file" else self.root / _clean(uri)
+        if not path.resolve().is_relative_to(self.root.resolve()):
+            raise ValidationError(f"{uri} is outside the output folder {self.root}; "
+                                  f"nothing deleted.", details={"uri": uri})
+        if not path.is_file():
+            return 0
+        size = path.stat().st_size
+        path.unlink()
+        return size
+
 
 class SupabaseFiles(FileStore):
     """A Supabase Storage bucket through supabase-py (``storage.from_(bucket)``)."""
@@ -82,3 +98,13 @@ class SupabaseFiles(FileStore):
             else (self.bucket, _clean(uri))
         with wrap_errors(f"download {uri}"):
             return bytes(self.client.storage.from_(bucket).download(path))
+
+    def delete_file(self, uri: str) -> int:
+        from workbench.records.backends.supabase import wrap_errors
+
+        parsed = urlparse(uri)
+        bucket, path = (parsed.netloc, parsed.path.lstrip("/")) if parsed.scheme == "supabase" \
+            else (self.bucket, _clean(uri))
+        with wrap_errors(f"remove {uri}"):
+            self.client.storage.from_(bucket).remove([path])
+        return 0  # Storage does not say how big it was
