@@ -139,3 +139,28 @@ def test_two_schedulers_on_one_postgres_execute_each_slot_once(pg_url, monkeypat
             assert {t.status for t in store.ticks.list(run.id)} == {"succeeded"}
     finally:
         store.close()
+
+
+def test_scheduler_does_not_starve_the_highest_id_run(local_store, workbench_home):
+    """The bug: due runs were started in id order, so with fewer workers than due runs
+    the highest id ticked 2 times to the others' 5 after a restart."""
+    runs = sorted((make_run(local_store) for _ in range(3)), key=lambda r: str(r.id))
+    ids = [str(r.id) for r in runs]
+    args = [a if a != "2" else "1" for a in ARGS]  # --workers 1 (and --max-catchup 1)
+    proc = subprocess.Popen([sys.executable, "-m", "workbench.cli", *args], cwd=ROOT,
+                            env=dict(os.environ), stdout=subprocess.DEVNULL,
+                            stderr=subprocess.PIPE, text=True)
+    log = workbench_home / "scheduler.log"
+
+    def starts() -> list[str]:
+        text = log.read_text() if log.exists() else ""
+        return [line.split(" start ")[1].split()[0] for line in text.splitlines()
+                if " start " in line]
+
+    try:
+        _wait(lambda: len(starts()) >= 6)
+    finally:
+        _stop(proc)
+    order = starts()
+    assert sorted(order[:3]) == ids  # every run once before any runs twice
+    assert sorted(order[3:6]) == ids
