@@ -93,6 +93,7 @@ def main(argv: list[str]) -> None:
         warm = inproc[1:] or inproc
         pm = _ticks(ids[1], n_pm, "papermill")
         pm_warm = pm[1:] or pm
+        stored = [f.stat().st_size for f in Path(tmp).rglob(f"paper/{ids[1]}/*.ipynb")]
         pair = _pair(ids[2:], n_pair)
     s_in, s_pm = statistics.median(warm), statistics.median(pm_warm)
     print(f"cpus: {os.cpu_count()}  load avg: {os.getloadavg()[0]:.1f}")
@@ -100,6 +101,9 @@ def main(argv: list[str]) -> None:
           f"  (first tick {inproc[0]:.2f} s: imports + numba cache load)")
     print(f"papermill    : {s_pm:8.2f} s/tick   {60 / s_pm:9.1f} ticks/min"
           f"  (first {pm[0]:.2f} s)")
+    if stored:
+        print(f"stored notebook: {statistics.mean(stored) / 1024:8.1f} KB/tick "
+              f"({len(stored)} notebooks)")
     print(f"papermill x2 : {pair / n_pair:8.2f} s/tick per process, "
           f"{60 * 2 * n_pair / pair:6.1f} ticks/min for the pair (2 workers)")
     print(f"ratio papermill / inprocess: {s_pm / s_in:.0f}x")

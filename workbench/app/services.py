@@ -127,7 +127,6 @@ def _uuid(value: str, what: str = "id") -> uuid.UUID:
 def health_checks() -> dict[str, dict[str, Any]]:
     """Store, candle cache and scheduler heartbeat; each ``{"ok": bool, ...}``."""
     import os
-    import time
 
     from workbench import config
     from workbench.app.logs import get_logger
@@ -147,13 +146,10 @@ def health_checks() -> dict[str, dict[str, Any]]:
     except Exception as exc:  # noqa: BLE001
         get_logger().warning("health: cache check failed (%s)", config.cache_path(), exc_info=exc)
         checks["cache"] = {"ok": False, "error": type(exc).__name__}
-    beat = config.home() / "scheduler.heartbeat"
-    if beat.exists():
-        age = time.time() - beat.stat().st_mtime
-        checks["scheduler"] = {"ok": age < 600, "age_s": round(age, 1), "required": False}
-    else:
-        checks["scheduler"] = {"ok": False, "running": False, "required": False,
-                               "hint": "start `workbench scheduler` or a cron/systemd timer"}
+    from workbench.paper.scheduler import heartbeat_status
+
+    checks["scheduler"] = {k: v for k, v in heartbeat_status(config.home()).items()
+                           if k != "pid"}  # unauthenticated: no process ids either
     checks["mode"] = {"ok": True, "store_kind": os.environ.get("WORKBENCH_STORE", "local"),
                       "required": False}
     return checks

@@ -162,6 +162,27 @@ def tick_cmd(run: str = typer.Argument(None, help="Run id (or prefix); or use --
         raise typer.Exit(1)
 
 
+@paper_app.command("prune")
+@handle_errors
+def prune_cmd(run: str = typer.Argument(None, help="Run id (or prefix); default every run."),
+              keep: int = typer.Option(None, "--keep", help="Succeeded notebooks kept per run "
+                                                            "(default $WORKBENCH_PAPER_KEEP or 100)."),
+              dry_run: bool = typer.Option(False, "--dry-run", help="Only count."),
+              as_json: bool = typer.Option(False, "--json")) -> None:
+    """Delete old stored tick notebooks: keep the newest N per run and every failure."""
+    from workbench.paper import control, retention
+
+    store = _store()
+    ids = [control.find_run(store, run).id] if run else None
+    done = retention.prune(store, ids, keep, dry_run=dry_run)
+    if as_json:
+        echo_json([p.to_dict() for p in done])
+        return
+    for p in done:
+        typer.echo(f"{p.run_id}  kept {p.kept}  {'would delete' if dry_run else 'deleted'} "
+                   f"{p.deleted}  freed {p.bytes_freed} bytes")
+
+
 @paper_app.command("cron")
 def cron(every: str = typer.Option("* * * * *", "--every")) -> None:
     """Print crontab lines that tick due runs (for the system's cron)."""

@@ -12,18 +12,34 @@ killer does. Points, in tick order:
 The notebook's kernel inherits the variable, so under papermill the first three kill
 the kernel (papermill reports a dead kernel); ``committed`` is checked by the runner
 after execution, so it kills the ``workbench paper tick`` process itself.
+
+Races are forced the same way: ``WORKBENCH_PAPER_PAUSE_AT=<point>`` with
+``WORKBENCH_PAPER_PAUSE_FILE=<path>`` makes the process touch ``<path>.reached`` at the
+point and wait there until ``<path>`` exists (then it goes on), so a test can run a second
+tick exactly while the first one sits between two steps. One more point can only pause:
+``lock_timeout`` (the runner gave up waiting for a lock, before it records the failure).
 """
 
 from __future__ import annotations
 
 import os
 import signal
+import time
+from pathlib import Path
 
 ENV = "WORKBENCH_PAPER_CRASH_AT"
+PAUSE_ENV = "WORKBENCH_PAPER_PAUSE_AT"
+PAUSE_FILE_ENV = "WORKBENCH_PAPER_PAUSE_FILE"
 POINTS = ("loaded", "computed", "in_transaction", "committed")
 
 
 def crash_point(name: str) -> None:
-    """SIGKILL this process if ``$WORKBENCH_PAPER_CRASH_AT`` equals ``name``."""
+    """SIGKILL this process if ``$WORKBENCH_PAPER_CRASH_AT`` equals ``name``; pause here
+    if ``$WORKBENCH_PAPER_PAUSE_AT`` does."""
     if os.environ.get(ENV) == name:
         os.kill(os.getpid(), signal.SIGKILL)
+    if os.environ.get(PAUSE_ENV) == name and os.environ.get(PAUSE_FILE_ENV):
+        gate = Path(os.environ[PAUSE_FILE_ENV])
+        gate.with_name(gate.name + ".reached").touch()
+        while not gate.exists():
+            time.sleep(0.05)

@@ -3,8 +3,11 @@
 Lifecycle of one tick (the runner writes every status; the notebook only computes):
 
 ``before start``  find the bar this tick is for (the run's newest closed bar at
-                  ``as_of``); a tick already succeeded with its notebook stored is done
-                  (nothing runs twice); else the tick row becomes ``running``
+                  ``as_of``); claim ``(run, as_of)`` in the database (:mod:`claims`:
+                  a slot running elsewhere is ``skipped``, one done before
+                  ``up_to_date``, another slot of the run running is waited for); a
+                  tick already succeeded with its notebook stored is done (nothing runs
+                  twice); else the tick row becomes ``running``
 ``execute``       papermill runs ``notebooks/paper_trade.ipynb`` (kernel ``python3`` of
                   this interpreter, ``execution_timeout`` per cell); its ``advance`` cell
                   commits fills + state + snapshot in one transaction
@@ -12,7 +15,10 @@ Lifecycle of one tick (the runner writes every status; the notebook only compute
                   the dead kernel / timeout), the executed notebook kept, the owner
                   notified (type ``system``), an audit event; other runs go on
 ``on complete``   the executed notebook is stored (local folder or Storage), a first
-                  tick turns a ``scheduled`` run ``active``, an audit event
+                  tick turns a ``scheduled`` run ``active``, an audit event. A cell
+                  failing after the commit keeps the tick ``succeeded`` (row, report and
+                  the owner's note agree); a commit refused as older than the run's
+                  last bar is ``skipped`` (superseded), with no note
 
 Engines: ``papermill`` (the real thing) and ``inprocess`` (calls ``advance`` directly,
 same records, no notebook; for benchmarks and quick tests).
@@ -35,17 +41,21 @@ from workbench.paper import sources
 from workbench.paper.crash import crash_point
 from workbench.paper.schedule import as_utc, slots_between
 from workbench.paper.step import ts_to_dt
-from workbench.paper.ticks import ACTIVE, QUOTA_ERROR, advance
+from workbench.paper.ticks import ACTIVE, QUOTA_ERROR, SUPERSEDED, advance
+from workbench.records.backends.base import LockTimeoutError
 
 ENGINES = ("papermill", "inprocess")
 KERNEL = "python3"
 DEFAULT_TIMEOUT = 120.0
+TMP_PREFIX = "wb-paper-"
 
 
 @dataclass
 class TickReport:
     """What the runner did for one run: ``status`` is succeeded, failed, up_to_date,
-    no_data or inactive."""
+    skipped (its slot runs in another process, or a newer bar committed first:
+    ``detail`` says which), no_data or inactive. A succeeded tick with an ``error``
+    committed, then a later notebook cell failed."""
 
     run_id: str
     as_of: str
@@ -140,8 +150,8 @@ def _error_of(exc: BaseException) -> dict[str, Any]:
     return {"cell_index": None, "ename": type(exc).__name__, "evalue": str(exc)[:500]}
 
 
-#: what papermill ticks need: the [lab] extra (the notebook's plot cell needs hvplot)
-PAPERMILL_MODULES = ("papermill", "nbclient", "jupyter_client", "ipykernel", "hvplot")
+#: what papermill ticks need: the [lab] extra
+PAPERMILL_MODULES = ("papermill", "nbclient", "jupyter_client", "ipykernel")
 
 
 def _kernel_config() -> Any:
@@ -155,21 +165,30 @@ def _kernel_config() -> Any:
 
 def _execute_papermill(run: Any, as_of: datetime, key: str, params: dict[str, Any],
                        timeout: float) -> tuple[bytes | None, BaseException | None]:
-    with tempfile.TemporaryDirectory(prefix="wb-paper-") as tmp:
-        out = Path(tmp) / "executed.ipynb"
-        error: BaseException | None = None
-        try:
-            import papermill
+    # the kernel's commit waits for locks at most the tick's timeout (LockTimeoutError)
+    saved = os.environ.get("WORKBENCH_LOCK_TIMEOUT")
+    os.environ["WORKBENCH_LOCK_TIMEOUT"] = str(timeout)
+    try:
+        with tempfile.TemporaryDirectory(prefix=f"{TMP_PREFIX}{os.getpid()}-") as tmp:
+            out = Path(tmp) / "executed.ipynb"
+            error: BaseException | None = None
+            try:
+                import papermill
 
-            papermill.execute_notebook(
-                str(notebook_template()), str(out),
-                parameters={"run_id": str(run.id), "as_of": as_of.isoformat(),
-                            "notebook_path": key, "in_runner": True, **params},
-                kernel_name=ensure_kernel(), execution_timeout=timeout, start_timeout=60,
-                progress_bar=False, log_output=False, cwd=tmp, config=_kernel_config())
-        except Exception as exc:  # noqa: BLE001 - every failure is recorded on the tick
-            error = exc
-        data = out.read_bytes() if out.exists() else None
+                papermill.execute_notebook(
+                    str(notebook_template()), str(out),
+                    parameters={"run_id": str(run.id), "as_of": as_of.isoformat(),
+                                "notebook_path": key, "in_runner": True, **params},
+                    kernel_name=ensure_kernel(), execution_timeout=timeout, start_timeout=60,
+                    progress_bar=False, log_output=False, cwd=tmp, config=_kernel_config())
+            except Exception as exc:  # noqa: BLE001 - every failure is recorded on the tick
+                error = exc
+            data = out.read_bytes() if out.exists() else None
+    finally:
+        if saved is None:
+            os.environ.pop("WORKBENCH_LOCK_TIMEOUT", None)
+        else:
+            os.environ["WORKBENCH_LOCK_TIMEOUT"] = saved
     return data, error
 
 
@@ -197,10 +216,33 @@ def _fail(store: Any, run: Any, bar_ts: datetime, key: str, error: dict[str, Any
     return stored
 
 
+def _sweep_temp() -> None:
+    """Remove the temp folders of ticks killed before their cleanup ran (their pid is
+    in the name and no longer alive)."""
+    import shutil
+
+    for path in Path(tempfile.gettempdir()).glob(f"{TMP_PREFIX}*"):
+        pid = path.name[len(TMP_PREFIX):].split("-", 1)[0]
+        if not pid.isdigit() or int(pid) == os.getpid():
+            continue
+        try:
+            os.kill(int(pid), 0)
+        except ProcessLookupError:
+            shutil.rmtree(path, ignore_errors=True)
+        except PermissionError:
+            continue
+
+
 def tick(store: Any, run_id: Any, as_of: Any = None, *, engine: str = "papermill",
          timeout: float = DEFAULT_TIMEOUT, store_settings: dict[str, Any] | None = None,
          cache: Any = None) -> TickReport:
-    """Run one tick of one run at ``as_of`` (default now) through the full lifecycle."""
+    """Run one tick of one run at ``as_of`` (default now) through the full lifecycle.
+
+    The slot ``(run, as_of)`` is claimed in the database first (:mod:`claims`): a slot
+    another process runs is ``skipped``, a slot done before is ``up_to_date``, and while
+    another slot of the run runs this one waits (at most ``timeout`` s, then ``failed``).
+    """
+    from workbench.paper import claims
 
     if engine not in ENGINES:
         raise UnknownNameError.build("tick engine", engine, list(ENGINES))
@@ -218,6 +260,47 @@ def tick(store: Any, run_id: Any, as_of: Any = None, *, engine: str = "papermill
     bar_ts = ts_to_dt(int(candles.ts[-1]))
     report.bar_ts = bar_ts.isoformat()
     key = notebook_key(run.id, bar_ts)
+    if engine == "papermill":  # checked before a claim or a tick row exists: none left over
+        require("lab", *PAPERMILL_MODULES)
+        notebook_template()
+    _sweep_temp()
+    saved, store.backend.lock_timeout = store.backend.lock_timeout, timeout
+    try:  # the claim's own write waits at most the tick's timeout for a busy database
+        outcome, claim, other = claims.acquire(store, run.id, as_of_dt, timeout=timeout)
+    except LockTimeoutError as exc:
+        store.backend.lock_timeout = saved  # recording the failure may wait longer
+        crash_point("lock_timeout")
+        report.status = "failed"
+        report.error = {"cell_index": None, "ename": "LockTimeout", "evalue": exc.message}
+        report.notebook = _fail(store, run, bar_ts, key, report.error, None)
+        report.seconds = time.perf_counter() - began
+        return report
+    finally:
+        store.backend.lock_timeout = saved
+    if claim is None:  # executed before, or executing elsewhere right now
+        report.status = "up_to_date" if outcome == "done" else "skipped"
+        report.detail = {"claim": outcome, "holder": other.holder,
+                         "slot": other.slot.isoformat()}
+        report.seconds = time.perf_counter() - began
+        return report
+    end = "failed"
+    try:
+        _claimed_tick(store, store.paper_runs.get(run.id), as_of_dt, bar_ts, key, report,
+                      engine=engine, timeout=timeout, store_settings=store_settings,
+                      cache=cache, candles=candles)
+        end = "failed" if report.status == "failed" else "done"
+    finally:
+        claim.release(end)
+    report.seconds = time.perf_counter() - began
+    return report
+
+
+def _claimed_tick(store: Any, run: Any, as_of_dt: datetime, bar_ts: datetime, key: str,
+                  report: TickReport, *, engine: str, timeout: float,
+                  store_settings: dict[str, Any] | None, cache: Any, candles: Any) -> None:
+    """The tick under its claim: execute, then make the report, the tick row and the
+    owner's notification agree on one status."""
+
     done = store.ticks.find_tick(run.id, bar_ts)
     if (run.last_bar_ts is not None and bar_ts < run.last_bar_ts) or (
             done is not None and done.status == "succeeded"
@@ -229,16 +312,12 @@ def tick(store: Any, run_id: Any, as_of: Any = None, *, engine: str = "papermill
         store.paper_runs.update(run.id, last_execution_at=datetime.now(UTC))
         report.status, report.alerts = "up_to_date", len(sent)
         report.notebook = done.notebook_path if done else None
-        report.seconds = time.perf_counter() - began
-        return report
-    if engine == "papermill":  # checked before the tick row exists: nothing left running
-        require("lab", *PAPERMILL_MODULES)
-        notebook_template()
+        return
     store.ticks.record(run.id, bar_ts, "running",
                        notebook_path=key if engine == "papermill" else None)
     try:
-        return _execute(store, run, as_of_dt, bar_ts, key, engine, timeout, store_settings,
-                        cache, report, began)
+        _execute(store, run, as_of_dt, bar_ts, key, report, engine=engine, timeout=timeout,
+                 store_settings=store_settings, cache=cache)
     except BaseException as exc:
         # whatever stops the runner between ``running`` and a final status is recorded
         # on the tick (never ``running`` forever), then goes on up
@@ -249,8 +328,8 @@ def tick(store: Any, run_id: Any, as_of: Any = None, *, engine: str = "papermill
 
 
 def _execute(store: Any, run: Any, as_of_dt: datetime, bar_ts: datetime, key: str,
-             engine: str, timeout: float, store_settings: dict[str, Any] | None, cache: Any,
-             report: TickReport, began: float) -> TickReport:
+             report: TickReport, *, engine: str, timeout: float,
+             store_settings: dict[str, Any] | None, cache: Any) -> None:
     """``execute``, then ``on failure`` or ``on complete`` (the tick row is ``running``)."""
     from workbench.governance import audit
 
@@ -262,22 +341,33 @@ def _execute(store: Any, run: Any, as_of_dt: datetime, bar_ts: datetime, key: st
         data, failure = _execute_papermill(run, as_of_dt, key, _store_params(store_settings, store),
                                            timeout)
     else:
+        saved, store.backend.lock_timeout = store.backend.lock_timeout, timeout
         try:
             advance(store, run.id, as_of_dt, cache=cache, in_runner=True)
         except Exception as exc:  # noqa: BLE001 - recorded on the tick like a cell error
             failure = exc
-    if failure is not None:
+        finally:
+            store.backend.lock_timeout = saved
+    tick_row = store.ticks.find_tick(run.id, bar_ts)
+    if tick_row is not None and tick_row.status == "skipped":
+        # a newer bar of the run committed first: nothing written, nothing to tell
+        report.status = "skipped"
+        report.detail = {"reason": SUPERSEDED, "note": tick_row.error}
+        return
+    after_commit = failure is not None and tick_row is not None \
+        and tick_row.status == "succeeded"
+    if failure is not None and not after_commit:
         # -- on failure ---------------------------------------------------------------
+        if isinstance(failure, LockTimeoutError) or "LockTimeoutError" in repr(failure):
+            crash_point("lock_timeout")
         report.status, report.error = "failed", _error_of(failure)
         report.notebook = _fail(store, run, bar_ts, key, report.error, data)
-        report.seconds = time.perf_counter() - began
-        return report
+        return
     crash_point("committed")
     # -- on complete --------------------------------------------------------------------
     if data is not None:
         report.notebook = store.files.put_file(key, data)
     after = store.paper_runs.get(run.id)
-    tick_row = store.ticks.find_tick(run.id, bar_ts)
     if tick_row is not None and tick_row.status == "failed" \
             and (tick_row.error or "").startswith(QUOTA_ERROR):
         # the tick itself recorded it and told the owner (once per window): no second note
@@ -287,15 +377,20 @@ def _execute(store: Any, run: Any, as_of_dt: datetime, bar_ts: datetime, key: st
         audit.record(store, "paper.tick_failed", actor_id=run.owner_id,
                      entity_type="paper_trade_run", entity_id=run.id,
                      details={"bar_ts": bar_ts.isoformat(), **report.error})
-        report.seconds = time.perf_counter() - began
-        return report
+        return
     if tick_row is None or tick_row.status != "succeeded":
+        if after.last_bar_ts is not None and bar_ts < after.last_bar_ts:
+            store.ticks.record(run.id, bar_ts, "skipped",
+                               error=f"{SUPERSEDED}: bar {after.last_bar_ts.isoformat()} "
+                                     f"was committed first")
+            report.status, report.detail = "skipped", {"reason": SUPERSEDED}
+            return
         err = {"cell_index": None, "ename": "NotCommitted",
                "evalue": f"the notebook ran but bar {bar_ts.isoformat()} was not committed "
                          f"(run status {after.status})"}
         report.status, report.error = "failed", err
         _fail(store, run, bar_ts, key, err, None)
-        return report
+        return
     if after.status == "scheduled":
         store.paper_runs.set_status(run.id, "active")
     # fills carry their own bar: this tick's are those after the previous committed bar
@@ -304,12 +399,33 @@ def _execute(store: Any, run: Any, as_of_dt: datetime, bar_ts: datetime, key: st
                         or f.bar_ts > run.last_bar_ts])
     report.alerts = len(_alert_keys(store, run) - alerts_before)
     report.status = "succeeded"
+    if after_commit and failure is not None:
+        # committed, then a later cell failed: the tick IS done (re-running changes
+        # nothing), so it stays succeeded; the row, the report and the owner's note all
+        # say so and name the cell that failed
+        report.error = _error_of(failure)
+        _after_commit_failure(store, run, bar_ts, report.error, report.notebook)
     audit.record(store, "paper.tick", actor_id=run.owner_id, entity_type="paper_trade_run",
                  entity_id=run.id, details={"bar_ts": bar_ts.isoformat(), "as_of": report.as_of,
                                             "fills": report.fills, "engine": engine,
-                                            "notebook": report.notebook})
-    report.seconds = time.perf_counter() - began
-    return report
+                                            "notebook": report.notebook,
+                                            "notebook_error": report.error})
+
+
+def _after_commit_failure(store: Any, run: Any, bar_ts: datetime, error: dict[str, Any],
+                          notebook: str | None) -> None:
+    from workbench.governance.notifications import notify
+
+    where = f"cell {error['cell_index']}" if error.get("cell_index") is not None else "kernel"
+    text = f"{where}: {error['ename']}: {error['evalue']}"
+    store.ticks.note(run.id, bar_ts, f"committed; then {text}", notebook_path=notebook)
+    notify(store, run.owner_id, "system",
+           f"Paper tick committed, its notebook failed after: {run.name or run.symbol}",
+           f"The tick for bar {bar_ts.isoformat()} committed its fills and state; a later "
+           f"notebook cell failed ({text}). Nothing needs re-running; the stored notebook "
+           f"shows the error.",
+           {"run_id": str(run.id), "bar_ts": bar_ts.isoformat(), "tick_status": "succeeded",
+            "after_commit": True, **error, "notebook": notebook})
 
 
 def due_runs(store: Any, as_of: Any) -> list[Any]:

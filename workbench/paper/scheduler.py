@@ -14,8 +14,15 @@ written there is started again after a restart and finds its bar already done (t
 runner skips it: no second notebook, no second fill). ``scheduler.lock`` keeps a second
 scheduler from starting on the same home.
 
-Heartbeat: ``WORKBENCH_HOME/scheduler.heartbeat`` (JSON: pid, wall and clock time,
-running ticks, counters), rewritten every loop; the app's health check reads its age.
+Heartbeat: ``WORKBENCH_HOME/scheduler.heartbeat`` (JSON: pid, host, wall and clock time,
+running ticks, counters), rewritten every loop; :func:`heartbeat_status` (the app's
+health check) reads it and reports a beat whose pid is dead as ``dead``, not ok.
+
+Several schedulers (one per machine, one database) and a manual tick beside them: each
+tick claims its ``(run, slot)`` in the database (:mod:`workbench.paper.claims`), so a
+slot executes once; a run whose tick still runs anywhere is not started again (also
+after a SIGKILL of this scheduler, whose ticks live on in their own session). Due runs
+start oldest slot first, then least recently started, so none starves.
 
 SIGTERM/SIGINT: no new tick starts; running ticks get ``grace`` seconds to finish, then
 are terminated (their transaction rolls back, and their slot runs again next start).
@@ -30,6 +37,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -78,6 +86,35 @@ class ReplayClock(Clock):
                 "origin": self.origin}
 
 
+def heartbeat_status(home: Path, *, max_age: float = 600.0) -> dict[str, Any]:
+    """What the heartbeat file says, checked: a ``running`` beat whose pid is dead (on
+    this host) is ``dead`` and not ok -- a SIGKILLed scheduler writes no last beat."""
+    path = Path(home) / HEARTBEAT_FILE
+    if not path.exists():
+        return {"ok": False, "running": False, "required": False,
+                "hint": "start `workbench scheduler` or a cron/systemd timer"}
+    age = time.time() - path.stat().st_mtime
+    try:
+        beat = json.loads(path.read_text())
+    except (OSError, ValueError):
+        beat = {}
+    status = str(beat.get("status", "unknown"))
+    pid = beat.get("pid")
+    alive = True
+    if isinstance(pid, int) and beat.get("host", socket.gethostname()) == socket.gethostname():
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            alive = False
+        except PermissionError:
+            pass
+    if status in ("running", "stopping") and not alive:
+        status = "dead"
+    running = status in ("running", "stopping")
+    return {"ok": running and age < max_age, "running": running, "status": status,
+            "pid": pid, "age_s": round(age, 1), "required": False}
+
+
 def _write_json(path: Path, data: dict[str, Any]) -> None:
     tmp = path.with_name(path.name + ".part")
     tmp.write_text(json.dumps(data, indent=2, default=str))
@@ -106,6 +143,7 @@ class Scheduler:
     state: dict[str, Any] = field(default_factory=dict)
     running: dict[str, Job] = field(default_factory=dict)
     stopping: bool = False
+    last_start: dict[str, float] = field(default_factory=dict)
     counters: dict[str, int] = field(default_factory=lambda: {"started": 0, "succeeded": 0,
                                                               "failed": 0, "skipped": 0})
 
@@ -128,7 +166,7 @@ class Scheduler:
 
     def _beat(self, status: str = "running") -> None:
         _write_json(self.home / HEARTBEAT_FILE, {
-            "pid": os.getpid(), "status": status, "beat_at": datetime.now(UTC).isoformat(),
+            "pid": os.getpid(), "host": socket.gethostname(), "status": status, "beat_at": datetime.now(UTC).isoformat(),
             "clock": self.clock.to_dict(), "now": self.clock.now().isoformat(),
             "running": [{"run_id": j.run_id, "slot": j.slot.isoformat()}
                         for j in self.running.values()],
@@ -166,17 +204,25 @@ class Scheduler:
                 slot.isoformat(), "--engine", self.engine, "--timeout", str(self.timeout)]
 
     def _launch(self, store: Any, log: TextIO) -> None:
+        """Start due slots, oldest slot first, then the run started least recently (so
+        no run starves when more are due than there are workers)."""
         from workbench.paper.ticks import ACTIVE
 
         now = self.clock.now()
-        for run in sorted(store.paper_runs.list(status=list(ACTIVE)), key=lambda r: str(r.id)):
-            if self.stopping or len(self.running) >= self.max_workers:
-                return
+        due: list[tuple[datetime, float, str, Any]] = []
+        for run in store.paper_runs.list(status=list(ACTIVE)):
             key = str(run.id)
             if key in self.running:
                 continue
             slot = self.next_slot(run, now)
-            if slot is None:
+            if slot is not None:
+                due.append((slot, self.last_start.get(key, 0.0), key, run))
+        for slot, _, key, _run in sorted(due, key=lambda d: d[:3]):
+            if self.stopping or len(self.running) >= self.max_workers:
+                return
+            # a tick of this run still runs somewhere (another scheduler, a tick this
+            # scheduler started before it was killed): wait for it rather than start one
+            if store.claims.running(key):
                 continue
             log.write(f"{datetime.now(UTC).isoformat()} start {key} slot {slot.isoformat()}\n")
             log.flush()
@@ -185,6 +231,7 @@ class Scheduler:
             proc = subprocess.Popen(self._command(key, slot), stdout=log, stderr=log,
                                     stdin=subprocess.DEVNULL, start_new_session=True)
             self.running[key] = Job(key, slot, proc)
+            self.last_start[key] = time.monotonic()
             self.counters["started"] += 1
 
     def _reap(self, log: TextIO) -> None:

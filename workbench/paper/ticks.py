@@ -29,6 +29,7 @@ from workbench.paper import sources
 from workbench.paper.crash import crash_point
 from workbench.paper.schedule import as_utc
 from workbench.paper.step import Fill, Step, compute, new_fills, ts_to_dt
+from workbench.records.store import StaleTickError
 
 ACTIVE = ("scheduled", "active")
 
@@ -39,7 +40,8 @@ class TickOutcome:
 
     ``status``: ``committed`` (new bar committed), ``replayed`` (the bar was committed
     before: nothing written), ``no_data`` (no closed bar yet), ``inactive`` (paused or
-    stopped: nothing done), ``quota_exceeded`` (the plan's daily ``paper_ticks`` are
+    stopped: nothing done), ``superseded`` (a tick of a newer bar of the run committed
+    first: nothing written, the tick row ``skipped``), ``quota_exceeded`` (the plan's daily ``paper_ticks`` are
     used up: nothing committed, the tick recorded as failed, the owner told once).
     """
 
@@ -90,6 +92,7 @@ def _drift(store: Any, run: Any, step: Step) -> list[str]:
 
 
 QUOTA_ERROR = "quota_exceeded"
+SUPERSEDED = "superseded"
 
 
 def over_quota(store: Any, run: Any, bar_ts: datetime, exc: QuotaExceededError) -> None:
@@ -157,6 +160,10 @@ def advance(store: Any, run_id: Any, as_of: Any, *, cache: Any = None,
         except QuotaExceededError as exc:  # rolled back: no fills, no state, no count
             over_quota(store, run, bar_ts, exc)
             out.status, out.fills = "quota_exceeded", []
+            return out
+        except StaleTickError as exc:  # a newer tick committed first: nothing written
+            store.ticks.record(run.id, bar_ts, "skipped", error=f"{SUPERSEDED}: {exc.message}")
+            out.status, out.fills = SUPERSEDED, []
             return out
         out.status = "committed" if done else "replayed"
         if not in_runner:

@@ -54,13 +54,44 @@ def alerts_frame(outcome: Any) -> pd.DataFrame:
                         columns=["kind", "bar_ts", "value", "threshold", "message", "sent_now"])
 
 
-def equity_plot(outcome: Any, width: int = 700) -> Any:
-    """An hvplot line of the recomputed equity (cash + position at each close)."""
-    import hvplot.pandas  # noqa: F401
-
+def equity_plot(outcome: Any, width: int = 700, interactive: bool = True) -> Any:
+    """The recomputed equity (cash + position at each close): an hvplot line, or with
+    ``interactive=False`` (scheduled ticks) a small inline SVG -- the hvplot import and
+    the bokeh script cost ~4 s and ~70 KB per stored notebook; whoever opens the notebook
+    re-runs the cell with ``interactive=True`` for the zoomable chart."""
     if outcome.step is None:
         return "No closed bars yet."
     eq = outcome.step.result.equity
+    title = f"Paper equity to {outcome.bar_ts:%Y-%m-%d %H:%M} UTC"
+    if not interactive:
+        return _equity_svg(eq.to_numpy(dtype=float), title, width)
+    import hvplot.pandas  # noqa: F401
+
     eq = eq.set_axis(eq.index.tz_convert(None))  # bokeh wants naive UTC times
-    return eq.hvplot.line(title=f"Paper equity to {outcome.bar_ts:%Y-%m-%d %H:%M} UTC",
-                          ylabel="equity", xlabel="bar (UTC)", width=width, height=260)
+    return eq.hvplot.line(title=title, ylabel="equity", xlabel="bar (UTC)", width=width,
+                          height=260)
+
+
+def _equity_svg(values: Any, title: str, width: int, height: int = 160,
+                points: int = 300) -> Any:
+    import html
+
+    import numpy as np
+    from IPython.display import HTML
+
+    values = values[np.isfinite(values)]
+    if len(values) == 0:
+        return "No equity yet."
+    if len(values) > points:  # keep the shape, not every bar
+        values = values[np.linspace(0, len(values) - 1, points).astype(int)]
+    lo, hi = float(values.min()), float(values.max())
+    span = (hi - lo) or 1.0
+    xs = np.linspace(0, width, len(values))
+    ys = height - (values - lo) / span * (height - 10) - 5
+    path = " ".join(f"{x:.1f},{y:.1f}" for x, y in zip(xs, ys, strict=True))
+    return HTML(f'<figure><figcaption>{html.escape(title)}: {values[-1]:,.2f} '
+                f'(min {lo:,.2f}, max {hi:,.2f}); run '
+                f'<code>paper.equity_plot(tick)</code> for the interactive chart</figcaption>'
+                f'<svg width="{width}" height="{height}" role="img">'
+                f'<polyline fill="none" stroke="#1f77b4" stroke-width="1.5" '
+                f'points="{path}"/></svg></figure>')

@@ -76,6 +76,10 @@ class FileStore(ABC):
         """The bytes stored at a key (or a reference ``put_file`` returned); NotFoundError if
         there is nothing, ValidationError if it points outside the store."""
 
+    @abstractmethod
+    def delete_file(self, uri: str) -> int:
+        """Remove what ``uri`` holds (retention); returns the bytes freed (0 if absent)."""
+
 
 class LocalFiles(FileStore):
     """A folder on disk (default ``WORKBENCH_HOME/outputs``)."""
@@ -131,6 +135,19 @@ class LocalFiles(FileStore):
         except OSError:
             raise NotFoundError("No stored file under this key.", details={"key": key}) from None
 
+    def delete_file(self, uri: str) -> int:
+        key = self.key_of(uri)  # the same rules as reading: inside the root, by key
+        path = self.root / key
+        try:
+            path.resolve().relative_to(self.root.resolve())
+        except ValueError:
+            raise _refuse(uri, "symlink out of the output folder") from None
+        if path.is_symlink() or not path.is_file():
+            return 0
+        size = path.stat().st_size
+        path.unlink()
+        return size
+
 
 class SupabaseFiles(FileStore):
     """A Supabase Storage bucket through supabase-py (``storage.from_(bucket)``)."""
@@ -164,3 +181,11 @@ class SupabaseFiles(FileStore):
         key = self.key_of(uri)
         with wrap_errors(f"download {key}"):
             return bytes(self.client.storage.from_(self.bucket).download(key))
+
+    def delete_file(self, uri: str) -> int:
+        from workbench.records.backends.supabase import wrap_errors
+
+        key = self.key_of(uri)
+        with wrap_errors(f"remove {key}"):
+            self.client.storage.from_(self.bucket).remove([key])
+        return 0  # Storage does not say how big it was

@@ -218,6 +218,26 @@ class PaperTick(Record):
     finished_at: datetime | None = None
 
 
+class PaperTickClaim(Record):
+    """Who executes ``(run_id, slot)``: claimed in the database before a tick runs, so two
+    schedulers (or a manual tick beside one) never execute a slot twice. ``holder`` is
+    ``host:pid``; a ``running`` claim whose ``lease_until`` passed (or whose holder pid is
+    dead on this host) is free again. Written by the service only."""
+
+    __table__ = "paper_tick_claims"
+    __json__ = frozenset()
+
+    id: uuid.UUID = Field(default_factory=new_id)
+    run_id: uuid.UUID
+    owner_id: uuid.UUID
+    slot: datetime
+    status: Literal["running", "done", "failed"] = "running"
+    holder: str = ""
+    lease_until: datetime
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
 class TemplateShare(Record):
     """A strategy version an educator shares with a cohort or with everyone.
 
@@ -389,7 +409,7 @@ class KeyAccess(Record):
 
 MODELS: tuple[type[Record], ...] = (
     Profile, Strategy, StrategyVersion, BacktestRun, PaperTradeRun, PaperFill, PaperTick,
-    TemplateShare, ComplianceEvent, AuditEvent, Notification, PlanUsage, ExchangeKey,
+    PaperTickClaim, TemplateShare, ComplianceEvent, AuditEvent, Notification, PlanUsage, ExchangeKey,
     KeyAccess,
 )
 TABLES: dict[str, type[Record]] = {m.__table__: m for m in MODELS}

@@ -26,7 +26,7 @@ import re
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Generic, TypeVar
 
 from workbench.errors import (
@@ -50,6 +50,7 @@ from workbench.records.models import (
     Notification,
     PaperFill,
     PaperTick,
+    PaperTickClaim,
     PaperTradeRun,
     PlanUsage,
     Profile,
@@ -61,6 +62,12 @@ from workbench.records.models import (
 )
 
 T = TypeVar("T", bound=Record)
+
+
+class StaleTickError(ConflictError):
+    """A tick's bar is not newer than its run's last committed bar."""
+
+
 Actor = uuid.UUID | str | Profile | None
 
 LOCAL_USER_EMAIL = "local@workbench"
@@ -91,7 +98,7 @@ class Repo(Generic[T]):
         self.store = store
         self.backend = store.backend
         self.table = self.model.__table__
-        self.owner_col = OWNER_COLUMN[self.table]
+        self.owner_col = OWNER_COLUMN.get(self.table, "owner_id")
 
     # -- conversion ---------------------------------------------------------------
     def _row(self, obj: Record) -> Row:
@@ -431,28 +438,121 @@ class TickRepo(Repo[PaperTick]):
                notebook_path: str | None = None, error: str | None = None) -> PaperTick:
         """Create or update the tick row for ``(run_id, bar_ts)`` (never duplicates).
 
-        A succeeded tick is final: recording it again changes nothing.
+        A succeeded tick is final: recording it again changes nothing. No lock is taken
+        (the unique key and a compare-and-set on the status do the work), so a failure can
+        be recorded while another tick of the run holds the run's tick lock.
         """
         run = self.store.paper_runs.get(run_id)
         with self.backend.transaction():
-            self.backend.lock(f"tick:{run.id}")
             existing = self.find_tick(run.id, bar_ts)
             finished = utcnow() if status != "running" else None
-            if existing is None:
-                return self._insert(PaperTick(run_id=run.id, owner_id=run.owner_id,
-                                              bar_ts=bar_ts, status=status,  # type: ignore[arg-type]
-                                              notebook_path=notebook_path, error=error,
-                                              finished_at=finished))
+            if existing is None:  # ON CONFLICT DO NOTHING: a racing insert never aborts
+                row = PaperTick(run_id=run.id, owner_id=run.owner_id, bar_ts=bar_ts,
+                                status=status,  # type: ignore[arg-type]
+                                notebook_path=notebook_path, error=error, finished_at=finished)
+                self.backend.insert_ignore(self.table, [self._row(row)], ("run_id", "bar_ts"))
+                existing = self.find_tick(run.id, bar_ts)
+                if existing is None or existing.id == row.id:
+                    return existing or row
             if existing.status == "succeeded":
                 return existing
             changes: Row = {"status": status, "error": error, "finished_at": finished}
             if notebook_path is not None:
                 changes["notebook_path"] = notebook_path
-            rows = self.backend.update(self.table, {"id": existing.id}, changes)
-            return self._obj(rows[0])
+            rows = self.backend.update(self.table, {"id": existing.id,
+                                                    "status": Op("ne", "succeeded")}, changes)
+            return self._obj(rows[0]) if rows else self.find_tick(run.id, bar_ts) or existing
+
+    def note(self, run_id: uuid.UUID | str, bar_ts: datetime, error: str,
+             notebook_path: str | None = None) -> None:
+        """Attach a remark (e.g. a cell that failed after the commit) to a tick of any
+        status without changing the status."""
+        changes: Row = {"error": error}
+        if notebook_path is not None:
+            changes["notebook_path"] = notebook_path
+        self.backend.update(self.table, {"run_id": _uuid(run_id), "bar_ts": bar_ts}, changes)
 
     def list(self, run_id: uuid.UUID | str, *, limit: int | None = None) -> list[PaperTick]:
         return self._select({"run_id": _uuid(run_id)}, order=(("bar_ts", True),), limit=limit)
+
+
+class ClaimRepo(Repo[PaperTickClaim]):
+    """Claims of ``(run, slot)`` (see :class:`~workbench.records.models.PaperTickClaim`).
+
+    :meth:`claim` answers ``claimed`` (yours now), ``done`` (executed before),
+    ``taken`` (this slot runs elsewhere, under a live lease) or ``busy`` (another slot of
+    the run runs: ticks of one run are serialised). Decided under the run's claim lock,
+    so two processes on two machines never both get ``claimed``.
+    """
+
+    model = PaperTickClaim
+
+    @staticmethod
+    def live(claim: PaperTickClaim, now: datetime | None = None) -> bool:
+        """A running claim whose lease holds and whose holder (when on this host) lives."""
+        import os
+        import socket
+
+        if claim.status != "running" or claim.lease_until <= (now or utcnow()):
+            return False
+        host, _, pid = claim.holder.rpartition(":")
+        if host == socket.gethostname() and pid.isdigit():
+            try:
+                os.kill(int(pid), 0)
+            except ProcessLookupError:
+                return False
+            except PermissionError:
+                return True
+        return True
+
+    def running(self, run_id: uuid.UUID | str) -> list[PaperTickClaim]:
+        """The live claims of a run (at most one, unless a lease outlived its holder)."""
+        now = utcnow()
+        return [c for c in self._select({"run_id": _uuid(run_id), "status": "running"})
+                if self.live(c, now)]
+
+    def find_claim(self, run_id: uuid.UUID | str, slot: datetime) -> PaperTickClaim | None:
+        found = self._select({"run_id": _uuid(run_id), "slot": slot}, limit=1)
+        return found[0] if found else None
+
+    def claim(self, run_id: uuid.UUID | str, slot: datetime, holder: str,
+              lease: float) -> tuple[str, PaperTickClaim | None]:
+        run = self.store.paper_runs.get(run_id)
+        with self.backend.transaction():
+            self.backend.lock(f"claim:{run.id}")
+            now = utcnow()
+            mine = self.find_claim(run.id, slot)
+            if mine is not None and mine.status == "done":
+                return "done", mine
+            live = [c for c in self._select({"run_id": run.id, "status": "running"})
+                    if self.live(c, now)]
+            for c in live:
+                if c.slot == slot:
+                    return "taken", c
+            if live:
+                return "busy", live[0]
+            values: Row = {"status": "running", "holder": holder,
+                           "lease_until": now + timedelta(seconds=lease), "updated_at": now}
+            if mine is None:
+                return "claimed", self._insert(PaperTickClaim(
+                    run_id=run.id, owner_id=run.owner_id, slot=slot, **values))
+            rows = self.backend.update(self.table, {"id": mine.id}, values)
+            return "claimed", self._obj(rows[0])
+
+    def renew(self, claim: PaperTickClaim, lease: float) -> bool:
+        """Extend the lease; False when the claim is no longer this holder's."""
+        now = utcnow()
+        rows = self.backend.update(self.table, {"id": claim.id, "holder": claim.holder,
+                                                "status": "running"},
+                                   {"lease_until": now + timedelta(seconds=lease),
+                                    "updated_at": now})
+        return bool(rows)
+
+    def release(self, claim: PaperTickClaim, status: str) -> None:
+        """End the claim as ``done`` (the slot never runs again) or ``failed`` (it may)."""
+        self.backend.update(self.table, {"id": claim.id, "holder": claim.holder,
+                                         "status": "running"},
+                            {"status": status, "updated_at": utcnow()})
 
 
 class TemplateRepo(Repo[TemplateShare]):
@@ -748,6 +848,7 @@ class Store:
         self.paper_runs = PaperRunRepo(self)
         self.fills = FillRepo(self)
         self.ticks = TickRepo(self)
+        self.claims = ClaimRepo(self)
         self.templates = TemplateRepo(self)
         self.compliance = ComplianceRepo(self)
         self.audit = AuditRepo(self)
@@ -861,13 +962,24 @@ class Store:
         multi-request transactions) the steps run in order -- fills (duplicates ignored),
         run state, then the tick row last -- so a crash part-way is repaired by replaying
         the tick, and fills are never doubled.
+
+        A bar not newer than the run's last committed bar (an older slot's tick that lost
+        the race to a newer one) raises :class:`StaleTickError` and writes nothing: the
+        run's last bar never moves backwards.
         """
-        run = self.paper_runs.get(run_id)
         with self.backend.transaction():
-            self.backend.lock(f"tick:{run.id}")
+            self.backend.lock(f"tick:{run_id}")
+            run = self.paper_runs.get(run_id)  # read under the lock: the newest last bar
             done = self.ticks.find_tick(run.id, bar_ts)
             if done is not None and done.status == "succeeded":
                 return False
+            if run.last_bar_ts is not None and bar_ts <= run.last_bar_ts:
+                raise StaleTickError(
+                    f"Paper run {run.id}: bar {bar_ts.isoformat()} is not newer than the "
+                    f"run's last committed bar {run.last_bar_ts.isoformat()}; a newer tick "
+                    f"committed first, so this one is superseded.",
+                    details={"run_id": str(run.id), "bar_ts": bar_ts.isoformat(),
+                             "last_bar_ts": run.last_bar_ts.isoformat()})
             rows = _fill_rows(run, bar_ts, fills)
             if rows:
                 self.backend.insert_ignore("paper_fills", rows, ("run_id", "bar_ts", "seq"))

@@ -43,6 +43,19 @@ def table_of(sql: str) -> str | None:
     return found.group(1) if found else None
 
 
+class LockTimeoutError(ConflictError):
+    """A lock wait (PostgreSQL ``lock_timeout``, SQLite busy timeout) ran out."""
+
+
+def lock_timeout_from_env() -> float | None:
+    """``$WORKBENCH_LOCK_TIMEOUT`` (seconds): how long a transaction waits for a lock. The
+    paper runner sets it to the tick's timeout for the notebook's kernel."""
+    import os
+
+    value = os.environ.get("WORKBENCH_LOCK_TIMEOUT")
+    return float(value) if value else None
+
+
 @dataclass(frozen=True)
 class Op:
     """A comparison in a filter: ``op`` is one of eq ne lt le gt ge in notnull."""
@@ -83,6 +96,9 @@ class Backend(ABC):
     #: Writes the append-only ledgers (fills, ticks, audit, key access) directly: the
     #: local file and a service connection do; a user's JWT goes through :meth:`rpc`.
     trusted: bool = True
+    #: Seconds a transaction waits for a lock before :class:`LockTimeoutError` (None: the
+    #: backend's default -- 30 s locally, no limit on PostgreSQL).
+    lock_timeout: float | None = None
 
     @abstractmethod
     def insert(self, table: str, row: Row) -> Row:

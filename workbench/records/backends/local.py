@@ -23,7 +23,13 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from workbench.records.backends.base import DuplicateRowError, Row, table_of
+from workbench.records.backends.base import (
+    DuplicateRowError,
+    LockTimeoutError,
+    Row,
+    lock_timeout_from_env,
+    table_of,
+)
 from workbench.records.backends.sql import SqlBackend, quote
 from workbench.records.files import LocalFiles
 from workbench.records.models import TABLES, Record
@@ -108,13 +114,22 @@ class LocalBackend(SqlBackend):
         self.path = Path(path)
         self.path.parent.mkdir(parents=True, exist_ok=True)
         _private_file(self.path)
+        self.lock_timeout = lock_timeout_from_env()
         self._local = threading.local()
         self._conns: list[sqlite3.Connection] = []
         self._conns_lock = threading.Lock()
         conn = self._conn()
-        conn.executescript("BEGIN IMMEDIATE;\n" + schema_sql() + "\nCOMMIT;")
-        self._add_new_columns(conn)
-        conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        have = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        # an up-to-date file is opened without writing: a busy database (another process
+        # holding the write lock) must not stop a tick before it can record anything
+        try:
+            if not set(TABLES) <= have:
+                conn.executescript("BEGIN IMMEDIATE;\n" + schema_sql() + "\nCOMMIT;")
+            self._add_new_columns(conn)
+            if conn.execute("PRAGMA user_version").fetchone()[0] != SCHEMA_VERSION:
+                conn.execute(f"PRAGMA user_version = {SCHEMA_VERSION}")
+        except sqlite3.OperationalError as exc:
+            raise self._locked(exc, 30.0) from None
 
     @staticmethod
     def _add_new_columns(conn: sqlite3.Connection) -> None:
@@ -153,7 +168,14 @@ class LocalBackend(SqlBackend):
             finally:
                 self._local.depth -= 1
             return
-        conn.execute("BEGIN IMMEDIATE")
+        wait = 30.0 if self.lock_timeout is None else self.lock_timeout
+        if getattr(self._local, "busy", None) != wait:
+            conn.execute(f"PRAGMA busy_timeout={int(wait * 1000)}")
+            self._local.busy = wait
+        try:
+            conn.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as exc:
+            raise self._locked(exc, wait) from None
         self._local.depth = 1
         try:
             yield
@@ -168,6 +190,13 @@ class LocalBackend(SqlBackend):
     def lock(self, name: str) -> None:
         """Nothing to do: ``BEGIN IMMEDIATE`` already holds the database's write lock."""
 
+    def _locked(self, exc: sqlite3.OperationalError, wait: float) -> Exception:
+        if "locked" in str(exc) or "busy" in str(exc):
+            return LockTimeoutError(
+                f"The local store {self.path} stayed locked by another writer for {wait:g} s "
+                f"({exc}).", details={"path": str(self.path), "waited_s": wait})
+        return exc
+
     def run(self, sql: str, params: Sequence[Any] = ()) -> list[Row]:
         conn = self._conn()
         try:
@@ -181,6 +210,9 @@ class LocalBackend(SqlBackend):
                 log.info("unique constraint: %s (%s)", exc, sql[:200])
                 raise DuplicateRowError.for_table(table_of(sql)) from None
             raise
+        except sqlite3.OperationalError as exc:
+            raise self._locked(exc, 30.0 if self.lock_timeout is None
+                               else self.lock_timeout) from None
 
     # -- values ---------------------------------------------------------------------
     def to_db(self, table: str, column: str, value: Any) -> Any:

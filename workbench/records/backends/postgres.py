@@ -19,7 +19,12 @@ from datetime import datetime
 from typing import Any
 
 from workbench.errors import MissingDependencyError, SourceUnavailableError, ValidationError
-from workbench.records.backends.base import DuplicateRowError, Row
+from workbench.records.backends.base import (
+    DuplicateRowError,
+    LockTimeoutError,
+    Row,
+    lock_timeout_from_env,
+)
 from workbench.records.backends.sql import SqlBackend
 from workbench.records.files import LocalFiles
 from workbench.records.models import TABLES
@@ -40,6 +45,7 @@ class PostgresBackend(SqlBackend):
         except ImportError:  # pragma: no cover - installed with the extra
             raise MissingDependencyError.for_extra("psycopg", "postgres") from None
         self.url = url
+        self.lock_timeout = lock_timeout_from_env()
         self._local = threading.local()
         self.pool = ConnectionPool(url, min_size=1, max_size=pool_size, open=False,
                                    kwargs={"row_factory": dict_row, "autocommit": False},
@@ -61,6 +67,9 @@ class PostgresBackend(SqlBackend):
             return
         with self.pool.connection() as conn, conn.transaction():
             self._local.conn = conn
+            if self.lock_timeout is not None:  # lock waits (advisory and row) obey it
+                conn.execute(f"SET LOCAL lock_timeout = '{max(1, int(self.lock_timeout * 1000))}ms'"
+                             .encode())
             try:
                 yield
             finally:
@@ -80,6 +89,11 @@ class PostgresBackend(SqlBackend):
             with self.pool.connection() as c:
                 cur = c.execute(sql.encode(), tuple(params))
                 return list(cur.fetchall()) if cur.description else []  # type: ignore[arg-type]
+        except psycopg.errors.LockNotAvailable as exc:
+            raise LockTimeoutError(
+                f"A PostgreSQL lock was not granted within lock_timeout "
+                f"({self.lock_timeout} s): {exc.diag.message_primary}",
+                details={"waited_s": self.lock_timeout}) from None
         except psycopg.errors.UniqueViolation as exc:
             log.info("unique constraint: %s", exc.diag.message_primary)
             raise DuplicateRowError.for_table(exc.diag.table_name) from None
