@@ -10,11 +10,11 @@ import pytest
 from workbench.app import auth
 from workbench.app.http.metrics import Registry
 from workbench.app.http.routes import ROUTE_DOCS, openapi_document
-from workbench.app.jobs import JobRunner
-from workbench.app.runs import honest_warnings
 from workbench.app.server import ServeOptions, _check
 from workbench.app.state.sweeps import parse_values
 from workbench.errors import NotFoundError, UnauthorizedError, ValidationError
+from workbench.runs.document import honest_warnings
+from workbench.runs.jobs import JobRunner
 
 
 def test_local_mode_refuses_to_bind_beyond_loopback() -> None:
