@@ -152,7 +152,6 @@ def register(root: typer.Typer) -> None:
         """Grid sweep in parallel (numba prange); one row per combination."""
         from workbench.api import sweep
         from workbench.graph.overrides import split_assignment
-        from workbench.result import _clean
 
         grid = dict(split_assignment(p) for p in param)
         params, settings = _overrides(sets)
@@ -166,7 +165,7 @@ def register(root: typer.Typer) -> None:
         shown = frame if top <= 0 else frame.head(top)
         if as_json:
             echo_json({"n_combinations": len(frame), "sorted_by": sort,
-                       "rows": [{k: _clean(v) for k, v in r.items()} for r in shown.to_dict(orient="records")]})
+                       "rows": shown.to_dict(orient="records")})
         else:
             typer.echo(shown.to_string(index=False))
 

@@ -159,12 +159,10 @@ class ApiHandler(tornado.web.RequestHandler):
             raise pydantic_error(exc) from None
 
     def send(self, obj: Any, status: int = 200) -> None:
-        from workbench.jsonable import default as _default
+        from workbench.jsonable import plain
 
         self.set_status(status)
-        if isinstance(obj, pydantic.BaseModel):
-            obj = obj.model_dump(mode="json")
-        self.finish(json.dumps(obj, default=_default))
+        self.finish(json.dumps(plain(obj), allow_nan=False))
 
     async def blocking(self, fn: Callable[..., T], *args: Any) -> T:
         """Run a blocking call (store, cache) off the event loop."""
