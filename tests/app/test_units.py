@@ -123,3 +123,13 @@ def test_sweep_values_parse_ranges_and_lists() -> None:
         parse_values("5:x", "fast.window")
     with pytest.raises(ValidationError, match="start:stop:step"):
         parse_values("1:10:0", "fast.window")
+
+
+def test_the_api_timeframe_enum_is_the_catalogs() -> None:
+    """Regression (#13): the API kept its own hard-coded timeframe list."""
+    from typing import get_args
+
+    from workbench.app.http.models import Timeframe
+    from workbench.data.timeframes import TIMEFRAMES
+
+    assert get_args(Timeframe) == TIMEFRAMES

@@ -168,7 +168,7 @@ def cached_series() -> list[dict[str, Any]]:
     try:
         return [dict(r) for r in cache.list()]
     finally:
-        getattr(cache, "close", lambda: None)()
+        cache.close()
 
 
 def push_candles(body: m.CandlesPush) -> dict[str, Any]:
@@ -192,9 +192,9 @@ def push_candles(body: m.CandlesPush) -> dict[str, Any]:
             warnings.simplefilter("always")
             report = cache.upsert(frame, body.symbol, body.timeframe, body.source)
     finally:
-        getattr(cache, "close", lambda: None)()
+        cache.close()
     return {"symbol": body.symbol, "timeframe": body.timeframe, "received": len(frame),
-            "written": _report_rows(report, len(frame)),
+            "written": int(report["written"]),
             "warnings": [str(w.message) for w in caught]}
 
 
@@ -204,18 +204,6 @@ def _ts_ns(value: Any, to_ns: Callable[[Any], int]) -> int:
     return int(to_ns(value))
 
 
-def _report_rows(report: Any, default: int) -> int:
-    if isinstance(report, int):
-        return report
-    for name in ("written", "rows", "inserted", "n"):
-        if isinstance(report, dict) and isinstance(report.get(name), int):
-            return int(report[name])
-        value = getattr(report, name, None)
-        if isinstance(value, int):
-            return value
-    return default
-
-
 def read_candles(q: m.CandlesQuery) -> dict[str, Any]:
     from workbench.data.cache import open_cache
 
@@ -223,7 +211,7 @@ def read_candles(q: m.CandlesQuery) -> dict[str, Any]:
     try:
         frame = cache.read_frame(q.symbol, q.timeframe, q.start, q.end)
     finally:
-        getattr(cache, "close", lambda: None)()
+        cache.close()
     frame = frame.tail(q.limit)
     cols = {c: frame[c].to_numpy(dtype=float) for c in ("open", "high", "low", "close", "volume")}
     out = [{"ts": ts.isoformat(), **{c: float(cols[c][i]) for c in cols}}
@@ -255,9 +243,9 @@ def import_candle_file(principal: Principal, path: str, symbol: str | None = Non
             warnings.simplefilter("always")
             out = cache.import_file(path, symbol or None, timeframe or None)
     finally:
-        getattr(cache, "close", lambda: None)()
+        cache.close()
     return {"symbol": out["symbol"], "timeframe": out["timeframe"],
-            "rows": _report_rows(out, 0), "total_rows": out.get("rows"),
+            "rows": int(out["written"]), "total_rows": out.get("rows"),
             "warnings": [str(w.message) for w in caught]}
 
 

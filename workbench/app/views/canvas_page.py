@@ -13,10 +13,8 @@ from workbench.app.canvas_component import CanvasComponent
 from workbench.app.state.canvas import CanvasState
 from workbench.app.views.charts import equity_chart, metric_cards
 from workbench.app.views.common import Poller, alert, on_click, title
+from workbench.strategies import names
 from workbench.widgets import host
-
-STARTERS = ("sma_crossover", "rsi_reversion", "bollinger_breakout", "macd_trend",
-            "donchian_breakout")
 
 
 def _payload(state: CanvasState) -> dict[str, Any]:
@@ -137,7 +135,7 @@ class CanvasPage(pn.viewable.Viewer):
         w = 230
         starter = pn.widgets.Select(name="Start from", width=w, value="",
                                     options={"(current graph)": "", "Blank canvas": "blank",
-                                             **{n.replace("_", " "): n for n in STARTERS}},
+                                             **{n.replace("_", " "): n for n in names()}},
                                     css_classes=["wb-start-from"])
         starter.param.watch(self._start_from, "value")
         controls = pn.Column(
