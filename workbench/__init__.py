@@ -20,6 +20,7 @@ _LAZY: dict[str, str] = {
     "load_strategy": "workbench.api:load_strategy",
     "starter": "workbench.api:starter",
     "backtest": "workbench.api:backtest",
+    "record": "workbench.api:record",
     "sweep": "workbench.api:sweep",
     "walkforward": "workbench.api:walkforward",
     "validate": "workbench.api:validate",

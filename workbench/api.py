@@ -24,7 +24,7 @@ from workbench.graph.validate import Problem
 from workbench.result import Result
 
 __all__ = ["Strategy", "Result", "Problem", "validate", "load_strategy", "starter", "starters",
-           "backtest", "sweep", "walkforward", "check_lookahead", "export"]
+           "backtest", "record", "sweep", "walkforward", "check_lookahead", "export"]
 
 
 def validate(graph: Any) -> list[Problem]:
@@ -122,6 +122,29 @@ def backtest(strategy: Any, symbol: str | None = None, timeframe: str | None = N
 
     return run_backtest(strategy, symbol=symbol, timeframe=timeframe, start=start, end=end,
                         candles=candles, params=params, settings=settings)
+
+
+def record(result: Result, strategy: Any = None, *, store: Any = None,
+           source: str = "notebook") -> dict[str, Any]:
+    """Keep a backtest you already ran in the record store, as the app keeps its runs.
+
+    :func:`backtest` stays unrecorded (exploring burns no quota); ``record`` counts one
+    backtest against your plan's daily quota, writes the run record and the stored result
+    document (the one every host renders), and notifies you. Pass ``strategy`` to keep the
+    graph with the run. ``store`` defaults to :func:`workbench.records.open_store` (the
+    CLI's store, acting as its current user). Returns ``{"run_id", "metrics",
+    "warnings"}``; raises ``QuotaExceededError`` when today's backtests are used up.
+    """
+    from workbench.records import open_store
+    from workbench.runs.backtests import record_backtest
+
+    graph = dict(load_strategy(strategy).document) if strategy is not None else None
+    st = store if store is not None else open_store()
+    try:
+        return record_backtest(st, st.current_user().id, result, graph=graph, source=source)
+    finally:
+        if store is None:
+            st.close()
 
 
 def sweep(strategy: Any, grid: dict[str, Any], symbol: str | None = None, timeframe: str | None = None,

@@ -49,7 +49,7 @@ def run_starters() -> None:
     from workbench.app import services
     from workbench.app.auth import local_principal
     from workbench.app.http.models import BacktestRequest, StrategySave
-    from workbench.app.jobs import runner
+    from workbench.runs.jobs import runner
 
     principal = local_principal()
     done = {r["parameters"].get("strategy_name"): r for r in services.list_backtests(principal)

@@ -13,12 +13,13 @@ Annualized figures are NaN when the calendar window is shorter than 90 days;
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from typing import Any
 
 import numpy as np
 import pandas as pd
+
+from workbench.jsonable import plain
 
 #: The documented metric keys, in order (a test checks they are the engine's).
 METRIC_KEYS: tuple[str, ...] = (
@@ -31,15 +32,6 @@ TRADE_COLUMNS: tuple[str, ...] = (
     "exit_time", "side", "size", "entry_price", "exit_price", "fees", "pnl", "return",
     "exit_reason", "entry_bar", "exit_bar",
 )
-
-
-def _clean(value: Any) -> Any:
-    """JSON-safe scalar: numpy unwrapped, NaN/inf -> None."""
-    if hasattr(value, "item") and not isinstance(value, str | bytes):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
 
 
 class _Lazy:
@@ -140,17 +132,13 @@ class Result:
         if max_points is not None and len(eq) > max_points > 1:
             idx = np.unique(np.linspace(0, len(eq) - 1, max_points).round().astype(int))
             eq = eq.iloc[idx]
-        trades = self.trades.reset_index()
-        trade_rows = [{k: (v.isoformat() if isinstance(v, pd.Timestamp) else _clean(v)) for k, v in row.items()}
-                      for row in trades.to_dict(orient="records")]
-        return {
-            "metrics": {k: _clean(v) for k, v in self.metrics.items()},
-            "trades": trade_rows,
-            "equity": {"ts": [t.isoformat() for t in eq.index], "value": [_clean(v) for v in eq.to_numpy()]},
+        return plain({
+            "metrics": dict(self.metrics.items()),
+            "trades": self.trades.reset_index().to_dict(orient="records"),
+            "equity": {"ts": list(eq.index), "value": eq.to_numpy()},
             "warnings": list(self.warnings),
-            "provenance": {k: _clean(v) if not isinstance(v, dict | list) else v
-                           for k, v in self.provenance.items()},
-        }
+            "provenance": self.provenance,
+        })
 
     def plot(self, width: int = 800) -> Any:
         """An hvplot/HoloViews layout: equity, drawdown, and price with trade markers."""

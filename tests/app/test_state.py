@@ -12,7 +12,6 @@ import pytest
 
 from workbench.app import services
 from workbench.app.auth import local_principal
-from workbench.app.jobs import JobRunner
 from workbench.app.state.canvas import CanvasState
 from workbench.app.state.data import DataState
 from workbench.app.state.governance import ComplianceState, PlanState, TemplatesState
@@ -20,6 +19,7 @@ from workbench.app.state.inbox import NotificationsState
 from workbench.app.state.paper import PaperState
 from workbench.app.state.results import CompareState, ResultsState
 from workbench.app.state.session import AppSession
+from workbench.runs.jobs import JobRunner
 
 ROOT = Path(__file__).resolve().parents[2]
 

@@ -10,11 +10,11 @@ import pytest
 from workbench.app import auth
 from workbench.app.http.metrics import Registry
 from workbench.app.http.routes import ROUTE_DOCS, openapi_document
-from workbench.app.jobs import JobRunner
-from workbench.app.runs import honest_warnings
 from workbench.app.server import ServeOptions, _check
 from workbench.app.state.sweeps import parse_values
 from workbench.errors import NotFoundError, UnauthorizedError, ValidationError
+from workbench.runs.document import honest_warnings
+from workbench.runs.jobs import JobRunner
 
 
 def test_local_mode_refuses_to_bind_beyond_loopback() -> None:
@@ -135,3 +135,13 @@ def test_sweep_values_parse_ranges_and_lists() -> None:
         parse_values("5:x", "fast.window")
     with pytest.raises(ValidationError, match="start:stop:step"):
         parse_values("1:10:0", "fast.window")
+
+
+def test_the_api_timeframe_enum_is_the_catalogs() -> None:
+    """Regression (#13): the API kept its own hard-coded timeframe list."""
+    from typing import get_args
+
+    from workbench.app.http.models import Timeframe
+    from workbench.data.timeframes import TIMEFRAMES
+
+    assert get_args(Timeframe) == TIMEFRAMES

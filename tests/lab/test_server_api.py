@@ -42,19 +42,20 @@ def test_health_answers_with_version(jupyter_server) -> None:
 
 
 @pytest.mark.parametrize("endpoint", ["validate", "backtest", "export"])
-def test_body_that_is_not_json_is_a_422_envelope(jupyter_server, endpoint) -> None:
+def test_body_that_is_not_json_is_a_400_as_in_the_app(jupyter_server, endpoint) -> None:
+    """One HTTP error dialect (#13): the same 400 ``bad_request`` as ``/api/v1``."""
     r = post(jupyter_server.api(endpoint), data="{graph: nope", timeout=10)
-    assert r.status_code == 422
+    assert r.status_code == 400
     err = envelope(r)
-    assert err["code"] == "validation_error"
-    assert "not JSON" in err["message"]
+    assert err["code"] == "bad_request"
+    assert "not valid JSON" in err["message"]
 
 
 def test_missing_graph_names_the_field(jupyter_server) -> None:
     r = post(jupyter_server.api("validate"), json={"grpah": {}}, timeout=10)
     assert r.status_code == 422
     err = envelope(r)
-    fields = {f["field"] for f in err["details"]["fields"]}
+    fields = {f["field"] for f in err["details"]["problems"]}
     assert {"graph", "grpah"} <= fields
 
 
@@ -62,7 +63,7 @@ def test_backtest_rejects_bad_max_points_before_running(jupyter_server) -> None:
     r = post(jupyter_server.api("backtest"),
                       json={"graph": GRAPH, "max_points": 1}, timeout=10)
     assert r.status_code == 422
-    assert envelope(r)["details"]["fields"][0]["field"] == "max_points"
+    assert envelope(r)["details"]["problems"][0]["field"] == "max_points"
 
 
 def test_export_writes_notebook_beside_strategy_and_never_overwrites(jupyter_server) -> None:

@@ -75,9 +75,9 @@ def build(opts: ServeOptions) -> tuple[Any, dict[str, Any]]:
     from workbench.app.http.base import ApiContext
     from workbench.app.http.guard import allowed_origins, origin_hostport
     from workbench.app.http.routes import patterns
-    from workbench.app.jobs import runner
     from workbench.app.shell import make_app
     from workbench.app.state.data import max_upload_bytes
+    from workbench.runs.jobs import runner
 
     _check(opts)
     if opts.server_mode:  # lower layers (webhook delivery) refuse internal targets then

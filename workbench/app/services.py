@@ -8,7 +8,6 @@ and the API's import stay light.
 
 from __future__ import annotations
 
-import json
 import re
 import threading
 import uuid
@@ -18,11 +17,12 @@ from typing import TYPE_CHECKING, Any
 
 from workbench.app.auth import Principal
 from workbench.errors import ForbiddenError, NotFoundError, ValidationError, WorkbenchError
+from workbench.runs.backtests import public_parameters
 
 if TYPE_CHECKING:
     from workbench.app.http import models as m
-    from workbench.app.jobs import JobRunner
     from workbench.records import Store
+    from workbench.runs.jobs import JobRunner
 
 Progress = Callable[[float, str], None]
 
@@ -164,7 +164,7 @@ def cached_series() -> list[dict[str, Any]]:
     try:
         return [dict(r) for r in cache.list()]
     finally:
-        getattr(cache, "close", lambda: None)()
+        cache.close()
 
 
 def push_candles(body: m.CandlesPush) -> dict[str, Any]:
@@ -188,9 +188,9 @@ def push_candles(body: m.CandlesPush) -> dict[str, Any]:
             warnings.simplefilter("always")
             report = cache.upsert(frame, body.symbol, body.timeframe, body.source)
     finally:
-        getattr(cache, "close", lambda: None)()
+        cache.close()
     return {"symbol": body.symbol, "timeframe": body.timeframe, "received": len(frame),
-            "written": _report_rows(report, len(frame)),
+            "written": int(report["written"]),
             "warnings": [str(w.message) for w in caught]}
 
 
@@ -200,18 +200,6 @@ def _ts_ns(value: Any, to_ns: Callable[[Any], int]) -> int:
     return int(to_ns(value))
 
 
-def _report_rows(report: Any, default: int) -> int:
-    if isinstance(report, int):
-        return report
-    for name in ("written", "rows", "inserted", "n"):
-        if isinstance(report, dict) and isinstance(report.get(name), int):
-            return int(report[name])
-        value = getattr(report, name, None)
-        if isinstance(value, int):
-            return value
-    return default
-
-
 def read_candles(q: m.CandlesQuery) -> dict[str, Any]:
     from workbench.data.cache import open_cache
 
@@ -219,7 +207,7 @@ def read_candles(q: m.CandlesQuery) -> dict[str, Any]:
     try:
         frame = cache.read_frame(q.symbol, q.timeframe, q.start, q.end)
     finally:
-        getattr(cache, "close", lambda: None)()
+        cache.close()
     frame = frame.tail(q.limit)
     cols = {c: frame[c].to_numpy(dtype=float) for c in ("open", "high", "low", "close", "volume")}
     out = [{"ts": ts.isoformat(), **{c: float(cols[c][i]) for c in cols}}
@@ -251,9 +239,9 @@ def import_candle_file(principal: Principal, path: str, symbol: str | None = Non
             warnings.simplefilter("always")
             out = cache.import_file(path, symbol or None, timeframe or None)
     finally:
-        getattr(cache, "close", lambda: None)()
+        cache.close()
     return {"symbol": out["symbol"], "timeframe": out["timeframe"],
-            "rows": _report_rows(out, 0), "total_rows": out.get("rows"),
+            "rows": int(out["written"]), "total_rows": out.get("rows"),
             "warnings": [str(w.message) for w in caught]}
 
 
@@ -267,24 +255,7 @@ def catalog() -> dict[str, Any]:
 def starter_graph(name: str = "sma_crossover") -> dict[str, Any]:
     from workbench import api
 
-    strategy = api.starter(name)
-    return _graph_dict(strategy)
-
-
-def _graph_dict(strategy: Any) -> dict[str, Any]:
-    if isinstance(strategy, dict):
-        return strategy
-    for attr in ("to_json_dict", "to_dict", "model_dump"):
-        fn = getattr(strategy, attr, None)
-        if callable(fn):
-            out = fn(mode="json") if attr == "model_dump" else fn()
-            if isinstance(out, dict):
-                return out
-    graph = getattr(strategy, "graph", None)
-    if graph is not None:
-        return _graph_dict(graph)
-    raise ValidationError("Cannot turn this strategy into a graph document.",
-                          details={"type": type(strategy).__name__})
+    return dict(api.starter(name).document)
 
 
 def validate_graph(graph: dict[str, Any]) -> list[dict[str, Any]]:
@@ -295,7 +266,7 @@ def validate_graph(graph: dict[str, Any]) -> list[dict[str, Any]]:
         problems = api.validate(graph)
     except WorkbenchError as exc:
         return [{"node": None, "port": None, "code": exc.code, "message": exc.message}]
-    return [p if isinstance(p, dict) else _dump(p) for p in problems]
+    return [p.model_dump(mode="json") for p in problems]
 
 
 def list_strategies(principal: Principal) -> list[dict[str, Any]]:
@@ -316,65 +287,19 @@ def list_strategies(principal: Principal) -> list[dict[str, Any]]:
 
 
 def save_strategy(principal: Principal, body: m.StrategySave) -> dict[str, Any]:
-    """A new immutable version (and the strategy itself when new).
+    """A new immutable version (and the strategy itself when new): see
+    :func:`workbench.runs.strategies.save_version` for the rule."""
+    from workbench.runs.strategies import save_version
 
-    A new strategy and its first version are written together or not at all: a failed
-    version never leaves an empty strategy behind (one transaction on local/postgres; over
-    supabase, which has no multi-request transactions, the new strategy is deleted again).
-    """
-    from workbench.records.store import slugify
-
-    st = store(principal)
-    uid = _actor(principal)
-    graph = dict(body.graph)
-    if body.strategy_id:
-        strategy = st.strategies.get(_uuid(body.strategy_id, "strategy_id"), actor=uid)
-        version = st.versions.save(strategy.id, graph, notes=body.notes, actor=uid)
-        _audit(st, "strategy.version_saved", uid, "strategy", strategy.id,
-               {"version": version.version})
-        return {"strategy_id": str(strategy.id), "name": strategy.name,
-                "version_id": str(version.id), "version": version.version}
-    base = (body.name or str(graph.get("name") or "") or "Untitled strategy").strip()
-    base = base or "Untitled strategy"
-    taken = {s.slug for s in st.strategies.list(owner_id=uid)}
-    name = next((n for n in [base, *(f"{base} ({i})" for i in range(2, 1000))]
-                 if slugify(n) not in taken), None)
-    if name is None:
-        raise ValidationError("Too many strategies share this name; rename it.",
-                              details={"name": base[:200]})
-    created = None
-    try:
-        with st.transaction():
-            created = st.strategies.create(uid, name,
-                                           description=str(graph.get("description", "")))
-            version = st.versions.save(created.id, graph, notes=body.notes, actor=uid)
-            _audit(st, "strategy.version_saved", uid, "strategy", created.id,
-                   {"version": version.version})
-    except BaseException:
-        if created is not None and st.kind == "supabase":  # no rollback there: undo by hand
-            try:
-                st.backend.delete("strategies", {"id": created.id})
-            except Exception:  # noqa: BLE001 - the first error is the one to report
-                from workbench.app.logs import get_logger
-
-                get_logger().warning("could not remove strategy %s after a failed save",
-                                     created.id, exc_info=True)
-        raise
-    return {"strategy_id": str(created.id), "name": created.name,
-            "version_id": str(version.id), "version": version.version}
+    saved = save_version(store(principal), _actor(principal), body.graph,
+                         strategy_id=_uuid(body.strategy_id, "strategy_id")
+                         if body.strategy_id else None, name=body.name, notes=body.notes)
+    return saved.to_dict()
 
 
 def strategy_versions(principal: Principal, strategy_id: str) -> list[dict[str, Any]]:
     st = store(principal)
     return [_dump(v) for v in st.versions.list(_uuid(strategy_id), actor=_actor(principal))]
-
-
-def _audit(st: Store, action: str, actor: uuid.UUID, kind: str, subject: Any,
-           details: dict[str, Any]) -> None:
-    from workbench.governance import audit
-
-    audit.record(st, action, actor_id=actor, entity_type=kind, entity_id=str(subject),
-                 details=details)
 
 
 # -- backtests ------------------------------------------------------------------------
@@ -405,33 +330,19 @@ def submit_backtest(principal: Principal, body: m.BacktestRequest, jobs: JobRunn
 
     Bad graphs and an exceeded quota fail here (4xx), before anything is queued.
     """
-    from workbench.app.runs import execute_backtest
+    from workbench.runs.backtests import execute_backtest, submit_backtest
 
     graph, strategy_id, version_id = resolve_strategy(principal, body)
-    problems = [p for p in validate_graph(graph) if p.get("severity", "error") == "error"]
-    if problems:
-        first = problems[0]
-        raise ValidationError(
-            f"The strategy has {len(problems)} problem(s); first: {first.get('message')}",
-            details={"problems": problems})
     st = store(principal)
     uid = _actor(principal)
-    from workbench.governance import quotas
-
-    quotas.consume(st, uid, "backtests")
-    params = {"symbol": body.symbol, "timeframe": body.timeframe,
-              "start": body.start.isoformat() if body.start else None,
-              "end": body.end.isoformat() if body.end else None,
-              "params": body.params or {}, "settings": body.settings or {},
-              "strategy_name": graph.get("name", "")}
-    if version_id is None:
-        params["graph"] = graph
-    run = st.backtests.create(uid, strategy_version_id=version_id, strategy_id=strategy_id,
-                              parameters=params)
+    run = submit_backtest(st, uid, graph, symbol=body.symbol, timeframe=body.timeframe,
+                          start=body.start, end=body.end, params=body.params,
+                          settings=body.settings, strategy_id=strategy_id,
+                          version_id=version_id, source="app")
     run_id = str(run.id)
 
     def work(progress: Progress) -> dict[str, Any]:
-        return execute_backtest(st, uid, run_id, graph, params, progress)
+        return execute_backtest(st, uid, run_id, graph, run.parameters, progress)
 
     jobs.submit("backtest", str(uid), work, job_id=run_id, watcher=watcher)
     return run_id
@@ -441,7 +352,7 @@ def get_backtest(principal: Principal, run_id: str, jobs: JobRunner | None = Non
                  ) -> dict[str, Any]:
     st = store(principal)
     run = st.backtests.get(_uuid(run_id, "run id"), actor=_actor(principal))
-    out: dict[str, Any] = {"id": str(run.id), "status": run.status, "parameters": _public_params(run.parameters),
+    out: dict[str, Any] = {"id": str(run.id), "status": run.status, "parameters": public_parameters(run.parameters),
            "metrics": run.metrics, "error": run.error, "created_at": run.created_at.isoformat()}
     job = jobs.find(str(run.id)) if jobs is not None else None
     if job is not None:
@@ -453,32 +364,20 @@ def get_backtest(principal: Principal, run_id: str, jobs: JobRunner | None = Non
     return out
 
 
-def _public_params(params: dict[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in params.items() if k != "graph"}
-
-
 def list_backtests(principal: Principal, limit: int = 50) -> list[dict[str, Any]]:
     st = store(principal)
     runs = st.backtests.list(owner_id=_actor(principal), limit=limit)
-    return [{"id": str(r.id), "status": r.status, "parameters": _public_params(r.parameters),
+    return [{"id": str(r.id), "status": r.status, "parameters": public_parameters(r.parameters),
              "metrics": r.metrics, "created_at": r.created_at.isoformat(),
              "strategy_id": str(r.strategy_id) if r.strategy_id else None,
              "error": r.error} for r in runs]
 
 
 def load_result(principal: Principal, run_id: str) -> dict[str, Any]:
-    """The stored result document of a succeeded run (see :mod:`workbench.app.runs`)."""
-    st = store(principal)
-    run = st.backtests.get(_uuid(run_id, "run id"), actor=_actor(principal))
-    uri = (run.provenance or {}).get("result_uri")
-    if not uri:
-        raise NotFoundError(f"Run {run_id} has no stored result (status {run.status}).",
-                            details={"id": run_id, "status": run.status})
-    doc = json.loads(st.files.get_file(uri))
-    doc["run"] = {"id": str(run.id), "status": run.status,
-                  "parameters": _public_params(run.parameters), "metrics": run.metrics,
-                  "created_at": run.created_at.isoformat()}
-    return dict(doc)
+    """The stored result document of a succeeded run (:mod:`workbench.runs.document`)."""
+    from workbench.runs.backtests import load_result
+
+    return load_result(store(principal), _actor(principal), _uuid(run_id, "run id"))
 
 
 # -- paper trading --------------------------------------------------------------------
@@ -524,17 +423,13 @@ def paper_action(principal: Principal, run_id: str, action: str) -> dict[str, An
     """Pause, resume or stop a run (the records' transitions decide what is allowed)."""
     st = store(principal)
     uid = _actor(principal)
-    target = {"pause": "paused", "resume": "active", "stop": "stopped"}.get(action)
-    if target is None:
+    from workbench.paper import control
+
+    moves = {"pause": control.pause, "resume": control.resume, "stop": control.stop}
+    if action not in moves:
         raise ValidationError(f"Unknown action {action!r}; use pause, resume or stop.",
                               details={"action": action})
-    try:
-        from workbench.paper import control  # type: ignore[attr-defined]
-
-        fn = getattr(control, action)
-        run = fn(st, _uuid(run_id, "run id"), actor=uid)
-    except ImportError:
-        run = st.paper_runs.set_status(_uuid(run_id, "run id"), target, actor=uid)
+    run = moves[action](st, _uuid(run_id, "run id"), actor=uid)
     out = _dump(run)
     out.pop("state", None)
     return out
@@ -565,14 +460,6 @@ def mark_notifications_read(principal: Principal, ids: list[str] | None,
     for nid in ids:
         st.notifications.mark_read(_uuid(nid, "notification id"), actor=uid)
     return len(ids)
-
-
-def notify(st: Store, uid: uuid.UUID, kind: str, title: str, payload: dict[str, Any]) -> None:
-    """In-app (and the user's email/webhook channels) via governance; never raises for
-    delivery problems."""
-    from workbench.governance import notifications
-
-    notifications.notify(st, uid, kind, title, payload=payload)
 
 
 # -- plan usage -----------------------------------------------------------------------

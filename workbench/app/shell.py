@@ -187,7 +187,7 @@ def make_app(*, server_mode: bool = False, jobs: Any = None, page: str | None = 
         return pn.Column(pn.pane.Markdown("## Blockbuilders Workbench"),
                          pn.pane.Alert(f"{exc.message}", alert_type="danger"))
     if jobs is None:
-        from workbench.app.jobs import runner
+        from workbench.runs.jobs import runner
 
         jobs = runner()
     session = AppSession(principal=principal, jobs=jobs)

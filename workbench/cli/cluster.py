@@ -62,7 +62,6 @@ def sweep_cmd(target: Annotated[str, typer.Argument(help="a *.strategy.json file
     """Grid x symbols sweep on a cluster: one row per (symbol, combination)."""
     from workbench.distributed.sweeps import sweep
     from workbench.graph.overrides import split_assignment
-    from workbench.result import _clean
 
     grid = dict(split_assignment(p) for p in param)
     frame = sweep(target, grid, symbol, timeframe, client=cluster, start=start, end=end, progress=not as_json)
@@ -70,7 +69,7 @@ def sweep_cmd(target: Annotated[str, typer.Argument(help="a *.strategy.json file
         frame.to_csv(out, index=False)
     if as_json:
         echo_json({"n_rows": len(frame),
-                   "rows": [{k: _clean(v) for k, v in r.items()} for r in frame.to_dict(orient="records")]})
+                   "rows": frame.to_dict(orient="records")})
     elif out is None:
         typer.echo(frame.to_string(index=False))
     else:

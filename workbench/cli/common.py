@@ -15,7 +15,7 @@ from typing import Any, TypeVar
 import typer
 
 from workbench.errors import WorkbenchError
-from workbench.jsonable import default
+from workbench.jsonable import plain
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -24,7 +24,8 @@ EXIT_ERROR = 2
 
 
 def to_json(obj: Any) -> str:
-    return json.dumps(obj, default=default, indent=2, allow_nan=False)
+    """One JSON shape for ``--json``: :func:`workbench.jsonable.plain` (NaN -> null)."""
+    return json.dumps(plain(obj), indent=2, allow_nan=False)
 
 
 def echo_json(obj: Any) -> None:

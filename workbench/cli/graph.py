@@ -109,16 +109,23 @@ def register(root: typer.Typer) -> None:
     @handle_errors
     def backtest_cmd(target: TargetArg, symbol: SymbolOpt = None, timeframe: TimeframeOpt = None,
                      start: StartOpt = None, end: EndOpt = None, sets: SetOpt = None,
-                     candles: CandlesOpt = None, as_json: JsonOpt = False) -> None:
+                     candles: CandlesOpt = None, as_json: JsonOpt = False,
+                     record: Annotated[bool, typer.Option(
+                         "--record", help="keep the run in the record store (counts one "
+                         "backtest against the plan's daily quota, notifies you)")] = False,
+                     ) -> None:
         """Backtest a strategy; metrics are fractions (0.05 = 5%)."""
         from workbench.api import backtest
+        from workbench.api import record as record_run
 
         params, settings = _overrides(sets)
         res = backtest(target, symbol=symbol, timeframe=timeframe, start=start, end=end,
                        candles=_candles(candles), params=params, settings=settings)
+        kept = record_run(res, target, source="cli") if record else None
         doc = res.to_dict()
         if as_json:
-            echo_json({k: doc[k] for k in ("metrics", "warnings", "provenance")})
+            echo_json({k: doc[k] for k in ("metrics", "warnings", "provenance")}
+                      | ({"run_id": kept["run_id"]} if kept else {}))
             return
         typer.echo(_table({k: (v if v is not None else float("nan")) for k, v in doc["metrics"].items()}))
         for w in res.warnings:
@@ -126,6 +133,8 @@ def register(root: typer.Typer) -> None:
         p = res.provenance
         typer.echo(f"graph {p['graph_sha256'][:12]}  candles {p['candles_sha256'][:12]}  "
                    f"{p['start']} .. {p['end']} ({p['n_bars']} bars)")
+        if kept:
+            typer.echo(f"recorded as run {kept['run_id']}")
 
     @root.command("sweep")
     @handle_errors
@@ -143,7 +152,6 @@ def register(root: typer.Typer) -> None:
         """Grid sweep in parallel (numba prange); one row per combination."""
         from workbench.api import sweep
         from workbench.graph.overrides import split_assignment
-        from workbench.result import _clean
 
         grid = dict(split_assignment(p) for p in param)
         params, settings = _overrides(sets)
@@ -157,7 +165,7 @@ def register(root: typer.Typer) -> None:
         shown = frame if top <= 0 else frame.head(top)
         if as_json:
             echo_json({"n_combinations": len(frame), "sorted_by": sort,
-                       "rows": [{k: _clean(v) for k, v in r.items()} for r in shown.to_dict(orient="records")]})
+                       "rows": shown.to_dict(orient="records")})
         else:
             typer.echo(shown.to_string(index=False))
 

@@ -46,15 +46,13 @@ class WalkForwardResult:
         return pd.DataFrame({"in_sample": self.is_metrics, "out_of_sample": self.oos_metrics})
 
     def to_dict(self) -> dict[str, Any]:
-        from workbench.result import _clean
+        from workbench.jsonable import plain
 
-        rows = [{k: (v.isoformat() if isinstance(v, pd.Timestamp) else _clean(v)) for k, v in r.items()}
-                for r in self.windows.to_dict(orient="records")]
-        return {"metric": self.metric, "windows": rows,
-                "in_sample": {k: _clean(v) for k, v in self.is_metrics.items()},
-                "out_of_sample": {k: _clean(v) for k, v in self.oos_metrics.items()},
-                "oos_equity": {"ts": [t.isoformat() for t in self.oos_equity.index],
-                               "value": [_clean(v) for v in self.oos_equity.to_numpy()]}}
+        return plain({"metric": self.metric, "windows": self.windows.to_dict(orient="records"),
+                      "in_sample": dict(self.is_metrics.items()),
+                      "out_of_sample": dict(self.oos_metrics.items()),
+                      "oos_equity": {"ts": list(self.oos_equity.index),
+                                     "value": self.oos_equity.to_numpy()}})
 
 
 def _bars(value: int | float, n: int, name: str) -> int:

@@ -18,8 +18,8 @@ import tornado.web
 from jupyter_server.base.handlers import APIHandler, JupyterHandler
 from jupyter_server.utils import ensure_async, url_path_join
 
-from workbench.errors import NotFoundError, ValidationError, WorkbenchError
-from workbench.http_errors import error_response
+from workbench.errors import NotFoundError
+from workbench.http_errors import error_response, parse_body
 from workbench.server import NAMESPACE, service
 from workbench.server.models import BacktestBody, ExportBody, GraphBody
 
@@ -30,24 +30,9 @@ class WorkbenchHandler(APIHandler):
     """Base: JSON bodies checked by pydantic, WorkbenchError -> envelope with its status."""
 
     def parse(self, model: type[M]) -> M:
-        try:
-            data = json.loads(self.request.body or b"{}")
-        except ValueError as exc:
-            raise ValidationError(f"The request body is not JSON: {exc}. Send a JSON object.",
-                                  details={"reason": str(exc)}) from None
-        if not isinstance(data, dict):
-            raise ValidationError("The request body must be a JSON object, e.g. "
-                                  '{"graph": {...}}.', details={"got": type(data).__name__})
-        try:
-            return model.model_validate(data)
-        except pydantic.ValidationError as exc:
-            fields = [{"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"]}
-                      for e in exc.errors()]
-            first = fields[0]
-            raise ValidationError(
-                f"Bad request body: {first['field']}: {first['message']} "
-                f"({len(fields)} problem(s)); see details.fields.",
-                details={"fields": fields}) from None
+        """The body parsed into ``model``, in the app's dialect (400 / 422 with
+        ``details.problems``)."""
+        return parse_body(self.request.body, model)
 
     async def answer(self, fn: Callable[[], Any], *, thread: bool = False,
                      status: int = 200) -> None:
@@ -58,25 +43,12 @@ class WorkbenchHandler(APIHandler):
             if asyncio.iscoroutine(value):
                 value = await value
         except Exception as exc:  # one exit for errors: the envelope
-            if isinstance(exc, tornado.web.HTTPError) and 400 <= exc.status_code < 500:
-                exc = _client_error(exc)  # e.g. the contents manager refusing a path
             code, body = error_response(exc, request_id)  # logs a 500 with its traceback
             self.set_status(code)
             self.finish(json.dumps(body))
             return
         self.set_status(status)
         self.finish(json.dumps(value, allow_nan=False))
-
-
-def _client_error(exc: tornado.web.HTTPError) -> WorkbenchError:
-    """A 4xx raised by Jupyter (contents manager, XSRF) as the envelope, same status."""
-    from http.client import responses
-
-    err = WorkbenchError(exc.reason or responses.get(exc.status_code, "Request refused"),
-                         code="not_found" if exc.status_code == 404 else "bad_request",
-                         details={"status": exc.status_code})
-    err.http_status = exc.status_code
-    return err
 
 
 class HealthHandler(WorkbenchHandler):

@@ -7,36 +7,25 @@ the handlers stay thin. Everything goes through the public API a notebook user c
 
 from __future__ import annotations
 
-import math
+import threading
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from workbench.errors import ValidationError
+from workbench.jsonable import plain
 from workbench.server.models import BacktestBody, ExportBody, GraphBody
 
-#: The starter strategies the launcher offers (graph helper's names, see contracts).
-STARTERS: tuple[str, ...] = (
-    "sma_crossover",
-    "rsi_reversion",
-    "bollinger_breakout",
-    "macd_trend",
-    "donchian_breakout",
-)
+if TYPE_CHECKING:
+    from workbench.records import Store
 
 CANVAS_JS = Path(__file__).resolve().parents[1] / "widgets" / "static" / "canvas.js"
 
 
 def health() -> dict[str, Any]:
-    """Cheap liveness answer: version and whether the Python API imports."""
+    """Cheap liveness answer: the version and whether the canvas script is built."""
     import workbench
 
-    try:
-        import workbench.api  # noqa: F401
-
-        api = True
-    except ImportError:
-        api = False
-    return {"status": "ok", "version": workbench.__version__, "api": api,
+    return {"status": "ok", "version": workbench.__version__, "api": True,
             "canvas": CANVAS_JS.is_file()}
 
 
@@ -46,73 +35,28 @@ def catalog() -> dict[str, Any]:
     return catalog_json()
 
 
-def graph_dict(strategy: Any) -> dict[str, Any]:
-    """The strategy graph JSON of a Strategy object (or of a dict, unchanged)."""
-    if isinstance(strategy, dict):
-        return strategy
-    for name in ("to_dict", "to_json_dict"):
-        fn = getattr(strategy, name, None)
-        if callable(fn):
-            value = fn()
-            if isinstance(value, dict):
-                return value
-    dump = getattr(strategy, "model_dump", None)
-    if callable(dump):
-        return dump(mode="json", by_alias=True)
-    graph = getattr(strategy, "graph", None)
-    if graph is not None and graph is not strategy:
-        return graph_dict(graph)
-    raise TypeError(f"cannot turn {type(strategy).__name__} into strategy JSON")
-
-
 def starters() -> dict[str, Any]:
-    """The starter names the "New Strategy" command offers (shipped strategy files)."""
+    """The starter names the "New Strategy" command offers (the shipped strategy files)."""
     from workbench.strategies import names
 
-    found = names() or list(STARTERS)
-    default = STARTERS[0] if STARTERS[0] in found else found[0]
-    return {"starters": found, "default": default}
+    found = names()
+    return {"starters": found,
+            "default": "sma_crossover" if "sma_crossover" in found else found[0]}
 
 
 def starter(name: str) -> dict[str, Any]:
     """The graph of one starter strategy; unknown names are a 4xx with a suggestion."""
     from workbench.api import starter as load_starter
 
-    return {"name": name, "graph": graph_dict(load_starter(name))}
-
-
-def _jsonable(value: Any) -> Any:
-    """Plain JSON values: numpy scalars unwrapped, NaN/inf as null (JSON has neither)."""
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [_jsonable(v) for v in value]
-    if hasattr(value, "model_dump"):
-        return _jsonable(value.model_dump(mode="json"))
-    if hasattr(value, "isoformat"):
-        return value.isoformat()
-    if hasattr(value, "item") and not isinstance(value, str | bytes):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    return value
+    return {"name": name, "graph": dict(load_starter(name).document)}
 
 
 def validate(body: GraphBody) -> dict[str, Any]:
     """All problems of the graph at once (never raises for a bad document)."""
     from workbench.api import validate as api_validate
 
-    problems = [_jsonable(p if isinstance(p, dict) else _problem_dict(p))
-                for p in api_validate(body.graph)]
+    problems = [p.model_dump(mode="json") for p in api_validate(body.graph)]
     return {"problems": problems, "ok": not problems}
-
-
-def _problem_dict(problem: Any) -> dict[str, Any]:
-    if hasattr(problem, "model_dump"):
-        return problem.model_dump(mode="json")
-    if hasattr(problem, "_asdict"):
-        return problem._asdict()
-    return {k: getattr(problem, k, None) for k in ("node", "port", "code", "message")}
 
 
 def equity_points(equity: Any, max_points: int) -> dict[str, list[Any]]:
@@ -126,27 +70,45 @@ def equity_points(equity: Any, max_points: int) -> dict[str, list[Any]]:
         step = (n - 1) / (max_points - 1)
         idx = sorted({round(i * step) for i in range(max_points)})
     index = equity.index
-    t = [index[i].isoformat() if hasattr(index[i], "isoformat") else index[i] for i in idx]
     values = equity.to_numpy()
-    return {"t": _jsonable(t), "v": _jsonable([float(values[i]) for i in idx])}
+    return {"t": plain([index[i] for i in idx]), "v": plain([float(values[i]) for i in idx])}
 
 
 def backtest(body: BacktestBody) -> dict[str, Any]:
-    """Run the backtest and return metrics, a thinned equity curve and the trade count."""
-    from workbench.api import backtest as api_backtest
+    """Run the backtest as a recorded run (as the app's Run: quota, run record, stored
+    result document, notification) and return metrics, a thinned equity curve, the trade
+    count and the run id. Jupyter acts as the record store's current user (the CLI's)."""
+    from workbench.runs.backtests import run_submitted, submit_backtest
 
-    result = api_backtest(body.graph, symbol=body.symbol, timeframe=body.timeframe,
-                          start=body.start, end=body.end)
-    metrics: dict[Any, Any] = dict(result.metrics.items())
-    trades = getattr(result, "trades", None)
+    st = _store()
+    uid = st.current_user().id
+    run = submit_backtest(st, uid, body.graph, symbol=body.symbol, timeframe=body.timeframe,
+                          start=body.start, end=body.end, source="lab")
+    result, summary = run_submitted(st, uid, run.id, body.graph, run.parameters)
     return {
         "symbol": body.symbol,
         "timeframe": body.timeframe,
-        "metrics": _jsonable(metrics),
+        "metrics": summary["metrics"],
         "equity": equity_points(result.equity, body.max_points),
-        "n_trades": 0 if trades is None else len(trades),
-        "provenance": _jsonable(getattr(result, "provenance", {}) or {}),
+        "n_trades": len(result.trades),
+        "provenance": plain(result.provenance),
+        "run_id": summary["run_id"],
     }
+
+
+_STORE: Store | None = None
+_STORE_LOCK = threading.Lock()
+
+
+def _store() -> Store:
+    """One record store per Jupyter server process (opened on the first recorded run)."""
+    global _STORE
+    from workbench.records import open_store
+
+    with _STORE_LOCK:
+        if _STORE is None:
+            _STORE = open_store()
+        return _STORE
 
 
 def notebook_name(strategy_path: str) -> str:

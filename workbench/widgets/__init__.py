@@ -16,7 +16,7 @@ __all__ = ["CanvasWidget", "canvas"]
 
 
 def canvas(graph_or_template: Any = None, *, readonly: bool = False, height: int = 600,
-           **backtest_kwargs: Any) -> CanvasWidget:
+           record: bool = False, store: Any = None, **backtest_kwargs: Any) -> CanvasWidget:
     """Show a strategy on the block canvas in any notebook front end.
 
     Parameters
@@ -28,6 +28,12 @@ def canvas(graph_or_template: Any = None, *, readonly: bool = False, height: int
         Show the graph without letting the user edit it.
     height : int
         Canvas height in CSS pixels.
+    record : bool
+        Keep every Run in the record store as the app does (counts one backtest against
+        the plan's daily quota, stores the result document, notifies you); off by default
+        so exploring burns no quota. See :func:`workbench.api.record`.
+    store : Store, optional
+        The record store Runs are kept in (default: ``wb.store()``'s).
     **backtest_kwargs
         What the Run button passes to :func:`workbench.api.backtest` (``symbol``,
         ``timeframe``, ``start``, ``end``, ``candles``...).
@@ -42,7 +48,8 @@ def canvas(graph_or_template: Any = None, *, readonly: bool = False, height: int
         from workbench.widgets.canvas_widget import CanvasWidget
     except ImportError as exc:  # anywidget/ipywidgets are the [lab] extra
         raise MissingDependencyError.for_extra(exc.name or "anywidget", "lab") from exc
-    return CanvasWidget(graph_or_template, readonly=readonly, height=height, backtest_kwargs=backtest_kwargs)
+    return CanvasWidget(graph_or_template, readonly=readonly, height=height, record=record,
+                        store=store, backtest_kwargs=backtest_kwargs)
 
 
 def __getattr__(name: str) -> Any:

@@ -3,7 +3,8 @@
 Edits on the canvas arrive in :attr:`CanvasWidget.graph` as strategy JSON; every change
 is validated at once and the problems go back to the canvas as badges. The Run button
 increments ``run_requested``; the widget then backtests through :mod:`workbench.api`
-and sends a small ``result`` (metrics + equity sparkline) back.
+(and, with ``record=True``, keeps the run as the app does) and sends a small ``result``
+(metrics + equity sparkline) back.
 """
 
 from __future__ import annotations
@@ -28,6 +29,11 @@ class CanvasWidget(anywidget.AnyWidget):  # type: ignore[misc]
     backtest_kwargs : dict
         Passed to :func:`workbench.api.backtest` when Run is pressed (symbol, timeframe,
         start, end, candles, ...).
+    record : bool
+        Keep every run in the record store (:func:`workbench.api.record`: quota, run
+        record, stored result document, notification); ``last_run_id`` names the run.
+    store : Store, optional
+        Where recorded runs go (default: the CLI's store, ``wb.store()``).
     """
 
     _esm = host.BUNDLE
@@ -43,10 +49,14 @@ class CanvasWidget(anywidget.AnyWidget):  # type: ignore[misc]
     height = traitlets.Int(600).tag(sync=True)
 
     def __init__(self, graph: Any = None, *, readonly: bool = False,
-                 backtest_kwargs: dict[str, Any] | None = None, **kwargs: Any) -> None:
+                 backtest_kwargs: dict[str, Any] | None = None, record: bool = False,
+                 store: Any = None, **kwargs: Any) -> None:
         host.bundle_path()  # a clear error (how to build it) instead of a blank cell
         self.backtest_kwargs: dict[str, Any] = dict(backtest_kwargs or {})
         self.last_result: Any = None
+        self.recording = record
+        self.store = store
+        self.last_run_id: str | None = None
         super().__init__(catalog=host.load_catalog(), readonly=readonly, **kwargs)
         self.graph = host.graph_of(graph)
         if not self.problems and not self.status:
@@ -86,6 +96,11 @@ class CanvasWidget(anywidget.AnyWidget):  # type: ignore[misc]
         self.status = f"{label}: running…"
         try:
             result = host.run_backtest(self.graph, **options)
+            if self.recording:
+                from workbench import api
+
+                kept = api.record(result, dict(self.graph), store=self.store, source="widget")
+                self.last_run_id = kept["run_id"]
         except Exception as exc:
             self.result = host.error_payload(exc)
             self.status = f"{label}: failed"

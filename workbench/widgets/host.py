@@ -13,9 +13,13 @@ import json
 import math
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from workbench.errors import NotFoundError, ValidationError, WorkbenchError
+from workbench.jsonable import plain
+
+if TYPE_CHECKING:
+    from workbench.result import Result
 
 #: The one canvas bundle, built from ``extensions/canvas`` by ``make js``.
 BUNDLE = Path(__file__).resolve().parent / "static" / "canvas.js"
@@ -57,16 +61,13 @@ def graph_of(obj: Any) -> dict[str, Any]:
         return empty_graph()
     if isinstance(obj, Mapping):
         return copy.deepcopy(dict(obj))
-    for attr in ("to_json_dict", "to_graph_dict"):
-        fn = getattr(obj, attr, None)
-        if callable(fn):
-            return graph_of(fn())
-    dump = getattr(obj, "model_dump", None)
-    if callable(dump):
-        return graph_of(dump(mode="json", by_alias=True, exclude_none=True))
-    inner = getattr(obj, "graph", None)
-    if inner is not None and inner is not obj:
-        return graph_of(inner)
+    from workbench.graph.models import StrategyGraph
+    from workbench.graph.strategy import Strategy
+
+    if isinstance(obj, Strategy):
+        return graph_of(obj.document)
+    if isinstance(obj, StrategyGraph):
+        return graph_of(obj.to_json_dict())
     if isinstance(obj, Path) or (isinstance(obj, str) and obj.endswith(".json")):
         path = Path(obj)
         if not path.is_file():
@@ -118,30 +119,24 @@ def status_for(problems: list[dict[str, Any]]) -> str:
     return " and ".join(parts) + " (see the badges)."
 
 
-def _num(value: Any) -> Any:
-    """JSON-safe scalar: numpy unwrapped, NaN/inf as None."""
-    if hasattr(value, "item") and not isinstance(value, str | bytes):
-        value = value.item()
-    if isinstance(value, float) and not math.isfinite(value):
-        return None
-    if isinstance(value, int | float | str | bool) or value is None:
-        return value
-    return str(value)
+def result_payload(result: Result, label: str = "") -> dict[str, Any]:
+    """The ``result`` model key of a :class:`Result` just run (the widget, Lab)."""
+    return _payload(plain(dict(result.metrics.items())), plain(result.equity.to_numpy()), label)
 
 
-def result_payload(result: Any, label: str = "") -> dict[str, Any]:
-    """The ``result`` model key: metrics (all, JSON-safe), headline names, and the
-    equity curve thinned to at most :data:`SPARK_POINTS` points for the sparkline."""
-    metrics_obj = getattr(result, "metrics", {})
-    metrics = {str(k): _num(v) for k, v in dict(metrics_obj).items()}
-    equity_obj = getattr(result, "equity", None)
-    values: list[Any] = []
-    if equity_obj is not None:
-        seq = list(getattr(equity_obj, "to_numpy", lambda: equity_obj)())
-        step = max(1, math.ceil(len(seq) / SPARK_POINTS))
-        values = [_num(v) for v in seq[::step]]
-        if seq and (len(seq) - 1) % step:
-            values.append(_num(seq[-1]))
+def document_payload(doc: Mapping[str, Any], label: str = "") -> dict[str, Any]:
+    """The same ``result`` model key from a stored result document
+    (:mod:`workbench.runs.document`: what the app's canvas draws after a recorded run)."""
+    return _payload(dict(doc["metrics"]), list(doc["equity"]["value"]), label)
+
+
+def _payload(metrics: dict[str, Any], seq: list[Any], label: str) -> dict[str, Any]:
+    """Metrics (all, JSON-safe), headline names, and the equity curve thinned to at most
+    :data:`SPARK_POINTS` points for the sparkline."""
+    step = max(1, math.ceil(len(seq) / SPARK_POINTS))
+    values = seq[::step]
+    if seq and (len(seq) - 1) % step:
+        values.append(seq[-1])
     headline = [k for k in HEADLINE if k in metrics] or list(metrics)[:10]
     return {"metrics": metrics, "headline": headline, "equity": values, "label": label, "error": None}
 

@@ -25,6 +25,7 @@ from workbench.app.http import guard
 from workbench.app.http.metrics import REGISTRY
 from workbench.app.logs import get_logger
 from workbench.errors import NotFoundError, UnauthorizedError, WorkbenchError
+from workbench.http_errors import body_error, error_response, parse_body
 
 M = TypeVar("M", bound=pydantic.BaseModel)
 T = TypeVar("T")
@@ -37,37 +38,6 @@ class ApiContext:
     server_mode: bool = False
     jobs: Any = None
     started_at: float = field(default_factory=time.time)
-
-
-def error_response(exc: BaseException, request_id: str) -> tuple[int, dict[str, Any]]:
-    """Map an exception to ``(status, envelope)``; never a 500 for a WorkbenchError.
-
-    Uses :func:`workbench.http_errors.error_response` (the project's one mapping) when it
-    is importable, else the errors module's own envelope.
-    """
-    try:
-        from workbench.http_errors import error_response as mapping
-    except ImportError:  # pragma: no cover - governance ships it
-        if isinstance(exc, WorkbenchError):
-            return exc.http_status, exc.envelope(request_id)
-        err = WorkbenchError("Internal error; see the server log for this request id.",
-                             code="internal_error")
-        return 500, err.envelope(request_id)
-    return mapping(exc, request_id)
-
-
-def pydantic_error(exc: pydantic.ValidationError) -> WorkbenchError:
-    """A 422 that names each field at fault and what it expected."""
-    from workbench.errors import ValidationError
-
-    problems = [{"field": ".".join(str(p) for p in e["loc"]) or "(body)",
-                 "message": e["msg"], "type": e["type"]} for e in exc.errors()]
-    first = problems[0]
-    return ValidationError(
-        f"Invalid request body: {first['field']}: {first['message']}"
-        + (f" (and {len(problems) - 1} more)" if len(problems) > 1 else ""),
-        details={"problems": problems},
-    )
 
 
 @tornado.web.stream_request_body
@@ -135,20 +105,10 @@ class ApiHandler(tornado.web.RequestHandler):
         """The request body parsed into ``model`` (400 for bad JSON, 422 for bad fields)."""
         if self._overflow:
             raise guard.too_large(None, self._limit)
-        raw = bytes(self._body) or b"{}"
         try:
-            data = json.loads(raw)
-        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-            raise WorkbenchError(f"The request body is not valid JSON: {exc}.",
-                                 code="bad_request", details={"position": getattr(exc, "pos", None)}
-                                 ) from None
+            return parse_body(bytes(self._body), model, check=guard.check_depth)
         except RecursionError:
             raise guard.too_deep() from None
-        guard.check_depth(data)
-        try:
-            return model.model_validate(data)
-        except pydantic.ValidationError as exc:
-            raise pydantic_error(exc) from None
 
     def query(self, model: type[M]) -> M:
         """Query arguments parsed into ``model`` (422 naming the bad argument)."""
@@ -156,15 +116,13 @@ class ApiHandler(tornado.web.RequestHandler):
         try:
             return model.model_validate(args)
         except pydantic.ValidationError as exc:
-            raise pydantic_error(exc) from None
+            raise body_error(exc) from None
 
     def send(self, obj: Any, status: int = 200) -> None:
-        from workbench.jsonable import default as _default
+        from workbench.jsonable import plain
 
         self.set_status(status)
-        if isinstance(obj, pydantic.BaseModel):
-            obj = obj.model_dump(mode="json")
-        self.finish(json.dumps(obj, default=_default))
+        self.finish(json.dumps(plain(obj), allow_nan=False))
 
     async def blocking(self, fn: Callable[..., T], *args: Any) -> T:
         """Run a blocking call (store, cache) off the event loop."""
@@ -176,16 +134,9 @@ class ApiHandler(tornado.web.RequestHandler):
             if not self._finished:
                 self.finish(*e.args)
             return
-        if isinstance(e, tornado.web.HTTPError) and not isinstance(e, WorkbenchError):
-            code = {404: "not_found", 405: "method_not_allowed"}.get(e.status_code, "http_error")
-            http_err = WorkbenchError(e.log_message or self._reason, code=code)
-            status, body = e.status_code, http_err.envelope(self.request_id)
-            exc: BaseException = http_err
-        else:
-            exc = e
-            status, body = error_response(e, self.request_id or str(uuid.uuid4()))
-        if status >= 500 and isinstance(exc, WorkbenchError):  # others: logged by the mapping
-            get_logger().error("unhandled error", exc_info=exc,
+        status, body = error_response(e, self.request_id or str(uuid.uuid4()))
+        if status >= 500 and isinstance(e, WorkbenchError):  # others: logged by the mapping
+            get_logger().error("unhandled error", exc_info=e,
                                extra={"fields": {"request_id": self.request_id,
                                                  "route": self.route}})
         if self._finished:

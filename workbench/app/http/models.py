@@ -10,7 +10,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
 
 MAX_GRAPH_BYTES = 1_000_000  # a saved strategy graph, as JSON
-TIMEFRAMES = ("1m", "5m", "15m", "30m", "1h", "4h", "1d")
+#: the catalog's timeframes spelled out for the OpenAPI enum (a test keeps them equal)
 Timeframe = Literal["1m", "5m", "15m", "30m", "1h", "4h", "1d"]
 
 

@@ -11,6 +11,7 @@ import param
 
 from workbench.app import services
 from workbench.app.auth import Principal, local_principal
+from workbench.data.timeframes import TIMEFRAMES
 from workbench.errors import WorkbenchError
 
 DEFAULT_MAX_UPLOAD_MB = 64
@@ -54,8 +55,7 @@ class DataState(param.Parameterized):
     session = param.Parameter(default=None, doc="The AppSession (None: the local user).")
     series = param.List(default=[], doc="Cached series: symbol, timeframe, rows, first, last.")
     symbol = param.String(default="", doc="Symbol of the file (guessed from its name if empty).")
-    timeframe: Any = param.Selector(default="", objects=["", "1m", "5m", "15m", "30m", "1h", "4h",
-                                                    "1d"], doc="Timeframe ('' = from the name).")
+    timeframe: Any = param.Selector(default="", objects=["", *TIMEFRAMES], doc="Timeframe ('' = from the name).")
     status = param.String(default="")
     error = param.String(default="")
 

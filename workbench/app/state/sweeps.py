@@ -11,6 +11,7 @@ from workbench.app import services
 from workbench.app.http.models import BacktestRequest
 from workbench.app.state.session import AppSession
 from workbench.errors import ValidationError, WorkbenchError
+from workbench.strategies import names
 
 
 def parse_values(text: str, what: str) -> list[float]:
@@ -40,9 +41,8 @@ class SweepState(param.Parameterized):
     """Two parameters (``node.param``), their values, the metric; the grid of results."""
 
     session: AppSession = param.ClassSelector(class_=AppSession)  # type: ignore[assignment]
-    strategy: Any = param.Selector(default="sma_crossover", objects=[
-        "sma_crossover", "rsi_reversion", "bollinger_breakout", "macd_trend",
-        "donchian_breakout"], doc="Starter strategy to sweep.")
+    strategy: Any = param.Selector(default="sma_crossover", objects=names(),
+                                   doc="Starter strategy to sweep.")
     series: Any = param.Selector(default=None, objects=[], doc="Cached candles (symbol timeframe).")
     param_x = param.String(default="fast.window", doc="First parameter, as node.param.")
     values_x = param.String(default="5:30:5", doc="Its values.")

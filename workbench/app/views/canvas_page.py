@@ -4,7 +4,6 @@ run a recorded backtest off the event loop, save a new version with notes."""
 from __future__ import annotations
 
 import asyncio
-from types import SimpleNamespace
 from typing import Any
 
 import panel as pn
@@ -14,10 +13,18 @@ from workbench.app.canvas_component import CanvasComponent
 from workbench.app.state.canvas import CanvasState
 from workbench.app.views.charts import equity_chart, metric_cards
 from workbench.app.views.common import Poller, alert, on_click, title
+from workbench.strategies import names
 from workbench.widgets import host
 
-STARTERS = ("sma_crossover", "rsi_reversion", "bollinger_breakout", "macd_trend",
-            "donchian_breakout")
+
+def _payload(state: CanvasState) -> dict[str, Any]:
+    """The canvas's ``result`` key from the run's stored document: the same payload (and
+    equity curve) the widget and Lab show."""
+    from workbench.app import services
+
+    run_id = str((state.last_result or {})["run_id"])
+    doc = services.load_result(state.session.principal, run_id)
+    return host.document_payload(doc, state.series or "")
 
 
 class AppCanvas(CanvasComponent):
@@ -42,9 +49,7 @@ class AppCanvas(CanvasComponent):
         while not state.poll():
             await asyncio.sleep(0.2)
         if state.last_result:
-            view = SimpleNamespace(metrics=state.last_result.get("metrics") or {}, equity=[])
-            self.param.update(result=host.result_payload(view, state.series or ""),
-                              status="Backtest done")
+            self.param.update(result=_payload(state), status="Backtest done")
         else:
             self.param.update(result={**host.error_payload(RuntimeError(state.error)),
                                       "error": state.error}, status="Backtest failed")
@@ -102,8 +107,7 @@ class CanvasPage(pn.viewable.Viewer):
     def _finished(self) -> None:
         doc = self.state.last_result
         if doc:
-            self.canvas.result = host.result_payload(
-                SimpleNamespace(metrics=doc.get("metrics") or {}, equity=[]), self.state.series or "")
+            self.canvas.result = _payload(self.state)
             self.canvas.status = "Backtest done"
         self.show_result()
 
@@ -131,7 +135,7 @@ class CanvasPage(pn.viewable.Viewer):
         w = 230
         starter = pn.widgets.Select(name="Start from", width=w, value="",
                                     options={"(current graph)": "", "Blank canvas": "blank",
-                                             **{n.replace("_", " "): n for n in STARTERS}},
+                                             **{n.replace("_", " "): n for n in names()}},
                                     css_classes=["wb-start-from"])
         starter.param.watch(self._start_from, "value")
         controls = pn.Column(

@@ -1,4 +1,5 @@
-"""Background jobs for long work (backtests, sweeps), shared by the pages and the HTTP API.
+"""Background jobs for long work (backtests, sweeps), shared by every host that follows
+progress (the app's pages, its HTTP API and SSE stream).
 
 Long work never runs on the server's event loop: it runs on a small thread pool (the numba
 kernels release the GIL, so two workers keep a 2-core machine busy without starving the
@@ -9,6 +10,7 @@ callback, the SSE stream) see every change. Job ids are the backtest run ids, so
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
 import traceback
@@ -23,6 +25,8 @@ from workbench.errors import NotFoundError, WorkbenchError
 
 Progress = Callable[[float, str], None]
 Watcher = Callable[["Job"], None]
+
+log = logging.getLogger("workbench.jobs")
 
 KEEP = 500  # finished jobs kept in memory for polling; the records keep the rest
 
@@ -147,9 +151,7 @@ class JobRunner:
         except WorkbenchError as exc:
             self._update(job, status="failed", error=exc.to_dict(), message=exc.message)
         except Exception as exc:  # noqa: BLE001 - reported on the job, logged below
-            from workbench.app.logs import get_logger
-
-            get_logger().error("job failed", extra={"fields": {
+            log.error("job failed", extra={"fields": {
                 "job": job.id, "kind": job.kind, "exc": traceback.format_exc()}})
             self._update(job, status="failed", message="internal error",
                          error={"code": "internal_error", "message": str(exc), "details": {}})

@@ -1,0 +1,202 @@
+"""A recorded backtest, the same from every host: quota, run record, stored result
+document, notification, progress.
+
+Two ways in, one way out. The app and the Lab server extension *submit* a graph
+(:func:`submit_backtest`: checked and quota-charged before anything is queued) and then
+*execute* it (:func:`execute_backtest`: the runner, not the caller, writes the status
+queued -> running -> succeeded/failed). A notebook, the CLI's ``--record`` and the widget
+already hold a :class:`~workbench.result.Result` and *record* it (:func:`record_backtest`).
+Both end in :func:`_finish`: the document of :mod:`workbench.runs.document` goes to the
+store's files under ``results/<run id>.json``, its key into the run's provenance, and the
+owner is told (``backtest_complete``).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import uuid
+from collections.abc import Callable, Mapping
+from typing import TYPE_CHECKING, Any
+
+from workbench.errors import ValidationError, WorkbenchError
+from workbench.jsonable import plain
+from workbench.runs.document import result_document
+
+if TYPE_CHECKING:
+    from workbench.records import Store
+    from workbench.records.models import BacktestRun
+    from workbench.result import Result
+
+Progress = Callable[[float, str], None]
+QUOTA = "backtests"  # the plan limit every recorded backtest counts against
+
+log = logging.getLogger("workbench.runs")
+
+
+def _quiet(fraction: float, message: str) -> None:
+    """The progress callback of a caller that does not follow progress."""
+
+
+def check_graph(graph: Mapping[str, Any]) -> None:
+    """Raise ``ValidationError`` listing every error of ``graph`` in ``details.problems``
+    (warnings do not stop a backtest)."""
+    from workbench.graph.validate import validate
+
+    problems = [p.model_dump(mode="json") for p in validate(dict(graph))
+                if p.severity == "error"]
+    if problems:
+        raise ValidationError(
+            f"The strategy has {len(problems)} problem(s); first: {problems[0]['message']}",
+            details={"problems": problems})
+
+
+def run_parameters(*, symbol: str | None, timeframe: str | None, start: Any = None,
+                   end: Any = None, params: Mapping[str, Any] | None = None,
+                   settings: Mapping[str, Any] | None = None, strategy_name: str = "",
+                   graph: Mapping[str, Any] | None = None, source: str = "app"
+                   ) -> dict[str, Any]:
+    """The ``parameters`` a run record keeps: what reruns it (the graph only when no
+    stored version holds it) and which host started it."""
+    out: dict[str, Any] = plain({
+        "symbol": symbol, "timeframe": timeframe, "start": start, "end": end,
+        "params": dict(params or {}), "settings": dict(settings or {}),
+        "strategy_name": strategy_name, "source": source})
+    if graph is not None:
+        out["graph"] = dict(graph)
+    return out
+
+
+def submit_backtest(store: Store, user_id: uuid.UUID, graph: Mapping[str, Any], *,
+                    symbol: str | None, timeframe: str | None, start: Any = None,
+                    end: Any = None, params: Mapping[str, Any] | None = None,
+                    settings: Mapping[str, Any] | None = None,
+                    strategy_id: uuid.UUID | None = None,
+                    version_id: uuid.UUID | None = None, source: str = "app") -> BacktestRun:
+    """Check the graph and the quota and create the queued run (run it with
+    :func:`execute_backtest`). A bad graph or an exceeded quota fails here, before
+    anything is queued or counted."""
+    from workbench.governance import quotas
+
+    check_graph(graph)
+    quotas.consume(store, user_id, QUOTA)
+    parameters = run_parameters(
+        symbol=symbol, timeframe=timeframe, start=start, end=end, params=params,
+        settings=settings, strategy_name=str(graph.get("name") or ""),
+        graph=graph if version_id is None else None, source=source)
+    return store.backtests.create(user_id, strategy_version_id=version_id,
+                                  strategy_id=strategy_id, parameters=parameters)
+
+
+def execute_backtest(store: Store, user_id: uuid.UUID, run_id: uuid.UUID | str,
+                     graph: Mapping[str, Any], parameters: Mapping[str, Any],
+                     progress: Progress = _quiet) -> dict[str, Any]:
+    """Run a queued backtest to the end and record it; returns a small summary."""
+    return run_submitted(store, user_id, run_id, graph, parameters, progress)[1]
+
+
+def run_submitted(store: Store, user_id: uuid.UUID, run_id: uuid.UUID | str,
+                  graph: Mapping[str, Any], parameters: Mapping[str, Any],
+                  progress: Progress = _quiet) -> tuple[Result, dict[str, Any]]:
+    """:func:`execute_backtest` for a host that also draws the :class:`Result` itself."""
+    from workbench.graph.backtest import run_backtest
+
+    store.backtests.start(run_id)
+    try:
+        progress(0.1, "loading candles")
+        progress(0.3, "running the engine")
+        result = run_backtest(dict(graph), symbol=parameters["symbol"],
+                              timeframe=parameters["timeframe"],
+                              start=parameters.get("start"), end=parameters.get("end"),
+                              params=parameters.get("params") or None,
+                              settings=parameters.get("settings") or None)
+    except WorkbenchError as exc:
+        _fail(store, user_id, run_id, parameters, exc.message)
+        raise
+    except Exception as exc:
+        _fail(store, user_id, run_id, parameters, f"internal error: {exc}", "internal error")
+        raise
+    progress(0.8, "saving the result")
+    return result, _finish(store, user_id, run_id, result, parameters)
+
+
+def record_backtest(store: Store, user_id: uuid.UUID, result: Result, *,
+                    graph: Mapping[str, Any] | None = None,
+                    strategy_id: uuid.UUID | None = None,
+                    version_id: uuid.UUID | None = None,
+                    source: str = "notebook") -> dict[str, Any]:
+    """Keep a backtest already run (a notebook's, the CLI's, the widget's) exactly as a
+    submitted one is kept: one quota count, the run record, the stored document and the
+    notification. What reruns it comes from the result's provenance."""
+    from workbench.governance import quotas
+
+    prov = result.provenance
+    quotas.consume(store, user_id, QUOTA)
+    parameters = run_parameters(
+        symbol=prov.get("symbol"), timeframe=prov.get("timeframe"), start=prov.get("start"),
+        end=prov.get("end"), params=prov.get("params"), settings=prov.get("settings"),
+        strategy_name=str(prov.get("strategy") or ""),
+        graph=graph if version_id is None else None, source=source)
+    run = store.backtests.create(user_id, strategy_version_id=version_id,
+                                 strategy_id=strategy_id, parameters=parameters)
+    store.backtests.start(run.id)
+    return _finish(store, user_id, run.id, result, parameters)
+
+
+def _finish(store: Store, user_id: uuid.UUID, run_id: uuid.UUID | str, result: Result,
+            parameters: Mapping[str, Any]) -> dict[str, Any]:
+    try:
+        doc = result_document(result, parameters.get("timeframe") or "1d")
+        key = store.files.put_file(f"results/{run_id}.json",
+                                   json.dumps(doc, allow_nan=False).encode())
+        store.backtests.succeed(run_id, doc["metrics"],
+                                provenance={**doc["provenance"], "result_uri": key})
+    except WorkbenchError as exc:
+        _fail(store, user_id, run_id, parameters, exc.message)
+        raise
+    _notify(store, user_id, "Backtest complete", run_id, parameters, metrics=doc["metrics"])
+    return {"run_id": str(run_id), "metrics": doc["metrics"], "warnings": doc["warnings"]}
+
+
+def _fail(store: Store, user_id: uuid.UUID, run_id: uuid.UUID | str,
+          parameters: Mapping[str, Any], error: str, shown: str | None = None) -> None:
+    store.backtests.fail(run_id, error)
+    _notify(store, user_id, "Backtest failed", run_id, parameters, error=shown or error)
+
+
+def _notify(store: Store, user_id: uuid.UUID, title: str, run_id: uuid.UUID | str,
+            parameters: Mapping[str, Any], **extra: Any) -> None:
+    """In-app (and the user's email/webhook channels); a failed notification never fails
+    the run."""
+    from workbench.governance import notifications
+
+    name = parameters.get("strategy_name") or "strategy"
+    symbol, timeframe = parameters.get("symbol"), parameters.get("timeframe")
+    payload = {"run_id": str(run_id), "symbol": symbol, "timeframe": timeframe,
+               **plain(extra)}
+    try:
+        notifications.notify(store, user_id, "backtest_complete",
+                             f"{title}: {name} on {symbol} {timeframe}", payload=payload)
+    except WorkbenchError:
+        log.warning("could not notify %s about run %s", user_id, run_id, exc_info=True)
+
+
+def load_result(store: Store, user_id: uuid.UUID, run_id: uuid.UUID | str) -> dict[str, Any]:
+    """The stored result document of a succeeded run, with the run beside it."""
+    from workbench.errors import NotFoundError
+
+    run = store.backtests.get(run_id, actor=user_id)
+    key = (run.provenance or {}).get("result_uri")
+    if not key:
+        raise NotFoundError(f"Run {run_id} has no stored result (status {run.status}).",
+                            details={"id": str(run_id), "status": run.status})
+    doc = json.loads(store.files.get_file(key))  # by key inside the file store only
+    doc["run"] = {"id": str(run.id), "status": run.status,
+                  "parameters": public_parameters(run.parameters), "metrics": run.metrics,
+                  "created_at": run.created_at.isoformat()}
+    return dict(doc)
+
+
+def public_parameters(parameters: Mapping[str, Any]) -> dict[str, Any]:
+    """A run's parameters without the inline graph (lists stay small)."""
+    return {k: v for k, v in parameters.items() if k != "graph"}

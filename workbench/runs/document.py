@@ -1,0 +1,93 @@
+"""The one result document: the stored, JSON picture of a backtest that every host renders.
+
+``{"schema", "metrics", "equity": {"ts_ms", "value"}, "drawdown", "close", "trades",
+"warnings", "bars", "provenance"}``; values made plain by :func:`workbench.jsonable.plain`
+(NaN and infinity are ``null``). The honest-metric warnings sit beside the numbers.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING, Any
+
+from workbench.data.timeframes import bars_per_year
+from workbench.jsonable import plain
+
+if TYPE_CHECKING:
+    from workbench.result import Result
+
+SCHEMA = "workbench.app.result/1"  # the name stored documents carry since the app had them
+MAX_POINTS = 5000  # equity points kept in the stored document (charts need no more)
+
+
+def honest_warnings(metrics: dict[str, Any], n_bars: int, timeframe: str) -> list[str]:
+    """Plain-language caveats for metrics that look better than the evidence allows."""
+    out: list[str] = []
+    trades = _num(metrics.get("n_trades"))
+    if trades is not None and trades < 30:
+        out.append(f"Only {int(trades)} trades: win rate, profit factor and expectancy are "
+                   "noisy below ~30 trades.")
+    years = n_bars / bars_per_year(timeframe) if n_bars else 0.0
+    if 0 < years < 1:
+        out.append(f"The test covers {years:.2f} years: CAGR, Sharpe and Sortino are "
+                   "annualized from less than a year of data.")
+    sharpe = _num(metrics.get("sharpe"))
+    if sharpe is not None and sharpe > 3:
+        out.append(f"Sharpe {sharpe:.2f} is unusually high: check for look-ahead, too few "
+                   "trades or an over-fitted parameter choice.")
+    exposure = _num(metrics.get("exposure"))
+    if exposure is not None and exposure < 0.05:
+        out.append("In the market less than 5% of the time: returns rest on very few bars.")
+    out.append("Backtests are simulated on past data with the stated fees and slippage; "
+               "they do not predict future results.")
+    return out
+
+
+def _covered(warning: str, existing: list[str]) -> bool:
+    """True when the engine already warned about the same thing (trades, short window)."""
+    text = " ".join(existing).lower()
+    for topic in ("trades", "year", "sharpe", "exposure"):
+        if topic in warning.lower().split(":")[0] and topic in text:
+            return True
+    return False
+
+
+def _num(value: Any) -> float | None:
+    try:
+        f = float(value)
+    except (TypeError, ValueError):
+        return None
+    return None if math.isnan(f) else f
+
+
+def result_document(result: Result, timeframe: str) -> dict[str, Any]:
+    """The stored, JSON-able picture of a Result: metrics, equity, drawdown, trades."""
+    import pandas as pd
+
+    metrics = plain(dict(result.metrics.items()))
+    equity = result.equity
+    if len(equity) > MAX_POINTS:
+        step = math.ceil(len(equity) / MAX_POINTS)
+        equity = pd.concat([equity.iloc[::step], equity.iloc[-1:]])
+        equity = equity[~equity.index.duplicated(keep="last")]
+    idx = pd.DatetimeIndex(equity.index)
+    utc = idx if idx.tz is None else idx.tz_convert("UTC")
+    ts = [int(t) // 1_000_000 for t in utc.asi8]
+    close = plain(result.close.reindex(equity.index).to_numpy()) \
+        if result.close is not None else []
+    drawdown = plain((equity / equity.cummax() - 1.0).to_numpy())
+    trades = result.trades
+    if trades is not None and len(trades):
+        flat = trades.reset_index() if trades.index.name else trades.reset_index(drop=True)
+        trade_rows = plain(flat.to_dict(orient="records"))
+    else:
+        trade_rows = []
+    n_bars = len(result.equity)
+    warnings = [str(w) for w in result.warnings]
+    warnings += [w for w in honest_warnings(metrics, n_bars, timeframe)
+                 if not _covered(w, warnings)]
+    return {"schema": SCHEMA, "metrics": metrics,
+            "equity": {"ts_ms": ts, "value": plain(equity.to_numpy())},
+            "drawdown": drawdown, "close": close,
+            "trades": trade_rows, "warnings": warnings, "bars": n_bars,
+            "provenance": plain(dict(result.provenance))}
