@@ -51,3 +51,33 @@ def test_records_file_is_owner_only(tmp_path: Path) -> None:
         store.close()
         for f in path.parent.glob(path.name + "*"):
             assert stat.S_IMODE(f.stat().st_mode) == 0o600, f
+
+
+def test_opening_the_store_again_keeps_another_connections_locks(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """Regression (#11 merge): making the file private opened and closed the existing
+    database file, which drops every POSIX lock the process's SQLite connections hold on
+    it. The file must not be opened again once it exists."""
+    import os
+    import sqlite3
+
+    from workbench.records.backends import local
+
+    path = tmp_path / "records.sqlite"
+    local._private_file(path)  # creates it 0600
+    assert (path.stat().st_mode & 0o777) == 0o600
+    conn = sqlite3.connect(path)
+    conn.execute("CREATE TABLE t (x)")
+    opened: list[str] = []
+    real_open = os.open
+
+    def spy(p, *a, **k):  # type: ignore[no-untyped-def]
+        opened.append(str(p))
+        return real_open(p, *a, **k)
+
+    os.open = spy  # type: ignore[assignment]
+    try:
+        local._private_file(path)
+    finally:
+        os.open = real_open  # type: ignore[assignment]
+    assert str(path) not in opened
+    conn.close()

@@ -98,7 +98,14 @@ def _private_file(path: Path) -> None:
     every record, encrypted key material and webhook settings. SQLite gives its -wal and
     -shm files the database file's mode."""
     try:
-        os.close(os.open(path, os.O_WRONLY | os.O_CREAT, 0o600))
+        # never open (and close) an existing database file: closing any descriptor of it
+        # drops every POSIX lock this process's SQLite connections hold on it (SQLite's
+        # documented pitfall: "disk I/O error" and lost commits across processes)
+        if not path.exists():
+            try:
+                os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+            except FileExistsError:  # another process created it a moment ago
+                pass
         for part in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
             if part.exists() and part.stat().st_mode & 0o077:
                 os.chmod(part, 0o600)
