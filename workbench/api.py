@@ -103,6 +103,11 @@ def backtest(strategy: Any, symbol: str | None = None, timeframe: str | None = N
           a fraction of equity, 1.0 = all-in), ``fixed_cash`` (an amount of cash),
           ``fixed_units`` (units) or ``risk_percent`` (fraction of equity risked to the
           stop-loss); fractional units are allowed.
+        - ``annualization`` (``"auto"``, the default, ``"365"``, ``"252"`` or a number):
+          the bars per year that volatility, Sharpe and Sortino are annualized by —
+          ``auto`` is the data's observed bars per calendar year, ``"365"``/``"252"``
+          that many trading days of bars, a number the bars per year itself. CAGR is
+          always taken over the calendar time the data spans.
 
     Returns
     -------
@@ -189,6 +194,11 @@ def sweep(strategy: Any, grid: dict[str, Any], symbol: str | None = None, timefr
           a fraction of equity, 1.0 = all-in), ``fixed_cash`` (an amount of cash),
           ``fixed_units`` (units) or ``risk_percent`` (fraction of equity risked to the
           stop-loss); fractional units are allowed.
+        - ``annualization`` (``"auto"``, the default, ``"365"``, ``"252"`` or a number):
+          the bars per year that volatility, Sharpe and Sortino are annualized by —
+          ``auto`` is the data's observed bars per calendar year, ``"365"``/``"252"``
+          that many trading days of bars, a number the bars per year itself. CAGR is
+          always taken over the calendar time the data spans.
     batch_size : int, optional
         Combinations per engine call (default: sized from the number of bars).
     progress : bool
@@ -257,6 +267,11 @@ def walkforward(strategy: Any, grid: dict[str, Any], symbol: str | None = None,
           a fraction of equity, 1.0 = all-in), ``fixed_cash`` (an amount of cash),
           ``fixed_units`` (units) or ``risk_percent`` (fraction of equity risked to the
           stop-loss); fractional units are allowed.
+        - ``annualization`` (``"auto"``, the default, ``"365"``, ``"252"`` or a number):
+          the bars per year that volatility, Sharpe and Sortino are annualized by —
+          ``auto`` is the data's observed bars per calendar year, ``"365"``/``"252"``
+          that many trading days of bars, a number the bars per year itself. CAGR is
+          always taken over the calendar time the data spans.
     train, test : int or float
         Window lengths: a number of bars (int) or a fraction of all bars (float);
         defaults 0.5 and 0.25.
