@@ -130,7 +130,9 @@ def tick_cmd(run: str = typer.Argument(None, help="Run id (or prefix); or use --
              as_of: str = typer.Option(None, "--as-of", help="The tick's time (ISO, UTC); "
                                                              "default now."),
              engine: str = typer.Option("papermill", "--engine",
-                                        help="papermill (executes the notebook) or inprocess."),
+                                        help="papermill (executes the notebook in a new kernel), warm (the same, on a "
+                                             "kernel kept across this process's ticks: --due) or "
+                                             "inprocess (no notebook)."),
              timeout: float = typer.Option(120.0, "--timeout", help="Seconds per cell."),
              cluster: str = typer.Option(None, "--cluster", help="With --due: one task per run on the "
                                                                 "dask scheduler at tcp://HOST:8786."),
@@ -202,7 +204,10 @@ def systemd(name: str = typer.Option("workbench-paper", "--name")) -> None:
 @handle_errors
 def scheduler(workers: int = typer.Option(2, "--workers", help="Ticks at once."),
               poll: float = typer.Option(1.0, "--poll", help="Seconds between checks."),
-              engine: str = typer.Option("papermill", "--engine"),
+              engine: str = typer.Option("warm", "--engine",
+                                         help="warm (long-lived workers with a warm kernel), "
+                                              "papermill (a process and kernel per tick) or "
+                                              "inprocess (no notebook)."),
               timeout: float = typer.Option(120.0, "--timeout", help="Seconds per cell."),
               max_catchup: int = typer.Option(10, "--max-catchup",
                                               help="Most missed slots run per run."),

@@ -20,8 +20,11 @@ Lifecycle of one tick (the runner writes every status; the notebook only compute
                   the owner's note agree); a commit refused as older than the run's
                   last bar is ``skipped`` (superseded), with no note
 
-Engines: ``papermill`` (the real thing) and ``inprocess`` (calls ``advance`` directly,
-same records, no notebook; for benchmarks and quick tests).
+Engines: ``papermill`` (the real thing: a new kernel per tick), ``warm`` (the same
+papermill execution and stored notebook on a kernel kept alive across the ticks of one
+process, :mod:`workbench.paper.warm`; for ``workbench paper worker`` and ``paper tick
+--due``) and ``inprocess`` (calls ``advance`` directly, same records, no notebook; for
+benchmarks and quick tests).
 """
 
 from __future__ import annotations
@@ -44,7 +47,7 @@ from workbench.paper.step import ts_to_dt
 from workbench.paper.ticks import ACTIVE, QUOTA_ERROR, SUPERSEDED, advance
 from workbench.records.backends.base import LockTimeoutError
 
-ENGINES = ("papermill", "inprocess")
+ENGINES = ("papermill", "warm", "inprocess")
 KERNEL = "python3"
 DEFAULT_TIMEOUT = 120.0
 TMP_PREFIX = "wb-paper-"
@@ -164,21 +167,33 @@ def _kernel_config() -> Any:
 
 
 def _execute_papermill(run: Any, as_of: datetime, key: str, params: dict[str, Any],
-                       timeout: float) -> tuple[bytes | None, BaseException | None]:
+                       timeout: float, *, warm: bool = False
+                       ) -> tuple[bytes | None, BaseException | None]:
+    parameters = {"run_id": str(run.id), "as_of": as_of.isoformat(), "notebook_path": key,
+                  "in_runner": True, **params}
+    if warm:
+        from workbench.paper.warm import kernel
+
+        with tempfile.TemporaryDirectory(prefix=f"{TMP_PREFIX}{os.getpid()}-") as tmp:
+            out = Path(tmp) / "executed.ipynb"
+            error: BaseException | None = None
+            try:
+                kernel().execute(notebook_template(), out, parameters, timeout)
+            except Exception as exc:  # noqa: BLE001 - every failure is recorded on the tick
+                error = exc
+            return (out.read_bytes() if out.exists() else None), error
     # the kernel's commit waits for locks at most the tick's timeout (LockTimeoutError)
     saved = os.environ.get("WORKBENCH_LOCK_TIMEOUT")
     os.environ["WORKBENCH_LOCK_TIMEOUT"] = str(timeout)
     try:
         with tempfile.TemporaryDirectory(prefix=f"{TMP_PREFIX}{os.getpid()}-") as tmp:
             out = Path(tmp) / "executed.ipynb"
-            error: BaseException | None = None
+            error = None
             try:
                 import papermill
 
                 papermill.execute_notebook(
-                    str(notebook_template()), str(out),
-                    parameters={"run_id": str(run.id), "as_of": as_of.isoformat(),
-                                "notebook_path": key, "in_runner": True, **params},
+                    str(notebook_template()), str(out), parameters=parameters,
                     kernel_name=ensure_kernel(), execution_timeout=timeout, start_timeout=60,
                     progress_bar=False, log_output=False, cwd=tmp, config=_kernel_config())
             except Exception as exc:  # noqa: BLE001 - every failure is recorded on the tick
@@ -260,7 +275,7 @@ def tick(store: Any, run_id: Any, as_of: Any = None, *, engine: str = "papermill
     bar_ts = ts_to_dt(int(candles.ts[-1]))
     report.bar_ts = bar_ts.isoformat()
     key = notebook_key(run.id, bar_ts)
-    if engine == "papermill":  # checked before a claim or a tick row exists: none left over
+    if engine != "inprocess":  # checked before a claim or a tick row exists: none left over
         require("lab", *PAPERMILL_MODULES)
         notebook_template()
     _sweep_temp()
@@ -314,7 +329,7 @@ def _claimed_tick(store: Any, run: Any, as_of_dt: datetime, bar_ts: datetime, ke
         report.notebook = done.notebook_path if done else None
         return
     store.ticks.record(run.id, bar_ts, "running",
-                       notebook_path=key if engine == "papermill" else None)
+                       notebook_path=None if engine == "inprocess" else key)
     try:
         _execute(store, run, as_of_dt, bar_ts, key, report, engine=engine, timeout=timeout,
                  store_settings=store_settings, cache=cache)
@@ -337,9 +352,9 @@ def _execute(store: Any, run: Any, as_of_dt: datetime, bar_ts: datetime, key: st
     alerts_before = _alert_keys(store, run)
     data: bytes | None = None
     failure: BaseException | None = None
-    if engine == "papermill":
+    if engine != "inprocess":
         data, failure = _execute_papermill(run, as_of_dt, key, _store_params(store_settings, store),
-                                           timeout)
+                                           timeout, warm=engine == "warm")
     else:
         saved, store.backend.lock_timeout = store.backend.lock_timeout, timeout
         try:

@@ -2,9 +2,11 @@
 
 Each loop (every ``poll`` seconds): read the clock; for every active run that is not
 ticking now, the schedule slots after the run's last done slot and up to now are due;
-the OLDEST due slot is started as ``workbench paper tick RUN --as-of SLOT`` in a child
-process (at most ``max_workers`` at once; one run never ticks twice at once), so slots
-are caught up once each and in order. When more than ``max_catchup`` slots are due (a
+the OLDEST due slot is started (at most ``max_workers`` at once; one run never ticks
+twice at once), so slots are caught up once each and in order. With the ``warm`` engine
+(the default) a slot goes to one of up to ``max_workers`` long-lived worker processes
+(:mod:`workbench.paper.worker`), each with a warm kernel; with ``papermill`` or
+``inprocess`` each slot is a new ``workbench paper tick RUN --as-of SLOT`` process. When more than ``max_catchup`` slots are due (a
 long downtime), the older ones are skipped -- nothing is lost, since a tick at a later
 slot processes every bar closed by then -- and the skip is counted in the state file.
 
@@ -121,11 +123,60 @@ def _write_json(path: Path, data: dict[str, Any]) -> None:
     os.replace(tmp, path)
 
 
+class Worker:
+    """A ``workbench.paper.worker`` process ticking one slot at a time; looks like a tick
+    process to the loop (``poll``/``terminate``/``wait``) while it has a slot."""
+
+    def __init__(self, command: list[str], log: TextIO) -> None:
+        self.proc = subprocess.Popen(command, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                     stderr=log, start_new_session=True)
+        self.busy = False
+
+    def send(self, run_id: str, slot: datetime) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write((json.dumps({"run_id": run_id, "as_of": slot.isoformat()})
+                               + "\n").encode())
+        self.proc.stdin.flush()
+        self.busy = True
+
+    def poll(self) -> int | None:
+        """The slot's exit code once answered; negative when the worker died under it
+        (the slot was not done: it runs again)."""
+        import select
+
+        assert self.proc.stdout is not None
+        if not select.select([self.proc.stdout], [], [], 0)[0]:
+            return None if self.proc.poll() is None else -abs(self.proc.returncode or 1)
+        line = self.proc.stdout.readline()
+        self.busy = False
+        if not line:
+            self.proc.wait(timeout=30)
+            return -abs(self.proc.returncode or 1)
+        return int(json.loads(line).get("rc", 1))
+
+    def alive(self) -> bool:
+        return self.proc.poll() is None
+
+    def terminate(self) -> None:
+        self.proc.terminate()
+
+    def wait(self, timeout: float | None = None) -> int:
+        return self.proc.wait(timeout=timeout)
+
+    def close(self) -> None:
+        """End of input: the worker exits once idle."""
+        if self.proc.stdin is not None and not self.proc.stdin.closed:
+            try:
+                self.proc.stdin.close()
+            except BrokenPipeError:
+                pass
+
+
 @dataclass
 class Job:
     run_id: str
     slot: datetime
-    proc: subprocess.Popen[bytes]
+    proc: subprocess.Popen[bytes] | Worker
 
 
 @dataclass
@@ -136,12 +187,13 @@ class Scheduler:
     clock: Clock = field(default_factory=Clock)
     max_workers: int = 2
     poll: float = 1.0
-    engine: str = "papermill"
+    engine: str = "warm"
     timeout: float = 120.0
     max_catchup: int = 10
     grace: float = 60.0
     state: dict[str, Any] = field(default_factory=dict)
     running: dict[str, Job] = field(default_factory=dict)
+    workers: list[Worker] = field(default_factory=list)
     stopping: bool = False
     last_start: dict[str, float] = field(default_factory=dict)
     counters: dict[str, int] = field(default_factory=lambda: {"started": 0, "succeeded": 0,
@@ -226,6 +278,13 @@ class Scheduler:
                 continue
             log.write(f"{datetime.now(UTC).isoformat()} start {key} slot {slot.isoformat()}\n")
             log.flush()
+            if self.engine == "warm":
+                worker = self._idle_worker(log)
+                worker.send(key, slot)
+                self.running[key] = Job(key, slot, worker)
+                self.last_start[key] = time.monotonic()
+                self.counters["started"] += 1
+                continue
             # own session: a Ctrl-C at the terminal stops the scheduler gracefully (like
             # SIGTERM) instead of killing the ticks under way
             proc = subprocess.Popen(self._command(key, slot), stdout=log, stderr=log,
@@ -233,6 +292,16 @@ class Scheduler:
             self.running[key] = Job(key, slot, proc)
             self.last_start[key] = time.monotonic()
             self.counters["started"] += 1
+
+    def _idle_worker(self, log: TextIO) -> Worker:
+        self.workers = [w for w in self.workers if w.alive()]
+        for worker in self.workers:
+            if not worker.busy:
+                return worker
+        worker = Worker([sys.executable, "-m", "workbench.paper.worker", "--timeout",
+                         str(self.timeout)], log)
+        self.workers.append(worker)
+        return worker
 
     def _reap(self, log: TextIO) -> None:
         for key, job in list(self.running.items()):
@@ -288,6 +357,13 @@ class Scheduler:
                     job.proc.terminate()
                     job.proc.wait(timeout=30)
                 self._reap(log)
+                for worker in self.workers:
+                    worker.close()
+                for worker in self.workers:
+                    try:
+                        worker.wait(timeout=30)
+                    except subprocess.TimeoutExpired:
+                        worker.terminate()
             finally:
                 self._beat("stopped")
                 store.close()
