@@ -75,15 +75,14 @@ def default_range(value: Any, kind: str, low: float | None, high: float | None) 
     """Five values from half to double ``value`` (clipped to the bounds), as
     ``start:stop:step``."""
     v = float(value) if isinstance(value, int | float) and not isinstance(value, bool) else 1.0
-    lo, hi = (v / 2, v * 2) if v > 0 else (v - 1, v + 1)
+    lo, hi = (v / 2, v * 2) if v > 0 else (v - 1.0, v + 1.0)
     if low is not None:
         lo = max(lo, float(low))
     if high is not None:
         hi = min(hi, float(high))
     if kind == "int":
         lo_i, hi_i = math.ceil(lo), math.floor(hi)
-        step = max(1, (hi_i - lo_i) // 4)
-        return f"{lo_i}:{max(lo_i, hi_i)}:{step}"
+        return f"{lo_i}:{max(lo_i, hi_i)}:{max(1, (hi_i - lo_i) // 4)}"
     step = (hi - lo) / 4 if hi > lo else 1.0
     return f"{_short(lo)}:{_short(max(lo, hi))}:{_short(step)}"
 
@@ -154,7 +153,7 @@ def execute_research(store: Store, user_id: uuid.UUID, run_id: uuid.UUID | str,
 
     run = store.research.start(run_id)
     p = run.parameters
-    common = {"symbol": p.get("symbol"), "timeframe": p.get("timeframe"),
+    common: dict[str, Any] = {"symbol": p.get("symbol"), "timeframe": p.get("timeframe"),
               "start": p.get("start"), "end": p.get("end"),
               "params": p.get("params") or None, "settings": p.get("settings") or None}
     try:
