@@ -250,7 +250,7 @@ class SweepState(param.Parameterized):
                 status=f"Walk-forward: {len(table)} windows, out-of-sample "
                        f"{doc['metric']} {_num(doc['out_of_sample'].get(doc['metric']))}")
         self.param.update(shown=str(doc["run"]["id"]), shown_kind=doc["kind"],
-                          shown_keys=keys)
+                          shown_keys=keys, error="")
         return True
 
     # -- one cell of a sweep -------------------------------------------------------

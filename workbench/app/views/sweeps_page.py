@@ -56,7 +56,10 @@ class SweepsPage(pn.viewable.Viewer):
         self.run_button.name = self._run_label()
 
     def _history(self, *_events: Any) -> None:
-        self.history.options = {self.state.label(r): r["id"] for r in self.state.history}
+        options = {self.state.label(r): r["id"] for r in self.state.history}
+        self.history.options = options
+        if options and self.history.value not in options.values():
+            self.history.value = next(iter(options.values()))
 
     def _reopen(self, _e: Any = None) -> None:
         if self.history.value:
@@ -112,6 +115,8 @@ class SweepsPage(pn.viewable.Viewer):
         self._cells = {f"{a}|{b}": (a, b) for a, b in lookup.values()}
         self.cell.options = {(f"{x_name}={a}, {y_name}={b}" if y_name else f"{x_name}={a}"): key
                              for key, (a, b) in self._cells.items()}
+        if self.cell.value not in self._cells:
+            self.cell.value = next(iter(self._cells), None)
         return [pn.pane.HoloViews(heat, sizing_mode="stretch_width", css_classes=["wb-heatmap"]),
                 pn.Row(self.cell, self.open_button)]
 
