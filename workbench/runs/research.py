@@ -149,25 +149,32 @@ def execute_research(store: Store, user_id: uuid.UUID, run_id: uuid.UUID | str,
                      graph: Mapping[str, Any], progress: Progress = _quiet
                      ) -> dict[str, Any]:
     """Run a queued sweep or walk-forward to the end and record it; returns a summary."""
-    from workbench import api
+    from workbench.graph.data import load
+    from workbench.graph.strategy import load as load_strategy
+    from workbench.graph.sweeps import run_sweep
+    from workbench.graph.walkforward import run_walkforward
 
     run = store.research.start(run_id)
     p = run.parameters
-    common: dict[str, Any] = {"symbol": p.get("symbol"), "timeframe": p.get("timeframe"),
-              "start": p.get("start"), "end": p.get("end"),
-              "params": p.get("params") or None, "settings": p.get("settings") or None}
+    options: dict[str, Any] = {"timeframe": p.get("timeframe"),
+                               "params": p.get("params") or None,
+                               "settings": p.get("settings") or None}
     try:
+        progress(0.05, "loading candles")
+        strategy = load_strategy(dict(graph))
+        ctx = load(p.get("symbol"), p.get("timeframe"), p.get("start"), p.get("end"), None)
         if run.kind == "sweep":
             progress(0.1, f"sweeping {_count(p['grid'])} combinations")
-            outcome: Any = api.sweep(dict(graph), p["grid"], progress=False, **common)
+            outcome: Any = run_sweep(strategy, ctx, p["grid"], progress=False, **options)
+            progress(0.8, "saving the result")
+            doc = sweep_document(outcome, p)
         else:
             progress(0.1, f"walking forward over {_count(p['grid'])} combinations a window")
-            outcome = api.walkforward(dict(graph), p["grid"], train=p["train"],
+            outcome = run_walkforward(strategy, ctx, p["grid"], train=p["train"],
                                       test=p["test"], anchored=p["anchored"],
-                                      metric=p["metric"], **common)
-        progress(0.8, "saving the result")
-        doc = (sweep_document(outcome, p) if run.kind == "sweep"
-               else walkforward_document(outcome, p))
+                                      metric=p["metric"], symbol=p.get("symbol"), **options)
+            progress(0.8, "saving the result")
+            doc = walkforward_document(outcome, p)
     except WorkbenchError as exc:
         _fail(store, user_id, run, exc.message)
         raise
