@@ -129,24 +129,43 @@ def backtest(strategy: Any, symbol: str | None = None, timeframe: str | None = N
                         candles=candles, params=params, settings=settings)
 
 
-def record(result: Result, strategy: Any = None, *, store: Any = None,
-           source: str = "notebook") -> dict[str, Any]:
-    """Keep a backtest you already ran in the record store, as the app keeps its runs.
+def record(result: Any, strategy: Any = None, *, store: Any = None,
+           source: str = "notebook", metric: str = "sharpe") -> dict[str, Any]:
+    """Keep a backtest, sweep or walk-forward you already ran in the record store, as the
+    app keeps its runs.
 
-    :func:`backtest` stays unrecorded (exploring burns no quota); ``record`` counts one
-    backtest against your plan's daily quota, writes the run record and the stored result
-    document (the one every host renders), and notifies you. Pass ``strategy`` to keep the
-    graph with the run. ``store`` defaults to :func:`workbench.records.open_store` (the
-    CLI's store, acting as its current user). Returns ``{"run_id", "metrics",
-    "warnings"}``; raises ``QuotaExceededError`` when today's backtests are used up.
+    :func:`backtest`, :func:`sweep` and :func:`walkforward` stay unrecorded (exploring
+    burns no quota); ``record`` counts one ``backtests`` unit against your plan's daily
+    quota, writes the run record and the stored JSON document (the one every host
+    renders), and notifies you. ``result`` is a :class:`Result`, the DataFrame
+    :func:`sweep` returned (``metric`` picks its best row) or the result of
+    :func:`walkforward`. Pass ``strategy`` to keep the graph with the run. ``store``
+    defaults to :func:`workbench.records.open_store` (the CLI's store, acting as its
+    current user). Returns ``{"run_id", "metrics", "warnings"}`` for a backtest and
+    ``{"run_id", "kind", "summary"}`` for a sweep or walk-forward (reopen those with
+    ``workbench.runs.research.load_research``); raises ``QuotaExceededError`` when
+    today's backtests are used up.
     """
+    from workbench.errors import ValidationError
+    from workbench.graph.walkforward import WalkForwardResult
     from workbench.records import open_store
     from workbench.runs.backtests import record_backtest
+    from workbench.runs.research import record_sweep, record_walkforward
 
+    if not isinstance(result, Result | pd.DataFrame | WalkForwardResult):
+        raise ValidationError(
+            f"wb.record keeps a Result (wb.backtest), a sweep DataFrame (wb.sweep) or a "
+            f"walk-forward result (wb.walkforward), not {type(result).__name__}.",
+            details={"type": type(result).__name__})
     graph = dict(load_strategy(strategy).document) if strategy is not None else None
     st = store if store is not None else open_store()
     try:
-        return record_backtest(st, st.current_user().id, result, graph=graph, source=source)
+        me = st.current_user().id
+        if isinstance(result, pd.DataFrame):
+            return record_sweep(st, me, result, metric=metric, graph=graph, source=source)
+        if isinstance(result, WalkForwardResult):
+            return record_walkforward(st, me, result, graph=graph, source=source)
+        return record_backtest(st, me, result, graph=graph, source=source)
     finally:
         if store is None:
             st.close()
@@ -221,10 +240,28 @@ def sweep(strategy: Any, grid: dict[str, Any], symbol: str | None = None, timefr
     if client is not None:  # only then is workbench.distributed (and dask) imported
         from workbench.distributed.sweeps import sweep_context
 
-        return sweep_context(strat, ctx, grid, client=client, timeframe=timeframe, params=params,
-                             settings=settings, batch_size=batch_size, progress=progress)
-    return run_sweep(strat, ctx, grid, timeframe=timeframe, params=params, settings=settings,
-                     batch_size=batch_size, progress=progress)
+        frame = sweep_context(strat, ctx, grid, client=client, timeframe=timeframe, params=params,
+                              settings=settings, batch_size=batch_size, progress=progress)
+    else:
+        frame = run_sweep(strat, ctx, grid, timeframe=timeframe, params=params, settings=settings,
+                          batch_size=batch_size, progress=progress)
+    frame.attrs["provenance"] = _provenance(strat, grid, symbol, timeframe, start, end, params,
+                                            settings)  # what wb.record(frame) keeps
+    return frame
+
+
+def _provenance(strat: Strategy, grid: dict[str, Any], symbol: str | None,
+                timeframe: str | None, start: Any, end: Any, params: dict[str, Any] | None,
+                settings: dict[str, Any] | None, **extra: Any) -> dict[str, Any]:
+    """What ran, for :func:`record` to keep with a sweep or walk-forward."""
+    from workbench.graph.overrides import parse_spec
+    from workbench.jsonable import plain
+
+    return dict(plain({"strategy": strat.name, "symbol": symbol, "timeframe": timeframe,
+                       "start": start, "end": end,
+                       "grid": {k: parse_spec(v) for k, v in grid.items()},
+                       "params": dict(params or {}), "settings": dict(settings or {}),
+                       **extra}))
 
 
 def walkforward(strategy: Any, grid: dict[str, Any], symbol: str | None = None,
@@ -295,9 +332,12 @@ def walkforward(strategy: Any, grid: dict[str, Any], symbol: str | None = None,
 
     strat = load_strategy(strategy)
     ctx = load(symbol, timeframe, start, end, candles)
-    return run_walkforward(strat, ctx, grid, train=train, test=test, anchored=anchored, metric=metric,
-                           timeframe=timeframe, symbol=symbol, params=params, settings=settings,
-                           progress=progress)
+    out = run_walkforward(strat, ctx, grid, train=train, test=test, anchored=anchored, metric=metric,
+                          timeframe=timeframe, symbol=symbol, params=params, settings=settings,
+                          progress=progress)
+    out.provenance = _provenance(strat, grid, symbol, timeframe, start, end, params, settings,
+                                 train=train, test=test, anchored=anchored)
+    return out
 
 
 def check_lookahead(strategy: Any, symbol: str | None = None, timeframe: str | None = None,

@@ -34,6 +34,7 @@ def _seed(store: Store, email: str) -> uuid.UUID:
     s = store.strategies.create(u.id, "S")
     v = store.versions.save(s.id, {"n": 1})
     store.backtests.create(u.id, strategy_version_id=v.id)
+    store.research.create(u.id, "sweep", strategy_version_id=v.id)
     run = store.paper_runs.create(u.id, symbol="X", timeframe="1h", strategy_version_id=v.id)
     store.commit_tick(run.id, T0, [{"side": "buy", "price": 1.0, "quantity": 1.0}], {}, {})
     store.templates.create(v.id, u.id)

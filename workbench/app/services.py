@@ -22,6 +22,7 @@ from workbench.runs.backtests import public_parameters
 if TYPE_CHECKING:
     from workbench.app.http import models as m
     from workbench.records import Store
+    from workbench.records.models import Record
     from workbench.runs.jobs import JobRunner
 
 Progress = Callable[[float, str], None]
@@ -112,8 +113,9 @@ def _actor(principal: Principal) -> uuid.UUID:
     return user_id(principal)
 
 
-def _dump(obj: Any) -> dict[str, Any]:
-    return obj.model_dump(mode="json") if hasattr(obj, "model_dump") else dict(obj)
+def _json(record: Record) -> dict[str, Any]:
+    """A record as the API returns it (UUIDs and times as text)."""
+    return record.model_dump(mode="json")
 
 
 def _uuid(value: str, what: str = "id") -> uuid.UUID:
@@ -274,7 +276,7 @@ def list_strategies(principal: Principal) -> list[dict[str, Any]]:
     uid = _actor(principal)
     out = []
     for s in st.strategies.list(owner_id=uid):
-        item = _dump(s)
+        item = _json(s)
         try:
             latest = st.versions.latest(s.id, actor=uid)
             item["latest_version"] = {"id": str(latest.id), "version": latest.version,
@@ -299,7 +301,7 @@ def save_strategy(principal: Principal, body: m.StrategySave) -> dict[str, Any]:
 
 def strategy_versions(principal: Principal, strategy_id: str) -> list[dict[str, Any]]:
     st = store(principal)
-    return [_dump(v) for v in st.versions.list(_uuid(strategy_id), actor=_actor(principal))]
+    return [_json(v) for v in st.versions.list(_uuid(strategy_id), actor=_actor(principal))]
 
 
 # -- backtests ------------------------------------------------------------------------
@@ -380,12 +382,67 @@ def load_result(principal: Principal, run_id: str) -> dict[str, Any]:
     return load_result(store(principal), _actor(principal), _uuid(run_id, "run id"))
 
 
+# -- sweeps and walk-forwards ---------------------------------------------------------
+def research_graph(principal: Principal, strategy: str
+                   ) -> tuple[dict[str, Any], uuid.UUID | None, uuid.UUID | None]:
+    """``(graph, strategy_id, version_id)`` of a saved strategy of the caller (its id:
+    the latest version) or of a starter (its name)."""
+    try:
+        sid = uuid.UUID(str(strategy))
+    except ValueError:
+        return starter_graph(strategy), None, None
+    version = store(principal).versions.latest(sid, actor=_actor(principal))
+    return dict(version.graph), version.strategy_id, version.id
+
+
+def sweepable_params(principal: Principal, strategy: str) -> list[dict[str, Any]]:
+    """The numeric params of a strategy's graph with pre-filled ranges
+    (:func:`workbench.runs.research.numeric_params`)."""
+    from workbench.runs.research import numeric_params
+
+    return numeric_params(research_graph(principal, strategy)[0])
+
+
+def submit_research(principal: Principal, kind: str, strategy: str, jobs: JobRunner, *,
+                    watcher: Callable[[Any], None] | None = None, **spec: Any) -> str:
+    """Queue a recorded sweep or walk-forward (``spec`` as
+    :func:`workbench.runs.research.submit_research` takes it); returns the run id, which is
+    also the job id. A bad graph, grid or metric and an exceeded quota fail here."""
+    from workbench.runs.research import execute_research, submit_research
+
+    graph, strategy_id, version_id = research_graph(principal, strategy)
+    st = store(principal)
+    uid = _actor(principal)
+    run = submit_research(st, uid, kind, graph, strategy_id=strategy_id,
+                          version_id=version_id, source="app", **spec)
+
+    def work(progress: Progress) -> dict[str, Any]:
+        return execute_research(st, uid, run.id, graph, progress)
+
+    jobs.submit(kind, str(uid), work, job_id=str(run.id), watcher=watcher)
+    return str(run.id)
+
+
+def list_research(principal: Principal, kind: str | None = None,
+                  limit: int = 50) -> list[dict[str, Any]]:
+    from workbench.runs.research import list_research
+
+    return list_research(store(principal), _actor(principal), kind=kind, limit=limit)
+
+
+def load_research(principal: Principal, run_id: str) -> dict[str, Any]:
+    """The stored document of a sweep or walk-forward (:mod:`workbench.runs.research`)."""
+    from workbench.runs.research import load_research
+
+    return load_research(store(principal), _actor(principal), _uuid(run_id, "run id"))
+
+
 # -- paper trading --------------------------------------------------------------------
 def list_paper_runs(principal: Principal) -> list[dict[str, Any]]:
     st = store(principal)
     out = []
     for r in st.paper_runs.list(owner_id=_actor(principal)):
-        item = _dump(r)
+        item = _json(r)
         item.pop("state", None)
         out.append(item)
     return out
@@ -395,13 +452,13 @@ def get_paper_run(principal: Principal, run_id: str) -> dict[str, Any]:
     st = store(principal)
     uid = _actor(principal)
     run = st.paper_runs.get(_uuid(run_id, "run id"), actor=uid)
-    item = _dump(run)
+    item = _json(run)
     item.pop("state", None)
-    item["ticks"] = [_dump(t) for t in st.ticks.list(run.id, limit=20)]
-    item["fills"] = [_dump(f) for f in st.fills.list(run.id)][-50:]
+    item["ticks"] = [_json(t) for t in st.ticks.list(run.id, limit=20)]
+    item["fills"] = [_json(f) for f in st.fills.list(run.id)][-50:]
     alerts = [n for n in st.notifications.list(uid) if n.type == "paper_trade_alert"
               and str(n.payload.get("run_id")) == str(run.id)]
-    item["alerts"] = [_dump(a) for a in alerts[:20]]
+    item["alerts"] = [_json(a) for a in alerts[:20]]
     return item
 
 
@@ -430,7 +487,7 @@ def paper_action(principal: Principal, run_id: str, action: str) -> dict[str, An
         raise ValidationError(f"Unknown action {action!r}; use pause, resume or stop.",
                               details={"action": action})
     run = moves[action](st, _uuid(run_id, "run id"), actor=uid)
-    out = _dump(run)
+    out = _json(run)
     out.pop("state", None)
     return out
 
@@ -441,7 +498,7 @@ def list_notifications(principal: Principal, unread: bool = False,
     st = store(principal)
     uid = _actor(principal)
     items = st.notifications.list(uid, unread_only=unread, channel="in_app", limit=limit)
-    return {"unread": st.notifications.unread_count(uid), "items": [_dump(n) for n in items]}
+    return {"unread": st.notifications.unread_count(uid), "items": [_json(n) for n in items]}
 
 
 def unread_count(principal: Principal) -> int:
@@ -475,7 +532,7 @@ def list_templates(principal: Principal) -> list[dict[str, Any]]:
     from workbench.governance import templates
 
     items = templates.visible_templates(store(principal), _actor(principal))
-    return sorted((_dump(t) for t in items), key=lambda t: t["created_at"], reverse=True)
+    return sorted((_json(t) for t in items), key=lambda t: t["created_at"], reverse=True)
 
 
 def publish_template(principal: Principal, body: m.TemplatePublish) -> dict[str, Any]:
@@ -489,7 +546,7 @@ def publish_template(principal: Principal, body: m.TemplatePublish) -> dict[str,
         title=body.title, audience=body.audience, cohort_id=body.cohort_id,
         metadata={"description": body.description, "disclaimers": list(body.disclaimers),
                   "tags": list(body.tags)})
-    return _dump(tpl)
+    return _json(tpl)
 
 
 def clone_template(principal: Principal, template_id: str) -> dict[str, Any]:
@@ -506,7 +563,7 @@ def compliance_queue(principal: Principal) -> list[dict[str, Any]]:
     """Open and escalated reviews, oldest first; admins only (ForbiddenError otherwise)."""
     from workbench.governance import compliance
 
-    return [_dump(e) for e in compliance.queue(store(principal), _actor(principal))]
+    return [_json(e) for e in compliance.queue(store(principal), _actor(principal))]
 
 
 def compliance_decide(principal: Principal, event_id: str, decision: str,
@@ -516,4 +573,4 @@ def compliance_decide(principal: Principal, event_id: str, decision: str,
 
     event = compliance.decide(store(principal), _uuid(event_id, "event id"), decision,
                               reviewer_id=_actor(principal), reason=reason)
-    return _dump(event)
+    return _json(event)

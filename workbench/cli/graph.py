@@ -20,6 +20,9 @@ SetOpt = Annotated[list[str] | None, typer.Option(
 CandlesOpt = Annotated[Path | None, typer.Option(
     "--candles", help="read candles from this CSV/Parquet file instead of the cache")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="machine-readable JSON on stdout")]
+RecordOpt = Annotated[bool, typer.Option(
+    "--record", help="keep the run in the record store (counts one backtest against the "
+    "plan's daily quota, notifies you)")]
 
 
 def _overrides(sets: list[str] | None) -> tuple[dict[str, Any], dict[str, Any]]:
@@ -110,10 +113,7 @@ def register(root: typer.Typer) -> None:
     def backtest_cmd(target: TargetArg, symbol: SymbolOpt = None, timeframe: TimeframeOpt = None,
                      start: StartOpt = None, end: EndOpt = None, sets: SetOpt = None,
                      candles: CandlesOpt = None, as_json: JsonOpt = False,
-                     record: Annotated[bool, typer.Option(
-                         "--record", help="keep the run in the record store (counts one "
-                         "backtest against the plan's daily quota, notifies you)")] = False,
-                     ) -> None:
+                     record: RecordOpt = False) -> None:
         """Backtest a strategy; metrics are fractions (0.05 = 5%)."""
         from workbench.api import backtest
         from workbench.api import record as record_run
@@ -148,8 +148,9 @@ def register(root: typer.Typer) -> None:
                   out: Annotated[Path | None, typer.Option("--out", help="write all rows to this CSV")] = None,
                   cluster: Annotated[str | None, typer.Option(
                       "--cluster", help="run on the dask scheduler at tcp://HOST:8786 (same rows)")] = None,
-                  as_json: JsonOpt = False) -> None:
+                  as_json: JsonOpt = False, record: RecordOpt = False) -> None:
         """Grid sweep in parallel (numba prange); one row per combination."""
+        from workbench.api import record as record_run
         from workbench.api import sweep
         from workbench.graph.overrides import split_assignment
 
@@ -158,6 +159,7 @@ def register(root: typer.Typer) -> None:
         frame = sweep(target, grid, symbol=symbol, timeframe=timeframe, start=start, end=end,
                       candles=_candles(candles), params=params, settings=settings, progress=not as_json,
                       client=cluster)  # an address: workbench.distributed connects only when given
+        kept = record_run(frame, target, source="cli", metric=sort) if record else None
         if sort in frame.columns:
             frame = frame.sort_values(sort, ascending=False, na_position="last", kind="stable")
         if out is not None:
@@ -165,9 +167,12 @@ def register(root: typer.Typer) -> None:
         shown = frame if top <= 0 else frame.head(top)
         if as_json:
             echo_json({"n_combinations": len(frame), "sorted_by": sort,
-                       "rows": shown.to_dict(orient="records")})
+                       "rows": shown.to_dict(orient="records")}
+                      | ({"run_id": kept["run_id"]} if kept else {}))
         else:
             typer.echo(shown.to_string(index=False))
+            if kept:
+                typer.echo(f"recorded as run {kept['run_id']}")
 
     @root.command("walkforward")
     @handle_errors
@@ -179,8 +184,9 @@ def register(root: typer.Typer) -> None:
                         test: Annotated[float, typer.Option(help="test bars (>= 1) or fraction of bars")] = 0.25,
                         anchored: Annotated[bool, typer.Option(help="keep every train window's start at bar 0")] = False,
                         metric: Annotated[str, typer.Option(help="metric that picks the best params")] = "sharpe",
-                        as_json: JsonOpt = False) -> None:
+                        as_json: JsonOpt = False, record: RecordOpt = False) -> None:
         """Walk-forward: best params per train window, run on the next test window."""
+        from workbench.api import record as record_run
         from workbench.api import walkforward
         from workbench.graph.overrides import split_assignment
 
@@ -190,14 +196,17 @@ def register(root: typer.Typer) -> None:
                          candles=_candles(candles), train=int(train) if train >= 1 else train,
                          test=int(test) if test >= 1 else test, anchored=anchored, metric=metric,
                          params=params, settings=settings)
+        kept = record_run(wf, target, source="cli") if record else None
         if as_json:
             doc = wf.to_dict()
             doc.pop("oos_equity")
-            echo_json(doc)
+            echo_json(doc | ({"run_id": kept["run_id"]} if kept else {}))
         else:
             typer.echo(wf.windows.to_string(index=False))
             typer.echo("")
             typer.echo(wf.summary().to_string())
+            if kept:
+                typer.echo(f"recorded as run {kept['run_id']}")
 
     @root.command("export")
     @handle_errors

@@ -11,7 +11,7 @@ windows' returns.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -41,6 +41,9 @@ class WalkForwardResult:
     oos_metrics: pd.Series
     is_metrics: pd.Series
     metric: str
+    #: what ran (strategy name, series, grid, windows), filled by ``wb.walkforward`` so
+    #: ``wb.record`` can keep it
+    provenance: dict[str, Any] = field(default_factory=dict)
 
     def summary(self) -> pd.DataFrame:
         return pd.DataFrame({"in_sample": self.is_metrics, "out_of_sample": self.oos_metrics})

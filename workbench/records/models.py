@@ -22,6 +22,7 @@ PlanTier = Literal["free", "premium", "educator"]
 StrategyStatus = Literal["draft", "active", "archived"]
 Visibility = Literal["private", "cohort", "public"]
 BacktestStatus = Literal["queued", "running", "succeeded", "failed"]
+ResearchKind = Literal["sweep", "walkforward"]
 PaperStatus = Literal["scheduled", "active", "paused", "stopped"]
 TickStatus = Literal["running", "succeeded", "failed", "skipped"]
 Audience = Literal["cohort", "public"]
@@ -141,6 +142,34 @@ class BacktestRun(Record):
     status: BacktestStatus = "queued"
     parameters: dict[str, Any] = Field(default_factory=dict)
     metrics: dict[str, Any] | None = None
+    provenance: dict[str, Any] = Field(default_factory=dict)
+    error: str | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+    started_at: datetime | None = None
+    finished_at: datetime | None = None
+
+
+class ResearchRun(Record):
+    """A recorded parameter sweep or walk-forward and its outcome (statuses as backtests).
+
+    ``parameters``: symbol, timeframe, range, grid, metric (and train/test/anchored for a
+    walk-forward). ``summary``: the headline the lists show (a sweep's best row, a
+    walk-forward's out-of-sample metrics). ``provenance``: ``result_uri``, the key of the
+    stored JSON document in the store's files.
+    """
+
+    __table__ = "research_runs"
+    __json__ = frozenset({"parameters", "summary", "provenance"})
+
+    id: uuid.UUID = Field(default_factory=new_id)
+    owner_id: uuid.UUID
+    strategy_id: uuid.UUID | None = None
+    strategy_version_id: uuid.UUID | None = None
+    kind: ResearchKind
+    status: BacktestStatus = "queued"
+    parameters: dict[str, Any] = Field(default_factory=dict)
+    summary: dict[str, Any] | None = None
     provenance: dict[str, Any] = Field(default_factory=dict)
     error: str | None = None
     created_at: datetime = Field(default_factory=utcnow)
@@ -408,8 +437,8 @@ class KeyAccess(Record):
 
 
 MODELS: tuple[type[Record], ...] = (
-    Profile, Strategy, StrategyVersion, BacktestRun, PaperTradeRun, PaperFill, PaperTick,
-    PaperTickClaim, TemplateShare, ComplianceEvent, AuditEvent, Notification, PlanUsage, ExchangeKey,
+    Profile, Strategy, StrategyVersion, BacktestRun, ResearchRun, PaperTradeRun, PaperFill,
+    PaperTick, PaperTickClaim, TemplateShare, ComplianceEvent, AuditEvent, Notification, PlanUsage, ExchangeKey,
     KeyAccess,
 )
 TABLES: dict[str, type[Record]] = {m.__table__: m for m in MODELS}
@@ -417,7 +446,8 @@ TABLES: dict[str, type[Record]] = {m.__table__: m for m in MODELS}
 #: The column of each table that says who owns a row (row-level security uses it).
 OWNER_COLUMN: dict[str, str] = {
     "profiles": "id", "strategies": "owner_id", "strategy_versions": "owner_id",
-    "backtest_runs": "owner_id", "paper_trade_runs": "owner_id", "paper_fills": "owner_id",
+    "backtest_runs": "owner_id", "research_runs": "owner_id",
+    "paper_trade_runs": "owner_id", "paper_fills": "owner_id",
     "paper_ticks": "owner_id", "template_shares": "educator_id",
     "compliance_events": "created_by", "audit_log": "actor_id", "notifications": "user_id",
     "plan_usage": "user_id", "exchange_keys": "owner_id", "key_access_log": "owner_id",
@@ -431,6 +461,12 @@ TRANSITIONS: dict[str, dict[str, frozenset[str]]] = {
         "archived": frozenset({"active", "draft"}),
     },
     "backtest_runs": {
+        "queued": frozenset({"running", "failed"}),
+        "running": frozenset({"succeeded", "failed"}),
+        "succeeded": frozenset(),
+        "failed": frozenset(),
+    },
+    "research_runs": {
         "queued": frozenset({"running", "failed"}),
         "running": frozenset({"succeeded", "failed"}),
         "succeeded": frozenset(),

@@ -55,6 +55,7 @@ from workbench.records.models import (
     PlanUsage,
     Profile,
     Record,
+    ResearchRun,
     Strategy,
     StrategyVersion,
     TemplateShare,
@@ -380,6 +381,49 @@ class BacktestRepo(Repo[BacktestRun]):
         return self._transition(id, "succeeded", actor=actor, extra=extra)
 
     def fail(self, id: uuid.UUID | str, error: str, *, actor: Actor = None) -> BacktestRun:
+        """queued/running -> failed with the error text."""
+        return self._transition(id, "failed", actor=actor,
+                                extra={"error": error, "finished_at": utcnow()})
+
+
+class ResearchRepo(Repo[ResearchRun]):
+    """Recorded sweeps and walk-forwards (``kind``); statuses as backtest runs."""
+
+    model = ResearchRun
+
+    def create(self, owner_id: uuid.UUID | str, kind: str, *,
+               strategy_version_id: uuid.UUID | None = None,
+               strategy_id: uuid.UUID | None = None,
+               parameters: Mapping[str, Any] | None = None) -> ResearchRun:
+        """A queued run (``strategy_id`` is filled from the version when omitted)."""
+        if strategy_version_id is not None and strategy_id is None:
+            strategy_id = self.store.versions.get(strategy_version_id).strategy_id
+        return self._insert(ResearchRun(
+            owner_id=_uuid(owner_id), kind=kind, strategy_id=strategy_id,  # type: ignore[arg-type]
+            strategy_version_id=strategy_version_id, parameters=dict(parameters or {})))
+
+    def list(self, *, owner_id: uuid.UUID | str | None = None, kind: str | None = None,
+             strategy_id: uuid.UUID | str | None = None, status: str | None = None,
+             limit: int | None = None) -> list[ResearchRun]:
+        return self._select({"owner_id": _opt(owner_id and _uuid(owner_id)),
+                             "kind": _opt(kind),
+                             "strategy_id": _opt(strategy_id and _uuid(strategy_id)),
+                             "status": _opt(status)}, limit=limit)
+
+    def start(self, id: uuid.UUID | str, *, actor: Actor = None) -> ResearchRun:
+        """queued -> running (sets ``started_at``)."""
+        return self._transition(id, "running", actor=actor, extra={"started_at": utcnow()})
+
+    def succeed(self, id: uuid.UUID | str, summary: Mapping[str, Any], *,
+                provenance: Mapping[str, Any] | None = None,
+                actor: Actor = None) -> ResearchRun:
+        """running -> succeeded with the summary (and provenance, merged)."""
+        extra: Row = {"summary": dict(summary), "finished_at": utcnow()}
+        if provenance is not None:
+            extra["provenance"] = {**self.get(id).provenance, **provenance}
+        return self._transition(id, "succeeded", actor=actor, extra=extra)
+
+    def fail(self, id: uuid.UUID | str, error: str, *, actor: Actor = None) -> ResearchRun:
         """queued/running -> failed with the error text."""
         return self._transition(id, "failed", actor=actor,
                                 extra={"error": error, "finished_at": utcnow()})
@@ -826,7 +870,8 @@ class Store:
     """All repositories of one backend, plus the atomic steps that span tables.
 
     Get one with :func:`workbench.records.open_store`. Attributes: ``profiles``,
-    ``strategies``, ``versions``, ``backtests``, ``paper_runs``, ``fills``, ``ticks``,
+    ``strategies``, ``versions``, ``backtests``, ``research`` (sweeps, walk-forwards),
+    ``paper_runs``, ``fills``, ``ticks``,
     ``templates``, ``compliance``, ``audit``, ``notifications``, ``usage``,
     ``exchange_keys``, ``key_access``, ``files`` (:class:`FileStore`).
     """
@@ -845,6 +890,7 @@ class Store:
         self.strategies = StrategyRepo(self)
         self.versions = VersionRepo(self)
         self.backtests = BacktestRepo(self)
+        self.research = ResearchRepo(self)
         self.paper_runs = PaperRunRepo(self)
         self.fills = FillRepo(self)
         self.ticks = TickRepo(self)

@@ -52,6 +52,7 @@ UNIQUE: dict[str, list[tuple[str, ...]]] = {
 INDEXES: dict[str, list[tuple[str, ...]]] = {
     "notifications": [("user_id", "read_at")],
     "backtest_runs": [("strategy_id", "created_at"), ("owner_id", "created_at")],
+    "research_runs": [("owner_id", "created_at")],
     "paper_trade_runs": [("owner_id", "status")],
     "template_shares": [("status", "audience")],
     "compliance_events": [("status", "created_at")],
