@@ -78,6 +78,12 @@ def save(page: Any, expect_text: str | re.Pattern[str]) -> None:
     expect(status(page)).to_contain_text(expect_text)
 
 
+def note(page: Any, text: str) -> None:
+    box = page.locator(".wb-version-notes textarea")
+    box.fill(text)
+    box.press("Tab")
+
+
 def start_from(page: Any, label: str) -> None:
     page.locator(".wb-start-from select").select_option(label=label)
     expect(current(page)).to_contain_text("New strategy")
@@ -131,8 +137,10 @@ def test_save_reload_reopens_the_strategy_and_an_older_version(tab: Tab,
     save(page, re.compile(r"Saved RSI.* v1"))
     name = current(page).locator("strong").inner_text()
     sid = url_strategy(page, besides="none")
-    rename(page, unique("Reversion"))  # the canvas title follows: the graph changed
+    rename(page, unique("Reversion"))
     name = current(page).locator("strong").inner_text()
+    save(page, f"No changes since {name} v1")
+    note(page, "renamed")
     save(page, f"Saved {name} v2")
     assert url_strategy(page) == sid
     tab.shot(artifacts_dir, "saved")
@@ -198,6 +206,7 @@ def test_blank_canvas_then_save_creates_a_new_strategy(tab: Tab, artifacts_dir: 
     save(page, re.compile(r"Saved SMA crossover.* v1"))
     name = unique("Kept")
     rename(page, name)
+    note(page, "renamed")
     save(page, f"Saved {name} v2")
     old_id = url_strategy(page, besides="none")
 
@@ -258,6 +267,7 @@ def test_run_labels_show_version_range_and_differing_params(tab: Tab, served: An
     save(page, re.compile(r"Saved SMA crossover.* v1"))
     name = unique("Labelled")
     rename(page, name)
+    note(page, "renamed")
     save(page, f"Saved {name} v2")
     sid = url_strategy(page, besides="none")
     page.locator(".wb-run button").click()

@@ -99,3 +99,20 @@ def test_a_run_of_the_saved_version_is_labelled_with_it(session: AppSession) -> 
     (run,) = session.runs()
     assert run["label"].startswith("SMA crossover v1 · GOOG 1d · 2010-01-01→2012-01-01 · ")
     assert AppSession.run_label(run) == run["label"]
+
+
+def test_the_title_is_the_strategy_name_and_an_unchanged_save_writes_nothing(
+        session: AppSession) -> None:
+    canvas = CanvasState(session=session)
+    assert canvas.save_version()
+    canvas.start_new(dict(canvas.graph, name="SMA crossover"))
+    second = canvas.save_version()
+    assert second and second["name"] == "SMA crossover (2)"
+    assert canvas.graph["name"] == "SMA crossover (2)"  # what the canvas shows as its title
+    again = canvas.save_version()
+    assert again and not again["created"] and canvas.saved_version == 1
+    assert canvas.status == "No changes since SMA crossover (2) v1"
+    assert canvas.rename("Trend") and canvas.graph["name"] == "Trend"
+    assert canvas.save_version() and canvas.saved_version == 1  # a rename is no new version
+    other = CanvasState(session=session)
+    assert other.open(second["strategy_id"]) and other.graph["name"] == "Trend"

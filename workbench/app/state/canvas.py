@@ -115,6 +115,11 @@ class CanvasState(param.Parameterized):
         free name from the graph's title) when none is open."""
         self.error = ""
         graph = dict(self.graph)
+        if self.strategy_id and graph == self.saved_graph and not self.notes:
+            self.status = f"No changes since {self.strategy_name} v{self.saved_version}"
+            return {"strategy_id": self.strategy_id, "name": self.strategy_name,
+                    "version_id": self.version_id, "version": self.saved_version,
+                    "created": False}
         try:
             saved = services.save_strategy(self.session.principal, StrategySave(
                 graph=graph, notes=self.notes, strategy_id=self.strategy_id or None))
@@ -123,9 +128,11 @@ class CanvasState(param.Parameterized):
         except WorkbenchError as exc:
             self.error = exc.message
             return None
-        self.param.update(strategy_id=saved["strategy_id"], strategy_name=saved["name"],
+        shown = {**graph, "name": saved["name"]}  # the title is the strategy's name
+        self.param.update(graph=shown, saved_graph=shown,
+                          strategy_id=saved["strategy_id"], strategy_name=saved["name"],
                           saved_version=saved["version"], version_id=saved["version_id"],
-                          saved_graph=graph, versions=versions, notes="",
+                          versions=versions, notes="",
                           status=f"Saved {saved['name']} v{saved['version']}"
                           if saved["created"] else
                           f"No changes since {saved['name']} v{saved['version']}")
@@ -153,7 +160,8 @@ class CanvasState(param.Parameterized):
         except WorkbenchError as exc:
             self.param.update(error=exc.message, status="Cannot open")
             return False
-        self.param.update(graph=opened["graph"], saved_graph=dict(opened["graph"]),
+        shown = {**opened["graph"], "name": opened["name"]}  # the title is the strategy's name
+        self.param.update(graph=shown, saved_graph=dict(shown),
                           strategy_id=opened["strategy_id"], strategy_name=opened["name"],
                           saved_version=opened["version"], version_id=opened["version_id"],
                           versions=opened["versions"], last_result=None,
@@ -179,6 +187,7 @@ class CanvasState(param.Parameterized):
             self.error = exc.message
             return False
         self.param.update(strategy_name=out["name"], graph={**self.graph, "name": out["name"]},
+                          saved_graph={**self.saved_graph, "name": out["name"]},
                           error="", status=f"Renamed to {out['name']}")
         self.refresh_strategies()
         return True

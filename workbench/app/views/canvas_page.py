@@ -184,7 +184,7 @@ class CanvasPage(pn.viewable.Viewer):
             pn.pane.Str(st.param.status, css_classes=["wb-status"], width=w),
             pn.layout.Divider(width=w),
             pn.widgets.TextAreaInput.from_param(st.param.notes, name="Version notes", height=80,
-                                                width=w),
+                                                width=w, css_classes=["wb-version-notes"]),
             self.save_button,
             self.browser,
             width=w + 20,
