@@ -84,9 +84,14 @@ def test_a_retitled_canvas_renames_on_save(session: AppSession) -> None:
     canvas = CanvasState(session=session)
     assert canvas.save_version()
     canvas.graph = {**canvas.graph, "name": "Trend follower"}  # the canvas title editor
-    saved = canvas.save_version()
-    assert saved and saved["name"] == "Trend follower" and saved["version"] == 2
+    saved = canvas.save_version()  # a new title alone renames, writes no version
+    assert saved and saved["name"] == "Trend follower" and saved["version"] == 1
+    assert canvas.status == "Renamed to Trend follower"
     assert [s["name"] for s in canvas.strategies] == ["Trend follower"]
+    canvas.graph = {**canvas.graph, "name": "SMA crossover", "description": "tuned"}
+    saved = canvas.save_version()  # back to the first title, with a change: both happen
+    assert saved and saved["name"] == "SMA crossover" and saved["version"] == 2
+    assert [s["name"] for s in canvas.strategies] == ["SMA crossover"]
 
 
 def test_a_run_of_the_saved_version_is_labelled_with_it(session: AppSession) -> None:

@@ -112,11 +112,17 @@ class CanvasState(param.Parameterized):
 
     def save_version(self) -> dict[str, Any] | None:
         """Save the graph as the open strategy's next version, or as a new strategy (a
-        free name from the graph's title) when none is open."""
+        free name from the graph's title) when none is open. A changed title renames the
+        open strategy; nothing else changed writes no version."""
         self.error = ""
+        title = " ".join(str(self.graph.get("name") or "").split())
+        renamed = bool(self.strategy_id and title and title != self.saved_graph.get("name"))
+        if renamed and not self.rename(title):
+            return None
         graph = dict(self.graph)
         if self.strategy_id and graph == self.saved_graph and not self.notes:
-            self.status = f"No changes since {self.strategy_name} v{self.saved_version}"
+            if not renamed:
+                self.status = f"No changes since {self.strategy_name} v{self.saved_version}"
             return {"strategy_id": self.strategy_id, "name": self.strategy_name,
                     "version_id": self.version_id, "version": self.saved_version,
                     "created": False}
