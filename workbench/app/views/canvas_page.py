@@ -221,14 +221,14 @@ class StrategyBrowser(pn.viewable.Viewer):
         self.version_button.on_click(self._open_version)
         self.new_name = pn.widgets.TextInput(name="Name", width=w,
                                              css_classes=["wb-strategy-name"])
-        self.rename_button = pn.widgets.Button(name="Rename", width=w // 3 - 4,
+        self.rename_button = pn.widgets.Button(name="Rename", width=w // 3 - 10,
                                                css_classes=["wb-strategy-rename"])
         self.rename_button.on_click(self._rename)
-        self.duplicate_button = pn.widgets.Button(name="Duplicate", width=w // 3 - 4,
+        self.duplicate_button = pn.widgets.Button(name="Duplicate", width=w // 3 - 10,
                                                   css_classes=["wb-strategy-duplicate"])
         on_click(self.duplicate_button, st.duplicate)
         self.delete_button = pn.widgets.Button(name="Delete", button_type="danger",
-                                               button_style="outline", width=w // 3 - 4,
+                                               button_style="outline", width=w // 3 - 10,
                                                css_classes=["wb-strategy-delete"])
         self.delete_button.on_click(self._ask)
         self.confirm_text = pn.pane.Markdown("", width=w, margin=(0, 10))
