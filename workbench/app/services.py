@@ -299,6 +299,46 @@ def save_strategy(principal: Principal, body: m.StrategySave) -> dict[str, Any]:
     return saved.to_dict()
 
 
+def strategy_summaries(principal: Principal, query: str = "") -> list[dict[str, Any]]:
+    """The caller's strategies for the strategy browser (name, version, updated time)."""
+    from workbench.runs.strategies import summaries
+
+    return summaries(store(principal), _actor(principal), query)
+
+
+def open_strategy(principal: Principal, strategy_id: str, version: int | None = None
+                  ) -> dict[str, Any]:
+    """A saved strategy's latest (or numbered) version to edit, with its version list."""
+    from workbench.runs import strategies
+
+    st, uid = store(principal), _actor(principal)
+    opened = strategies.open_strategy(st, uid, _uuid(strategy_id, "strategy_id"), version)
+    return {**opened.to_dict(), "graph": dict(opened.version.graph),
+            "versions": strategies.versions(st, uid, opened.strategy.id)}
+
+
+def rename_strategy(principal: Principal, strategy_id: str, name: str) -> dict[str, Any]:
+    from workbench.runs.strategies import rename
+
+    out = rename(store(principal), _actor(principal), _uuid(strategy_id, "strategy_id"), name)
+    return {"strategy_id": str(out.id), "name": out.name}
+
+
+def duplicate_strategy(principal: Principal, strategy_id: str) -> dict[str, Any]:
+    from workbench.runs.strategies import duplicate
+
+    return duplicate(store(principal), _actor(principal),
+                     _uuid(strategy_id, "strategy_id")).to_dict()
+
+
+def archive_strategy(principal: Principal, strategy_id: str) -> dict[str, Any]:
+    """Archive (the strategy leaves the list; its versions and runs stay)."""
+    from workbench.runs.strategies import archive
+
+    out = archive(store(principal), _actor(principal), _uuid(strategy_id, "strategy_id"))
+    return {"strategy_id": str(out.id), "name": out.name, "status": out.status}
+
+
 def strategy_versions(principal: Principal, strategy_id: str) -> list[dict[str, Any]]:
     st = store(principal)
     return [_json(v) for v in st.versions.list(_uuid(strategy_id), actor=_actor(principal))]
@@ -352,10 +392,13 @@ def submit_backtest(principal: Principal, body: m.BacktestRequest, jobs: JobRunn
 
 def get_backtest(principal: Principal, run_id: str, jobs: JobRunner | None = None
                  ) -> dict[str, Any]:
+    from workbench.runs.labels import label_of
+
     st = store(principal)
     run = st.backtests.get(_uuid(run_id, "run id"), actor=_actor(principal))
     out: dict[str, Any] = {"id": str(run.id), "status": run.status, "parameters": public_parameters(run.parameters),
-           "metrics": run.metrics, "error": run.error, "created_at": run.created_at.isoformat()}
+           "metrics": run.metrics, "error": run.error, "created_at": run.created_at.isoformat(),
+           "label": label_of(st, _actor(principal), run, when=True)}
     job = jobs.find(str(run.id)) if jobs is not None else None
     if job is not None:
         out["progress"], out["message"] = job.progress, job.message
@@ -367,12 +410,17 @@ def get_backtest(principal: Principal, run_id: str, jobs: JobRunner | None = Non
 
 
 def list_backtests(principal: Principal, limit: int = 50) -> list[dict[str, Any]]:
+    from workbench.runs.labels import label_of
+
     st = store(principal)
-    runs = st.backtests.list(owner_id=_actor(principal), limit=limit)
+    uid = _actor(principal)
+    runs = st.backtests.list(owner_id=uid, limit=limit)
+    versions: dict[Any, Any] = {}
     return [{"id": str(r.id), "status": r.status, "parameters": public_parameters(r.parameters),
              "metrics": r.metrics, "created_at": r.created_at.isoformat(),
              "strategy_id": str(r.strategy_id) if r.strategy_id else None,
-             "error": r.error} for r in runs]
+             "error": r.error, "label": label_of(st, uid, r, when=True, cache=versions)}
+            for r in runs]
 
 
 def load_result(principal: Principal, run_id: str) -> dict[str, Any]:

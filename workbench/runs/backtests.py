@@ -191,9 +191,12 @@ def load_result(store: Store, user_id: uuid.UUID, run_id: uuid.UUID | str) -> di
         raise NotFoundError(f"Run {run_id} has no stored result (status {run.status}).",
                             details={"id": str(run_id), "status": run.status})
     doc = json.loads(store.files.get_file(key))  # by key inside the file store only
+    from workbench.runs.labels import label_of
+
     doc["run"] = {"id": str(run.id), "status": run.status,
                   "parameters": public_parameters(run.parameters), "metrics": run.metrics,
-                  "created_at": run.created_at.isoformat()}
+                  "created_at": run.created_at.isoformat(),
+                  "label": label_of(store, user_id, run, when=True)}
     return dict(doc)
 
 

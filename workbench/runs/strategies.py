@@ -3,9 +3,10 @@
 The rule: a new strategy gets a free name among the owner's (``Name``, ``Name (2)``, ...:
 slugs are unique per owner); a save appends an immutable version unless it changes
 nothing (the latest version's graph, no new notes: the latest is returned and nothing is
-written); a new
-strategy and its first version are written together or not at all; every write leaves
-an audit entry. Functions take the store and the acting user's id.
+written); a save whose graph was retitled (``graph.name`` differs from the latest
+version's and from the strategy's name) renames the strategy, so an editor's title is the
+strategy's name; a new strategy and its first version are written together or not at
+all; every write leaves an audit entry. Functions take the store and the acting user's id.
 """
 
 from __future__ import annotations
@@ -69,6 +70,10 @@ def save_version(store: Store, user_id: uuid.UUID, graph: Mapping[str, Any], *,
         if latest is not None and dict(latest.graph) == graph \
                 and notes in ("", latest.notes):
             return Saved(strategy, latest, created=False)
+        title = " ".join(str(graph.get("name") or "").split())
+        if latest is not None and title and title not in (
+                " ".join(str(latest.graph.get("name") or "").split()), strategy.name):
+            strategy = rename(store, user_id, strategy.id, title)
         version = store.versions.save(strategy.id, graph, notes=notes, actor=user_id)
         _audit(store, user_id, strategy.id, version.version)
         return Saved(strategy, version, created=True)
@@ -92,11 +97,45 @@ def save_version(store: Store, user_id: uuid.UUID, graph: Mapping[str, Any], *,
     return Saved(created, version, created=True)
 
 
-def open_strategy(store: Store, user_id: uuid.UUID, strategy_id: uuid.UUID | str
-                  ) -> Saved:
-    """The strategy and its latest version (what an editor opens)."""
+def open_strategy(store: Store, user_id: uuid.UUID, strategy_id: uuid.UUID | str,
+                  version: int | None = None) -> Saved:
+    """The strategy and its latest version, or version number ``version`` (what an editor
+    opens)."""
     strategy = store.strategies.get(strategy_id, actor=user_id)
-    return Saved(strategy, store.versions.latest(strategy.id, actor=user_id), created=False)
+    return Saved(strategy, store.versions.get_version(strategy.id, version, actor=user_id),
+                 created=False)
+
+
+def summaries(store: Store, user_id: uuid.UUID, query: str = "", *,
+              archived: bool = False) -> list[dict[str, Any]]:
+    """The owner's strategies for a strategy browser, most recently changed first: id,
+    name, status, latest version number (0: none saved), updated time (the later of the
+    strategy's and its latest version's) and the template it was cloned from. ``query``
+    keeps names containing it (case-insensitive); archived ones only with ``archived``."""
+    wanted = " ".join(query.split()).casefold()
+    out = []
+    for s in store.strategies.list(owner_id=user_id):
+        if (s.status == "archived" and not archived) or wanted not in s.name.casefold():
+            continue
+        try:
+            latest = store.versions.latest(s.id, actor=user_id)
+        except NotFoundError:
+            latest = None
+        updated = max(s.updated_at, latest.created_at) if latest else s.updated_at
+        out.append({"id": str(s.id), "name": s.name, "status": s.status,
+                    "version": latest.version if latest else 0,
+                    "updated_at": updated.isoformat(),
+                    "source_template_id": str(s.source_template_id)
+                    if s.source_template_id else None})
+    return sorted(out, key=lambda item: item["updated_at"], reverse=True)
+
+
+def versions(store: Store, user_id: uuid.UUID, strategy_id: uuid.UUID | str
+             ) -> list[dict[str, Any]]:
+    """A strategy's versions, newest first: number, notes, time (for "open an older one")."""
+    return [{"id": str(v.id), "version": v.version, "notes": v.notes,
+             "created_at": v.created_at.isoformat()}
+            for v in store.versions.list(strategy_id, actor=user_id)]
 
 
 def rename(store: Store, user_id: uuid.UUID, strategy_id: uuid.UUID | str,

@@ -154,5 +154,9 @@ def run_backtest(graph: Mapping[str, Any], **kwargs: Any) -> Any:
 
 
 def describe_run(kwargs: Mapping[str, Any]) -> str:
-    where = " ".join(str(kwargs[k]) for k in ("symbol", "timeframe") if kwargs.get(k))
+    """``Backtest on GOOG 1d · 2020-01-01→… · fast.window=5``: the run's label
+    (:func:`workbench.runs.labels.run_label`) from the widget's backtest options."""
+    from workbench.runs.labels import run_label
+
+    where = run_label({"parameters": dict(kwargs)})
     return f"Backtest on {where}" if where else "Backtest"

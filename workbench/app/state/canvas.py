@@ -1,4 +1,5 @@
-"""The Canvas page: the graph being edited, where to run it, and the run in progress."""
+"""The Canvas page: the graph being edited, the saved strategy it belongs to (open, save,
+rename, duplicate, delete), where to run it, and the run in progress."""
 
 from __future__ import annotations
 
@@ -23,7 +24,13 @@ class CanvasState(param.Parameterized):
     end = param.String(default="", doc="Last bar (ISO date, optional).")
     notes = param.String(default="", doc="Notes saved with the next version.")
     strategy_id = param.String(default="", doc="Saved strategy this graph belongs to ('' = new).")
-    saved_version = param.Integer(default=0, bounds=(0, None), doc="Last saved version number.")
+    strategy_name = param.String(default="", doc="Name of that strategy ('' = new).")
+    saved_version = param.Integer(default=0, bounds=(0, None), doc="Version number opened or last saved.")
+    version_id = param.String(default="", doc="Id of that version.")
+    saved_graph = param.Dict(default={}, doc="That version's graph (a run of it is a run of the version).")
+    versions = param.List(default=[], doc="Versions of the open strategy, newest first.")
+    query = param.String(default="", doc="Show the strategies whose name contains this.")
+    strategies = param.List(default=[], doc="The user's strategies: id, name, version, updated_at.")
     running = param.Boolean(default=False, doc="A backtest of this page is in progress.")
     progress = param.Number(default=0.0, bounds=(0.0, 1.0), doc="Progress of the running backtest.")
     status = param.String(default="", doc="What the page says about the last action.")
@@ -59,6 +66,10 @@ class CanvasState(param.Parameterized):
             raise WorkbenchError("No candles cached yet: import a file on the Data page first.",
                                  code="no_data")
         symbol, timeframe = self.series.split(" ", 1)
+        if self.version_id and dict(self.graph) == self.saved_graph:  # the saved version
+            return BacktestRequest(strategy_version_id=self.version_id, symbol=symbol,  # type: ignore[arg-type]
+                                   timeframe=timeframe, start=self.start or None,  # type: ignore[arg-type]
+                                   end=self.end or None)  # type: ignore[arg-type]
         return BacktestRequest(strategy=dict(self.graph), symbol=symbol, timeframe=timeframe,  # type: ignore[arg-type]
                                start=self.start or None, end=self.end or None)  # type: ignore[arg-type]
 
@@ -100,14 +111,118 @@ class CanvasState(param.Parameterized):
         return True
 
     def save_version(self) -> dict[str, Any] | None:
-        """Save the graph as a new immutable version (a new strategy the first time)."""
+        """Save the graph as the open strategy's next version, or as a new strategy (a
+        free name from the graph's title) when none is open. A changed title renames the
+        open strategy; nothing else changed writes no version."""
         self.error = ""
+        title = " ".join(str(self.graph.get("name") or "").split())
+        renamed = bool(self.strategy_id and title and title != self.saved_graph.get("name"))
+        if renamed and not self.rename(title):
+            return None
+        graph = dict(self.graph)
+        if self.strategy_id and graph == self.saved_graph and not self.notes:
+            if not renamed:
+                self.status = f"No changes since {self.strategy_name} v{self.saved_version}"
+            return {"strategy_id": self.strategy_id, "name": self.strategy_name,
+                    "version_id": self.version_id, "version": self.saved_version,
+                    "created": False}
         try:
             saved = services.save_strategy(self.session.principal, StrategySave(
-                graph=dict(self.graph), notes=self.notes, strategy_id=self.strategy_id or None))
+                graph=graph, notes=self.notes, strategy_id=self.strategy_id or None))
+            versions = services.open_strategy(self.session.principal,
+                                              saved["strategy_id"])["versions"]
         except WorkbenchError as exc:
             self.error = exc.message
             return None
-        self.param.update(strategy_id=saved["strategy_id"], saved_version=saved["version"],
-                          notes="", status=f"Saved {saved['name']} v{saved['version']}")
+        shown = {**graph, "name": saved["name"]}  # the title is the strategy's name
+        self.param.update(graph=shown, saved_graph=shown,
+                          strategy_id=saved["strategy_id"], strategy_name=saved["name"],
+                          saved_version=saved["version"], version_id=saved["version_id"],
+                          versions=versions, notes="",
+                          status=f"Saved {saved['name']} v{saved['version']}"
+                          if saved["created"] else
+                          f"No changes since {saved['name']} v{saved['version']}")
+        self.refresh_strategies()
         return saved
+
+    # -- the user's strategies ---------------------------------------------------------
+    def refresh_strategies(self) -> list[dict[str, Any]]:
+        try:
+            self.strategies = services.strategy_summaries(self.session.principal, self.query)
+        except WorkbenchError as exc:
+            self.error = exc.message
+        return self.strategies
+
+    @param.depends("query", watch=True)
+    def _filter(self) -> None:
+        self.refresh_strategies()
+
+    def open(self, strategy_id: str, version: int | None = None) -> bool:
+        """Load a saved strategy's latest version (or version ``version``) to edit; saving
+        then appends its next version."""
+        self.error = ""
+        try:
+            opened = services.open_strategy(self.session.principal, strategy_id, version)
+        except WorkbenchError as exc:
+            self.param.update(error=exc.message, status="Cannot open")
+            return False
+        shown = {**opened["graph"], "name": opened["name"]}  # the title is the strategy's name
+        self.param.update(graph=shown, saved_graph=dict(shown),
+                          strategy_id=opened["strategy_id"], strategy_name=opened["name"],
+                          saved_version=opened["version"], version_id=opened["version_id"],
+                          versions=opened["versions"], last_result=None,
+                          status=f"Opened {opened['name']} v{opened['version']}")
+        return True
+
+    def start_new(self, graph: dict[str, Any]) -> None:
+        """A blank canvas or a starter is a new strategy: the next save creates one and
+        never adds a version to the strategy open before."""
+        self.param.update(graph=dict(graph), strategy_id="", strategy_name="",
+                          saved_version=0, version_id="", saved_graph={}, versions=[],
+                          last_result=None, error="",
+                          status="New strategy: saving creates it")
+
+    def rename(self, name: str) -> bool:
+        """Rename the open strategy; the canvas title follows."""
+        if not self.strategy_id:
+            self.error = "Save the strategy first: a new strategy is named when it is saved."
+            return False
+        try:
+            out = services.rename_strategy(self.session.principal, self.strategy_id, name)
+        except WorkbenchError as exc:
+            self.error = exc.message
+            return False
+        self.param.update(strategy_name=out["name"], graph={**self.graph, "name": out["name"]},
+                          saved_graph={**self.saved_graph, "name": out["name"]},
+                          error="", status=f"Renamed to {out['name']}")
+        self.refresh_strategies()
+        return True
+
+    def duplicate(self) -> bool:
+        """Copy the open strategy's latest version into a new strategy, and open the copy."""
+        if not self.strategy_id:
+            self.error = "Open or save a strategy to duplicate it."
+            return False
+        try:
+            copy = services.duplicate_strategy(self.session.principal, self.strategy_id)
+        except WorkbenchError as exc:
+            self.error = exc.message
+            return False
+        self.refresh_strategies()
+        return self.open(copy["strategy_id"])
+
+    def archive(self) -> bool:
+        """Delete (archive) the open strategy; its versions and runs are kept and the
+        graph stays on the canvas as a new, unsaved strategy."""
+        if not self.strategy_id:
+            self.error = "No saved strategy is open."
+            return False
+        try:
+            out = services.archive_strategy(self.session.principal, self.strategy_id)
+        except WorkbenchError as exc:
+            self.error = exc.message
+            return False
+        self.start_new(self.graph)
+        self.status = f"Deleted {out['name']} (archived: its versions and runs are kept)"
+        self.refresh_strategies()
+        return True

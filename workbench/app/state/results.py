@@ -96,10 +96,10 @@ class ResultsState(param.Parameterized):
 
 
 def short_label(run: dict[str, Any]) -> str:
-    """A column name for one run: strategy, series and the id's first 8 characters."""
-    p = run.get("parameters") or {}
-    name = str(p.get("strategy_name") or "strategy")[:24]
-    return f"{name} {p.get('symbol', '')} {p.get('timeframe', '')} · {str(run['id'])[:8]}"
+    """A column name for one run (:func:`workbench.runs.labels.run_label`)."""
+    from workbench.runs.labels import run_label
+
+    return str(run.get("label") or run_label(run))
 
 
 class CompareState(param.Parameterized):

@@ -48,8 +48,6 @@ class AppSession(param.Parameterized):
 
     @staticmethod
     def run_label(run: dict[str, Any]) -> str:
-        p = run.get("parameters") or {}
-        name = p.get("strategy_name") or "strategy"
-        when = str(run.get("created_at", ""))[:19].replace("T", " ")
-        return (f"{name} · {p.get('symbol', '?')} {p.get('timeframe', '')} · {when} · "
-                f"{run['status']} · {str(run['id'])[:8]}")
+        from workbench.runs.labels import run_label
+
+        return str(run.get("label") or run_label(run, when=True))

@@ -1,10 +1,13 @@
 """The Canvas page: the block canvas (the canvas helper's CanvasComponent), live validation,
-run a recorded backtest off the event loop, save a new version with notes."""
+run a recorded backtest off the event loop, save a new version with notes, and the user's
+strategies (search, open a version, rename, duplicate, delete). The open strategy is in
+the URL (``?strategy=<id>``), so a reload reopens it."""
 
 from __future__ import annotations
 
 import asyncio
 from typing import Any
+from urllib.parse import urlencode
 
 import panel as pn
 import param
@@ -16,6 +19,16 @@ from workbench.app.views.common import Poller, alert, on_click, title
 from workbench.strategies import names
 from workbench.widgets import host
 
+WIDTH = 230
+
+
+def _query_arg(name: str) -> str:
+    """A URL query argument of this session ('' when absent)."""
+    if pn.state.curdoc is None:
+        return ""
+    value = (pn.state.session_args.get(name) or [b""])[0]
+    return value.decode() if isinstance(value, bytes) else str(value)
+
 
 def _payload(state: CanvasState) -> dict[str, Any]:
     """The canvas's ``result`` key from the run's stored document: the same payload (and
@@ -24,7 +37,7 @@ def _payload(state: CanvasState) -> dict[str, Any]:
 
     run_id = str((state.last_result or {})["run_id"])
     doc = services.load_result(state.session.principal, run_id)
-    return host.document_payload(doc, state.series or "")
+    return host.document_payload(doc, str(doc["run"].get("label") or state.series or ""))
 
 
 class AppCanvas(CanvasComponent):
@@ -80,13 +93,41 @@ class CanvasPage(pn.viewable.Viewer):
         self.hint = pn.pane.Alert("", alert_type="warning", visible=False,
                                   css_classes=["wb-upgrade-hint"], sizing_mode="stretch_width")
         st.param.watch(self._hint, "upgrade_hint")
+        self.starter = pn.widgets.Select(
+            name="Start from", width=WIDTH, value="", css_classes=["wb-start-from"],
+            options={"(current graph)": "", "Blank canvas": "blank",
+                     **{n.replace("_", " "): n for n in names()}})
+        self.starter.param.watch(self._start_from, "value")
+        self.browser = StrategyBrowser(self)
+        st.param.watch(self._url, "strategy_id")
+        st.param.watch(self._to_canvas, "graph")
+        wanted = _query_arg("strategy")
+        if wanted:
+            st.open(wanted)
+        st.refresh_strategies()
+
+    def _to_canvas(self, event: param.parameterized.Event) -> None:
+        """Graphs the state loads (open, rename) go onto the canvas."""
+        if dict(self.canvas.graph) != event.new:
+            self.canvas.graph = dict(event.new)
+
+    def _url(self, event: param.parameterized.Event) -> None:
+        """``?strategy=<id>`` follows the open strategy (removed for a new one)."""
+        loc = pn.state.location
+        if loc is None:
+            return
+        query = {k: v for k, v in loc.query_params.items() if k not in ("strategy", "start")}
+        if event.new:
+            query["strategy"] = event.new
+        loc.search = ("?" + urlencode(query)) if query else ""
 
     def _start_from(self, event: param.parameterized.Event) -> None:
         if not event.new:
             return
         graph = host.empty_graph() if event.new == "blank" else host.graph_of(event.new)
-        self.state.graph = graph
+        self.state.start_new(graph)
         self.canvas.graph = graph
+        self.starter.value = ""  # choosing the same entry again starts afresh again
 
     def _hint(self, event: param.parameterized.Event) -> None:
         self.hint.object = (f"**Plan limit reached.** {event.new} "
@@ -132,14 +173,9 @@ class CanvasPage(pn.viewable.Viewer):
 
     def __panel__(self) -> pn.viewable.Viewable:
         st = self.state
-        w = 230
-        starter = pn.widgets.Select(name="Start from", width=w, value="",
-                                    options={"(current graph)": "", "Blank canvas": "blank",
-                                             **{n.replace("_", " "): n for n in names()}},
-                                    css_classes=["wb-start-from"])
-        starter.param.watch(self._start_from, "value")
+        w = WIDTH
         controls = pn.Column(
-            starter,
+            self.browser.current, self.starter,
             pn.widgets.Select.from_param(st.param.series, name="Candles", width=w),
             pn.widgets.TextInput.from_param(st.param.start, name="Start (optional)",
                                             placeholder="2020-01-01", width=w),
@@ -148,8 +184,9 @@ class CanvasPage(pn.viewable.Viewer):
             pn.pane.Str(st.param.status, css_classes=["wb-status"], width=w),
             pn.layout.Divider(width=w),
             pn.widgets.TextAreaInput.from_param(st.param.notes, name="Version notes", height=80,
-                                                width=w),
+                                                width=w, css_classes=["wb-version-notes"]),
             self.save_button,
+            self.browser,
             width=w + 20,
         )
         return pn.Column(
@@ -157,3 +194,106 @@ class CanvasPage(pn.viewable.Viewer):
             alert(st), self.hint,
             pn.Row(controls, self.canvas, sizing_mode="stretch_width"),
             self.results, sizing_mode="stretch_width")
+
+
+class StrategyBrowser(pn.viewable.Viewer):
+    """The user's strategies, newest first, like a file browser: search by name, open
+    one (or one of its versions), rename, duplicate, delete with a confirmation."""
+
+    def __init__(self, page: CanvasPage, **params: Any) -> None:
+        super().__init__(**params)
+        st = self.state = page.state
+        w = WIDTH
+        self.current = pn.pane.Markdown("", css_classes=["wb-strategy-current"], width=w,
+                                        margin=(0, 10))
+        self.search = pn.widgets.TextInput.from_param(
+            st.param.query, name="Search my strategies", placeholder="part of a name",
+            width=w, css_classes=["wb-strategy-search"])
+        self.list = pn.widgets.Select(name="My strategies", options={}, size=8, width=w,
+                                      css_classes=["wb-strategy-list"])
+        self.open_button = pn.widgets.Button(name="Open", width=w // 2 - 5,
+                                             css_classes=["wb-strategy-open"])
+        self.open_button.on_click(self._open)
+        self.version_list = pn.widgets.Select(name="Versions", options={}, width=w,
+                                              css_classes=["wb-version-list"])
+        self.version_button = pn.widgets.Button(name="Open version", width=w // 2 - 5,
+                                                css_classes=["wb-version-open"])
+        self.version_button.on_click(self._open_version)
+        self.new_name = pn.widgets.TextInput(name="Name", width=w,
+                                             css_classes=["wb-strategy-name"])
+        self.rename_button = pn.widgets.Button(name="Rename", width=w // 3 - 10,
+                                               css_classes=["wb-strategy-rename"])
+        self.rename_button.on_click(self._rename)
+        self.duplicate_button = pn.widgets.Button(name="Duplicate", width=w // 3 - 10,
+                                                  css_classes=["wb-strategy-duplicate"])
+        on_click(self.duplicate_button, st.duplicate)
+        self.delete_button = pn.widgets.Button(name="Delete", button_type="danger",
+                                               button_style="outline", width=w // 3 - 10,
+                                               css_classes=["wb-strategy-delete"])
+        self.delete_button.on_click(self._ask)
+        self.confirm_text = pn.pane.Markdown("", width=w, margin=(0, 10))
+        self.confirm_button = pn.widgets.Button(name="Yes, delete", button_type="danger",
+                                                width=w // 2 - 5,
+                                                css_classes=["wb-strategy-delete-confirm"])
+        self.confirm_button.on_click(self._delete)
+        self.cancel_button = pn.widgets.Button(name="Cancel", width=w // 2 - 5,
+                                               css_classes=["wb-strategy-delete-cancel"])
+        self.cancel_button.on_click(lambda _e: setattr(self.confirm, "visible", False))
+        self.confirm = pn.Column(self.confirm_text,
+                                 pn.Row(self.confirm_button, self.cancel_button),
+                                 visible=False, css_classes=["wb-strategy-confirm"],
+                                 styles={"border": "1px solid #dc2626", "border-radius": "4px"})
+        st.param.watch(self._list, "strategies")
+        st.param.watch(self._opened, ["strategy_id", "strategy_name", "saved_version",
+                                      "versions"])
+        self._list()
+        self._opened()
+
+    def _list(self, *_events: Any) -> None:
+        self.list.options = {
+            f"{s['name']} · v{s['version']} · {s['updated_at'][:16].replace('T', ' ')}": s["id"]
+            for s in self.state.strategies}
+
+    def _opened(self, *_events: Any) -> None:
+        st = self.state
+        self.current.object = (f"**{st.strategy_name}** · v{st.saved_version}"
+                               if st.strategy_id else "**New strategy** (not saved yet)")
+        self.version_list.options = {
+            f"v{v['version']} · {v['created_at'][:16].replace('T', ' ')}"
+            + (f" · {v['notes'][:30]}" if v["notes"] else ""): v["version"]
+            for v in st.versions}
+        if st.versions:
+            self.version_list.value = st.saved_version
+        self.new_name.value = st.strategy_name
+        for w in (self.rename_button, self.duplicate_button, self.delete_button,
+                  self.version_button):
+            w.disabled = not st.strategy_id
+        self.confirm.visible = False
+
+    def _open(self, _event: Any) -> None:
+        if self.list.value:
+            self.state.open(str(self.list.value))
+
+    def _rename(self, _event: Any) -> None:
+        self.state.rename(self.new_name.value or "")
+
+    def _open_version(self, _event: Any) -> None:
+        if self.state.strategy_id and self.version_list.value:
+            self.state.open(self.state.strategy_id, int(self.version_list.value))
+
+    def _ask(self, _event: Any) -> None:
+        self.confirm_text.object = (f"Delete **{self.state.strategy_name}**? It leaves your "
+                                    "list; its versions and runs are kept (archived).")
+        self.confirm.visible = True
+
+    def _delete(self, _event: Any) -> None:
+        self.confirm.visible = False
+        self.state.archive()
+
+    def __panel__(self) -> pn.viewable.Viewable:
+        w = WIDTH
+        return pn.Column(
+            pn.layout.Divider(width=w), self.search, self.list, self.open_button,
+            self.version_list, self.version_button, self.new_name,
+            pn.Row(self.rename_button, self.duplicate_button, self.delete_button),
+            self.confirm, width=w + 20, css_classes=["wb-strategy-browser"])
