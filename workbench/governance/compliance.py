@@ -83,8 +83,10 @@ def review(store: Store, reviewer: Profile | uuid.UUID | str, event_id: uuid.UUI
         raise ValidationError(f"Unknown decision {decision!r}; use approve, reject or "
                               f"escalate.", details={"decision": decision})
     if not reason or not reason.strip():
-        raise ValidationError("A review decision needs a reason (it goes into the audit "
-                              "trail); pass --reason.", details={"field": "reason"})
+        raise ValidationError(f"A reason is required to {decision} a review; it is recorded "
+                              f"in the audit trail.",
+                              details={"field": "reason", "decision": decision,
+                                       "event_id": str(event_id)})
     status = DECISIONS[decision]
     with store.transaction():
         event = store.compliance.decide(event_id, status, reviewer_id=admin.id,
