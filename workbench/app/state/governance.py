@@ -10,7 +10,7 @@ from workbench.app import services
 from workbench.app.auth import TIERS
 from workbench.app.http.models import TemplatePublish
 from workbench.app.state.session import AppSession
-from workbench.errors import WorkbenchError
+from workbench.errors import QuotaExceededError, WorkbenchError
 
 DEFAULT_DISCLAIMER = ("Educational material, not investment advice. Past and simulated "
                       "performance does not guarantee future results.")
@@ -54,6 +54,11 @@ class TemplatesState(param.Parameterized):
                 description=self.description,
                 disclaimers=[d.strip() for d in self.disclaimers.splitlines() if d.strip()])
             tpl = services.publish_template(self.session.principal, body)
+        except QuotaExceededError as exc:
+            p = self.session.principal
+            self.error = exc.message + (" Local mode: switch plans on the Plan usage page."
+                                        if p.local and not p.tier else "")
+            return None
         except WorkbenchError as exc:
             self.error = exc.message
             return None
