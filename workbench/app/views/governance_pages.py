@@ -238,7 +238,7 @@ class CompliancePage(pn.viewable.Viewer):
         reason = pn.widgets.TextInput(name="Reason", placeholder="Why (kept in the audit trail)",
                                       width=420, css_classes=["wb-reason"])
         error = alert(_FieldError(self.state, e["id"]), "message")
-        error.css_classes = ["wb-reason-error"]
+        error.css_classes, error.sizing_mode, error.width = ["wb-reason-error"], "fixed", 420
         buttons = []
         for decision in ("approved", "rejected", "escalated"):
             b = pn.widgets.Button(name=LABELS[decision], css_classes=[f"wb-{decision}"],
