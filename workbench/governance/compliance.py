@@ -156,7 +156,7 @@ def takedown(store: Store, actor: Profile | uuid.UUID | str, template_id: uuid.U
     """Hide a template at once (admins only); records a takedown event and the audit."""
     admin = require_admin(store, actor, "take templates down")
     if not reason or not reason.strip():
-        raise ValidationError("A takedown needs a reason; pass --reason.",
+        raise ValidationError("A takedown needs a reason (it is recorded in the audit trail).",
                               details={"field": "reason"})
     tpl = store.templates.get(template_id)
     with store.transaction():
