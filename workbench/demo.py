@@ -92,6 +92,21 @@ def run_paper() -> None:
         print(f"  tick {t.bar_ts:%Y-%m-%d}: {t.status}  notebook {t.notebook_path or '-'}")
 
 
+def educator_hint() -> None:
+    """Say how to try the educator flow: the local user starts on the free plan, which
+    publishes no templates (``WORKBENCH_LOCAL_TIER=educator`` or the Plan usage page's
+    switcher changes that)."""
+    from workbench.app import services
+    from workbench.app.auth import local_principal
+
+    tier = services.profile(local_principal())["plan_tier"]
+    print(f"\nYou are the local user on the {tier} plan (and the admin who reviews).")
+    if tier != "educator":
+        print("  Try the educator flow: Plan usage -> Plan: educator -> Switch plan "
+              "(or WORKBENCH_LOCAL_TIER=educator make demo),")
+    print("  then Templates -> Submit for publishing, Compliance -> reason -> Approve.")
+
+
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m workbench.demo", description=__doc__)
     parser.add_argument("--no-serve", action="store_true", help="stop after printing")
@@ -103,6 +118,7 @@ def main(argv: list[str] | None = None) -> None:
         load_candles()
     run_starters()
     run_paper()
+    educator_hint()
     if args.no_serve:
         return
     from workbench.app.server import ServeOptions, serve

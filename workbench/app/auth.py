@@ -21,12 +21,14 @@ from typing import Any
 from workbench.errors import UnauthorizedError, ValidationError
 
 ROLES: tuple[str, ...] = ("builder", "educator", "admin")
+TIERS: tuple[str, ...] = ("free", "premium", "educator")
 LOCAL_USER_ID = "00000000-0000-0000-0000-000000000001"
 
 
 @dataclass(frozen=True)
 class Principal:
-    """The authenticated caller. ``token`` is kept to act as the user against Supabase."""
+    """The authenticated caller. ``token`` is kept to act as the user against Supabase.
+    ``tier`` is ``""`` for a local user whose plan is not pinned by the environment."""
 
     user_id: str
     email: str = ""
@@ -44,11 +46,27 @@ class Principal:
                 "tier": self.tier, "local": self.local}
 
 
+def local_tier() -> str | None:
+    """``WORKBENCH_LOCAL_TIER`` when set (it pins the local user's plan), else None: the
+    plan stored on the local profile stands (the Plan usage page switches it)."""
+    tier = os.environ.get("WORKBENCH_LOCAL_TIER", "").strip()
+    if not tier:
+        return None
+    if tier not in TIERS:
+        raise ValidationError(
+            f"WORKBENCH_LOCAL_TIER={tier!r} is not a plan; use one of {', '.join(TIERS)}.",
+            details={"variable": "WORKBENCH_LOCAL_TIER", "tier": tier, "known": list(TIERS)},
+        )
+    return tier
+
+
 def local_principal() -> Principal:
     """The single user of local mode; role and tier overridable for demos and tests.
 
     ``WORKBENCH_LOCAL_ROLE`` (default ``admin``: the only user reviews their own queue) and
-    ``WORKBENCH_LOCAL_TIER`` (default ``free``).
+    ``WORKBENCH_LOCAL_TIER`` (unset: the local profile's stored plan, ``free`` at first;
+    set: that plan, written onto the profile by :func:`workbench.app.services.user_id`,
+    because quotas read the profile, never the principal).
     """
     role = os.environ.get("WORKBENCH_LOCAL_ROLE", "admin")
     if role not in ROLES:
@@ -56,8 +74,9 @@ def local_principal() -> Principal:
             f"WORKBENCH_LOCAL_ROLE={role!r} is not a role; use one of {', '.join(ROLES)}.",
             details={"role": role, "known": list(ROLES)},
         )
+    tier = local_tier()
     return Principal(user_id=LOCAL_USER_ID, email="local@localhost", role=role,
-                     tier=os.environ.get("WORKBENCH_LOCAL_TIER", "free"), local=True)
+                     tier=tier or "", local=True)
 
 
 @functools.lru_cache(maxsize=4)

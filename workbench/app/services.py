@@ -15,7 +15,7 @@ import warnings
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from workbench.app.auth import Principal
+from workbench.app.auth import TIERS, Principal
 from workbench.errors import ForbiddenError, NotFoundError, ValidationError, WorkbenchError
 from workbench.runs.backtests import public_parameters
 
@@ -30,7 +30,6 @@ Progress = Callable[[float, str], None]
 _STORE: Store | None = None
 _STORE_LOCK = threading.Lock()
 _USER_IDS: dict[str, uuid.UUID] = {}
-TIERS: tuple[str, ...] = ("free", "premium", "educator")
 
 
 # -- store and identity --------------------------------------------------------------
@@ -75,14 +74,9 @@ def user_id(principal: Principal) -> uuid.UUID:
     at once (the records' rules read ``profiles.role``). Over the ``supabase`` backend the
     store reads the role from the JWT itself and users cannot write their role.
     """
-    key = principal.user_id
-    if principal.local and key in _USER_IDS:
-        return _USER_IDS[key]
-    st = store(principal)
     if principal.local:
-        profile = st.current_user()
-        _USER_IDS[key] = profile.id
-        return profile.id
+        return _local_user_id(principal)
+    st = store(principal)
     uid = _uuid(principal.user_id, "token subject")
     tier = principal.tier if principal.tier in TIERS else "free"
     trusted = st.kind != "supabase"  # over supabase a user writes no role or plan
@@ -99,6 +93,49 @@ def user_id(principal: Principal) -> uuid.UUID:
     if trusted and (found.role, found.plan_tier) != (principal.role, tier):
         st.profiles.update(uid, role=principal.role, plan_tier=tier)  # trusted: the token
     return uid
+
+
+def _local_user_id(principal: Principal) -> uuid.UUID:
+    """The local profile's id; a plan pinned by ``WORKBENCH_LOCAL_TIER`` is written onto the
+    profile first, because quotas read ``profiles.plan_tier`` (the env var alone changed
+    nothing before: issue #17 item 9)."""
+    key = f"{principal.user_id}:{principal.tier}"
+    if key in _USER_IDS:
+        return _USER_IDS[key]
+    st = store(principal)
+    found = st.current_user()
+    if principal.tier in TIERS and found.plan_tier != principal.tier \
+            and st.kind != "supabase":  # over supabase the JWT's claims are the plan
+        st.profiles.update(found.id, plan_tier=principal.tier)
+    _USER_IDS[key] = found.id
+    return found.id
+
+
+def set_local_plan(principal: Principal, tier: str) -> dict[str, Any]:
+    """Switch the plan of local mode's single user (to try the educator flow offline).
+
+    Local mode only: in server mode the plan comes from the verified token's
+    ``app_metadata`` on every request, and no page or route lets a user change it.
+    """
+    if not principal.local:
+        raise ForbiddenError("Your plan comes from your account (the identity provider); "
+                             "it cannot be changed here.",
+                             details={"field": "plan_tier", "mode": "server"})
+    if tier not in TIERS:
+        raise ValidationError(f"Unknown plan {tier!r}; choose one of {', '.join(TIERS)}.",
+                              details={"field": "plan_tier", "value": tier,
+                                       "known": list(TIERS)})
+    if principal.tier and principal.tier != tier:
+        raise ValidationError(f"WORKBENCH_LOCAL_TIER={principal.tier} pins the plan; unset it "
+                              "to switch plans here.",
+                              details={"field": "plan_tier", "pinned": principal.tier})
+    st = store(principal)
+    if st.kind == "supabase":
+        raise ForbiddenError("Over the supabase backend the plan is your token's "
+                             "app_metadata.plan; change it in Supabase.",
+                             details={"field": "plan_tier", "store": "supabase"})
+    st.profiles.update(user_id(principal), plan_tier=tier)
+    return profile(principal)
 
 
 def profile(principal: Principal) -> dict[str, Any]:
@@ -608,10 +645,12 @@ def clone_template(principal: Principal, template_id: str) -> dict[str, Any]:
 
 
 def compliance_queue(principal: Principal) -> list[dict[str, Any]]:
-    """Open and escalated reviews, oldest first; admins only (ForbiddenError otherwise)."""
-    from workbench.governance import compliance
+    """Open and escalated reviews, oldest first, each with its subject (title,
+    disclaimers, graph, backtest summary, submitter); admins only (ForbiddenError
+    otherwise)."""
+    from workbench.governance import review
 
-    return [_json(e) for e in compliance.queue(store(principal), _actor(principal))]
+    return review.queue_items(store(principal), _actor(principal))
 
 
 def compliance_decide(principal: Principal, event_id: str, decision: str,

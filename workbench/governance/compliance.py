@@ -83,8 +83,10 @@ def review(store: Store, reviewer: Profile | uuid.UUID | str, event_id: uuid.UUI
         raise ValidationError(f"Unknown decision {decision!r}; use approve, reject or "
                               f"escalate.", details={"decision": decision})
     if not reason or not reason.strip():
-        raise ValidationError("A review decision needs a reason (it goes into the audit "
-                              "trail); pass --reason.", details={"field": "reason"})
+        raise ValidationError(f"A reason is required to {decision} a review; it is recorded "
+                              f"in the audit trail.",
+                              details={"field": "reason", "decision": decision,
+                                       "event_id": str(event_id)})
     status = DECISIONS[decision]
     with store.transaction():
         event = store.compliance.decide(event_id, status, reviewer_id=admin.id,
@@ -154,7 +156,7 @@ def takedown(store: Store, actor: Profile | uuid.UUID | str, template_id: uuid.U
     """Hide a template at once (admins only); records a takedown event and the audit."""
     admin = require_admin(store, actor, "take templates down")
     if not reason or not reason.strip():
-        raise ValidationError("A takedown needs a reason; pass --reason.",
+        raise ValidationError("A takedown needs a reason (it is recorded in the audit trail).",
                               details={"field": "reason"})
     tpl = store.templates.get(template_id)
     with store.transaction():

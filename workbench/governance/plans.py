@@ -153,6 +153,23 @@ def limit_for(tier: str, metric: str) -> int:
     return limits()[normalize_tier(tier)][normalize_metric(metric)]
 
 
-def upgrade_hint(tier: str) -> str:
-    """A one-line text the UIs show next to a quota that is used up."""
+def upgrade_hint(tier: str, metric: str | None = None) -> str:
+    """A one-line text the UIs show next to a quota that is used up.
+
+    For ``template_publishes`` it names the plans that publish templates and their
+    limits (the free plan publishes none, and its general hint never said so)."""
+    if metric is not None and normalize_metric(metric) == "template_publishes" \
+            and tier != "educator":
+        table = limits()
+        offers = [f"{t.capitalize()} ({_per_day(table[t]['template_publishes'])})"
+                  for t in TIERS if t != tier and table[t]["template_publishes"] != 0
+                  and TIERS.index(t) > TIERS.index(tier)]
+        if offers:
+            return (f"Publishing templates needs the {' or '.join(offers)} plan; the "
+                    f"{tier} plan allows {_per_day(table[tier]['template_publishes'])}.")
     return UPGRADE_HINTS.get(tier, UPGRADE_HINTS["free"])
+
+
+def _per_day(limit: int) -> str:
+    return "unlimited templates" if limit == UNLIMITED else (
+        f"{limit} template{'s' if limit != 1 else ''} a day")

@@ -64,7 +64,7 @@ def consume(store: Store, user_id: uuid.UUID | str, metric: str, amount: int = 1
         row = store.consume_quota(profile.id, metric, cap, window.start, window.end, amount)
     except QuotaExceededError as exc:
         used = int(exc.details.get("used", 0))
-        hint = plans.upgrade_hint(tier)
+        hint = plans.upgrade_hint(tier, metric)
         raise QuotaExceededError(
             f"Daily {metric} limit reached: {used} of {limit} used on the {tier} plan; "
             f"it resets at {window.end.isoformat()}. {hint}",
@@ -92,4 +92,4 @@ def _usage(metric: str, used: int, limit: int, window: plans.Window, tier: str) 
     remaining = None if limit == plans.UNLIMITED else max(0, limit - used)
     return Usage(metric=metric, used=used, limit=limit, remaining=remaining,
                  window_start=window.start, reset_at=window.end, plan_tier=tier,
-                 upgrade_hint=plans.upgrade_hint(tier))
+                 upgrade_hint=plans.upgrade_hint(tier, metric))

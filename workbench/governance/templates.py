@@ -78,13 +78,13 @@ def submit(store: Store, educator: Profile | uuid.UUID | str,
         raise ValidationError(f"audience must be 'public' or 'cohort', got {audience!r}.",
                               details={"audience": audience})
     if audience == "cohort" and not cohort_id:
-        raise ValidationError("A cohort template needs --cohort (the cohort id).",
+        raise ValidationError("A cohort template needs the id of its cohort.",
                               details={"field": "cohort_id"})
     clean = [d.strip() for d in disclaimers if d and d.strip()]
     if not clean:
         raise ValidationError("A template needs at least one disclaimer (e.g. 'Past "
-                              "performance does not predict future results.'); pass "
-                              "--disclaimer.", details={"field": "disclaimers"})
+                              "performance does not predict future results.').",
+                              details={"field": "disclaimers"})
     version = store.versions.get(strategy_version_id)
     if version.owner_id != author.id and not store.is_admin(author):
         raise ForbiddenError(f"Strategy version {version.id} belongs to another user; share "

@@ -7,9 +7,10 @@ from typing import Any
 import param
 
 from workbench.app import services
+from workbench.app.auth import TIERS
 from workbench.app.http.models import TemplatePublish
 from workbench.app.state.session import AppSession
-from workbench.errors import WorkbenchError
+from workbench.errors import QuotaExceededError, WorkbenchError
 
 DEFAULT_DISCLAIMER = ("Educational material, not investment advice. Past and simulated "
                       "performance does not guarantee future results.")
@@ -53,6 +54,11 @@ class TemplatesState(param.Parameterized):
                 description=self.description,
                 disclaimers=[d.strip() for d in self.disclaimers.splitlines() if d.strip()])
             tpl = services.publish_template(self.session.principal, body)
+        except QuotaExceededError as exc:
+            p = self.session.principal
+            self.error = exc.message + (" Local mode: switch plans on the Plan usage page."
+                                        if p.local and not p.tier else "")
+            return None
         except WorkbenchError as exc:
             self.error = exc.message
             return None
@@ -75,18 +81,48 @@ class TemplatesState(param.Parameterized):
 
 
 class PlanState(param.Parameterized):
-    """Remaining quota per metric; the upgrade hint when a limit is reached."""
+    """Remaining quota per metric; the upgrade hint when a limit is reached; in local mode,
+    a plan switcher so one person can try the educator flow (never in server mode, where
+    the plan comes from the verified token)."""
 
     session: AppSession = param.ClassSelector(class_=AppSession)  # type: ignore[assignment]
     usage = param.List(default=[])
+    plan_tier: Any = param.Selector(default="free", objects=list(TIERS),
+                                    doc="The local user's plan (local mode only).")
+    status = param.String(default="")
     error = param.String(default="")
+
+    @property
+    def can_switch(self) -> bool:
+        """Local mode with no ``WORKBENCH_LOCAL_TIER`` pinning the plan."""
+        return self.session.principal.local and not self.session.principal.tier
+
+    @property
+    def pinned(self) -> str:
+        p = self.session.principal
+        return p.tier if p.local else ""
 
     def refresh(self) -> list[dict[str, Any]]:
         try:
             self.usage = services.plan_usage(self.session.principal)
+            if self.usage:
+                self.plan_tier = self.usage[0]["plan_tier"]
         except WorkbenchError as exc:
             self.error = exc.message
         return self.usage
+
+    def switch(self, tier: str | None = None) -> bool:
+        """Switch the local user's plan (the service refuses in server mode)."""
+        self.error = ""
+        tier = tier or self.plan_tier
+        try:
+            me = services.set_local_plan(self.session.principal, tier)
+        except WorkbenchError as exc:
+            self.error, self.status = exc.message, ""
+            return False
+        self.status = f"You are on the {me['plan_tier']} plan now (local mode)."
+        self.refresh()
+        return True
 
     def exceeded(self) -> list[dict[str, Any]]:
         return [u for u in self.usage if u["limit"] != -1 and u["used"] >= u["limit"]
@@ -94,25 +130,33 @@ class PlanState(param.Parameterized):
 
 
 class ComplianceState(param.Parameterized):
-    """The admins' review queue: approve, reject or escalate."""
+    """The admins' review queue: each entry with what is reviewed; approve, reject or
+    escalate with a reason (an empty reason is shown at that entry's reason field)."""
 
     session: AppSession = param.ClassSelector(class_=AppSession)  # type: ignore[assignment]
     queue = param.List(default=[])
-    reason = param.String(default="", doc="Reason recorded with the decision.")
+    field_errors = param.Dict(default={}, doc="Event id -> the error of its reason field.")
     status = param.String(default="")
     error = param.String(default="")
 
     def refresh(self) -> None:
         try:
             self.queue = services.compliance_queue(self.session.principal)
-            self.error = ""
         except WorkbenchError as exc:
             self.queue, self.error = [], exc.message
 
-    def decide(self, event_id: str, decision: str) -> None:
+    def decide(self, event_id: str, decision: str, reason: str) -> bool:
+        """Record a decision; on an error keep the queue as it is and say what failed."""
+        self.error, self.status = "", ""
         try:
-            services.compliance_decide(self.session.principal, event_id, decision, self.reason)
-            self.status = f"Review {decision}."
+            services.compliance_decide(self.session.principal, event_id, decision, reason)
         except WorkbenchError as exc:
-            self.error = exc.message
+            if (exc.details or {}).get("field") == "reason":
+                self.field_errors = {**self.field_errors, event_id: exc.message}
+            else:
+                self.error = exc.message
+            return False
+        self.field_errors = {k: v for k, v in self.field_errors.items() if k != event_id}
+        self.status = f"Review {decision}."
         self.refresh()
+        return True

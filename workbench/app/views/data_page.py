@@ -29,7 +29,8 @@ class DataPage(pn.viewable.Viewer):
 
     async def _import(self, _e: Any = None) -> None:
         if not self.upload.value:
-            self.state.error = "Choose a CSV or Parquet file first."
+            self.state.clear_errors()
+            self.state.file_error = "File: choose a CSV or Parquet file first."
             return
         self.button.disabled = True
         try:
@@ -55,6 +56,22 @@ class DataPage(pn.viewable.Viewer):
             pn.pane.Str(st.param.status, css_classes=["wb-data-status"]), self.table,
             pn.pane.Str(f"CSV or Parquet, up to {max_upload_bytes() / 2**20:g} MB.",
                         css_classes=["wb-upload-limit"]),
-            pn.Row(self.upload, pn.widgets.TextInput.from_param(st.param.symbol, width=140),
-                   pn.widgets.Select.from_param(st.param.timeframe, width=100), self.button),
+            pn.Row(pn.Column(self.upload, field_error(st, "file_error")),
+                   # placeholders, not tooltips: a tooltip popped over the Import button
+                   pn.Column(pn.widgets.TextInput.from_param(
+                       st.param.symbol, width=160, css_classes=["wb-symbol"], description=None,
+                       placeholder="from the file name"),
+                             field_error(st, "symbol_error")),
+                   pn.Column(pn.widgets.Select.from_param(st.param.timeframe, width=120,
+                                                          css_classes=["wb-timeframe"],
+                                                          description=None),
+                             field_error(st, "timeframe_error")),
+                   self.button),
             sizing_mode="stretch_width")
+
+
+def field_error(state: DataState, name: str) -> pn.pane.Alert:
+    """The error of one field, shown under it (``.wb-<name>``), hidden when empty."""
+    pane = alert(state, name)
+    pane.width, pane.sizing_mode, pane.margin = 260, "fixed", (0, 10)
+    return pane
