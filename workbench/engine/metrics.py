@@ -210,8 +210,10 @@ def calendar_years(ts: np.ndarray, bar_seconds: float) -> float:
     t = np.asarray(ts)
     if t.shape[0] == 0:
         return 0.0
-    t = t.astype("datetime64[ns]").astype(np.int64) if t.dtype.kind == "M" else t.astype(np.int64)
-    return (float(t[-1] - t[0]) / 1e9 + float(bar_seconds)) / SECONDS_PER_YEAR
+    ends = t[[0, -1]]  # only the ends matter: never convert the whole series
+    ends = ends.astype("datetime64[ns]").astype(np.int64) if t.dtype.kind == "M" \
+        else ends.astype(np.int64)
+    return (float(ends[1] - ends[0]) / 1e9 + float(bar_seconds)) / SECONDS_PER_YEAR
 
 
 def annualization_factor(setting: str | float, n_bars: int, years: float, bar_seconds: float) -> float:

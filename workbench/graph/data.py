@@ -49,7 +49,11 @@ def _from_frame(frame: Any) -> Context:
     index = pd.DatetimeIndex(df.index)
     if index.tz is None:
         index = index.tz_localize("UTC")
-    ts = index.tz_convert("UTC").as_unit("ns").asi8.astype(np.int64)
+    if str(index.tz) != "UTC":
+        index = index.tz_convert("UTC")
+    if index.unit != "ns":
+        index = index.as_unit("ns")
+    ts = np.asarray(index.asi8, dtype=np.int64)  # a view when already int64 ns
     return Context(ts, *(np.ascontiguousarray(df[c].to_numpy(dtype=np.float64)) for c in FIELDS))
 
 
