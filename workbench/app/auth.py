@@ -13,11 +13,11 @@ on every request: the token, not a copy taken at first sight, says what the call
 from __future__ import annotations
 
 import functools
-import os
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+from workbench.config import settings
 from workbench.errors import UnauthorizedError, ValidationError
 
 ROLES: tuple[str, ...] = ("builder", "educator", "admin")
@@ -50,14 +50,14 @@ def local_principal() -> Principal:
     ``WORKBENCH_LOCAL_ROLE`` (default ``admin``: the only user reviews their own queue) and
     ``WORKBENCH_LOCAL_TIER`` (default ``free``).
     """
-    role = os.environ.get("WORKBENCH_LOCAL_ROLE", "admin")
+    role = settings().local_role
     if role not in ROLES:
         raise ValidationError(
             f"WORKBENCH_LOCAL_ROLE={role!r} is not a role; use one of {', '.join(ROLES)}.",
             details={"role": role, "known": list(ROLES)},
         )
     return Principal(user_id=LOCAL_USER_ID, email="local@localhost", role=role,
-                     tier=os.environ.get("WORKBENCH_LOCAL_TIER", "free"), local=True)
+                     tier=settings().local_tier, local=True)
 
 
 @functools.lru_cache(maxsize=4)
@@ -86,9 +86,9 @@ def verify_jwt(token: str) -> Principal:
         from workbench.errors import MissingDependencyError
 
         raise MissingDependencyError.for_extra("pyjwt", "app") from None
-    audience = os.environ.get("SUPABASE_JWT_AUDIENCE", "authenticated")
-    secret = os.environ.get("SUPABASE_JWT_SECRET")
-    jwks_url = os.environ.get("SUPABASE_JWKS_URL")
+    env = settings()
+    audience, secret, jwks_url = (env.supabase_jwt_audience, env.supabase_jwt_secret,
+                                  env.supabase_jwks_url)
     try:
         if jwks_url:
             key: Any = _jwks_client(jwks_url).get_signing_key_from_jwt(token).key

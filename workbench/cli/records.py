@@ -7,7 +7,6 @@ by default). Heavy imports stay inside the commands so ``workbench --help`` is f
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
@@ -27,9 +26,10 @@ keys_app = typer.Typer(help="Exchange API keys (encrypted at rest; listed by hin
 
 
 def _url(url: str | None) -> str:
+    from workbench.config import settings
     from workbench.errors import ValidationError
 
-    url = url or os.environ.get("WORKBENCH_DATABASE_URL")
+    url = url or settings().database_url
     if not url:
         raise ValidationError("No database: pass --url postgresql://user:pass@host:5432/db or "
                               "set WORKBENCH_DATABASE_URL.", details={"option": "--url"})
@@ -233,10 +233,11 @@ def keys_add(exchange: str = typer.Argument(..., help="binance, kraken, coinbase
              label: str = typer.Option("", help="A name to tell keys apart."),
              as_json: bool = JSON_OPT) -> None:
     """Store an exchange API key, encrypted; only its hint is shown afterwards."""
+    from workbench.config import settings
     from workbench.records.keys import KeyVault
 
     api_key = api_key or typer.prompt("API key", hide_input=True)
-    secret = secret or os.environ.get("WORKBENCH_KEY_SECRET") or typer.prompt(
+    secret = secret or settings().key_secret or typer.prompt(
         "API secret", hide_input=True)
     with _store() as store:
         key = KeyVault(store).add(store.current_user().id, exchange, api_key, secret,
