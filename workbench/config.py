@@ -69,7 +69,7 @@ _LIMIT = "daily limit of the {} plan (`-1` = unlimited); see \"Governance\""
 
 
 class Settings(BaseSettings):
-    """The workbench's configuration; field ``x`` is ``WORKBENCH_X`` unless it has an alias."""
+    """The workbench's configuration: a field is ``WORKBENCH_`` + its name in capitals, or its alias."""
 
     model_config = SettingsConfigDict(env_prefix=PREFIX, env_ignore_empty=True, extra="ignore",
                                       validate_default=False, frozen=True)
@@ -167,10 +167,10 @@ class Settings(BaseSettings):
                                                     shown="built-in plans")
     smtp_host: str | None = _field(None, "SMTP server for e-mail notifications (unset: no "
                                    "e-mail)")
-    smtp_port: int = _field(25, "SMTP port", gt=0, lt=65536)
+    smtp_port: int = _field(25, "port of the SMTP server (`465`: TLS from the start)", gt=0, lt=65536)
     smtp_from: str = _field("workbench@localhost", "sender address of notification e-mails")
-    smtp_user: str | None = _field(None, "SMTP login")
-    smtp_password: str | None = _field(None, "SMTP password", secret=True)
+    smtp_user: str | None = _field(None, "user name of the SMTP login")
+    smtp_password: str | None = _field(None, "password of the SMTP login", secret=True)
     smtp_starttls: bool = _field(False, "upgrade the SMTP connection with STARTTLS")
     smtp_timeout: float = _field(10.0, "seconds per SMTP connection", gt=0)
     webhook_url: str | None = _field(None, "default webhook for every user without their own "
