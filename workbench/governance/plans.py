@@ -118,6 +118,8 @@ def _as_limit(value: object, where: str) -> int:
 
 def limits() -> dict[str, dict[str, int]]:
     """All tiers' daily limits after the config file and environment overrides."""
+    from workbench.config import settings
+
     table = {tier: dict(values) for tier, values in DEFAULT_LIMITS.items()}
     path = plans_file()
     if path.exists():
@@ -139,8 +141,6 @@ def limits() -> dict[str, dict[str, int]]:
             for metric, value in values.items():
                 metric = normalize_metric(metric)
                 table[tier][metric] = _as_limit(value, f"{path}:{tier}.{metric}")
-    from workbench.config import settings
-
     env = settings()  # WORKBENCH_LIMIT_<TIER>_<METRIC>, checked by the model (>= -1)
     for tier in TIERS:
         for metric in METRICS:
