@@ -46,7 +46,7 @@ FORBIDDEN_FOR_DOMAIN = {"workbench.cli", "workbench.app", "typer"}
 LAYERS: dict[str, int] = {
     # foundations: the exception family, settings, JSON of project values
     "workbench.errors": 0,
-    "workbench.config": 0,
+    "workbench.config": 1,  # the settings model: raises SettingsError (errors)
     "workbench.jsonable": 0,
     "workbench": 1,  # root __init__: version (wb.* is dynamic, see above)
     "workbench.extras": 1,  # optional extras: require() -> missing_dependency naming the extra

@@ -10,7 +10,6 @@ filled twice (plan quotas count every backtest).
 from __future__ import annotations
 
 import argparse
-import os
 import warnings
 from typing import Any, Final, Literal
 
@@ -110,7 +109,7 @@ def educator_hint() -> None:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m workbench.demo", description=__doc__)
     parser.add_argument("--no-serve", action="store_true", help="stop after printing")
-    parser.add_argument("--port", type=int, default=int(os.environ.get("WORKBENCH_PORT", 0)))
+    parser.add_argument("--port", type=int, default=config.settings().port)
     args = parser.parse_args(argv)
     print(f"WORKBENCH_HOME={config.home()}")
     with warnings.catch_warnings():

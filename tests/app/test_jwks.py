@@ -16,6 +16,7 @@ import pytest
 from cryptography.hazmat.primitives.asymmetric import rsa
 
 from workbench.app import auth
+from workbench.config import settings
 from workbench.errors import UnauthorizedError
 
 
@@ -88,7 +89,7 @@ def test_rotated_key_is_picked_up_with_one_refetch(jwks_server: dict[str, Any]) 
     jwk = json.loads(jwt.algorithms.RSAAlgorithm.to_jwk(new.public_key()))
     jwk.update(kid="k2", use="sig", alg="RS256")
     jwks_server["keys"] = [jwks_server["keys"][0], jwk]
-    client = auth._jwks_client(auth.os.environ["SUPABASE_JWKS_URL"])
+    client = auth._jwks_client(settings().supabase_jwks_url)
     client.cooldown_duration = 0  # as if the 30 s cooldown had passed since the last fetch
     assert auth.verify_jwt(_token(new, kid="k2")).role == "builder"
     assert jwks_server["fetches"] == 2

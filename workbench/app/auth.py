@@ -13,11 +13,11 @@ on every request: the token, not a copy taken at first sight, says what the call
 from __future__ import annotations
 
 import functools
-import os
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
 
+from workbench.config import settings
 from workbench.errors import UnauthorizedError, ValidationError
 
 ROLES: tuple[str, ...] = ("builder", "educator", "admin")
@@ -49,7 +49,7 @@ class Principal:
 def local_tier() -> str | None:
     """``WORKBENCH_LOCAL_TIER`` when set (it pins the local user's plan), else None: the
     plan stored on the local profile stands (the Plan usage page switches it)."""
-    tier = os.environ.get("WORKBENCH_LOCAL_TIER", "").strip()
+    tier = (settings().local_tier or "").strip()
     if not tier:
         return None
     if tier not in TIERS:
@@ -68,7 +68,7 @@ def local_principal() -> Principal:
     set: that plan, written onto the profile by :func:`workbench.app.services.user_id`,
     because quotas read the profile, never the principal).
     """
-    role = os.environ.get("WORKBENCH_LOCAL_ROLE", "admin")
+    role = settings().local_role
     if role not in ROLES:
         raise ValidationError(
             f"WORKBENCH_LOCAL_ROLE={role!r} is not a role; use one of {', '.join(ROLES)}.",
@@ -105,9 +105,9 @@ def verify_jwt(token: str) -> Principal:
         from workbench.errors import MissingDependencyError
 
         raise MissingDependencyError.for_extra("pyjwt", "app") from None
-    audience = os.environ.get("SUPABASE_JWT_AUDIENCE", "authenticated")
-    secret = os.environ.get("SUPABASE_JWT_SECRET")
-    jwks_url = os.environ.get("SUPABASE_JWKS_URL")
+    env = settings()
+    audience, secret, jwks_url = (env.supabase_jwt_audience, env.supabase_jwt_secret,
+                                  env.supabase_jwks_url)
     try:
         if jwks_url:
             key: Any = _jwks_client(jwks_url).get_signing_key_from_jwt(token).key

@@ -41,11 +41,10 @@ def store(principal: Principal | None = None) -> Store:
     security applies in the database as well.
     """
     global _STORE
-    import os
-
+    from workbench import config
     from workbench.records import open_store
 
-    kind = (os.environ.get("WORKBENCH_STORE") or "local").strip().lower()
+    kind = config.settings().store
     if kind == "supabase" and principal is not None and principal.token:
         return open_store("supabase", jwt=principal.token)
     with _STORE_LOCK:
@@ -165,8 +164,6 @@ def _uuid(value: str, what: str = "id") -> uuid.UUID:
 # -- health ---------------------------------------------------------------------------
 def health_checks() -> dict[str, dict[str, Any]]:
     """Store, candle cache and scheduler heartbeat; each ``{"ok": bool, ...}``."""
-    import os
-
     from workbench import config
     from workbench.app.logs import get_logger
 
@@ -189,7 +186,7 @@ def health_checks() -> dict[str, dict[str, Any]]:
 
     checks["scheduler"] = {k: v for k, v in heartbeat_status(config.home()).items()
                            if k != "pid"}  # unauthenticated: no process ids either
-    checks["mode"] = {"ok": True, "store_kind": os.environ.get("WORKBENCH_STORE", "local"),
+    checks["mode"] = {"ok": True, "store_kind": config.settings().store,
                       "required": False}
     return checks
 

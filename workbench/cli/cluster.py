@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 import typer
 
+from workbench.cli._tables import print_table
 from workbench.cli.common import echo_json, handle_errors
 
 ClusterOpt = Annotated[str, typer.Option("--cluster", help="the dask scheduler, e.g. tcp://HOST:8786")]
@@ -42,10 +43,10 @@ def info_cmd(cluster: ClusterOpt, as_json: Annotated[bool, typer.Option("--json"
         echo_json({"scheduler": cluster, "client_version": workbench.__version__, "workers": rows})
         return
     typer.echo(f"{cluster}: {len(rows)} worker(s), {sum(r['threads'] or 0 for r in rows)} thread(s)")
-    for r in rows:
-        flag = "" if r["same_version"] else f"  <- differs from {workbench.__version__}"
-        typer.echo(f"  {r['worker']}  threads {r['threads']}  {r['memory_gb']} GB  "
-                   f"workbench {r['workbench']}{flag}")
+    print_table(["worker", ">threads", ">memory GB", "workbench", "note"],
+                [(r["worker"], r["threads"], r["memory_gb"], r["workbench"],
+                  "" if r["same_version"] else f"differs from {workbench.__version__}")
+                 for r in rows])
 
 
 @cluster_app.command("sweep")

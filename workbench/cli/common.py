@@ -22,6 +22,15 @@ F = TypeVar("F", bound=Callable[..., Any])
 EXIT_PROBLEMS = 1
 EXIT_ERROR = 2
 
+JSON_OPT = typer.Option(False, "--json", help="Machine-readable JSON on stdout.")
+
+
+def open_store() -> Any:
+    """The record store the environment names (imported on use: ``--help`` stays fast)."""
+    from workbench.records import open_store as open_named
+
+    return open_named()
+
 
 def to_json(obj: Any) -> str:
     """One JSON shape for ``--json``: :func:`workbench.jsonable.plain` (NaN -> null)."""

@@ -15,12 +15,11 @@ from typing import Any
 
 import typer
 
-from workbench.cli.common import EXIT_PROBLEMS, echo_json, handle_errors
+from workbench.cli._tables import print_table
+from workbench.cli.common import EXIT_PROBLEMS, JSON_OPT, echo_json, handle_errors
 
 data_app = typer.Typer(help="Candle cache: samples, import, generate, fetch, list, check, resample.",
                        no_args_is_help=True)
-
-JSON_OPT = typer.Option(False, "--json", help="Machine-readable JSON on stdout.")
 
 
 @contextmanager
@@ -48,8 +47,9 @@ def _print_result(out: Any, as_json: bool) -> None:
     if as_json:
         echo_json(out)
         return
-    for item in out if isinstance(out, list) else [out]:
-        typer.echo(" ".join(f"{k}={v}" for k, v in item.items() if k != "warnings"))
+    items = out if isinstance(out, list) else [out]
+    columns = [k for k in items[0] if k != "warnings"] if items else []
+    print_table(columns, [[item.get(k) for k in columns] for item in items])
 
 
 @data_app.command("samples")
@@ -123,13 +123,10 @@ def list_(as_json: bool = JSON_OPT) -> None:
     if as_json:
         echo_json(series)
         return
-    if not series:
-        typer.echo("cache is empty: try `workbench data samples` (or `workbench data import FOLDER`)")
-        return
-    typer.echo(f"{'symbol':<12} {'tf':<4} {'rows':>9}  {'first':<20}  last")
-    for s in series:
-        typer.echo(f"{s['symbol']:<12} {s['timeframe']:<4} {s['rows']:>9}  "
-                   f"{s['first']:<20}  {s['last']}")
+    print_table(["symbol", "tf", ">rows", "first", "last"],
+                [(s["symbol"], s["timeframe"], s["rows"], s["first"], s["last"]) for s in series],
+                empty="cache is empty: try `workbench data samples` (or `workbench data import "
+                      "FOLDER`)")
 
 
 @data_app.command()

@@ -10,7 +10,9 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from workbench.cli.common import EXIT_PROBLEMS, echo_json, handle_errors
+from workbench.cli._tables import print_table
+from workbench.cli.common import EXIT_PROBLEMS, JSON_OPT, echo_json, handle_errors
+from workbench.cli.common import open_store as _open
 
 if TYPE_CHECKING:
     from workbench.records import Store
@@ -25,13 +27,6 @@ notifications_app = typer.Typer(help="The notification center: list and mark rea
 
 AS_OPT = typer.Option(None, "--as", help="Act as this profile (id or e-mail); default: "
                                           "$WORKBENCH_USER_ID or the local user.")
-JSON_OPT = typer.Option(False, "--json", help="Print JSON.")
-
-
-def _open() -> Store:
-    from workbench.records import open_store
-
-    return open_store()
 
 
 def _who(store: Store, who: str | None) -> Profile:
@@ -93,11 +88,9 @@ def templates_list(mine: bool = typer.Option(False, "--mine", help="Only my own,
         if as_json:
             echo_json(rows)
             return
-        if not rows:
-            typer.echo("no templates")
-        for t in rows:
-            scope = t.audience + (f":{t.cohort_id}" if t.cohort_id else "")
-            typer.echo(f"{t.id}  {t.status:<14} {scope:<12} clones={t.clone_count:<4} {t.title}")
+        print_table(["id", "status", "audience", ">clones", "title"],
+                    [(t.id, t.status, t.audience + (f":{t.cohort_id}" if t.cohort_id else ""),
+                      t.clone_count, t.title) for t in rows], empty="no templates")
 
 
 @templates_app.command("clone")
@@ -130,11 +123,9 @@ def compliance_queue(who: str = AS_OPT, as_json: bool = JSON_OPT) -> None:
         if as_json:
             echo_json(rows)
             return
-        if not rows:
-            typer.echo("queue is empty")
-        for e in rows:
-            typer.echo(f"{e.id}  {e.event_type:<12} {e.status:<10} {e.subject_type} "
-                       f"{e.subject_id}  {e.created_at:%Y-%m-%d %H:%M}")
+        print_table(["id", "type", "status", "subject", "created (UTC)"],
+                    [(e.id, e.event_type, e.status, f"{e.subject_type} {e.subject_id}",
+                      f"{e.created_at:%Y-%m-%d %H:%M}") for e in rows], empty="queue is empty")
 
 
 @compliance_app.command("review")
@@ -205,9 +196,9 @@ def notifications_list(unread: bool = typer.Option(False, "--unread", help="Only
             echo_json({"unread": count, "notifications": rows})
             return
         typer.echo(f"{count} unread")
-        for n in rows:
-            mark = " " if n.read_at else "*"
-            typer.echo(f"{mark} {n.id}  {n.created_at:%Y-%m-%d %H:%M}  {n.type:<18} {n.title}")
+        print_table(["new", "id", "created (UTC)", "type", "title"],
+                    [("" if n.read_at else "*", n.id, f"{n.created_at:%Y-%m-%d %H:%M}", n.type,
+                      n.title) for n in rows])
 
 
 @notifications_app.command("read")
@@ -274,8 +265,7 @@ def notifications_settings(
     if as_json:
         echo_json(shown)
     else:
-        for key, value in shown.items():
-            typer.echo(f"{key}: {value}")
+        print_table(["setting", "value"], shown.items())
 
 
 # -- usage ----------------------------------------------------------------------------
@@ -290,10 +280,9 @@ def usage(who: str = AS_OPT, as_json: bool = JSON_OPT) -> None:
         echo_json({"plan_tier": me.plan_tier, "usage": [u.to_dict() for u in rows]})
         return
     typer.echo(f"plan: {me.plan_tier}   (resets {rows[0].reset_at:%Y-%m-%d %H:%M} UTC)")
-    for u in rows:
-        cap = "unlimited" if u.limit == -1 else str(u.limit)
-        left = "" if u.remaining is None else f"  {u.remaining} left"
-        typer.echo(f"  {u.metric:<20} {u.used:>5} / {cap}{left}")
+    print_table(["metric", ">used / limit", ">left"],
+                [(u.metric, f"{u.used} / {'unlimited' if u.limit == -1 else u.limit}",
+                  u.remaining) for u in rows])
     if any(u.remaining == 0 for u in rows):
         typer.echo(rows[0].upgrade_hint)
 

@@ -6,16 +6,12 @@ from typing import Any
 
 import typer
 
+from workbench.cli._tables import print_table
 from workbench.cli.common import echo_json, handle_errors
+from workbench.cli.common import open_store as _store
 
 paper_app = typer.Typer(help="Paper trading: runs that tick on a schedule, each tick an "
                              "executed notebook.", no_args_is_help=True)
-
-
-def _store() -> Any:
-    from workbench.records import open_store
-
-    return open_store()
 
 
 def _run_row(run: Any) -> dict[str, Any]:
@@ -92,10 +88,10 @@ def list_runs(as_json: bool = typer.Option(False, "--json")) -> None:
     if as_json:
         echo_json(rows)
         return
-    for r in rows:
-        eq = f"{r['equity']:.2f}" if r["equity"] is not None else "-"
-        typer.echo(f"{r['id']}  {r['status']:<9} {r['symbol']} {r['timeframe']}  "
-                   f"{r['schedule']!r}  last bar {r['last_bar_ts'] or '-'}  equity {eq}  {r['name']}")
+    print_table(["id", "status", "symbol", "tf", "schedule", "last bar", ">equity", "name"],
+                [(r["id"], r["status"], r["symbol"], r["timeframe"], r["schedule"],
+                  r["last_bar_ts"], None if r["equity"] is None else f"{r['equity']:.2f}",
+                  r["name"]) for r in rows], empty="no paper runs: workbench paper create ...")
 
 
 @paper_app.command("show")
@@ -156,10 +152,9 @@ def tick_cmd(run: str = typer.Argument(None, help="Run id (or prefix); or use --
     if as_json:
         echo_json([r.to_dict() for r in reports])
     else:
-        for r in reports:
-            err = f"  {r.error}" if r.error else ""
-            typer.echo(f"{r.run_id}  {r.status:<10} bar {r.bar_ts or '-'}  fills {r.fills}  "
-                       f"alerts {r.alerts}  {r.seconds:.2f}s  {r.notebook or ''}{err}")
+        print_table(["run", "status", "bar", ">fills", ">alerts", ">seconds", "notebook", "error"],
+                    [(r.run_id, r.status, r.bar_ts, r.fills, r.alerts, f"{r.seconds:.2f}",
+                      r.notebook, r.error) for r in reports], empty="no due runs")
     if any(r.status == "failed" for r in reports):
         raise typer.Exit(1)
 
@@ -180,9 +175,8 @@ def prune_cmd(run: str = typer.Argument(None, help="Run id (or prefix); default 
     if as_json:
         echo_json([p.to_dict() for p in done])
         return
-    for p in done:
-        typer.echo(f"{p.run_id}  kept {p.kept}  {'would delete' if dry_run else 'deleted'} "
-                   f"{p.deleted}  freed {p.bytes_freed} bytes")
+    print_table(["run", ">kept", ">would delete" if dry_run else ">deleted", ">bytes freed"],
+                [(p.run_id, p.kept, p.deleted, p.bytes_freed) for p in done])
 
 
 @paper_app.command("cron")

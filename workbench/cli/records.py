@@ -7,15 +7,15 @@ by default). Heavy imports stay inside the commands so ``workbench --help`` is f
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 from typing import Any
 
 import typer
 
-from workbench.cli.common import echo_json, handle_errors
+from workbench.cli._tables import print_table
+from workbench.cli.common import JSON_OPT, echo_json, handle_errors
+from workbench.cli.common import open_store as _store
 
-JSON_OPT = typer.Option(False, "--json", help="Machine-readable JSON on stdout.")
 URL_OPT = typer.Option(None, "--url", help="postgresql://... (default: $WORKBENCH_DATABASE_URL).")
 
 db_app = typer.Typer(help="Supabase/PostgreSQL schema: migrate, status, export-migrations.",
@@ -27,19 +27,14 @@ keys_app = typer.Typer(help="Exchange API keys (encrypted at rest; listed by hin
 
 
 def _url(url: str | None) -> str:
+    from workbench.config import settings
     from workbench.errors import ValidationError
 
-    url = url or os.environ.get("WORKBENCH_DATABASE_URL")
+    url = url or settings().database_url
     if not url:
         raise ValidationError("No database: pass --url postgresql://user:pass@host:5432/db or "
                               "set WORKBENCH_DATABASE_URL.", details={"option": "--url"})
     return url
-
-
-def _store() -> Any:
-    from workbench.records import open_store
-
-    return open_store()
 
 
 # -- db -------------------------------------------------------------------------------
@@ -66,10 +61,11 @@ def db_status(url: str = URL_OPT, as_json: bool = JSON_OPT) -> None:
     if as_json:
         echo_json(rows)
         return
-    for r in rows:
-        when = r["applied_at"].isoformat() if r["applied_at"] else "pending"
-        note = "  (file changed since applied)" if r["changed_since_applied"] else ""
-        typer.echo(f"{r['version']}_{r['name']}  {when}{note}")
+    print_table(["migration", "applied", "note"],
+                [(f"{r['version']}_{r['name']}",
+                  r["applied_at"].isoformat() if r["applied_at"] else "pending",
+                  "file changed since applied" if r["changed_since_applied"] else "")
+                 for r in rows])
 
 
 @db_app.command("export-migrations")
@@ -123,10 +119,9 @@ def strategies_list(status: str = typer.Option(None, help="draft, active or arch
     if as_json:
         echo_json(rows)
         return
-    for s in rows:
-        typer.echo(_strategy_line(s))
-    if not rows:
-        typer.echo("no strategies yet: workbench strategies create NAME [--from FILE]", err=True)
+    print_table(["slug", "status", "visibility", "id", "tags"],
+                [(s.slug, s.status, s.visibility, s.id, ", ".join(s.tags)) for s in rows],
+                empty="no strategies yet: workbench strategies create NAME [--from FILE]")
 
 
 @strategies_app.command("create")
@@ -186,8 +181,8 @@ def strategies_versions(ref: str = typer.Argument(..., help="Slug or id."),
     if as_json:
         echo_json(versions)
         return
-    for v in versions:
-        typer.echo(f"v{v.version:<4} {v.created_at:%Y-%m-%d %H:%M}  {v.notes}")
+    print_table(["version", "created (UTC)", "notes"],
+                [(f"v{v.version}", f"{v.created_at:%Y-%m-%d %H:%M}", v.notes) for v in versions])
 
 
 @strategies_app.command("save-version")
@@ -233,10 +228,11 @@ def keys_add(exchange: str = typer.Argument(..., help="binance, kraken, coinbase
              label: str = typer.Option("", help="A name to tell keys apart."),
              as_json: bool = JSON_OPT) -> None:
     """Store an exchange API key, encrypted; only its hint is shown afterwards."""
+    from workbench.config import settings
     from workbench.records.keys import KeyVault
 
     api_key = api_key or typer.prompt("API key", hide_input=True)
-    secret = secret or os.environ.get("WORKBENCH_KEY_SECRET") or typer.prompt(
+    secret = secret or settings().key_secret or typer.prompt(
         "API secret", hide_input=True)
     with _store() as store:
         key = KeyVault(store).add(store.current_user().id, exchange, api_key, secret,
@@ -259,11 +255,10 @@ def keys_list(as_json: bool = JSON_OPT) -> None:
     if as_json:
         echo_json(rows)
         return
-    for r in rows:
-        used = f"{r['last_used_at']:%Y-%m-%d %H:%M}" if r["last_used_at"] else "never used"
-        typer.echo(f"{r['id']}  {r['exchange']:<10} {r['hint']}  {r['label']}  ({used})")
-    if not rows:
-        typer.echo("no keys: workbench keys add EXCHANGE", err=True)
+    print_table(["id", "exchange", "hint", "label", "last used (UTC)"],
+                [(r["id"], r["exchange"], r["hint"], r["label"],
+                  f"{r['last_used_at']:%Y-%m-%d %H:%M}" if r["last_used_at"] else "never")
+                 for r in rows], empty="no keys: workbench keys add EXCHANGE")
 
 
 @keys_app.command("remove")

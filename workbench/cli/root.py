@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import typer
 
-from workbench.cli import cluster, data, governance, graph, notebooks, paper, records, serve
+from workbench.cli import cluster, config, data, governance, graph, notebooks, paper, records, serve
 
 app = typer.Typer(
     name="workbench",
@@ -22,7 +22,7 @@ def _root() -> None:
 
 
 # Order is the order of --help. Each module keeps heavy imports inside its commands.
-for _module in (data, graph, records, governance, paper, serve, cluster, notebooks):
+for _module in (data, graph, records, governance, paper, serve, cluster, notebooks, config):
     _module.register(app)
 
 

@@ -11,12 +11,12 @@
 
 from __future__ import annotations
 
-import os
 import smtplib
 import time
 from dataclasses import dataclass
 from email.message import EmailMessage
 
+from workbench import config
 from workbench.governance.webhook import Delivery
 
 
@@ -33,18 +33,12 @@ class SmtpSettings:
     @classmethod
     def from_env(cls) -> SmtpSettings | None:
         """Settings from ``WORKBENCH_SMTP_*``, or None when no host is configured."""
-        host = os.environ.get("WORKBENCH_SMTP_HOST")
-        if not host:
+        env = config.settings()
+        if not env.smtp_host:
             return None
-        return cls(
-            host=host,
-            port=int(os.environ.get("WORKBENCH_SMTP_PORT") or 25),
-            sender=os.environ.get("WORKBENCH_SMTP_FROM") or "workbench@localhost",
-            username=os.environ.get("WORKBENCH_SMTP_USER") or None,
-            password=os.environ.get("WORKBENCH_SMTP_PASSWORD") or None,
-            starttls=os.environ.get("WORKBENCH_SMTP_STARTTLS", "") in ("1", "true", "yes"),
-            timeout_s=float(os.environ.get("WORKBENCH_SMTP_TIMEOUT") or 10),
-        )
+        return cls(host=env.smtp_host, port=env.smtp_port, sender=env.smtp_from,
+                   username=env.smtp_user, password=env.smtp_password,
+                   starttls=env.smtp_starttls, timeout_s=env.smtp_timeout)
 
 
 def _one_line(text: str) -> str:

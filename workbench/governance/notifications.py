@@ -28,13 +28,13 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from workbench.config import settings
 from workbench.errors import ValidationError
 from workbench.governance.mail import send_email
 from workbench.governance.webhook import Delivery, deliver_webhook
@@ -140,9 +140,9 @@ def load_settings(user_id: uuid.UUID | str, store: Store | None = None) -> Chann
     file's ``"*"`` entry, over the environment.
     """
     data = _read_settings_file()
-    merged: dict[str, Any] = {"webhook_url": os.environ.get("WORKBENCH_WEBHOOK_URL") or None,
-                              "webhook_secret": os.environ.get("WORKBENCH_WEBHOOK_SECRET")
-                              or None}
+    env = settings()
+    merged: dict[str, Any] = {"webhook_url": env.webhook_url,
+                              "webhook_secret": env.webhook_secret}
     stored = _stored_settings(store, user_id) if store is not None else None
     entries: list[Any] = [data.get("*"), stored if stored is not None else data.get(str(user_id))]
     for entry in entries:

@@ -30,7 +30,6 @@ A limit of ``-1`` means unlimited. Values are read at call time, never cached.
 from __future__ import annotations
 
 import json
-import os
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -91,9 +90,9 @@ def daily_window(now: datetime | None = None) -> Window:
 
 
 def plans_file() -> Path:
-    from workbench.config import home
+    from workbench.config import home, settings
 
-    return Path(os.environ.get("WORKBENCH_PLANS_FILE") or home() / "plans.json")
+    return settings().plans_file or home() / "plans.json"
 
 
 def _as_limit(value: object, where: str) -> int:
@@ -119,6 +118,8 @@ def _as_limit(value: object, where: str) -> int:
 
 def limits() -> dict[str, dict[str, int]]:
     """All tiers' daily limits after the config file and environment overrides."""
+    from workbench.config import settings
+
     table = {tier: dict(values) for tier, values in DEFAULT_LIMITS.items()}
     path = plans_file()
     if path.exists():
@@ -140,11 +141,11 @@ def limits() -> dict[str, dict[str, int]]:
             for metric, value in values.items():
                 metric = normalize_metric(metric)
                 table[tier][metric] = _as_limit(value, f"{path}:{tier}.{metric}")
+    env = settings()  # WORKBENCH_LIMIT_<TIER>_<METRIC>, checked by the model (>= -1)
     for tier in TIERS:
         for metric in METRICS:
-            var = f"WORKBENCH_LIMIT_{tier.upper()}_{metric.upper()}"
-            if var in os.environ:
-                table[tier][metric] = _as_limit(os.environ[var], var)
+            if (limit := env.limit(tier, metric)) is not None:
+                table[tier][metric] = limit
     return table
 
 

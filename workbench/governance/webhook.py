@@ -31,7 +31,6 @@ import http.client
 import ipaddress
 import json
 import logging
-import os
 import random
 import socket
 import time
@@ -41,6 +40,8 @@ import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
+
+from workbench.config import settings
 
 SIGNATURE_HEADER = "X-Workbench-Signature"
 TIMESTAMP_HEADER = "X-Workbench-Timestamp"
@@ -96,8 +97,7 @@ class Unresolvable(TargetRefused):
 
 def private_targets_allowed() -> bool:
     """True in local mode; False when ``WORKBENCH_SERVER_MODE`` is set (server mode)."""
-    return os.environ.get("WORKBENCH_SERVER_MODE", "").strip().lower() not in (
-        "1", "true", "yes", "on")
+    return not settings().server_mode
 
 
 def _internal(ip: str) -> bool:

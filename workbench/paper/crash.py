@@ -25,7 +25,8 @@ from __future__ import annotations
 import os
 import signal
 import time
-from pathlib import Path
+
+from workbench.config import settings
 
 ENV = "WORKBENCH_PAPER_CRASH_AT"
 PAUSE_ENV = "WORKBENCH_PAPER_PAUSE_AT"
@@ -36,10 +37,11 @@ POINTS = ("loaded", "computed", "in_transaction", "committed")
 def crash_point(name: str) -> None:
     """SIGKILL this process if ``$WORKBENCH_PAPER_CRASH_AT`` equals ``name``; pause here
     if ``$WORKBENCH_PAPER_PAUSE_AT`` does."""
-    if os.environ.get(ENV) == name:
+    env = settings()
+    if env.paper_crash_at == name:
         os.kill(os.getpid(), signal.SIGKILL)
-    if os.environ.get(PAUSE_ENV) == name and os.environ.get(PAUSE_FILE_ENV):
-        gate = Path(os.environ[PAUSE_FILE_ENV])
+    if env.paper_pause_at == name and env.paper_pause_file:
+        gate = env.paper_pause_file
         gate.with_name(gate.name + ".reached").touch()
         while not gate.exists():
             time.sleep(0.05)

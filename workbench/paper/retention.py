@@ -10,18 +10,15 @@ runner uses it to know a tick is complete).
 
 from __future__ import annotations
 
-import os
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from workbench.config import settings
 from workbench.errors import ValidationError
-
-DEFAULT_KEEP = 100
 
 
 def keep_setting(keep: int | None = None) -> int:
-    value = keep if keep is not None else int(os.environ.get("WORKBENCH_PAPER_KEEP",
-                                                             DEFAULT_KEEP))
+    value = keep if keep is not None else settings().paper_keep
     if value < 1:
         raise ValidationError(f"keep must be >= 1 (the newest notebook stays), got {value}.",
                               details={"keep": value})

@@ -37,6 +37,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from workbench.config import settings
 from workbench.errors import NotFoundError, UnknownNameError, WorkbenchError
 from workbench.extras import require
 from workbench.paper import alerts as alerts_mod
@@ -77,8 +78,8 @@ class TickReport:
 
 def notebook_template() -> Path:
     """``notebooks/paper_trade.ipynb`` (or ``$WORKBENCH_PAPER_NOTEBOOK``)."""
-    env = os.environ.get("WORKBENCH_PAPER_NOTEBOOK")
-    candidates = [Path(env)] if env else []
+    env = settings().paper_notebook
+    candidates = [env] if env else []
     candidates += [Path(__file__).resolve().parents[2] / "notebooks" / "paper_trade.ipynb",
                    Path(__file__).with_name("paper_trade.ipynb")]
     for path in candidates:

@@ -18,9 +18,9 @@ Configuration (environment, read when the store is opened):
 
 from __future__ import annotations
 
-import os
 from typing import Any
 
+from workbench import config
 from workbench.errors import UnknownNameError
 from workbench.records.store import Store
 
@@ -35,7 +35,7 @@ def open_store(kind: str | None = None, **settings: Any) -> Store:
     Settings (override the environment): local: ``path``; postgres: ``url``,
     ``pool_size``; supabase: ``url``, ``key``, ``jwt``, ``bucket``, ``client``.
     """
-    kind = (kind or os.environ.get("WORKBENCH_STORE") or "local").strip().lower()
+    kind = (kind or config.settings().store).strip().lower()
     if kind == "local":
         from workbench.records.backends.local import open_local
 

@@ -17,6 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from workbench.config import settings
 from workbench.errors import ValidationError, WorkbenchError
 from workbench.records.models import ExchangeKey
 from workbench.records.store import Actor, Store
@@ -33,7 +34,7 @@ def secret_key() -> bytes:
     """The Fernet key: ``$WORKBENCH_SECRET_KEY`` or ``$WORKBENCH_HOME/secret.key`` (made once)."""
     from cryptography.fernet import Fernet
 
-    env = os.environ.get("WORKBENCH_SECRET_KEY")
+    env = settings().secret_key
     if env:
         return env.strip().encode()
     from workbench.config import home

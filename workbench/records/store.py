@@ -946,10 +946,9 @@ class Store:
         """The profile the CLI and the app act as: ``user_id`` (the JWT's ``sub`` for the
         supabase backend, or ``$WORKBENCH_USER_ID``), created on first use; otherwise
         :meth:`local_user`."""
-        import os
+        from workbench.config import settings
 
-        uid = self.user_id or (_uuid(os.environ["WORKBENCH_USER_ID"], "WORKBENCH_USER_ID")
-                               if os.environ.get("WORKBENCH_USER_ID") else None)
+        uid = self.user_id or settings().user_id
         if uid is None:
             return self.local_user()
         found = self.profiles.find(uid)

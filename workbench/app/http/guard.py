@@ -20,17 +20,16 @@ rebinding). The rules follow Jupyter server's:
 
 from __future__ import annotations
 
-import os
 from typing import Any
 from urllib.parse import urlsplit
 
+from workbench.config import settings
 from workbench.errors import ForbiddenError, WorkbenchError
 
 LOCAL_HOSTNAMES = frozenset({"localhost", "127.0.0.1", "::1"})
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 SIMPLE_TYPES = frozenset({"text/plain", "application/x-www-form-urlencoded",
                           "multipart/form-data"})
-DEFAULT_MAX_BODY_MB = 32
 MAX_JSON_DEPTH = 64
 
 
@@ -44,27 +43,19 @@ class UnsupportedMediaTypeError(WorkbenchError):
     http_status = 415
 
 
-def _env_list(name: str) -> list[str]:
-    return [v.strip() for v in os.environ.get(name, "").split(",") if v.strip()]
-
-
 def allowed_hosts() -> set[str]:
     """Extra host names from ``WORKBENCH_ALLOWED_HOSTS`` (comma separated, no ports)."""
-    return {h.lower().strip("[]") for h in _env_list("WORKBENCH_ALLOWED_HOSTS")}
+    return {h.lower().strip("[]") for h in settings().allowed_hosts}
 
 
 def allowed_origins() -> set[str]:
     """Extra origins from ``WORKBENCH_ALLOWED_ORIGINS`` (``scheme://host[:port]``)."""
-    return {o.rstrip("/").lower() for o in _env_list("WORKBENCH_ALLOWED_ORIGINS")}
+    return {o.rstrip("/").lower() for o in settings().allowed_origins}
 
 
 def max_body_bytes() -> int:
     """The API's body limit in bytes (``WORKBENCH_MAX_BODY_MB``, default 32)."""
-    try:
-        mb = float(os.environ.get("WORKBENCH_MAX_BODY_MB", DEFAULT_MAX_BODY_MB))
-    except ValueError:
-        mb = DEFAULT_MAX_BODY_MB
-    return int(mb * 1024 * 1024)
+    return int(settings().max_body_mb * 1024 * 1024)
 
 
 def hostname(host_header: str) -> str:

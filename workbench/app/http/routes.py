@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import os
 import time
 from typing import Any
 
@@ -17,6 +16,7 @@ from workbench.app.http.base import ApiContext, ApiHandler, NotFoundHandler
 from workbench.app.http.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
 from workbench.app.http.metrics import REGISTRY
 from workbench.app.http.openapi import Operation, RouteDoc, build_document, docs_page
+from workbench.config import settings
 from workbench.errors import UnauthorizedError
 
 PREFIX = "/api/v1"
@@ -61,7 +61,7 @@ class DocsHandler(ApiHandler):
 
 def ingest_keys() -> set[str]:
     """Keys allowed to push candles: ``WORKBENCH_INGEST_KEYS`` (comma separated)."""
-    return {k.strip() for k in os.environ.get("WORKBENCH_INGEST_KEYS", "").split(",") if k.strip()}
+    return set(settings().ingest_keys)
 
 
 class CandlesHandler(ApiHandler):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -11,20 +10,15 @@ import param
 
 from workbench.app import services
 from workbench.app.auth import Principal, local_principal
+from workbench.config import settings
 from workbench.data.timeframes import TIMEFRAMES
 from workbench.errors import ValidationError, WorkbenchError
-
-DEFAULT_MAX_UPLOAD_MB = 64
 
 
 def max_upload_bytes() -> int:
     """Largest Data-page upload (``WORKBENCH_MAX_UPLOAD_MB``, default 64); the app's
     websocket accepts messages this large once base64-encoded."""
-    try:
-        return int(float(os.environ.get("WORKBENCH_MAX_UPLOAD_MB", DEFAULT_MAX_UPLOAD_MB))
-                   * 1024 * 1024)
-    except ValueError:
-        return DEFAULT_MAX_UPLOAD_MB * 1024 * 1024
+    return int(settings().max_upload_mb * 1024 * 1024)
 
 
 def check_fields(filename: str, symbol: str | None, timeframe: str | None) -> None:

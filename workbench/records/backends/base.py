@@ -50,10 +50,9 @@ class LockTimeoutError(ConflictError):
 def lock_timeout_from_env() -> float | None:
     """``$WORKBENCH_LOCK_TIMEOUT`` (seconds): how long a transaction waits for a lock. The
     paper runner sets it to the tick's timeout for the notebook's kernel."""
-    import os
+    from workbench.config import settings
 
-    value = os.environ.get("WORKBENCH_LOCK_TIMEOUT")
-    return float(value) if value else None
+    return settings().lock_timeout
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,6 @@ opening the store migrates when ``migrate=True`` (the default) so a fresh databa
 from __future__ import annotations
 
 import logging
-import os
 import threading
 import uuid
 from collections.abc import Iterator, Sequence
@@ -18,6 +17,7 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
+from workbench.config import settings
 from workbench.errors import MissingDependencyError, SourceUnavailableError, ValidationError
 from workbench.records.backends.base import (
     DuplicateRowError,
@@ -129,7 +129,7 @@ def open_postgres(url: str | None = None, *, pool_size: int = 8, migrate: bool =
                   files_root: str | None = None) -> Store:
     """A Store on ``url`` (default ``$WORKBENCH_DATABASE_URL``); files go to the local
     outputs folder."""
-    url = url or os.environ.get("WORKBENCH_DATABASE_URL")
+    url = url or settings().database_url
     if not url:
         raise ValidationError(
             "WORKBENCH_STORE=postgres needs a connection string: set WORKBENCH_DATABASE_URL "

@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import base64
 import json
-import os
 import uuid
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
+from workbench.config import settings
 from workbench.errors import (
     ForbiddenError,
     MissingDependencyError,
@@ -199,9 +199,9 @@ def open_supabase(url: str | None = None, key: str | None = None, jwt: str | Non
             from supabase import ClientOptions, create_client
         except ImportError:  # pragma: no cover - installed with the extra
             raise MissingDependencyError.for_extra("supabase", "supabase") from None
-        url = url or os.environ.get("SUPABASE_URL")
-        key = key or os.environ.get("SUPABASE_KEY")
-        jwt = jwt or os.environ.get("SUPABASE_JWT")
+        url = url or settings().supabase_url
+        key = key or settings().supabase_key
+        jwt = jwt or settings().supabase_jwt
         missing = [n for n, v in (("SUPABASE_URL", url), ("SUPABASE_KEY", key),
                                   ("SUPABASE_JWT", jwt)) if not v]
         if missing:
@@ -218,7 +218,7 @@ def open_supabase(url: str | None = None, key: str | None = None, jwt: str | Non
         client.postgrest.auth(jwt)
     claims = jwt_claims(jwt) if jwt else {}
     sub = claims.get("sub")
-    bucket = bucket or os.environ.get("WORKBENCH_STORAGE_BUCKET") or "workbench"
+    bucket = bucket or settings().storage_bucket
     store = Store(SupabaseBackend(client, trusted=claims.get("role") == "service_role"),
                   SupabaseFiles(client, bucket),
                   user_id=uuid.UUID(sub) if sub else None)
