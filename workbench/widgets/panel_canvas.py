@@ -64,7 +64,15 @@ class CanvasComponent(AnyWidgetComponent):
 
     @param.depends("run_requested", watch=True)
     async def _on_run(self) -> None:
-        await self.run()
+        """The Run button: ``busy`` (the toolbar's "Running…") is cleared however the run
+        ends, also in a subclass's ``run`` that raises (issue 17 item 5)."""
+        self.param.update(busy=True, result=None)
+        try:
+            await self.run()
+        except Exception as exc:  # noqa: BLE001 - shown on the page; the session lives on
+            self.param.update(result=host.error_payload(exc), status="Backtest failed")
+        finally:
+            self.busy = False
 
     async def run(self, **kwargs: Any) -> Any:
         """Backtest the current graph in a worker thread; the result goes to the canvas."""

@@ -22,6 +22,8 @@ class CanvasState(param.Parameterized):
     start = param.String(default="", doc="First bar (ISO date, optional).")
     end = param.String(default="", doc="Last bar (ISO date, optional).")
     notes = param.String(default="", doc="Notes saved with the next version.")
+    run_settings = param.Dict(default={}, doc="The canvas's Run settings (symbol, timeframe, "
+                              "start, end, fees, slippage, fill, cash, sizing); used when set.")
     strategy_id = param.String(default="", doc="Saved strategy this graph belongs to ('' = new).")
     saved_version = param.Integer(default=0, bounds=(0, None), doc="Last saved version number.")
     running = param.Boolean(default=False, doc="A backtest of this page is in progress.")
@@ -55,6 +57,13 @@ class CanvasState(param.Parameterized):
         return services.validate_graph(self.graph)
 
     def request(self) -> BacktestRequest:
+        if self.run_settings:  # the canvas's own settings panel (widgets/host.py checks it)
+            from workbench.widgets import host
+
+            opts = host.run_options(self.run_settings, services.cached_series())
+            return BacktestRequest(strategy=dict(self.graph), symbol=opts["symbol"],  # type: ignore[arg-type]
+                                   timeframe=opts["timeframe"], start=opts.get("start"),
+                                   end=opts.get("end"), settings=opts.get("settings"))
         if not self.series:
             raise WorkbenchError("No candles cached yet: import a file on the Data page first.",
                                  code="no_data")
