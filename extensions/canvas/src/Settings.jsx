@@ -30,6 +30,8 @@ export function Settings({ model }) {
   const [drafts, setDrafts] = useState({});
   const [errors, setErrors] = useState({});
   const hostField = result && result.error && result.field ? result.field : null;
+  // the host's error stays at its field until that field is edited
+  const [edited, setEdited] = useState({ result: null, keys: [] });
   useEffect(() => { if (hostField) setOpen(true); }, [hostField, result]);
 
   const text = (name, fallback) => (name in drafts ? drafts[name] : fallback);
@@ -40,7 +42,9 @@ export function Settings({ model }) {
     }
     setModel(model, "settings", next);
   };
+  const touch = (key) => setEdited((e) => ({ result, keys: e.result === result ? [...e.keys, key] : [key] }));
   const edit = (name, raw, key = name, extra = {}) => {
+    touch(key);
     setDrafts((d) => ({ ...d, [name]: raw }));
     const out = checkField(name, raw, { settings, series, ...extra });
     setErrors((e) => ({ ...e, [name]: out.error || null }));
@@ -49,13 +53,15 @@ export function Settings({ model }) {
     if (key === "sizing") write({ sizing: { ...view.sizing, value } });
     else write({ [key]: value });
   };
-  const errorOf = (name, key = name) => errors[name] || (hostField === key ? result.error : null);
+  const errorOf = (name, key = name) => errors[name]
+    || (hostField === key && !(edited.result === result && edited.keys.includes(key)) ? result.error : null);
 
   const current = findSeries(series, view.symbol, view.timeframe);
   const options = useMemo(() => series.map((s) => ({ key: seriesKey(s), s })), [series]);
   const pickSeries = (key) => {
     const hit = options.find((o) => o.key === key);
     if (!hit) return;
+    touch("symbol");
     write({ symbol: hit.s.symbol, timeframe: hit.s.timeframe });
     // the dates are checked again against the newly chosen series
     for (const name of ["start", "end"]) {
@@ -106,7 +112,7 @@ export function Settings({ model }) {
             </Field>
           </div>
           <Field name="fill_timing" label="Fill at" error={errorOf("fill_timing")}>
-            <select id="wb-set-fill_timing" value={view.fill_timing} onChange={(e) => write({ fill_timing: e.target.value })} data-testid="settings-fill">
+            <select id="wb-set-fill_timing" value={view.fill_timing} onChange={(e) => { touch("fill_timing"); write({ fill_timing: e.target.value }); }} data-testid="settings-fill">
               {FILL_TIMINGS.map(([v, l]) => <option key={v} value={v}>{l}</option>)}
             </select>
           </Field>
@@ -122,6 +128,7 @@ export function Settings({ model }) {
                   const value = isPercentSizing(mode) === isPercentSizing(view.sizing.mode) ? view.sizing.value : (isPercentSizing(mode) ? 1 : 1000);
                   setDrafts((d) => { const n = { ...d }; delete n.sizing_value; return n; });
                   setErrors((er) => ({ ...er, sizing_value: null }));
+                  touch("sizing");
                   write({ sizing: { mode, value } });
                 }}>
                 {SIZING_MODES.map(([v, l]) => <option key={v} value={v}>{l}</option>)}
