@@ -78,10 +78,13 @@ def test_run_requested_backtests_and_sends_a_small_result(bundle: Path, syntheti
     json.dumps(w.result, allow_nan=False)
 
 
-def test_run_without_candles_reports_the_error_on_the_canvas(widget: Any) -> None:
-    widget.run_requested += 1  # an empty WORKBENCH_HOME: no cached candles; must not raise
-    assert widget.result is not None and widget.result["error"]
-    assert widget.status.endswith("failed")
+def test_run_on_candles_not_cached_reports_the_error_on_the_canvas(bundle: Path) -> None:
+    widget = workbench.canvas("sma_crossover", symbol="NOPE", timeframe="1d")
+    widget.run_requested += 1  # must not raise in the kernel
+    assert widget.result is not None
+    assert widget.result["error"].startswith("No cached candles for NOPE 1d")
+    assert widget.result["field"] == "symbol"  # shown at the candle picker
+    assert widget.status.endswith("failed") and widget.busy is False
     with pytest.raises(WorkbenchError):  # called from Python, the error is raised too
         widget.backtest()
 
@@ -123,11 +126,14 @@ def test_result_payload_thins_equity_and_drops_nan() -> None:
     class Fake:
         metrics = pd.Series({"total_return": np.float64(0.5), "sharpe": np.nan, "n_trades": np.int64(3)})
         equity = pd.Series(np.linspace(1.0, 2.0, 1001))
+        provenance = {"symbol": "X", "timeframe": "1d", "settings": {"fees": 0.001}}
 
     payload = host.result_payload(Fake(), "x")
     assert payload["metrics"] == {"total_return": 0.5, "sharpe": None, "n_trades": 3}
     assert len(payload["equity"]) <= host.SPARK_POINTS + 1
     assert payload["equity"][0] == 1.0 and payload["equity"][-1] == 2.0
+    assert payload["display"] == {"total_return": "50.00 %", "sharpe": "–", "n_trades": "3"}
+    assert payload["settings"]["text"]["fees"] == "0.10 %"
     json.dumps(payload, allow_nan=False)
 
 
