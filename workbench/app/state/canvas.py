@@ -22,8 +22,6 @@ class CanvasState(param.Parameterized):
     start = param.String(default="", doc="First bar (ISO date, optional).")
     end = param.String(default="", doc="Last bar (ISO date, optional).")
     notes = param.String(default="", doc="Notes saved with the next version.")
-    run_settings = param.Dict(default={}, doc="The canvas's Run settings (symbol, timeframe, "
-                              "start, end, fees, slippage, fill, cash, sizing); used when set.")
     strategy_id = param.String(default="", doc="Saved strategy this graph belongs to ('' = new).")
     saved_version = param.Integer(default=0, bounds=(0, None), doc="Last saved version number.")
     running = param.Boolean(default=False, doc="A backtest of this page is in progress.")
@@ -56,11 +54,14 @@ class CanvasState(param.Parameterized):
     def problems(self) -> list[dict[str, Any]]:
         return services.validate_graph(self.graph)
 
-    def request(self) -> BacktestRequest:
-        if self.run_settings:  # the canvas's own settings panel (widgets/host.py checks it)
+    def request(self, settings: dict[str, Any] | None = None) -> BacktestRequest:
+        """The backtest to submit: from the canvas's Run settings when given (checked by
+        the canvas protocol, :func:`workbench.widgets.host.run_options`), else from the
+        page's candle and date fields."""
+        if settings:
             from workbench.widgets import host
 
-            opts = host.run_options(self.run_settings, services.cached_series())
+            opts = host.run_options(settings, services.cached_series())
             return BacktestRequest(strategy=dict(self.graph), symbol=opts["symbol"],  # type: ignore[arg-type]
                                    timeframe=opts["timeframe"], start=opts.get("start"),
                                    end=opts.get("end"), settings=opts.get("settings"))
@@ -71,11 +72,12 @@ class CanvasState(param.Parameterized):
         return BacktestRequest(strategy=dict(self.graph), symbol=symbol, timeframe=timeframe,  # type: ignore[arg-type]
                                start=self.start or None, end=self.end or None)  # type: ignore[arg-type]
 
-    def run(self) -> str | None:
-        """Queue a backtest of the current graph; returns the run id (None on refusal)."""
+    def run(self, settings: dict[str, Any] | None = None) -> str | None:
+        """Queue a backtest of the current graph (with the canvas's Run ``settings`` when
+        given); returns the run id (None on refusal)."""
         self.param.update(error="", upgrade_hint="")
         try:
-            run_id = services.submit_backtest(self.session.principal, self.request(),
+            run_id = services.submit_backtest(self.session.principal, self.request(settings),
                                               self.session.jobs)
         except QuotaExceededError as exc:
             self.param.update(error=exc.message, status="Plan limit reached",
