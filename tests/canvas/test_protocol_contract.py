@@ -130,3 +130,29 @@ def test_warnings_are_not_invalid_in_lab(same_home: Server) -> None:
     assert body["status"] == host.status_for(problems) == "1 warning (see the badges)."
     series = requests.get(same_home.api("series"), timeout=30).json()["series"]
     assert [(s["symbol"], s["timeframe"]) for s in series] == [("EURUSD", "1h"), ("GOOG", "1d")]
+
+
+def test_the_app_canvas_sends_the_same_payload_from_its_stored_run(same_home: Server) -> None:
+    """The app's canvas (a recorded run, drawn from its stored result document) shows the
+    same metrics, formatting, equity and settings used as the other hosts."""
+    from workbench.app import services
+    from workbench.app.auth import local_principal
+    from workbench.app.state.canvas import CanvasState
+    from workbench.app.state.session import AppSession
+    from workbench.app.views.canvas_page import AppCanvas
+    from workbench.runs.jobs import JobRunner
+
+    services.reset_store()
+    jobs = JobRunner(max_workers=1)
+    try:
+        state = CanvasState(session=AppSession(principal=local_principal(), jobs=jobs))
+        canvas = AppCanvas(copy.deepcopy(GRAPH), app_state=state, settings=dict(SETTINGS))
+        asyncio.run(canvas._on_run())
+    finally:
+        jobs.shutdown()
+    app = json.loads(json.dumps(canvas.result))
+    widget = json.loads(json.dumps(widget_run(SETTINGS)[0]))
+    assert app["error"] is None, app["error"]
+    for key in ("metrics", "display", "headline", "equity", "settings"):
+        assert app[key] == widget[key], key
+    assert canvas.busy is False
