@@ -1,9 +1,12 @@
 """What every canvas host does on the Python side, apart from any widget toolkit.
 
-The notebook widget (:mod:`workbench.widgets.canvas_widget`) and the Panel component
-(:mod:`workbench.app.canvas_component`) both hold the same model keys (see
-``notebooks/contracts``: graph, catalog, problems, result, run_requested, status,
-readonly) and call these functions, so the canvas behaves the same in every host.
+The one canvas protocol (#13): the notebook widget (:mod:`workbench.widgets.canvas_widget`),
+the Panel component (:mod:`workbench.widgets.panel_canvas`, also the app's canvas page) and
+the Lab server extension (:mod:`workbench.server.service`) hold the same model keys
+(``extensions/canvas/README.md``: graph, catalog, problems, result, run_requested, status,
+busy, settings, series, readonly) and build them with these functions, so the canvas shows
+the same payload, wording and formatting in every host
+(``tests/canvas/test_protocol_contract.py``).
 """
 
 from __future__ import annotations
