@@ -163,3 +163,23 @@ def test_sweep_runs_on_the_edited_graph(bundle: Path, synthetic_candles: Any) ->
     single = w.backtest()  # fast=10 from the starter, slow=30 from the edit
     row = table[table["fast.window"] == 10].iloc[0]
     assert row["total_return"] == pytest.approx(float(single.metrics["total_return"]), rel=1e-9, abs=1e-12)
+
+
+def test_run_and_sweep_use_the_canvas_run_settings(bundle: Path, synthetic_candles: Any) -> None:
+    """Issue 17 item 3: what the settings panel holds (here set from Python, as the canvas
+    writes it) is what Run and sweep use, and the result says so."""
+    w = workbench.canvas("sma_crossover", candles=synthetic_candles, symbol="SYN", timeframe="1d")
+    assert w.settings == {"symbol": "SYN", "timeframe": "1d"}
+    base = w.backtest()
+    w.settings = {**w.settings, "fees": 0.01, "fill_timing": "next_open", "initial_cash": 5000}
+    costly = w.backtest()
+    assert costly.provenance["settings"]["fees"] == 0.01
+    assert costly.provenance["settings"]["initial_cash"] == 5000
+    assert w.result["settings"]["text"]["fees"] == "1.00 %"
+    assert w.result["settings"]["text"]["fill"] == "next open"
+    assert float(costly.metrics["total_return"]) != float(base.metrics["total_return"])
+    table = w.sweep({"fast.window": [10]})
+    assert float(table["total_return"].iloc[0]) == pytest.approx(float(costly.metrics["total_return"]))
+    w.settings = {**w.settings, "fees": "abc"}  # as typed: refused at the field on Run
+    w.run_requested += 1
+    assert w.result["field"] == "fees" and "fees must be" in w.result["error"]

@@ -129,11 +129,13 @@ class CanvasWidget(anywidget.AnyWidget):  # type: ignore[misc]
         return result
 
     def sweep(self, grid: dict[str, Any], **kwargs: Any) -> Any:
-        """Grid sweep of the current graph (:func:`workbench.api.sweep`), e.g.
-        ``w.sweep({"fast.window": "5:30:5"})``; one row of metrics per combination."""
+        """Grid sweep of the current graph (:func:`workbench.api.sweep`) with the canvas's
+        Run settings, e.g. ``w.sweep({"fast.window": "5:30:5"})``; one row of metrics per
+        combination."""
         from workbench import api
 
-        options = {"progress": False, **self.backtest_kwargs, **kwargs}
+        settings, extra = host.split_options(self.settings, self.backtest_kwargs, kwargs)
+        options = {"progress": False, **host.run_options(settings, self.series), **extra}
         return api.sweep(dict(self.graph), grid, **options)
 
     @property
