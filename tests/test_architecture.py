@@ -65,8 +65,8 @@ LAYERS: dict[str, int] = {
     "workbench.runs": 9,  # what a user does that leaves a record (DESIGN.md)
     "workbench.api": 10,  # wb.*: the notebook user's facade
     # hosts
-    "workbench.widgets": 11,
-    "workbench.server": 11,
+    "workbench.widgets": 11,  # the notebook widget and the one canvas protocol (widgets/host.py)
+    "workbench.server": 12,  # the Lab server extension speaks that protocol (#13)
     "workbench.app": 12,
     "workbench.cli": 13,
     "workbench.demo": 13,

@@ -1,4 +1,5 @@
-"""The front end's pure graph rules (extensions/canvas/src/graph.js) under `node --test`."""
+"""The front end's pure rules under `node --test`: graph.js (graph rules), settings.js
+(Run settings checks) and layout.js (where new blocks go)."""
 
 from __future__ import annotations
 
@@ -17,4 +18,5 @@ def test_graph_rules_pass_under_node() -> None:
         pytest.skip("Node.js is not installed (needed only to build and test the front end)")
     proc = subprocess.run([node, "--test", "test/"], cwd=CANVAS, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stdout + proc.stderr
-    assert "# fail 0" in proc.stdout and "# pass 7" in proc.stdout
+    # 7 graph rules + 7 settings/placement tests (test/settings.test.mjs)
+    assert "# fail 0" in proc.stdout and "# pass 14" in proc.stdout

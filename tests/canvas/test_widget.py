@@ -78,10 +78,13 @@ def test_run_requested_backtests_and_sends_a_small_result(bundle: Path, syntheti
     json.dumps(w.result, allow_nan=False)
 
 
-def test_run_without_candles_reports_the_error_on_the_canvas(widget: Any) -> None:
-    widget.run_requested += 1  # an empty WORKBENCH_HOME: no cached candles; must not raise
-    assert widget.result is not None and widget.result["error"]
-    assert widget.status.endswith("failed")
+def test_run_on_candles_not_cached_reports_the_error_on_the_canvas(bundle: Path) -> None:
+    widget = workbench.canvas("sma_crossover", symbol="NOPE", timeframe="1d")
+    widget.run_requested += 1  # must not raise in the kernel
+    assert widget.result is not None
+    assert widget.result["error"].startswith("No cached candles for NOPE 1d")
+    assert widget.result["field"] == "symbol"  # shown at the candle picker
+    assert widget.status.endswith("failed") and widget.busy is False
     with pytest.raises(WorkbenchError):  # called from Python, the error is raised too
         widget.backtest()
 
@@ -123,11 +126,14 @@ def test_result_payload_thins_equity_and_drops_nan() -> None:
     class Fake:
         metrics = pd.Series({"total_return": np.float64(0.5), "sharpe": np.nan, "n_trades": np.int64(3)})
         equity = pd.Series(np.linspace(1.0, 2.0, 1001))
+        provenance = {"symbol": "X", "timeframe": "1d", "settings": {"fees": 0.001}}
 
     payload = host.result_payload(Fake(), "x")
     assert payload["metrics"] == {"total_return": 0.5, "sharpe": None, "n_trades": 3}
     assert len(payload["equity"]) <= host.SPARK_POINTS + 1
     assert payload["equity"][0] == 1.0 and payload["equity"][-1] == 2.0
+    assert payload["display"] == {"total_return": "50.00 %", "sharpe": "–", "n_trades": "3"}
+    assert payload["settings"]["text"]["fees"] == "0.10 %"
     json.dumps(payload, allow_nan=False)
 
 
@@ -157,3 +163,23 @@ def test_sweep_runs_on_the_edited_graph(bundle: Path, synthetic_candles: Any) ->
     single = w.backtest()  # fast=10 from the starter, slow=30 from the edit
     row = table[table["fast.window"] == 10].iloc[0]
     assert row["total_return"] == pytest.approx(float(single.metrics["total_return"]), rel=1e-9, abs=1e-12)
+
+
+def test_run_and_sweep_use_the_canvas_run_settings(bundle: Path, synthetic_candles: Any) -> None:
+    """Issue 17 item 3: what the settings panel holds (here set from Python, as the canvas
+    writes it) is what Run and sweep use, and the result says so."""
+    w = workbench.canvas("sma_crossover", candles=synthetic_candles, symbol="SYN", timeframe="1d")
+    assert w.settings == {"symbol": "SYN", "timeframe": "1d"}
+    base = w.backtest()
+    w.settings = {**w.settings, "fees": 0.01, "fill_timing": "next_open", "initial_cash": 5000}
+    costly = w.backtest()
+    assert costly.provenance["settings"]["fees"] == 0.01
+    assert costly.provenance["settings"]["initial_cash"] == 5000
+    assert w.result["settings"]["text"]["fees"] == "1.00 %"
+    assert w.result["settings"]["text"]["fill"] == "next open"
+    assert float(costly.metrics["total_return"]) != float(base.metrics["total_return"])
+    table = w.sweep({"fast.window": [10]})
+    assert float(table["total_return"].iloc[0]) == pytest.approx(float(costly.metrics["total_return"]))
+    w.settings = {**w.settings, "fees": "abc"}  # as typed: refused at the field on Run
+    w.run_requested += 1
+    assert w.result["field"] == "fees" and "fees must be" in w.result["error"]

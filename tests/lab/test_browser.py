@@ -106,8 +106,9 @@ def test_strategy_opens_as_canvas_and_backtests(page, lab, artifacts_dir: Path) 
     run_command(page, "Backtest Strategy")
     dialog = page.locator(".jp-Dialog")
     dialog.wait_for()
-    assert dialog.locator("input[name='symbol']").input_value() == "GOOG"
-    assert dialog.locator("select[name='timeframe']").input_value() == "1d"
+    # the canvas's Run settings: the first cached series unless the user picked another
+    assert dialog.locator("input[name='symbol']").input_value() == "EURUSD"
+    assert dialog.locator("select[name='timeframe']").input_value() == "1h"
     dialog.locator(".jp-Dialog-button.jp-mod-accept").click()
 
     panel = page.locator(".wb-results")
@@ -117,8 +118,37 @@ def test_strategy_opens_as_canvas_and_backtests(page, lab, artifacts_dir: Path) 
     assert trades > 0
     assert table.locator("tr").count() > 5
     assert panel.locator("svg.wb-results-equity polyline").count() == 1
-    canvas.locator("[data-testid='results'] table").wait_for()
+    canvas.locator("[data-testid='metric-total_return']").wait_for()
     page.screenshot(path=str(artifacts_dir / "lab-strategy-backtest.png"))
+
+
+def test_canvas_run_settings_and_a_failed_run_in_lab(page, artifacts_dir: Path) -> None:
+    """Issue 17 items 3 and 5 in Lab: the settings panel lists the server's cached series;
+    a start outside the cache fails at the field naming the range, Run comes back; the
+    next run shows the settings it used."""
+    canvas = page.locator(".wb-canvas[data-path='sma.strategy.json'][data-rendered='true']")
+    picker = canvas.locator("[data-testid='settings-series']")
+    assert picker.locator("option").all_inner_texts() == ["EURUSD 1h", "GOOG 1d"]
+    picker.select_option("GOOG 1d")
+    start = canvas.locator("[data-testid='settings-start']")
+    start.fill("2020-01-01")
+    run = canvas.locator("[data-testid='run-button']")
+    run.click()
+    error = canvas.locator("[data-testid='result-error']")
+    error.wait_for(timeout=120_000)
+    assert "the cache holds 2004-08-19 to 2013-03-01" in error.inner_text()
+    assert "2004-08-19 to 2013-03-01" in canvas.locator("[data-testid='settings-error-start']").inner_text()
+    page.wait_for_function("(b) => !b.disabled", arg=run.element_handle())
+    assert run.inner_text() == "▶ Run backtest"
+    page.screenshot(path=str(artifacts_dir / "lab-canvas-failed-run.png"))
+    start.fill("2008-01-02")
+    canvas.locator("[data-testid='settings-fees']").fill("0.2")
+    run.click()
+    used = canvas.locator("[data-testid='used-fees']")
+    used.wait_for(timeout=120_000)
+    assert used.inner_text().endswith("0.20 %")
+    assert canvas.locator("[data-testid='used-candles']").inner_text().endswith("GOOG 1d")
+    page.screenshot(path=str(artifacts_dir / "lab-canvas-settings-used.png"))
 
 
 def test_canvas_edit_marks_document_dirty_and_save_writes_json(page, lab) -> None:

@@ -151,7 +151,7 @@ def test_unknown_starter_is_a_422_with_a_suggestion(jupyter_server) -> None:
 def test_validate_returns_every_problem_with_its_node(jupyter_server) -> None:
     ok = post(jupyter_server.api("validate"), json={"graph": GRAPH})
     assert ok.status_code == 200
-    assert ok.json() == {"problems": [], "ok": True}
+    assert ok.json() == {"problems": [], "ok": True, "status": "Valid: ready to run."}
     bad = copy.deepcopy(GRAPH)
     next(n for n in bad["nodes"] if n["id"] == "fast")["params"]["window"] = 0
     bad["nodes"].append({"id": "ghost", "type": "no_such_block", "params": {},

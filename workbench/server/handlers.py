@@ -72,6 +72,12 @@ class StartersHandler(WorkbenchHandler):
             await self.answer(service.starters)
 
 
+class SeriesHandler(WorkbenchHandler):
+    @tornado.web.authenticated
+    async def get(self) -> None:
+        await self.answer(service.series, thread=True)
+
+
 class ValidateHandler(WorkbenchHandler):
     @tornado.web.authenticated
     async def post(self) -> None:
@@ -133,6 +139,7 @@ def setup_handlers(web_app: Any) -> None:
         ("catalog", CatalogHandler),
         ("starters", StartersHandler),
         ("starters/([A-Za-z0-9_\\-]+)", StartersHandler),
+        ("series", SeriesHandler),
         ("validate", ValidateHandler),
         ("backtest", BacktestHandler),
         ("export", ExportHandler),

@@ -21,6 +21,9 @@ class BacktestBody(GraphBody):
     start: str | None = Field(None, description="ISO date/time, inclusive (UTC)")
     end: str | None = Field(None, description="ISO date/time, inclusive (UTC)")
     max_points: int = Field(400, ge=2, le=5000, description="equity points sent back")
+    settings: dict[str, Any] | None = Field(
+        None, description="the canvas's run settings (symbol, timeframe, start, end, fees, "
+        "slippage, fill_timing, initial_cash, sizing); when given they replace the fields above")
 
 
 class ExportBody(GraphBody):

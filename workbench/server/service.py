@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any
 from workbench.errors import ValidationError
 from workbench.jsonable import plain
 from workbench.server.models import BacktestBody, ExportBody, GraphBody
+from workbench.widgets import host
 
 if TYPE_CHECKING:
     from workbench.records import Store
@@ -52,11 +53,17 @@ def starter(name: str) -> dict[str, Any]:
 
 
 def validate(body: GraphBody) -> dict[str, Any]:
-    """All problems of the graph at once (never raises for a bad document)."""
-    from workbench.api import validate as api_validate
+    """All problems of the graph at once (never raises for a bad document). ``ok`` is
+    false only for errors: warnings do not make a graph invalid (as in the CLI); ``status``
+    is the canvas's toolbar text, worded as in every other host."""
+    problems = host.validate_graph(body.graph)
+    return {"problems": problems, "ok": not any(p["severity"] == "error" for p in problems),
+            "status": host.status_for(problems)}
 
-    problems = [p.model_dump(mode="json") for p in api_validate(body.graph)]
-    return {"problems": problems, "ok": not problems}
+
+def series() -> dict[str, Any]:
+    """The cached candle series the canvas's Run settings offer."""
+    return {"series": host.available_series()}
 
 
 def equity_points(equity: Any, max_points: int) -> dict[str, list[Any]]:
@@ -77,22 +84,33 @@ def equity_points(equity: Any, max_points: int) -> dict[str, list[Any]]:
 def backtest(body: BacktestBody) -> dict[str, Any]:
     """Run the backtest as a recorded run (as the app's Run: quota, run record, stored
     result document, notification) and return metrics, a thinned equity curve, the trade
-    count and the run id. Jupyter acts as the record store's current user (the CLI's)."""
+    count, the run id and ``canvas``: the canvas's ``result`` payload, the same one the
+    widget and the Panel canvas show (:func:`workbench.widgets.host.result_payload`).
+    Jupyter acts as the record store's current user (the CLI's)."""
     from workbench.runs.backtests import run_submitted, submit_backtest
 
+    if body.settings is not None:
+        options = host.run_options(body.settings, host.available_series())
+    else:
+        options = host.run_options({"symbol": body.symbol, "timeframe": body.timeframe,
+                                    "start": body.start, "end": body.end})
     st = _store()
     uid = st.current_user().id
-    run = submit_backtest(st, uid, body.graph, symbol=body.symbol, timeframe=body.timeframe,
-                          start=body.start, end=body.end, source="lab")
+    run = submit_backtest(st, uid, body.graph, symbol=options["symbol"],
+                          timeframe=options["timeframe"], start=options.get("start"),
+                          end=options.get("end"), settings=options.get("settings"), source="lab")
     result, summary = run_submitted(st, uid, run.id, body.graph, run.parameters)
+    label = host.describe_run(options)
     return {
-        "symbol": body.symbol,
-        "timeframe": body.timeframe,
+        "symbol": options["symbol"],
+        "timeframe": options["timeframe"],
         "metrics": summary["metrics"],
         "equity": equity_points(result.equity, body.max_points),
         "n_trades": len(result.trades),
         "provenance": plain(result.provenance),
         "run_id": summary["run_id"],
+        "canvas": host.result_payload(result, label),
+        "status": f"{label}: done",
     }
 
 

@@ -15,7 +15,7 @@ if TYPE_CHECKING:
 __all__ = ["CanvasWidget", "canvas"]
 
 
-def canvas(graph_or_template: Any = None, *, readonly: bool = False, height: int = 600,
+def canvas(graph_or_template: Any = None, *, readonly: bool = False, height: int = 640,
            record: bool = False, store: Any = None, **backtest_kwargs: Any) -> CanvasWidget:
     """Show a strategy on the block canvas in any notebook front end.
 
@@ -27,7 +27,7 @@ def canvas(graph_or_template: Any = None, *, readonly: bool = False, height: int
     readonly : bool
         Show the graph without letting the user edit it.
     height : int
-        Canvas height in CSS pixels.
+        Canvas height in CSS pixels (the canvas can be resized by its bottom-right corner).
     record : bool
         Keep every Run in the record store as the app does (counts one backtest against
         the plan's daily quota, stores the result document, notifies you); off by default
@@ -36,7 +36,10 @@ def canvas(graph_or_template: Any = None, *, readonly: bool = False, height: int
         The record store Runs are kept in (default: ``wb.store()``'s).
     **backtest_kwargs
         What the Run button passes to :func:`workbench.api.backtest` (``symbol``,
-        ``timeframe``, ``start``, ``end``, ``candles``...).
+        ``timeframe``, ``start``, ``end``, ``candles``...). Symbol, timeframe, dates,
+        fees, slippage, fill timing, cash and sizing start the canvas's *Run settings*
+        panel, where they can be changed; without a symbol the first cached series is
+        used (an empty cache first gets the shipped samples, GOOG 1d and EURUSD 1h).
 
     Returns
     -------

@@ -45,8 +45,15 @@ class CanvasWidget(anywidget.AnyWidget):  # type: ignore[misc]
     run_requested = traitlets.Int(0).tag(sync=True)
     status = traitlets.Unicode("").tag(sync=True)
     readonly = traitlets.Bool(False).tag(sync=True)
+    #: run settings edited in the canvas (symbol, timeframe, start, end, fees, slippage,
+    #: fill_timing, initial_cash, sizing; fractions as in the strategy JSON)
+    settings = traitlets.Dict().tag(sync=True)
+    #: the candle series the settings panel offers (symbol, timeframe, rows, first, last)
+    series: traitlets.List[dict[str, Any]] = traitlets.List().tag(sync=True)
+    #: a Run is under way (the toolbar shows "Running…" exactly while this is true)
+    busy = traitlets.Bool(False).tag(sync=True)
     #: canvas height in CSS pixels (a notebook output area has none of its own)
-    height = traitlets.Int(600).tag(sync=True)
+    height = traitlets.Int(640).tag(sync=True)
 
     def __init__(self, graph: Any = None, *, readonly: bool = False,
                  backtest_kwargs: dict[str, Any] | None = None, record: bool = False,
@@ -57,7 +64,10 @@ class CanvasWidget(anywidget.AnyWidget):  # type: ignore[misc]
         self.recording = record
         self.store = store
         self.last_run_id: str | None = None
-        super().__init__(catalog=host.load_catalog(), readonly=readonly, **kwargs)
+        series = host.host_series(self.backtest_kwargs, samples_if_empty=True)
+        settings, _ = host.split_options({}, self.backtest_kwargs)
+        super().__init__(catalog=host.load_catalog(), readonly=readonly, series=series,
+                         settings=host.default_settings(series, settings), **kwargs)
         self.graph = host.graph_of(graph)
         if not self.problems and not self.status:
             self._revalidate()
@@ -91,33 +101,41 @@ class CanvasWidget(anywidget.AnyWidget):  # type: ignore[misc]
         return self._run(kwargs, raise_errors=True)
 
     def _run(self, overrides: dict[str, Any], *, raise_errors: bool) -> Any:
-        options = {**self.backtest_kwargs, **overrides}
-        label = host.describe_run(options)
-        self.status = f"{label}: running…"
+        settings, extra = host.split_options(self.settings, self.backtest_kwargs, overrides)
+        self.result = None  # type: ignore[assignment]  # a new run clears the last one's result or error
+        self.busy = True
+        self.status = host.running_status(settings)
         try:
-            result = host.run_backtest(self.graph, **options)
-            if self.recording:
-                from workbench import api
-
-                kept = api.record(result, dict(self.graph), store=self.store, source="widget")
-                self.last_run_id = kept["run_id"]
-        except Exception as exc:
-            self.result = host.error_payload(exc)
-            self.status = f"{label}: failed"
+            out = host.canvas_run(self.graph, settings, self.series, backtest=self._backtest,
+                                  **extra)
+        finally:
+            self.busy = False
+        self.result = out.payload
+        self.status = out.status
+        if out.error is not None:
             if raise_errors:
-                raise
+                raise out.error
             return None
-        self.last_result = result
-        self.result = host.result_payload(result, label)
-        self.status = f"{label}: done"
+        self.last_result = out.result
+        return out.result
+
+    def _backtest(self, graph: dict[str, Any], **options: Any) -> Any:
+        result = host.run_backtest(graph, **options)
+        if self.recording:
+            from workbench import api
+
+            kept = api.record(result, dict(graph), store=self.store, source="widget")
+            self.last_run_id = kept["run_id"]
         return result
 
     def sweep(self, grid: dict[str, Any], **kwargs: Any) -> Any:
-        """Grid sweep of the current graph (:func:`workbench.api.sweep`), e.g.
-        ``w.sweep({"fast.window": "5:30:5"})``; one row of metrics per combination."""
+        """Grid sweep of the current graph (:func:`workbench.api.sweep`) with the canvas's
+        Run settings, e.g. ``w.sweep({"fast.window": "5:30:5"})``; one row of metrics per
+        combination."""
         from workbench import api
 
-        options = {"progress": False, **self.backtest_kwargs, **kwargs}
+        settings, extra = host.split_options(self.settings, self.backtest_kwargs, kwargs)
+        options = {"progress": False, **host.run_options(settings, self.series), **extra}
         return api.sweep(dict(self.graph), grid, **options)
 
     @property

@@ -1,9 +1,12 @@
 """What every canvas host does on the Python side, apart from any widget toolkit.
 
-The notebook widget (:mod:`workbench.widgets.canvas_widget`) and the Panel component
-(:mod:`workbench.app.canvas_component`) both hold the same model keys (see
-``notebooks/contracts``: graph, catalog, problems, result, run_requested, status,
-readonly) and call these functions, so the canvas behaves the same in every host.
+The one canvas protocol (#13): the notebook widget (:mod:`workbench.widgets.canvas_widget`),
+the Panel component (:mod:`workbench.widgets.panel_canvas`, also the app's canvas page) and
+the Lab server extension (:mod:`workbench.server.service`) hold the same model keys
+(``extensions/canvas/README.md``: graph, catalog, problems, result, run_requested, status,
+busy, settings, series, readonly) and build them with these functions, so the canvas shows
+the same payload, wording and formatting in every host
+(``tests/canvas/test_protocol_contract.py``).
 """
 
 from __future__ import annotations
@@ -11,7 +14,9 @@ from __future__ import annotations
 import copy
 import json
 import math
-from collections.abc import Mapping
+import re
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -30,6 +35,8 @@ HEADLINE = (
     "total_return", "cagr", "sharpe", "sortino", "max_drawdown", "calmar",
     "win_rate", "profit_factor", "n_trades", "exposure",
 )
+#: Metric names that hold fractions and are shown as percent.
+PERCENT = re.compile(r"return|drawdown|cagr|volatility|rate|exposure|fees|slippage", re.I)
 
 
 def bundle_path() -> Path:
@@ -119,31 +126,85 @@ def status_for(problems: list[dict[str, Any]]) -> str:
     return " and ".join(parts) + " (see the badges)."
 
 
+def format_metric(name: str, value: Any) -> str:
+    """One formatting rule for every host: fractions named like one (return, drawdown,
+    CAGR, volatility, rates, exposure) as percent, counts with thousands separators, other
+    numbers with three decimals (none past 1,000)."""
+    if value is None or isinstance(value, bool):
+        return "–" if value is None else str(value)
+    if not isinstance(value, (int, float)) or not math.isfinite(value):
+        return "–" if isinstance(value, float) else str(value)
+    if PERCENT.search(name) and "duration" not in name:
+        return f"{value * 100:.2f} %"
+    if float(value).is_integer() and (isinstance(value, int) or name.startswith("n_")):
+        return f"{int(value):,}"
+    return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.3f}"
+
+
+def used_settings(provenance: Mapping[str, Any]) -> dict[str, Any]:
+    """The settings a run used (from its provenance): candles, bar range, fees, slippage,
+    fill timing, initial cash and sizing, each also formatted for the results panel."""
+    engine = dict(provenance.get("settings") or {})
+    sizing = dict(engine.get("sizing") or {})
+    used = {
+        "symbol": provenance.get("symbol"), "timeframe": provenance.get("timeframe"),
+        "start": provenance.get("start"), "end": provenance.get("end"),
+        "fees": engine.get("fees"), "slippage": engine.get("slippage"),
+        "fill_timing": engine.get("fill_timing"), "initial_cash": engine.get("initial_cash"),
+        "sizing": sizing or None,
+    }
+    mode = str(sizing.get("mode", ""))
+    size = sizing.get("value")
+    shown_size = (format_metric("rate", size) if mode in ("percent_equity", "risk_percent")
+                  else format_metric("", size))
+    used["text"] = {
+        "candles": " ".join(str(used[k]) for k in ("symbol", "timeframe") if used[k]),
+        "range": f"{str(used['start'] or '')[:10]} → {str(used['end'] or '')[:10]}",
+        "fees": format_metric("rate", used["fees"]),
+        "slippage": format_metric("rate", used["slippage"]),
+        "fill": str(used["fill_timing"] or "").replace("_", " "),
+        "cash": format_metric("", used["initial_cash"]),
+        "sizing": f"{mode.replace('_', ' ')} {shown_size}".strip() if mode else "",
+    }
+    return used
+
+
 def result_payload(result: Result, label: str = "") -> dict[str, Any]:
-    """The ``result`` model key of a :class:`Result` just run (the widget, Lab)."""
-    return _payload(plain(dict(result.metrics.items())), plain(result.equity.to_numpy()), label)
+    """The ``result`` model key of a :class:`Result` just run (the widget, Panel, Lab)."""
+    return _payload(plain(dict(result.metrics.items())), plain(result.equity.to_numpy()), label,
+                    plain(dict(result.provenance)))
 
 
 def document_payload(doc: Mapping[str, Any], label: str = "") -> dict[str, Any]:
     """The same ``result`` model key from a stored result document
     (:mod:`workbench.runs.document`: what the app's canvas draws after a recorded run)."""
-    return _payload(dict(doc["metrics"]), list(doc["equity"]["value"]), label)
+    return _payload(dict(doc["metrics"]), list(doc["equity"]["value"]), label,
+                    dict(doc.get("provenance") or {}))
 
 
-def _payload(metrics: dict[str, Any], seq: list[Any], label: str) -> dict[str, Any]:
-    """Metrics (all, JSON-safe), headline names, and the equity curve thinned to at most
-    :data:`SPARK_POINTS` points for the sparkline."""
+def _payload(metrics: dict[str, Any], seq: list[Any], label: str,
+             provenance: Mapping[str, Any]) -> dict[str, Any]:
+    """Metrics (all, JSON-safe, and formatted), headline names, the settings used, and the
+    equity curve thinned to at most :data:`SPARK_POINTS` points for the sparkline."""
     step = max(1, math.ceil(len(seq) / SPARK_POINTS))
     values = seq[::step]
     if seq and (len(seq) - 1) % step:
         values.append(seq[-1])
     headline = [k for k in HEADLINE if k in metrics] or list(metrics)[:10]
-    return {"metrics": metrics, "headline": headline, "equity": values, "label": label, "error": None}
+    return {"metrics": metrics, "headline": headline,
+            "display": {k: format_metric(k, v) for k, v in metrics.items()},
+            "equity": values, "label": label, "settings": used_settings(provenance),
+            "error": None, "field": None}
 
 
 def error_payload(exc: BaseException) -> dict[str, Any]:
+    """The ``result`` key after a failed run: the message, and the settings field at fault
+    (``details.field``) so the canvas shows the error beside it."""
     message = exc.message if isinstance(exc, WorkbenchError) else f"{type(exc).__name__}: {exc}"
-    return {"metrics": {}, "headline": [], "equity": [], "label": "", "error": message}
+    details = exc.details if isinstance(exc, WorkbenchError) else {}
+    field = (details or {}).get("field")
+    return {"metrics": {}, "headline": [], "display": {}, "equity": [], "label": "",
+            "settings": None, "error": message, "field": field if isinstance(field, str) else None}
 
 
 def run_backtest(graph: Mapping[str, Any], **kwargs: Any) -> Any:
@@ -160,3 +221,221 @@ def describe_run(kwargs: Mapping[str, Any]) -> str:
 
     where = run_label({"parameters": dict(kwargs)})
     return f"Backtest on {where}" if where else "Backtest"
+
+
+# -- run settings: the canvas's ``settings`` and ``series`` keys ---------------------------
+#: Keys of the canvas's ``settings`` model key that override the strategy's own settings.
+ENGINE_KEYS = ("fees", "slippage", "fill_timing", "initial_cash", "sizing")
+FILL_TIMINGS = ("next_open", "close")
+SIZING_MODES = ("percent_equity", "fixed_cash", "fixed_units", "risk_percent")
+
+
+def available_series(*, samples_if_empty: bool = False) -> list[dict[str, Any]]:
+    """The cached candle series the settings panel offers (symbol, timeframe, rows, first
+    and last bar). With ``samples_if_empty`` an empty cache first gets the shipped samples
+    (GOOG 1d, EURUSD 1h), so a fresh notebook's canvas can run at once."""
+    from workbench.data.cache import open_cache
+
+    def listed() -> list[dict[str, Any]]:
+        cache = open_cache(read_only=True)
+        try:
+            return [{k: r[k] for k in ("symbol", "timeframe", "rows", "first", "last")}
+                    for r in cache.list() if r.get("rows")]
+        finally:
+            cache.close()
+
+    found = listed()
+    if not found and samples_if_empty:
+        from workbench.data.samples import load_samples
+
+        cache = open_cache()
+        try:
+            load_samples(cache)
+        finally:
+            cache.close()
+        found = listed()
+    return sorted(found, key=lambda r: (r["symbol"], r["timeframe"]))
+
+
+def host_series(backtest_kwargs: Mapping[str, Any], *,
+                samples_if_empty: bool = False) -> list[dict[str, Any]]:
+    """What a host offers: the candles it was given (``candles=`` with ``symbol=`` and
+    ``timeframe=``) as the one series, else the cached series."""
+    candles = backtest_kwargs.get("candles")
+    if candles is None:
+        return available_series(samples_if_empty=samples_if_empty)
+    from workbench.data.candles import Candles, ns_to_iso, to_ns
+
+    if isinstance(candles, Candles):
+        stamps = [int(candles.ts[0]), int(candles.ts[-1])] if len(candles.ts) else []
+        rows = len(candles.ts)
+    else:
+        stamps = [to_ns(candles.index[0]), to_ns(candles.index[-1])] if len(candles) else []
+        rows = len(candles)
+    return [{"symbol": str(backtest_kwargs.get("symbol") or "candles"),
+             "timeframe": str(backtest_kwargs.get("timeframe") or "1d"), "rows": rows,
+             "first": ns_to_iso(stamps[0]) if stamps else None,
+             "last": ns_to_iso(stamps[1]) if stamps else None}]
+
+
+def default_settings(series: Sequence[Mapping[str, Any]],
+                     given: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """``given`` with symbol/timeframe filled from the first cached series when unset."""
+    out = dict(given or {})
+    if series and not (out.get("symbol") and out.get("timeframe")):
+        out.update(symbol=series[0]["symbol"], timeframe=series[0]["timeframe"])
+    return out
+
+
+def _bad(field: str, message: str, **details: Any) -> ValidationError:
+    return ValidationError(message, details={"field": field, **details})
+
+
+def _number(settings: Mapping[str, Any], key: str, lo: float, hi: float | None,
+            what: str) -> float:
+    value = settings[key]
+    if isinstance(value, bool) or not isinstance(value, (int, float)) \
+            or not math.isfinite(value) or value < lo or (hi is not None and value > hi) \
+            or (key == "initial_cash" and value <= 0):
+        raise _bad(key, f"{key} must be {what}; got {value!r}.", value=value)
+    return float(value)
+
+
+def _date(settings: Mapping[str, Any], key: str) -> Any:
+    import pandas as pd
+
+    text = str(settings.get(key) or "").strip()
+    if not text:
+        return None
+    try:
+        stamp = pd.Timestamp(text)
+    except (ValueError, TypeError):
+        stamp = None
+    if stamp is None or stamp is pd.NaT:
+        raise _bad(key, f"{key} {text!r} is not a date: use YYYY-MM-DD (UTC).", value=text)
+    return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
+
+
+def run_options(settings: Mapping[str, Any] | None,
+                series: Sequence[Mapping[str, Any]] | None = None) -> dict[str, Any]:
+    """The canvas's ``settings`` key as :func:`workbench.api.backtest` keywords (symbol,
+    timeframe, start, end, settings overrides), checked field by field.
+
+    Raises :class:`ValidationError` with ``details.field`` naming the field at fault, so
+    the canvas shows the message beside it; a start or end outside the cached series
+    names the cached range.
+    """
+    s = dict(settings or {})
+    out: dict[str, Any] = {}
+    symbol, timeframe = str(s.get("symbol") or "").strip(), str(s.get("timeframe") or "").strip()
+    if not symbol or not timeframe:
+        raise _bad("symbol", "Pick the candles to run on (symbol and timeframe) in Run "
+                   "settings; `workbench data list` shows what is cached.")
+    out.update(symbol=symbol, timeframe=timeframe)
+    info = None
+    if series is not None:
+        info = next((r for r in series if (r["symbol"], r["timeframe"]) == (symbol, timeframe)),
+                    None)
+        if info is None:
+            cached = ", ".join(f"{r['symbol']} {r['timeframe']}" for r in series) or "nothing"
+            raise _bad("symbol", f"No cached candles for {symbol} {timeframe} (cached: "
+                       f"{cached}); import them with `workbench data import`.")
+    start, end = _date(s, "start"), _date(s, "end")
+    if info is not None:
+        first, last = _date(info, "first"), _date(info, "last")
+        span = f"{str(info['first'])[:10]} to {str(info['last'])[:10]}"
+        if start is not None and last is not None and start > last:
+            raise _bad("start", f"start {start.date()} is after the last cached bar of "
+                       f"{symbol} {timeframe}: the cache holds {span}.", first=info["first"],
+                       last=info["last"])
+        if end is not None and first is not None and end <= first:
+            raise _bad("end", f"end {end.date()} is before the first cached bar of "
+                       f"{symbol} {timeframe}: the cache holds {span}.", first=info["first"],
+                       last=info["last"])
+    if start is not None and end is not None and end <= start:
+        raise _bad("end", f"end {end.date()} must come after start {start.date()}.")
+    if start is not None:
+        out["start"] = start.isoformat()
+    if end is not None:
+        out["end"] = end.isoformat()
+    engine: dict[str, Any] = {}
+    if s.get("fees") is not None:
+        engine["fees"] = _number(s, "fees", 0, 0.5, "a fraction per side from 0 to 0.5 (50 %)")
+    if s.get("slippage") is not None:
+        engine["slippage"] = _number(s, "slippage", 0, 0.5,
+                                     "a fraction per side from 0 to 0.5 (50 %)")
+    if s.get("initial_cash") is not None:
+        engine["initial_cash"] = _number(s, "initial_cash", 0, None, "a positive amount")
+    if s.get("fill_timing") is not None:
+        if s["fill_timing"] not in FILL_TIMINGS:
+            raise _bad("fill_timing", f"fill_timing must be one of {', '.join(FILL_TIMINGS)}; "
+                       f"got {s['fill_timing']!r}.")
+        engine["fill_timing"] = s["fill_timing"]
+    sizing = s.get("sizing")
+    if sizing is not None:
+        if not isinstance(sizing, Mapping) or sizing.get("mode") not in SIZING_MODES:
+            raise _bad("sizing", f"sizing mode must be one of {', '.join(SIZING_MODES)}.")
+        value = _number({"sizing": sizing.get("value")}, "sizing", 0, None,
+                        "a positive number (a fraction for percent modes)")
+        if value <= 0 or (sizing["mode"] in ("percent_equity", "risk_percent") and value > 1):
+            raise _bad("sizing", "sizing value must be above 0 (and at most 1 = 100 % for "
+                       f"percent modes); got {value!r}.")
+        engine["sizing"] = {"mode": sizing["mode"], "value": value}
+    if engine:
+        out["settings"] = engine
+    return out
+
+
+@dataclass
+class Outcome:
+    """One Run as every host reports it: the Result (None on failure), the canvas's
+    ``result`` payload, the toolbar status and the exception, if any."""
+
+    result: Any
+    payload: dict[str, Any]
+    status: str
+    error: BaseException | None = None
+
+
+#: The canvas ``settings`` keys that choose the candles (the rest override the engine's).
+RANGE_KEYS = ("symbol", "timeframe", "start", "end")
+
+
+def split_options(settings: Mapping[str, Any] | None, backtest_kwargs: Mapping[str, Any],
+                  overrides: Mapping[str, Any] | None = None
+                  ) -> tuple[dict[str, Any], dict[str, Any]]:
+    """``(canvas settings, other backtest keywords)``: a host's fixed keywords and a call's
+    overrides sorted into what the settings panel holds and what it does not (candles=,
+    params=)."""
+    merged = dict(settings or {})
+    extra: dict[str, Any] = {}
+    for key, value in {**backtest_kwargs, **(overrides or {})}.items():
+        if key in RANGE_KEYS or key in ENGINE_KEYS:
+            merged[key] = value
+        elif key == "settings" and isinstance(value, Mapping):
+            merged.update({k: v for k, v in value.items() if k in ENGINE_KEYS})
+        else:
+            extra[key] = value
+    return merged, extra
+
+
+def canvas_run(graph: Mapping[str, Any], settings: Mapping[str, Any] | None,
+               series: Sequence[Mapping[str, Any]] | None, *,
+               backtest: Callable[..., Any] = run_backtest, **extra: Any) -> Outcome:
+    """One Run of the canvas, as every host does it: check the settings, backtest, and
+    report. Never raises: the payload carries the message (and the settings field at
+    fault), the status says "failed"; the host clears ``busy`` either way."""
+    try:
+        options = {**run_options(settings, series), **extra}
+    except WorkbenchError as exc:
+        return Outcome(None, error_payload(exc), "Run settings: failed", exc)
+    label = describe_run(options)
+    try:
+        result = backtest(dict(graph), **options)
+    except Exception as exc:  # noqa: BLE001 - shown on the canvas, re-raised by callers who ask
+        return Outcome(None, error_payload(exc), f"{label}: failed", exc)
+    return Outcome(result, result_payload(result, label), f"{label}: done")
+
+
+def running_status(settings: Mapping[str, Any] | None) -> str:
+    return f"{describe_run(settings or {})}: running…"

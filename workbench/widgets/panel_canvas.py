@@ -36,6 +36,11 @@ class CanvasComponent(AnyWidgetComponent):
     run_requested = param.Integer(default=0, bounds=(0, None), doc="Counter the Run button increments.")
     status = param.String(default="", doc="Text shown in the toolbar.")
     readonly = param.Boolean(default=False, doc="Show the graph without letting the user edit it.")
+    settings = param.Dict(default={}, doc="Run settings edited in the canvas (symbol, timeframe, "
+                          "start, end, fees, slippage, fill_timing, initial_cash, sizing).")
+    series = param.List(default=[], doc="Candle series the settings panel offers "
+                        "(symbol, timeframe, rows, first, last).")
+    busy = param.Boolean(default=False, doc="A Run is under way (the toolbar says Running…).")
     backtest_kwargs = param.Dict(default={}, doc="Passed to workbench.api.backtest on Run (symbol, timeframe, ...).")
     last_result = param.Parameter(default=None, doc="The last Result object (Python only).")
 
@@ -44,6 +49,11 @@ class CanvasComponent(AnyWidgetComponent):
         params.setdefault("catalog", host.load_catalog())
         params.setdefault("min_height", 560)
         params.setdefault("sizing_mode", "stretch_width")
+        kwargs = params.get("backtest_kwargs") or {}
+        if "series" not in params:
+            params["series"] = host.host_series(kwargs)
+        settings, _ = host.split_options(params.get("settings") or {}, kwargs)
+        params["settings"] = host.default_settings(params["series"], settings)
         super().__init__(graph=host.graph_of(graph_or_template), **params)
         self._revalidate()
 
@@ -54,19 +64,27 @@ class CanvasComponent(AnyWidgetComponent):
 
     @param.depends("run_requested", watch=True)
     async def _on_run(self) -> None:
-        await self.run()
+        """The Run button: ``busy`` (the toolbar's "Running…") is cleared however the run
+        ends, also in a subclass's ``run`` that raises (issue 17 item 5)."""
+        self.param.update(busy=True, result=None)
+        try:
+            await self.run()
+        except Exception as exc:  # noqa: BLE001 - shown on the page; the session lives on
+            self.param.update(result=host.error_payload(exc), status="Backtest failed")
+        finally:
+            self.busy = False
 
     async def run(self, **kwargs: Any) -> Any:
         """Backtest the current graph in a worker thread; the result goes to the canvas."""
-        options = {**self.backtest_kwargs, **kwargs}
-        label = host.describe_run(options)
-        self.status = f"{label}: running…"
+        settings, extra = host.split_options(self.settings, self.backtest_kwargs, kwargs)
+        # a new run clears the last one's result or error; busy is cleared whatever happens
+        self.param.update(result=None, busy=True, status=host.running_status(settings))
         try:
-            result = await asyncio.to_thread(host.run_backtest, dict(self.graph), **options)
-        except Exception as exc:  # shown on the page; a click must not kill the session
-            self.param.update(result=host.error_payload(exc), status=f"{label}: failed")
-            return None
-        self.param.update(last_result=result, result=host.result_payload(result, label),
-                          status=f"{label}: done")
-        return result
-
+            out = await asyncio.to_thread(host.canvas_run, dict(self.graph), settings,
+                                          self.series, **extra)
+        finally:
+            self.busy = False
+        self.param.update(result=out.payload, status=out.status)
+        if out.error is None:
+            self.last_result = out.result
+        return out.result

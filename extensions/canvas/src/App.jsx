@@ -11,6 +11,8 @@ import { BlockNode } from "./BlockNode.jsx";
 import { Palette } from "./Palette.jsx";
 import { Toolbar } from "./Toolbar.jsx";
 import { Results } from "./Results.jsx";
+import { Settings } from "./Settings.jsx";
+import { clampInto, nextFreeSpot } from "./layout.js";
 
 export const CanvasContext = createContext(null);
 const nodeTypes = { block: BlockNode };
@@ -171,17 +173,20 @@ function Canvas({ model }) {
     showHint(why);
   }, [index, showHint]);
 
-  const placeCounter = useRef(0);
+  // The visible part of the graph area, in flow coordinates.
+  const visibleArea = useCallback(() => {
+    const box = rootRef.current && rootRef.current.querySelector(".wb-flow");
+    const r = box ? box.getBoundingClientRect() : { left: 0, top: 0, width: 600, height: 400 };
+    const a = flow.screenToFlowPosition({ x: r.left, y: r.top });
+    const b = flow.screenToFlowPosition({ x: r.left + r.width, y: r.top + r.height });
+    return { x: a.x, y: a.y, width: b.x - a.x, height: b.y - a.y };
+  }, [flow]);
+
   const addBlock = useCallback((type, position) => {
     const spec = index.get(type);
     if (!spec || readonly) return;
-    let pos = position;
-    if (!pos) {
-      const box = rootRef.current && rootRef.current.querySelector(".wb-flow");
-      const r = box ? box.getBoundingClientRect() : { left: 0, top: 0, width: 600, height: 400 };
-      const k = placeCounter.current++ % 6;
-      pos = flow.screenToFlowPosition({ x: r.left + r.width / 3 + 24 * k, y: r.top + r.height / 3 + 24 * k });
-    }
+    // A drop keeps the block wholly in view; a keyboard add takes the next free spot.
+    const pos = position ? clampInto(position, visibleArea()) : nextFreeSpot(nodesRef.current, visibleArea());
     const id = uniqueId(type, new Set(nodesRef.current.map((n) => n.id)));
     const node = {
       id, type: "block", position: { x: Math.round(pos.x), y: Math.round(pos.y) }, selected: true,
@@ -190,7 +195,7 @@ function Canvas({ model }) {
     const others = nodesRef.current.map((n) => (n.selected ? { ...n, selected: false } : n));
     commit([...others, node], edgesRef.current);
     showHint(`Added ${spec.label} block "${id}".`, "info");
-  }, [commit, flow, index, readonly, showHint]);
+  }, [commit, index, readonly, showHint, visibleArea]);
 
   const onDragOver = useCallback((event) => {
     if (!event.dataTransfer.types.includes(BLOCK_MIME)) return;
@@ -209,6 +214,15 @@ function Canvas({ model }) {
       ? { ...n, data: { ...n.data, params: { ...n.data.params, [name]: value } } } : n));
     commit(next, edgesRef.current);
   }, [commit]);
+
+  // The toolbar's title: the graph's `name` (what the app saves the strategy under).
+  const setName = useCallback((wanted) => {
+    const name = String(wanted).trim();
+    if (!name || readonly || name === (metaRef.current.name || "")) return;
+    metaRef.current = { ...metaRef.current, name };
+    commit(nodesRef.current, edgesRef.current);
+    showHint(`Renamed the strategy to "${name}".`, "info");
+  }, [commit, readonly, showHint]);
 
   const rename = useCallback((oldId, wanted) => {
     const clean = String(wanted).trim();
@@ -287,6 +301,15 @@ function Canvas({ model }) {
   }, [flow]);
   const onMoveStart = useCallback((event) => { if (event) userMoved.current = true; }, []);
 
+  // What a result was computed from: blocks, params, wires (not positions or the name),
+  // and the run settings. A result for another graph is not shown.
+  const settingsValue = useModelValue(model, "settings");
+  const resultKey = useMemo(() => JSON.stringify([
+    nodes.map((n) => [n.id, n.data.blockType, n.data.params]), edges.map((e) => e.id).sort(),
+    (metaRef.current && metaRef.current.settings) || null, settingsValue || null,
+  ]), [nodes, edges, settingsValue]);
+  const [sideOpen, setSideOpen] = useState(true);
+
   const h = history.current;
   const globalProblems = byNode.get("") || [];
   const unknownNodes = [...byNode.keys()].filter((k) => k && !nodes.some((n) => n.id === k));
@@ -297,7 +320,8 @@ function Canvas({ model }) {
         role="application" aria-label="Strategy block canvas" data-testid="canvas-root">
         <Toolbar model={model} canUndo={h.index > 0} canRedo={h.index < h.stack.length - 1}
           onUndo={undo} onRedo={redo} onFit={() => flow.fitView({ maxZoom: 1, duration: 0 })}
-          name={metaRef.current.name} nodeCount={nodes.length} />
+          name={metaRef.current.name} nodeCount={nodes.length} onRename={setName} readonly={readonly}
+          sideOpen={sideOpen} onToggleSide={() => setSideOpen((o) => !o)} />
         <div className="wb-body">
           {!readonly && <Palette catalog={catalog} onAdd={addBlock} mime={BLOCK_MIME} />}
           <div className="wb-flow" onDragOver={onDragOver} onDrop={onDrop} data-testid="flow">
@@ -322,7 +346,7 @@ function Canvas({ model }) {
               <div className={`wb-hint wb-hint-${hint.tone}`} role={hint.tone === "error" ? "alert" : "status"} data-testid="hint">{hint.text}</div>
             )}
           </div>
-          <aside className="wb-side" aria-label="Validation and results">
+          {sideOpen && <aside className="wb-side" aria-label="Run settings, validation and results" data-testid="side">
             {(globalProblems.length > 0 || unknownNodes.length > 0) && (
               <section className="wb-problems" data-testid="graph-problems" aria-label="Strategy problems">
                 <h3>Problems</h3>
@@ -332,8 +356,9 @@ function Canvas({ model }) {
                 </ul>
               </section>
             )}
-            <Results model={model} />
-          </aside>
+            <Settings model={model} />
+            <Results model={model} graphKey={resultKey} />
+          </aside>}
         </div>
       </div>
     </CanvasContext.Provider>

@@ -1,5 +1,7 @@
-// A small results panel: headline metrics and an equity sparkline (SVG, no chart library).
-import React from "react";
+// A small results panel: headline metrics, the settings the run used, and an equity
+// sparkline (SVG, no chart library). Numbers come formatted by the host (`display`, one
+// rule in workbench/widgets/host.py); `fmt` is the fallback for hosts that send none.
+import React, { useEffect, useState } from "react";
 import { useModelValue } from "./model.js";
 
 const LABELS = {
@@ -7,13 +9,13 @@ const LABELS = {
   max_drawdown: "Max drawdown", calmar: "Calmar", win_rate: "Win rate", profit_factor: "Profit factor",
   n_trades: "Trades", exposure: "Exposure", volatility: "Volatility", expectancy: "Expectancy",
 };
-const PERCENT = /return|drawdown|cagr|volatility|rate|exposure/i;
+const PERCENT = /return|drawdown|cagr|volatility|rate|exposure|fees|slippage/i;
 
-function fmt(name, value) {
+export function fmt(name, value) {
   if (value == null || (typeof value === "number" && !Number.isFinite(value))) return "–";
   if (typeof value !== "number") return String(value);
   if (PERCENT.test(name) && !/duration/i.test(name)) return `${(value * 100).toFixed(2)} %`;
-  if (Number.isInteger(value)) return value.toLocaleString("en-US");
+  if (Number.isInteger(value) && /^n_/.test(name)) return value.toLocaleString("en-US");
   return Math.abs(value) >= 1000 ? value.toLocaleString("en-US", { maximumFractionDigits: 0 }) : value.toFixed(3);
 }
 
@@ -32,24 +34,56 @@ function Sparkline({ values }) {
   );
 }
 
-export function Results({ model }) {
+const USED = [["candles", "Candles"], ["range", "Bars"], ["fees", "Fees / side"], ["slippage", "Slippage"],
+  ["fill", "Fill at"], ["cash", "Initial cash"], ["sizing", "Sizing"]];
+
+function Used({ settings }) {
+  const text = settings && settings.text;
+  if (!text) return null;
+  return (
+    <table className="wb-metrics wb-used" data-testid="settings-used" aria-label="Settings this run used">
+      <caption>Settings used</caption>
+      <tbody>
+        {USED.filter(([k]) => text[k]).map(([k, label]) => (
+          <tr key={k} data-testid={`used-${k}`}><th scope="row">{label}</th><td>{text[k]}</td></tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
+// `graphKey` names what the canvas holds now; a result that arrived for another key
+// (the graph or the settings changed since) is put away, error included.
+export function Results({ model, graphKey }) {
   const result = useModelValue(model, "result");
-  if (!result) return <section className="wb-results wb-muted" aria-label="Backtest results"><h3>Results</h3><p>Run a backtest to see metrics here.</p></section>;
+  const [stamp, setStamp] = useState({ result, key: graphKey });
+  useEffect(() => { setStamp({ result, key: graphKey }); }, [result]); // eslint-disable-line
+  const stale = !!result && stamp.result === result && stamp.key !== graphKey;
+  if (!result || stale) {
+    return (
+      <section className="wb-results wb-muted" aria-label="Backtest results" data-testid="results-empty">
+        <h3>Results</h3>
+        <p>{stale ? "The strategy or its settings changed since the last run: press Run to see new results." : "Run a backtest to see metrics here."}</p>
+      </section>
+    );
+  }
   const metrics = result.metrics || {};
+  const shown = result.display || {};
   const names = result.headline || Object.keys(metrics).slice(0, 10);
   return (
     <section className="wb-results" aria-label="Backtest results" data-testid="results">
       <h3>Results</h3>
-      {result.error && <p className="wb-error" role="alert">{result.error}</p>}
+      {result.error && <p className="wb-error" role="alert" data-testid="result-error">{result.error}</p>}
       {result.label && <p className="wb-muted">{result.label}</p>}
       <Sparkline values={result.equity} />
       <table className="wb-metrics">
         <tbody>
           {names.filter((n) => n in metrics).map((n) => (
-            <tr key={n} data-testid={`metric-${n}`}><th scope="row">{LABELS[n] || n.replace(/_/g, " ")}</th><td>{fmt(n, metrics[n])}</td></tr>
+            <tr key={n} data-testid={`metric-${n}`}><th scope="row">{LABELS[n] || n.replace(/_/g, " ")}</th><td>{n in shown ? shown[n] : fmt(n, metrics[n])}</td></tr>
           ))}
         </tbody>
       </table>
+      <Used settings={result.settings} />
     </section>
   );
 }

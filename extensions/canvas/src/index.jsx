@@ -7,7 +7,7 @@ import flowCss from "@xyflow/react/dist/style.css";
 import css from "./styles.css";
 import { App } from "./App.jsx";
 
-const DEFAULT_HEIGHT = 600;
+const DEFAULT_HEIGHT = 640;
 
 function render({ model, el }) {
   const style = document.createElement("style");

@@ -22,6 +22,18 @@ export interface IBacktestResult {
   equity: { t: string[]; v: (number | null)[] };
   n_trades: number;
   provenance: { [key: string]: unknown };
+  /** The canvas's `result` payload, the same in every host (workbench/widgets/host.py). */
+  canvas: any;
+  status: string;
+}
+
+/** One cached candle series, as the canvas's Run settings list them. */
+export interface ISeries {
+  symbol: string;
+  timeframe: string;
+  rows: number;
+  first: string | null;
+  last: string | null;
 }
 
 export class WorkbenchAPIError extends Error {

@@ -184,22 +184,34 @@ const plugin: JupyterFrontEndPlugin<void> = {
       const label = `${symbol} ${timeframe}`;
       const panel = resultsFor(doc);
       panel.content.showRunning(label);
-      view.model.update('status', `Running backtest on ${label}…`);
+      // the same run lifecycle as the widget and Panel hosts: busy + cleared result, then
+      // the result or the error, and busy cleared whatever happened
+      view.model.update('result', null);
+      view.model.update('busy', true);
+      view.model.update('status', `Backtest on ${label}: running…`);
       try {
         const result = await postJSON<IBacktestResult>('backtest', {
           graph: view.graph,
-          symbol,
-          timeframe
+          settings: view.model.get('settings') || {}
         });
         const name = view.graph?.name ?? PathExt.basename(doc.context.path);
         panel.content.showResult(name, result);
-        view.setResult(result, `Backtest ${label}: ${result.n_trades} trades`);
+        view.setResult(result, result.status);
       } catch (error) {
+        const details: any =
+          error instanceof WorkbenchAPIError ? error.details || {} : {};
         panel.content.showError(`Backtest failed: ${errorText(error)}`);
-        view.setResult(null, 'Backtest failed', errorText(error));
+        view.setResult(
+          null,
+          `Backtest on ${label}: failed`,
+          errorText(error),
+          typeof details.field === 'string' ? details.field : null
+        );
         if (error instanceof WorkbenchAPIError && error.code === 'validation_error') {
           void view.validate().catch(() => undefined);
         }
+      } finally {
+        view.model.update('busy', false);
       }
     };
 

@@ -53,9 +53,11 @@ export class ResultsView extends Widget {
     title.textContent = `${strategyName} · ${result.symbol} ${result.timeframe}`;
     const table = document.createElement('table');
     table.className = 'wb-results-metrics';
+    // the host's formatting (workbench/widgets/host.py format_metric), as on the canvas
+    const shown: { [key: string]: string } = (result.canvas && result.canvas.display) || {};
     const rows: [string, string][] = [['trades', formatValue('trades', result.n_trades)]];
     for (const [key, value] of Object.entries(result.metrics)) {
-      rows.push([key.replace(/_/g, ' '), formatValue(key, value)]);
+      rows.push([key.replace(/_/g, ' '), shown[key] ?? formatValue(key, value)]);
     }
     for (const [key, value] of rows) {
       const tr = table.insertRow();

@@ -14,8 +14,10 @@ import { Widget } from '@lumino/widgets';
 import {
   IBacktestResult,
   IProblem,
+  ISeries,
   loadCanvasModule,
   postJSON,
+  requestAPI,
   WorkbenchAPIError
 } from './api';
 import { CanvasModel, ModelState } from './model';
@@ -32,20 +34,29 @@ export function serialize(graph: unknown): string {
   return JSON.stringify(graph, null, 2) + '\n';
 }
 
-/** The canvas's `result` key: {metrics, equity: number[], label, error} (see Results.jsx). */
-export function canvasResult(result: IBacktestResult | null, error?: string): any {
+/**
+ * The canvas's `result` key: the server's `canvas` payload (built by the same Python
+ * function as in the widget and the Panel app), or the error payload of a failed run
+ * with the settings field at fault (`details.field`).
+ */
+export function canvasResult(
+  result: IBacktestResult | null,
+  error?: string,
+  field?: string | null
+): any {
   if (error) {
-    return { metrics: {}, headline: [], equity: [], label: '', error };
+    return {
+      metrics: {},
+      headline: [],
+      display: {},
+      equity: [],
+      label: '',
+      settings: null,
+      error,
+      field: field ?? null
+    };
   }
-  if (!result) {
-    return null;
-  }
-  return {
-    metrics: result.metrics,
-    equity: result.equity.v,
-    label: `${result.symbol} ${result.timeframe} · ${result.n_trades} trades`,
-    error: null
-  };
+  return result ? result.canvas : null;
 }
 
 /** Shared by every canvas: the block catalog, fetched once from the server. */
@@ -75,7 +86,10 @@ export class CanvasView extends Widget {
         result: null,
         run_requested: 0,
         status: 'Loading…',
-        readonly: false
+        readonly: false,
+        settings: {},
+        series: [],
+        busy: false
       },
       changed => this._onSave(changed)
     );
@@ -86,8 +100,17 @@ export class CanvasView extends Widget {
   }
 
   readonly model: CanvasModel;
-  runOptions: IRunOptions = { symbol: 'GOOG', timeframe: '1d' };
   document: StrategyDocument | null = null;
+
+  /** The candles the canvas's Run settings name (the export and the dialog use them). */
+  get runOptions(): IRunOptions {
+    const s = this.model.get('settings') || {};
+    return { symbol: s.symbol || 'GOOG', timeframe: s.timeframe || '1d' };
+  }
+
+  set runOptions(options: IRunOptions) {
+    this.model.update('settings', { ...(this.model.get('settings') || {}), ...options });
+  }
 
   /** The graph as the canvas has it (falls back to the file's text). */
   get graph(): any {
@@ -95,17 +118,42 @@ export class CanvasView extends Widget {
   }
 
   async validate(): Promise<IProblem[]> {
-    const { problems } = await postJSON<{ problems: IProblem[] }>('validate', {
+    const { problems, status } = await postJSON<{
+      problems: IProblem[];
+      status: string;
+    }>('validate', {
       graph: this.graph
     });
     this.model.update('problems', problems);
+    if (!this.model.get('busy')) {
+      this.model.update('status', status);
+    }
     return problems;
   }
 
   /** Show a backtest answer (or an error) in the canvas's own results panel. */
-  setResult(result: IBacktestResult | null, status: string, error?: string): void {
-    this.model.update('result', canvasResult(result, error));
+  setResult(
+    result: IBacktestResult | null,
+    status: string,
+    error?: string,
+    field?: string | null
+  ): void {
+    this.model.update('result', canvasResult(result, error, field));
     this.model.update('status', status);
+  }
+
+  /** The cached series for the Run settings; the first one when none is chosen yet. */
+  async loadSeries(): Promise<void> {
+    const { series } = await requestAPI<{ series: ISeries[] }>('series');
+    this.model.update('series', series);
+    const s = this.model.get('settings') || {};
+    if (series.length > 0 && !(s.symbol && s.timeframe)) {
+      this.model.update('settings', {
+        ...s,
+        symbol: series[0].symbol,
+        timeframe: series[0].timeframe
+      });
+    }
   }
 
   dispose(): void {
@@ -145,6 +193,9 @@ export class CanvasView extends Widget {
       ]);
       this.model.update('catalog', catalog);
       this.model.update('status', 'Ready');
+      await this.loadSeries().catch(error => {
+        this.model.update('status', `Cached candles unavailable: ${error.message}`);
+      });
       this.model.on('change:run_requested', () => {
         void this._host.runBacktest(this.document!);
       });

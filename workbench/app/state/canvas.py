@@ -61,7 +61,17 @@ class CanvasState(param.Parameterized):
     def problems(self) -> list[dict[str, Any]]:
         return services.validate_graph(self.graph)
 
-    def request(self) -> BacktestRequest:
+    def request(self, settings: dict[str, Any] | None = None) -> BacktestRequest:
+        """The backtest to submit: from the canvas's Run settings when given (checked by
+        the canvas protocol, :func:`workbench.widgets.host.run_options`), else from the
+        page's candle and date fields."""
+        if settings:
+            from workbench.widgets import host
+
+            opts = host.run_options(settings, services.cached_series())
+            return BacktestRequest(strategy=dict(self.graph), symbol=opts["symbol"],  # type: ignore[arg-type]
+                                   timeframe=opts["timeframe"], start=opts.get("start"),
+                                   end=opts.get("end"), settings=opts.get("settings"))
         if not self.series:
             raise WorkbenchError("No candles cached yet: import a file on the Data page first.",
                                  code="no_data")
@@ -73,11 +83,12 @@ class CanvasState(param.Parameterized):
         return BacktestRequest(strategy=dict(self.graph), symbol=symbol, timeframe=timeframe,  # type: ignore[arg-type]
                                start=self.start or None, end=self.end or None)  # type: ignore[arg-type]
 
-    def run(self) -> str | None:
-        """Queue a backtest of the current graph; returns the run id (None on refusal)."""
+    def run(self, settings: dict[str, Any] | None = None) -> str | None:
+        """Queue a backtest of the current graph (with the canvas's Run ``settings`` when
+        given); returns the run id (None on refusal)."""
         self.param.update(error="", upgrade_hint="")
         try:
-            run_id = services.submit_backtest(self.session.principal, self.request(),
+            run_id = services.submit_backtest(self.session.principal, self.request(settings),
                                               self.session.jobs)
         except QuotaExceededError as exc:
             self.param.update(error=exc.message, status="Plan limit reached",

@@ -53,7 +53,7 @@ class AppCanvas(CanvasComponent):
     async def run(self, **kwargs: Any) -> Any:
         state: CanvasState = self.app_state
         state.graph = dict(self.graph)
-        run_id = state.run()
+        run_id = state.run(dict(self.settings))
         if run_id is None:
             self.param.update(result={**host.error_payload(RuntimeError(state.error)),
                                       "error": state.error}, status=state.status)
