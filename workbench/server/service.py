@@ -110,7 +110,7 @@ def backtest(body: BacktestBody) -> dict[str, Any]:
         "provenance": plain(result.provenance),
         "run_id": summary["run_id"],
         "canvas": host.result_payload(result, label),
-        "status": f"{label}: done",
+        "status": host.run_status(options, "done"),
     }
 
 

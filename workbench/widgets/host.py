@@ -214,6 +214,13 @@ def run_backtest(graph: Mapping[str, Any], **kwargs: Any) -> Any:
     return api.backtest(dict(graph), **kwargs)
 
 
+def run_status(kwargs: Mapping[str, Any], state: str) -> str:
+    """The toolbar's line, ``Backtest on GOOG 1d: done``: short (the result's label and its
+    "Settings used" say the rest)."""
+    where = " ".join(str(kwargs[k]) for k in ("symbol", "timeframe") if kwargs.get(k))
+    return f"Backtest on {where}: {state}" if where else f"Backtest: {state}"
+
+
 def describe_run(kwargs: Mapping[str, Any]) -> str:
     """``Backtest on GOOG 1d · 2020-01-01→… · fast.window=5``: the run's label
     (:func:`workbench.runs.labels.run_label`) from the widget's backtest options."""
@@ -429,13 +436,13 @@ def canvas_run(graph: Mapping[str, Any], settings: Mapping[str, Any] | None,
         options = {**run_options(settings, series), **extra}
     except WorkbenchError as exc:
         return Outcome(None, error_payload(exc), "Run settings: failed", exc)
-    label = describe_run(options)
     try:
         result = backtest(dict(graph), **options)
     except Exception as exc:  # noqa: BLE001 - shown on the canvas, re-raised by callers who ask
-        return Outcome(None, error_payload(exc), f"{label}: failed", exc)
-    return Outcome(result, result_payload(result, label), f"{label}: done")
+        return Outcome(None, error_payload(exc), run_status(options, "failed"), exc)
+    return Outcome(result, result_payload(result, describe_run(options)),
+                   run_status(options, "done"))
 
 
 def running_status(settings: Mapping[str, Any] | None) -> str:
-    return f"{describe_run(settings or {})}: running…"
+    return run_status(settings or {}, "running…")

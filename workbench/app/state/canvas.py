@@ -62,26 +62,29 @@ class CanvasState(param.Parameterized):
         return services.validate_graph(self.graph)
 
     def request(self, settings: dict[str, Any] | None = None) -> BacktestRequest:
-        """The backtest to submit: from the canvas's Run settings when given (checked by
-        the canvas protocol, :func:`workbench.widgets.host.run_options`), else from the
-        page's candle and date fields."""
-        if settings:
+        """The backtest to submit: candles, dates and settings from the canvas's Run
+        settings when given (checked by the canvas protocol,
+        :func:`workbench.widgets.host.run_options`), else the first cached series; the
+        saved version itself when the graph is unchanged (so the run is labelled with it)."""
+        run_settings = None
+        if settings and settings.get("symbol"):
             from workbench.widgets import host
 
             opts = host.run_options(settings, services.cached_series())
-            return BacktestRequest(strategy=dict(self.graph), symbol=opts["symbol"],  # type: ignore[arg-type]
-                                   timeframe=opts["timeframe"], start=opts.get("start"),
-                                   end=opts.get("end"), settings=opts.get("settings"))
-        if not self.series:
-            raise WorkbenchError("No candles cached yet: import a file on the Data page first.",
-                                 code="no_data")
-        symbol, timeframe = self.series.split(" ", 1)
-        if self.version_id and dict(self.graph) == self.saved_graph:  # the saved version
-            return BacktestRequest(strategy_version_id=self.version_id, symbol=symbol,  # type: ignore[arg-type]
-                                   timeframe=timeframe, start=self.start or None,  # type: ignore[arg-type]
-                                   end=self.end or None)  # type: ignore[arg-type]
-        return BacktestRequest(strategy=dict(self.graph), symbol=symbol, timeframe=timeframe,  # type: ignore[arg-type]
-                               start=self.start or None, end=self.end or None)  # type: ignore[arg-type]
+            symbol, timeframe = opts["symbol"], opts["timeframe"]
+            start, end, run_settings = opts.get("start"), opts.get("end"), opts.get("settings")
+        else:
+            if not self.series:
+                raise WorkbenchError("No candles cached yet: import a file on the Data page "
+                                     "first.", code="no_data")
+            symbol, timeframe = self.series.split(" ", 1)
+            start, end = self.start or None, self.end or None
+        strategy: dict[str, Any] = (
+            {"strategy_version_id": self.version_id}
+            if self.version_id and dict(self.graph) == self.saved_graph
+            else {"strategy": dict(self.graph)})
+        return BacktestRequest(**strategy, symbol=symbol, timeframe=timeframe, start=start,
+                               end=end, settings=run_settings)
 
     def run(self, settings: dict[str, Any] | None = None) -> str | None:
         """Queue a backtest of the current graph (with the canvas's Run ``settings`` when

@@ -140,16 +140,26 @@ class CanvasPage(pn.viewable.Viewer):
         self.run_button.disabled = self.state.running
 
     def _run(self, _event: Any = None) -> None:
+        """The page's Run: the same run as the canvas's own (its Run settings)."""
         self.state.graph = dict(self.canvas.graph)
-        if self.state.run():
-            self.canvas.status = "Backtest running…"
+        if self.state.run(dict(self.canvas.settings)):
+            self.canvas.param.update(result=None, busy=True, status="Backtest running…")
             self._poller.start()
+        else:
+            self._failed()
+
+    def _failed(self) -> None:
+        self.canvas.param.update(busy=False, status="Backtest failed",
+                                 result={**host.error_payload(RuntimeError(self.state.error)),
+                                         "error": self.state.error})
 
     def _finished(self) -> None:
         doc = self.state.last_result
         if doc:
-            self.canvas.result = _payload(self.state)
-            self.canvas.status = "Backtest done"
+            self.canvas.param.update(result=_payload(self.state), busy=False,
+                                     status="Backtest done")
+        else:  # a failed run never leaves the canvas on "running"
+            self._failed()
         self.show_result()
 
     @param.depends("state.last_result", watch=True)
@@ -176,10 +186,7 @@ class CanvasPage(pn.viewable.Viewer):
         w = WIDTH
         controls = pn.Column(
             self.browser.current, self.starter,
-            pn.widgets.Select.from_param(st.param.series, name="Candles", width=w),
-            pn.widgets.TextInput.from_param(st.param.start, name="Start (optional)",
-                                            placeholder="2020-01-01", width=w),
-            pn.widgets.TextInput.from_param(st.param.end, name="End (optional)", width=w),
+            # candles, dates, fees...: the canvas's own Run settings panel (one place)
             self.run_button, self.progress,
             pn.pane.Str(st.param.status, css_classes=["wb-status"], width=w),
             pn.layout.Divider(width=w),
