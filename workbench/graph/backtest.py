@@ -15,6 +15,7 @@ from workbench.graph.data import candles_sha256, load
 from workbench.graph.overrides import apply_overrides
 from workbench.graph.strategy import Strategy, graph_sha256
 from workbench.graph.strategy import load as load_strategy
+from workbench.engine.stats import compute_stats, trade_seconds
 from workbench.result import Result
 
 
@@ -51,6 +52,7 @@ def trades_frame(sim: Any, index: pd.DatetimeIndex) -> pd.DataFrame:
                                                  pd.Index([reasons.get(c, str(c)) for c in labels])),
         "entry_bar": entry_bar,
         "exit_bar": exit_bar,
+        "duration": pd.to_timedelta(trade_seconds(index.asi8, entry_bar, exit_bar), unit="s"),
     }, index=pd.DatetimeIndex(index[entry_bar], name="entry_time"))
     return frame
 
@@ -103,6 +105,8 @@ def run(strategy: Strategy, ctx: Context, *, symbol: str | None = None, timefram
         warnings=warnings,
         provenance_fields=provenance,
         lazy_fields={"candles_sha256": lambda: candles_sha256(ctx)},
+        stat_values=lambda: compute_stats(ctx.ts, ctx.close, sim.fees, sim.ret, sim.entry_idx,
+                                          sim.exit_idx, sim.exit_reason),
     )
 
 
