@@ -22,7 +22,6 @@ KINDS: dict[str, str] = {
     "total_return": "pct", "cagr": "pct", "volatility": "pct", "max_drawdown": "pct",
     "win_rate": "pct", "exposure": "pct", "avg_trade": "pct", "benchmark_return": "pct",
     "best_trade": "pct", "worst_trade": "pct", "return": "pct", "drawdown": "pct",
-    "oos_return": "pct", "is_return": "pct",
     "sharpe": "ratio", "sortino": "ratio", "calmar": "ratio", "profit_factor": "ratio",
     "n_trades": "count", "n_closed": "count", "max_dd_bars": "count", "entry_bar": "count",
     "exit_bar": "count", "bars": "count",
@@ -89,7 +88,9 @@ def number(value: Any) -> str:
     f = _float(value)
     if f is None:
         return MISSING
-    if math.isinf(f) or abs(f) >= 1 or f == 0:
+    if not math.isinf(f) and f == int(f) and abs(f) < 1e15:
+        return f"{int(f):,}"
+    if math.isinf(f) or abs(f) >= 1:
         return ratio(f)
     text = f"{f:.{max(2, 3 - math.floor(math.log10(abs(f))))}f}"
     return text.rstrip("0").rstrip(".") if "." in text else text
@@ -123,10 +124,11 @@ def is_daily(timeframe: str | None) -> bool:
     if not timeframe:
         return False
     from workbench.data import timeframes
+    from workbench.errors import WorkbenchError
 
     try:
         return float(timeframes.to_seconds(timeframe)) >= 86400
-    except Exception:  # noqa: BLE001 - an unknown label is simply not daily
+    except WorkbenchError:  # an unknown label is simply not daily
         return False
 
 
@@ -151,6 +153,10 @@ FORMATTERS = {"pct": pct, "ratio": ratio, "money": money, "count": count, "numbe
 
 
 def kind_of(key: str) -> str:
+    """The kind of ``key``; walk-forward's ``is_``/``oos_`` columns read as their metric."""
+    for prefix in ("is_", "oos_"):
+        if key.startswith(prefix) and key[len(prefix):] in KINDS:
+            return KINDS[key[len(prefix):]]
     return KINDS.get(key, "number")
 
 
@@ -158,6 +164,8 @@ def value(key: str, raw: Any, daily: bool = False) -> str:
     """``raw`` formatted as ``key`` reads (see KINDS): the one call hosts make."""
     kind = kind_of(key)
     if kind == "date":
+        return date(raw, daily)
+    if isinstance(raw, pd.Timestamp):
         return date(raw, daily)
     if isinstance(raw, str):
         return raw
@@ -170,7 +178,9 @@ def frame(df: pd.DataFrame, daily: bool = False) -> pd.DataFrame:
     out = pd.DataFrame(index=df.index)
     for col in df.columns:
         s = df[col]
-        if str(col) in KINDS or pd.api.types.is_float_dtype(s):
+        if pd.api.types.is_datetime64_any_dtype(s):
+            out[col] = [date(v, daily) for v in s]
+        elif kind_of(str(col)) != "number" or pd.api.types.is_float_dtype(s):
             out[col] = [value(str(col), v, daily) for v in s]
         else:
             out[col] = s
@@ -195,3 +205,10 @@ def stats_rows(values: dict[str, Any], daily: bool = False) -> list[tuple[str, s
     """``(key, label, text)`` for the stats table, in LABELS order, from metrics and stats
     merged into one dict (keys that are missing read ``–``)."""
     return [(key, label, value(key, values.get(key), daily)) for key, label in LABELS.items()]
+
+
+def rows(df: pd.DataFrame) -> pd.DataFrame:
+    """A copy of ``df`` whose INDEX holds metric keys (e.g. walk-forward's in-sample /
+    out-of-sample summary), each row formatted as its key reads."""
+    return pd.DataFrame({col: [value(str(k), v) for k, v in df[col].items()] for col in df.columns},
+                        index=df.index)
