@@ -168,7 +168,8 @@ class Result:
         key -> raw value (fractions, seconds) instead."""
         from workbench import formatting
 
-        merged = {**dict(self.metrics.items()), **self.stats_document()}
+        merged: dict[str, Any] = {str(k): v for k, v in self.metrics.items()}
+        merged.update(self.stats_document())
         if raw:
             return pd.Series({k: merged.get(k) for k in formatting.LABELS}, name="stats", dtype=object)
         rows = formatting.stats_rows(merged, formatting.is_daily(self.provenance.get("timeframe")))

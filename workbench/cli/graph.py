@@ -129,7 +129,7 @@ def register(root: typer.Typer) -> None:
             echo_json({k: doc[k] for k in ("metrics", "stats", "warnings", "provenance")}
                       | ({"run_id": kept["run_id"]} if kept else {}))
             return
-        typer.echo(_table(dict(res.stats().items())))
+        typer.echo(_table({str(k): str(v) for k, v in res.stats().items()}))
         for w in res.warnings:
             typer.echo(f"note: {w}")
         from workbench.formatting import count, date, is_daily

@@ -15,7 +15,6 @@ from workbench.graph.data import candles_sha256, load
 from workbench.graph.overrides import apply_overrides
 from workbench.graph.strategy import Strategy, graph_sha256
 from workbench.graph.strategy import load as load_strategy
-from workbench.engine.stats import compute_stats, trade_seconds
 from workbench.result import Result
 
 
@@ -34,6 +33,8 @@ def prepare(strategy: Strategy, params: dict[str, Any] | None, settings: dict[st
 
 
 def trades_frame(sim: Any, index: pd.DatetimeIndex) -> pd.DataFrame:
+    from workbench.engine.stats import trade_seconds
+
     reasons = runner.exit_reason_names()
     entry_bar = np.asarray(sim.entry_idx, dtype=np.int64)
     exit_bar = np.asarray(sim.exit_idx, dtype=np.int64)
@@ -105,9 +106,16 @@ def run(strategy: Strategy, ctx: Context, *, symbol: str | None = None, timefram
         warnings=warnings,
         provenance_fields=provenance,
         lazy_fields={"candles_sha256": lambda: candles_sha256(ctx)},
-        stat_values=lambda: compute_stats(ctx.ts, ctx.close, sim.fees, sim.ret, sim.entry_idx,
-                                          sim.exit_idx, sim.exit_reason),
+        stat_values=lambda: _stats(sim, ctx),
     )
+
+
+def _stats(sim: Any, ctx: Context) -> dict[str, float]:
+    """The stats beside the metrics (:mod:`workbench.engine.stats`) from the run's arrays."""
+    from workbench.engine.stats import compute_stats
+
+    return compute_stats(ctx.ts, ctx.close, sim.fees, sim.ret, sim.entry_idx, sim.exit_idx,
+                         sim.exit_reason)
 
 
 def run_backtest(strategy: Any, symbol: str | None = None, timeframe: str | None = None,
