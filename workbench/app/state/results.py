@@ -171,9 +171,16 @@ class CompareState(param.Parameterized):
             except WorkbenchError as exc:
                 self.error = exc.message
                 continue
-            metrics = run.get("metrics") or {}
+            metrics = {**(run.get("metrics") or {}), **self._stats(run_id)}
             cols[short_label(run)] = {label: fmt(metric(metrics, key), kind) for key, label, kind in CARDS}
         return pd.DataFrame(cols)
+
+    def _stats(self, run_id: str) -> dict[str, Any]:
+        """The stats of a run's result document (none for documents stored before them)."""
+        try:
+            return dict(services.load_result(self.session.principal, run_id).get("stats") or {})
+        except WorkbenchError:
+            return {}
 
     def curves(self) -> Any:
         """Equity curves normalized to 1.0 at the start, one column per run."""
