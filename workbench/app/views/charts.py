@@ -74,18 +74,20 @@ def _equity(doc: dict[str, Any]) -> pd.Series:
                      .tz_localize(None), name="equity", dtype=float)
 
 
-def _time_opts(doc: dict[str, Any], index: pd.Index, kind: str, name: str) -> dict[str, Any]:
+def _time_opts(doc: dict[str, Any], index: pd.Index, kind: str, name: str,
+               label: str | None = None) -> dict[str, Any]:
     """Opts every result chart shares: the x axis spans exactly the data (no padding past
     the first and last bar), dates without time for daily bars, hover text in the human
     format of ``kind`` (``13,310.45``, ``-12.34%``; never ``1.331e+4``)."""
-    from bokeh.models import DatetimeTickFormatter, HoverTool
+    from bokeh.models import DatetimeTickFormatter, HoverTool, NumeralTickFormatter
 
     daily = is_daily(doc)
     when = "%F" if daily else "%F %H:%M"
     opts: dict[str, Any] = {"padding": (0, 0.05), "tools": [HoverTool(
-        tooltips=[("time", f"@time{{{when}}}"), (name, f"@{{{name}}}{{{formatting.NUMBRO[kind]}}}")],
+        tooltips=[("time", f"@time{{{when}}}"), (label or name, f"@{{{name}}}{{{formatting.NUMBRO[kind]}}}")],
         formatters={"@time": "datetime"}, mode="vline")], "default_tools": ["pan", "wheel_zoom",
-                                                                            "box_zoom", "reset", "save"]}
+                                                                            "box_zoom", "reset", "save"],
+        "yformatter": NumeralTickFormatter(format="0%" if kind == "pct" else "0,0.[00]")}
     if daily:
         opts["xformatter"] = DatetimeTickFormatter(hours="%F", minutes="%F", hourmin="%F", days="%F",
                                                    months="%Y-%m", years="%Y")
@@ -117,7 +119,7 @@ def equity_chart(doc: dict[str, Any], height: int = 300) -> pn.viewable.Viewable
         bench.index.name = "time"
         plot = plot * bench.hvplot.line(height=height, responsive=True, color="#94a3b8",
                                         line_dash="dashed", label="buy & hold").opts(
-            **_time_opts(doc, s.index, "money", "buy_and_hold"))
+            **_time_opts(doc, s.index, "money", "buy_and_hold", "buy & hold"))
         plot = plot.opts(legend_position="top_left")
     return pn.pane.HoloViews(plot, sizing_mode="stretch_width", css_classes=["wb-equity-chart"])
 
@@ -127,10 +129,7 @@ def drawdown_chart(doc: dict[str, Any], height: int = 200) -> pn.viewable.Viewab
     s = _equity(doc)
     dd = pd.Series(doc.get("drawdown") or [0.0] * len(s), index=s.index, name="drawdown", dtype=float)
     dd.index.name = "time"
-    from bokeh.models import NumeralTickFormatter
-
-    plot = dd.hvplot.area(title="Drawdown", ylabel="drawdown", height=height,
-                          yformatter=NumeralTickFormatter(format="0%"), responsive=True, color="#dc2626", alpha=0.4
+    plot = dd.hvplot.area(title="Drawdown", ylabel="drawdown", height=height, responsive=True, color="#dc2626", alpha=0.4
                           ).opts(**_time_opts(doc, dd.index, "pct", "drawdown"))
     return pn.pane.HoloViews(plot, sizing_mode="stretch_width", css_classes=["wb-drawdown-chart"])
 
