@@ -132,16 +132,10 @@ DURATION_TEMPLATE = (
 
 
 def is_daily(timeframe: str | None) -> bool:
-    """True for bars of a day or longer (their times carry no time of day)."""
-    if not timeframe:
-        return False
-    from workbench.data import timeframes
-    from workbench.errors import WorkbenchError
-
-    try:
-        return float(timeframes.to_seconds(timeframe)) >= 86400
-    except WorkbenchError:  # an unknown label is simply not daily
-        return False
+    """True for bars of a day or longer (``1d``, ``3d``, ``1w``): their times carry no
+    time of day. Read from the label, so this module imports nothing of the project."""
+    label = str(timeframe or "")
+    return label[-1:] in ("d", "w", "M") and label[:-1].isdigit()
 
 
 def date(value: Any, daily: bool = False) -> str:

@@ -113,8 +113,8 @@ class Result:
                  stat_values: dict[str, float] | Callable[[], dict[str, float]] | None = None) -> None:
         self._values: dict[str, Any] = {}
         self._makers: dict[str, Callable[[], Any]] = {}
-        if stat_values is None:
-            stat_values = self._stats_from_pandas
+        if stat_values is None:  # built without the engine's arrays: the stats read "–"
+            stat_values = {}
         for name, value in (("metrics", metrics), ("trades", trades), ("equity", equity),
                             ("position", position), ("close", close), ("stat_values", stat_values)):
             if callable(value):
@@ -139,18 +139,6 @@ class Result:
     def drawdown(self) -> pd.Series:
         """Equity relative to its running peak, minus 1 (<= 0, fractions)."""
         return (self.equity / self.equity.cummax() - 1.0).rename("drawdown")
-
-    def _stats_from_pandas(self) -> dict[str, float]:
-        """The stats from the pandas objects (a Result built without the engine's arrays)."""
-        from workbench.engine.simulator import EXIT_OPEN
-        from workbench.engine.stats import compute_stats
-
-        t = self.trades
-        reasons = np.where(t["exit_reason"].astype(str).to_numpy() == "open", EXIT_OPEN, 0) \
-            if len(t) else np.empty(0)
-        return compute_stats(self.close.index.to_numpy(), self.close.to_numpy(),
-                             t["fees"].to_numpy(float), t["return"].to_numpy(float),
-                             t["entry_bar"].to_numpy(np.int64), t["exit_bar"].to_numpy(np.int64), reasons)
 
     def stats_document(self) -> dict[str, Any]:
         """``stat_values`` as stored in documents: start/end as ISO text, the rest raw."""
