@@ -9,6 +9,11 @@ volatility, Sharpe and Sortino are annualized by ``bars_per_year`` (by default t
 data's observed bars per calendar year; ``settings.annualization`` overrides it).
 Annualized figures are NaN when the calendar window is shorter than 90 days;
 ``warnings`` says so, and warns below 30 trades.
+
+``stat_values`` holds the figures of :mod:`workbench.engine.stats` (start, end, duration,
+buy-and-hold ``benchmark_return``, ``fees_paid``, ``best_trade``/``worst_trade``, average and
+maximum trade duration in seconds); :meth:`Result.stats` shows them with the metrics in
+human formats (:mod:`workbench.formatting`), as vectorbt's ``pf.stats()`` does.
 """
 
 from __future__ import annotations
@@ -30,8 +35,19 @@ METRIC_KEYS: tuple[str, ...] = (
 
 TRADE_COLUMNS: tuple[str, ...] = (
     "exit_time", "side", "size", "entry_price", "exit_price", "fees", "pnl", "return",
-    "exit_reason", "entry_bar", "exit_bar",
+    "exit_reason", "entry_bar", "exit_bar", "duration",
 )
+
+
+def trade_records(trades: pd.DataFrame | None) -> list[dict[str, Any]]:
+    """The trades as plain JSON rows (``entry_time`` first); the ``duration`` Timedelta
+    becomes ``duration_seconds`` (a number the app and CSV readers can sort)."""
+    if trades is None or not len(trades):
+        return []
+    flat = trades.reset_index() if trades.index.name else trades.reset_index(drop=True)
+    if "duration" in flat:
+        flat["duration_seconds"] = flat.pop("duration").dt.total_seconds()
+    return plain(flat.to_dict(orient="records"))
 
 
 class _Lazy:
@@ -84,6 +100,7 @@ class Result:
     equity: pd.Series = _Lazy()  # type: ignore[assignment]
     position: pd.Series = _Lazy()  # type: ignore[assignment]
     close: pd.Series = _Lazy()  # type: ignore[assignment]
+    stat_values: dict[str, float] = _Lazy()  # type: ignore[assignment]
 
     def __init__(self, metrics: pd.Series | Callable[[], pd.Series],
                  trades: pd.DataFrame | Callable[[], pd.DataFrame],
@@ -92,11 +109,14 @@ class Result:
                  close: pd.Series | Callable[[], pd.Series],
                  warnings: list[str] | None = None,
                  provenance_fields: dict[str, Any] | None = None,
-                 lazy_fields: dict[str, Callable[[], Any]] | None = None) -> None:
+                 lazy_fields: dict[str, Callable[[], Any]] | None = None,
+                 stat_values: dict[str, float] | Callable[[], dict[str, float]] | None = None) -> None:
         self._values: dict[str, Any] = {}
         self._makers: dict[str, Callable[[], Any]] = {}
+        if stat_values is None:  # built without the engine's arrays: the stats read "–"
+            stat_values = {}
         for name, value in (("metrics", metrics), ("trades", trades), ("equity", equity),
-                            ("position", position), ("close", close)):
+                            ("position", position), ("close", close), ("stat_values", stat_values)):
             if callable(value):
                 self._makers[name] = value
             else:
@@ -120,11 +140,47 @@ class Result:
         """Equity relative to its running peak, minus 1 (<= 0, fractions)."""
         return (self.equity / self.equity.cummax() - 1.0).rename("drawdown")
 
+    def stats_document(self) -> dict[str, Any]:
+        """``stat_values`` as stored in documents: start/end as ISO text, the rest raw."""
+        out: dict[str, Any] = {}
+        for key, v in self.stat_values.items():
+            if key in ("start_ns", "end_ns"):
+                out[key[:-3]] = pd.Timestamp(int(v), tz="UTC").isoformat() if v == v else None
+            else:
+                out[key] = v
+        return plain(out)
+
+    def stats(self, raw: bool = False) -> pd.Series:
+        """Metrics and stats in one table, as vectorbt's ``pf.stats()``: label -> human
+        text (``12.34%``, ``3d 4h``, dates without time for daily bars); ``raw=True`` gives
+        key -> raw value (fractions, seconds) instead."""
+        from workbench import formatting
+
+        merged: dict[str, Any] = {str(k): v for k, v in self.metrics.items()}
+        merged.update(self.stats_document())
+        if raw:
+            return pd.Series({k: merged.get(k) for k in formatting.LABELS}, name="stats", dtype=object)
+        rows = formatting.stats_rows(merged, formatting.is_daily(self.provenance.get("timeframe")))
+        return pd.Series({label: text for _k, label, text in rows}, name="stats", dtype=object)
+
     def __repr__(self) -> str:
+        from workbench import formatting
+
         p = self.provenance
-        head = ", ".join(f"{k}={self.metrics.get(k, float('nan')):.4g}"
+        head = ", ".join(f"{k}={formatting.value(k, self.metrics.get(k, float('nan')))}"
                          for k in ("total_return", "max_drawdown", "sharpe", "n_trades"))
         return f"<Result {p.get('strategy', '')} {p.get('symbol') or ''} {p.get('timeframe') or ''}: {head}>"
+
+    def _repr_html_(self) -> str:
+        """The stats table in human formats (what a notebook shows for ``result``)."""
+        import html
+
+        p = self.provenance
+        title = html.escape(f"{p.get('strategy', '')} {p.get('symbol') or ''} {p.get('timeframe') or ''}")
+        table = self.stats().to_frame("").to_html(escape=True, header=False)
+        notes = "".join(f"<li>{html.escape(w)}</li>" for w in self.warnings)
+        return (f'<div class="wb-result"><strong>{title}</strong>{table}'
+                + (f"<ul>{notes}</ul>" if notes else "") + "</div>")
 
     def to_dict(self, max_points: int | None = None) -> dict[str, Any]:
         """Plain JSON types (NaN -> null). ``max_points`` thins the equity curve."""
@@ -134,7 +190,8 @@ class Result:
             eq = eq.iloc[idx]
         return plain({
             "metrics": dict(self.metrics.items()),
-            "trades": self.trades.reset_index().to_dict(orient="records"),
+            "stats": self.stats_document(),
+            "trades": trade_records(self.trades),
             "equity": {"ts": list(eq.index), "value": eq.to_numpy()},
             "warnings": list(self.warnings),
             "provenance": self.provenance,

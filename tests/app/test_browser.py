@@ -180,7 +180,7 @@ def test_canvas_build_sma_crossover_by_dragging_and_run(tab: Tab, artifacts_dir:
     page.locator(".wb-result-tabs").get_by_text("Trades", exact=True).click()
     n_trades = int(page.locator(".wb-main .wb-metric-n_trades dd").first.inner_text())
     assert n_trades > 0
-    expect(page.locator(".wb-trades table tbody tr")).to_have_count(n_trades)
+    expect(page.locator(".wb-trades .tabulator-row")).to_have_count(n_trades)
 
 
 def test_compare_two_runs(tab: Tab, artifacts_dir: Path) -> None:

@@ -99,7 +99,10 @@ def test_compare_puts_two_runs_side_by_side(session: AppSession) -> None:
     compare.refresh_runs()
     assert set(compare.runs) == {first, second}
     table = compare.table()
-    assert table.shape == (10, 2) and "Total return" in table.index
+    from workbench.app.state.results import CARDS
+
+    assert table.shape == (len(CARDS), 2) and "Total return" in table.index
+    assert all(v.endswith("%") for v in table.loc["Buy & hold"])  # stats from the documents
     curves = compare.curves()
     assert list(curves.columns) == list(table.columns)
     assert curves.iloc[:, 1].dropna().iloc[0] == pytest.approx(1.0)

@@ -142,3 +142,23 @@ def test_backtest_nan_candle_file_exits_2_naming_the_row(goog: pd.DataFrame, tmp
     assert res.exit_code == 2, res.output
     assert "not_finite" in res.stderr and "row 301" in res.stderr and "line = row + 1" in res.stderr
     assert "2005-10-" in res.stderr  # the bar's time is named too
+
+
+def test_backtest_human_output_has_no_e_notation(goog_csv: Path) -> None:
+    """#17.11: the table reads 277.19%, 1,250.37, 84d 5h and dates, never 2.000000e+01;
+    --json keeps the raw fractions."""
+    res = runner.invoke(app, ["backtest", "sma_crossover", "--candles", str(goog_csv), "--timeframe", "1d"])
+    assert res.exit_code == 0, res.output
+    direct = api.backtest("sma_crossover", candles=pd.read_csv(goog_csv, index_col=0, parse_dates=True),
+                          timeframe="1d")
+    lines = dict(line.rsplit("  ", 1) for line in res.stdout.splitlines() if "  " in line and ":" not in line)
+    table = {k.strip(): v.strip() for k, v in lines.items()}
+    assert table["Total return"] == f"{direct.metrics['total_return'] * 100:,.2f}%"
+    assert table["Trades"] == str(int(direct.metrics["n_trades"]))
+    assert table["Buy & hold return"].endswith("%") and table["Fees paid"].replace(",", "").replace(".", "").isdigit()
+    assert table["Avg trade duration"] == "84d 5h" and table["Start"] == "2004-08-19"
+    assert "e+" not in res.stdout and "e-0" not in res.stdout
+    raw = json.loads(runner.invoke(app, ["backtest", "sma_crossover", "--candles", str(goog_csv),
+                                         "--timeframe", "1d", "--json"]).stdout)
+    assert raw["metrics"]["total_return"] == direct.metrics["total_return"]
+    assert raw["stats"]["best_trade"] == direct.stat_values["best_trade"]

@@ -83,7 +83,7 @@ def build(opts: ServeOptions) -> tuple[Any, dict[str, Any]]:
     if opts.server_mode:  # lower layers (webhook delivery) refuse internal targets then
         os.environ["WORKBENCH_SERVER_MODE"] = "1"
     logs.configure(logging.INFO)
-    pn.extension()
+    pn.extension("tabulator")  # the results page's trades table is added after page load
     pn.config.authorize_callback = page_host_guard(opts.server_mode)
     ctx = ApiContext(server_mode=opts.server_mode, jobs=runner())
     # the pages' websocket: only from the app's own origin (or WORKBENCH_ALLOWED_ORIGINS)

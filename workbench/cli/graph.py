@@ -53,10 +53,11 @@ def _candles(path: Path | None) -> Any:
     return frame
 
 
-def _table(rows: dict[str, Any]) -> str:
+def _table(rows: dict[str, str]) -> str:
+    """Label and formatted value per line, values right-aligned."""
     width = max((len(k) for k in rows), default=0)
-    return "\n".join(f"{k.ljust(width)}  {v:.6g}" if isinstance(v, float) else f"{k.ljust(width)}  {v}"
-                     for k, v in rows.items())
+    vwidth = max((len(v) for v in rows.values()), default=0)
+    return "\n".join(f"{k.ljust(width)}  {v.rjust(vwidth)}" for k, v in rows.items())
 
 
 def register(root: typer.Typer) -> None:
@@ -114,7 +115,8 @@ def register(root: typer.Typer) -> None:
                      start: StartOpt = None, end: EndOpt = None, sets: SetOpt = None,
                      candles: CandlesOpt = None, as_json: JsonOpt = False,
                      record: RecordOpt = False) -> None:
-        """Backtest a strategy; metrics are fractions (0.05 = 5%)."""
+        """Backtest a strategy: a stats table in human formats (12.34%, 3d 4h); --json
+        gives the raw numbers (fractions, seconds)."""
         from workbench.api import backtest
         from workbench.api import record as record_run
 
@@ -124,15 +126,18 @@ def register(root: typer.Typer) -> None:
         kept = record_run(res, target, source="cli") if record else None
         doc = res.to_dict()
         if as_json:
-            echo_json({k: doc[k] for k in ("metrics", "warnings", "provenance")}
+            echo_json({k: doc[k] for k in ("metrics", "stats", "warnings", "provenance")}
                       | ({"run_id": kept["run_id"]} if kept else {}))
             return
-        typer.echo(_table({k: (v if v is not None else float("nan")) for k, v in doc["metrics"].items()}))
+        typer.echo(_table({str(k): str(v) for k, v in res.stats().items()}))
         for w in res.warnings:
             typer.echo(f"note: {w}")
+        from workbench.formatting import count, date, is_daily
+
         p = res.provenance
+        daily = is_daily(p.get("timeframe"))
         typer.echo(f"graph {p['graph_sha256'][:12]}  candles {p['candles_sha256'][:12]}  "
-                   f"{p['start']} .. {p['end']} ({p['n_bars']} bars)")
+                   f"{date(p['start'], daily)} .. {date(p['end'], daily)} ({count(p['n_bars'])} bars)")
         if kept:
             typer.echo(f"recorded as run {kept['run_id']}")
 
@@ -170,7 +175,9 @@ def register(root: typer.Typer) -> None:
                        "rows": shown.to_dict(orient="records")}
                       | ({"run_id": kept["run_id"]} if kept else {}))
         else:
-            typer.echo(shown.to_string(index=False))
+            from workbench.formatting import frame as human
+
+            typer.echo(human(shown).to_string(index=False))
             if kept:
                 typer.echo(f"recorded as run {kept['run_id']}")
 
@@ -202,9 +209,12 @@ def register(root: typer.Typer) -> None:
             doc.pop("oos_equity")
             echo_json(doc | ({"run_id": kept["run_id"]} if kept else {}))
         else:
-            typer.echo(wf.windows.to_string(index=False))
+            from workbench.formatting import frame as human
+            from workbench.formatting import is_daily, rows
+
+            typer.echo(human(wf.windows, is_daily(timeframe)).to_string(index=False))
             typer.echo("")
-            typer.echo(wf.summary().to_string())
+            typer.echo(rows(wf.summary()).to_string())
             if kept:
                 typer.echo(f"recorded as run {kept['run_id']}")
 

@@ -5,6 +5,8 @@
 - :mod:`workbench.engine.signals` — ``crossed_above``/``crossed_below`` (vectorbt's rule), ``lag``
 - :mod:`workbench.engine.simulator` — ``simulate`` (orders, positions, stops, trade log)
 - :mod:`workbench.engine.metrics` — ``compute_metrics``, ``METRIC_NAMES``
+- :mod:`workbench.engine.stats` — ``compute_stats``: period, buy-and-hold, fees paid, best/worst
+  trade, trade durations (plain numpy over the trade log, beside the metrics)
 - :mod:`workbench.engine.sweep` — ``sweep_rules`` (fused) and ``sweep_signals`` (general)
 
 Kernels are ``*_nb`` (``@njit(cache=True)``); the wrappers check input and raise

@@ -33,6 +33,8 @@ def prepare(strategy: Strategy, params: dict[str, Any] | None, settings: dict[st
 
 
 def trades_frame(sim: Any, index: pd.DatetimeIndex) -> pd.DataFrame:
+    from workbench.engine.stats import trade_seconds
+
     reasons = runner.exit_reason_names()
     entry_bar = np.asarray(sim.entry_idx, dtype=np.int64)
     exit_bar = np.asarray(sim.exit_idx, dtype=np.int64)
@@ -51,6 +53,7 @@ def trades_frame(sim: Any, index: pd.DatetimeIndex) -> pd.DataFrame:
                                                  pd.Index([reasons.get(c, str(c)) for c in labels])),
         "entry_bar": entry_bar,
         "exit_bar": exit_bar,
+        "duration": pd.to_timedelta(trade_seconds(index.asi8, entry_bar, exit_bar), unit="s"),
     }, index=pd.DatetimeIndex(index[entry_bar], name="entry_time"))
     return frame
 
@@ -103,7 +106,16 @@ def run(strategy: Strategy, ctx: Context, *, symbol: str | None = None, timefram
         warnings=warnings,
         provenance_fields=provenance,
         lazy_fields={"candles_sha256": lambda: candles_sha256(ctx)},
+        stat_values=lambda: _stats(sim, ctx),
     )
+
+
+def _stats(sim: Any, ctx: Context) -> dict[str, float]:
+    """The stats beside the metrics (:mod:`workbench.engine.stats`) from the run's arrays."""
+    from workbench.engine.stats import compute_stats
+
+    return compute_stats(ctx.ts, ctx.close, sim.fees, sim.ret, sim.entry_idx, sim.exit_idx,
+                         sim.exit_reason)
 
 
 def run_backtest(strategy: Any, symbol: str | None = None, timeframe: str | None = None,

@@ -48,6 +48,17 @@ class WalkForwardResult:
     def summary(self) -> pd.DataFrame:
         return pd.DataFrame({"in_sample": self.is_metrics, "out_of_sample": self.oos_metrics})
 
+    def _repr_html_(self) -> str:
+        """Windows and summary in human formats (percent, ratios, dates); the frames
+        themselves keep the raw numbers."""
+        from workbench import formatting
+
+        daily = len(self.oos_equity) > 1 and bool(
+            (pd.DatetimeIndex(self.oos_equity.index).normalize() == self.oos_equity.index).all())
+        return (f"<strong>Walk-forward by {self.metric}</strong>"
+                + formatting.frame(self.windows, daily).to_html(index=False)
+                + formatting.rows(self.summary()).to_html())
+
     def to_dict(self) -> dict[str, Any]:
         from workbench.jsonable import plain
 

@@ -1,7 +1,9 @@
 """The one result document: the stored, JSON picture of a backtest that every host renders.
 
-``{"schema", "metrics", "equity": {"ts_ms", "value"}, "drawdown", "close", "trades",
-"warnings", "bars", "provenance"}``; values made plain by :func:`workbench.jsonable.plain`
+``{"schema", "metrics", "stats", "equity": {"ts_ms", "value"}, "drawdown", "close",
+"trades", "warnings", "bars", "provenance"}``; ``stats`` are the figures of
+:mod:`workbench.engine.stats` (start/end as ISO text, returns as fractions, durations in
+seconds) and each trade row carries ``duration_seconds``; values made plain by :func:`workbench.jsonable.plain`
 (NaN and infinity are ``null``). The honest-metric warnings sit beside the numbers.
 """
 
@@ -76,17 +78,14 @@ def result_document(result: Result, timeframe: str) -> dict[str, Any]:
     close = plain(result.close.reindex(equity.index).to_numpy()) \
         if result.close is not None else []
     drawdown = plain((equity / equity.cummax() - 1.0).to_numpy())
-    trades = result.trades
-    if trades is not None and len(trades):
-        flat = trades.reset_index() if trades.index.name else trades.reset_index(drop=True)
-        trade_rows = plain(flat.to_dict(orient="records"))
-    else:
-        trade_rows = []
+    from workbench.result import trade_records
+
+    trade_rows = trade_records(result.trades)
     n_bars = len(result.equity)
     warnings = [str(w) for w in result.warnings]
     warnings += [w for w in honest_warnings(metrics, n_bars, timeframe)
                  if not _covered(w, warnings)]
-    return {"schema": SCHEMA, "metrics": metrics,
+    return {"schema": SCHEMA, "metrics": metrics, "stats": result.stats_document(),
             "equity": {"ts_ms": ts, "value": plain(equity.to_numpy())},
             "drawdown": drawdown, "close": close,
             "trades": trade_rows, "warnings": warnings, "bars": n_bars,

@@ -6,32 +6,35 @@ from typing import Any
 
 import param
 
+from workbench import formatting
 from workbench.app import services
 from workbench.app.state.session import AppSession
 from workbench.errors import WorkbenchError
 
-#: Metrics shown as cards, in order, with how to format them (fraction -> percent).
+#: Metrics and stats shown as cards, in order, with how they read (formatting's kinds).
 CARDS: tuple[tuple[str, str, str], ...] = (
-    ("total_return", "Total return", "pct"), ("cagr", "CAGR", "pct"),
-    ("sharpe", "Sharpe", "num"), ("sortino", "Sortino", "num"),
-    ("max_drawdown", "Max drawdown", "pct"), ("calmar", "Calmar", "num"),
-    ("win_rate", "Win rate", "pct"), ("profit_factor", "Profit factor", "num"),
-    ("n_trades", "Trades", "int"), ("exposure", "Exposure", "pct"),
+    ("total_return", "Total return", "pct"), ("benchmark_return", "Buy & hold", "pct"),
+    ("cagr", "CAGR", "pct"), ("sharpe", "Sharpe", "ratio"), ("sortino", "Sortino", "ratio"),
+    ("max_drawdown", "Max drawdown", "pct"), ("calmar", "Calmar", "ratio"),
+    ("win_rate", "Win rate", "pct"), ("profit_factor", "Profit factor", "ratio"),
+    ("n_trades", "Trades", "count"), ("exposure", "Exposure", "pct"),
+    ("fees_paid", "Fees paid", "money"), ("best_trade", "Best trade", "pct"),
+    ("worst_trade", "Worst trade", "pct"), ("avg_trade_seconds", "Avg trade duration", "duration"),
+)
+
+#: Trade table columns, in order (raw document keys; ``duration_seconds`` reads as ``3d 4h``).
+TRADE_COLUMNS: tuple[str, ...] = (
+    "entry_time", "exit_time", "duration_seconds", "side", "size", "entry_price", "exit_price",
+    "fees", "pnl", "return", "exit_reason",
 )
 
 
 def fmt(value: Any, kind: str) -> str:
-    if value is None:
-        return "–"
-    try:
-        v = float(value)
-    except (TypeError, ValueError):
-        return str(value)
-    if kind == "pct":
-        return f"{v * 100:.2f}%"
-    if kind == "int":
-        return f"{int(v)}"
-    return f"{v:.2f}"
+    """``value`` in the human format of ``kind`` (:mod:`workbench.formatting`)."""
+    aliases = {"num": "ratio", "int": "count"}
+    if isinstance(value, str):
+        return value
+    return formatting.FORMATTERS[aliases.get(kind, kind)](value)
 
 
 def metric(metrics: dict[str, Any], key: str) -> Any:
@@ -40,6 +43,42 @@ def metric(metrics: dict[str, Any], key: str) -> Any:
         if k in metrics:
             return metrics[k]
     return None
+
+
+def values(doc: dict[str, Any]) -> dict[str, Any]:
+    """Metrics and stats of a result document in one dict (documents stored before the
+    stats existed have none: their cards read ``–``)."""
+    return {**(doc.get("metrics") or {}), **(doc.get("stats") or {})}
+
+
+def is_daily(doc: dict[str, Any]) -> bool:
+    return formatting.is_daily((doc.get("provenance") or {}).get("timeframe"))
+
+
+def trades_frame(doc: dict[str, Any]) -> Any:
+    """The document's trades with raw values in TRADE_COLUMNS order (times as UTC
+    timestamps; ``duration_seconds`` derived from the times for older documents)."""
+    import pandas as pd
+
+    trades = pd.DataFrame(doc.get("trades") or [])
+    if not len(trades):
+        return pd.DataFrame(columns=list(TRADE_COLUMNS))
+    for col in ("entry_time", "exit_time"):
+        if col in trades:
+            trades[col] = pd.to_datetime(trades[col], utc=True)
+    if "duration_seconds" not in trades and {"entry_time", "exit_time"} <= set(trades):
+        trades["duration_seconds"] = (trades["exit_time"] - trades["entry_time"]).dt.total_seconds()
+    return trades[[c for c in TRADE_COLUMNS if c in trades]]
+
+
+def trades_csv(doc: dict[str, Any]) -> str:
+    """The trades as CSV for a spreadsheet: raw numbers (returns as fractions), ISO times,
+    the duration in seconds and as text."""
+    trades = trades_frame(doc)
+    if "duration_seconds" in trades:
+        trades.insert(trades.columns.get_loc("duration_seconds") + 1, "duration",
+                      [formatting.duration(v) for v in trades["duration_seconds"]])
+    return str(trades.to_csv(index=False, date_format="%Y-%m-%dT%H:%M:%SZ"))
 
 
 class ResultsState(param.Parameterized):
@@ -75,8 +114,8 @@ class ResultsState(param.Parameterized):
 
     def cards(self) -> list[tuple[str, str, str]]:
         """``(key, label, formatted value)`` for the metric cards."""
-        metrics = (self.doc or {}).get("metrics") or {}
-        return [(k, label, fmt(metric(metrics, k), kind)) for k, label, kind in CARDS]
+        merged = values(self.doc or {})
+        return [(k, label, fmt(metric(merged, k), kind)) for k, label, kind in CARDS]
 
     def frames(self) -> dict[str, Any]:
         """pandas objects for the charts: equity, drawdown, trades, price (when cached)."""
@@ -88,7 +127,7 @@ class ResultsState(param.Parameterized):
         equity = pd.Series(eq["value"], index=index, name="equity", dtype=float)
         drawdown = pd.Series(doc.get("drawdown") or [0.0] * len(equity), index=index,
                              name="drawdown", dtype=float)
-        trades = pd.DataFrame(doc.get("trades") or [])
+        trades = trades_frame(doc)
         close = doc.get("close") or []
         price = pd.Series(close, index=index, name="close", dtype=float) \
             if len(close) == len(index) and len(close) else None
@@ -132,9 +171,16 @@ class CompareState(param.Parameterized):
             except WorkbenchError as exc:
                 self.error = exc.message
                 continue
-            metrics = run.get("metrics") or {}
+            metrics = {**(run.get("metrics") or {}), **self._stats(run_id)}
             cols[short_label(run)] = {label: fmt(metric(metrics, key), kind) for key, label, kind in CARDS}
         return pd.DataFrame(cols)
+
+    def _stats(self, run_id: str) -> dict[str, Any]:
+        """The stats of a run's result document (none for documents stored before them)."""
+        try:
+            return dict(services.load_result(self.session.principal, run_id).get("stats") or {})
+        except WorkbenchError:
+            return {}
 
     def curves(self) -> Any:
         """Equity curves normalized to 1.0 at the start, one column per run."""

@@ -3,12 +3,22 @@
 from __future__ import annotations
 
 import html
+import io
 from typing import Any
 
 import pandas as pd
 import panel as pn
 
-from workbench.app.state.results import CARDS, fmt, metric
+from workbench import formatting
+from workbench.app.state.results import (
+    CARDS,
+    fmt,
+    is_daily,
+    metric,
+    trades_csv,
+    trades_frame,
+    values,
+)
 
 
 def _hv() -> None:
@@ -24,13 +34,20 @@ CARD_CSS = """
 """
 
 
+STATS_CSS = """
+.wb-stats { border-collapse: collapse; font-size: 13px; }
+.wb-stats th { text-align: left; font-weight: 500; color: #475569; padding: 2px 16px 2px 0; }
+.wb-stats td { text-align: right; font-variant-numeric: tabular-nums; padding: 2px 0; }
+"""
+
+
 def metric_cards(doc: dict[str, Any]) -> pn.viewable.Viewable:
     """Metric cards (a definition list, so screen readers pair names and values) plus the
     honest-metric warnings under them."""
-    metrics = doc.get("metrics") or {}
+    merged = values(doc)
     cards = "".join(
         f'<div class="wb-metric wb-metric-{key}"><dt>{html.escape(label)}</dt>'
-        f"<dd>{html.escape(fmt(metric(metrics, key), kind))}</dd></div>"
+        f"<dd>{html.escape(fmt(metric(merged, key), kind))}</dd></div>"
         for key, label, kind in CARDS)
     pane = pn.pane.HTML(f'<dl class="wb-cards" aria-label="Metrics">{cards}</dl>',
                         stylesheets=[CARD_CSS], sizing_mode="stretch_width",
@@ -42,32 +59,82 @@ def metric_cards(doc: dict[str, Any]) -> pn.viewable.Viewable:
     return pn.Column(pane, notes, sizing_mode="stretch_width")
 
 
+def stats_table(doc: dict[str, Any]) -> pn.viewable.Viewable:
+    """Every metric and stat as one two-column table (vectorbt's ``pf.stats()`` order)."""
+    rows = formatting.stats_rows(values(doc), is_daily(doc))
+    body = "".join(f'<tr class="wb-stat-{key}"><th scope="row">{html.escape(label)}</th>'
+                   f"<td>{html.escape(text)}</td></tr>" for key, label, text in rows)
+    return pn.pane.HTML(f'<table class="wb-stats" aria-label="Stats">{body}</table>',
+                        stylesheets=[STATS_CSS], css_classes=["wb-stats-table"])
+
+
 def _equity(doc: dict[str, Any]) -> pd.Series:
     eq = doc.get("equity") or {"ts_ms": [], "value": []}
     return pd.Series(eq["value"], index=pd.to_datetime(eq["ts_ms"], unit="ms", utc=True)
                      .tz_localize(None), name="equity", dtype=float)
 
 
+def _time_opts(doc: dict[str, Any], index: pd.Index, kind: str, name: str,
+               label: str | None = None) -> dict[str, Any]:
+    """Opts every result chart shares: the x axis spans exactly the data (no padding past
+    the first and last bar), dates without time for daily bars, hover text in the human
+    format of ``kind`` (``13,310.45``, ``-12.34%``; never ``1.331e+4``)."""
+    from bokeh.models import DatetimeTickFormatter, HoverTool, NumeralTickFormatter
+
+    daily = is_daily(doc)
+    when = "%F" if daily else "%F %H:%M"
+    opts: dict[str, Any] = {"padding": (0, 0.05), "tools": [HoverTool(
+        tooltips=[("time", f"@time{{{when}}}"), (label or name, f"@{{{name}}}{{{formatting.NUMBRO[kind]}}}")],
+        formatters={"@time": "datetime"}, mode="vline")], "default_tools": ["pan", "wheel_zoom",
+                                                                            "box_zoom", "reset", "save"],
+        "yformatter": NumeralTickFormatter(format="0%" if kind == "pct" else "0,0.[00]")}
+    if daily:
+        opts["xformatter"] = DatetimeTickFormatter(hours="%F", minutes="%F", hourmin="%F", days="%F",
+                                                   months="%Y-%m", years="%Y")
+    if len(index) > 1:
+        opts["xlim"] = (index[0], index[-1])
+    return opts
+
+
+def benchmark(doc: dict[str, Any], index: pd.Index) -> pd.Series | None:
+    """Buy and hold over the same bars: the initial cash in the symbol at the first close."""
+    close = doc.get("close") or []
+    if len(close) != len(index) or not len(close) or not close[0]:
+        return None
+    cash = ((doc.get("provenance") or {}).get("settings") or {}).get("initial_cash")
+    c = pd.Series(close, index=index, dtype=float)
+    return (c / c.iloc[0] * float(cash or 1.0)).rename("buy_and_hold")
+
+
 def equity_chart(doc: dict[str, Any], height: int = 300) -> pn.viewable.Viewable:
+    """Equity with the buy-and-hold benchmark over the same bars (dashed grey)."""
     _hv()
     s = _equity(doc)
     s.index.name = "time"
+    opts = _time_opts(doc, s.index, "money", "equity")
     plot = s.hvplot.line(title="Equity", ylabel="equity", height=height, responsive=True,
-                         color="#2563eb")
+                         color="#2563eb", label="strategy").opts(**opts)
+    bench = benchmark(doc, s.index)
+    if bench is not None:
+        bench.index.name = "time"
+        plot = plot * bench.hvplot.line(height=height, responsive=True, color="#94a3b8",
+                                        line_dash="dashed", label="buy & hold").opts(
+            **_time_opts(doc, s.index, "money", "buy_and_hold", "buy & hold"))
+        plot = plot.opts(legend_position="top_left")
     return pn.pane.HoloViews(plot, sizing_mode="stretch_width", css_classes=["wb-equity-chart"])
 
 
 def drawdown_chart(doc: dict[str, Any], height: int = 200) -> pn.viewable.Viewable:
     _hv()
     s = _equity(doc)
-    dd = pd.Series(doc.get("drawdown") or [0.0] * len(s), index=s.index, name="drawdown") * 100
+    dd = pd.Series(doc.get("drawdown") or [0.0] * len(s), index=s.index, name="drawdown", dtype=float)
     dd.index.name = "time"
-    plot = dd.hvplot.area(title="Drawdown (%)", ylabel="%", height=height, responsive=True,
-                          color="#dc2626", alpha=0.4)
+    plot = dd.hvplot.area(title="Drawdown", ylabel="drawdown", height=height, responsive=True, color="#dc2626", alpha=0.4
+                          ).opts(**_time_opts(doc, dd.index, "pct", "drawdown"))
     return pn.pane.HoloViews(plot, sizing_mode="stretch_width", css_classes=["wb-drawdown-chart"])
 
 
-def price_chart(price: pd.Series | None, trades: pd.DataFrame,
+def price_chart(price: pd.Series | None, trades: pd.DataFrame, doc: dict[str, Any] | None = None,
                 height: int = 300) -> pn.viewable.Viewable:
     """Close price with entry (green ▲) and exit (red ▼) markers."""
     _hv()
@@ -77,7 +144,7 @@ def price_chart(price: pd.Series | None, trades: pd.DataFrame,
     p.index = pd.DatetimeIndex(p.index).tz_localize(None)
     p.index.name = "time"
     plot = p.hvplot.line(title="Price and trades", height=height, responsive=True,
-                         color="#475569")
+                         color="#475569").opts(**_time_opts(doc or {}, p.index, "money", "close"))
     for when, at, marker, color in (("entry_time", "entry_price", "triangle", "#16a34a"),
                                     ("exit_time", "exit_price", "inverted_triangle", "#dc2626")):
         if len(trades) and when in trades and at in trades:
@@ -85,15 +152,39 @@ def price_chart(price: pd.Series | None, trades: pd.DataFrame,
                                 "price": trades[at].astype(float)}).dropna()
             plot = plot * pts.hvplot.scatter(x="time", y="price", marker=marker, size=80,
                                              color=color, label=when.split("_")[0],
-                                             responsive=True, height=height)
+                                             responsive=True, height=height).opts(
+                **_time_opts(doc or {}, p.index, "money", "price"))
     return pn.pane.HoloViews(plot, sizing_mode="stretch_width", css_classes=["wb-price-chart"])
 
 
-def trades_table(trades: pd.DataFrame, max_rows: int = 500) -> pn.viewable.Viewable:
-    """The trades as a plain HTML table (the last ``max_rows``; no extra JS to load)."""
+def trades_table(doc: dict[str, Any], page_size: int = 25) -> pn.viewable.Viewable:
+    """The trades, sortable by any column (click a header), paged, with a CSV download of
+    every trade. Values stay raw in the table so sorting is numeric; the cells show the
+    human formats (percent returns, money, ``3d 4h`` durations)."""
+    from bokeh.models.widgets.tables import HTMLTemplateFormatter, NumberFormatter
+
+    trades = trades_frame(doc)
     if not len(trades):
         return pn.pane.Markdown("*No trades.*")
-    shown = trades.tail(max_rows)
-    return pn.pane.DataFrame(shown, index=False, sizing_mode="stretch_width", max_height=420,
-                             css_classes=["wb-trades"], float_format="{:,.4f}".format,
-                             styles={"overflow-y": "auto"})
+    shown = trades.copy()
+    daily = is_daily(doc)
+    for col in ("entry_time", "exit_time"):  # ISO-like text sorts in time order
+        if col in shown:
+            shown[col] = [formatting.date(v, daily) for v in shown[col]]
+    for col in ("side", "exit_reason"):
+        if col in shown:
+            shown[col] = shown[col].astype(str)
+    money = NumberFormatter(format=formatting.NUMBRO["money"], text_align="right")
+    fmts: dict[str, Any] = {c: money for c in ("entry_price", "exit_price", "fees", "pnl")}
+    fmts["size"] = NumberFormatter(format=formatting.NUMBRO["number"], text_align="right")
+    fmts["return"] = NumberFormatter(format=formatting.NUMBRO["pct"], text_align="right")
+    fmts["duration_seconds"] = HTMLTemplateFormatter(template=formatting.DURATION_TEMPLATE)
+    table = pn.widgets.Tabulator(
+        shown, formatters=fmts, show_index=False, disabled=True, pagination="local",
+        page_size=page_size, sizing_mode="stretch_width", titles={"duration_seconds": "duration"},
+        header_align="center", css_classes=["wb-trades"])
+    download = pn.widgets.FileDownload(
+        callback=lambda: io.StringIO(trades_csv(doc)), filename="trades.csv",
+        label="Download trades (CSV)", button_type="default", css_classes=["wb-trades-csv"],
+        width=220)
+    return pn.Column(download, table, sizing_mode="stretch_width")

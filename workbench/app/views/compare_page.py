@@ -33,8 +33,16 @@ class ComparePage(pn.viewable.Viewer):
         curves = self.state.curves()
         curves.index = curves.index.tz_localize(None) if len(curves) else curves.index
         curves.index.name = "time"
+        from bokeh.models import HoverTool
+
+        # x axis spans exactly the data; hover reads 1.2345 (growth of 1), never e-notation
+        opts: dict[str, Any] = {"padding": (0, 0.05), "tools": [HoverTool(
+            tooltips=[("run", "$name"), ("time", "@time{%F %H:%M}"), ("growth", "$y{0,0.0000}")],
+            formatters={"@time": "datetime"})]}
+        if len(curves) > 1:
+            opts["xlim"] = (curves.index[0], curves.index[-1])
         plot = curves.hvplot.line(title="Equity (1.0 = start)", height=340, responsive=True,
-                                  legend="top_left")
+                                  legend="top_left").opts(**opts)
         self.body.objects = [
             pn.pane.DataFrame(table, sizing_mode="stretch_width", css_classes=["wb-compare-table"]),
             pn.pane.HoloViews(plot, sizing_mode="stretch_width",

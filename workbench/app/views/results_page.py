@@ -1,4 +1,5 @@
-"""The Results page: metric cards with warnings, equity, drawdown, price with trades, trades."""
+"""The Results page: metric cards with warnings, equity against buy and hold, drawdown,
+price with trades, the sortable trades with a CSV download, the full stats table."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from workbench.app.views.charts import (
     equity_chart,
     metric_cards,
     price_chart,
+    stats_table,
     trades_table,
 )
 from workbench.app.views.common import alert, title
@@ -48,9 +50,9 @@ class ResultsPage(pn.viewable.Viewer):
         details = pn.Tabs(
             ("Drawdown", pn.param.ParamFunction(lambda: drawdown_chart(doc), lazy=True)),
             ("Price and trades", pn.param.ParamFunction(
-                lambda: price_chart(frames["price"], frames["trades"]), lazy=True)),
-            ("Trades", pn.param.ParamFunction(lambda: trades_table(frames["trades"]),
-                                              lazy=True)),
+                lambda: price_chart(frames["price"], frames["trades"], doc), lazy=True)),
+            ("Trades", pn.param.ParamFunction(lambda: trades_table(doc), lazy=True)),
+            ("Stats", pn.param.ParamFunction(lambda: stats_table(doc), lazy=True)),
             dynamic=True, sizing_mode="stretch_width", css_classes=["wb-result-tabs"])
         self.body.objects = [metric_cards(doc), equity_chart(doc), details]
 
