@@ -16,7 +16,7 @@ import uuid
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
-from workbench.errors import NotFoundError, ValidationError
+from workbench.errors import ConflictError, NotFoundError, ValidationError
 from workbench.paper import alerts as alerts_mod
 from workbench.paper import control
 
@@ -111,7 +111,18 @@ def act(store: Store, user_id: uuid.UUID, run_id: uuid.UUID | str,
     if action not in ACTIONS:
         raise ValidationError(f"Unknown action {action!r}; use pause, resume or stop.",
                               details={"action": action})
-    return ACTIONS[action](store, user_id, run_id)
+    try:
+        return ACTIONS[action](store, user_id, run_id)
+    except ConflictError as exc:  # the records' wording names tables; say it for people
+        status = str(exc.details.get("status"))
+        raise ConflictError(
+            f"The run is {status}, so it cannot become {exc.details.get('to')}: "
+            f"{NEXT[status]}.", details=exc.details) from None
+
+
+#: What a run in each status can do next (for the message of a refused action).
+NEXT = {"scheduled": "pause or stop it", "active": "pause or stop it",
+        "paused": "resume or stop it", "stopped": "resume it"}
 
 
 def form_options(store: Store, user_id: uuid.UUID, cache: Any = None) -> dict[str, Any]:
@@ -161,7 +172,7 @@ def detail(store: Store, user_id: uuid.UUID, run_id: uuid.UUID | str) -> dict[st
         rows.append({"bar_ts": t.bar_ts.isoformat(), "status": t.status,
                      "fills": len(mine), "error": t.error,
                      "executed_at": (t.finished_at or t.started_at).isoformat(),
-                     "notebook": bool(t.notebook_path)})
+                     "notebook": bool(t.notebook_path), "notebook_path": t.notebook_path})
     rows.reverse()
     last = rows[0] if rows else None
     out["summary"] = {
