@@ -76,8 +76,8 @@ def run_starters() -> None:
 
 def run_paper() -> None:
     from workbench.data.cache import open_cache
-    from workbench.paper import demo_run
     from workbench.records import open_store
+    from workbench.runs.paper import demo_run
 
     store = open_store()
     runs = store.paper_runs.list()

@@ -159,7 +159,7 @@ def test_paper_page_reads_runs_ticks_and_fills(session: AppSession) -> None:
     paper.act("pause")
     assert paper.runs[0]["status"] == "paused" and paper.error == ""
     paper.act("pause")  # paused -> paused is not a transition: shown, not raised
-    assert "cannot become" in paper.error
+    assert "cannot become paused" in paper.error and "resume or stop" in paper.error
 
 
 def test_data_page_imports_a_file_whole_or_not_at_all(session: AppSession) -> None:

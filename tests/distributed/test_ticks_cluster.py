@@ -82,7 +82,7 @@ def same_env(env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def _runs(store: Any, tag: str) -> list[str]:
-    from workbench.paper.control import create_run
+    from workbench.runs.paper import create_run
 
     owner = store.profiles.create(email=f"{tag}@example.com", display_name=tag)  # 3 runs a day: free plan
     out = []

@@ -70,7 +70,7 @@ def local_store() -> Iterator[Store]:
 
 def make_run(store: Store, strategy: str = "sma_crossover", **kw: object):
     """A replay run on GOOG 1d: one bar per minute after ANCHOR, 120 bars of warm-up."""
-    from workbench.paper.control import create_run
+    from workbench.runs.paper import create_run
 
     args = {"symbol": "GOOG", "timeframe": "1d", "cash": 10_000.0, "schedule": "* * * * *",
             "source": "replay", "warmup_bars": 120, "anchor": ANCHOR, **kw}

@@ -42,8 +42,9 @@ def test_create_list_show_pause_resume_stop(store):
     assert json.loads(_ok("paper", "pause", run_id, "--json"))["status"] == "paused"
     assert json.loads(_ok("paper", "resume", run_id, "--json"))["status"] == "active"
     assert json.loads(_ok("paper", "stop", run_id, "--json"))["status"] == "stopped"
-    again = runner.invoke(app, ["paper", "resume", run_id])
+    again = runner.invoke(app, ["paper", "pause", run_id])  # stopped: resume, not pause
     assert again.exit_code == 2 and "conflict" in again.output
+    assert json.loads(_ok("paper", "resume", run_id, "--json"))["status"] == "active"
 
 
 def test_bad_input_exits_2_with_the_fix():

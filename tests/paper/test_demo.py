@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from workbench.paper import demo_run
+from workbench.runs.paper import demo_run
 
 
 def test_demo_run_ticks_and_is_repeatable(local_store, monkeypatch, tmp_path):

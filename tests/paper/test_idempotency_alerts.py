@@ -95,8 +95,9 @@ def test_pause_resume_stop_and_quota(local_store):
     control.resume(local_store, run.id)
     assert runner.tick(local_store, run.id, at(5), engine="inprocess").status == "succeeded"
     control.stop(local_store, run.id)
+    assert runner.tick(local_store, run.id, at(6), engine="inprocess").status == "inactive"
     with pytest.raises(ConflictError):
-        control.resume(local_store, run.id)
+        control.pause(local_store, run.id)  # a stopped run is resumed, not paused
     actions = [e.action for e in local_store.audit.list()]
     for a in ("paper.create", "paper.pause", "paper.resume", "paper.tick", "paper.stop"):
         assert a in actions

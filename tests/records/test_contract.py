@@ -167,7 +167,8 @@ def test_paper_run_tick_is_idempotent(store: Store) -> None:
     assert store.ticks.find_tick(run.id, bar2).status == "succeeded"  # type: ignore[union-attr]
     assert store.paper_runs.set_status(run.id, "stopped").status == "stopped"
     with pytest.raises(ConflictError):
-        store.paper_runs.set_status(run.id, "active")
+        store.paper_runs.set_status(run.id, "paused")
+    assert store.paper_runs.set_status(run.id, "active").status == "active"  # resume
 
 
 def test_commit_tick_rolls_back_as_a_whole(store: Store) -> None:

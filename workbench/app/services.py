@@ -8,7 +8,6 @@ and the API's import stay light.
 
 from __future__ import annotations
 
-import re
 import threading
 import uuid
 import warnings
@@ -531,44 +530,49 @@ def list_paper_runs(principal: Principal) -> list[dict[str, Any]]:
 
 
 def get_paper_run(principal: Principal, run_id: str) -> dict[str, Any]:
-    st = store(principal)
-    uid = _actor(principal)
-    run = st.paper_runs.get(_uuid(run_id, "run id"), actor=uid)
-    item = _json(run)
-    item.pop("state", None)
-    item["ticks"] = [_json(t) for t in st.ticks.list(run.id, limit=20)]
-    item["fills"] = [_json(f) for f in st.fills.list(run.id)][-50:]
-    alerts = [n for n in st.notifications.list(uid) if n.type == "paper_trade_alert"
-              and str(n.payload.get("run_id")) == str(run.id)]
-    item["alerts"] = [_json(a) for a in alerts[:20]]
-    return item
+    """The run as the monitor shows it (:func:`workbench.runs.paper.detail`)."""
+    from workbench.runs import paper
+
+    return paper.detail(store(principal), _actor(principal), _uuid(run_id, "run id"))
 
 
-def paper_notebook(principal: Principal, run_id: str) -> tuple[str, bytes]:
-    """``(file name, bytes)`` of the latest executed notebook of a paper run."""
-    st = store(principal)
-    run = st.paper_runs.get(_uuid(run_id, "run id"), actor=_actor(principal))
-    for tick in st.ticks.list(run.id, limit=50):
-        if tick.notebook_path:
-            # by key inside the file store only: the row may hold a hostile path
-            data = st.files.get_file(tick.notebook_path)
-            name = re.sub(r"[^A-Za-z0-9._-]", "_", tick.notebook_path.rsplit("/", 1)[-1])
-            return (name if name.endswith(".ipynb") else "tick.ipynb"), data
-    raise NotFoundError(f"Paper run {run_id} has no executed notebook yet; the next tick "
-                        "stores one.", details={"id": run_id})
+def paper_notebook(principal: Principal, run_id: str,
+                   bar_ts: str | None = None) -> tuple[str, bytes]:
+    """``(file name, bytes)`` of the executed notebook of a tick (default the newest)."""
+    from workbench.runs import paper
+
+    return paper.tick_notebook(store(principal), _actor(principal), _uuid(run_id, "run id"),
+                               bar_ts)
 
 
 def paper_action(principal: Principal, run_id: str, action: str) -> dict[str, Any]:
     """Pause, resume or stop a run (the records' transitions decide what is allowed)."""
-    st = store(principal)
-    uid = _actor(principal)
-    from workbench.paper import control
+    from workbench.runs import paper
 
-    moves = {"pause": control.pause, "resume": control.resume, "stop": control.stop}
-    if action not in moves:
-        raise ValidationError(f"Unknown action {action!r}; use pause, resume or stop.",
-                              details={"action": action})
-    run = moves[action](st, _uuid(run_id, "run id"), actor=uid)
+    run = paper.act(store(principal), _actor(principal), _uuid(run_id, "run id"), action)
+    out = _json(run)
+    out.pop("state", None)
+    return out
+
+
+def paper_form_options(principal: Principal) -> dict[str, Any]:
+    """Strategy versions, cached series, alert rules and schedules for the create form."""
+    from workbench.runs import paper
+
+    return paper.form_options(store(principal), _actor(principal))
+
+
+def create_paper_run(principal: Principal, *, version_id: str, symbol: str, timeframe: str,
+                     cash: float, schedule: str, alerts: dict[str, float],
+                     source: str = "replay", warmup_bars: int = 0,
+                     name: str | None = None) -> dict[str, Any]:
+    """A new paper run of a stored strategy version (counts one paper_trade_runs unit)."""
+    from workbench.runs import paper
+
+    run = paper.create_run(store(principal), version_id=_uuid(version_id, "version_id"),
+                           owner_id=_actor(principal), symbol=symbol, timeframe=timeframe,
+                           cash=cash, schedule=schedule, alerts=alerts, source=source,
+                           warmup_bars=warmup_bars, name=name or None)
     out = _json(run)
     out.pop("state", None)
     return out
@@ -599,6 +603,22 @@ def mark_notifications_read(principal: Principal, ids: list[str] | None,
     for nid in ids:
         st.notifications.mark_read(_uuid(nid, "notification id"), actor=uid)
     return len(ids)
+
+
+def notification_settings(principal: Principal) -> dict[str, Any]:
+    """Where the caller's notifications go (the webhook secret only as set / not set)."""
+    from workbench.governance import notifications
+
+    return notifications.describe(notifications.load_settings(_actor(principal),
+                                                              store(principal)))
+
+
+def save_notification_settings(principal: Principal, **changes: Any) -> dict[str, Any]:
+    """Change the caller's channel settings (see ``notifications.update_settings``)."""
+    from workbench.governance import notifications
+
+    return notifications.describe(notifications.update_settings(
+        store(principal), _actor(principal), **changes))
 
 
 # -- plan usage -----------------------------------------------------------------------

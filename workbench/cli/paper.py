@@ -41,8 +41,9 @@ def create(target: str = typer.Argument(..., help="A *.strategy.json file or a s
            exchange: str = typer.Option(None, "--exchange", help="ccxt: exchange id."),
            name: str = typer.Option(None, "--name"),
            as_json: bool = typer.Option(False, "--json")) -> None:
-    """Create a paper run (counts one paper_trade_runs unit of your plan)."""
-    from workbench.paper.control import create_run
+    """Create a paper run (counts one paper_trade_runs unit of your plan). With --alert,
+    exactly the named rules are on; without, the defaults."""
+    from workbench.runs.paper import create_run
 
     store = _store()
     run = create_run(store, target, symbol=symbol, timeframe=timeframe, cash=cash,
@@ -59,19 +60,19 @@ def _status_command(action: str) -> Any:
     def command(run: str = typer.Argument(..., help="Run id (or a unique prefix)."),
                 as_json: bool = typer.Option(False, "--json")) -> None:
         from workbench.paper import control
+        from workbench.runs import paper
 
         store = _store()
         found = control.find_run(store, run)
-        change = {"pause": control.pause, "resume": control.resume, "stop": control.stop}[action]
-        changed = change(store, found.id, actor=store.current_user())
+        changed = paper.act(store, store.current_user().id, found.id, action)
         if as_json:
             echo_json(_run_row(changed))
         else:
             typer.echo(f"{changed.id}: {changed.status}")
 
     command.__doc__ = {"pause": "Pause a run (due ticks are skipped).",
-                       "resume": "Resume a paused run (the next tick catches up).",
-                       "stop": "Stop a run for good (its ledger stays)."}[action]
+                       "resume": "Resume a paused or stopped run (the next tick catches up).",
+                       "stop": "Stop a run (no ticks until resumed; its ledger stays)."}[action]
     return command
 
 

@@ -164,6 +164,48 @@ def save_settings_to_store(store: Store, user_id: uuid.UUID | str,
     return row
 
 
+def update_settings(store: Store, user_id: uuid.UUID | str, *,
+                    webhook_url: str | None = None, webhook_secret: str | None = None,
+                    email: str | None = None,
+                    channels: Sequence[str] | None = None) -> ChannelSettings:
+    """Change the stored settings of ``user_id`` (None leaves a field as it is, ``""``
+    clears it; ``email="profile"`` means the profile's address) and keep them on the
+    profile. What the CLI's ``notifications settings`` and the app's settings panel do."""
+    current = load_settings(user_id, store)
+    if webhook_url is not None:
+        url = webhook_url.strip()
+        if url and not url.startswith(("http://", "https://")):
+            raise ValidationError(f"The webhook URL must start with http:// or https://, got "
+                                  f"{url!r}.", details={"webhook_url": url})
+        current.webhook_url = url or None
+    if webhook_secret is not None:
+        current.webhook_secret = webhook_secret or None
+    if email is not None:
+        address = email.strip()
+        if address and address != "profile" and "@" not in address:
+            raise ValidationError(f"{address!r} is not an e-mail address.",
+                                  details={"email": address})
+        current.email = True if address == "profile" else (address or None)
+    if channels is not None:
+        bad = sorted(set(channels) - set(CHANNELS))
+        if bad:
+            raise ValidationError(f"Unknown channel(s) {bad}; use in_app, webhook, email.",
+                                  details={"channels": bad})
+        current.channels = list(dict.fromkeys(["in_app", *channels]))
+    save_settings_to_store(store, user_id, current)
+    return current
+
+
+def describe(settings: ChannelSettings) -> dict[str, Any]:
+    """The settings as a UI may show them: the secret only as set / not set."""
+    from workbench.governance.mail import SmtpSettings
+
+    return {"webhook_url": settings.webhook_url, "webhook_secret_set":
+            bool(settings.webhook_secret), "email": settings.email,
+            "channels": settings.enabled(), "smtp_configured": SmtpSettings.from_env()
+            is not None}
+
+
 def save_settings(user_id: uuid.UUID | str, settings: ChannelSettings) -> Path:
     """Write ``settings`` for ``user_id`` to the old ``notifications.json`` (readable by
     its owner only). Kept for set-ups without a store; the CLI uses

@@ -1,6 +1,8 @@
 """Alert rules of a paper run, raised as ``paper_trade_alert`` notifications.
 
-``alert_config`` keys (``--alert key=value``); a rule is off when its value is 0/None:
+``alert_config`` keys (``--alert key=value``); a rule is on only when its key is in the
+run's ``alert_config`` with a non-zero value (a run created without any alert gets
+:data:`DEFAULTS`; a run that names some gets exactly those):
 
 ``drawdown``     fraction (0.1 = 10%): equity falls to this far below its running peak
                  (raised on the bar it crosses the line, not on every bar below it)
@@ -13,7 +15,8 @@
 ``drift``        on/off: bars already committed now give different fills (the candle
                  history was revised under the run); paper has left the backtest
 
-Each alert is raised at most once per (run, bar, kind): its key is stored in the
+Every alert is dated by its bar (the candle's timestamp, ``bar_ts``), never by the wall
+clock of the tick that found it. Each alert is raised at most once per (run, bar, kind): its key is stored in the
 notification's payload and checked under a per-run lock before sending, so replaying or
 crashing a tick never sends it twice.
 """
@@ -51,9 +54,11 @@ class Alert:
 
 
 def parse_alerts(items: list[str] | None) -> dict[str, float]:
-    """``["drawdown=0.1", "loss_streak=5"]`` -> config merged over :data:`DEFAULTS`."""
-    config = dict(DEFAULTS)
-    for item in items or []:
+    """``["drawdown=0.1", "loss_streak=5"]`` -> exactly those rules; None -> :data:`DEFAULTS`."""
+    if items is None:
+        return dict(DEFAULTS)
+    config: dict[str, float] = {}
+    for item in items:
         name, sep, raw = item.partition("=")
         name = name.strip()
         if not sep or name not in DEFAULTS:
@@ -65,14 +70,35 @@ def parse_alerts(items: list[str] | None) -> dict[str, float]:
         except ValueError:
             raise ValidationError(f"Alert {item!r}: {raw!r} is not a number.",
                                   details={"alert": item}) from None
-    if not 0 <= config["drawdown"] < 1:
+    return check(config)
+
+
+def check(config: dict[str, Any]) -> dict[str, float]:
+    """A config of known rules with sane values (what a form or ``--alert`` gives)."""
+    unknown = sorted(set(config) - set(DEFAULTS))
+    if unknown:
+        raise ValidationError(f"Unknown alert(s) {unknown}; use {', '.join(DEFAULTS)}.",
+                              details={"alerts": unknown})
+    out: dict[str, float] = {}
+    for name, value in config.items():
+        try:
+            out[name] = float(value or 0)
+        except (TypeError, ValueError):
+            raise ValidationError(f"Alert {name}: {value!r} is not a number.",
+                                  details={"alert": name}) from None
+        if not math.isfinite(out[name]) or out[name] < 0:
+            raise ValidationError(f"Alert {name} must be a number >= 0, got {value!r}.",
+                                  details={"alert": name})
+    if not out.get("drawdown", 0) < 1:
         raise ValidationError("Alert drawdown is a fraction in [0, 1): 0.1 = 10%.",
-                              details={"drawdown": config["drawdown"]})
-    return config
+                              details={"drawdown": out["drawdown"]})
+    return out
 
 
 def _on(config: dict[str, Any], name: str) -> float:
-    value = config.get(name, DEFAULTS.get(name))
+    """The rule's threshold, 0 when the run did not ask for it (no default here: a rule
+    the user left out never fires)."""
+    value = config.get(name)
     return float(value) if value else 0.0
 
 
@@ -141,6 +167,11 @@ def no_data(config: dict[str, Any], last_bar_ts: datetime | None, timeframe: str
                   f"No new {timeframe} bar for {overdue:.0f} bars after {last_bar_ts:%Y-%m-%d %H:%M}")]
 
 
+def bar_time(bar_ts: str) -> str:
+    """``2013-01-07T00:00:00+00:00`` -> ``2013-01-07 00:00 UTC`` (how alerts are dated)."""
+    return f"{datetime.fromisoformat(bar_ts):%Y-%m-%d %H:%M} UTC"
+
+
 def raise_alerts(store: Any, run: Any, alerts: list[Alert]) -> list[Alert]:
     """Send the alerts not sent before (per (run, bar, kind)); returns the ones sent now."""
     if not alerts:
@@ -161,7 +192,7 @@ def raise_alerts(store: Any, run: Any, alerts: list[Alert]) -> list[Alert]:
             key = alert.key(run.id)
             if key in seen:
                 continue
-            title = f"{run.name or run.symbol}: {alert.message}"
+            title = f"{run.name or run.symbol}: {alert.message} (bar {bar_time(alert.bar_ts)})"
             notify(store, run.owner_id, TYPE, title, alert.message,
                    {"run_id": str(run.id), "alert_key": key, **alert.to_dict()},
                    channels=channels)

@@ -1,39 +1,21 @@
-"""Create, pause, resume and stop paper runs (what the CLI and the app call).
+"""Open, pause, resume and stop paper runs (the steps :mod:`workbench.runs.paper` calls).
 
-Creating a run saves the strategy (and a new version when the graph changed) in the
-store, counts one ``paper_trade_runs`` unit of the owner's plan (the check and the count
-are one atomic step: over the limit nothing is created), and writes an audit event.
-Status changes go through the records' transitions and are audited too.
+Opening a run of a saved version counts one ``paper_trade_runs`` unit of the owner's plan
+(the check and the count are one atomic step: over the limit nothing is created) and
+writes an audit event. Status changes go through the records' transitions and are
+audited too.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from workbench.errors import DataError, ValidationError
 from workbench.paper import sources
-from workbench.paper.alerts import DEFAULTS, parse_alerts
+from workbench.paper.alerts import check, parse_alerts
 from workbench.paper.schedule import as_utc, check_cron, zone
-from workbench.records.models import PaperTradeRun
-
-
-def _save_version(store: Any, owner_id: Any, strategy: Any) -> Any:
-    """The strategy's latest stored version, or a new one when the graph differs."""
-    from workbench.errors import NotFoundError
-    from workbench.records.store import slugify
-
-    slug = slugify(strategy.name)
-    try:
-        stored = store.strategies.get_by_slug(owner_id, slug)
-    except NotFoundError:
-        stored = store.strategies.create(owner_id, strategy.name, slug=slug,
-                                         description=strategy.document.get("description", ""),
-                                         tags=["paper"])
-    versions = store.versions.list(stored.id)
-    doc = dict(strategy.document)
-    if versions and versions[0].graph == doc:
-        return versions[0]
-    return store.versions.save(stored.id, doc, notes="saved by workbench paper create")
+from workbench.records.models import PaperTradeRun, StrategyVersion
 
 
 def _check_data(run_source: str, symbol: str, timeframe: str, start: Any,
@@ -54,31 +36,29 @@ def _check_data(run_source: str, symbol: str, timeframe: str, start: Any,
                         details={"symbol": symbol, "timeframe": timeframe, "start": str(start)})
 
 
-def create_run(store: Any, target: Any, *, symbol: str, timeframe: str, cash: float = 10_000.0,
-               schedule: str = "*/5 * * * *", alerts: list[str] | dict[str, float] | None = None,
-               source: str = "replay", start: Any = None, tz: str = "UTC",
-               owner_id: Any = None, name: str | None = None,
-               params: dict[str, Any] | None = None, settings: dict[str, Any] | None = None,
-               warmup_bars: int = 0, anchor: Any = None,
-               exchange: str | None = None, cache: Any = None) -> PaperTradeRun:
-    """A new paper run of ``target`` (a graph file, a starter name, a dict or a Strategy).
+def open_run(store: Any, owner_id: Any, version_of: Callable[[], StrategyVersion],
+             strategy_name: str, *,
+             symbol: str, timeframe: str, cash: float = 10_000.0,
+             schedule: str = "*/5 * * * *", alerts: list[str] | dict[str, Any] | None = None,
+             source: str = "replay", start: Any = None, tz: str = "UTC",
+             name: str | None = None, params: dict[str, Any] | None = None,
+             settings: dict[str, Any] | None = None, warmup_bars: int = 0, anchor: Any = None,
+             exchange: str | None = None, cache: Any = None) -> PaperTradeRun:
+    """A new paper run of the strategy version ``version_of()`` returns, called once the
+    options are checked and the quota is counted (saving is the caller's:
+    :func:`workbench.runs.paper.create_run` saves by the one strategy rule).
 
     ``cash``: initial cash (quote currency). ``schedule``: cron, evaluated in ``tz``.
-    ``source``: replay, cache or ccxt. ``start``: first bar (inclusive). Replay only:
-    ``warmup_bars`` bars are already closed when the run starts, ``anchor`` (default
-    now) is when its simulated clock starts. ``cache``: the candle cache to check (default
-    the configured one). Raises QuotaExceededError over the plan.
+    ``alerts``: ``["drawdown=0.1", ...]`` or ``{"drawdown": 0.1}``: exactly these rules
+    (None: :data:`~workbench.paper.alerts.DEFAULTS`). ``source``: replay, cache or ccxt.
+    ``start``: first bar (inclusive). Replay only: ``warmup_bars`` bars are already
+    closed when the run starts, ``anchor`` (default now) is when its simulated clock
+    starts. ``cache``: the candle cache to check (default the configured one). Raises
+    QuotaExceededError over the plan.
     """
     from workbench.data.timeframes import validate as check_tf
     from workbench.governance import audit, quotas
-    from workbench.graph.strategy import load
-    from workbench.graph.validate import validate
 
-    strategy = load(target)
-    problems = [p for p in validate(strategy.document) if p.severity == "error"]
-    if problems:
-        raise ValidationError(f"Strategy {strategy.name!r} is not valid: {problems[0]}",
-                              details={"problems": [str(p) for p in problems]})
     check_tf(timeframe)
     check_cron(schedule)
     zone(tz)
@@ -87,13 +67,12 @@ def create_run(store: Any, target: Any, *, symbol: str, timeframe: str, cash: fl
         raise ValidationError(f"--cash must be positive, got {cash}.", details={"cash": cash})
     if warmup_bars < 0:
         raise ValidationError("warmup_bars must be >= 0.", details={"warmup_bars": warmup_bars})
-    config = dict(alerts) if isinstance(alerts, dict) else parse_alerts(alerts)
-    config = {**DEFAULTS, **config}
+    config = check(dict(alerts)) if isinstance(alerts, dict) else parse_alerts(alerts)
     start_iso = as_utc(start).isoformat() if start is not None else None
     _check_data(source, symbol, timeframe, start_iso, cache)
     owner = store.profiles.get(owner_id) if owner_id else store.current_user()
     quotas.consume(store, owner.id, "paper_trade_runs")
-    version = _save_version(store, owner.id, strategy)
+    version = version_of()
     parameters: dict[str, Any] = {
         "source": source, "start": start_iso, "tz": tz,
         "settings": {**dict(settings or {}), "initial_cash": float(cash)},
@@ -104,7 +83,7 @@ def create_run(store: Any, target: Any, *, symbol: str, timeframe: str, cash: fl
         parameters["exchange"] = exchange
     run = store.paper_runs.create(owner.id, symbol=symbol, timeframe=timeframe,
                                   strategy_version_id=version.id,
-                                  name=name or f"{strategy.name} {symbol} {timeframe}",
+                                  name=name or f"{strategy_name} {symbol} {timeframe}",
                                   schedule=schedule, parameters=parameters, alert_config=config)
     audit.record(store, "paper.create", actor_id=owner.id, entity_type="paper_trade_run",
                  entity_id=run.id, details={"symbol": symbol, "timeframe": timeframe,
@@ -128,12 +107,12 @@ def pause(store: Any, run_id: Any, *, actor: Any = None) -> PaperTradeRun:
 
 
 def resume(store: Any, run_id: Any, *, actor: Any = None) -> PaperTradeRun:
-    """paused -> active; the next tick catches up every bar closed meanwhile."""
+    """paused or stopped -> active; the next tick catches up every bar closed meanwhile."""
     return _change(store, run_id, "active", "resume", actor)
 
 
 def stop(store: Any, run_id: Any, *, actor: Any = None) -> PaperTradeRun:
-    """-> stopped (final): the ledger stays, no more ticks."""
+    """-> stopped: no more ticks until resumed; the ledger stays."""
     return _change(store, run_id, "stopped", "stop", actor)
 
 

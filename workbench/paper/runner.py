@@ -321,7 +321,7 @@ def _claimed_tick(store: Any, run: Any, as_of_dt: datetime, bar_ts: datetime, ke
     if (run.last_bar_ts is not None and bar_ts < run.last_bar_ts) or (
             done is not None and done.status == "succeeded"
             and (engine == "inprocess" or _stored(store, done.notebook_path))):
-        config = {**alerts_mod.DEFAULTS, **dict(run.alert_config or {})}
+        config = dict(run.alert_config or {})  # only the rules the run asked for
         sent = alerts_mod.raise_alerts(store, run, alerts_mod.no_data(
             config, run.last_bar_ts, run.timeframe,
             sources.source_now(run, as_of_dt, candles)))

@@ -169,7 +169,7 @@ def advance(store: Any, run_id: Any, as_of: Any, *, cache: Any = None,
         if not in_runner:
             crash_point("committed")
     if window_start is None or bar_ts > window_start:
-        config = {**alerts_mod.DEFAULTS, **dict(run.alert_config or {})}
+        config = dict(run.alert_config or {})  # only the rules the run asked for
         found = alerts_mod.evaluate(config, out.step.result, (window_start, bar_ts),
                                     opens=candles.open,
                                     drift=list(out.step.state.get("drift") or []))

@@ -476,7 +476,7 @@ TRANSITIONS: dict[str, dict[str, frozenset[str]]] = {
         "scheduled": frozenset({"active", "paused", "stopped"}),
         "active": frozenset({"paused", "stopped"}),
         "paused": frozenset({"active", "stopped"}),
-        "stopped": frozenset(),
+        "stopped": frozenset({"active"}),  # Resume after Stop: ticks again, catching up
     },
     "template_shares": {
         "pending_review": frozenset({"published", "rejected", "taken_down"}),

@@ -1,4 +1,5 @@
-"""The Paper trading page: runs, status, schedule, latest tick's notebook, alerts."""
+"""The Paper trading page: create a run, see its summary, ticks and equity; pause, stop
+(confirmed) and resume. Everything goes through :mod:`workbench.runs.paper`."""
 
 from __future__ import annotations
 
@@ -11,15 +12,60 @@ from workbench.app.state.session import AppSession
 from workbench.errors import WorkbenchError
 
 
+class PaperForm(param.Parameterized):
+    """What a new paper run is made of; each alert rule is opt-in with its threshold."""
+
+    version_id: Any = param.Selector(default=None, objects=[], doc="A saved strategy version.")
+    series: Any = param.Selector(default=None, objects=[],
+                                 doc="Symbol and timeframe (from the cached candles).")
+    cash = param.Number(default=10_000.0, bounds=(0, None), inclusive_bounds=(False, True),
+                        doc="Initial cash (quote currency).")
+    schedule = param.String(default="*/5 * * * *",
+                            doc="When it ticks: a five-field cron in UTC (minute hour "
+                                "day month weekday).")
+    source: Any = param.Selector(default="replay", objects=["replay", "cache"],
+                            doc="replay: the cached history bar by bar, one bar per "
+                                "scheduled tick; cache: bars as they arrive in the cache.")
+    warmup_bars = param.Integer(default=100, bounds=(0, None),
+                                doc="replay: bars already closed when the run starts.")
+    run_name = param.String(default="", doc="Optional; default strategy, symbol, timeframe.")
+    drawdown_on = param.Boolean(default=True, doc="Alert on drawdown.")
+    drawdown = param.Number(default=0.2, bounds=(0, 1), inclusive_bounds=(False, False),
+                            doc="Drawdown threshold (fraction: 0.2 = 20%).")
+    loss_streak_on = param.Boolean(default=True, doc="Alert on a losing streak.")
+    loss_streak = param.Integer(default=5, bounds=(1, None), doc="Losing trades in a row.")
+    gap_on = param.Boolean(default=False, doc="Alert on a price gap at the open.")
+    gap_sigma = param.Number(default=6.0, bounds=(0, None), inclusive_bounds=(False, True),
+                             doc="Gap size in standard deviations of recent returns.")
+    no_data_on = param.Boolean(default=False, doc="Alert when the feed stalls.")
+    no_data = param.Integer(default=5, bounds=(1, None), doc="Bars overdue.")
+
+    def alerts(self) -> dict[str, float]:
+        """Exactly the rules switched on (a rule left off never fires)."""
+        rules = {"drawdown": (self.drawdown_on, self.drawdown),
+                 "loss_streak": (self.loss_streak_on, self.loss_streak),
+                 "gap_sigma": (self.gap_on, self.gap_sigma),
+                 "no_data": (self.no_data_on, self.no_data)}
+        return {k: float(v) for k, (on, v) in rules.items() if on}
+
+
 class PaperState(param.Parameterized):
-    """Reads paper runs from the records; pause/resume/stop go through the records' rules."""
+    """Reads paper runs from the records; create/pause/resume/stop through runs.paper."""
 
     session: AppSession = param.ClassSelector(class_=AppSession)  # type: ignore[assignment]
+    form: PaperForm = param.ClassSelector(class_=PaperForm,  # type: ignore[assignment]
+                                          doc="The create form's values.")
     runs = param.List(default=[], doc="The user's paper runs (newest first).")
     run_id: Any = param.Selector(default=None, objects=[], doc="The run shown in detail.")
-    detail = param.Dict(default=None, allow_None=True, doc="Ticks, fills and alerts of the run.")
+    detail = param.Dict(default=None, allow_None=True,
+                        doc="Summary, ticks, equity, fills and alerts of the run.")
+    confirming = param.Boolean(default=False, doc="Stop was clicked: waiting for Yes/No.")
     error = param.String(default="")
     status = param.String(default="")
+
+    def __init__(self, **params: Any) -> None:
+        params.setdefault("form", PaperForm())
+        super().__init__(**params)
 
     def refresh(self) -> list[dict[str, Any]]:
         try:
@@ -36,8 +82,49 @@ class PaperState(param.Parameterized):
             self.load()
         return runs
 
+    def load_options(self) -> dict[str, Any]:
+        """Fill the form's choices: saved strategy versions and cached series."""
+        try:
+            opts = services.paper_form_options(self.session.principal)
+        except WorkbenchError as exc:
+            self.error = exc.message
+            return {}
+        versions = {f"{s['name']} · v{v['version']}": v["id"]
+                    for s in opts["strategies"] for v in s["versions"]}
+        series = {f"{s['symbol']} {s['timeframe']} ({s['rows']} bars)":
+                  f"{s['symbol']}|{s['timeframe']}" for s in opts["series"]}
+        for name, choices in (("version_id", versions), ("series", series)):
+            self.form.param[name].objects = choices
+            if getattr(self.form, name) not in choices.values():
+                setattr(self.form, name, next(iter(choices.values()), None))
+        return opts
+
+    def create(self) -> dict[str, Any] | None:
+        """Create a run from the form; it becomes the selected run."""
+        f = self.form
+        if not f.version_id or not f.series:
+            self.param.update(error="Pick a saved strategy version and a cached series "
+                                    "(save a strategy on the Canvas page, import candles "
+                                    "on the Data page).", status="")
+            return None
+        symbol, timeframe = str(f.series).split("|")
+        try:
+            run = services.create_paper_run(
+                self.session.principal, version_id=str(f.version_id), symbol=symbol,
+                timeframe=timeframe, cash=float(f.cash), schedule=f.schedule.strip(),
+                alerts=f.alerts(), source=f.source, warmup_bars=int(f.warmup_bars),
+                name=f.run_name.strip() or None)
+        except WorkbenchError as exc:
+            self.param.update(error=exc.message, status="")
+            return None
+        self.refresh()
+        self.run_id = run["id"]
+        self.param.update(error="", status=f"Paper run created: {run['name']}")
+        return run
+
     @param.depends("run_id", watch=True)
     def load(self) -> None:
+        self.confirming = False
         if not self.run_id:
             self.detail = None
             return
@@ -59,7 +146,22 @@ class PaperState(param.Parameterized):
         except WorkbenchError as exc:
             error = exc.message
         self.refresh()
-        self.param.update(error=error, status=status)
+        self.param.update(error=error, status=status, confirming=False)
+
+    def ask_stop(self) -> None:
+        """Stop needs a second click on "Yes, stop" (or Cancel)."""
+        self.confirming = bool(self.run_id)
+
+    def cancel_stop(self) -> None:
+        self.confirming = False
+
+    def notebook(self, bar_ts: str | None = None) -> tuple[str, bytes] | None:
+        """``(file name, bytes)`` of a tick's executed notebook (default the newest)."""
+        try:
+            return services.paper_notebook(self.session.principal, str(self.run_id), bar_ts)
+        except WorkbenchError as exc:
+            self.error = exc.message
+            return None
 
     def notebook_link(self) -> str | None:
         """Where the latest executed notebook of the run is (URI in the store's files)."""

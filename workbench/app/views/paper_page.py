@@ -1,7 +1,10 @@
-"""The Paper trading page: runs, status, schedule, latest notebook, alerts, pause/resume."""
+"""The Paper trading page: a create form, the runs, and for the chosen run a readable
+summary, its equity, its ticks (each tick's notebook can be opened), alerts and fills."""
 
 from __future__ import annotations
 
+import html
+import io
 from typing import Any
 
 import pandas as pd
@@ -9,7 +12,59 @@ import panel as pn
 import param
 
 from workbench.app.state.paper import PaperState
+from workbench.app.state.results import fmt
 from workbench.app.views.common import alert, on_click, title
+
+SUMMARY = (("equity", "Equity", "num"), ("cash", "Cash", "num"),
+           ("position", "Position (units)", "units"), ("total_return", "Return", "pct"),
+           ("max_drawdown", "Max drawdown", "pct"), ("n_trades", "Trades", "int"),
+           ("last_bar", "Last bar", "time"), ("last_tick_status", "Last tick", "text"))
+
+CSS = """
+.wb-cards { display: flex; flex-wrap: wrap; gap: 8px; margin: 0; }
+.wb-metric { border: 1px solid #d5dae3; border-radius: 6px; padding: 6px 12px; min-width: 110px;
+             background: #f8fafc; }
+.wb-metric dt { font-size: 11px; color: #475569; margin: 0; }
+.wb-metric dd { font-size: 18px; font-weight: 600; color: #1d2433; margin: 2px 0 0 0; }
+"""
+
+
+def _value(value: Any, kind: str) -> str:
+    if kind == "time":
+        return f"{pd.Timestamp(value):%Y-%m-%d %H:%M} UTC" if value else "–"
+    if kind == "text":
+        return str(value) if value else "–"
+    if kind == "units":
+        return "–" if value is None else f"{float(value):,.6g}"
+    if kind == "num" and value is not None:
+        return f"{float(value):,.2f}"
+    return fmt(value, kind)
+
+
+def summary(d: dict[str, Any]) -> pn.viewable.Viewable:
+    """Position, cash, equity, return, last bar and last tick as cards (not a JSON tree)."""
+    s = d.get("summary") or {}
+    cards = "".join(f'<div class="wb-metric wb-paper-{key}"><dt>{html.escape(label)}</dt>'
+                    f"<dd>{html.escape(_value(s.get(key), kind))}</dd></div>"
+                    for key, label, kind in SUMMARY)
+    return pn.pane.HTML(f'<dl class="wb-cards" aria-label="Run summary">{cards}</dl>',
+                        stylesheets=[CSS], sizing_mode="stretch_width",
+                        css_classes=["wb-paper-summary"])
+
+
+def equity(d: dict[str, Any]) -> pn.viewable.Viewable:
+    curve = d.get("equity") or {}
+    if not curve.get("ts"):
+        return pn.pane.Markdown("*No equity yet: the first tick draws it.*",
+                                css_classes=["wb-paper-equity"])
+    import hvplot.pandas  # noqa: F401 - registers .hvplot
+
+    s = pd.Series(curve["value"], index=pd.to_datetime(curve["ts"], utc=True)
+                  .tz_localize(None), name="equity", dtype=float)
+    s.index.name = "bar (UTC)"
+    plot = s.hvplot.line(title="Paper equity", ylabel="equity", height=260, responsive=True,
+                         color="#2563eb")
+    return pn.pane.HoloViews(plot, sizing_mode="stretch_width", css_classes=["wb-paper-equity"])
 
 
 class PaperPage(pn.viewable.Viewer):
@@ -22,14 +77,94 @@ class PaperPage(pn.viewable.Viewer):
                                        css_classes=["wb-paper-runs"])
         self.state.param.watch(lambda _e: self.render(), ["detail", "runs"])
         self.buttons = []
-        for action in ("pause", "resume", "stop"):
-            b = pn.widgets.Button(name=action.capitalize(), css_classes=[f"wb-paper-{action}"])
+        for action in ("pause", "resume"):
+            b = pn.widgets.Button(label=action.capitalize(), css_classes=[f"wb-paper-{action}"])
             on_click(b, self.state.act, action)
             self.buttons.append(b)
+        stop = pn.widgets.Button(label="Stop", color="danger",
+                                 css_classes=["wb-paper-stop"])
+        on_click(stop, self.state.ask_stop)
+        self.buttons.append(stop)
+        yes = pn.widgets.Button(label="Yes, stop", color="danger",
+                                css_classes=["wb-paper-stop-yes"])
+        on_click(yes, self.state.act, "stop")
+        no = pn.widgets.Button(label="Cancel", css_classes=["wb-paper-stop-no"])
+        on_click(no, self.state.cancel_stop)
+        self.confirm = pn.Row(
+            pn.pane.Markdown("**Stop this run?** It ticks no more until you resume it; "
+                             "its fills and notebooks stay."), yes, no,
+            visible=False, css_classes=["wb-paper-stop-confirm"], sizing_mode="stretch_width")
+        self.state.param.watch(lambda e: setattr(self.confirm, "visible", e.new), "confirming")
 
     def refresh(self) -> None:
+        self.state.load_options()
         self.state.refresh()
         self.render()
+
+    def form(self) -> pn.viewable.Viewable:
+        f = self.state.form
+        w = pn.widgets
+        create = w.Button(label="Create paper run", color="primary",
+                          css_classes=["wb-paper-create"])
+        on_click(create, self.state.create)
+
+        def rule(on: str, value: str, label: str, widget: Any = w.FloatInput) -> pn.Row:
+            return pn.Row(w.Checkbox.from_param(f.param[on], label=label, width=170,
+                                                css_classes=[f"wb-alert-{on}"]),
+                          widget.from_param(f.param[value], label="", width=110,
+                                            css_classes=[f"wb-alert-{value}"]))
+
+        return pn.Card(
+            pn.Row(w.Select.from_param(f.param.version_id, label="Strategy version", width=300,
+                                       css_classes=["wb-paper-version"]),
+                   w.Select.from_param(f.param.series, label="Symbol and timeframe",
+                                       width=260, css_classes=["wb-paper-series"]),
+                   w.FloatInput.from_param(f.param.cash, label="Initial cash", width=140,
+                                           css_classes=["wb-paper-cash"])),
+            pn.Row(w.TextInput.from_param(f.param.schedule, label="Schedule (cron, UTC)",
+                                          width=200, css_classes=["wb-paper-schedule"]),
+                   w.Select.from_param(f.param.source, label="Candles", width=120),
+                   w.IntInput.from_param(f.param.warmup_bars, label="Warm-up bars (replay)",
+                                         width=160, css_classes=["wb-paper-warmup"]),
+                   w.TextInput.from_param(f.param.run_name, label="Name (optional)", width=240)),
+            pn.pane.Markdown("**Alerts** (each only when ticked; dated by the bar they "
+                             "happen on)", margin=(10, 10, 0, 10)),
+            pn.Row(rule("drawdown_on", "drawdown", "Drawdown (fraction)"),
+                   rule("loss_streak_on", "loss_streak", "Losing trades in a row",
+                        w.IntInput)),
+            pn.Row(rule("gap_on", "gap_sigma", "Price gap (sigma)"),
+                   rule("no_data_on", "no_data", "No new bar for (bars)", w.IntInput)),
+            create, title="New paper run", collapsed=False, sizing_mode="stretch_width",
+            css_classes=["wb-paper-form"])
+
+    def ticks(self, d: dict[str, Any]) -> pn.viewable.Viewable:
+        rows: list[Any] = [pn.pane.HTML(
+            "<b>Bar</b>", width=190), pn.pane.HTML("<b>Ran at</b>", width=170),
+            pn.pane.HTML("<b>Status</b>", width=100), pn.pane.HTML("<b>Fills</b>", width=60),
+            pn.pane.HTML("<b>Notebook</b>", width=160)]
+        for t in (d.get("ticks") or [])[:30]:
+            bar = t["bar_ts"]
+            rows += [pn.pane.Str(_value(bar, "time"), width=190),
+                     pn.pane.Str(_value(t.get("executed_at"), "time"), width=170),
+                     pn.pane.Str(t["status"], width=100), pn.pane.Str(str(t["fills"]), width=60),
+                     self._notebook_button(bar) if t.get("notebook")
+                     else pn.pane.Str("–", width=160)]
+        if len(rows) == 5:
+            return pn.pane.Markdown("*No ticks yet: the scheduler (`workbench scheduler`) or "
+                                    "`workbench paper tick --due` runs them.*",
+                                    css_classes=["wb-paper-ticks"])
+        return pn.GridBox(*rows, ncols=5, css_classes=["wb-paper-ticks"],
+                          sizing_mode="stretch_width")
+
+    def _notebook_button(self, bar: str) -> pn.widgets.FileDownload:
+        def fetch() -> io.BytesIO:
+            got = self.state.notebook(bar)
+            return io.BytesIO(got[1] if got else b"")
+
+        stamp = pd.Timestamp(bar).strftime("%Y%m%dT%H%M")
+        return pn.widgets.FileDownload(callback=fetch, filename=f"tick-{stamp}.ipynb",
+                                       label="Open notebook", embed=False, width=160,
+                                       color="light", css_classes=["wb-tick-notebook"])
 
     def render(self) -> None:
         runs = self.state.runs
@@ -39,32 +174,29 @@ class PaperPage(pn.viewable.Viewer):
         d = self.state.detail
         if not d:
             self.body.objects = [pn.pane.Markdown(
-                "*No paper-trading runs yet. Start one with `workbench paper create` or from a "
-                "notebook; they appear here with their ticks, fills and alerts.*")]
+                "*No paper-trading runs yet. Create one above (or with `workbench paper "
+                "create`); it appears here with its ticks, equity and alerts.*")]
             return
-        snap = d.get("performance_snapshot") or {}
-        link = self.state.notebook_link()
         alerts = d.get("alerts") or []
         self.body.objects = [
-            pn.pane.Markdown(
-                f"**Status:** {d['status']} · **Schedule:** `{d['schedule']}` (UTC) · "
-                f"**Last tick:** {d.get('last_execution_at') or '—'}\n\n"
-                "**Latest notebook:** " + (
-                    f"[download](/api/v1/paper-trades/{d['id']}/notebook) (`{link}`)"
-                    if link else "—")),
-            pn.pane.JSON(snap, depth=1, name="Performance", height=120),
+            pn.pane.Markdown(f"**Status:** {d['status']} · **Schedule:** `{d['schedule']}` "
+                             f"(UTC) · **Source:** {d['parameters'].get('source', 'replay')}"),
+            summary(d), equity(d),
+            pn.pane.Markdown("### Ticks"), self.ticks(d),
             pn.pane.Markdown(f"### Alerts ({len(alerts)})\n" + "\n".join(
-                f"- {a.get('created_at', '')[:19]} {a.get('title', '')}" for a in alerts)),
+                f"- bar {_value(a.get('bar_ts'), 'time')}: {a.get('message') or a['title']}"
+                for a in alerts), css_classes=["wb-paper-alerts"]),
             pn.pane.Markdown("### Latest fills"),
             pn.pane.DataFrame(_fills(d.get("fills") or []), sizing_mode="stretch_width")]
 
     def __panel__(self) -> pn.viewable.Viewable:
         st = self.state
         return pn.Column(title("Paper trading"), alert(st),
-                         pn.pane.Str(st.param.status), self.table,
-                         pn.Row(pn.widgets.Select.from_param(st.param.run_id, name="Run",
+                         pn.pane.Str(st.param.status, css_classes=["wb-paper-status"]),
+                         self.form(), self.table,
+                         pn.Row(pn.widgets.Select.from_param(st.param.run_id, label="Run",
                                                              width=420), *self.buttons),
-                         self.body, sizing_mode="stretch_width")
+                         self.confirm, self.body, sizing_mode="stretch_width")
 
 
 def _fills(fills: list[dict[str, Any]]) -> pd.DataFrame:
