@@ -53,7 +53,7 @@ NAV_CSS = f"""
   .bk-btn:not(.bk-active) {{ background: #1f252d; color: #e6e8eb; border-color: #3a414b; }}
 }}
 @media {TABLET} {{
-  :host {{ width: 100% !important; }}
+  :host {{ width: calc(100% - 20px) !important; }}
   .bk-btn-group {{ flex-direction: row !important; flex-wrap: wrap; }}
   :host, .bk-btn-group {{ height: auto !important; }}
   .bk-btn {{ flex: 0 0 auto !important; width: auto !important; height: auto !important; }}
@@ -62,7 +62,8 @@ NAV_CSS = f"""
 
 #: On a tablet, a row of panels becomes a column (the canvas then gets the full width).
 STACKED_ROW = (f"@media {TABLET} {{ :host {{ flex-direction: column !important; "
-               "flex-wrap: nowrap !important; } :host > * { max-width: 100%; } }")
+               "flex-wrap: nowrap !important; height: auto !important; } "
+               ":host > * { flex: 0 0 auto !important; max-width: 100%; } }")
 
 
 def layout_for(width: int) -> str:
