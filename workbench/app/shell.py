@@ -93,7 +93,7 @@ class AppShell(pn.viewable.Viewer):
         self.bell.on_click(lambda _e: setattr(self.session, "page", "Notifications"))
         self.session.param.watch(lambda _e: setattr(self.bell, "name", self._bell_name()),
                                  "unread")
-        self.session.param.watch(self._show, "page")
+        self.session.param.watch(self._show, "page", precedence=1)  # after the URL
         self.session.param.watch(self._runs_changed, "runs_version")
         # one widget for the whole navigation (ten buttons cost ten models per session)
         self.nav = pn.widgets.RadioButtonGroup(
@@ -132,7 +132,10 @@ class AppShell(pn.viewable.Viewer):
         """The Results page's run is part of its URL (and the session's chosen run)."""
         if event.new and self.session.page == "Results":
             self.session.selected_run = event.new
-            urls.update(run=event.new)
+            if urls.get("run"):
+                urls.update(run=event.new)  # the user picked another run: a new entry
+            else:
+                urls.amend(run=event.new)  # the page opened with its latest run
 
     def _moved(self, params: dict[str, str]) -> None:
         """The browser went back/forward to ``?params``: show that page (and run)."""

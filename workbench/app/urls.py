@@ -10,7 +10,8 @@ pages. Outside a browser session (tests, ``warm_up``) the functions do nothing.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import weakref
+from collections.abc import Callable, Mapping
 from typing import Any
 from urllib.parse import parse_qsl, urlencode
 
@@ -32,7 +33,7 @@ def parse(search: str) -> dict[str, str]:
     return dict(parse_qsl(search.lstrip("?"), keep_blank_values=False))
 
 
-def encode(params: dict[str, str | None]) -> str:
+def encode(params: Mapping[str, str | None]) -> str:
     """The query string (``""`` or ``"?..."``) of ``params``; ``page=canvas`` and empty
     values are left out, ``page`` comes first."""
     clean = {k: str(v) for k, v in params.items() if v not in (None, "")}
@@ -42,16 +43,17 @@ def encode(params: dict[str, str | None]) -> str:
     return f"?{urlencode(ordered)}" if ordered else ""
 
 
-def _location() -> Any:
-    return pn.state.location if pn.state.curdoc is not None else None
+def _history() -> History | None:
+    doc = pn.state.curdoc
+    return _HISTORIES.get(doc) if doc is not None else None
 
 
 def query() -> dict[str, str]:
     """The current page's query parameters (the URL the session was opened with, then
     whatever the app wrote since)."""
-    loc = _location()
-    if loc is not None and loc.search:
-        return parse(loc.search)
+    history = _history()
+    if history is not None:
+        return parse(history.search)
     args = pn.state.session_args if pn.state.curdoc is not None else {}
     return {k: (v[0].decode() if isinstance(v[0], bytes) else str(v[0]))
             for k, v in (args or {}).items() if v}
@@ -62,13 +64,12 @@ def get(name: str) -> str | None:
     return query().get(name)
 
 
-def _write(params: dict[str, str | None]) -> None:
-    loc = _location()
-    if loc is None:
-        return
-    search = encode(params)
-    if search != (loc.search or ""):
-        loc.search = search  # Panel pushes a history entry
+def _write(params: dict[str, str | None], replace: bool = False) -> None:
+    history = _history()
+    if history is not None:
+        # the browser pushes a history entry (or replaces the current one)
+        search = encode(params)
+        history.param.update(search=search, address=f"{'replace' if replace else 'push'}|{search}")
 
 
 def update(**params: str | None) -> None:
@@ -77,25 +78,47 @@ def update(**params: str | None) -> None:
     _write({**query(), **params})
 
 
+def amend(**params: str | None) -> None:
+    """Like :func:`update`, without a new history entry: for filling in what the page
+    chose by itself (the run the Results page opened with)."""
+    _write({**query(), **params}, replace=True)
+
+
 def show_page(page_slug: str, **params: str | None) -> None:
     """Address of another page: ``page=`` plus that page's own parameters only."""
     _write({"page": page_slug, **params})
 
 
 class History(AnyWidgetComponent):
-    """Reports the browser's back/forward navigation: ``search`` becomes the query string
-    of the entry the browser moved to (Panel's Location pushes entries, never reads them)."""
+    """The session's address bar: ``search`` set here is pushed as a browser history
+    entry; the browser's back/forward (``popstate``) comes back as ``search`` plus a
+    ``visits`` bump, and ``on_move`` gets the parameters. (Panel's Location pushes
+    entries too, but defers them until the document is idle and never reads them back.)"""
 
-    search = param.String(default="", doc="Query string after the last back/forward.")
+    search = param.String(default="", doc="The query string of the page shown.")
     visits = param.Integer(default=0, doc="Back/forward moves seen (each one fires once).")
+    address = param.String(default="", doc="``push|?query`` or ``replace|?query``: what the "
+                           "browser's address bar should do (one value, so one message).")
 
     _esm = """
     function render({ model }) {
+      let moving = false
+      const push = () => {
+        const [how, s] = model.get("address").split("|", 2)
+        if (!moving && s !== window.location.search) {
+          const url = window.location.pathname + s
+          if (how === "replace") { window.history.replaceState({}, "", url) }
+          else { window.history.pushState({}, "", url) }
+        }
+      }
       const moved = () => {
+        moving = true
         model.set("search", window.location.search)
         model.set("visits", model.get("visits") + 1)
         model.save_changes()
+        moving = false
       }
+      model.on("change:address", push)
       window.addEventListener("popstate", moved)
       return () => window.removeEventListener("popstate", moved)
     }
@@ -103,12 +126,11 @@ class History(AnyWidgetComponent):
     """
 
     def __init__(self, on_move: Callable[[dict[str, str]], None], **params: Any) -> None:
+        params.setdefault("search", encode(query()))
         super().__init__(height=0, width=0, margin=0, **params)
-        self.param.watch(lambda _e: self._moved(on_move), "visits")
+        if pn.state.curdoc is not None:
+            _HISTORIES[pn.state.curdoc] = self
+        self.param.watch(lambda _e: on_move(parse(self.search)), "visits")
 
-    def _moved(self, on_move: Callable[[dict[str, str]], None]) -> None:
-        loc = _location()
-        if loc is not None:  # the browser shows this URL already: no new history entry
-            with param.discard_events(loc):
-                loc.search = self.search
-        on_move(parse(self.search))
+
+_HISTORIES: weakref.WeakKeyDictionary[Any, History] = weakref.WeakKeyDictionary()
