@@ -108,10 +108,10 @@ class AppShell(pn.viewable.Viewer):
         # come back through `history`; a page's own parameters are kept while away
         self._page_query: dict[str, dict[str, str]] = {}
         self._moving = False
-        self.history = urls.History(self._moved)
+        self.history = urls.History(self._moved_later)
         self.session.param.watch(self._page_url, "page")
         self.viewport = theme.Viewport()
-        self.viewport.param.watch(lambda _e: self._arrange(), "layout")
+        self.viewport.param.watch(lambda _e: self._arrange(), ["layout", "reports"])
         self.frame = pn.Column(sizing_mode="stretch_width", css_classes=["wb-frame"])
         self._mobile: Any = None
         self._arranged: bool | None = None
@@ -136,6 +136,15 @@ class AppShell(pn.viewable.Viewer):
                 urls.update(run=event.new)  # the user picked another run: a new entry
             else:
                 urls.amend(run=event.new)  # the page opened with its latest run
+
+    def _moved_later(self, params: dict[str, str]) -> None:
+        """Apply a back/forward on the document's next tick, not inside the component's
+        message (models built there linked Panel's stylesheets to its CDN)."""
+        doc = pn.state.curdoc
+        if doc is None:
+            self._moved(params)
+        else:
+            doc.add_next_tick_callback(lambda: self._moved(params))
 
     def _moved(self, params: dict[str, str]) -> None:
         """The browser went back/forward to ``?params``: show that page (and run)."""

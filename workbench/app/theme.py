@@ -81,19 +81,35 @@ class Viewport(AnyWidgetComponent):
 
     # anywidget-style (model.get/set), like the canvas: Panel's JSComponent and
     # AnyWidgetComponent modules on one page broke the canvas ("e.get is not a function")
+    reports = param.Integer(default=0, doc="Reports received (the first ones are repeated: "
+                            "one sent while the page connects can be lost).")
+
+    # anywidget-style (model.get/set), like the canvas: Panel's JSComponent and
+    # AnyWidgetComponent modules on one page broke the canvas ("e.get is not a function")
     _esm = f"""
     function render({{ model }}) {{
-      const report = () => {{
+      if (!document.querySelector('meta[name="viewport"]')) {{
+        // Panel's page has none: a phone would lay it out 980 px wide and scale it down
+        const meta = document.createElement("meta")
+        meta.name = "viewport"
+        meta.content = "width=device-width, initial-scale=1"
+        document.head.appendChild(meta)
+      }}
+      let last = null
+      const report = (force) => {{
         const w = window.innerWidth
         const layout = w <= {PHONE_MAX} ? "phone" : (w <= {TABLET_MAX} ? "tablet" : "desktop")
-        if (model.get("layout") !== layout) {{
+        if (force || layout !== last) {{
+          last = layout
           model.set("layout", layout)
+          model.set("reports", model.get("reports") + 1)
           model.save_changes()
         }}
       }}
-      report()
-      window.addEventListener("resize", report)
-      return () => window.removeEventListener("resize", report)
+      const onResize = () => report(false)
+      for (const ms of [0, 500, 2000]) {{ setTimeout(() => report(true), ms) }}
+      window.addEventListener("resize", onResize)
+      return () => window.removeEventListener("resize", onResize)
     }}
     export default {{ render }}
     """
