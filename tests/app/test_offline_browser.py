@@ -123,10 +123,9 @@ def test_pages_have_urls_and_the_back_button_works(offline: Any, served: Any, ru
     page.go_back()
     page.locator(".wb-nav .bk-btn.bk-active", has_text="Results").wait_for()
     assert search(page)["page"] == ["results"]
-    page.go_back()
-    page.locator(".wb-nav .bk-btn.bk-active", has_text="Canvas").wait_for()
     page.go_forward()
-    page.locator(".wb-nav .bk-btn.bk-active", has_text="Results").wait_for()
+    page.locator(".wb-nav .bk-btn.bk-active", has_text="Plan usage").wait_for()
+    assert search(page)["page"] == ["plan-usage"]
     page.screenshot(path=str(artifacts_dir / "app-url-back-forward.png"), full_page=True)
     # a deep link opens its page
     page.goto(served.url + "?page=notifications")
@@ -160,7 +159,7 @@ def test_phone_shows_cards_alerts_not_the_desktop(offline: Any, served: Any, run
                    has_touch=True).page
     page.goto(served.url)
     page.locator(".wb-mobile").wait_for()
-    card = page.locator(".wb-strategy-card", has_text="SMA crossover").first
+    card = page.locator(".wb-scard", has_text="SMA crossover").first
     card.wait_for()
     assert "Return" in card.inner_text() and "%" in card.inner_text()
     assert page.locator(".wb-nav").count() == 0  # not the desktop layout
