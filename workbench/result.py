@@ -199,6 +199,9 @@ class Result:
 
     def plot(self, width: int = 800) -> Any:
         """An hvplot/HoloViews layout: equity, drawdown, and price with trade markers."""
+        from workbench.notebook_resources import use_jupyter_server
+
+        use_jupyter_server()  # bokeh/panel JS from the Jupyter server, not a CDN (#17)
         try:
             import holoviews as hv
             import hvplot.pandas  # noqa: F401

@@ -1,5 +1,6 @@
 """The app's frame: header (title, user, unread notifications), page navigation, and the
-pages, built lazily on first visit and kept per session."""
+pages, built lazily on first visit and kept per session. The frame follows the screen
+(:mod:`.theme`: phone, tablet, desktop) and the URL (:mod:`.urls`)."""
 
 from __future__ import annotations
 
@@ -8,23 +9,12 @@ from typing import Any
 import panel as pn
 import param
 
+from workbench.app import theme, urls
 from workbench.app.auth import Principal, principal_from_headers
 from workbench.app.state.session import PAGES, AppSession
 from workbench.errors import WorkbenchError
 
-CSS = """
-.wb-header { background: #1d2433; color: #fff; padding: 6px 14px; align-items: center; }
-.wb-header .bk-btn { font-weight: 600; }
-.wb-nav .bk-btn { text-align: left; }
-@media (prefers-reduced-motion: reduce) { * { transition: none !important; animation: none !important; } }
-"""
-
-
-NAV_CSS = """
-.bk-btn-group { gap: 2px; }
-.bk-btn { text-align: left; border-radius: 4px !important; }
-.bk-btn.bk-active { background: #1d4ed8; color: #fff; }
-"""
+CSS, NAV_CSS = theme.CSS, theme.NAV_CSS
 
 
 def _page_view(name: str, session: AppSession, options: dict[str, str] | None = None) -> Any:
@@ -85,8 +75,7 @@ def _page_view(name: str, session: AppSession, options: dict[str, str] | None = 
     return DataPage(state=DataState(session=session))
 
 
-def slug(name: str) -> str:
-    return name.lower().replace(" ", "-")
+slug = urls.slug
 
 
 class AppShell(pn.viewable.Viewer):
@@ -104,7 +93,7 @@ class AppShell(pn.viewable.Viewer):
         self.bell.on_click(lambda _e: setattr(self.session, "page", "Notifications"))
         self.session.param.watch(lambda _e: setattr(self.bell, "name", self._bell_name()),
                                  "unread")
-        self.session.param.watch(self._show, "page")
+        self.session.param.watch(self._show, "page", precedence=1)  # after the URL
         self.session.param.watch(self._runs_changed, "runs_version")
         # one widget for the whole navigation (ten buttons cost ten models per session)
         self.nav = pn.widgets.RadioButtonGroup(
@@ -115,6 +104,63 @@ class AppShell(pn.viewable.Viewer):
         self.session.refresh_unread()
         self._show()
         self._unread_cb: Any = None
+        # page URLs (#17 item 15): each page change is a history entry; back/forward
+        # come back through `history`; a page's own parameters are kept while away
+        self._page_query: dict[str, dict[str, str]] = {}
+        self._moving = False
+        self.history = urls.History(self._moved_later)
+        self.session.param.watch(self._page_url, "page")
+        self.viewport = theme.Viewport()
+        self.viewport.param.watch(lambda _e: self._arrange(), ["layout", "reports"])
+        self.frame = pn.Column(sizing_mode="stretch_width", css_classes=["wb-frame"])
+        self._mobile: Any = None
+        self._arranged: bool | None = None
+        self.body = pn.Row(self.nav, self.main, sizing_mode="stretch_width",
+                           stylesheets=[theme.STACKED_ROW], css_classes=["wb-body"])
+
+    def _page_url(self, event: Any) -> None:
+        if self._moving:  # back/forward: the browser shows the right URL already
+            return
+        here = urls.query()
+        self._page_query[slug(event.old)] = {k: v for k, v in here.items() if k != "page"}
+        params = dict(self._page_query.get(slug(event.new), {}))
+        if event.new == "Results" and self.session.selected_run:
+            params["run"] = self.session.selected_run
+        urls.show_page(slug(event.new), **params)
+
+    def _run_shown(self, event: Any) -> None:
+        """The Results page's run is part of its URL (and the session's chosen run)."""
+        if event.new and self.session.page == "Results":
+            self.session.selected_run = event.new
+            if urls.get("run"):
+                urls.update(run=event.new)  # the user picked another run: a new entry
+            else:
+                urls.amend(run=event.new)  # the page opened with its latest run
+
+    def _moved_later(self, params: dict[str, str]) -> None:
+        """Apply a back/forward on the document's next tick, not inside the component's
+        message (models built there linked Panel's stylesheets to its CDN)."""
+        doc = pn.state.curdoc
+        if doc is None:
+            self._moved(params)
+        else:
+            doc.add_next_tick_callback(lambda: self._moved(params))
+
+    def _moved(self, params: dict[str, str]) -> None:
+        """The browser went back/forward to ``?params``: show that page (and run)."""
+        wanted = params.get("page", urls.HOME)
+        name = next((n for n in PAGES if slug(n) == wanted), PAGES[0])
+        run = params.get("run")
+        if name == "Results" and run:
+            self.session.selected_run = run
+            view = self._views.get("Results")
+            if view is not None and run in (view.state.param.run_id.objects or {}).values():
+                view.state.run_id = run
+        self._moving = True
+        try:
+            self.session.page = name
+        finally:
+            self._moving = False
 
     def _refresh_unread(self) -> None:
         self.session.refresh_unread()
@@ -125,6 +171,8 @@ class AppShell(pn.viewable.Viewer):
     def view(self, page: str) -> Any:
         if page not in self._views:
             self._views[page] = _page_view(page, self.session, self.options)
+            if page == "Results":
+                self._views[page].state.param.watch(self._run_shown, "run_id")
         return self._views[page]
 
     def _show(self, _e: Any = None) -> None:
@@ -137,6 +185,34 @@ class AppShell(pn.viewable.Viewer):
             self.main.objects = [view]
         except WorkbenchError as exc:
             self.main.objects = [pn.pane.Alert(exc.message, alert_type="danger")]
+        self._stack_rows()
+
+    def _stack_rows(self) -> None:
+        """On a tablet, the canvas page's controls go above the canvas (CSS only)."""
+        canvas = getattr(self._views.get("Canvas"), "canvas", None)
+        for row in self.main.select(pn.Row):
+            if canvas is not None and canvas in row.objects \
+                    and theme.STACKED_ROW not in row.stylesheets:
+                row.stylesheets = [*row.stylesheets, theme.STACKED_ROW]
+
+    def _arrange(self) -> None:
+        """The phone layout or the desktop one (which CSS turns into the tablet one)."""
+        phone = self.viewport.layout == "phone"
+        if self._arranged == phone:
+            return
+        self._arranged = phone
+        tail = [self.history, self.viewport]
+        if phone:
+            from workbench.app.views.mobile import MobileView
+
+            if self._mobile is None:
+                self._mobile = MobileView(session=self.session)
+            else:
+                self._mobile.refresh()
+            self.frame.objects = [self.header, self._mobile, *tail]
+        else:
+            self.frame.objects = [self.header, self.body, *tail]
+        self.frame.css_classes = ["wb-frame", "wb-phone" if phone else "wb-wide"]
 
     def _runs_changed(self, _e: Any) -> None:
         for name in ("Results", "Compare"):
@@ -157,14 +233,16 @@ class AppShell(pn.viewable.Viewer):
             text = p.email or p.user_id
         who = pn.pane.Markdown(text, styles={"color": "#fff"}, margin=(0, 10),
                                css_classes=["wb-who"])
-        header = pn.Row(pn.pane.Markdown("### Blockbuilders Workbench", styles={"color": "#fff"},
-                                         margin=(0, 10)), pn.layout.HSpacer(), who, self.bell,
-                        css_classes=["wb-header"], sizing_mode="stretch_width",
-                        styles={"background": "#1d2433"})
+        self.header = pn.FlexBox(
+            pn.pane.Markdown("### Blockbuilders Workbench", styles={"color": "#fff"},
+                             margin=(0, 10)), who, self.bell,
+            css_classes=["wb-header"], sizing_mode="stretch_width", flex_wrap="wrap",
+            justify_content="space-between", align_items="center",
+            styles={"background": "#1d2433"})
         if pn.state.curdoc is not None and self._unread_cb is None:
             self._unread_cb = pn.state.add_periodic_callback(self._refresh_unread, period=5000)
-        return pn.Column(header, pn.Row(self.nav, self.main, sizing_mode="stretch_width"),
-                         sizing_mode="stretch_width")
+        self._arrange()
+        return self.frame
 
 
 def _session_principal(server_mode: bool) -> Principal:
@@ -199,4 +277,6 @@ def make_app(*, server_mode: bool = False, jobs: Any = None, page: str | None = 
             session.page = name
     options = {k: (v[0].decode() if isinstance(v[0], bytes) else str(v[0]))
                for k, v in args.items() if v}
+    if options.get("run"):  # /?page=results&run=<id> opens that run
+        session.selected_run = options["run"]
     return AppShell(session=session, options=options)
