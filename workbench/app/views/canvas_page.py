@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 from typing import Any
-from urllib.parse import urlencode
 
 import panel as pn
 import param
@@ -24,10 +23,9 @@ WIDTH = 230
 
 def _query_arg(name: str) -> str:
     """A URL query argument of this session ('' when absent)."""
-    if pn.state.curdoc is None:
-        return ""
-    value = (pn.state.session_args.get(name) or [b""])[0]
-    return value.decode() if isinstance(value, bytes) else str(value)
+    from workbench.app import urls
+
+    return urls.get(name) or ""
 
 
 def _payload(state: CanvasState) -> dict[str, Any]:
@@ -112,14 +110,14 @@ class CanvasPage(pn.viewable.Viewer):
             self.canvas.graph = dict(event.new)
 
     def _url(self, event: param.parameterized.Event) -> None:
-        """``?strategy=<id>`` follows the open strategy (removed for a new one)."""
-        loc = pn.state.location
-        if loc is None:
+        """``?strategy=<id>`` follows the open strategy (removed for a new one); the
+        first one the page opened by itself replaces the address, later ones add a
+        history entry."""
+        from workbench.app import urls
+
+        if urls.get("strategy") == (event.new or None):
             return
-        query = {k: v for k, v in loc.query_params.items() if k not in ("strategy", "start")}
-        if event.new:
-            query["strategy"] = event.new
-        loc.search = ("?" + urlencode(query)) if query else ""
+        urls.update(strategy=event.new or None, start=None)
 
     def _start_from(self, event: param.parameterized.Event) -> None:
         if not event.new:
