@@ -127,6 +127,13 @@ def test_pages_have_urls_and_the_back_button_works(offline: Any, served: Any, ru
     page.locator(".wb-nav .bk-btn.bk-active", has_text="Plan usage").wait_for()
     assert search(page)["page"] == ["plan-usage"]
     page.screenshot(path=str(artifacts_dir / "app-url-back-forward.png"), full_page=True)
+    # back to the canvas page: re-rendered, it loads nothing off-host either (a Panel
+    # Divider there fetched its stylesheet from cdn.holoviz.org)
+    page.go_back()
+    page.locator(".wb-nav .bk-btn.bk-active", has_text="Results").wait_for()
+    page.go_back()
+    page.wait_for_selector('[data-testid="canvas-root"]', timeout=TIMEOUT)
+    assert "page" not in search(page)
     # a deep link opens its page
     page.goto(served.url + "?page=notifications")
     page.locator(".wb-nav .bk-btn.bk-active", has_text="Notifications").wait_for()

@@ -21,6 +21,13 @@ from workbench.widgets import host
 WIDTH = 230
 
 
+def _divider(width: int) -> pn.pane.HTML:
+    """A rule. Not ``pn.layout.Divider``: re-rendered after the browser's Back, its
+    stylesheet came from cdn.holoviz.org (the app must make no off-host request)."""
+    return pn.pane.HTML('<hr style="border:0;border-top:1px solid var(--panel-border-color, '
+                        '#ddd);margin:6px 0">', width=width, margin=(0, 0))
+
+
 def _query_arg(name: str) -> str:
     """A URL query argument of this session ('' when absent)."""
     from workbench.app import urls
@@ -187,7 +194,7 @@ class CanvasPage(pn.viewable.Viewer):
             # candles, dates, fees...: the canvas's own Run settings panel (one place)
             self.run_button, self.progress,
             pn.pane.Str(st.param.status, css_classes=["wb-status"], width=w),
-            pn.layout.Divider(width=w),
+            _divider(w),
             pn.widgets.TextAreaInput.from_param(st.param.notes, name="Version notes", height=80,
                                                 width=w, css_classes=["wb-version-notes"]),
             self.save_button,
@@ -298,7 +305,7 @@ class StrategyBrowser(pn.viewable.Viewer):
     def __panel__(self) -> pn.viewable.Viewable:
         w = WIDTH
         return pn.Column(
-            pn.layout.Divider(width=w), self.search, self.list, self.open_button,
+            _divider(w), self.search, self.list, self.open_button,
             self.version_list, self.version_button, self.new_name,
             pn.Row(self.rename_button, self.duplicate_button, self.delete_button),
             self.confirm, width=w + 20, css_classes=["wb-strategy-browser"])
