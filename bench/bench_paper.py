@@ -42,9 +42,9 @@ def _setup(home: Path, runs: int) -> list[str]:
     os.environ["WORKBENCH_HOME"] = str(home)
     os.environ.pop("WORKBENCH_CACHE", None)
     os.environ["WORKBENCH_STORE"] = "local"
-    from workbench.runs.paper import create_run
     from workbench.paper.demo import ensure_samples
     from workbench.records import open_store
+    from workbench.runs.paper import create_run
 
     ensure_samples()
     store = open_store()
