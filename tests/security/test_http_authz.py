@@ -486,3 +486,62 @@ def test_data_page_offers_import_to_admins_only(server_dep: Deployment, chromium
         assert (page.locator(".wb-data-readonly").count() == 0) is can_import
     finally:
         context.close()
+
+
+# -- the workspace routes: strategies moved, paper runs created, research read -----------
+def _new_strategy(dep: Deployment, sub: str, name: str) -> dict[str, Any]:
+    resp = requests.post(dep.url + "strategies", headers=dep.headers(sub), timeout=60,
+                         json={"graph": {**GRAPH, "name": name}, "notes": "v1"})
+    assert resp.status_code == 201, resp.text
+    return dict(resp.json())
+
+
+def test_workspace_routes_act_on_your_own_strategies(dep: Deployment) -> None:
+    sub = str(uuid.uuid4())
+    saved = _new_strategy(dep, sub, f"Workspace {sub[:6]}")
+    sid, h = saved["strategy_id"], dep.headers(sub)
+    opened = requests.get(dep.url + f"strategies/{sid}", headers=h, timeout=60)
+    assert opened.status_code == 200, opened.text
+    assert opened.json()["graph"]["name"].startswith("Workspace")
+    assert envelope(requests.get(dep.url + f"strategies/{sid}?version=0", headers=h,
+                                 timeout=60), 422)["code"] == "validation_error"
+    renamed = requests.patch(dep.url + f"strategies/{sid}", headers=h, timeout=60,
+                             json={"name": f"Renamed {sub[:6]}"})
+    assert renamed.status_code == 200 and renamed.json()["name"] == f"Renamed {sub[:6]}"
+    copy = requests.post(dep.url + f"strategies/{sid}/duplicate", headers=h, timeout=60)
+    assert copy.status_code == 201, copy.text
+    assert copy.json()["strategy_id"] != sid
+    run = requests.post(dep.url + "paper-trades", headers=h, timeout=60, json={
+        "version_id": saved["version_id"], "symbol": "GOOG", "timeframe": "1d",
+        "cash": 5000, "schedule": "0 * * * *", "alerts": {"drawdown": 0.2}})
+    assert run.status_code == 201, run.text
+    assert run.json()["alert_config"] == {"drawdown": 0.2}
+    bad = requests.post(dep.url + "paper-trades", headers=h, timeout=60, json={
+        "version_id": saved["version_id"], "symbol": "GOOG", "timeframe": "1d",
+        "alerts": {"explode": 1}})
+    assert envelope(bad, 422)["code"] == "validation_error"
+    gone = requests.delete(dep.url + f"strategies/{sid}", headers=h, timeout=60)
+    assert gone.status_code == 200 and gone.json()["status"] == "archived"
+    assert requests.get(dep.url + "research?kind=sweep", headers=h, timeout=60).json() == []
+
+
+def test_another_user_cannot_move_open_or_trade_your_strategy(server_dep: Deployment) -> None:
+    dep = server_dep
+    owner, other = str(uuid.uuid4()), str(uuid.uuid4())
+    saved = _new_strategy(dep, owner, "Owner's")
+    sid, h = saved["strategy_id"], dep.headers(other)
+    attempts = [
+        requests.get(dep.url + f"strategies/{sid}", headers=h, timeout=60),
+        requests.patch(dep.url + f"strategies/{sid}", headers=h, timeout=60,
+                       json={"name": "stolen"}),
+        requests.delete(dep.url + f"strategies/{sid}", headers=h, timeout=60),
+        requests.post(dep.url + f"strategies/{sid}/duplicate", headers=h, timeout=60),
+        requests.post(dep.url + "paper-trades", headers=h, timeout=60, json={
+            "version_id": saved["version_id"], "symbol": "GOOG", "timeframe": "1d"}),
+    ]
+    for resp in attempts:
+        envelope(resp, 403, 404)
+        assert leaks(dep, resp) == []
+    mine = requests.get(dep.url + f"strategies/{sid}", headers=dep.headers(owner), timeout=60)
+    assert mine.status_code == 200 and mine.json()["name"] == "Owner's"
+    assert [r for r in dep.store.paper_runs.list() if str(r.strategy_id) == sid] == []

@@ -160,6 +160,38 @@ class PaperAction(Strict):
     action: Literal["pause", "resume", "stop"]
 
 
+class PaperCreate(Strict):
+    """A new paper run of one of your strategy versions (counts one paper_trade_runs unit)."""
+
+    version_id: str = Field(max_length=64)
+    symbol: str = Field(min_length=1, max_length=64)
+    timeframe: str = Field(min_length=1, max_length=16)
+    cash: float = Field(default=10_000.0, gt=0, allow_inf_nan=False)
+    schedule: str = Field(default="*/5 * * * *", min_length=1, max_length=200)
+    alerts: dict[Literal["drawdown", "loss_streak", "no_data", "gap_sigma", "drift"],
+                 float] = Field(default_factory=dict)
+    source: Literal["replay", "cache", "ccxt"] = "replay"
+    warmup_bars: int = Field(default=0, ge=0, le=1_000_000)
+    name: str | None = Field(default=None, max_length=200)
+
+
+class StrategyRename(Strict):
+    name: str = Field(min_length=1, max_length=200)
+
+
+class VersionQuery(Strict):
+    version: int | None = Field(default=None, ge=1)
+
+
+class NotebookQuery(Strict):
+    bar_ts: str | None = Field(default=None, max_length=64)
+
+
+class ResearchQuery(Strict):
+    kind: Literal["sweep", "walkforward"] | None = None
+    limit: int = Field(default=50, ge=1, le=500)
+
+
 class TemplatePublish(Strict):
     """Publish a strategy version as a template; disclosures are required (compliance)."""
 

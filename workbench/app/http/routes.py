@@ -4,6 +4,7 @@ send JSON). Identity and errors are the base class's business."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import time
 from typing import Any
@@ -99,6 +100,46 @@ class StrategiesHandler(ApiHandler):
         self.send(await self.blocking(services.save_strategy, self.principal, body), 201)
 
 
+class StrategyHandler(ApiHandler):
+    route = "/api/v1/strategies/{id}"
+
+    async def get(self, strategy_id: str) -> None:
+        q = self.query(m.VersionQuery)
+        self.send(await self.blocking(services.open_strategy, self.principal, strategy_id,
+                                      q.version))
+
+    async def patch(self, strategy_id: str) -> None:
+        body = self.body(m.StrategyRename)
+        self.send(await self.blocking(services.rename_strategy, self.principal, strategy_id,
+                                      body.name))
+
+    async def delete(self, strategy_id: str) -> None:
+        self.send(await self.blocking(services.archive_strategy, self.principal, strategy_id))
+
+
+class StrategyDuplicateHandler(ApiHandler):
+    route = "/api/v1/strategies/{id}/duplicate"
+
+    async def post(self, strategy_id: str) -> None:
+        self.send(await self.blocking(services.duplicate_strategy, self.principal, strategy_id),
+                  201)
+
+
+class ResearchListHandler(ApiHandler):
+    route = "/api/v1/research"
+
+    async def get(self) -> None:
+        q = self.query(m.ResearchQuery)
+        self.send(await self.blocking(services.list_research, self.principal, q.kind, q.limit))
+
+
+class ResearchHandler(ApiHandler):
+    route = "/api/v1/research/{id}"
+
+    async def get(self, run_id: str) -> None:
+        self.send(await self.blocking(services.load_research, self.principal, run_id))
+
+
 class BacktestsHandler(ApiHandler):
     route = "/api/v1/backtests"
 
@@ -163,6 +204,12 @@ class PaperTradesHandler(ApiHandler):
     async def get(self) -> None:
         self.send(await self.blocking(services.list_paper_runs, self.principal))
 
+    async def post(self) -> None:
+        body = self.body(m.PaperCreate)
+        create = functools.partial(services.create_paper_run, self.principal,
+                                   **body.model_dump())
+        self.send(await self.blocking(create), 201)
+
 
 class PaperTradeHandler(ApiHandler):
     route = "/api/v1/paper-trades/{id}"
@@ -177,12 +224,14 @@ class PaperTradeHandler(ApiHandler):
 
 
 class PaperNotebookHandler(ApiHandler):
-    """The latest executed notebook of a run, as a download."""
+    """The executed notebook of a tick (``bar_ts``; default the latest), as a download."""
 
     route = "/api/v1/paper-trades/{id}/notebook"
 
     async def get(self, run_id: str) -> None:
-        name, data = await self.blocking(services.paper_notebook, self.principal, run_id)
+        q = self.query(m.NotebookQuery)
+        name, data = await self.blocking(services.paper_notebook, self.principal, run_id,
+                                         q.bar_ts)
         self.set_header("Content-Type", "application/x-ipynb+json")
         self.set_header("Content-Disposition", f'attachment; filename="{name}"')
         self.finish(data)
@@ -235,6 +284,10 @@ HANDLERS: list[tuple[str, type[ApiHandler]]] = [
     (f"{PREFIX}/docs/?", DocsHandler),
     (f"{PREFIX}/candles", CandlesHandler),
     (f"{PREFIX}/strategies", StrategiesHandler),
+    (f"{PREFIX}/strategies/{ID}/duplicate", StrategyDuplicateHandler),
+    (f"{PREFIX}/strategies/{ID}", StrategyHandler),
+    (f"{PREFIX}/research", ResearchListHandler),
+    (f"{PREFIX}/research/{ID}", ResearchHandler),
     (f"{PREFIX}/backtests", BacktestsHandler),
     (f"{PREFIX}/backtests/{ID}/events", BacktestEventsHandler),
     (f"{PREFIX}/backtests/{ID}", BacktestHandler),
@@ -266,6 +319,18 @@ ROUTE_DOCS: list[RouteDoc] = [
         Operation("GET", "Strategies you can see, with their latest version"),
         Operation("POST", "Save a new strategy version (new strategy without strategy_id)",
                   request=m.StrategySave, status=201))),
+    RouteDoc(f"{PREFIX}/strategies/{{id}}", "strategies", (
+        Operation("GET", "A strategy's latest (or ?version=N) version and its version list",
+                  query=m.VersionQuery),
+        Operation("PATCH", "Rename a strategy", request=m.StrategyRename,
+                  errors=(400, 401, 404, 409, 422)),
+        Operation("DELETE", "Archive a strategy (its versions and runs stay)"))),
+    RouteDoc(f"{PREFIX}/strategies/{{id}}/duplicate", "strategies", (
+        Operation("POST", "Duplicate a strategy under a free name", status=201),)),
+    RouteDoc(f"{PREFIX}/research", "research", (
+        Operation("GET", "Your recorded sweeps and walk-forwards", query=m.ResearchQuery),)),
+    RouteDoc(f"{PREFIX}/research/{{id}}", "research", (
+        Operation("GET", "A recorded sweep or walk-forward: its stored document"),)),
     RouteDoc(f"{PREFIX}/backtests", "backtests", (
         Operation("GET", "Your recent backtest runs", query=m.ListQuery),
         Operation("POST", "Queue a backtest; 202 with the run id", request=m.BacktestRequest,
@@ -275,13 +340,16 @@ ROUTE_DOCS: list[RouteDoc] = [
     RouteDoc(f"{PREFIX}/backtests/{{id}}/events", "backtests", (
         Operation("GET", "Server-sent events: progress, then done", content_type="text/event-stream"),)),
     RouteDoc(f"{PREFIX}/paper-trades", "paper trading", (
-        Operation("GET", "Your paper-trading runs"),)),
+        Operation("GET", "Your paper-trading runs"),
+        Operation("POST", "Start a paper run of one of your strategy versions",
+                  request=m.PaperCreate, status=201, errors=(400, 401, 404, 409, 422, 429)))),
     RouteDoc(f"{PREFIX}/paper-trades/{{id}}", "paper trading", (
         Operation("GET", "One run with its latest ticks and fills"),
         Operation("POST", "Pause, resume or stop a run", request=m.PaperAction,
                   errors=(400, 401, 404, 409, 422)))),
     RouteDoc(f"{PREFIX}/paper-trades/{{id}}/notebook", "paper trading", (
-        Operation("GET", "The latest executed tick notebook (download)",
+        Operation("GET", "A tick's executed notebook (?bar_ts=; default the latest), as a "
+                         "download", query=m.NotebookQuery,
                   content_type="application/x-ipynb+json"),)),
     RouteDoc(f"{PREFIX}/templates", "templates", (
         Operation("GET", "Published templates you can see (and your own)"),
