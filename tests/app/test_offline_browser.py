@@ -94,8 +94,11 @@ def test_charts_render_with_the_network_blocked(offline: Any, served: Any, run_i
     page.goto(f"{served.url}?page=results&run={run_id}")
     page.locator(".wb-nav .bk-btn.bk-active", has_text="Results").wait_for()
     page.locator(".wb-run-select select").wait_for()
-    assert page.locator(".wb-run-select select").input_value().endswith(run_id[:8]) or \
-        run_id in page.locator(".wb-run-select select").inner_html()
+    # the picker shows the run's label (strategy, series, range; no id since labels are
+    # human) and the address keeps the run
+    label = requests.get(f"{served.url}api/v1/backtests/{run_id}", timeout=60).json()["label"]
+    assert page.locator(".wb-run-select select").input_value().startswith(label)
+    assert f"run={run_id}" in page.url
     page.locator("canvas").first.wait_for()
     box = page.locator("canvas").first.bounding_box()
     assert box is not None and box["width"] > 300, box
