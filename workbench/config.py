@@ -40,6 +40,8 @@ READ_BY_OTHERS: dict[str, tuple[str, str]] = {
     "XDG_CACHE_HOME": ("`~/.cache`", "parent of the default `NUMBA_CACHE_DIR`"),
     "_WORKBENCH_COMPLETE": ("unset", "read by click: `source_bash`, `source_zsh`, `source_fish` "
                             "print the shell-completion script"),
+    "JPY_PARENT_PID": ("set by Jupyter", "the Jupyter server that started a kernel: "
+                       "`result.plot()` loads bokeh/panel from that server's routes, not a CDN"),
 }
 
 CommaList = Annotated[list[str], NoDecode]

@@ -259,3 +259,12 @@ def _uuid(value: uuid.UUID | str, what: str = "run id") -> uuid.UUID:
         return uuid.UUID(str(value))
     except ValueError:
         raise ValidationError(f"{what} {value!r} is not a UUID.", details={what: value}) from None
+
+
+def default_run_id(store: Store) -> str:
+    """The newest paper run, or a fresh demo run on the sample data when there is none
+    (for running ``paper_trade.ipynb`` by hand, and under nbval)."""
+    runs = store.paper_runs.list()
+    if runs:
+        return str(runs[0].id)
+    return str(demo_run(store, ticks=0).id)
