@@ -20,7 +20,8 @@ from typing import Any, TypeVar
 import pydantic
 import tornado.web
 
-from workbench.app.auth import Principal, principal_from_headers
+from workbench.app.access import resolve
+from workbench.app.auth import Principal
 from workbench.app.http import guard
 from workbench.app.http.metrics import REGISTRY
 from workbench.app.logs import get_logger
@@ -90,8 +91,7 @@ class ApiHandler(tornado.web.RequestHandler):
     @property
     def principal(self) -> Principal:
         if self._principal is None:
-            found = principal_from_headers(self.request.headers,
-                                           server_mode=self.ctx.server_mode)
+            found = resolve(self.request.headers, server_mode=self.ctx.server_mode)
             try:
                 uuid.UUID(found.user_id)
             except ValueError:
