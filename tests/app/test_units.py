@@ -40,9 +40,37 @@ def test_local_role_must_be_a_known_role(monkeypatch: pytest.MonkeyPatch) -> Non
         auth.local_principal()
 
 
+def _served_methods(handler: type) -> set[str]:
+    """The HTTP methods a handler class implements (tornado's defaults answer 405)."""
+    import tornado.web
+
+    return {m for m in tornado.web.RequestHandler.SUPPORTED_METHODS
+            if getattr(handler, m.lower()) is not getattr(tornado.web.RequestHandler, m.lower())}
+
+
+def test_route_table_and_openapi_are_one_list() -> None:
+    """Every served route is documented with exactly the methods its handler implements, and
+    every documented path is served by that handler (the tornado table is derived)."""
+    import re
+
+    from workbench.app.http.base import NotFoundHandler
+    from workbench.app.http.routes import HANDLERS
+
+    doc = openapi_document()
+    served = {h for _, h in HANDLERS if h is not NotFoundHandler}
+    assert served == {r.handler for r in ROUTE_DOCS}
+    assert HANDLERS[-1][1] is NotFoundHandler
+    for route in ROUTE_DOCS:
+        documented = {op.method for op in route.operations}
+        assert documented == _served_methods(route.handler), route.path
+        assert set(doc["paths"][route.path]) == {m.lower() for m in documented}
+        pattern = next(p for p, h in HANDLERS if h is route.handler)
+        assert re.fullmatch(pattern, route.path.replace("{id}", "run-1")), route.path
+    assert len(doc["paths"]) == len(ROUTE_DOCS)
+
+
 def test_openapi_lists_every_route_with_its_models() -> None:
     doc = openapi_document()
-    assert len(doc["paths"]) == len(ROUTE_DOCS)
     schemas = doc["components"]["schemas"]
     assert {"BacktestRequest", "CandlesPush", "ErrorEnvelope", "Health"} <= set(schemas)
     assert schemas["ErrorEnvelope"]["properties"]["error"]["$ref"].endswith("ErrorBody")

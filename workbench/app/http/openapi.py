@@ -30,9 +30,17 @@ class Operation:
 
 @dataclass(frozen=True)
 class RouteDoc:
-    path: str  # OpenAPI form, e.g. /api/v1/backtests/{id}
+    """One route: the handler that serves it (its ``route`` is the OpenAPI path, e.g.
+    ``/api/v1/backtests/{id}``) and the operations the docs describe. The tornado table and
+    the OpenAPI document are both built from one list of these, so they cannot drift."""
+
+    handler: Any
     tag: str
     operations: tuple[Operation, ...]
+
+    @property
+    def path(self) -> str:
+        return str(self.handler.route)
 
 
 def _schema(model: type[BaseModel], components: dict[str, Any]) -> dict[str, Any]:

@@ -277,90 +277,70 @@ class NotificationsReadHandler(ApiHandler):
 
 ID = r"([A-Za-z0-9_.:-]+)"
 
-HANDLERS: list[tuple[str, type[ApiHandler]]] = [
-    (f"{PREFIX}/health", HealthHandler),
-    (f"{PREFIX}/metrics", MetricsHandler),
-    (f"{PREFIX}/openapi.json", OpenApiHandler),
-    (f"{PREFIX}/docs/?", DocsHandler),
-    (f"{PREFIX}/candles", CandlesHandler),
-    (f"{PREFIX}/strategies", StrategiesHandler),
-    (f"{PREFIX}/strategies/{ID}/duplicate", StrategyDuplicateHandler),
-    (f"{PREFIX}/strategies/{ID}", StrategyHandler),
-    (f"{PREFIX}/research", ResearchListHandler),
-    (f"{PREFIX}/research/{ID}", ResearchHandler),
-    (f"{PREFIX}/backtests", BacktestsHandler),
-    (f"{PREFIX}/backtests/{ID}/events", BacktestEventsHandler),
-    (f"{PREFIX}/backtests/{ID}", BacktestHandler),
-    (f"{PREFIX}/paper-trades", PaperTradesHandler),
-    (f"{PREFIX}/paper-trades/{ID}/notebook", PaperNotebookHandler),
-    (f"{PREFIX}/paper-trades/{ID}", PaperTradeHandler),
-    (f"{PREFIX}/templates", TemplatesHandler),
-    (f"{PREFIX}/templates/{ID}/clone", TemplateCloneHandler),
-    (f"{PREFIX}/notifications", NotificationsHandler),
-    (f"{PREFIX}/notifications/read", NotificationsReadHandler),
-    (r"/api/.*", NotFoundHandler),
-]
 
 ROUTE_DOCS: list[RouteDoc] = [
-    RouteDoc(f"{PREFIX}/health", "ops", (Operation(
+    RouteDoc(HealthHandler, "ops", (Operation(
         "GET", "Store, candle cache and scheduler heartbeat", response=m.Health, auth="none",
         errors=(503,)),)),
-    RouteDoc(f"{PREFIX}/metrics", "ops", (Operation(
+    RouteDoc(MetricsHandler, "ops", (Operation(
         "GET", "Prometheus metrics: request counts and latency by route", auth="none",
         content_type="text/plain", errors=()),)),
-    RouteDoc(f"{PREFIX}/openapi.json", "ops", (Operation(
+    RouteDoc(OpenApiHandler, "ops", (Operation(
         "GET", "This document", auth="none", errors=()),)),
-    RouteDoc(f"{PREFIX}/candles", "market data", (
+    RouteDoc(DocsHandler, "ops", (Operation(
+        "GET", "This document as an HTML page", auth="none", content_type="text/html",
+        errors=()),)),
+    RouteDoc(CandlesHandler, "market data", (
         Operation("GET", "Read cached candles", query=m.CandlesQuery, response=m.CandlesPage),
         Operation("POST", "Push candles (all-or-nothing, validated by the data checks)",
                   request=m.CandlesPush, response=m.CandlesPushed, status=201,
                   auth="ingest_key", errors=(400, 401, 409, 422)))),
-    RouteDoc(f"{PREFIX}/strategies", "strategies", (
+    RouteDoc(StrategiesHandler, "strategies", (
         Operation("GET", "Strategies you can see, with their latest version"),
         Operation("POST", "Save a new strategy version (new strategy without strategy_id)",
                   request=m.StrategySave, status=201))),
-    RouteDoc(f"{PREFIX}/strategies/{{id}}", "strategies", (
+    RouteDoc(StrategyHandler, "strategies", (
         Operation("GET", "A strategy's latest (or ?version=N) version and its version list",
                   query=m.VersionQuery),
         Operation("PATCH", "Rename a strategy", request=m.StrategyRename,
                   errors=(400, 401, 404, 409, 422)),
         Operation("DELETE", "Archive a strategy (its versions and runs stay)"))),
-    RouteDoc(f"{PREFIX}/strategies/{{id}}/duplicate", "strategies", (
+    RouteDoc(StrategyDuplicateHandler, "strategies", (
         Operation("POST", "Duplicate a strategy under a free name", status=201),)),
-    RouteDoc(f"{PREFIX}/research", "research", (
+    RouteDoc(ResearchListHandler, "research", (
         Operation("GET", "Your recorded sweeps and walk-forwards", query=m.ResearchQuery),)),
-    RouteDoc(f"{PREFIX}/research/{{id}}", "research", (
+    RouteDoc(ResearchHandler, "research", (
         Operation("GET", "A recorded sweep or walk-forward: its stored document"),)),
-    RouteDoc(f"{PREFIX}/backtests", "backtests", (
+    RouteDoc(BacktestsHandler, "backtests", (
         Operation("GET", "Your recent backtest runs", query=m.ListQuery),
         Operation("POST", "Queue a backtest; 202 with the run id", request=m.BacktestRequest,
                   response=m.BacktestAccepted, status=202, errors=(400, 401, 404, 422, 429)))),
-    RouteDoc(f"{PREFIX}/backtests/{{id}}", "backtests", (
+    RouteDoc(BacktestHandler, "backtests", (
         Operation("GET", "Poll a run: status, progress, metrics", response=m.BacktestStatus),)),
-    RouteDoc(f"{PREFIX}/backtests/{{id}}/events", "backtests", (
+    RouteDoc(BacktestEventsHandler, "backtests", (
         Operation("GET", "Server-sent events: progress, then done", content_type="text/event-stream"),)),
-    RouteDoc(f"{PREFIX}/paper-trades", "paper trading", (
+    RouteDoc(PaperTradesHandler, "paper trading", (
         Operation("GET", "Your paper-trading runs"),
         Operation("POST", "Start a paper run of one of your strategy versions",
                   request=m.PaperCreate, status=201, errors=(400, 401, 404, 409, 422, 429)))),
-    RouteDoc(f"{PREFIX}/paper-trades/{{id}}", "paper trading", (
+    RouteDoc(PaperTradeHandler, "paper trading", (
         Operation("GET", "One run with its latest ticks and fills"),
         Operation("POST", "Pause, resume or stop a run", request=m.PaperAction,
                   errors=(400, 401, 404, 409, 422)))),
-    RouteDoc(f"{PREFIX}/paper-trades/{{id}}/notebook", "paper trading", (
+    RouteDoc(PaperNotebookHandler, "paper trading", (
         Operation("GET", "A tick's executed notebook (?bar_ts=; default the latest), as a "
                          "download", query=m.NotebookQuery,
                   content_type="application/x-ipynb+json"),)),
-    RouteDoc(f"{PREFIX}/templates", "templates", (
+    RouteDoc(TemplatesHandler, "templates", (
         Operation("GET", "Published templates you can see (and your own)"),
         Operation("POST", "Publish a version as a template (disclosures required; queued for "
                           "review)", request=m.TemplatePublish, status=201,
                   errors=(400, 401, 403, 404, 409, 422, 429)))),
-    RouteDoc(f"{PREFIX}/templates/{{id}}/clone", "templates", (
+    RouteDoc(TemplateCloneHandler, "templates", (
         Operation("POST", "Clone a template into your strategies", status=201),)),
-    RouteDoc(f"{PREFIX}/notifications", "notifications", (
+    RouteDoc(NotificationsHandler, "notifications", (
         Operation("GET", "Your notifications (unread=true for unread only)", query=m.ListQuery),)),
-    RouteDoc(f"{PREFIX}/notifications/read", "notifications", (
+    RouteDoc(NotificationsReadHandler, "notifications", (
         Operation("POST", "Mark notifications read (ids, or all)", request=m.NotificationsRead),)),
 ]
 
@@ -369,6 +349,18 @@ def openapi_document() -> dict[str, Any]:
     from workbench import __version__
 
     return build_document(ROUTE_DOCS, __version__)
+
+
+def _pattern(path: str) -> str:
+    """The tornado pattern of an OpenAPI path: ``{id}`` matches one id; a trailing slash is
+    allowed (tornado anchors the pattern at both ends)."""
+    return path.replace("{id}", ID) + "/?"
+
+
+HANDLERS: list[tuple[str, type[ApiHandler]]] = [
+    *((_pattern(doc.path), doc.handler) for doc in ROUTE_DOCS),
+    (r"/api/.*", NotFoundHandler),
+]
 
 
 def patterns(ctx: ApiContext) -> list[tuple[str, type[ApiHandler], dict[str, Any]]]:
