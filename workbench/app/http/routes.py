@@ -25,6 +25,7 @@ PREFIX = "/api/v1"
 
 class HealthHandler(ApiHandler):
     route = "/api/v1/health"
+    public = True
 
     async def get(self) -> None:
         checks = await self.blocking(services.health_checks)
@@ -38,6 +39,7 @@ class HealthHandler(ApiHandler):
 
 class MetricsHandler(ApiHandler):
     route = "/api/v1/metrics"
+    public = True
 
     def get(self) -> None:
         REGISTRY.uptime.set(round(time.time() - self.ctx.started_at, 3))
@@ -47,6 +49,7 @@ class MetricsHandler(ApiHandler):
 
 class OpenApiHandler(ApiHandler):
     route = "/api/v1/openapi.json"
+    public = True
 
     def get(self) -> None:
         self.send(openapi_document())
@@ -54,6 +57,7 @@ class OpenApiHandler(ApiHandler):
 
 class DocsHandler(ApiHandler):
     route = "/api/v1/docs"
+    public = True
 
     def get(self) -> None:
         self.set_header("Content-Type", "text/html; charset=utf-8")
@@ -67,6 +71,7 @@ def ingest_keys() -> set[str]:
 
 class CandlesHandler(ApiHandler):
     route = "/api/v1/candles"
+    public = True  # GET resolves the user below; POST takes the ingest key
 
     async def get(self) -> None:
         _ = self.principal
