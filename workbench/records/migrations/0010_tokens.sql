@@ -9,8 +9,9 @@
 -- What a signed-in user may do here (RLS + column grants + triggers):
 --   api_tokens:     read their own; create their own (version, times and revocation set
 --                   by the database, lifetime at most 366 days); revoke their own (set
---                   revoked_at once, never unset); nothing else, no delete.
---   revoked_tokens: read and add their own; never change or delete a row.
+--                   revoked_at once, never unset); nothing else, no delete. Admins read
+--                   and revoke anyone's, and create none for others.
+--   revoked_tokens: read and add their own (admins: anyone's); never change or delete.
 --   profiles:       token_version / tokens_valid_after only through
 --                   workbench_sign_out_everywhere(); for everyone they only ever grow.
 -- Idempotent: safe to run again by hand.
@@ -115,22 +116,24 @@ GRANT ALL ON public.api_tokens, public.revoked_tokens TO service_role;
 GRANT SELECT, INSERT ON public.api_tokens, public.revoked_tokens TO authenticated;
 GRANT UPDATE (revoked_at) ON public.api_tokens TO authenticated;
 
+-- Admins read and revoke anyone's tokens; nobody makes a token for someone else.
 DROP POLICY IF EXISTS owner_select ON public.api_tokens;
 CREATE POLICY owner_select ON public.api_tokens FOR SELECT TO authenticated
-  USING (owner_id = (SELECT auth.uid()));
+  USING (owner_id = (SELECT auth.uid()) OR public.workbench_is_admin());
 DROP POLICY IF EXISTS owner_insert ON public.api_tokens;
 CREATE POLICY owner_insert ON public.api_tokens FOR INSERT TO authenticated
   WITH CHECK (owner_id = (SELECT auth.uid()));
 DROP POLICY IF EXISTS owner_update ON public.api_tokens;
 CREATE POLICY owner_update ON public.api_tokens FOR UPDATE TO authenticated
-  USING (owner_id = (SELECT auth.uid())) WITH CHECK (owner_id = (SELECT auth.uid()));
+  USING (owner_id = (SELECT auth.uid()) OR public.workbench_is_admin())
+  WITH CHECK (owner_id = (SELECT auth.uid()) OR public.workbench_is_admin());
 
 DROP POLICY IF EXISTS owner_select ON public.revoked_tokens;
 CREATE POLICY owner_select ON public.revoked_tokens FOR SELECT TO authenticated
-  USING (user_id = (SELECT auth.uid()));
+  USING (user_id = (SELECT auth.uid()) OR public.workbench_is_admin());
 DROP POLICY IF EXISTS owner_insert ON public.revoked_tokens;
 CREATE POLICY owner_insert ON public.revoked_tokens FOR INSERT TO authenticated
-  WITH CHECK (user_id = (SELECT auth.uid()));
+  WITH CHECK (user_id = (SELECT auth.uid()) OR public.workbench_is_admin());
 
 REVOKE ALL ON FUNCTION public.workbench_guard_token_version() FROM PUBLIC, anon, authenticated;
 REVOKE ALL ON FUNCTION public.workbench_guard_api_token() FROM PUBLIC, anon, authenticated;
