@@ -175,3 +175,21 @@ def test_tokens_never_reach_the_log(secured: Any) -> None:
     assert "/api/v1/backtests" in log and "/api/v1/tokens" in log  # ... and the API's
     for secret in (pat, pat.split("_")[-1], signed_in, signed_in.split(".")[-1]):
         assert secret not in log
+
+
+@pytest.mark.browser
+def test_an_open_page_signs_out_when_its_token_is_revoked(secured: Any, browser: Any) -> None:
+    me = str(uuid.uuid4())
+    t = token(me, jti="page-session")
+    context = browser.new_context()
+    try:
+        tab = context.new_page()
+        tab.goto(secured.url + "?token=" + t)
+        tab.locator(".wb-nav .bk-btn").first.wait_for(timeout=60_000)
+        out = requests.post(secured.url + "api/v1/auth/sign-out", headers=auth(t), json={},
+                            timeout=30)
+        assert out.status_code == 200
+        tab.get_by_text("Signed out").first.wait_for(timeout=30_000)  # within one 5 s check
+        assert tab.locator(".wb-nav").count() == 0
+    finally:
+        context.close()
