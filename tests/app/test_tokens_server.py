@@ -193,3 +193,28 @@ def test_an_open_page_signs_out_when_its_token_is_revoked(secured: Any, browser:
         assert tab.locator(".wb-nav").count() == 0
     finally:
         context.close()
+
+
+@pytest.mark.browser
+def test_tokens_card_creates_and_revokes(secured: Any, browser: Any) -> None:
+    me = str(uuid.uuid4())
+    t = token(me)
+    context = browser.new_context()
+    try:
+        tab = context.new_page()
+        tab.goto(secured.url + "?page=plan-usage&token=" + t)
+        card = tab.locator(".wb-tokens")
+        card.get_by_text("Personal API tokens").first.wait_for(timeout=60_000)
+        card.locator(".wb-token-name input").fill("from the page")
+        card.locator(".wb-token-name input").press("Enter")
+        card.locator(".wb-token-create button").click()
+        secret_box = card.locator(".wb-token-secret input")
+        secret_box.wait_for(timeout=30_000)
+        secret = secret_box.input_value()
+        assert secret.startswith("wbt_")
+        assert get(secured, "api/v1/backtests", secret).status_code == 200
+        card.locator(".wb-token-revoke button").first.click()
+        card.get_by_text("Revoked from the page").wait_for(timeout=30_000)
+        refused(get(secured, "api/v1/backtests", secret), "revoked")
+    finally:
+        context.close()
