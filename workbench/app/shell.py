@@ -10,7 +10,7 @@ import panel as pn
 import param
 
 from workbench.app import theme, urls
-from workbench.app.access import resolve
+from workbench.app.access import resolve, still_valid
 from workbench.app.auth import Principal
 from workbench.app.state.session import PAGES, AppSession
 from workbench.errors import WorkbenchError
@@ -164,8 +164,6 @@ class AppShell(pn.viewable.Viewer):
             self._moving = False
 
     def _refresh_unread(self) -> None:
-        from workbench.app.access import still_valid
-
         if not self.session.principal.local and not still_valid(self.session.principal):
             self._signed_out()  # revoked while the page was open: it stops at once
             return
