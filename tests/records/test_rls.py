@@ -48,6 +48,10 @@ def _seed(store: Store, email: str) -> uuid.UUID:
     key = store.exchange_keys.add(ExchangeKey(owner_id=u.id, exchange="binance", hint="ab…yz",
                                               ciphertext="c"))
     store.key_access.log(key.id, u.id, "created")
+    from workbench.records.tokens import create_token
+
+    create_token(store, u.id, "ci")
+    store.revoked_tokens.add(u.id, "a-jti")
     return u.id
 
 

@@ -38,6 +38,7 @@ GRAPH = json.loads((ROOT / "workbench" / "strategies" / "sma_crossover.strategy.
 def token(sub: str, role: str = "builder", plan: str = "premium") -> str:
     claims = {"sub": sub, "aud": "authenticated", "role": "authenticated",
               "email": f"{sub[:8]}@example.org", "exp": int(time.time() + 3600),
+              "iat": int(time.time()),  # as Supabase's: a role change revokes older ones (#15)
               "app_metadata": {"role": role, "plan": plan}}
     return jwt.encode(claims, SECRET, algorithm="HS256")
 

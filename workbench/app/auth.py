@@ -36,6 +36,12 @@ class Principal:
     tier: str = "free"
     token: str | None = field(default=None, repr=False)
     local: bool = False
+    #: ``jwt`` (Supabase access token), ``api_token`` (personal token) or ``local``
+    via: str = "jwt"
+    issued_at: float | None = None  # the JWT's iat (revocation compares it)
+    expires_at: float | None = None  # the JWT's exp
+    jti: str | None = None  # the JWT's id (the deny-list holds these)
+    token_id: str | None = None  # the personal token's row id
 
     @property
     def is_admin(self) -> bool:
@@ -43,7 +49,7 @@ class Principal:
 
     def to_dict(self) -> dict[str, Any]:
         return {"user_id": self.user_id, "email": self.email, "role": self.role,
-                "tier": self.tier, "local": self.local}
+                "tier": self.tier, "local": self.local, "via": self.via}
 
 
 def local_tier() -> str | None:
@@ -76,7 +82,7 @@ def local_principal() -> Principal:
         )
     tier = local_tier()
     return Principal(user_id=LOCAL_USER_ID, email="local@localhost", role=role,
-                     tier=tier or "", local=True)
+                     tier=tier or "", local=True, via="local")
 
 
 @functools.lru_cache(maxsize=4)
@@ -136,18 +142,32 @@ def verify_jwt(token: str) -> Principal:
     if not isinstance(meta, dict):
         meta = {}
     role = str(meta.get("role")) if meta.get("role") in ROLES else "builder"
+    iat, exp, jti = claims.get("iat"), claims.get("exp"), claims.get("jti")
     return Principal(user_id=subject, email=str(claims.get("email") or ""),
                      role=role, tier=str(meta.get("plan") or meta.get("tier") or "free"),
-                     token=token)
+                     token=token,
+                     issued_at=float(iat) if isinstance(iat, int | float) else None,
+                     expires_at=float(exp) if isinstance(exp, int | float) else None,
+                     jti=str(jti) if jti else None)
+
+
+def presented_token(headers: Any, cookie: str | None = None,
+                    query_token: str | None = None) -> str | None:
+    """The credential of one request: ``Authorization: Bearer``, else the page's
+    ``access_token`` cookie or ``?token=``."""
+    auth = headers.get("Authorization", "") if headers is not None else ""
+    token = auth[7:].strip() if auth.lower().startswith("bearer ") else (cookie or query_token)
+    return token or None
 
 
 def principal_from_headers(headers: Any, *, server_mode: bool, cookie: str | None = None,
                            query_token: str | None = None) -> Principal:
-    """Resolve the caller of one request (API or page)."""
+    """The caller of one request by its Supabase JWT alone (signature, expiry, claims).
+    Requests go through :func:`workbench.app.access.resolve`, which adds personal API
+    tokens and revocation."""
     if not server_mode:
         return local_principal()
-    auth = headers.get("Authorization", "") if headers is not None else ""
-    token = auth[7:].strip() if auth.lower().startswith("bearer ") else (cookie or query_token)
+    token = presented_token(headers, cookie, query_token)
     if not token:
         raise UnauthorizedError("Sign in: send 'Authorization: Bearer <Supabase access token>'.",
                                 details={"reason": "missing_token"})

@@ -85,6 +85,10 @@ def build(opts: ServeOptions) -> tuple[Any, dict[str, Any]]:
     logs.configure(logging.INFO)
     pn.extension("tabulator")  # the results page's trades table is added after page load
     pn.config.authorize_callback = page_host_guard(opts.server_mode)
+    if opts.server_mode:  # pages: 401 in the envelope for a missing or revoked token
+        from workbench.app.access import install_page_guard
+
+        install_page_guard()
     ctx = ApiContext(server_mode=opts.server_mode, jobs=runner())
     # the pages' websocket: only from the app's own origin (or WORKBENCH_ALLOWED_ORIGINS)
     origins = [f"{opts.host}:{opts.port}", f"localhost:{opts.port}", f"127.0.0.1:{opts.port}",

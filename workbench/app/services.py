@@ -12,6 +12,7 @@ import threading
 import uuid
 import warnings
 from collections.abc import Callable
+from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from workbench.app.auth import TIERS, Principal
@@ -88,8 +89,14 @@ def user_id(principal: Principal) -> uuid.UUID:
             if exc.code != "conflict":
                 raise
             found = st.profiles.get(uid)
-    if trusted and (found.role, found.plan_tier) != (principal.role, tier):
-        st.profiles.update(uid, role=principal.role, plan_tier=tier)  # trusted: the token
+    if trusted and principal.via == "jwt" and (found.role, found.plan_tier) != (principal.role,
+                                                                               tier):
+        # trusted: the token. A new role revokes every credential issued before this
+        # token (an old JWT still carries the old role): it bumps the token version
+        revoke_before = (datetime.fromtimestamp(principal.issued_at, UTC)
+                         if principal.issued_at is not None else None)
+        st.profiles.update(uid, role=principal.role, plan_tier=tier,
+                           revoke_before=revoke_before)
     return uid
 
 
@@ -158,6 +165,58 @@ def _uuid(value: str, what: str = "id") -> uuid.UUID:
         return uuid.UUID(str(value))
     except ValueError:
         raise ValidationError(f"{what} {value!r} is not a UUID.", details={what: value}) from None
+
+
+# -- personal API tokens and sign-out (workbench.records.tokens) ----------------------
+def list_tokens(principal: Principal) -> list[dict[str, Any]]:
+    """The caller's personal API tokens by hint (never a hash, never a secret)."""
+    from workbench.records import tokens
+
+    return tokens.list_tokens(store(principal), user_id(principal))
+
+
+def create_token(principal: Principal, name: str, expires_in_days: float | None = None
+                 ) -> dict[str, Any]:
+    """A new personal API token of the caller; the response is the only time the token
+    itself is shown. A personal token cannot mint others (a leaked one could otherwise
+    outlive its own revocation): sign in to create tokens."""
+    from workbench.records import tokens
+
+    if principal.via == "api_token":
+        raise ForbiddenError("A personal API token cannot create tokens; sign in (Supabase "
+                             "access token) to create one.",
+                             details={"reason": "token_cannot_mint"})
+    return tokens.create_token(store(principal), user_id(principal), name,
+                               days=expires_in_days).to_dict()
+
+
+def revoke_token(principal: Principal, token_id: str) -> dict[str, Any]:
+    """Revoke one of the caller's tokens (an admin: anyone's), at once."""
+    from workbench.records import tokens
+
+    return tokens.revoke_token(store(principal), _uuid(token_id, "token id"),
+                               actor=_actor(principal))
+
+
+def sign_out_everywhere(principal: Principal) -> dict[str, Any]:
+    """Revoke every personal token and every access token of the caller issued so far."""
+    from workbench.records import tokens
+
+    return tokens.sign_out_everywhere(store(principal), user_id(principal))
+
+
+def sign_out(principal: Principal) -> dict[str, Any]:
+    """Revoke the access token (JWT) of this request alone, by its ``jti``; a personal
+    token is revoked like any other."""
+    from workbench.records import tokens
+
+    if principal.via == "api_token":
+        return revoke_token(principal, principal.token_id or "")
+    if principal.local:
+        raise ValidationError("Local mode has no sign-in to end.", details={"mode": "local"})
+    tokens.revoke_jwt(store(principal), user_id(principal), principal.jti,
+                      principal.expires_at)
+    return {"revoked": principal.jti}
 
 
 # -- health ---------------------------------------------------------------------------

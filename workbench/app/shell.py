@@ -10,7 +10,8 @@ import panel as pn
 import param
 
 from workbench.app import theme, urls
-from workbench.app.auth import Principal, principal_from_headers
+from workbench.app.access import resolve, still_valid
+from workbench.app.auth import Principal
 from workbench.app.state.session import PAGES, AppSession
 from workbench.errors import WorkbenchError
 
@@ -163,7 +164,17 @@ class AppShell(pn.viewable.Viewer):
             self._moving = False
 
     def _refresh_unread(self) -> None:
+        if not self.session.principal.local and not still_valid(self.session.principal):
+            self._signed_out()  # revoked while the page was open: it stops at once
+            return
         self.session.refresh_unread()
+
+    def _signed_out(self) -> None:
+        if self._unread_cb is not None:
+            self._unread_cb.stop()
+        self.frame.objects = [pn.pane.Alert(
+            "Signed out: this session's access token was revoked. Sign in again.",
+            alert_type="danger", css_classes=["wb-signed-out"])]
 
     def _bell_name(self) -> str:
         return f"Notifications ({self.session.unread})"
@@ -250,9 +261,8 @@ def _session_principal(server_mode: bool) -> Principal:
     cookies = pn.state.cookies if pn.state.curdoc is not None else {}
     args = pn.state.session_args if pn.state.curdoc is not None else {}
     token = (args.get("token") or [b""])[0]
-    return principal_from_headers(headers, server_mode=server_mode,
-                                  cookie=cookies.get("access_token"),
-                                  query_token=token.decode() if isinstance(token, bytes) else token)
+    return resolve(headers, server_mode=server_mode, cookie=cookies.get("access_token"),
+                   query_token=token.decode() if isinstance(token, bytes) else token)
 
 
 def make_app(*, server_mode: bool = False, jobs: Any = None, page: str | None = None

@@ -6,6 +6,7 @@ from __future__ import annotations
 import typer
 
 from workbench.cli import cluster, config, data, governance, graph, notebooks, paper, records, serve
+from workbench.cli import tokens as tokens_cli
 
 app = typer.Typer(
     name="workbench",
@@ -22,7 +23,8 @@ def _root() -> None:
 
 
 # Order is the order of --help. Each module keeps heavy imports inside its commands.
-for _module in (data, graph, records, governance, paper, serve, cluster, notebooks, config):
+for _module in (data, graph, records, tokens_cli, governance, paper, serve, cluster, notebooks,
+                config):
     _module.register(app)
 
 

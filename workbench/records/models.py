@@ -82,6 +82,15 @@ class Profile(Record):
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
     last_active_at: datetime | None = None
+    #: Revocations so far (role changes, "sign out everywhere"): personal tokens made under
+    #: an older version and JWTs issued before ``tokens_valid_after`` are refused.
+    token_version: int = 0
+    tokens_valid_after: datetime | None = None
+
+    @field_validator("token_version", mode="before")
+    @classmethod
+    def _no_version_yet(cls, value: Any) -> Any:
+        return 0 if value is None else value  # a local file from before the column
 
 
 class Strategy(Record):
@@ -436,10 +445,43 @@ class KeyAccess(Record):
     at: datetime = Field(default_factory=utcnow)
 
 
+class ApiToken(Record):
+    """A personal API token: only the sha256 of the secret is stored (``token_hash``),
+    looked up by its public ``prefix`` and shown by ``hint``. See :mod:`workbench.records.tokens`."""
+
+    __table__ = "api_tokens"
+    __json__ = frozenset()
+
+    id: uuid.UUID = Field(default_factory=new_id)
+    owner_id: uuid.UUID
+    name: str
+    prefix: str
+    token_hash: str = Field(repr=False)
+    hint: str
+    token_version: int = 0
+    created_at: datetime = Field(default_factory=utcnow)
+    expires_at: datetime
+    last_used_at: datetime | None = None
+    revoked_at: datetime | None = None
+
+
+class RevokedToken(Record):
+    """One revoked JWT (the deny-list), by the user it was issued to and its ``jti``."""
+
+    __table__ = "revoked_tokens"
+    __json__ = frozenset()
+
+    id: uuid.UUID = Field(default_factory=new_id)
+    user_id: uuid.UUID
+    jti: str
+    expires_at: datetime | None = None
+    revoked_at: datetime = Field(default_factory=utcnow)
+
+
 MODELS: tuple[type[Record], ...] = (
     Profile, Strategy, StrategyVersion, BacktestRun, ResearchRun, PaperTradeRun, PaperFill,
     PaperTick, PaperTickClaim, TemplateShare, ComplianceEvent, AuditEvent, Notification, PlanUsage, ExchangeKey,
-    KeyAccess,
+    KeyAccess, ApiToken, RevokedToken,
 )
 TABLES: dict[str, type[Record]] = {m.__table__: m for m in MODELS}
 
@@ -451,6 +493,7 @@ OWNER_COLUMN: dict[str, str] = {
     "paper_ticks": "owner_id", "template_shares": "educator_id",
     "compliance_events": "created_by", "audit_log": "actor_id", "notifications": "user_id",
     "plan_usage": "user_id", "exchange_keys": "owner_id", "key_access_log": "owner_id",
+    "api_tokens": "owner_id", "revoked_tokens": "user_id",
 }
 
 #: Allowed status transitions (from -> set of to). Anything else is a ConflictError.

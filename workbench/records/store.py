@@ -42,6 +42,7 @@ from workbench.records.models import (
     GENESIS_HASH,
     OWNER_COLUMN,
     TRANSITIONS,
+    ApiToken,
     AuditEvent,
     BacktestRun,
     ComplianceEvent,
@@ -56,6 +57,7 @@ from workbench.records.models import (
     Profile,
     Record,
     ResearchRun,
+    RevokedToken,
     Strategy,
     StrategyVersion,
     TemplateShare,
@@ -204,6 +206,12 @@ def _opt(value: Any) -> Any:
     return _UNSET if value is None else value
 
 
+#: Profile fields whose change revokes every credential issued before it (the token
+#: version is bumped). Profiles have no account status yet; one (suspended, banned) would
+#: belong here and in the trigger of migration 0010.
+REVOKING_FIELDS = frozenset({"role"})
+
+
 class ProfileRepo(Repo[Profile]):
     model = Profile
 
@@ -218,18 +226,47 @@ class ProfileRepo(Repo[Profile]):
     def list(self, *, role: str | None = None) -> list[Profile]:
         return self._select({"role": _opt(role)})
 
-    def update(self, id: uuid.UUID | str, *, actor: Actor = None, **changes: Any) -> Profile:
+    def update(self, id: uuid.UUID | str, *, actor: Actor = None,
+               revoke_before: datetime | None = None, **changes: Any) -> Profile:
         """Change display_name, email, role, plan_tier, cohorts, last_active_at,
         notification_settings.
 
-        Role and plan changes need an admin actor (or a trusted caller)."""
+        Role and plan changes need an admin actor (or a trusted caller). A role change
+        bumps the token version: every personal token and every JWT issued before
+        ``revoke_before`` (default now) stops working."""
         if actor is not None and ({"role", "plan_tier"} & set(changes)) \
                 and not self.store.is_admin(actor):
             raise ForbiddenError("Only an admin may change a role or plan tier.",
                                  details={"fields": sorted(changes)})
-        return self._update(id, changes, actor=actor, allowed=(
-            "display_name", "email", "role", "plan_tier", "cohorts", "last_active_at",
-            "notification_settings"))
+        allowed: tuple[str, ...] = ("display_name", "email", "role", "plan_tier", "cohorts",
+                                    "last_active_at", "notification_settings")
+        if REVOKING_FIELDS & set(changes) and self.backend.trusted:  # else the database (0010)
+            current = self.get(id, actor=actor)
+            if any(getattr(current, f) != changes[f] for f in REVOKING_FIELDS & set(changes)):
+                changes = {**changes, **self._bumped(current, revoke_before)}
+                allowed = (*allowed, "token_version", "tokens_valid_after")
+        return self._update(id, changes, actor=actor, allowed=allowed)
+
+    @staticmethod
+    def _bumped(current: Profile, valid_after: datetime | None) -> dict[str, Any]:
+        """The next token version; JWTs issued before ``valid_after`` (default now) are
+        refused from then on. Neither value ever goes back."""
+        after = valid_after or utcnow()
+        if current.tokens_valid_after is not None and current.tokens_valid_after > after:
+            after = current.tokens_valid_after
+        return {"token_version": current.token_version + 1, "tokens_valid_after": after}
+
+    def bump_token_version(self, id: uuid.UUID | str, *, valid_after: datetime | None = None,
+                           actor: Actor = None) -> Profile:
+        """Revoke every personal token and every JWT issued before ``valid_after`` (default
+        now) of this user ("sign out everywhere"; a role change does it too)."""
+        if not self.backend.trusted:  # a user's JWT: the database does it, for them only
+            self.backend.rpc("workbench_sign_out_everywhere", {})
+            return self.get(id)
+        with self.store.transaction():
+            current = self.get(id, actor=actor)
+            return self._update(current.id, self._bumped(current, valid_after), actor=actor,
+                                allowed=("token_version", "tokens_valid_after"))
 
 
 class StrategyRepo(Repo[Strategy]):
@@ -849,6 +886,48 @@ class KeyAccessRepo(Repo[KeyAccess]):
                             order=(("at", True),))
 
 
+class ApiTokenRepo(Repo[ApiToken]):
+    """Raw rows; :mod:`workbench.records.tokens` creates, checks and revokes tokens."""
+
+    model = ApiToken
+
+    def add(self, token: ApiToken) -> ApiToken:
+        return self._insert(token)
+
+    def list(self, owner_id: uuid.UUID | str) -> list[ApiToken]:
+        return self._select({"owner_id": _uuid(owner_id)})
+
+    def by_prefix(self, prefix: str) -> ApiToken | None:
+        found = self._select({"prefix": prefix}, limit=1)
+        return found[0] if found else None
+
+    def revoke(self, id: uuid.UUID | str, *, actor: Actor = None) -> ApiToken:
+        """Set ``revoked_at`` once (a second revoke changes nothing and returns the row)."""
+        token = self.get(id, actor=actor)
+        if token.revoked_at is not None:
+            return token
+        rows = self.backend.update(self.table, {"id": token.id, "revoked_at": None},
+                                   {"revoked_at": utcnow()})
+        return self._obj(rows[0]) if rows else self.get(token.id)
+
+    def touch(self, id: uuid.UUID | str) -> None:
+        self.backend.update(self.table, {"id": _uuid(id)}, {"last_used_at": utcnow()})
+
+
+class RevokedTokenRepo(Repo[RevokedToken]):
+    """The deny-list of single JWTs (``jti``), per user."""
+
+    model = RevokedToken
+
+    def add(self, user_id: uuid.UUID | str, jti: str,
+            expires_at: datetime | None = None) -> None:
+        row = RevokedToken(user_id=_uuid(user_id), jti=jti, expires_at=expires_at)
+        self.backend.insert_ignore(self.table, [self._row(row)], ("user_id", "jti"))
+
+    def is_revoked(self, user_id: uuid.UUID | str, jti: str) -> bool:
+        return bool(self._select({"user_id": _uuid(user_id), "jti": jti}, order=(), limit=1))
+
+
 def _fill_rows(run: PaperTradeRun, tick_ts: datetime,
                fills: Sequence[Mapping[str, Any]]) -> list[Row]:
     """Ledger rows of one tick: each fill stamped with its own bar (default the tick's)
@@ -873,7 +952,8 @@ class Store:
     ``strategies``, ``versions``, ``backtests``, ``research`` (sweeps, walk-forwards),
     ``paper_runs``, ``fills``, ``ticks``,
     ``templates``, ``compliance``, ``audit``, ``notifications``, ``usage``,
-    ``exchange_keys``, ``key_access``, ``files`` (:class:`FileStore`).
+    ``exchange_keys``, ``key_access``, ``api_tokens``, ``revoked_tokens``, ``files``
+    (:class:`FileStore`).
     """
 
     def __init__(self, backend: Backend, files: FileStore,
@@ -902,6 +982,8 @@ class Store:
         self.usage = UsageRepo(self)
         self.exchange_keys = ExchangeKeyRepo(self)
         self.key_access = KeyAccessRepo(self)
+        self.api_tokens = ApiTokenRepo(self)
+        self.revoked_tokens = RevokedTokenRepo(self)
 
     # -- identity -----------------------------------------------------------------
     @staticmethod

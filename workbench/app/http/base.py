@@ -20,7 +20,8 @@ from typing import Any, TypeVar
 import pydantic
 import tornado.web
 
-from workbench.app.auth import Principal, principal_from_headers
+from workbench.app.access import resolve
+from workbench.app.auth import Principal
 from workbench.app.http import guard
 from workbench.app.http.metrics import REGISTRY
 from workbench.app.logs import get_logger
@@ -50,6 +51,10 @@ class ApiHandler(tornado.web.RequestHandler):
     """
 
     route = "/api/v1"
+    #: Open to anyone (probes, docs) or checked by the handler itself (the ingest key):
+    #: every other route resolves its caller first, so a missing, bad or revoked token is
+    #: a 401 before any input is read.
+    public = False
     ctx: ApiContext
 
     def initialize(self, ctx: ApiContext) -> None:
@@ -73,6 +78,8 @@ class ApiHandler(tornado.web.RequestHandler):
                            guard.own_origin(self.request.protocol, self.request.host or ""))
         guard.check_content_type(method, headers.get("Content-Type"))
         guard.check_length(headers.get("Content-Length"), self._limit)
+        if self.ctx.server_mode and not self.public:
+            _ = self.principal
 
     def data_received(self, chunk: bytes) -> None:
         if self._finished or self._overflow:
@@ -90,8 +97,7 @@ class ApiHandler(tornado.web.RequestHandler):
     @property
     def principal(self) -> Principal:
         if self._principal is None:
-            found = principal_from_headers(self.request.headers,
-                                           server_mode=self.ctx.server_mode)
+            found = resolve(self.request.headers, server_mode=self.ctx.server_mode)
             try:
                 uuid.UUID(found.user_id)
             except ValueError:
@@ -164,6 +170,7 @@ class NotFoundHandler(ApiHandler):
     """Unknown ``/api/...`` paths: a 404 in the envelope instead of Tornado's HTML page."""
 
     route = "/api/(unknown)"
+    public = True
 
     def prepare(self) -> None:
         super().prepare()

@@ -232,3 +232,33 @@ class ErrorBody(BaseModel):
 
 class ErrorEnvelope(BaseModel):
     error: ErrorBody
+
+
+class TokenCreate(Strict):
+    """A new personal API token: a name to tell it apart and its lifetime."""
+
+    name: str = Field(min_length=1, max_length=100, description="e.g. 'ci' or 'laptop'")
+    expires_in_days: float = Field(default=90, gt=0, le=366,
+                                   description="days until it stops working (at most 366)")
+
+
+class TokenInfo(BaseModel):
+    """A personal API token as listings show it: by hint, never the hash or the secret."""
+
+    id: str
+    name: str
+    hint: str = Field(description="wbt_<id>…<last 4 characters>")
+    created_at: datetime
+    expires_at: datetime
+    last_used_at: datetime | None = None
+    revoked_at: datetime | None = None
+    status: Literal["active", "revoked", "expired", "signed_out"]
+
+
+class TokenCreated(TokenInfo):
+    token: str = Field(description="the token itself: shown this once, stored only hashed")
+
+
+class SignedOut(BaseModel):
+    token_version: int
+    tokens_valid_after: datetime | None = None

@@ -25,6 +25,7 @@ PREFIX = "/api/v1"
 
 class HealthHandler(ApiHandler):
     route = "/api/v1/health"
+    public = True
 
     async def get(self) -> None:
         checks = await self.blocking(services.health_checks)
@@ -38,6 +39,7 @@ class HealthHandler(ApiHandler):
 
 class MetricsHandler(ApiHandler):
     route = "/api/v1/metrics"
+    public = True
 
     def get(self) -> None:
         REGISTRY.uptime.set(round(time.time() - self.ctx.started_at, 3))
@@ -47,6 +49,7 @@ class MetricsHandler(ApiHandler):
 
 class OpenApiHandler(ApiHandler):
     route = "/api/v1/openapi.json"
+    public = True
 
     def get(self) -> None:
         self.send(openapi_document())
@@ -54,6 +57,7 @@ class OpenApiHandler(ApiHandler):
 
 class DocsHandler(ApiHandler):
     route = "/api/v1/docs"
+    public = True
 
     def get(self) -> None:
         self.set_header("Content-Type", "text/html; charset=utf-8")
@@ -67,6 +71,7 @@ def ingest_keys() -> set[str]:
 
 class CandlesHandler(ApiHandler):
     route = "/api/v1/candles"
+    public = True  # GET resolves the user below; POST takes the ingest key
 
     async def get(self) -> None:
         _ = self.principal
@@ -275,6 +280,39 @@ class NotificationsReadHandler(ApiHandler):
         self.send({"marked": n})
 
 
+class TokensHandler(ApiHandler):
+    route = "/api/v1/tokens"
+
+    async def get(self) -> None:
+        self.send(await self.blocking(services.list_tokens, self.principal))
+
+    async def post(self) -> None:
+        body = self.body(m.TokenCreate)
+        self.send(await self.blocking(services.create_token, self.principal, body.name,
+                                      body.expires_in_days), 201)
+
+
+class TokenHandler(ApiHandler):
+    route = "/api/v1/tokens/{id}"
+
+    async def delete(self, token_id: str) -> None:
+        self.send(await self.blocking(services.revoke_token, self.principal, token_id))
+
+
+class SignOutHandler(ApiHandler):
+    route = "/api/v1/auth/sign-out"
+
+    async def post(self) -> None:
+        self.send(await self.blocking(services.sign_out, self.principal))
+
+
+class SignOutEverywhereHandler(ApiHandler):
+    route = "/api/v1/auth/sign-out-everywhere"
+
+    async def post(self) -> None:
+        self.send(await self.blocking(services.sign_out_everywhere, self.principal))
+
+
 ID = r"([A-Za-z0-9_.:-]+)"
 
 
@@ -342,6 +380,22 @@ ROUTE_DOCS: list[RouteDoc] = [
         Operation("GET", "Your notifications (unread=true for unread only)", query=m.ListQuery),)),
     RouteDoc(NotificationsReadHandler, "notifications", (
         Operation("POST", "Mark notifications read (ids, or all)", request=m.NotificationsRead),)),
+    RouteDoc(TokensHandler, "tokens", (
+        Operation("GET", "Your personal API tokens, by hint (never the token or its hash)"),
+        Operation("POST", "Create a personal API token; the response shows it this once "
+                          "(needs a sign-in: a personal token cannot create tokens)",
+                  request=m.TokenCreate, response=m.TokenCreated, status=201,
+                  errors=(400, 401, 403, 422)))),
+    RouteDoc(TokenHandler, "tokens", (
+        Operation("DELETE", "Revoke one of your personal API tokens, at once",
+                  response=m.TokenInfo, errors=(400, 401, 403, 404)),)),
+    RouteDoc(SignOutHandler, "tokens", (
+        Operation("POST", "Revoke the token of this request alone (its jti is deny-listed)",
+                  errors=(400, 401)),)),
+    RouteDoc(SignOutEverywhereHandler, "tokens", (
+        Operation("POST", "Sign out everywhere: every personal token and every access "
+                          "token issued so far stops working", response=m.SignedOut,
+                  errors=(401,)),)),
 ]
 
 

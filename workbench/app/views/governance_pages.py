@@ -117,8 +117,13 @@ class PlanPage(pn.viewable.Viewer):
             title="Your plan (local mode)", collapsed=False, width=520)]
 
     def __panel__(self) -> pn.viewable.Viewable:
+        from workbench.app.state.tokens import TokensState
+        from workbench.app.views.tokens_section import TokensSection
+
         return pn.Column(title("Plan usage", "Daily windows, UTC."), alert(self.state),
-                         *self.switcher(), self.body, sizing_mode="stretch_width")
+                         *self.switcher(), self.body,
+                         TokensSection(state=TokensState(session=self.state.session)),
+                         sizing_mode="stretch_width")
 
 
 LABELS = {"approved": "Approve", "rejected": "Reject", "escalated": "Escalate"}

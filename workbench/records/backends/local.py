@@ -48,6 +48,8 @@ UNIQUE: dict[str, list[tuple[str, ...]]] = {
     "paper_ticks": [("run_id", "bar_ts")],
     "audit_log": [("seq",)],
     "plan_usage": [("user_id", "metric", "window_start")],
+    "api_tokens": [("prefix",)],
+    "revoked_tokens": [("user_id", "jti")],
 }
 INDEXES: dict[str, list[tuple[str, ...]]] = {
     "notifications": [("user_id", "read_at")],
@@ -57,6 +59,7 @@ INDEXES: dict[str, list[tuple[str, ...]]] = {
     "template_shares": [("status", "audience")],
     "compliance_events": [("status", "created_at")],
     "key_access_log": [("key_id",)],
+    "api_tokens": [("owner_id", "created_at")],
 }
 
 
