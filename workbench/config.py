@@ -242,11 +242,11 @@ def env_name(name: str) -> str:
 def settings() -> Settings:
     """The settings from the environment now (raises :class:`SettingsError`).
 
-    Built once per distinct set of ``WORKBENCH_*`` / ``SUPABASE_*`` values (a model build
+    Built once per distinct set of ``WORKBENCH_*`` / ``SUPABASE_*`` / ``STRIPE_*`` values (a model build
     costs milliseconds; request handlers and transactions call this), so a changed
     variable is seen on the next call."""
     return _build(tuple(sorted((k, v) for k, v in os.environ.items()
-                               if k.upper().startswith((PREFIX, "SUPABASE_")))))
+                               if k.upper().startswith((PREFIX, "SUPABASE_", "STRIPE_")))))
 
 
 @functools.lru_cache(maxsize=16)
