@@ -132,12 +132,18 @@ def test_cancelled_subscription_lapses_to_free_at_the_period_end(store: Store) -
     assert billing.settle_due(store, now=after) == []  # settled once
 
 
-def test_settle_due_is_the_scheduler_hook(store: Store) -> None:
-    user = store.profiles.create(email="cron@t.test")
+def _paid_then_failed(store: Store, email: str) -> tuple[Any, int]:
+    """A profile whose first invoice (period ending in 60 s) was paid, the next failed."""
+    user = store.profiles.create(email=email)
     t = int(time.time())
     billing.apply_event(store, se.checkout(user.id, created=t))
     billing.apply_event(store, se.invoice("paid", created=t + 1, period_end=t + 60))
     billing.apply_event(store, se.invoice("payment_failed", created=t + 2))
+    return user, t
+
+
+def test_settle_due_is_the_scheduler_hook(store: Store) -> None:
+    user, t = _paid_then_failed(store, "cron@t.test")
     p = store.profiles.get(user.id)
     assert (p.plan_tier, p.billing_status) == ("premium", "past_due")
     done = billing.settle_due(store, now=datetime.fromtimestamp(t + 61, UTC))
@@ -147,11 +153,7 @@ def test_settle_due_is_the_scheduler_hook(store: Store) -> None:
 
 
 def test_payment_after_failure_keeps_the_tier(store: Store) -> None:
-    user = store.profiles.create(email="retry@t.test")
-    t = int(time.time())
-    billing.apply_event(store, se.checkout(user.id, created=t))
-    billing.apply_event(store, se.invoice("paid", created=t + 1, period_end=t + 60))
-    billing.apply_event(store, se.invoice("payment_failed", created=t + 2))
+    user, t = _paid_then_failed(store, "retry@t.test")
     billing.apply_event(store, se.invoice("paid", created=t + 3, period_end=t + 86400))
     later = datetime.fromtimestamp(t + 120, UTC)
     assert billing.settle_due(store, now=later) == []
