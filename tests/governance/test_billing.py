@@ -317,3 +317,25 @@ def test_lapse_is_settled_when_due_only(store: Store) -> None:
     assert (p.plan_tier, p.billing_status) == ("premium", "unpaid")
     assert not billing.lapse_due(p, datetime.fromtimestamp(t + 99, UTC))
     assert billing.lapse_due(p, datetime.fromtimestamp(t + 100, UTC))
+
+
+def test_cli_billing_settle_lapses_due_profiles() -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from workbench.cli import app
+
+    with open_store("local") as store:
+        user, t = _paid_then_failed(store, "cli@t.test")
+        store.backend.update("profiles", {"id": user.id}, {  # the period ended an hour ago
+            "billing_period_end": datetime.fromtimestamp(t - 3600, UTC)})
+    result = CliRunner().invoke(app, ["billing", "settle", "--json"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output)["settled"] == [
+        {"profile_id": str(user.id), "from": "premium", "to": "free", "status": "past_due"}]
+    again = CliRunner().invoke(app, ["billing", "settle"])
+    assert again.exit_code == 0 and "nothing due" in again.output
+    with open_store("local") as store:
+        assert store.profiles.get(user.id).plan_tier == "free"
+        assert [e.action for e in store.audit.list()][-1] == "billing.tier_changed"
