@@ -339,3 +339,11 @@ def test_cli_billing_settle_lapses_due_profiles() -> None:
     with open_store("local") as store:
         assert store.profiles.get(user.id).plan_tier == "free"
         assert [e.action for e in store.audit.list()][-1] == "billing.tier_changed"
+
+
+def test_absurd_times_in_an_event_are_not_a_crash(store: Store) -> None:
+    evt = se.subscription("created", created=10**20, period_end=10**20,
+                          customer="cus_absurd")
+    out = billing.apply_event(store, evt)  # created falls back to the receipt time
+    assert out.outcome == "applied"
+    assert store.backend.count("billing_events", {"id": evt["id"]}) == 1

@@ -198,7 +198,10 @@ def check_event(event: Any) -> None:
 # -- applying -----------------------------------------------------------------------------
 def _ts(value: Any) -> datetime | None:
     if isinstance(value, int) and not isinstance(value, bool) and value > 0:
-        return datetime.fromtimestamp(value, UTC)
+        try:
+            return datetime.fromtimestamp(value, UTC)
+        except (OverflowError, OSError, ValueError):  # beyond year 9999: not a time
+            return None
     return None
 
 
@@ -266,9 +269,10 @@ def apply_event(store: Store, event: Mapping[str, Any], *,
     obj: dict[str, Any] = event["data"]["object"]
     customer = _str(obj.get("customer"))
     backend = store.backend
-    if not backend.trusted:
-        raise WorkbenchError("Billing webhooks need a trusted store (local, or postgres with "
-                             "the service connection); the supabase backend acts as a user.",
+    if not backend.trusted or store.kind == "supabase":
+        raise WorkbenchError("Billing webhooks need a store with transactions and the "
+                             "service's rights: local, or postgres (WORKBENCH_DATABASE_URL); "
+                             "the supabase backend has neither.",
                              code="billing_needs_trusted_store",
                              details={"store": store.kind})
     with store.transaction():
