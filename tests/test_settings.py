@@ -42,6 +42,8 @@ DEFAULTS: dict[str, Any] = {
     "smtp_password": None, "smtp_starttls": False, "smtp_timeout": 10.0, "webhook_url": None,
     "webhook_secret": None, "paper_notebook": None, "paper_keep": 100, "paper_crash_at": None,
     "paper_pause_at": None, "paper_pause_file": None,
+    "stripe_webhook_secret": None, "stripe_webhook_tolerance": 300, "stripe_price_tiers": [],
+    "checkout_url": None,
 }
 
 # A valid value per type, and what the model makes of it.
@@ -64,7 +66,7 @@ def clean_env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
     import os
 
     for key in list(os.environ):
-        if key.upper().startswith(("WORKBENCH_", "SUPABASE_")):
+        if key.upper().startswith(("WORKBENCH_", "SUPABASE_", "STRIPE_")):
             monkeypatch.delenv(key)
     return monkeypatch
 

@@ -183,6 +183,20 @@ class Settings(BaseSettings):
                                      "notification settings")
     webhook_secret: str | None = _field(None, "HMAC-SHA256 key that signs the default "
                                         "webhook's requests", secret=True)
+    # billing (Stripe)
+    stripe_webhook_secret: str | None = _field(
+        None, "signing secret (`whsec_...`) of the Stripe webhook endpoint "
+        "`POST /api/v1/billing/stripe` (unset: billing webhooks are refused); see \"Billing\"",
+        alias="STRIPE_WEBHOOK_SECRET", secret=True)
+    stripe_webhook_tolerance: int = _field(
+        300, "seconds a Stripe signature's timestamp may be old (replay window)",
+        alias="STRIPE_WEBHOOK_TOLERANCE", ge=1)
+    stripe_price_tiers: CommaList = _field(
+        [], "Stripe price id -> plan tier, comma-separated `price_...=premium`; events for "
+        "other prices are recorded and ignored", alias="STRIPE_PRICE_TIERS")
+    checkout_url: str | None = _field(
+        None, "checkout page (e.g. a Stripe Payment Link) that quota errors' upgrade hint "
+        "links to, with `client_reference_id=<profile id>` added")
     # paper trading
     paper_notebook: Path | None = _field(None, "the notebook a paper tick executes",
                                          shown="the packaged `paper_trade.ipynb`")
@@ -199,7 +213,8 @@ class Settings(BaseSettings):
     def _normalize_store(cls, value: Any) -> Any:
         return value.strip().lower() if isinstance(value, str) else value
 
-    @field_validator("ingest_keys", "allowed_hosts", "allowed_origins", mode="before")
+    @field_validator("ingest_keys", "allowed_hosts", "allowed_origins", "stripe_price_tiers",
+                     mode="before")
     @classmethod
     def _split_commas(cls, value: Any) -> Any:
         return [v.strip() for v in value.split(",") if v.strip()] if isinstance(value, str) \
@@ -227,11 +242,11 @@ def env_name(name: str) -> str:
 def settings() -> Settings:
     """The settings from the environment now (raises :class:`SettingsError`).
 
-    Built once per distinct set of ``WORKBENCH_*`` / ``SUPABASE_*`` values (a model build
+    Built once per distinct set of ``WORKBENCH_*`` / ``SUPABASE_*`` / ``STRIPE_*`` values (a model build
     costs milliseconds; request handlers and transactions call this), so a changed
     variable is seen on the next call."""
     return _build(tuple(sorted((k, v) for k, v in os.environ.items()
-                               if k.upper().startswith((PREFIX, "SUPABASE_")))))
+                               if k.upper().startswith((PREFIX, "SUPABASE_", "STRIPE_")))))
 
 
 @functools.lru_cache(maxsize=16)

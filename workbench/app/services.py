@@ -89,6 +89,7 @@ def user_id(principal: Principal) -> uuid.UUID:
             if exc.code != "conflict":
                 raise
             found = st.profiles.get(uid)
+    tier = _with_billing(st, found, tier) if trusted else tier
     if trusted and principal.via == "jwt" and (found.role, found.plan_tier) != (principal.role,
                                                                                tier):
         # trusted: the token. A new role revokes every credential issued before this
@@ -98,6 +99,26 @@ def user_id(principal: Principal) -> uuid.UUID:
         st.profiles.update(uid, role=principal.role, plan_tier=tier,
                            revoke_before=revoke_before)
     return uid
+
+
+def _with_billing(st: Store, found: Any, tier: str) -> str:
+    """The higher of the token's plan and the plan billing grants now (the billing
+    webhook writes ``profiles.billing_tier``; a lapse due at the period end counts)."""
+    from workbench.governance import billing
+
+    if found.billing_tier in (None, "free"):
+        return tier
+    granted = billing.settle(st, found).billing_tier or "free"
+    return max(tier, granted, key=TIERS.index)
+
+
+def billing_webhook(payload: bytes, signature: str | None) -> dict[str, Any]:
+    """``POST /api/v1/billing/stripe``: verify the Stripe signature, apply the event once
+    with the service's store (no user: Stripe is the caller)."""
+    from workbench.governance import billing
+
+    event = billing.verify(payload, signature)
+    return billing.apply_event(store(), event).to_dict()
 
 
 def _local_user_id(principal: Principal) -> uuid.UUID:

@@ -293,3 +293,28 @@ def register(root: typer.Typer) -> None:
     root.add_typer(compliance_app, name="compliance")
     root.add_typer(notifications_app, name="notifications")
     root.command("usage")(handle_errors(usage))
+    root.add_typer(billing_app, name="billing")
+
+
+billing_app = typer.Typer(help="Billing (Stripe): apply lapses due at the period end.",
+                          no_args_is_help=True)
+
+
+@billing_app.command("settle")
+@handle_errors
+def billing_settle(as_json: bool = JSON_OPT) -> None:
+    """Drop every profile whose paid period ended without renewal to the free plan
+    (audited, notified). Run it from cron or a systemd timer; quotas also settle a
+    profile when they read it."""
+    from workbench.governance import billing
+
+    with _open() as store:
+        done = billing.settle_due(store)
+    if as_json:
+        echo_json({"settled": done})
+        return
+    if not done:
+        typer.echo("nothing due")
+        return
+    print_table(["profile", "from", "to", "status"],
+                [(d["profile_id"], d["from"], d["to"], d["status"]) for d in done])

@@ -154,11 +154,24 @@ def limit_for(tier: str, metric: str) -> int:
     return limits()[normalize_tier(tier)][normalize_metric(metric)]
 
 
-def upgrade_hint(tier: str, metric: str | None = None) -> str:
+def upgrade_hint(tier: str, metric: str | None = None, user_id: object = None) -> str:
     """A one-line text the UIs show next to a quota that is used up.
 
     For ``template_publishes`` it names the plans that publish templates and their
-    limits (the free plan publishes none, and its general hint never said so)."""
+    limits (the free plan publishes none, and its general hint never said so). With
+    ``WORKBENCH_CHECKOUT_URL`` set, a tier below the top one gets "Upgrade: <url>" with
+    the user's id as ``client_reference_id`` (billing links the payment to the profile)."""
+    text = _hint_text(tier, metric)
+    if tier != TIERS[-1]:
+        from workbench.governance.billing import checkout_url
+
+        url = checkout_url(user_id)  # type: ignore[arg-type]
+        if url:
+            text = f"{text} Upgrade: {url}"
+    return text
+
+
+def _hint_text(tier: str, metric: str | None) -> str:
     if metric is not None and normalize_metric(metric) == "template_publishes" \
             and tier != "educator":
         table = limits()

@@ -16,7 +16,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from workbench.errors import QuotaExceededError, ValidationError
-from workbench.governance import plans
+from workbench.governance import billing, plans
 
 if TYPE_CHECKING:
     from workbench.records import Store
@@ -55,7 +55,7 @@ def consume(store: Store, user_id: uuid.UUID | str, metric: str, amount: int = 1
         raise ValidationError(f"Quota amount must be a positive integer, got {amount!r}.",
                               details={"amount": amount})
     metric = plans.normalize_metric(metric)
-    profile = store.profiles.get(user_id)
+    profile = billing.settle(store, store.profiles.get(user_id), now=now)  # lapse if due
     tier = profile.plan_tier
     limit = plans.limit_for(tier, metric)
     window = plans.daily_window(now)
@@ -64,32 +64,34 @@ def consume(store: Store, user_id: uuid.UUID | str, metric: str, amount: int = 1
         row = store.consume_quota(profile.id, metric, cap, window.start, window.end, amount)
     except QuotaExceededError as exc:
         used = int(exc.details.get("used", 0))
-        hint = plans.upgrade_hint(tier, metric)
+        hint = plans.upgrade_hint(tier, metric, profile.id)
+        url = billing.checkout_url(profile.id) if tier != plans.TIERS[-1] else None
         raise QuotaExceededError(
             f"Daily {metric} limit reached: {used} of {limit} used on the {tier} plan; "
             f"it resets at {window.end.isoformat()}. {hint}",
             details={"metric": metric, "limit": limit, "used": used, "requested": amount,
                      "plan_tier": tier, "reset_at": window.end.isoformat(),
-                     "upgrade_hint": hint},
+                     "upgrade_hint": hint, **({"upgrade_url": url} if url else {})},
         ) from None
-    return _usage(metric, int(row.used), limit, window, tier)
+    return _usage(metric, int(row.used), limit, window, tier, profile.id)
 
 
 def usage(store: Store, user_id: uuid.UUID | str, *, now: datetime | None = None) -> list[Usage]:
     """Every metric's usage today for ``user_id`` (zero when nothing was counted yet)."""
-    profile = store.profiles.get(user_id)
+    profile = billing.settle(store, store.profiles.get(user_id), now=now)  # lapse if due
     window = plans.daily_window(now)
     out = []
     for metric in plans.METRICS:
         row = store.usage.get_window(profile.id, metric, window.start)
         used = int(row.used) if row else 0
         out.append(_usage(metric, used, plans.limit_for(profile.plan_tier, metric), window,
-                          profile.plan_tier))
+                          profile.plan_tier, profile.id))
     return out
 
 
-def _usage(metric: str, used: int, limit: int, window: plans.Window, tier: str) -> Usage:
+def _usage(metric: str, used: int, limit: int, window: plans.Window, tier: str,
+           user_id: uuid.UUID | None = None) -> Usage:
     remaining = None if limit == plans.UNLIMITED else max(0, limit - used)
     return Usage(metric=metric, used=used, limit=limit, remaining=remaining,
                  window_start=window.start, reset_at=window.end, plan_tier=tier,
-                 upgrade_hint=plans.upgrade_hint(tier, metric))
+                 upgrade_hint=plans.upgrade_hint(tier, metric, user_id))

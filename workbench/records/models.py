@@ -91,6 +91,12 @@ class Profile(Record):
     @classmethod
     def _no_version_yet(cls, value: Any) -> Any:
         return 0 if value is None else value  # a local file from before the column
+    #: Billing (Stripe), written by the billing webhook only (migration 0009: users read
+    #: these, never write them): the customer, what billing grants and until when.
+    stripe_customer_id: str | None = None
+    billing_tier: PlanTier | None = None
+    billing_status: str | None = None
+    billing_period_end: datetime | None = None
 
 
 class Strategy(Record):
@@ -476,12 +482,47 @@ class RevokedToken(Record):
     jti: str
     expires_at: datetime | None = None
     revoked_at: datetime = Field(default_factory=utcnow)
+class BillingCustomer(Record):
+    """A Stripe customer's subscription state (``id`` = Stripe's ``cus_...``), kept even
+    before a checkout links it to a profile, so events in any order end in one state.
+    ``event_at`` is the ``created`` time of the newest event applied: older events lose."""
+
+    __table__ = "billing_customers"
+    __json__ = frozenset()
+
+    id: str
+    profile_id: uuid.UUID | None = None
+    subscription_id: str | None = None
+    status: str | None = None
+    price_id: str | None = None
+    tier: PlanTier | None = None
+    period_end: datetime | None = None
+    event_at: datetime | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
+class BillingEvent(Record):
+    """One Stripe event, stored once (``id`` = Stripe's ``evt_...``): a redelivery finds
+    it and changes nothing. ``outcome``: applied, stale, ignored; ``reason`` says why."""
+
+    __table__ = "billing_events"
+    __json__ = frozenset({"reason"})
+
+    id: str
+    type: str
+    created: datetime
+    customer_id: str | None = None
+    profile_id: uuid.UUID | None = None
+    outcome: str = "processing"
+    reason: dict[str, Any] | None = None
+    received_at: datetime = Field(default_factory=utcnow)
 
 
 MODELS: tuple[type[Record], ...] = (
     Profile, Strategy, StrategyVersion, BacktestRun, ResearchRun, PaperTradeRun, PaperFill,
     PaperTick, PaperTickClaim, TemplateShare, ComplianceEvent, AuditEvent, Notification, PlanUsage, ExchangeKey,
-    KeyAccess, ApiToken, RevokedToken,
+    KeyAccess, ApiToken, RevokedToken, BillingCustomer, BillingEvent,
 )
 TABLES: dict[str, type[Record]] = {m.__table__: m for m in MODELS}
 

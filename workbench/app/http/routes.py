@@ -12,6 +12,7 @@ from typing import Any
 import tornado.iostream
 
 from workbench.app import services
+from workbench.app.http import guard
 from workbench.app.http import models as m
 from workbench.app.http.base import ApiContext, ApiHandler, NotFoundHandler
 from workbench.app.http.metrics import CONTENT_TYPE as METRICS_CONTENT_TYPE
@@ -92,6 +93,17 @@ class CandlesHandler(ApiHandler):
                                     details={"header": "X-API-KEY"})
         body = self.body(m.CandlesPush)
         self.send(await self.blocking(services.push_candles, body), 201)
+
+
+class BillingStripeHandler(ApiHandler):
+    route = "/api/v1/billing/stripe"
+    public = True  # Stripe signs the body; it carries no user token
+
+    async def post(self) -> None:
+        if self._overflow:
+            raise guard.too_large(None, self._limit)
+        signature = self.request.headers.get("Stripe-Signature")
+        self.send(await self.blocking(services.billing_webhook, bytes(self._body), signature))
 
 
 class StrategiesHandler(ApiHandler):
@@ -333,6 +345,9 @@ ROUTE_DOCS: list[RouteDoc] = [
         Operation("POST", "Push candles (all-or-nothing, validated by the data checks)",
                   request=m.CandlesPush, response=m.CandlesPushed, status=201,
                   auth="ingest_key", errors=(400, 401, 409, 422)))),
+    RouteDoc(BillingStripeHandler, "billing", (Operation(
+        "POST", "Stripe webhook: a signed event (Stripe-Signature) applied once to the "
+                "customer's plan tier", auth="none", errors=(400, 401, 422)),)),
     RouteDoc(StrategiesHandler, "strategies", (
         Operation("GET", "Strategies you can see, with their latest version"),
         Operation("POST", "Save a new strategy version (new strategy without strategy_id)",
