@@ -400,10 +400,12 @@ def resolve_strategy(principal: Principal, body: m.BacktestRequest
 
 
 def submit_backtest(principal: Principal, body: m.BacktestRequest, jobs: JobRunner,
-                    *, watcher: Callable[[Any], None] | None = None) -> str:
+                    *, watcher: Callable[[Any], None] | None = None,
+                    source: str = "app") -> str:
     """Check the graph and the quota, create the queued run, start it; returns the run id.
 
     Bad graphs and an exceeded quota fail here (4xx), before anything is queued.
+    ``source`` is the host the run record names (``make demo`` says ``demo``).
     """
     from workbench.runs.backtests import execute_backtest, submit_backtest
 
@@ -413,7 +415,7 @@ def submit_backtest(principal: Principal, body: m.BacktestRequest, jobs: JobRunn
     run = submit_backtest(st, uid, graph, symbol=body.symbol, timeframe=body.timeframe,
                           start=body.start, end=body.end, params=body.params,
                           settings=body.settings, strategy_id=strategy_id,
-                          version_id=version_id, source="app")
+                          version_id=version_id, source=source)
     run_id = str(run.id)
 
     def work(progress: Progress) -> dict[str, Any]:

@@ -436,10 +436,33 @@ class KeyAccess(Record):
     at: datetime = Field(default_factory=utcnow)
 
 
+class OnboardingState(Record):
+    """What a profile's first-run checklist cannot read from other records: whether the
+    user dismissed it, and when they first opened the results of a run of their own.
+
+    One row per profile (``user_id`` is unique). Every other item of the checklist is
+    derived from the records themselves (:mod:`workbench.runs.onboarding`), never counted
+    here. ``results_run_id`` is the run whose results were opened (the database checks
+    that it is the user's own).
+    """
+
+    __table__ = "onboarding_state"
+    __json__ = frozenset()
+
+    id: uuid.UUID = Field(default_factory=new_id)
+    user_id: uuid.UUID
+    dismissed_at: datetime | None = None
+    results_opened_at: datetime | None = None
+    results_run_id: uuid.UUID | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
 MODELS: tuple[type[Record], ...] = (
     Profile, Strategy, StrategyVersion, BacktestRun, ResearchRun, PaperTradeRun, PaperFill,
     PaperTick, PaperTickClaim, TemplateShare, ComplianceEvent, AuditEvent, Notification, PlanUsage, ExchangeKey,
     KeyAccess,
+    OnboardingState,
 )
 TABLES: dict[str, type[Record]] = {m.__table__: m for m in MODELS}
 
@@ -451,6 +474,7 @@ OWNER_COLUMN: dict[str, str] = {
     "paper_ticks": "owner_id", "template_shares": "educator_id",
     "compliance_events": "created_by", "audit_log": "actor_id", "notifications": "user_id",
     "plan_usage": "user_id", "exchange_keys": "owner_id", "key_access_log": "owner_id",
+    "onboarding_state": "user_id",
 }
 
 #: Allowed status transitions (from -> set of to). Anything else is a ConflictError.

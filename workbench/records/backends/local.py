@@ -48,6 +48,7 @@ UNIQUE: dict[str, list[tuple[str, ...]]] = {
     "paper_ticks": [("run_id", "bar_ts")],
     "audit_log": [("seq",)],
     "plan_usage": [("user_id", "metric", "window_start")],
+    "onboarding_state": [("user_id",)],
 }
 INDEXES: dict[str, list[tuple[str, ...]]] = {
     "notifications": [("user_id", "read_at")],
