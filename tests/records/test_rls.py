@@ -48,6 +48,7 @@ def _seed(store: Store, email: str) -> uuid.UUID:
     key = store.exchange_keys.add(ExchangeKey(owner_id=u.id, exchange="binance", hint="ab…yz",
                                               ciphertext="c"))
     store.key_access.log(key.id, u.id, "created")
+    store.onboarding.put(u.id, dismissed_at=T0)
     return u.id
 
 

@@ -630,6 +630,29 @@ def plan_usage(principal: Principal) -> list[dict[str, Any]]:
     return [u.to_dict() for u in quotas.usage(store(principal), _actor(principal))]
 
 
+# -- onboarding -----------------------------------------------------------------------
+def onboarding(principal: Principal) -> dict[str, Any]:
+    """The caller's first-run checklist (:mod:`workbench.runs.onboarding`)."""
+    from workbench.runs import onboarding as ob
+
+    return ob.checklist(store(principal), _actor(principal)).to_dict()
+
+
+def onboarding_dismiss(principal: Principal, dismissed: bool = True) -> dict[str, Any]:
+    """Hide (or show again) the caller's checklist; the caller's own row only."""
+    from workbench.runs import onboarding as ob
+
+    return ob.dismiss(store(principal), _actor(principal), dismissed).to_dict()
+
+
+def onboarding_results_opened(principal: Principal, run_id: str) -> bool:
+    """The Results page showed ``run_id`` to the caller (ticks "open its results" once)."""
+    from workbench.runs import onboarding as ob
+
+    return ob.note_results_opened(store(principal), _actor(principal),
+                                  _uuid(run_id, "run id"))
+
+
 # -- templates and compliance ---------------------------------------------------------
 def list_templates(principal: Principal) -> list[dict[str, Any]]:
     """Published templates the caller may see, plus the caller's own in any status."""

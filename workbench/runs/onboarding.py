@@ -321,7 +321,7 @@ def core(doc: Mapping[str, Any]) -> str:
     not its title, description or the blocks' places on the canvas."""
     nodes = sorted(([str(n.get("id")), str(n.get("type")), n.get("params") or {}]
                     for n in doc.get("nodes") or [] if isinstance(n, Mapping)),
-                   key=lambda n: n[0])
+                   key=lambda n: str(n[0]))
     edges = sorted(json.dumps(e, sort_keys=True, default=str)
                    for e in doc.get("edges") or [])
     return json.dumps({"nodes": nodes, "edges": edges, "settings": doc.get("settings") or {}},

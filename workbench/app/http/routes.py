@@ -275,6 +275,22 @@ class NotificationsReadHandler(ApiHandler):
         self.send({"marked": n})
 
 
+class OnboardingHandler(ApiHandler):
+    route = "/api/v1/onboarding"
+
+    async def get(self) -> None:
+        self.send(await self.blocking(services.onboarding, self.principal))
+
+
+class OnboardingDismissHandler(ApiHandler):
+    route = "/api/v1/onboarding/dismiss"
+
+    async def post(self) -> None:
+        body = self.body(m.OnboardingDismiss)
+        self.send(await self.blocking(services.onboarding_dismiss, self.principal,
+                                      body.dismissed))
+
+
 ID = r"([A-Za-z0-9_.:-]+)"
 
 
@@ -342,6 +358,13 @@ ROUTE_DOCS: list[RouteDoc] = [
         Operation("GET", "Your notifications (unread=true for unread only)", query=m.ListQuery),)),
     RouteDoc(NotificationsReadHandler, "notifications", (
         Operation("POST", "Mark notifications read (ids, or all)", request=m.NotificationsRead),)),
+    RouteDoc(OnboardingHandler, "onboarding", (
+        Operation("GET", "Your first-run checklist, each item ticked from your records",
+                  response=m.OnboardingChecklist, errors=(401,)),)),
+    RouteDoc(OnboardingDismissHandler, "onboarding", (
+        Operation("POST", "Hide your checklist ({\"dismissed\": false} shows it again)",
+                  request=m.OnboardingDismiss, response=m.OnboardingChecklist,
+                  errors=(400, 401, 422)),)),
 ]
 
 
