@@ -41,7 +41,7 @@ class OnboardingPanel(pn.viewable.Viewer):
     def render(self) -> None:
         rows: list[Any] = []
         for it in self.state.items:
-            mark = "✅" if it["done"] else "⬜"
+            mark = "✓" if it["done"] else "○"
             go = pn.widgets.Button(label=it["title"], button_type="light", width=260,
                                    css_classes=[f"wb-ob-go-{it['key']}"])
             on_click(go, self.state.go, it["key"])
