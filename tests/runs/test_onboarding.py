@@ -205,3 +205,17 @@ def test_done_when_every_item_is_ticked(store: Any, me: uuid.UUID, samples: Any)
     cl = onboarding.checklist(store, me)
     assert cl.done and not cl.visible and cl.completed == len(cl.items) == 6
     assert "6 of 6 done" in repr(cl)
+
+
+def test_wb_checklist_is_the_notebook_users_call(workbench_home: Any) -> None:
+    import workbench as wb
+    from workbench.records import open_store
+
+    cl = wb.checklist()  # the configured store, its current user (as the CLI acts)
+    with open_store() as st:
+        assert cl.user_id == st.current_user().id
+    assert "First-run checklist: 0 of 6 done" in repr(cl)
+    assert cl.dismiss().dismissed and wb.checklist().dismissed
+    assert cl.to_dict()["items"][0] == {
+        "key": "load_candles", "title": "Load candles", "done": False, "page": "data",
+        "href": "/?page=data", "detail": "", "how": cl.items[0].how}
