@@ -42,16 +42,17 @@ class OnboardingPanel(pn.viewable.Viewer):
         rows: list[Any] = []
         for it in self.state.items:
             mark = "✓" if it["done"] else "○"
-            go = pn.widgets.Button(label=it["title"], button_type="light", width=260,
+            go = pn.widgets.Button(label=it["title"], button_type="light", width=240,
                                    css_classes=[f"wb-ob-go-{it['key']}"])
             on_click(go, self.state.go, it["key"])
             text = it["detail"] if it["done"] and it["detail"] else it["how"]
-            rows.append(pn.Row(
-                pn.pane.Str(mark, width=30, margin=(8, 5)), go,
-                pn.pane.Markdown(text, sizing_mode="stretch_width", margin=(0, 10)),
-                sizing_mode="stretch_width", css_classes=[
-                    "wb-ob-item", f"wb-ob-{it['key']}",
-                    "wb-ob-done" if it["done"] else "wb-ob-todo"]))
+            # a wrapping row: on a phone the explanation goes under the link
+            rows.append(pn.FlexBox(
+                pn.pane.Str(mark, width=24, margin=(8, 5)), go,
+                pn.pane.Markdown(text, min_width=200, max_width=700, margin=(0, 10)),
+                flex_wrap="wrap", align_items="center", sizing_mode="stretch_width",
+                css_classes=["wb-ob-item", f"wb-ob-{it['key']}",
+                             "wb-ob-done" if it["done"] else "wb-ob-todo"]))
         self.rows.objects = rows
         self.card.title = self._title()
         self.card.visible = self.state.visible
