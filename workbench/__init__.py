@@ -26,6 +26,7 @@ _LAZY: dict[str, str] = {
     "validate": "workbench.api:validate",
     "canvas": "workbench.widgets:canvas",
     "store": "workbench.records:open_store",
+    "checklist": "workbench.runs.onboarding:checklist",
 }
 
 __all__ = ["__version__", *_LAZY]

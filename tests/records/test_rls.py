@@ -52,6 +52,7 @@ def _seed(store: Store, email: str) -> uuid.UUID:
 
     create_token(store, u.id, "ci")
     store.revoked_tokens.add(u.id, "a-jti")
+    store.onboarding.put(u.id, dismissed_at=T0)
     return u.id
 
 

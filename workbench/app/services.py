@@ -480,10 +480,12 @@ def resolve_strategy(principal: Principal, body: m.BacktestRequest
 
 
 def submit_backtest(principal: Principal, body: m.BacktestRequest, jobs: JobRunner,
-                    *, watcher: Callable[[Any], None] | None = None) -> str:
+                    *, watcher: Callable[[Any], None] | None = None,
+                    source: str = "app") -> str:
     """Check the graph and the quota, create the queued run, start it; returns the run id.
 
     Bad graphs and an exceeded quota fail here (4xx), before anything is queued.
+    ``source`` is the host the run record names (``make demo`` says ``demo``).
     """
     from workbench.runs.backtests import execute_backtest, submit_backtest
 
@@ -493,7 +495,7 @@ def submit_backtest(principal: Principal, body: m.BacktestRequest, jobs: JobRunn
     run = submit_backtest(st, uid, graph, symbol=body.symbol, timeframe=body.timeframe,
                           start=body.start, end=body.end, params=body.params,
                           settings=body.settings, strategy_id=strategy_id,
-                          version_id=version_id, source="app")
+                          version_id=version_id, source=source)
     run_id = str(run.id)
 
     def work(progress: Progress) -> dict[str, Any]:
@@ -706,6 +708,29 @@ def plan_usage(principal: Principal) -> list[dict[str, Any]]:
     from workbench.governance import quotas
 
     return [u.to_dict() for u in quotas.usage(store(principal), _actor(principal))]
+
+
+# -- onboarding -----------------------------------------------------------------------
+def onboarding(principal: Principal) -> dict[str, Any]:
+    """The caller's first-run checklist (:mod:`workbench.runs.onboarding`)."""
+    from workbench.runs import onboarding as ob
+
+    return ob.checklist(store(principal), _actor(principal)).to_dict()
+
+
+def onboarding_dismiss(principal: Principal, dismissed: bool = True) -> dict[str, Any]:
+    """Hide (or show again) the caller's checklist; the caller's own row only."""
+    from workbench.runs import onboarding as ob
+
+    return ob.dismiss(store(principal), _actor(principal), dismissed).to_dict()
+
+
+def onboarding_results_opened(principal: Principal, run_id: str) -> bool:
+    """The Results page showed ``run_id`` to the caller (ticks "open its results" once)."""
+    from workbench.runs import onboarding as ob
+
+    return ob.note_results_opened(store(principal), _actor(principal),
+                                  _uuid(run_id, "run id"))
 
 
 # -- templates and compliance ---------------------------------------------------------

@@ -118,6 +118,9 @@ class AppShell(pn.viewable.Viewer):
         self._arranged: bool | None = None
         self.body = pn.Row(self.nav, self.main, sizing_mode="stretch_width",
                            stylesheets=[theme.STACKED_ROW], css_classes=["wb-body"])
+        from workbench.app.views.onboarding import checklist_panel
+
+        self.checklist = checklist_panel(self.session)  # first-run checklist (#15)
 
     def _page_url(self, event: Any) -> None:
         if self._moving:  # back/forward: the browser shows the right URL already
@@ -220,9 +223,9 @@ class AppShell(pn.viewable.Viewer):
                 self._mobile = MobileView(session=self.session)
             else:
                 self._mobile.refresh()
-            self.frame.objects = [self.header, self._mobile, *tail]
+            self.frame.objects = [self.header, self.checklist, self._mobile, *tail]
         else:
-            self.frame.objects = [self.header, self.body, *tail]
+            self.frame.objects = [self.header, self.checklist, self.body, *tail]
         self.frame.css_classes = ["wb-frame", "wb-phone" if phone else "wb-wide"]
 
     def _runs_changed(self, _e: Any) -> None:

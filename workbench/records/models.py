@@ -475,6 +475,17 @@ class RevokedToken(Record):
     """One revoked JWT (the deny-list), by the user it was issued to and its ``jti``."""
 
     __table__ = "revoked_tokens"
+class OnboardingState(Record):
+    """What a profile's first-run checklist cannot read from other records: whether the
+    user dismissed it, and when they first opened the results of a run of their own.
+
+    One row per profile (``user_id`` is unique). Every other item of the checklist is
+    derived from the records themselves (:mod:`workbench.runs.onboarding`), never counted
+    here. ``results_run_id`` is the run whose results were opened (the database checks
+    that it is the user's own).
+    """
+
+    __table__ = "onboarding_state"
     __json__ = frozenset()
 
     id: uuid.UUID = Field(default_factory=new_id)
@@ -498,6 +509,9 @@ class BillingCustomer(Record):
     tier: PlanTier | None = None
     period_end: datetime | None = None
     event_at: datetime | None = None
+    dismissed_at: datetime | None = None
+    results_opened_at: datetime | None = None
+    results_run_id: uuid.UUID | None = None
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
 
@@ -522,7 +536,7 @@ class BillingEvent(Record):
 MODELS: tuple[type[Record], ...] = (
     Profile, Strategy, StrategyVersion, BacktestRun, ResearchRun, PaperTradeRun, PaperFill,
     PaperTick, PaperTickClaim, TemplateShare, ComplianceEvent, AuditEvent, Notification, PlanUsage, ExchangeKey,
-    KeyAccess, ApiToken, RevokedToken, BillingCustomer, BillingEvent,
+    KeyAccess, ApiToken, RevokedToken, BillingCustomer, BillingEvent, OnboardingState,
 )
 TABLES: dict[str, type[Record]] = {m.__table__: m for m in MODELS}
 
@@ -535,6 +549,7 @@ OWNER_COLUMN: dict[str, str] = {
     "compliance_events": "created_by", "audit_log": "actor_id", "notifications": "user_id",
     "plan_usage": "user_id", "exchange_keys": "owner_id", "key_access_log": "owner_id",
     "api_tokens": "owner_id", "revoked_tokens": "user_id",
+    "onboarding_state": "user_id",
 }
 
 #: Allowed status transitions (from -> set of to). Anything else is a ConflictError.

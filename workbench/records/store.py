@@ -49,6 +49,7 @@ from workbench.records.models import (
     ExchangeKey,
     KeyAccess,
     Notification,
+    OnboardingState,
     PaperFill,
     PaperTick,
     PaperTickClaim,
@@ -926,6 +927,36 @@ class RevokedTokenRepo(Repo[RevokedToken]):
 
     def is_revoked(self, user_id: uuid.UUID | str, jti: str) -> bool:
         return bool(self._select({"user_id": _uuid(user_id), "jti": jti}, order=(), limit=1))
+class OnboardingRepo(Repo[OnboardingState]):
+    """One row per profile: what its first-run checklist cannot derive from other records
+    (see :mod:`workbench.runs.onboarding`)."""
+
+    model = OnboardingState
+
+    def get_for(self, user_id: uuid.UUID | str) -> OnboardingState | None:
+        found = self._select({"user_id": _uuid(user_id)}, limit=1)
+        return found[0] if found else None
+
+    def put(self, user_id: uuid.UUID | str, **changes: Any) -> OnboardingState:
+        """Create the user's row or change ``dismissed_at``, ``results_opened_at``,
+        ``results_run_id`` on it (two first writes at once never make two rows)."""
+        allowed = ("dismissed_at", "results_opened_at", "results_run_id")
+        bad = sorted(set(changes) - set(allowed))
+        if bad:
+            raise ValidationError(f"Cannot change {', '.join(bad)} of onboarding_state; "
+                                  f"changeable: {', '.join(allowed)}.", details={"fields": bad})
+        uid = _uuid(user_id)
+        current = self.get_for(uid)
+        if current is None:
+            row = self._row(OnboardingState(user_id=uid, **changes))
+            self.backend.insert_ignore(self.table, [row], ("user_id",))
+            current = self.get_for(uid)
+            if current is None:
+                raise NotFoundError(f"onboarding_state row of {uid} vanished while writing.",
+                                    details={"table": self.table, "user_id": str(uid)})
+            if current.id == row["id"]:
+                return current
+        return self._update(current.id, changes) if changes else current
 
 
 def _fill_rows(run: PaperTradeRun, tick_ts: datetime,
@@ -952,8 +983,8 @@ class Store:
     ``strategies``, ``versions``, ``backtests``, ``research`` (sweeps, walk-forwards),
     ``paper_runs``, ``fills``, ``ticks``,
     ``templates``, ``compliance``, ``audit``, ``notifications``, ``usage``,
-    ``exchange_keys``, ``key_access``, ``api_tokens``, ``revoked_tokens``, ``files``
-    (:class:`FileStore`).
+    ``exchange_keys``, ``key_access``, ``api_tokens``, ``revoked_tokens``, ``onboarding``,
+    ``files`` (:class:`FileStore`).
     """
 
     def __init__(self, backend: Backend, files: FileStore,
@@ -984,6 +1015,7 @@ class Store:
         self.key_access = KeyAccessRepo(self)
         self.api_tokens = ApiTokenRepo(self)
         self.revoked_tokens = RevokedTokenRepo(self)
+        self.onboarding = OnboardingRepo(self)
 
     # -- identity -----------------------------------------------------------------
     @staticmethod

@@ -209,6 +209,35 @@ class NotificationsRead(Strict):
     all: bool = False
 
 
+class OnboardingDismiss(Strict):
+    """Hide the first-run checklist (``dismissed: false`` shows it again)."""
+
+    dismissed: bool = True
+
+
+class OnboardingItem(BaseModel):
+    key: str
+    title: str
+    how: str
+    done: bool
+    page: str
+    href: str
+    detail: str = ""
+
+
+class OnboardingChecklist(BaseModel):
+    """The caller's first-run checklist: each item ticked from the records."""
+
+    user_id: str
+    items: list[OnboardingItem]
+    completed: int
+    total: int
+    done: bool
+    dismissed: bool
+    visible: bool
+    educator: bool
+
+
 class ListQuery(Strict):
     limit: int = Field(default=50, ge=1, le=500)
     unread: bool | None = None

@@ -323,6 +323,20 @@ class SignOutEverywhereHandler(ApiHandler):
 
     async def post(self) -> None:
         self.send(await self.blocking(services.sign_out_everywhere, self.principal))
+class OnboardingHandler(ApiHandler):
+    route = "/api/v1/onboarding"
+
+    async def get(self) -> None:
+        self.send(await self.blocking(services.onboarding, self.principal))
+
+
+class OnboardingDismissHandler(ApiHandler):
+    route = "/api/v1/onboarding/dismiss"
+
+    async def post(self) -> None:
+        body = self.body(m.OnboardingDismiss)
+        self.send(await self.blocking(services.onboarding_dismiss, self.principal,
+                                      body.dismissed))
 
 
 ID = r"([A-Za-z0-9_.:-]+)"
@@ -411,6 +425,13 @@ ROUTE_DOCS: list[RouteDoc] = [
         Operation("POST", "Sign out everywhere: every personal token and every access "
                           "token issued so far stops working", response=m.SignedOut,
                   errors=(401,)),)),
+    RouteDoc(OnboardingHandler, "onboarding", (
+        Operation("GET", "Your first-run checklist, each item ticked from your records",
+                  response=m.OnboardingChecklist, errors=(401,)),)),
+    RouteDoc(OnboardingDismissHandler, "onboarding", (
+        Operation("POST", "Hide your checklist ({\"dismissed\": false} shows it again)",
+                  request=m.OnboardingDismiss, response=m.OnboardingChecklist,
+                  errors=(400, 401, 422)),)),
 ]
 
 

@@ -50,6 +50,7 @@ UNIQUE: dict[str, list[tuple[str, ...]]] = {
     "plan_usage": [("user_id", "metric", "window_start")],
     "api_tokens": [("prefix",)],
     "revoked_tokens": [("user_id", "jti")],
+    "onboarding_state": [("user_id",)],
 }
 INDEXES: dict[str, list[tuple[str, ...]]] = {
     "notifications": [("user_id", "read_at")],
