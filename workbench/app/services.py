@@ -504,6 +504,28 @@ def submit_research(principal: Principal, kind: str, strategy: str, jobs: JobRun
     return str(run.id)
 
 
+def research_status(principal: Principal, run_id: str, jobs: JobRunner | None = None
+                    ) -> dict[str, Any]:
+    """A sweep or walk-forward as a poll sees it: its stored document once it succeeded,
+    else its status (with the job's progress while it runs, the error once it failed)."""
+    from workbench.runs.research import describe, load_research
+
+    st = store(principal)
+    uid = _actor(principal)
+    run = st.research.get(_uuid(run_id, "run id"), actor=uid)
+    if run.status == "succeeded" and (run.provenance or {}).get("result_uri"):
+        return load_research(st, uid, run.id)
+    out = describe(run)
+    job = jobs.find(str(run.id)) if jobs is not None else None
+    if job is not None:
+        out["progress"], out["message"] = job.progress, job.message
+        if job.error and not out["error"]:
+            out["error"] = job.error
+    else:
+        out["progress"] = 1.0 if run.status in ("succeeded", "failed") else 0.0
+    return out
+
+
 def list_research(principal: Principal, kind: str | None = None,
                   limit: int = 50) -> list[dict[str, Any]]:
     from workbench.runs.research import list_research
