@@ -62,9 +62,9 @@ class Tab:
         """The navigation button of the open page."""
         return self.page.locator(".wb-nav .bk-btn.bk-active", has_text=LABELS[page_slug])
 
-    def shot(self, artifacts: Path, name: str) -> Path:
+    def shot(self, artifacts: Path, name: str, *, full_page: bool = True) -> Path:
         path = artifacts / f"{self.prefix}-{name}.png"
-        self.page.screenshot(path=str(path), full_page=True)
+        self.page.screenshot(path=str(path), full_page=full_page)
         return path
 
     def off_host(self) -> list[str]:

@@ -73,7 +73,8 @@ STACKED_ROW = (f"@media {TABLET} {{ :host {{ flex-direction: column !important; 
 
 
 #: The canvas component on a tablet: as tall as its stacked palette, graph and results.
-CANVAS_TABLET = f"@media {TABLET} {{ :host {{ height: auto !important; }} }}"
+CANVAS_TABLET = (f"@media {TABLET} {{ :host, .app-canvas {{ height: auto !important; "
+                 "min-height: 0 !important; } }")
 
 #: Tabs live in a shadow root: their active tab keeps a white face unless told otherwise.
 TABS_CSS = """
