@@ -138,6 +138,35 @@ def server_factory(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
         stop_server(srv)
 
 
+@pytest.fixture
+def tab(browser: Any, served: Any, artifacts_dir: Path,
+        request: pytest.FixtureRequest) -> Iterator[Any]:
+    """A :class:`tests.app.pages.Tab` on the module's served app (1920x1080): screenshotted
+    if the test fails, and no request of it may leave 127.0.0.1."""
+    from tests.app.pages import Tab, finish
+
+    t = Tab(browser, served)
+    yield t
+    finish([t], artifacts_dir, request)
+
+
+@pytest.fixture
+def tabs(browser: Any, artifacts_dir: Path, request: pytest.FixtureRequest) -> Iterator[Any]:
+    """``open(served, **context) -> Tab`` for tests with several apps or screen sizes;
+    every tab is checked as ``tab`` is."""
+    from tests.app.pages import Tab, finish
+
+    opened: list[Tab] = []
+
+    def open_tab(served: Any, **context: Any) -> Tab:
+        t = Tab(browser, served, **context)
+        opened.append(t)
+        return t
+
+    yield open_tab
+    finish(opened, artifacts_dir, request)
+
+
 @pytest.hookimpl(wrapper=True, tryfirst=True)
 def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Any:
     """Keep each phase's report on the test item (fixtures screenshot failed pages)."""

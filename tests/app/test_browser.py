@@ -10,73 +10,15 @@ and no request may leave 127.0.0.1.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
 
 import pytest
 from playwright.sync_api import expect
 
+from tests.app.pages import Tab
+
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
-
-LOCAL_HOSTS = {"127.0.0.1"}
-LABELS = {"canvas": "Canvas", "results": "Results", "compare": "Compare", "sweeps": "Sweeps",
-          "paper-trading": "Paper trading", "notifications": "Notifications",
-          "templates": "Templates", "plan-usage": "Plan usage", "compliance": "Compliance",
-          "data": "Data"}
-TIMEOUT = 60_000
-
-
-class Tab:
-    """One browser page that records every request it makes."""
-
-    def __init__(self, browser: Any, served: Any) -> None:
-        self.context = browser.new_context(viewport={"width": 1920, "height": 1080})
-        self.page = self.context.new_page()
-        self.page.set_default_timeout(TIMEOUT)
-        self.served = served
-        self.requests: list[str] = []
-        self.page.on("request", lambda r: self.requests.append(r.url))
-
-    def open(self, query: str = "") -> Any:
-        self.page.goto(self.served.url + query)
-        self.page.wait_for_selector(".wb-nav .bk-btn")
-        return self.page
-
-    def nav(self, page_slug: str) -> None:
-        self.page.locator(".wb-nav .bk-btn", has_text=LABELS[page_slug]).click()
-        self.active(page_slug).wait_for()
-
-    def active(self, page_slug: str) -> Any:
-        """The navigation button of the open page."""
-        return self.page.locator(".wb-nav .bk-btn.bk-active", has_text=LABELS[page_slug])
-
-    def shot(self, artifacts: Path, name: str) -> Path:
-        path = artifacts / f"app-{name}.png"
-        self.page.screenshot(path=str(path), full_page=True)
-        return path
-
-    def off_host(self) -> list[str]:
-        return [u for u in self.requests
-                if urlparse(u).scheme in ("http", "https", "ws", "wss")
-                and urlparse(u).hostname not in LOCAL_HOSTS]
-
-    def close(self) -> None:
-        self.context.close()
-
-
-@pytest.fixture
-def tab(browser: Any, served: Any, artifacts_dir: Path,
-        request: pytest.FixtureRequest) -> Iterator[Tab]:
-    t = Tab(browser, served)
-    yield t
-    report = getattr(request.node, "rep_call", None)
-    if report is not None and report.failed:  # what the page looked like when it failed
-        t.shot(artifacts_dir, f"FAILED-{request.node.name}")
-    t.close()
-    assert t.off_host() == [], f"requests left 127.0.0.1: {t.off_host()}"
-
 
 def center(page: Any, selector: str) -> tuple[float, float]:
     box = page.locator(selector).bounding_box()
@@ -256,7 +198,7 @@ def test_other_pages_render(tab: Tab, artifacts_dir: Path, slug: str) -> None:
                "compliance": "Compliance", "data": "Data"}[slug]
     expect(page.locator(".wb-main h2", has_text=heading)).to_be_visible()
     if slug == "data":
-        assert "GOOG" in page.locator(".wb-data-table table").inner_text()
+        expect(page.locator(".wb-data-table table")).to_contain_text("GOOG")  # filled after
     tab.shot(artifacts_dir, slug)
 
 

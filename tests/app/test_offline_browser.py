@@ -16,6 +16,8 @@ from urllib.parse import parse_qs, urlparse
 import pytest
 import requests
 
+from tests.app.pages import backtest
+
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
 TIMEOUT = 90_000
@@ -46,21 +48,8 @@ class Offline:
 @pytest.fixture(scope="module")
 def run_id(served: Any) -> str:
     """One finished backtest (through the API) for the results page and the phone cards."""
-    import json
-    import time
-
-    resp = requests.post(served.url + "api/v1/backtests", timeout=60, json={
-        "strategy": "sma_crossover", "symbol": "GOOG", "timeframe": "1d"})
-    assert resp.status_code == 202, resp.text
-    run = resp.json()
-    deadline = time.monotonic() + 300
-    while time.monotonic() < deadline:
-        status = requests.get(served.url + run["poll"].lstrip("/"), timeout=30).json()["status"]
-        if status in ("succeeded", "failed"):
-            break
-        time.sleep(0.5)
-    assert status == "succeeded", json.dumps(status)
-    return str(run["id"])
+    return str(backtest(served.url, {"strategy": "sma_crossover", "symbol": "GOOG",
+                                     "timeframe": "1d"})["id"])
 
 
 @pytest.fixture
@@ -155,6 +144,86 @@ def test_dark_color_scheme_gives_a_dark_app(offline: Any, served: Any,
     light.goto(served.url + "?page=plan-usage")
     light.locator(".wb-nav .bk-btn.bk-active", has_text="Plan usage").wait_for()
     assert light.evaluate("() => getComputedStyle(document.body).backgroundColor") != rgb
+
+
+# every bokeh figure on the page, as BokehJS holds it: title and background colours
+FIGURES_JS = """() => {
+  const out = [];
+  for (const doc of (window.Bokeh ? window.Bokeh.documents : [])) {
+    const models = doc._all_models ? [...doc._all_models.values()] : [...doc.all_models];
+    for (const m of models) {
+      if (m.x_range && m.renderers && "background_fill_color" in m) {
+        out.push({title: m.title && m.title.text, bg: m.background_fill_color,
+                  border: m.border_fill_color});
+      }
+    }
+  }
+  return out;
+}"""
+
+
+def _dark(color: str | None) -> bool:
+    """``#rrggbb`` (or a CSS name bokeh keeps as given) that is dark."""
+    text = str(color or "").lower()
+    if not text.startswith("#") or len(text) < 7:
+        return False
+    return max(int(text[i:i + 2], 16) for i in (1, 3, 5)) < 60
+
+
+def _figures_are(page: Any, dark: bool, titles: set[str]) -> list[dict[str, Any]]:
+    """Wait until every figure named in ``titles`` is drawn in the scheme ``dark``."""
+    page.wait_for_function(f"""() => {{
+      const figs = ({FIGURES_JS})().filter(f => {sorted(titles)!r}.includes(f.title));
+      const dark = c => /^#/.test(c || "") && Math.max(...[1, 3, 5].map(i => parseInt(c.slice(i, i + 2), 16))) < 60;
+      return figs.length >= {len(titles)} && figs.every(f => dark(f.bg) === {str(dark).lower()}
+                                                       && dark(f.border) === {str(dark).lower()});
+    }}""")
+    figs = [f for f in page.evaluate(FIGURES_JS) if f["title"] in titles]
+    return list(figs)
+
+
+def _rendered_corner(page: Any, selector: str, artifacts: Path, name: str) -> tuple[int, ...]:
+    """The colour the browser painted at the top-left corner of a chart (its border)."""
+    from PIL import Image
+
+    path = artifacts / name
+    page.locator(selector).first.screenshot(path=str(path))
+    with Image.open(path) as img:
+        return tuple(img.convert("RGB").getpixel((3, 3)))
+
+
+def test_charts_follow_the_dark_scheme_and_switch_back(offline: Any, served: Any, run_id: str,
+                                                      artifacts_dir: Path) -> None:
+    """#17 item 1: the page went dark but its bokeh charts stayed white."""
+    page = offline(viewport={"width": 1440, "height": 1000}, color_scheme="dark").page
+    page.goto(f"{served.url}?page=results&run={run_id}")
+    page.wait_for_selector(".wb-equity-chart canvas")
+    charts = {"Equity", "Drawdown"}
+    for fig in _figures_are(page, True, charts):
+        assert _dark(fig["bg"]) and _dark(fig["border"]), fig
+    r, g, b = _rendered_corner(page, ".wb-equity-chart", artifacts_dir, "app-dark-equity.png")
+    assert max(r, g, b) < 60, (r, g, b)  # painted dark, not only set on a model
+    card = page.locator(".wb-metric").first.evaluate("e => getComputedStyle(e).backgroundColor")
+    assert max(int(v) for v in card[card.index("(") + 1:card.index(")")].split(",")[:3]) < 60
+    # a chart drawn later (a tab opened now) is dark from the start
+    page.locator(".wb-result-tabs").get_by_text("Price and trades").click()
+    page.wait_for_selector(".wb-price-chart canvas")
+    _figures_are(page, True, {"Price and trades"})
+    page.screenshot(path=str(artifacts_dir / "app-dark-results.png"), full_page=True)
+    # (the Drawdown tab is closed now: its figure left the document until reopened)
+    charts = {"Equity", "Price and trades"}
+    # the OS switches to light: the same charts follow, with no reload
+    page.emulate_media(color_scheme="light")
+    _figures_are(page, False, charts)
+    r, g, b = _rendered_corner(page, ".wb-equity-chart", artifacts_dir, "app-light-equity.png")
+    assert min(r, g, b) > 200, (r, g, b)
+    # back to dark, then a chart built afterwards (Compare) is drawn dark from the start
+    page.emulate_media(color_scheme="dark")
+    _figures_are(page, True, charts)
+    page.locator(".wb-nav .bk-btn", has_text="Compare").click()
+    page.wait_for_selector(".wb-compare-chart canvas")
+    _figures_are(page, True, {"Equity (1.0 = start)"})
+    page.screenshot(path=str(artifacts_dir / "app-dark-compare.png"), full_page=True)
 
 
 def no_horizontal_scroll(page: Any) -> None:

@@ -23,8 +23,9 @@ from typing import Any
 import pytest
 from playwright.sync_api import expect
 
+from tests.app.pages import Tab
+
 from .conftest import server_env
-from .test_browser import Tab
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 T = 90_000  # ms: the served app shares two cores with other work; pages can be slow
@@ -60,18 +61,6 @@ def receiver() -> Iterator[tuple[str, list[dict[str, Any]]]]:
     yield f"http://127.0.0.1:{server.server_address[1]}/hook", Receiver.got
     server.shutdown()
     server.server_close()
-
-
-@pytest.fixture
-def tab(browser: Any, served: Any, artifacts_dir: Path,
-        request: pytest.FixtureRequest) -> Iterator[Tab]:
-    t = Tab(browser, served)
-    yield t
-    report = getattr(request.node, "rep_call", None)
-    if report is not None and report.failed:
-        t.shot(artifacts_dir, f"FAILED-{request.node.name}")
-    t.close()
-    assert t.off_host() == [], f"requests left 127.0.0.1: {t.off_host()}"
 
 
 SAVE = """

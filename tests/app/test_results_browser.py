@@ -7,17 +7,15 @@ from __future__ import annotations
 
 import io
 import re
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
 
 import pandas as pd
 import pytest
-import requests
 from playwright.sync_api import expect
 
+from tests.app.pages import backtest, off_host
 from workbench import formatting
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
@@ -60,17 +58,8 @@ TOOLTIP_JS = """() => {
 @pytest.fixture(scope="module")
 def finished_run(served: Any) -> dict[str, Any]:
     """One SMA crossover run on GOOG 1d through the HTTP API, polled to the end."""
-    resp = requests.post(served.url + "api/v1/backtests", timeout=60, json={
-        "strategy": "sma_crossover", "symbol": "GOOG", "timeframe": "1d"})
-    assert resp.status_code == 202, resp.text
-    poll = served.url + resp.json()["poll"].lstrip("/")
-    for _ in range(600):
-        run = requests.get(poll, timeout=30).json()
-        if run["status"] in ("succeeded", "failed"):
-            break
-        time.sleep(0.5)
-    assert run["status"] == "succeeded", run
-    return run
+    return backtest(served.url, {"strategy": "sma_crossover", "symbol": "GOOG",
+                                 "timeframe": "1d"})
 
 
 @pytest.fixture
@@ -84,9 +73,8 @@ def page(browser: Any, served: Any, finished_run: dict[str, Any]) -> Iterator[An
     pg.wait_for_selector(".wb-equity-chart canvas", timeout=120_000)
     yield pg
     context.close()
-    off_host = [u for u in requested if urlparse(u).scheme in ("http", "https", "ws", "wss")
-                and urlparse(u).hostname != "127.0.0.1"]
-    assert off_host == [], f"requests left 127.0.0.1 (the table's JS must be served locally): {off_host}"
+    assert off_host(requested) == [], \
+        f"requests left 127.0.0.1 (the table's JS must be served locally): {off_host(requested)}"
 
 
 def test_cards_in_percent_benchmark_line_and_x_range_equal_to_the_data(

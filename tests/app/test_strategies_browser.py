@@ -20,48 +20,33 @@ import requests
 from playwright.sync_api import expect
 
 from tests.app.conftest import ROOT, server_env
+from tests.app.pages import Tab, finish
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
-TIMEOUT = 60_000
 
 
-class Tab:
-    """One browser page of the served app; every request it makes must stay local."""
+class StrategiesTab(Tab):
+    """The app opened on the canvas with the strategy browser beside it."""
+
+    ready = ".wb-strategy-browser"
 
     def __init__(self, browser: Any, served: Any) -> None:
-        self.context = browser.new_context(viewport={"width": 1600, "height": 1200})
-        self.page = self.context.new_page()
-        self.page.set_default_timeout(TIMEOUT)
-        self.served = served
-        self.requests: list[str] = []
-        self.page.on("request", lambda r: self.requests.append(r.url))
+        super().__init__(browser, served, prefix="strategies",
+                         viewport={"width": 1600, "height": 1200})
 
     def open(self, query: str = "") -> Any:
-        self.page.goto(self.served.url + query)
-        self.page.wait_for_selector('[data-testid="canvas-root"]')
-        self.page.wait_for_selector(".wb-strategy-browser")
-        return self.page
-
-    def shot(self, artifacts: Path, name: str) -> None:
-        self.page.screenshot(path=str(artifacts / f"strategies-{name}.png"), full_page=True)
-
-    def off_host(self) -> list[str]:
-        return [u for u in self.requests
-                if urlparse(u).scheme in ("http", "https", "ws", "wss")
-                and urlparse(u).hostname != "127.0.0.1"]
+        page = super().open(query)
+        page.wait_for_selector('[data-testid="canvas-root"]')
+        return page
 
 
 @pytest.fixture
 def tab(browser: Any, served: Any, artifacts_dir: Path,
         request: pytest.FixtureRequest) -> Iterator[Tab]:
-    t = Tab(browser, served)
+    t = StrategiesTab(browser, served)
     yield t
-    report = getattr(request.node, "rep_call", None)
-    if report is not None and report.failed:
-        t.shot(artifacts_dir, f"FAILED-{request.node.name}")
-    t.context.close()
-    assert t.off_host() == [], f"requests left 127.0.0.1: {t.off_host()}"
+    finish([t], artifacts_dir, request)
 
 
 # -- what a person does -----------------------------------------------------------------

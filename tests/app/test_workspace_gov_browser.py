@@ -13,7 +13,6 @@ from __future__ import annotations
 import re
 import time
 import uuid
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +21,7 @@ import pytest
 import requests
 from playwright.sync_api import expect
 
-from tests.app.test_browser import Tab
+from tests.app.pages import backtest
 
 pytestmark = [pytest.mark.slow, pytest.mark.browser]
 
@@ -30,26 +29,6 @@ ROOT = Path(__file__).resolve().parents[2]
 SECRET = "test-jwt-secret-of-at-least-32-bytes!!"
 DISCLAIMER = "Simulated results; not investment advice."
 FREE_DEFAULTS = {"WORKBENCH_LIMIT_FREE_TEMPLATE_PUBLISHES": "0"}  # the shipped free plan
-
-
-@pytest.fixture
-def tabs(browser: Any, artifacts_dir: Path, request: pytest.FixtureRequest) -> Iterator[Any]:
-    """``open(served) -> Tab``; every tab screenshotted on failure and checked for
-    requests that left 127.0.0.1."""
-    opened: list[Tab] = []
-
-    def open_tab(served: Any) -> Tab:
-        t = Tab(browser, served)
-        opened.append(t)
-        return t
-
-    yield open_tab
-    report = getattr(request.node, "rep_call", None)
-    for i, t in enumerate(opened):
-        if report is not None and report.failed:
-            t.shot(artifacts_dir, f"FAILED-{request.node.name}-{i}")
-        t.close()
-        assert t.off_host() == [], f"requests left 127.0.0.1: {t.off_host()}"
 
 
 def saved_and_backtested(url: str, headers: dict[str, str] | None = None) -> str:
@@ -64,18 +43,8 @@ def saved_and_backtested(url: str, headers: dict[str, str] | None = None) -> str
                           json={"graph": doc, "notes": "lesson v1"})
     assert saved.status_code == 201, saved.text
     version_id = str(saved.json()["version_id"])
-    run = requests.post(url + "api/v1/backtests", headers=headers, timeout=60, json={
-        "strategy_version_id": version_id, "symbol": "GOOG", "timeframe": "1d"})
-    assert run.status_code == 202, run.text
-    poll = url + run.json()["poll"].lstrip("/")
-    deadline = time.monotonic() + 300
-    status = ""
-    while time.monotonic() < deadline:
-        status = requests.get(poll, headers=headers, timeout=30).json()["status"]
-        if status in ("succeeded", "failed"):
-            break
-        time.sleep(0.5)
-    assert status == "succeeded"
+    backtest(url, {"strategy_version_id": version_id, "symbol": "GOOG", "timeframe": "1d"},
+             headers)
     return version_id
 
 
@@ -101,9 +70,12 @@ def test_local_user_switches_to_educator_publishes_and_reviews_the_queue(
 
     tab.nav("plan-usage")
     expect(page.locator(".wb-usage-template_publishes")).to_contain_text("0 used of 0")
+    expect(page.locator(".wb-who")).to_contain_text("free plan")
     page.locator(".wb-plan-select select").select_option("educator")
     page.locator(".wb-plan-switch button").click()
     expect(page.locator(".wb-plan-status")).to_contain_text("educator plan")
+    # the header follows the switch at once (it kept saying "free plan" until a reload)
+    expect(page.locator(".wb-who")).to_contain_text("educator plan")
     expect(page.locator(".wb-usage-template_publishes")).to_contain_text("0 used of 25")
     tab.shot(artifacts_dir, "gov-plan-switched")
 

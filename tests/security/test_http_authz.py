@@ -546,3 +546,143 @@ def test_another_user_cannot_move_open_or_trade_your_strategy(server_dep: Deploy
     mine = requests.get(dep.url + f"strategies/{sid}", headers=dep.headers(owner), timeout=60)
     assert mine.status_code == 200 and mine.json()["name"] == "Owner's"
     assert [r for r in dep.store.paper_runs.list() if str(r.strategy_id) == sid] == []
+
+
+# -- research submitted over HTTP (#17 item 5): your own strategies only, bounded, counted --
+def _poll_research(dep: Deployment, sub: str, run_id: str) -> dict[str, Any]:
+    deadline = time.monotonic() + 300
+    body: dict[str, Any] = {}
+    while time.monotonic() < deadline:
+        resp = requests.get(dep.url + f"research/{run_id}", headers=dep.headers(sub), timeout=60)
+        assert resp.status_code == 200, resp.text
+        body = resp.json()
+        status = (body.get("run") or body)["status"]
+        if status in ("succeeded", "failed"):
+            return body
+        assert status in ("queued", "running") and 0.0 <= body["progress"] <= 1.0, body
+        time.sleep(0.5)
+    raise AssertionError(f"research run {run_id} did not finish: {body}")
+
+
+def test_research_is_submitted_polled_and_recorded_for_your_own_strategy(dep: Deployment
+                                                                         ) -> None:
+    sub = str(uuid.uuid4())
+    saved = _new_strategy(dep, sub, f"Research {sub[:6]}")
+    h = dep.headers(sub)
+    before = {r["id"] for r in requests.get(dep.url + "research", headers=h, timeout=60).json()}
+    sweep = requests.post(dep.url + "research", headers=h, timeout=60, json={
+        "kind": "sweep", "strategy": saved["strategy_id"], "symbol": "GOOG",
+        "timeframe": "1d", "grid": {"fast.window": "5:15:5", "slow.window": [40, 60]}})
+    assert sweep.status_code == 202, sweep.text
+    accepted = sweep.json()
+    assert accepted["status"] == "queued" and accepted["kind"] == "sweep"
+    assert sweep.headers["Location"] == f"/api/v1/research/{accepted['id']}"
+    assert accepted["poll"] == f"/api/v1/research/{accepted['id']}"
+    doc = _poll_research(dep, sub, accepted["id"])
+    assert doc["run"]["status"] == "succeeded", doc
+    assert doc["run"]["strategy_id"] == saved["strategy_id"]
+    assert len(doc["rows"]) == 6  # 3 x 2 combinations
+    walk = requests.post(dep.url + "research", headers=h, timeout=60, json={
+        "kind": "walkforward", "strategy": "sma_crossover", "symbol": "GOOG",
+        "timeframe": "1d", "grid": {"fast.window": [5, 10]}, "train": 0.5, "test": 0.25})
+    assert walk.status_code == 202, walk.text
+    wdoc = _poll_research(dep, sub, walk.json()["id"])
+    assert wdoc["run"]["status"] == "succeeded" and wdoc["windows"], wdoc
+    listed = requests.get(dep.url + "research", headers=h, timeout=60).json()
+    assert {r["id"] for r in listed} - before == {accepted["id"], walk.json()["id"]}
+    # a run that fails (no candles for the symbol) polls as failed with its error
+    failed = requests.post(dep.url + "research", headers=h, timeout=60, json={
+        "kind": "sweep", "strategy": "sma_crossover", "symbol": "NOPE", "timeframe": "1d",
+        "grid": {"fast.window": [5]}})
+    assert failed.status_code == 202, failed.text
+    fdoc = _poll_research(dep, sub, failed.json()["id"])
+    assert fdoc["status"] == "failed" and fdoc["error"], fdoc
+    assert leaks(dep, failed) == []
+
+
+@pytest.mark.parametrize("body, where", [
+    ({"grid": {"fast.window": "1:1000000000000:1"}}, "grid"),  # counted, never expanded
+    ({"grid": {"fast.window": "1:900:1", "slow.window": "1:900:1"}}, "grid"),
+    ({"grid": {}}, "grid"),
+    ({"grid": {"fast.window": "5:1:1"}}, "grid"),
+    ({"train": 0.5}, "body"),  # windows belong to a walk-forward
+    ({"kind": "backtest"}, "kind"),
+    ({"timeframe": "2d"}, "timeframe"),
+    ({"surprise": 1}, "surprise"),
+])
+def test_research_requests_are_bounded_and_named(dep: Deployment, body: dict[str, Any],
+                                                 where: str) -> None:
+    sub = str(uuid.uuid4())
+    h = dep.headers(sub)
+    before = requests.get(dep.url + "research", headers=h, timeout=60).json()
+    req = {"kind": "sweep", "strategy": "sma_crossover", "symbol": "GOOG", "timeframe": "1d",
+           "grid": {"fast.window": [5, 10]}, **body}
+    err = envelope(requests.post(dep.url + "research", headers=h, timeout=60, json=req), 422)
+    assert err["code"] == "validation_error"
+    if where != "body":
+        assert where in json.dumps(err["details"]), err
+    assert requests.get(dep.url + "research", headers=h, timeout=60).json() == before
+
+
+def test_research_metric_and_starter_names_are_checked(dep: Deployment) -> None:
+    sub = str(uuid.uuid4())
+    h = dep.headers(sub)
+    before = requests.get(dep.url + "research", headers=h, timeout=60).json()
+    base = {"kind": "sweep", "symbol": "GOOG", "timeframe": "1d", "grid": {"fast.window": [5]}}
+    metric = requests.post(dep.url + "research", headers=h, timeout=60,
+                           json={**base, "strategy": "sma_crossover", "metric": "luck"})
+    assert "luck" in envelope(metric, 422)["message"]
+    for name in ("../../secret.key", "nope", "x" * 200):
+        resp = requests.post(dep.url + "research", headers=h, timeout=60,
+                             json={**base, "strategy": name})
+        envelope(resp, 422)
+        assert leaks(dep, resp) == []
+    assert requests.get(dep.url + "research", headers=h, timeout=60).json() == before
+
+
+def test_another_user_cannot_research_or_read_your_research(server_dep: Deployment) -> None:
+    dep = server_dep
+    owner, other = str(uuid.uuid4()), str(uuid.uuid4())
+    saved = _new_strategy(dep, owner, "Owner's research")
+    mine = requests.post(dep.url + "research", headers=dep.headers(owner), timeout=60, json={
+        "kind": "sweep", "strategy": saved["strategy_id"], "symbol": "GOOG",
+        "timeframe": "1d", "grid": {"fast.window": [5, 10]}})
+    assert mine.status_code == 202, mine.text
+    run_id = mine.json()["id"]
+    _poll_research(dep, owner, run_id)
+    h = dep.headers(other)
+    dep.user(other)
+    attempts = [
+        requests.post(dep.url + "research", headers=h, timeout=60, json={
+            "kind": kind, "strategy": saved["strategy_id"], "symbol": "GOOG",
+            "timeframe": "1d", "grid": {"fast.window": [5, 10]}})
+        for kind in ("sweep", "walkforward")]
+    for resp in attempts:
+        envelope(resp, 403, 404)
+        assert leaks(dep, resp) == []
+    read = requests.get(dep.url + f"research/{run_id}", headers=h, timeout=60)
+    envelope(read, 403, 404)
+    assert leaks(dep, read) == [] and "rows" not in read.text and owner not in read.text
+    assert requests.get(dep.url + "research", headers=h, timeout=60).json() == []
+    runs = dep.store.research.list(owner_id=uuid.UUID(other))
+    assert runs == []  # nothing was queued (or counted) for the other user
+    assert [r.id for r in dep.store.research.list(owner_id=uuid.UUID(owner))] == [
+        uuid.UUID(run_id)]
+
+
+def test_research_counts_against_the_daily_quota(tmp_path_factory: pytest.TempPathFactory
+                                                 ) -> None:
+    home = tmp_path_factory.mktemp("research-quota")
+    load_sample(home)
+    served = start_server(home, home / "serve.log", env={"WORKBENCH_LIMIT_FREE_BACKTESTS": "1"})
+    try:
+        url = served.url + "api/v1/research"
+        body = {"kind": "sweep", "strategy": "sma_crossover", "symbol": "GOOG",
+                "timeframe": "1d", "grid": {"fast.window": [5, 10]}}
+        assert requests.post(url, json=body, timeout=60).status_code == 202
+        err = envelope(requests.post(url, json=body, timeout=60), 429)
+        assert err["code"] == "quota_exceeded"
+        assert err["details"]["metric"] == "backtests" and err["details"]["limit"] == 1
+        assert len(requests.get(url, timeout=60).json()) == 1
+    finally:
+        stop_server(served)

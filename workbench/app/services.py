@@ -505,6 +505,20 @@ def submit_backtest(principal: Principal, body: m.BacktestRequest, jobs: JobRunn
     return run_id
 
 
+def _with_progress(out: dict[str, Any], run_id: uuid.UUID, status: str,
+                   jobs: JobRunner | None) -> dict[str, Any]:
+    """``out`` with the background job's progress and message (and its error, when the
+    run record has none yet); a run no job follows is 0 or 1 by its status."""
+    job = jobs.find(str(run_id)) if jobs is not None else None
+    if job is not None:
+        out["progress"], out["message"] = job.progress, job.message
+        if job.error and not out["error"]:
+            out["error"] = job.error
+    else:
+        out["progress"] = 1.0 if status in ("succeeded", "failed") else 0.0
+    return out
+
+
 def get_backtest(principal: Principal, run_id: str, jobs: JobRunner | None = None
                  ) -> dict[str, Any]:
     from workbench.runs.labels import label_of
@@ -514,14 +528,7 @@ def get_backtest(principal: Principal, run_id: str, jobs: JobRunner | None = Non
     out: dict[str, Any] = {"id": str(run.id), "status": run.status, "parameters": public_parameters(run.parameters),
            "metrics": run.metrics, "error": run.error, "created_at": run.created_at.isoformat(),
            "label": label_of(st, _actor(principal), run, when=True)}
-    job = jobs.find(str(run.id)) if jobs is not None else None
-    if job is not None:
-        out["progress"], out["message"] = job.progress, job.message
-        if job.error and not out["error"]:
-            out["error"] = job.error
-    else:
-        out["progress"] = 1.0 if run.status in ("succeeded", "failed") else 0.0
-    return out
+    return _with_progress(out, run.id, run.status, jobs)
 
 
 def list_backtests(principal: Principal, limit: int = 50) -> list[dict[str, Any]]:
@@ -584,6 +591,21 @@ def submit_research(principal: Principal, kind: str, strategy: str, jobs: JobRun
 
     jobs.submit(kind, str(uid), work, job_id=str(run.id), watcher=watcher)
     return str(run.id)
+
+
+def research_status(principal: Principal, run_id: str, jobs: JobRunner | None = None
+                    ) -> dict[str, Any]:
+    """A sweep or walk-forward as a poll sees it: its stored document once it succeeded,
+    else its status (with the job's progress while it runs, the error once it failed)."""
+    from workbench.runs.research import describe, load_research
+
+    st = store(principal)
+    uid = _actor(principal)
+    run = st.research.get(_uuid(run_id, "run id"), actor=uid)
+    if run.status == "succeeded" and (run.provenance or {}).get("result_uri"):
+        return load_research(st, uid, run.id)
+    out = describe(run)
+    return _with_progress(out, run.id, run.status, jobs)
 
 
 def list_research(principal: Principal, kind: str | None = None,

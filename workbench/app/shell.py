@@ -112,7 +112,9 @@ class AppShell(pn.viewable.Viewer):
         self.history = urls.History(self._moved_later)
         self.session.param.watch(self._page_url, "page")
         self.viewport = theme.Viewport()
-        self.viewport.param.watch(lambda _e: self._arrange(), ["layout", "reports"])
+        self.viewport.param.watch(lambda *_e: self._arrange(), ["layout", "reports"])
+        self.viewport.param.watch(self._scheme, "dark")
+        self._doc: Any = None
         self.frame = pn.Column(sizing_mode="stretch_width", css_classes=["wb-frame"])
         self._mobile: Any = None
         self._arranged: bool | None = None
@@ -228,31 +230,44 @@ class AppShell(pn.viewable.Viewer):
             self.frame.objects = [self.header, self.checklist, self.body, *tail]
         self.frame.css_classes = ["wb-frame", "wb-phone" if phone else "wb-wide"]
 
+    def _scheme(self, event: Any) -> None:
+        """The browser's colour scheme: the session's charts follow it (:mod:`.theme`)."""
+        doc = self._doc or pn.state.curdoc
+        if doc is not None:
+            doc.theme = theme.chart_theme(bool(event.new))
+
     def _runs_changed(self, _e: Any) -> None:
         for name in ("Results", "Compare"):
             view = self._views.get(name)
             if view is not None and self.session.page == name:
                 view.refresh()
 
-    def __panel__(self) -> pn.viewable.Viewable:
+    def _who_text(self) -> str:
+        """Who is signed in, with the role and plan the records hold now."""
         p = self.session.principal
         try:
             from workbench.app.services import profile
 
             me = profile(p)
-            role = "admin" if me["is_admin"] else me["role"]
-            text = (f"{me['display_name'] or me['email'] or me['id']} · {role} · "
-                    f"{me['plan_tier']} plan" + (" · local" if p.local else ""))
         except WorkbenchError:
-            text = p.email or p.user_id
-        who = pn.pane.Markdown(text, styles={"color": "#fff"}, margin=(0, 10),
+            return p.email or p.user_id
+        role = "admin" if me["is_admin"] else me["role"]
+        return (f"{me['display_name'] or me['email'] or me['id']} · {role} · "
+                f"{me['plan_tier']} plan" + (" · local" if p.local else ""))
+
+    def __panel__(self) -> pn.viewable.Viewable:
+        who = pn.pane.Markdown(self._who_text(), styles={"color": "#fff"}, margin=(0, 10),
                                css_classes=["wb-who"])
+        # the plan switcher (and anything else that changes role or plan) bumps this
+        self.session.param.watch(lambda _e: setattr(who, "object", self._who_text()),
+                                 "profile_version")
         self.header = pn.FlexBox(
             pn.pane.Markdown("### Blockbuilders Workbench", styles={"color": "#fff"},
                              margin=(0, 10)), who, self.bell,
             css_classes=["wb-header"], sizing_mode="stretch_width", flex_wrap="wrap",
             justify_content="space-between", align_items="center",
             styles={"background": "#1d2433"})
+        self._doc = pn.state.curdoc
         if pn.state.curdoc is not None and self._unread_cb is None:
             self._unread_cb = pn.state.add_periodic_callback(self._refresh_unread, period=5000)
         self._arrange()

@@ -4,6 +4,12 @@ Dark: Panel's native design reads ``--design-*`` variables, which inherit into e
 component's shadow DOM, so one ``prefers-color-scheme: dark`` rule re-colours the whole
 app in the browser, with no round trip and no reload when the OS switches.
 
+Charts: bokeh paints its plots on a canvas, which no CSS reaches, so :class:`Viewport`
+also reports the colour scheme (and reports again when the OS switches), and the shell
+gives the session's bokeh document :func:`chart_theme`: every chart already on the page
+is re-coloured, and every chart built later is drawn in it (Panel's HoloViews pane takes
+the document's theme).
+
 Width: the server cannot see the screen, so :class:`Viewport` (a tiny JS component)
 reports which layout the width asks for: ``phone`` (<= 599 px, the mobile view),
 ``tablet`` (600-1024 px: navigation on top, panels stacked, canvas full width) or
@@ -66,6 +72,42 @@ STACKED_ROW = (f"@media {TABLET} {{ :host {{ flex-direction: column !important; 
                ":host > * { flex: 0 0 auto !important; max-width: 100%; } }")
 
 
+#: The canvas component on a tablet: as tall as its stacked palette, graph and results.
+CANVAS_TABLET = (f"@media {TABLET} {{ :host, .app-canvas {{ height: auto !important; "
+                 "min-height: 0 !important; } }")
+
+#: Tabs live in a shadow root: their active tab keeps a white face unless told otherwise.
+TABS_CSS = """
+@media (prefers-color-scheme: dark) {
+  .bk-header .bk-tab { color: #e6e8eb; }
+  .bk-header .bk-tab.bk-active { background: #1f252d; color: #e6e8eb; border-color: #3a414b; }
+}
+"""
+
+#: Bokeh theme of the charts in the dark scheme: bokeh's ``dark_minimal`` with the app's
+#: own surface (#1f252d) and background (#15191f) colours, so a chart sits in its page.
+CHART_DARK: dict[str, Any] = {"attrs": {
+    "Plot": {"background_fill_color": "#1f252d", "border_fill_color": "#15191f",
+             "outline_line_color": "#3a414b"},
+    "Grid": {"grid_line_color": "#e6e8eb", "grid_line_alpha": 0.18},
+    "Axis": {"major_tick_line_color": "#9aa3b2", "minor_tick_line_color": "#9aa3b2",
+             "axis_line_color": "#9aa3b2", "major_label_text_color": "#e6e8eb",
+             "axis_label_text_color": "#e6e8eb"},
+    "Legend": {"label_text_color": "#e6e8eb", "background_fill_color": "#1f252d",
+               "background_fill_alpha": 0.8, "border_line_color": "#3a414b"},
+    "BaseColorBar": {"title_text_color": "#e6e8eb", "major_label_text_color": "#e6e8eb",
+                     "background_fill_color": "#15191f"},
+    "Title": {"text_color": "#e6e8eb"},
+}}
+
+
+def chart_theme(dark: bool) -> Any:
+    """The bokeh theme of a session's charts: :data:`CHART_DARK`, or bokeh's default."""
+    from bokeh.themes import Theme
+
+    return Theme(json=CHART_DARK if dark else {})
+
+
 def layout_for(width: int) -> str:
     """``phone``, ``tablet`` or ``desktop`` for a viewport ``width`` in CSS pixels."""
     if width <= PHONE_MAX:
@@ -83,6 +125,7 @@ class Viewport(AnyWidgetComponent):
     # AnyWidgetComponent modules on one page broke the canvas ("e.get is not a function")
     reports = param.Integer(default=0, doc="Reports received (the first ones are repeated: "
                             "one sent while the page connects can be lost).")
+    dark = param.Boolean(default=False, doc="The browser prefers a dark colour scheme.")
 
     # anywidget-style (model.get/set), like the canvas: Panel's JSComponent and
     # AnyWidgetComponent modules on one page broke the canvas ("e.get is not a function")
@@ -96,12 +139,16 @@ class Viewport(AnyWidgetComponent):
         document.head.appendChild(meta)
       }}
       let last = null
+      const scheme = window.matchMedia ? window.matchMedia("(prefers-color-scheme: dark)") : null
       const report = (force) => {{
         const w = window.innerWidth
         const layout = w <= {PHONE_MAX} ? "phone" : (w <= {TABLET_MAX} ? "tablet" : "desktop")
-        if (force || layout !== last) {{
-          last = layout
+        const dark = !!(scheme && scheme.matches)
+        const key = layout + (dark ? ":dark" : ":light")
+        if (force || key !== last) {{
+          last = key
           model.set("layout", layout)
+          model.set("dark", dark)
           model.set("reports", model.get("reports") + 1)
           model.save_changes()
         }}
@@ -109,7 +156,11 @@ class Viewport(AnyWidgetComponent):
       const onResize = () => report(false)
       for (const ms of [0, 500, 2000]) {{ setTimeout(() => report(true), ms) }}
       window.addEventListener("resize", onResize)
-      return () => window.removeEventListener("resize", onResize)
+      if (scheme && scheme.addEventListener) scheme.addEventListener("change", onResize)
+      return () => {{
+        window.removeEventListener("resize", onResize)
+        if (scheme && scheme.removeEventListener) scheme.removeEventListener("change", onResize)
+      }}
     }}
     export default {{ render }}
     """

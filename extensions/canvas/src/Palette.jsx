@@ -63,7 +63,7 @@ export function Palette({ catalog, onAdd, mime }) {
       </div>
       <div className="wb-doc" aria-live="polite" data-testid="palette-doc">
         {doc ? (<><strong>{doc.label}</strong> <span className="wb-muted">({doc.type})</span><p>{doc.doc}</p></>)
-          : <p className="wb-muted">Drag a block onto the canvas, or focus it and press Enter.</p>}
+          : <p className="wb-muted">Drag a block onto the canvas, tap or click it, or focus it and press Enter.</p>}
       </div>
     </nav>
   );

@@ -7,7 +7,7 @@ import math
 from datetime import UTC, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 MAX_GRAPH_BYTES = 1_000_000  # a saved strategy graph, as JSON
 #: the catalog's timeframes spelled out for the OpenAPI enum (a test keeps them equal)
@@ -190,6 +190,107 @@ class NotebookQuery(Strict):
 class ResearchQuery(Strict):
     kind: Literal["sweep", "walkforward"] | None = None
     limit: int = Field(default=50, ge=1, le=500)
+
+
+#: The largest grid one request may submit (values of one parameter, combinations of all):
+#: a range is counted before it is expanded, so ``"1:1e12:1"`` is a 422, not a full memory.
+MAX_GRID_VALUES = 1_000
+MAX_GRID_COMBINATIONS = 20_000
+GridSpec = (Annotated[str, Field(min_length=1, max_length=200)]
+            | Annotated[list[float | int | str | bool], Field(min_length=1, max_length=MAX_GRID_VALUES)])
+
+
+def _grid_count(spec: str | list[Any]) -> int:
+    """How many values ``spec`` gives (``"a:b:step"`` counted without expanding it)."""
+    if isinstance(spec, list):
+        return len(spec)
+    if ":" not in spec:
+        return len([p for p in spec.split(",") if p.strip()])
+    try:
+        start, stop, step = (float(p) for p in spec.split(":"))
+    except ValueError:
+        raise ValueError(f"a range is start:stop:step with numbers, got {spec!r}") from None
+    if not all(math.isfinite(v) for v in (start, stop, step)) or step <= 0 or stop < start:
+        raise ValueError(f"range {spec!r} needs finite numbers, step > 0 and stop >= start")
+    return int(math.floor((stop - start) / step + 1e-9)) + 1
+
+
+class ResearchRequest(Strict):
+    """A recorded sweep or walk-forward to run in the background (one ``backtests`` unit
+    of the daily quota, like a recorded backtest).
+
+    ``strategy`` is a starter name (e.g. ``sma_crossover``) or the id of one of your saved
+    strategies (its latest version). ``grid`` maps ``node.param`` to a list of values,
+    ``"a,b,c"`` or ``"start:stop:step"`` (stop inclusive). ``train``/``test`` (walk-forward
+    only): bars (>= 1) or a fraction of the bars (< 1).
+    """
+
+    kind: Literal["sweep", "walkforward"]
+    strategy: str = Field(min_length=1, max_length=200)
+    symbol: str = Field(min_length=1, max_length=40)
+    timeframe: Timeframe
+    start: Time | None = None
+    end: Time | None = None
+    grid: dict[Annotated[str, Field(min_length=1, max_length=200)], GridSpec] = Field(
+        min_length=1, max_length=8)
+    metric: str = Field(default="sharpe", min_length=1, max_length=40)
+    params: dict[str, Any] | None = None
+    settings: dict[str, Any] | None = None
+    train: float | None = Field(default=None, gt=0, le=10_000_000, allow_inf_nan=False)
+    test: float | None = Field(default=None, gt=0, le=10_000_000, allow_inf_nan=False)
+    anchored: bool = False
+
+    @field_validator("grid")
+    @classmethod
+    def _bounded(cls, grid: dict[str, Any]) -> dict[str, Any]:
+        total = 1
+        for key, spec in grid.items():
+            n = _grid_count(spec)
+            if n > MAX_GRID_VALUES:
+                raise ValueError(f"{key}: {n} values; at most {MAX_GRID_VALUES} per parameter")
+            total *= max(n, 1)
+        if total > MAX_GRID_COMBINATIONS:
+            raise ValueError(f"{total} combinations; at most {MAX_GRID_COMBINATIONS} a request")
+        return grid
+
+    @model_validator(mode="after")
+    def _windows_for_walkforward(self) -> ResearchRequest:
+        if self.kind == "sweep" and (self.train is not None or self.test is not None
+                                     or self.anchored):
+            raise ValueError("train, test and anchored are for kind=walkforward")
+        return self
+
+    def spec(self) -> dict[str, Any]:
+        """The keyword arguments :func:`workbench.runs.research.submit_research` takes."""
+        out: dict[str, Any] = {"symbol": self.symbol, "timeframe": self.timeframe,
+                               "start": self.start, "end": self.end, "grid": self.grid,
+                               "metric": self.metric, "params": self.params,
+                               "settings": self.settings}
+        if self.kind == "walkforward":
+            out.update(anchored=self.anchored,
+                       **{k: (int(v) if v >= 1 else v) for k, v in
+                          (("train", self.train), ("test", self.test)) if v is not None})
+        return out
+
+
+class ResearchAccepted(BaseModel):
+    id: str
+    kind: str
+    status: str
+    poll: str
+
+
+class ResearchStatus(BaseModel):
+    """A research run that has no stored document yet (queued, running or failed)."""
+
+    id: str
+    kind: str
+    status: str
+    progress: float | None = None
+    message: str | None = None
+    parameters: dict[str, Any] | None = None
+    error: Any = None
+    created_at: str | None = None
 
 
 class TemplatePublish(Strict):

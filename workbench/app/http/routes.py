@@ -149,12 +149,22 @@ class ResearchListHandler(ApiHandler):
         q = self.query(m.ResearchQuery)
         self.send(await self.blocking(services.list_research, self.principal, q.kind, q.limit))
 
+    async def post(self) -> None:
+        body = self.body(m.ResearchRequest)
+        submit = functools.partial(services.submit_research, self.principal, body.kind,
+                                   body.strategy, self.ctx.jobs, **body.spec())
+        run_id = await self.blocking(submit)
+        self.set_header("Location", f"{PREFIX}/research/{run_id}")
+        self.send(m.ResearchAccepted(id=run_id, kind=body.kind, status="queued",
+                                     poll=f"{PREFIX}/research/{run_id}"), 202)
+
 
 class ResearchHandler(ApiHandler):
     route = "/api/v1/research/{id}"
 
     async def get(self, run_id: str) -> None:
-        self.send(await self.blocking(services.load_research, self.principal, run_id))
+        self.send(await self.blocking(services.research_status, self.principal, run_id,
+                                      self.ctx.jobs))
 
 
 class BacktestsHandler(ApiHandler):
@@ -375,9 +385,15 @@ ROUTE_DOCS: list[RouteDoc] = [
     RouteDoc(StrategyDuplicateHandler, "strategies", (
         Operation("POST", "Duplicate a strategy under a free name", status=201),)),
     RouteDoc(ResearchListHandler, "research", (
-        Operation("GET", "Your recorded sweeps and walk-forwards", query=m.ResearchQuery),)),
+        Operation("GET", "Your recorded sweeps and walk-forwards", query=m.ResearchQuery),
+        Operation("POST", "Queue a recorded sweep or walk-forward of a starter or of one of "
+                          "your strategies (one backtests quota unit); 202 with the run id",
+                  request=m.ResearchRequest, response=m.ResearchAccepted, status=202,
+                  errors=(400, 401, 403, 404, 422, 429)))),
     RouteDoc(ResearchHandler, "research", (
-        Operation("GET", "A recorded sweep or walk-forward: its stored document"),)),
+        Operation("GET", "A recorded sweep or walk-forward: its stored document once it "
+                         "succeeded, else its status (queued, running with progress, or "
+                         "failed with the error)"),)),
     RouteDoc(BacktestsHandler, "backtests", (
         Operation("GET", "Your recent backtest runs", query=m.ListQuery),
         Operation("POST", "Queue a backtest; 202 with the run id", request=m.BacktestRequest,

@@ -122,6 +122,7 @@ class PlanState(param.Parameterized):
             return False
         self.status = f"You are on the {me['plan_tier']} plan now (local mode)."
         self.refresh()
+        self.session.profile_version += 1
         return True
 
     def exceeded(self) -> list[dict[str, Any]]:

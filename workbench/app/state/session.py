@@ -26,6 +26,8 @@ class AppSession(param.Parameterized):
     selected_run = param.String(default="", doc="Backtest run id the Results page shows.")
     compare_runs = param.List(default=[], item_type=str, doc="Run ids the Compare page shows.")
     runs_version = param.Integer(default=0, doc="Bumped when a run finishes (pages refresh).")
+    profile_version = param.Integer(default=0, doc="Bumped when the user's role or plan "
+                                    "changes (the header shows them).")
 
     def refresh_unread(self) -> int:
         try:

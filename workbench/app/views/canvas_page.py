@@ -11,6 +11,7 @@ from typing import Any
 import panel as pn
 import param
 
+from workbench.app import theme
 from workbench.app.canvas_component import CanvasComponent
 from workbench.app.state.canvas import CanvasState
 from workbench.app.views.charts import equity_chart, metric_cards
@@ -82,7 +83,9 @@ class CanvasPage(pn.viewable.Viewer):
     def __init__(self, **params: Any) -> None:
         super().__init__(**params)
         st = self.state
-        self.canvas = AppCanvas(st.graph, app_state=st, height=600, min_height=600)
+        # on a tablet the canvas stacks palette, graph and results: it grows to fit them
+        self.canvas = AppCanvas(st.graph, app_state=st, height=600, min_height=600,
+                                stylesheets=[theme.CANVAS_TABLET])
         self.canvas.param.watch(lambda e: setattr(st, "graph", dict(e.new)), "graph")
         self._poller = Poller(st.poll, self._finished)
         self.run_button = pn.widgets.Button(name="Run backtest", button_type="primary",

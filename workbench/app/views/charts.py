@@ -31,6 +31,11 @@ CARD_CSS = """
              background: #f8fafc; }
 .wb-metric dt { font-size: 11px; color: #475569; margin: 0; }
 .wb-metric dd { font-size: 20px; font-weight: 600; color: #1d2433; margin: 2px 0 0 0; }
+@media (prefers-color-scheme: dark) {
+  .wb-metric { background: #1f252d; border-color: #3a414b; }
+  .wb-metric dt { color: #9aa3b2; }
+  .wb-metric dd { color: #e6e8eb; }
+}
 """
 
 
@@ -38,6 +43,7 @@ STATS_CSS = """
 .wb-stats { border-collapse: collapse; font-size: 13px; }
 .wb-stats th { text-align: left; font-weight: 500; color: #475569; padding: 2px 16px 2px 0; }
 .wb-stats td { text-align: right; font-variant-numeric: tabular-nums; padding: 2px 0; }
+@media (prefers-color-scheme: dark) { .wb-stats th { color: #9aa3b2; } }
 """
 
 

@@ -9,6 +9,7 @@ import panel as pn
 import param
 
 from workbench.app.state.results import ResultsState
+from workbench.app.theme import TABS_CSS
 from workbench.app.views.charts import (
     drawdown_chart,
     equity_chart,
@@ -53,7 +54,8 @@ class ResultsPage(pn.viewable.Viewer):
                 lambda: price_chart(frames["price"], frames["trades"], doc), lazy=True)),
             ("Trades", pn.param.ParamFunction(lambda: trades_table(doc), lazy=True)),
             ("Stats", pn.param.ParamFunction(lambda: stats_table(doc), lazy=True)),
-            dynamic=True, sizing_mode="stretch_width", css_classes=["wb-result-tabs"])
+            dynamic=True, sizing_mode="stretch_width", css_classes=["wb-result-tabs"],
+            stylesheets=[TABS_CSS])
         self.body.objects = [metric_cards(doc), equity_chart(doc), details]
 
     def __panel__(self) -> pn.viewable.Viewable:
