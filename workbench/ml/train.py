@@ -45,7 +45,7 @@ from workbench.ml import models
 
 TARGETS = ("up", "return", "series")
 WINDOW_MODES = ("rolling", "expanding")
-CACHE_SIZE = 512
+CACHE_SIZE = 4096  # models (a 100k-bar run with the defaults needs ~1,000)
 
 
 def last_training_row(bar: int, horizon: int) -> int:

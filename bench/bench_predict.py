@@ -1,0 +1,92 @@
+"""What the prediction block (``predict``) costs per 100k bars.
+
+    make bench BENCH_ARGS="predict"            # 100k bars
+    make bench BENCH_ARGS="predict --quick"    # 20k bars, scaled to 100k
+
+The ``ml_momentum`` starter (three indicator features, target ``up`` over 5 bars, rolling
+window of 1000 bars, a new model every 100 bars, first model after 300 rows) on seeded
+GBM one-minute candles, once with the ``linear`` model and once with ``lightgbm`` (50
+trees, one thread). Shown per model: the whole backtest with an empty model cache
+(``cold``: every model trained, what a new process pays), the time spent fitting (from
+the run's provenance), the same backtest again (``cached``: no model trained, what a
+sweep combination or a warm paper tick pays for the unchanged models), and, for scale,
+the ``sma_crossover`` starter on the same bars. Medians of a few calls after a warm-up.
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import time
+from typing import Any
+
+N = 100_000
+
+
+def _frame(n: int, seed: int = 42) -> Any:
+    import numpy as np
+    import pandas as pd
+
+    rng = np.random.default_rng(seed)
+    close = 100.0 * np.exp(np.cumsum(rng.normal(2e-7, 0.0006, n)))
+    open_ = np.r_[100.0, close[:-1]]
+    wick = np.abs(rng.normal(0, 0.0003, (2, n)))
+    idx = pd.date_range("2020-01-01", periods=n, freq="1min", tz="UTC", name="ts")
+    return pd.DataFrame({"open": open_, "high": np.maximum(open_, close) * (1 + wick[0]),
+                         "low": np.minimum(open_, close) * (1 - wick[1]), "close": close,
+                         "volume": rng.uniform(1, 100, n)}, index=idx)
+
+
+def _median(fn: Any, repeats: int, before: Any = None) -> float:
+    times = []
+    for _ in range(repeats):
+        if before is not None:
+            before()
+        t = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t)
+    return statistics.median(times)
+
+
+def _fmt(seconds: float, n: int) -> str:
+    per = seconds * 100_000 / n
+    return f"{per * 1000:.0f} ms" if per < 1 else f"{per:.2f} s"
+
+
+def main(argv: list[str]) -> int:
+    from workbench import api
+    from workbench.graph.data import to_context
+    from workbench.ml import clear_cache
+
+    quick = "--quick" in argv
+    n = 20_000 if quick else N
+    print(f"predict bench, {n:,} bars ({'quick, ' if quick else ''}figures per 100k bars); load "
+          f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores", flush=True)
+    ctx = to_context(_frame(n))
+    base = api.starter("ml_momentum").to_json_dict()
+    sma = _median(lambda: api.backtest("sma_crossover", candles=ctx), 3, None)
+    print(f"sma_crossover backtest (no model), for scale: {_fmt(sma, n)}", flush=True)
+    for model, repeats in (("linear", 3), ("lightgbm", 1)):
+        doc = {**base, "nodes": [{**node, "params": {**node["params"], "model": model}}
+                                 if node["id"] == "model" else node for node in base["nodes"]]}
+        try:
+            api.backtest(doc, candles=ctx.__class__(*(a[:2000] for a in ctx)))  # imports, numba
+        except Exception as exc:  # noqa: BLE001 (a missing extra is reported, not fatal)
+            print(f"{model}: skipped ({exc})", flush=True)
+            continue
+        clear_cache()
+        res = api.backtest(doc, candles=ctx)
+        t = res.provenance["training"]
+        cold = _median(lambda d=doc: api.backtest(d, candles=ctx), repeats, clear_cache)
+        cached = _median(lambda d=doc: api.backtest(d, candles=ctx), 3)
+        print(f"ml_momentum with {model}: cold {_fmt(cold, n)} per 100k bars ({t['models']} models, "
+              f"fitting {_fmt(t['fit_seconds'], n)}, {t['fit_seconds'] / max(1, t['trained']) * 1000:.1f} ms "
+              f"a model) | all models cached {_fmt(cached, n)} | {res.metrics['n_trades']:.0f} trades",
+              flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    import sys
+
+    sys.exit(main(sys.argv[1:]))
