@@ -269,3 +269,27 @@ def test_missing_lightgbm_names_the_extra(goog: pd.DataFrame, tmp_path: Path) ->
     assert "pip install 'blockbuilders-workbench[ml]'" in doc["raised"]
     assert doc["linear_trades"] > 0
 
+
+
+@pytest.mark.slow
+def test_exported_script_reproduces_the_starter(goog: pd.DataFrame, tmp_path: Path) -> None:
+    """The export holds the params only; the script retrains in its own process and gets
+    the same metrics (training is deterministic)."""
+    import warnings
+
+    from workbench.data.cache import open_cache
+
+    frame = goog.reset_index()
+    frame["ts"] = pd.DatetimeIndex(frame["ts"]).as_unit("ns").asi8
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # weekend gaps are reported, not errors
+        open_cache().upsert(frame, "GOOG", "1d", "test")
+    params = {"model.horizon": 3, "model.model": "lightgbm"}
+    direct = api.backtest("ml_momentum", symbol="GOOG", timeframe="1d", params=params)
+    path = api.export("ml_momentum", to="py", path=tmp_path / "ml.py", symbol="GOOG", timeframe="1d",
+                      params=params)
+    assert "'type': 'predict'" in path.read_text()
+    out = subprocess.run([sys.executable, str(path)], capture_output=True, text=True, timeout=600,
+                         env=dict(os.environ), cwd=tmp_path)
+    assert out.returncode == 0, out.stderr
+    assert json.loads(out.stdout) == direct.to_dict()["metrics"]
