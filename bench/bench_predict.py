@@ -23,20 +23,6 @@ from typing import Any
 N = 100_000
 
 
-def _frame(n: int, seed: int = 42) -> Any:
-    import numpy as np
-    import pandas as pd
-
-    rng = np.random.default_rng(seed)
-    close = 100.0 * np.exp(np.cumsum(rng.normal(2e-7, 0.0006, n)))
-    open_ = np.r_[100.0, close[:-1]]
-    wick = np.abs(rng.normal(0, 0.0003, (2, n)))
-    idx = pd.date_range("2020-01-01", periods=n, freq="1min", tz="UTC", name="ts")
-    return pd.DataFrame({"open": open_, "high": np.maximum(open_, close) * (1 + wick[0]),
-                         "low": np.minimum(open_, close) * (1 - wick[1]), "close": close,
-                         "volume": rng.uniform(1, 100, n)}, index=idx)
-
-
 def _median(fn: Any, repeats: int, before: Any = None) -> float:
     times = []
     for _ in range(repeats):
@@ -62,7 +48,9 @@ def main(argv: list[str]) -> int:
     n = 20_000 if quick else N
     print(f"predict bench, {n:,} bars ({'quick, ' if quick else ''}figures per 100k bars); load "
           f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores", flush=True)
-    ctx = to_context(_frame(n))
+    from bench_engine import make_frame  # bench/ is on sys.path (run.py's or this script's folder)
+
+    ctx = to_context(make_frame(n))
     base = api.starter("ml_momentum").to_json_dict()
     sma = _median(lambda: api.backtest("sma_crossover", candles=ctx), 3, None)
     print(f"sma_crossover backtest (no model), for scale: {_fmt(sma, n)}", flush=True)

@@ -9,27 +9,17 @@ from typing import Any
 
 import pytest
 
+from .test_recorded_backtests import _via_app
+
 RANGE = {"symbol": "GOOG", "timeframe": "1d", "start": "2006-01-01", "end": "2012-01-01"}
 
 
 def test_app_backtest_of_ml_momentum(store: Any, me: uuid.UUID, samples: Any,
                                      monkeypatch: pytest.MonkeyPatch) -> None:
     from workbench import api
-    from workbench.app import auth, services
-    from workbench.app.http.models import BacktestRequest
     from workbench.runs.backtests import load_result
-    from workbench.runs.jobs import JobRunner
 
-    monkeypatch.setattr(services, "_STORE", store)
-    monkeypatch.setattr(services, "_USER_IDS", {})
-    jobs = JobRunner(max_workers=1)
-    try:
-        run_id = services.submit_backtest(
-            auth.local_principal(), BacktestRequest(strategy="ml_momentum", **RANGE), jobs)
-        job = jobs.wait(run_id, timeout=600)
-    finally:
-        jobs.shutdown()
-    assert job.status == "succeeded", job.error
+    run_id = _via_app(store, monkeypatch, "ml_momentum", RANGE)
     doc = load_result(store, me, uuid.UUID(run_id))
     training = doc["provenance"]["training"]
     assert training["models"] > 5 and training["blocks"][0]["model"] == "linear"
