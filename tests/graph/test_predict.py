@@ -293,3 +293,17 @@ def test_exported_script_reproduces_the_starter(goog: pd.DataFrame, tmp_path: Pa
                          env=dict(os.environ), cwd=tmp_path)
     assert out.returncode == 0, out.stderr
     assert json.loads(out.stdout) == direct.to_dict()["metrics"]
+
+
+def test_a_run_that_would_train_too_many_models_is_refused(goog: pd.DataFrame,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """Params come from HTTP bodies too: a model every bar with many trees is refused
+    before any training, naming the fix."""
+    with pytest.raises(ValidationError, match="raise retrain_every to at least") as info:
+        api.backtest(_ml_doc(model="lightgbm", retrain_every=1, trees=2000), candles=goog, timeframe="1d")
+    assert info.value.details["models"] > 1000 and info.value.details["trees"] == 2000
+    with monkeypatch.context() as m:
+        m.setattr(train, "MAX_MODELS", 50)
+        with pytest.raises(ValidationError, match="at most 50 models"):
+            api.backtest(_ml_doc(retrain_every=10), candles=goog, timeframe="1d")
+    assert api.backtest(_ml_doc(retrain_every=10), candles=goog, timeframe="1d").metrics["n_trades"] > 0

@@ -41,11 +41,16 @@ from typing import Any
 
 import numpy as np
 
+from workbench.errors import ValidationError
 from workbench.ml import models
 
 TARGETS = ("up", "return", "series")
 WINDOW_MODES = ("rolling", "expanding")
 CACHE_SIZE = 4096  # models (a 100k-bar run with the defaults needs ~1,000)
+#: what one predict block may train in one run (params come from HTTP bodies too: a
+#: retrain every bar with 10,000 trees over a million bars must not tie up a server)
+MAX_MODELS = 10_000
+MAX_TREES = 2_000_000  # models x trees (lightgbm)
 
 
 def last_training_row(bar: int, horizon: int) -> int:
@@ -160,6 +165,22 @@ def retrain_bars(valid: np.ndarray, horizon: int, window_mode: str, window: int,
     return list(range(int(first[0]), n, every)) if first.shape[0] else []
 
 
+def _check_budget(n_models: int, n_bars: int, model: str, every: int, hyper: Mapping[str, Any]) -> None:
+    """Refuse a run that would train more than :data:`MAX_MODELS` models (or, for
+    lightgbm, more than :data:`MAX_TREES` trees), naming the fix."""
+    trees = int(hyper.get("trees", 1)) if model == "lightgbm" else 1
+    if n_models <= MAX_MODELS and n_models * trees <= MAX_TREES:
+        return
+    need = max(n_models / MAX_MODELS, n_models * trees / MAX_TREES)
+    raise ValidationError(
+        f"predict would train {n_models:,} models over {n_bars:,} bars (one every {every} bars"
+        + (f", {trees} trees each" if model == "lightgbm" else "") + f"); one run may train at most "
+        f"{MAX_MODELS:,} models and {MAX_TREES:,} trees: raise retrain_every to at least "
+        f"{int(every * need) + 1}" + (" or use fewer trees" if model == "lightgbm" else ""),
+        details={"models": n_models, "bars": n_bars, "retrain_every": every, "trees": trees,
+                 "max_models": MAX_MODELS, "max_trees": MAX_TREES})
+
+
 def walk_forward(features: np.ndarray, y: np.ndarray, *, model: str, target: str, horizon: int,
                  window_mode: str, window: int, retrain_every: int, min_history: int,
                  hyper: Mapping[str, Any]) -> np.ndarray:
@@ -171,6 +192,7 @@ def walk_forward(features: np.ndarray, y: np.ndarray, *, model: str, target: str
     valid = finite_x & np.isfinite(y)
     task = task_of(target)
     bars = retrain_bars(valid, horizon, window_mode, window, min_history, retrain_every)
+    _check_budget(len(bars), n, model, retrain_every, hyper)
     trained = cached = 0
     fit_seconds = 0.0
     for r in bars:
