@@ -65,3 +65,18 @@ def test_papermill_tick_of_ml_momentum(local_store):
     full = _full_backtest(120 + 500)
     assert _keys(local_store.fills.list(run.id)) == _keys(fills_of(full))
     assert after.state["n_fills"] == len(fills_of(full)) > 0
+
+
+@pytest.mark.slow
+def test_warm_worker_ticks_of_ml_momentum_match_inprocess_ticks(local_store):
+    """The warm kernel keeps the model cache between ticks (modules stay imported); its
+    ticks commit exactly what in-process ticks commit."""
+    warm_run = make_run(local_store, "ml_momentum", name="warm", **SERIES)
+    plain_run = make_run(local_store, "ml_momentum", name="plain", **SERIES)
+    for m in (400, 401, 520):
+        warm = runner.tick(local_store, warm_run.id, at(m), engine="warm", store_settings={"kind": "local"})
+        plain = runner.tick(local_store, plain_run.id, at(m), engine="inprocess")
+        assert warm.status == plain.status == "succeeded", warm.error
+        assert warm.fills == plain.fills
+    assert _keys(local_store.fills.list(warm_run.id)) == _keys(local_store.fills.list(plain_run.id))
+    assert len(local_store.fills.list(warm_run.id)) > 0
