@@ -10,7 +10,8 @@ trees, one thread). Shown per model: the whole backtest with an empty model cach
 (``cold``: every model trained, what a new process pays), the time spent fitting (from
 the run's provenance), the same backtest again (``cached``: no model trained, what a
 sweep combination or a warm paper tick pays for the unchanged models), and, for scale,
-the ``sma_crossover`` starter on the same bars. Medians of a few calls after a warm-up.
+the ``sma_crossover`` starter on the same bars. Cold: median of 3 runs (lightgbm: 1);
+cached and sma: medians of 3 after a warm-up call.
 """
 
 from __future__ import annotations
@@ -18,18 +19,8 @@ from __future__ import annotations
 import os
 import statistics
 import time
-from typing import Any
 
 N = 100_000
-
-
-def _median(fn: Any, repeats: int) -> float:
-    times = []
-    for _ in range(repeats):
-        t = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t)
-    return statistics.median(times)
 
 
 def _fmt(seconds: float, n: int) -> str:
@@ -46,7 +37,9 @@ def main(argv: list[str]) -> int:
     n = 20_000 if quick else N
     print(f"predict bench, {n:,} bars ({'quick, ' if quick else ''}figures per 100k bars); load "
           f"{os.getloadavg()[0]:.1f} on {os.cpu_count()} cores", flush=True)
-    from bench_engine import make_frame  # bench/ is on sys.path (run.py's or this script's folder)
+    # bench/ is on sys.path (run.py's or this script's folder)
+    from bench_engine import make_frame
+    from bench_lookahead import _median  # a warm-up call, then the median of `repeats`
 
     ctx = to_context(make_frame(n))
     base = api.starter("ml_momentum").to_json_dict()
