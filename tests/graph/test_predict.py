@@ -212,6 +212,8 @@ def test_sweep_over_predict_params_equals_single_runs(goog: pd.DataFrame) -> Non
     grid = {"model.horizon": [3, 5], "model.retrain_every": [50, 100], "buy_level.value": [0.55]}
     frame = api.sweep("ml_momentum", grid, candles=goog, timeframe="1d", progress=False)
     assert len(frame) == 4 and frame["n_trades"].gt(0).all()
+    training = frame.attrs["training"]  # the sweep's training cost, over its combinations
+    assert training["trained"] > 0 and len(training["blocks"]) == 4
     metric_cols = [c for c in frame.columns if c not in grid and c != "error"]
     for r in range(len(frame)):
         params = {k: frame.loc[r, k].item() for k in grid}

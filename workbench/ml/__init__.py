@@ -14,12 +14,15 @@ from workbench.ml.train import (
     TARGETS,
     WINDOW_MODES,
     TrainingLog,
+    begin_training_log,
     clear_cache,
+    end_training_log,
     labels,
     last_training_row,
     training_log,
     walk_forward,
 )
 
-__all__ = ["FITTERS", "TARGETS", "WINDOW_MODES", "TrainingLog", "clear_cache", "fit", "labels",
-           "last_training_row", "missing_extra", "training_log", "walk_forward"]
+__all__ = ["FITTERS", "TARGETS", "WINDOW_MODES", "TrainingLog", "begin_training_log", "clear_cache",
+           "end_training_log", "fit", "labels", "last_training_row", "missing_extra", "training_log",
+           "walk_forward"]

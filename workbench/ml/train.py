@@ -107,15 +107,24 @@ class TrainingLog:
 _LOG: contextvars.ContextVar[TrainingLog | None] = contextvars.ContextVar("workbench_training_log", default=None)
 
 
+def begin_training_log() -> tuple[TrainingLog, contextvars.Token[TrainingLog | None]]:
+    """Start collecting (pair with :func:`end_training_log` in a ``finally``)."""
+    log = TrainingLog()
+    return log, _LOG.set(log)
+
+
+def end_training_log(token: contextvars.Token[TrainingLog | None]) -> None:
+    _LOG.reset(token)
+
+
 @contextmanager
 def training_log() -> Iterator[TrainingLog]:
     """Collect the training cost of every ``predict`` run inside the ``with`` block."""
-    log = TrainingLog()
-    token = _LOG.set(log)
+    log, token = begin_training_log()
     try:
         yield log
     finally:
-        _LOG.reset(token)
+        end_training_log(token)
 
 
 # -- the model cache -------------------------------------------------------------------
