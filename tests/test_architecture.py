@@ -55,6 +55,7 @@ LAYERS: dict[str, int] = {
     # candles and kernels, independent of each other; result/strategy documents
     "workbench.data": 2,
     "workbench.engine": 2,
+    "workbench.ml": 2,  # walk-forward models of the predict block (numpy; lightgbm with [ml])
     "workbench.result": 2,
     "workbench.strategies": 2,
     "workbench.http_errors": 2,

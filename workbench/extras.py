@@ -10,6 +10,7 @@ extra       what it enables
 ``supabase`` the ``supabase`` record store (supabase-py)
 ``exchanges`` ``workbench data fetch`` (ccxt)
 ``dask``    ``--cluster`` (dask.distributed)
+``ml``      the ``predict`` block's ``lightgbm`` model (LightGBM)
 ``all``     everything above
 ==========  ===================================================================
 """

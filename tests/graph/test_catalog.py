@@ -17,7 +17,7 @@ REQUIRED = {
     "highest", "lowest", "rolling_std", "zscore", "vwap", "add", "sub", "mul", "div", "constant", "lag",
     "greater", "less", "crosses_above", "crosses_below", "between", "and", "or", "not", "enter_long",
     "exit_long", "enter_short", "exit_short", "stop_loss", "take_profit", "trailing_stop", "sizing",
-    "hours", "weekdays",
+    "hours", "weekdays", "predict",
 }
 
 
@@ -31,7 +31,8 @@ def test_catalog_json_has_the_contract_shape() -> None:
         assert set(b) == {"type", "category", "label", "doc", "inputs", "outputs", "params"}
         assert b["category"] in cats
         for port in b["inputs"] + b["outputs"]:
-            assert set(port) == {"name", "type", "doc"} and port["type"] in doc["port_types"]
+            assert set(port) - {"optional"} == {"name", "type", "doc"} and port["type"] in doc["port_types"]
+            assert port.get("optional", True) is True  # present only on optional inputs
         for p in b["params"]:
             assert set(p) == {"name", "type", "default", "min", "max", "doc", "choices"}
             assert p["type"] in {"int", "float", "bool", "choice", "string"}

@@ -168,7 +168,8 @@ def test_sdist_and_wheel_carry_the_front_ends_and_the_metadata(dist: Dist) -> No
     assert "Classifier: Framework :: Jupyter :: JupyterLab :: Extensions :: Prebuilt" in text
     assert re.search(r"^Project-URL: Documentation, https://", text, re.M)
     extras = set(re.findall(r"^Provides-Extra: (\S+)$", text, re.M))
-    assert extras == {"app", "lab", "postgres", "supabase", "exchanges", "dask", "all"}
+    assert extras == {"app", "lab", "postgres", "supabase", "exchanges", "dask", "billing", "ml",
+                      "all"}
     core = [r for r in re.findall(r"^Requires-Dist: ([^;\n]+)$", text, re.M)]
     assert not any(r.startswith(("param", "pytest", "ruff", "mkdocs")) for r in core)
 

@@ -68,7 +68,8 @@ def _via_widget(store: Any) -> str:
     return widget.last_run_id
 
 
-def _via_app(store: Any, monkeypatch: pytest.MonkeyPatch) -> str:
+def _via_app(store: Any, monkeypatch: pytest.MonkeyPatch, strategy: str = "sma_crossover",
+             window: dict[str, str] | None = None) -> str:
     from workbench.app import auth, services
     from workbench.app.http.models import BacktestRequest
     from workbench.runs.jobs import JobRunner
@@ -78,7 +79,7 @@ def _via_app(store: Any, monkeypatch: pytest.MonkeyPatch) -> str:
     jobs = JobRunner(max_workers=1)
     try:
         run_id = services.submit_backtest(
-            auth.local_principal(), BacktestRequest(strategy="sma_crossover", **RANGE), jobs)
+            auth.local_principal(), BacktestRequest(strategy=strategy, **(window or RANGE)), jobs)
         job = jobs.wait(run_id, timeout=600)
     finally:
         jobs.shutdown()

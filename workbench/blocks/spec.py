@@ -27,6 +27,7 @@ CATEGORIES: tuple[tuple[str, str], ...] = (
     ("math", "Math"),
     ("logic", "Comparisons & logic"),
     ("filters", "Time filters"),
+    ("models", "Models (walk-forward)"),
     ("signals", "Signals"),
     ("risk", "Risk & sizing"),
 )
@@ -39,9 +40,15 @@ class Port:
     name: str
     type: PortType
     doc: str
+    #: an input that may stay unconnected (its block's compute then does not get it);
+    #: ``"optional": true`` appears in the catalog JSON only for such ports
+    optional: bool = False
 
     def to_json(self) -> dict[str, Any]:
-        return {"name": self.name, "type": self.type, "doc": self.doc}
+        out: dict[str, Any] = {"name": self.name, "type": self.type, "doc": self.doc}
+        if self.optional:
+            out["optional"] = True
+        return out
 
 
 @dataclass(frozen=True)
@@ -79,13 +86,16 @@ Context = Candles
 
 Compute = Callable[[Context, Mapping[str, Any], Mapping[str, Any]], dict[str, Any]]
 ParamCheck = Callable[[Mapping[str, Any]], "str | None"]
+#: ``(params, connected input names) -> message or None``: joint rules on the wiring
+WiringCheck = Callable[[Mapping[str, Any], frozenset[str]], "str | None"]
 
 
 @dataclass(frozen=True)
 class Block:
     """A block type. ``compute(ctx, inputs, params)`` returns ``{output port: array}``.
 
-    ``check`` validates params jointly (e.g. fast < slow) and returns a message or None.
+    ``check`` validates params jointly (e.g. fast < slow) and returns a message or None;
+    ``wiring`` does the same for which optional inputs are connected.
     """
 
     type: str
@@ -99,6 +109,7 @@ class Block:
     role: Role = "transform"
     check: ParamCheck | None = None
     kernels: tuple[str, ...] = field(default=())
+    wiring: WiringCheck | None = None
 
     def input(self, name: str) -> Port | None:
         return next((p for p in self.inputs if p.name == name), None)

@@ -15,6 +15,7 @@ from workbench.graph.data import candles_sha256, load
 from workbench.graph.overrides import apply_overrides
 from workbench.graph.strategy import Strategy, graph_sha256
 from workbench.graph.strategy import load as load_strategy
+from workbench.ml import training_log
 from workbench.result import Result
 
 
@@ -65,7 +66,8 @@ def run(strategy: Strategy, ctx: Context, *, symbol: str | None = None, timefram
     doc, compiled = prepare(strategy, params, settings)
     plan = plan or compiled
     clock = runner.clock_for(timeframe, ctx.ts, plan.settings.annualization)
-    signals = plan.run(ctx)
+    with training_log() as training:  # what predict blocks spent training (provenance)
+        signals = plan.run(ctx)
     sim = runner.simulate(ctx, signals, plan.settings)
     m = runner.metrics(sim, plan.settings, clock)
     values = {k: float(v) for k, v in m.values.items()}
@@ -95,6 +97,8 @@ def run(strategy: Strategy, ctx: Context, *, symbol: str | None = None, timefram
         "n_bars": int(ctx.n),
         "run_at": datetime.now(UTC).isoformat(),
     }
+    if training.entries:
+        provenance["training"] = training.summary()
     # pandas objects are built on first access (Result's lazy attributes); the engine's
     # arrays are owned by this result, so equity/position wrap them without a copy
     return Result(

@@ -33,6 +33,7 @@ from workbench.graph.compiler import Plan, compile_graph
 from workbench.graph.overrides import apply_overrides, parse_spec
 from workbench.graph.strategy import Strategy
 from workbench.graph.validate import has_errors, validate
+from workbench.ml import begin_training_log, end_training_log
 
 _COMPARE_OPS = {"crosses_above": "crossed_above", "crosses_below": "crossed_below", "greater": "gt", "less": "lt"}
 _SWEEPABLE_SETTINGS = ("fees", "slippage", "sizing.value")
@@ -292,6 +293,7 @@ def run_sweep(strategy: Strategy, ctx: Context, grid: Mapping[str, Any], *, time
     # the collector runs again afterwards.
     gc_was_enabled = gc.isenabled()
     gc.disable()
+    training, token = begin_training_log()  # what predict blocks spend (frame.attrs)
     try:
         for lo in range(0, len(combos), batch):
             idx, plans = [], []
@@ -314,6 +316,7 @@ def run_sweep(strategy: Strategy, ctx: Context, grid: Mapping[str, Any], *, time
                 out[idx] = res.metrics
             bar.update(min(lo + batch, len(combos)) - lo)
     finally:
+        end_training_log(token)
         if gc_was_enabled:
             gc.enable()
         bar.close()
@@ -321,4 +324,6 @@ def run_sweep(strategy: Strategy, ctx: Context, grid: Mapping[str, Any], *, time
     frame = pd.concat([frame, pd.DataFrame(out, columns=list(names))], axis=1)
     if any(errors):
         frame["error"] = errors
+    if training.entries:
+        frame.attrs["training"] = training.summary()
     return frame

@@ -139,6 +139,19 @@ def _params(node_id: str, block: Block, params: Any) -> list[Problem]:
     return problems
 
 
+def _wiring(node_id: str, block: Block, data: Any, connected: frozenset[str]) -> list[Problem]:
+    """The block's own rule on which optional inputs its params need (param errors are
+    reported by :func:`_params`; the rule is skipped then)."""
+    raw = next((r.get("params") for r in _raw_list(data, "nodes")
+                if isinstance(r, dict) and r.get("id") == node_id), None)
+    try:
+        params = P.resolve(block, raw if isinstance(raw, dict) else {})
+    except ValueError:
+        return []
+    message = block.wiring(params, connected) if block.wiring is not None else None
+    return [Problem(node=node_id, code="missing_input", message=message)] if message else []
+
+
 def _cycles(ids: list[str], succ: dict[str, set[str]]) -> list[str]:
     """Node ids that lie on a cycle (Kahn's algorithm leaves them unsorted)."""
     indeg = dict.fromkeys(ids, 0)
@@ -268,9 +281,12 @@ def validate(doc: Any) -> list[Problem]:
         if block is None:
             continue
         for port in block.inputs:
-            if connected[(node_id, port.name)] == 0:
+            if connected[(node_id, port.name)] == 0 and not port.optional:
                 problems.append(Problem(node=node_id, port=port.name, code="missing_input",
                                         message=f"input {port.name!r} ({port.type}) of {block.type} is not connected"))
+        if block.wiring is not None:
+            problems += _wiring(node_id, block, data, frozenset(p.name for p in block.inputs
+                                                                if connected[(node_id, p.name)]))
         if block.outputs and block.role in ("source", "transform") and node_id not in feeds:
             problems.append(Problem(node=node_id, code="dangling_output", severity="warning",
                                     message=f"the outputs of {node_id!r} feed nothing; connect them or delete the block"))
