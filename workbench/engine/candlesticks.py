@@ -452,45 +452,62 @@ def three_black_crows_nb(o, h, lo, c, settings, penetration, out):  # type: igno
 class Pattern(NamedTuple):
     """One recognised pattern: its kernel, TA-Lib's name, which way it points
     (``bullish``, ``bearish``, ``both``: signed by the data, ``neutral``), its label, a
-    one-line definition and, for the penetration patterns, TA-Lib's default."""
+    one-line definition, the settings whose periods make its lookback (plus ``extra``
+    earlier candles) and, for the penetration patterns, TA-Lib's default."""
 
     kernel: Callable[..., np.ndarray]
     talib: str
     side: str
     label: str
     doc: str
+    uses: tuple[int, ...]
+    extra: int
     penetration: float | None = None
 
 
 PATTERNS: dict[str, Pattern] = {
     "engulfing": Pattern(engulfing_nb, "CDLENGULFING", "both", "Engulfing",
-                         "the second real body, of the opposite colour, engulfs the first (bullish after a black candle, bearish after a white one)"),
+                         "the second real body, of the opposite colour, engulfs the first (bullish after a black candle, bearish after a white one)",
+        (), 2),
     "harami": Pattern(harami_nb, "CDLHARAMI", "both", "Harami",
-                      "a long real body, then a short one inside it; bullish after a long black candle, bearish after a long white one"),
+                      "a long real body, then a short one inside it; bullish after a long black candle, bearish after a long white one",
+        (BODY_SHORT, BODY_LONG), 1),
     "hammer": Pattern(hammer_nb, "CDLHAMMER", "bullish", "Hammer",
-                      "short body at or near the prior low, lower shadow longer than the body, almost no upper shadow"),
+                      "short body at or near the prior low, lower shadow longer than the body, almost no upper shadow",
+        (BODY_SHORT, SHADOW_LONG, SHADOW_VERY_SHORT, NEAR), 1),
     "inverted_hammer": Pattern(inverted_hammer_nb, "CDLINVERTEDHAMMER", "bullish", "Inverted hammer",
-                               "short body gapping down from the prior body, upper shadow longer than the body, almost no lower shadow"),
+                               "short body gapping down from the prior body, upper shadow longer than the body, almost no lower shadow",
+        (BODY_SHORT, SHADOW_LONG, SHADOW_VERY_SHORT), 1),
     "shooting_star": Pattern(shooting_star_nb, "CDLSHOOTINGSTAR", "bearish", "Shooting star",
-                             "short body gapping up from the prior body, upper shadow longer than the body, almost no lower shadow"),
+                             "short body gapping up from the prior body, upper shadow longer than the body, almost no lower shadow",
+        (BODY_SHORT, SHADOW_LONG, SHADOW_VERY_SHORT), 1),
     "doji": Pattern(doji_nb, "CDLDOJI", "neutral", "Doji",
-                    "open and close almost equal: body at most 10% of the average high-low range of the last 10 bars"),
+                    "open and close almost equal: body at most 10% of the average high-low range of the last 10 bars",
+        (BODY_DOJI,), 0),
     "dragonfly_doji": Pattern(dragonfly_doji_nb, "CDLDRAGONFLYDOJI", "neutral", "Dragonfly doji",
-                              "a doji with a long lower shadow and almost no upper shadow"),
+                              "a doji with a long lower shadow and almost no upper shadow",
+        (BODY_DOJI, SHADOW_VERY_SHORT), 0),
     "gravestone_doji": Pattern(gravestone_doji_nb, "CDLGRAVESTONEDOJI", "neutral", "Gravestone doji",
-                               "a doji with a long upper shadow and almost no lower shadow"),
+                               "a doji with a long upper shadow and almost no lower shadow",
+        (BODY_DOJI, SHADOW_VERY_SHORT), 0),
     "morning_star": Pattern(morning_star_nb, "CDLMORNINGSTAR", "bullish", "Morning star",
-                            "long black candle, a short body gapping down, then a white candle closing deep into the first body", 0.3),
+                            "long black candle, a short body gapping down, then a white candle closing deep into the first body",
+        (BODY_SHORT, BODY_LONG), 2, 0.3),
     "evening_star": Pattern(evening_star_nb, "CDLEVENINGSTAR", "bearish", "Evening star",
-                            "long white candle, a short body gapping up, then a black candle closing deep into the first body", 0.3),
+                            "long white candle, a short body gapping up, then a black candle closing deep into the first body",
+        (BODY_SHORT, BODY_LONG), 2, 0.3),
     "three_white_soldiers": Pattern(three_white_soldiers_nb, "CDL3WHITESOLDIERS", "bullish", "Three white soldiers",
-                                    "three white candles closing higher, each opening within or near the prior body, with very short upper shadows"),
+                                    "three white candles closing higher, each opening within or near the prior body, with very short upper shadows",
+        (SHADOW_VERY_SHORT, BODY_SHORT, FAR, NEAR), 2),
     "three_black_crows": Pattern(three_black_crows_nb, "CDL3BLACKCROWS", "bearish", "Three black crows",
-                                 "after a white candle, three black candles closing lower, each opening within the prior body, with very short lower shadows"),
+                                 "after a white candle, three black candles closing lower, each opening within the prior body, with very short lower shadows",
+        (SHADOW_VERY_SHORT,), 3),
     "piercing_line": Pattern(piercing_nb, "CDLPIERCING", "bullish", "Piercing line",
-                             "long black candle, then a long white one opening below its low and closing above its body's midpoint"),
+                             "long black candle, then a long white one opening below its low and closing above its body's midpoint",
+        (BODY_LONG,), 1),
     "dark_cloud_cover": Pattern(dark_cloud_cover_nb, "CDLDARKCLOUDCOVER", "bearish", "Dark cloud cover",
-                                "long white candle, then a black one opening above its high and closing deep into its body", 0.5),
+                                "long white candle, then a black one opening above its high and closing deep into its body",
+        (BODY_LONG,), 1, 0.5),
 }
 
 
@@ -499,6 +516,12 @@ def _pattern(name: str) -> Pattern:
         return PATTERNS[name]
     except KeyError:
         raise UnknownNameError.build("candlestick pattern", name, list(PATTERNS)) from None
+
+
+def lookback(name: str, settings: np.ndarray = DEFAULT_SETTINGS) -> int:
+    """Bars TA-Lib skips before the first evaluated bar (its ``*_Lookback``)."""
+    pat = _pattern(name)
+    return max((int(settings[s, 1]) for s in pat.uses), default=0) + pat.extra
 
 
 def detect(name: str, open_: Any, high: Any, low: Any, close: Any,
