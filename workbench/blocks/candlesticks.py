@@ -64,12 +64,12 @@ def _block(name: str) -> Block:
                         f"that body (TA-Lib's default {pat.penetration})", min=0.0, max=1.0),)
     if pat.side == "both":
         doc += " Bullish, bearish and +1/-1/0 outputs; `match` = strict drops TA-Lib's weaker variant (bodies sharing an end)."
-        outputs = (Port("bullish", "series_bool", "true on the bar a bullish pattern completes"),
+        signed = (Port("bullish", "series_bool", "true on the bar a bullish pattern completes"),
                    Port("bearish", "series_bool", "true on the bar a bearish pattern completes"),
                    Port("direction", "series_float", "+1 bullish, -1 bearish, 0 none; NaN during warm-up"))
         params = (Param("match", "choice", "any", "any: TA-Lib's +/-100 and +/-80 variants; strict: +/-100 only",
                         choices=MATCHES),)
-        return Block(name, CATEGORY, pat.label, doc, (), outputs, params, _two_sided(name), kernels=(name,))
+        return Block(name, CATEGORY, pat.label, doc, (), signed, params, _two_sided(name), kernels=(name,))
     doc += f" {_SIDE_WORD[pat.side]}; true on the bar its last candle closes."
     outputs = (Port("out", "series_bool", "true on the bar the pattern completes"),)
     return Block(name, CATEGORY, pat.label, doc, (), outputs, params, _one_sided(name), kernels=(name,))
