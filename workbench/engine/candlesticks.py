@@ -235,35 +235,33 @@ def doji_nb(o, h, lo, c, settings, penetration, out):  # type: ignore[no-untyped
 
 
 @njit(cache=True)
-def dragonfly_doji_nb(o, h, lo, c, settings, penetration, out):  # type: ignore[no-untyped-def]
-    """CDLDRAGONFLYDOJI: doji body, very short upper shadow, lower shadow longer than
-    shadow_very_short. +100."""
+def _long_wick_doji_nb(o, h, lo, c, settings, out, long_lower: bool):  # type: ignore[no-untyped-def]
+    """A doji body, one shadow longer than shadow_very_short, the other shorter. +100."""
     lb = max(_period(settings, BODY_DOJI), _period(settings, SHADOW_VERY_SHORT))
     start = _start_nb(o, h, lo, c, lb, out)
     up, dn = _shadows_nb(o, h, lo, c)
+    if not long_lower:
+        up, dn = dn, up
     doji = _average_nb(o, h, lo, c, settings, BODY_DOJI, start)
     vshort = _average_nb(o, h, lo, c, settings, SHADOW_VERY_SHORT, start)
     for i in range(start, c.shape[0]):
-        if ((_body(o, c, i) <= doji[i]) & (up[i] < vshort[i])
-                & (dn[i] > vshort[i])):
+        if (_body(o, c, i) <= doji[i]) & (up[i] < vshort[i]) & (dn[i] > vshort[i]):
             out[i] = 100
     return out
+
+
+@njit(cache=True)
+def dragonfly_doji_nb(o, h, lo, c, settings, penetration, out):  # type: ignore[no-untyped-def]
+    """CDLDRAGONFLYDOJI: doji body, very short upper shadow, lower shadow longer than
+    shadow_very_short. +100."""
+    return _long_wick_doji_nb(o, h, lo, c, settings, out, True)
 
 
 @njit(cache=True)
 def gravestone_doji_nb(o, h, lo, c, settings, penetration, out):  # type: ignore[no-untyped-def]
     """CDLGRAVESTONEDOJI: doji body, very short lower shadow, upper shadow longer than
     shadow_very_short. +100 (TA-Lib reports it positive)."""
-    lb = max(_period(settings, BODY_DOJI), _period(settings, SHADOW_VERY_SHORT))
-    start = _start_nb(o, h, lo, c, lb, out)
-    up, dn = _shadows_nb(o, h, lo, c)
-    doji = _average_nb(o, h, lo, c, settings, BODY_DOJI, start)
-    vshort = _average_nb(o, h, lo, c, settings, SHADOW_VERY_SHORT, start)
-    for i in range(start, c.shape[0]):
-        if ((_body(o, c, i) <= doji[i]) & (dn[i] < vshort[i])
-                & (up[i] > vshort[i])):
-            out[i] = 100
-    return out
+    return _long_wick_doji_nb(o, h, lo, c, settings, out, False)
 
 
 @njit(cache=True)
