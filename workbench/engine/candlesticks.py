@@ -301,12 +301,7 @@ def _upper_wick_nb(o, h, lo, c, settings, out, gap_up: bool, value: int):  # typ
             gap = _fmin(oi, ci) > _fmax(op, cp)
         else:
             gap = _fmax(oi, ci) < _fmin(op, cp)
-        if not gap:
-            continue
-        body = _body(o, c, i)
-        upper = up[i]
-        lower = dn[i]
-        if (body < short[i]) & (upper > slong[i]) & (lower < vshort[i]):
+        if gap & (_body(o, c, i) < short[i]) & (up[i] > slong[i]) & (dn[i] < vshort[i]):
             out[i] = value
     return out
 
