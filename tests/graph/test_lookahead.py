@@ -27,7 +27,8 @@ PEEK = Block("test_peek", "math", "Peek (test only)", "reads the next bar",
 
 
 @pytest.mark.parametrize("name", ["sma_crossover", "rsi_reversion", "bollinger_breakout", "macd_trend",
-                                  "donchian_breakout", "ml_momentum"])
+                                  "donchian_breakout", "ml_momentum",
+                                  "engulfing_reversal"])
 def test_starters_have_no_lookahead(goog: pd.DataFrame, name: str) -> None:
     report = api.check_lookahead(name, candles=goog.iloc[:600], checkpoints=8)
     assert report.ok, report.to_dict()

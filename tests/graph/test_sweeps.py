@@ -47,6 +47,7 @@ def test_fused_sweep_equals_single_runs(goog: pd.DataFrame) -> None:
     ("donchian_breakout", {"upper.window": [10, 20], "trail.value": [2.0, 3.0]}),
     ("bollinger_breakout", {"bands.k": [1.5, 2.0], "stop.value": [0.03, 0.05]}),
     ("macd_trend", {"macd.fast": [8, 12], "macd.slow": [26, 30]}),
+    ("engulfing_reversal", {"rsi.window": [7, 14], "trail.value": [2.0, 3.0]}),
 ])
 def test_starter_sweeps_equal_single_runs(goog: pd.DataFrame, name: str, grid: dict[str, Any]) -> None:
     frame = api.sweep(name, grid, candles=goog, timeframe="1d", progress=False, batch_size=3)

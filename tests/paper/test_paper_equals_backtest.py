@@ -26,7 +26,7 @@ def _full_backtest(strategy: str, n_bars: int, cash: float = 10_000.0):
                         settings={"fill_timing": "next_open", "initial_cash": cash})
 
 
-@pytest.mark.parametrize("strategy", ["sma_crossover", "rsi_reversion", "macd_trend"])
+@pytest.mark.parametrize("strategy", ["sma_crossover", "rsi_reversion", "macd_trend", "engulfing_reversal"])
 def test_ticks_give_the_fills_of_one_full_backtest(local_store, strategy):
     run = make_run(local_store, strategy)
     # irregular steps: one bar, several bars at once (a late tick), repeats, a gap

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from workbench.engine import candlesticks as _cdl
 from workbench.engine import indicators as _ind
 from workbench.engine import signals as _sig
 
@@ -85,3 +86,18 @@ def crossed_above(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 def crossed_below(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return _sig.crossed_below(a, b)
+
+
+def candlestick(name: str, open_: np.ndarray, high: np.ndarray, low: np.ndarray, close: np.ndarray,
+                penetration: float | None = None) -> np.ndarray:
+    """TA-Lib's output of a candlestick pattern (int32 +/-100, +/-80, 0; see
+    :mod:`workbench.engine.candlesticks`)."""
+    return _cdl.detect(name, open_, high, low, close, penetration)
+
+
+def candlestick_warmup(name: str, open_: np.ndarray, high: np.ndarray, low: np.ndarray,
+                       close: np.ndarray) -> int:
+    """The first bar a pattern is evaluated on: first bar with four prices + lookback."""
+    ok = ~(np.isnan(open_) | np.isnan(high) | np.isnan(low) | np.isnan(close))
+    first = int(np.argmax(ok)) if ok.any() else len(close)
+    return first + _cdl.lookback(name)

@@ -24,6 +24,7 @@ Role = Literal["source", "transform", "signal", "risk", "sizing"]
 CATEGORIES: tuple[tuple[str, str], ...] = (
     ("sources", "Sources"),
     ("indicators", "Indicators"),
+    ("candlesticks", "Candlestick patterns"),
     ("math", "Math"),
     ("logic", "Comparisons & logic"),
     ("filters", "Time filters"),

@@ -41,6 +41,9 @@ def warm_up() -> dict[str, float]:
         ind.bbands(x, 5), ind.atr(hi, lo, x, 3), ind.stoch(hi, lo, x), ind.roc(x, 2),
         ind.rolling_max(x, 3), ind.rolling_min(x, 3), ind.rolling_std(x, 3),
         ind.zscore(x, 3), ind.vwap(x, vol, 3)])
+    from workbench.engine import candlesticks as cdl
+
+    timed("candlesticks", lambda: [cdl.detect(name, x - 0.5, hi, lo, x) for name in cdl.PATTERNS])
     a, b = ind.sma(x, 2), ind.sma(x, 5)
     le, lx = sig.crossed_above(a, b), sig.crossed_below(a, b)
     timed("signals", lambda: [sig.lag(x, 1), sig.lag(le, 1), sig.crossed_above(x, 100.0)])
