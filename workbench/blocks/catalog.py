@@ -5,13 +5,14 @@ from __future__ import annotations
 import difflib
 from typing import Any
 
-from workbench.blocks import indicators, logic, signals
+from workbench.blocks import chartpatterns, indicators, logic, signals
 from workbench.blocks.spec import CATEGORIES, PORT_TYPES, Block
 from workbench.errors import UnknownNameError
 
 CATALOG_SCHEMA = "workbench.blocks/1"
 
-BLOCKS: dict[str, Block] = {b.type: b for b in (*indicators.BLOCKS, *logic.BLOCKS, *signals.BLOCKS)}
+BLOCKS: dict[str, Block] = {b.type: b for b in (*indicators.BLOCKS, *logic.BLOCKS, *signals.BLOCKS,
+                                                 *chartpatterns.BLOCKS)}
 
 
 def get_block(block_type: str) -> Block:

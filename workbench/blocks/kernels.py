@@ -85,3 +85,19 @@ def crossed_above(a: np.ndarray, b: np.ndarray) -> np.ndarray:
 
 def crossed_below(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return _sig.crossed_below(a, b)
+
+
+def chart_pattern(name: str, high: np.ndarray, low: np.ndarray, close: np.ndarray,
+                  **params: float) -> tuple[np.ndarray, np.ndarray]:
+    """A chart pattern of :mod:`workbench.engine.chartpatterns` by name: (signal, level)."""
+    from workbench.engine import chartpatterns as _cp
+
+    out, level = getattr(_cp, name)(high, low, close, **params)
+    return out, level
+
+
+def pivots(x: np.ndarray, left: int, right: int, kind: str) -> tuple[np.ndarray, np.ndarray]:
+    from workbench.engine import chartpatterns as _cp
+
+    out, level = _cp.pivots(x, int(left), int(right), kind=kind)
+    return out, level

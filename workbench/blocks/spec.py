@@ -27,6 +27,7 @@ CATEGORIES: tuple[tuple[str, str], ...] = (
     ("math", "Math"),
     ("logic", "Comparisons & logic"),
     ("filters", "Time filters"),
+    ("chart_patterns", "Chart patterns"),
     ("signals", "Signals"),
     ("risk", "Risk & sizing"),
 )
