@@ -25,19 +25,16 @@ TOL = 0.001  # 0.1%: the defaults' 2% almost never forms a pattern on one-minute
 
 
 def make_arrays(n: int, seed: int = 42) -> Any:
-    import numpy as np
-    import pandas as pd
+    """(high, low, close, frame): bench_engine's seeded GBM one-minute candles."""
+    import importlib.util
+    from pathlib import Path
 
-    rng = np.random.default_rng(seed)
-    close = 100.0 * np.exp(np.cumsum(rng.normal(2e-7, 0.0006, n)))
-    open_ = np.r_[100.0, close[:-1]]
-    wick = np.abs(rng.normal(0, 0.0003, (2, n)))
-    high = np.maximum(open_, close) * (1 + wick[0])
-    low = np.minimum(open_, close) * (1 - wick[1])
-    idx = pd.date_range("2020-01-01", periods=n, freq="1min", tz="UTC", name="ts")
-    frame = pd.DataFrame({"open": open_, "high": high, "low": low, "close": close,
-                          "volume": rng.uniform(1, 100, n)}, index=idx)
-    return high, low, close, frame
+    spec = importlib.util.spec_from_file_location("bench_engine", Path(__file__).with_name("bench_engine.py"))
+    assert spec and spec.loader
+    engine_bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(engine_bench)
+    frame = engine_bench.make_frame(n, seed)
+    return (frame["high"].to_numpy(), frame["low"].to_numpy(), frame["close"].to_numpy(), frame)
 
 
 def timed(fn: Callable[[], Any], repeats: int) -> tuple[float, float, Any]:

@@ -62,10 +62,13 @@ all (``make bench BENCH_ARGS=chartpatterns`` prints the cost per 1M bars).
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from numba import njit
 
 from workbench.engine import _checks
+from workbench.engine.indicators import _hlc
 from workbench.errors import ValidationError
 
 __all__ = [
@@ -332,14 +335,6 @@ def ascending_triangle_nb(high: np.ndarray, low: np.ndarray, close: np.ndarray, 
 # ---------------------------------------------------------------- checked wrappers
 
 
-def _ohlc(high: np.ndarray, low: np.ndarray, close: np.ndarray) -> tuple[np.ndarray, ...]:
-    h = _checks.as_f64(high, "high")
-    lo = _checks.as_f64(low, "low")
-    c = _checks.as_f64(close, "close")
-    _checks.same_length(high=h, low=lo, close=c)
-    return h, lo, c
-
-
 def _shape(left: int, right: int, tolerance: float, max_span: int, confirm: float) -> tuple[int, int, float, int, float]:
     lw = _checks.window(left, "left")
     rw = _checks.window(right, "right")
@@ -354,6 +349,18 @@ def _shape(left: int, right: int, tolerance: float, max_span: int, confirm: floa
             _checks.fraction(confirm, "confirm", low=0.0, high=1.0))
 
 
+def _run(kernel: Any, high: np.ndarray, low: np.ndarray, close: np.ndarray, mirrored: bool,
+         shape: tuple[int, int, float, int, float]) -> tuple[np.ndarray, np.ndarray]:
+    """Checked arrays into a three-series kernel; ``mirrored`` runs it on the negated prices
+    (the bearish pattern of a bullish kernel) and turns the level back into a price."""
+    h, lo, c = _hlc(high, low, close)
+    if not mirrored:
+        out, level = kernel(h, lo, c, *shape)
+        return out, level
+    out, level = kernel(-lo, -h, -c, *shape)
+    return out, -level
+
+
 def pivots(x: np.ndarray, left: int = 3, right: int = 3, *, kind: str = "high") -> tuple[np.ndarray, np.ndarray]:
     """Causal pivots of ``x`` (``kind`` "high" or "low"): (confirmed, level), see the module doc."""
     if kind not in ("high", "low"):
@@ -366,70 +373,70 @@ def pivots(x: np.ndarray, left: int = 3, right: int = 3, *, kind: str = "high") 
 def double_bottom(high: np.ndarray, low: np.ndarray, close: np.ndarray, left: int = 3, right: int = 3,
                   tolerance: float = 0.02, max_span: int = 100, confirm: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
     """Double bottom confirmed by a close above the neckline: (signal, neckline)."""
-    h, lo, c = _ohlc(high, low, close)
-    return double_bottom_nb(h, lo, c, *_shape(left, right, tolerance, max_span, confirm))
+    shape = _shape(left, right, tolerance, max_span, confirm)
+    return _run(double_bottom_nb, high, low, close, False, shape)
 
 
 def double_top(high: np.ndarray, low: np.ndarray, close: np.ndarray, left: int = 3, right: int = 3,
                tolerance: float = 0.02, max_span: int = 100, confirm: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
     """Double top confirmed by a close below the neckline: (signal, neckline)."""
-    h, lo, c = _ohlc(high, low, close)
-    out, level = double_bottom_nb(-lo, -h, -c, *_shape(left, right, tolerance, max_span, confirm))
-    return out, -level
+    shape = _shape(left, right, tolerance, max_span, confirm)
+    return _run(double_bottom_nb, high, low, close, True, shape)
 
 
 def inverse_head_shoulders(high: np.ndarray, low: np.ndarray, close: np.ndarray, left: int = 3,
                            right: int = 3, tolerance: float = 0.02, max_span: int = 150,
                            confirm: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
     """Inverse head and shoulders confirmed by a close above the neckline: (signal, neckline)."""
-    h, lo, c = _ohlc(high, low, close)
-    return inverse_head_shoulders_nb(h, lo, c, *_shape(left, right, tolerance, max_span, confirm))
+    shape = _shape(left, right, tolerance, max_span, confirm)
+    return _run(inverse_head_shoulders_nb, high, low, close, False, shape)
 
 
 def head_shoulders(high: np.ndarray, low: np.ndarray, close: np.ndarray, left: int = 3, right: int = 3,
                    tolerance: float = 0.02, max_span: int = 150,
                    confirm: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
     """Head and shoulders top confirmed by a close below the neckline: (signal, neckline)."""
-    h, lo, c = _ohlc(high, low, close)
-    out, level = inverse_head_shoulders_nb(-lo, -h, -c, *_shape(left, right, tolerance, max_span, confirm))
-    return out, -level
+    shape = _shape(left, right, tolerance, max_span, confirm)
+    return _run(inverse_head_shoulders_nb, high, low, close, True, shape)
 
 
-def _touches(touches: int) -> int:
-    return _checks.window(touches, "touches")
+def _sr(high: np.ndarray, low: np.ndarray, close: np.ndarray, mirrored: bool, left: int, right: int,
+        tolerance: float, touches: int, max_span: int, confirm: float) -> tuple[np.ndarray, np.ndarray]:
+    lw, rw, tol, span, conf = _shape(left, right, tolerance, max_span, confirm)
+    n_touches = _checks.window(touches, "touches")
+
+    def kernel(h: np.ndarray, lo: np.ndarray, c: np.ndarray, *_: Any) -> tuple[np.ndarray, np.ndarray]:
+        out, level = resistance_break_nb(h, c, lw, rw, tol, n_touches, span, conf)
+        return out, level
+
+    return _run(kernel, high, low, close, mirrored, (lw, rw, tol, span, conf))
 
 
 def resistance_break(high: np.ndarray, low: np.ndarray, close: np.ndarray, left: int = 3, right: int = 3,
                      tolerance: float = 0.01, touches: int = 1, max_span: int = 100,
                      confirm: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
     """Close above a resistance level of pivot highs: (signal, level)."""
-    h, _, c = _ohlc(high, low, close)
-    lw, rw, tol, span, conf = _shape(left, right, tolerance, max_span, confirm)
-    return resistance_break_nb(h, c, lw, rw, tol, _touches(touches), span, conf)
+    return _sr(high, low, close, False, left, right, tolerance, touches, max_span, confirm)
 
 
 def support_break(high: np.ndarray, low: np.ndarray, close: np.ndarray, left: int = 3, right: int = 3,
                   tolerance: float = 0.01, touches: int = 1, max_span: int = 100,
                   confirm: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
     """Close below a support level of pivot lows: (signal, level)."""
-    _, lo, c = _ohlc(high, low, close)
-    lw, rw, tol, span, conf = _shape(left, right, tolerance, max_span, confirm)
-    out, level = resistance_break_nb(-lo, -c, lw, rw, tol, _touches(touches), span, conf)
-    return out, -level
+    return _sr(high, low, close, True, left, right, tolerance, touches, max_span, confirm)
 
 
 def ascending_triangle(high: np.ndarray, low: np.ndarray, close: np.ndarray, left: int = 3, right: int = 3,
                        tolerance: float = 0.01, max_span: int = 100,
                        confirm: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
     """Ascending triangle confirmed by a close above its flat top: (signal, top)."""
-    h, lo, c = _ohlc(high, low, close)
-    return ascending_triangle_nb(h, lo, c, *_shape(left, right, tolerance, max_span, confirm))
+    shape = _shape(left, right, tolerance, max_span, confirm)
+    return _run(ascending_triangle_nb, high, low, close, False, shape)
 
 
 def descending_triangle(high: np.ndarray, low: np.ndarray, close: np.ndarray, left: int = 3, right: int = 3,
                         tolerance: float = 0.01, max_span: int = 100,
                         confirm: float = 0.0) -> tuple[np.ndarray, np.ndarray]:
     """Descending triangle confirmed by a close below its flat bottom: (signal, bottom)."""
-    h, lo, c = _ohlc(high, low, close)
-    out, level = ascending_triangle_nb(-lo, -h, -c, *_shape(left, right, tolerance, max_span, confirm))
-    return out, -level
+    shape = _shape(left, right, tolerance, max_span, confirm)
+    return _run(ascending_triangle_nb, high, low, close, True, shape)
