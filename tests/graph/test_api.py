@@ -17,7 +17,7 @@ from workbench.result import METRIC_KEYS
 
 @pytest.mark.parametrize("name", ["sma_crossover", "rsi_reversion", "bollinger_breakout", "macd_trend",
                                   "donchian_breakout", "ml_momentum",
-                                  "engulfing_reversal"])
+                                  "engulfing_reversal", "double_bottom_breakout"])
 def test_every_starter_validates_and_backtests(goog: pd.DataFrame, name: str) -> None:
     strat = api.starter(name)
     assert api.validate(strat) == []
@@ -31,7 +31,7 @@ def test_every_starter_validates_and_backtests(goog: pd.DataFrame, name: str) ->
 def test_starters_list_and_sma_crossover_shape() -> None:
     assert api.starters() == sorted(["sma_crossover", "rsi_reversion", "bollinger_breakout", "macd_trend",
                                      "donchian_breakout", "ml_momentum",
-                                     "engulfing_reversal"])
+                                     "engulfing_reversal", "double_bottom_breakout"])
     params = api.starter("sma_crossover").params()
     assert params["fast.window"] == 10 and params["slow.window"] == 50
     with pytest.raises(UnknownNameError, match="Did you mean 'sma_crossover'"):

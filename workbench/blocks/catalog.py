@@ -5,14 +5,15 @@ from __future__ import annotations
 import difflib
 from typing import Any
 
-from workbench.blocks import candlesticks, indicators, logic, predict, signals
+from workbench.blocks import candlesticks, chartpatterns, indicators, logic, predict, signals
 from workbench.blocks.spec import CATEGORIES, PORT_TYPES, Block
 from workbench.errors import UnknownNameError
 
 CATALOG_SCHEMA = "workbench.blocks/1"
 
 BLOCKS: dict[str, Block] = {b.type: b for b in (*indicators.BLOCKS, *logic.BLOCKS, *signals.BLOCKS,
-                                                 *predict.BLOCKS, *candlesticks.BLOCKS)}
+                                                 *predict.BLOCKS, *candlesticks.BLOCKS,
+                                                 *chartpatterns.BLOCKS)}
 
 
 def get_block(block_type: str) -> Block:

@@ -101,3 +101,19 @@ def candlestick_warmup(name: str, open_: np.ndarray, high: np.ndarray, low: np.n
     ok = ~(np.isnan(open_) | np.isnan(high) | np.isnan(low) | np.isnan(close))
     first = int(np.argmax(ok)) if ok.any() else len(close)
     return first + _cdl.lookback(name)
+
+
+def chart_pattern(name: str, high: np.ndarray, low: np.ndarray, close: np.ndarray,
+                  **params: float) -> tuple[np.ndarray, np.ndarray]:
+    """A chart pattern of :mod:`workbench.engine.chartpatterns` by name: (signal, level)."""
+    from workbench.engine import chartpatterns as _cp
+
+    out, level = getattr(_cp, name)(high, low, close, **params)
+    return out, level
+
+
+def pivots(x: np.ndarray, left: int, right: int, kind: str) -> tuple[np.ndarray, np.ndarray]:
+    from workbench.engine import chartpatterns as _cp
+
+    out, level = _cp.pivots(x, int(left), int(right), kind=kind)
+    return out, level

@@ -29,6 +29,7 @@ CATEGORIES: tuple[tuple[str, str], ...] = (
     ("logic", "Comparisons & logic"),
     ("filters", "Time filters"),
     ("models", "Models (walk-forward)"),
+    ("chart_patterns", "Chart patterns"),
     ("signals", "Signals"),
     ("risk", "Risk & sizing"),
 )

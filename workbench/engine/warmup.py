@@ -47,6 +47,13 @@ def warm_up() -> dict[str, float]:
     a, b = ind.sma(x, 2), ind.sma(x, 5)
     le, lx = sig.crossed_above(a, b), sig.crossed_below(a, b)
     timed("signals", lambda: [sig.lag(x, 1), sig.lag(le, 1), sig.crossed_above(x, 100.0)])
+    from workbench.engine import chartpatterns as cp
+
+    timed("chart patterns", lambda: [
+        cp.pivots(x, 2, 2), cp.double_bottom(hi, lo, x), cp.double_top(hi, lo, x),
+        cp.head_shoulders(hi, lo, x), cp.inverse_head_shoulders(hi, lo, x),
+        cp.resistance_break(hi, lo, x), cp.support_break(hi, lo, x),
+        cp.ascending_triangle(hi, lo, x), cp.descending_triangle(hi, lo, x)])
 
     def run_sim() -> None:
         for timing in ("close", "next_open"):
