@@ -70,8 +70,16 @@ def starters() -> list[str]:
 
 def backtest(strategy: Any, symbol: str | None = None, timeframe: str | None = None,
              start: Any = None, end: Any = None, candles: Any = None,
-             params: dict[str, Any] | None = None, settings: dict[str, Any] | None = None) -> Result:
+             params: dict[str, Any] | None = None, settings: dict[str, Any] | None = None,
+             symbols: Any = None, portfolio: dict[str, Any] | None = None) -> Result:
     """Run one backtest of a strategy over cached (or given) candles.
+
+    With ``symbols=[...]`` (or a universe name, see :mod:`workbench.data.universes`) the
+    strategy runs over every symbol on ONE shared cash account and returns a
+    :class:`workbench.graph.universe.PortfolioResult`; ``portfolio={"max_positions": 5,
+    "allocation": "equal", "rebalance_every": 20}`` sets the portfolio rules
+    (:mod:`workbench.graph.universe`), and ``candles`` may then be a dict
+    ``{symbol: DataFrame}``.
 
     Parameters
     ----------
@@ -125,6 +133,16 @@ def backtest(strategy: Any, symbol: str | None = None, timeframe: str | None = N
     """
     from workbench.graph.backtest import run_backtest
 
+    if symbols is not None or portfolio is not None:
+        from workbench.errors import ValidationError
+        from workbench.graph.universe import resolve_symbols, run_universe
+
+        if symbol is not None or symbols is None:
+            raise ValidationError("give symbol= for one symbol or symbols= (with portfolio=) for a "
+                                  "universe, not both", details={"symbol": symbol})
+        return run_universe(load_strategy(strategy), resolve_symbols(symbols, timeframe), timeframe,
+                            start=start, end=end, candles=candles, params=params, settings=settings,
+                            portfolio=portfolio)
     return run_backtest(strategy, symbol=symbol, timeframe=timeframe, start=start, end=end,
                         candles=candles, params=params, settings=settings)
 
