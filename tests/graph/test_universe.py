@@ -134,7 +134,6 @@ def test_short_signals_and_bad_rules_are_refused_by_name(candles) -> None:  # ty
 
 def test_named_universes_and_the_cli(candles) -> None:  # type: ignore[no-untyped-def]
     from workbench.data.cache import open_cache
-
     from workbench.data.checks import GapWarning
 
     with open_cache() as cache, pytest.warns(GapWarning, match="BBB"):  # its gap is reported
