@@ -192,8 +192,15 @@ def record(result: Any, strategy: Any = None, *, store: Any = None,
 def sweep(strategy: Any, grid: dict[str, Any], symbol: str | None = None, timeframe: str | None = None,
           start: Any = None, end: Any = None, candles: Any = None,
           params: dict[str, Any] | None = None, settings: dict[str, Any] | None = None,
-          batch_size: int | None = None, progress: bool = True, client: Any = None) -> pd.DataFrame:
+          batch_size: int | None = None, progress: bool = True, client: Any = None,
+          symbols: Any = None, portfolio: dict[str, Any] | None = None) -> pd.DataFrame:
     """Backtest every combination of a parameter grid, keeping only the metrics.
+
+    With ``symbols=`` (a list or a universe name) each combination is a universe
+    backtest on one shared cash account (:func:`backtest`'s ``symbols``/``portfolio``);
+    grid keys ``"portfolio.max_positions"`` etc. sweep the portfolio rules too. These run
+    one combination after another (no dask, no fused kernel), reusing each symbol's
+    unchanged indicator outputs.
 
     Runs in parallel inside the engine (numba ``prange``). With ``client`` the grid runs
     in chunks on a dask cluster and returns the same frame.
@@ -254,6 +261,19 @@ def sweep(strategy: Any, grid: dict[str, Any], symbol: str | None = None, timefr
     from workbench.graph.sweeps import run_sweep
 
     strat = load_strategy(strategy)
+    if symbols is not None:
+        from workbench.errors import ValidationError
+        from workbench.graph.universe import resolve_symbols, sweep_universe
+
+        if symbol is not None or client is not None:
+            raise ValidationError("a universe sweep takes symbols= without symbol= or client=",
+                                  details={"symbol": symbol})
+        syms = resolve_symbols(symbols, timeframe)
+        frame = sweep_universe(strat, grid, syms, timeframe, start=start, end=end, candles=candles,
+                               params=params, settings=settings, portfolio=portfolio, progress=progress)
+        frame.attrs["provenance"] = _provenance(strat, grid, None, timeframe, start, end, params, settings,
+                                                symbols=syms, portfolio=dict(portfolio or {}))
+        return frame
     ctx = load(symbol, timeframe, start, end, candles)
     if client is not None:  # only then is workbench.distributed (and dask) imported
         from workbench.distributed.sweeps import sweep_context

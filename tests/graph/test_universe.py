@@ -163,3 +163,25 @@ def test_named_universes_and_the_cli(candles) -> None:  # type: ignore[no-untype
     bad = runner.invoke(app, ["backtest", "sma_crossover", "--symbol", "AAA", "--timeframe", "1d",
                               "--max-positions", "2"])
     assert bad.exit_code == 2 and "need --symbols" in bad.output
+
+
+def test_a_universe_sweep_row_is_the_universe_backtest_of_its_combination(candles) -> None:  # type: ignore[no-untyped-def]
+    syms = ["AAA", "BBB", "CCC"]
+    frame = wb.sweep("sma_crossover", {"fast.window": [5, 10], "portfolio.max_positions": [1, 2]},
+                     symbols=syms, timeframe="1d", candles=candles, portfolio={"allocation": "equal"},
+                     progress=False)
+    assert len(frame) == 4 and "error" not in frame
+    for row in frame.itertuples(index=False):
+        one = wb.backtest("sma_crossover", symbols=syms, timeframe="1d", candles=candles,
+                          params={"fast.window": row[0]},
+                          portfolio={"allocation": "equal", "max_positions": row[1]})
+        assert row.total_return == pytest.approx(one.metrics["total_return"], rel=1e-12)
+        assert row.n_trades == one.metrics["n_trades"]
+    assert len(set(frame["total_return"])) == 4
+    assert frame.attrs["provenance"]["symbols"] == syms
+    bad = wb.sweep("sma_crossover", {"portfolio.alloc_value": [0.5, 2.0]}, symbols=syms, timeframe="1d",
+                   candles=candles, portfolio={"allocation": "fixed_fraction"}, progress=False)
+    assert bad["error"].isna().tolist() == [True, False] and "alloc_value" in bad["error"][1]
+    with pytest.raises(UnknownNameError, match="max_positions"):
+        wb.sweep("sma_crossover", {"portfolio.max_position": [1]}, symbols=syms, timeframe="1d",
+                 candles=candles, progress=False)

@@ -83,8 +83,8 @@ def _contexts(symbols: list[str], timeframe: str | None, start: Any, end: Any,
     return [load(s, timeframe, start, end, candles[s]) for s in symbols]
 
 
-def _signals(plan: Plan, ctx: Context, symbol: str) -> SignalSet:
-    signals = plan.run(ctx)
+def _signals(plan: Plan, ctx: Context, symbol: str, memo: dict[Any, Any] | None = None) -> SignalSet:
+    signals = plan.run(ctx, memo)
     if signals.short_entries.any() or signals.short_exits.any():
         nodes = [n.id for n in plan.graph.nodes if n.type in ("enter_short", "exit_short")]
         raise ValidationError(
@@ -110,15 +110,65 @@ def run_universe(strategy: Strategy, symbols: list[str], timeframe: str | None, 
                  settings: dict[str, Any] | None = None,
                  portfolio: dict[str, Any] | None = None) -> PortfolioResult:
     """Backtest ``strategy`` over ``symbols`` on one cash account (module docstring)."""
+    ctxs = _contexts(symbols, timeframe, start, end, candles)
+    return _run(strategy, symbols, ctxs, timeframe, params, settings, portfolio_rules(portfolio))
+
+
+def sweep_universe(strategy: Strategy, grid: dict[str, Any], symbols: list[str], timeframe: str | None, *,
+                   start: Any = None, end: Any = None, candles: Any = None,
+                   params: dict[str, Any] | None = None, settings: dict[str, Any] | None = None,
+                   portfolio: dict[str, Any] | None = None, progress: bool = False) -> pd.DataFrame:
+    """One universe backtest per combination of ``grid`` (as :func:`wb.sweep` takes it;
+    ``"portfolio.<rule>"`` keys sweep the portfolio rules too): the swept values, then the
+    portfolio metrics. Candles are read once; each symbol's indicator outputs that a
+    combination does not change are reused (one memo per symbol). A combination that
+    makes the graph or the rules invalid gets NaN metrics and the reason in ``error``."""
+    from tqdm.auto import tqdm
+
+    from workbench.errors import WorkbenchError
+    from workbench.graph.sweeps import expand_grid
+
+    keys, combos = expand_grid(grid)
+    ctxs = _contexts(symbols, timeframe, start, end, candles)
+    memos: list[dict[Any, Any]] = [{} for _ in symbols]
+    names = list(runner.metric_names())
+    rows: list[list[float]] = []
+    errors: list[str | None] = []
+    for combo in tqdm(combos, desc="universe sweep", unit="combo", disable=not progress, leave=False):
+        rules = dict(portfolio or {})
+        over = dict(params or {})
+        for key, value in combo.items():
+            if str(key).startswith("portfolio."):
+                rules[str(key).partition(".")[2]] = value
+            else:
+                over[key] = value
+        try:
+            res = _run(strategy, symbols, ctxs, timeframe, over, settings, portfolio_rules(rules), memos)
+        except UnknownNameError:
+            raise  # a misspelt node, parameter or rule is the caller's, not the combination's
+        except WorkbenchError as exc:
+            rows.append([np.nan] * len(names))
+            errors.append(exc.message)
+            continue
+        rows.append([float(res.metrics.get(k, np.nan)) for k in names])
+        errors.append(None)
+    frame = pd.concat([pd.DataFrame(combos, columns=keys), pd.DataFrame(rows, columns=names)], axis=1)
+    if any(errors):
+        frame["error"] = errors
+    return frame
+
+
+def _run(strategy: Strategy, symbols: list[str], ctxs: list[Context], timeframe: str | None,
+         params: dict[str, Any] | None, settings: dict[str, Any] | None, rules: dict[str, Any],
+         memos: list[dict[Any, Any]] | None = None) -> PortfolioResult:
     from workbench.engine.portfolio import simulate_portfolio
 
-    rules = portfolio_rules(portfolio)
     doc, plan = prepare(strategy, params, settings)
-    ctxs = _contexts(symbols, timeframe, start, end, candles)
     ts = np.unique(np.concatenate([np.asarray(c.ts, dtype=np.int64) for c in ctxs]))
     n = int(ts.shape[0])
     rows = [np.searchsorted(ts, np.asarray(c.ts, dtype=np.int64)) for c in ctxs]
-    sigs = [_signals(plan, c, s) for c, s in zip(ctxs, symbols, strict=True)]
+    sigs = [_signals(plan, c, s, memos[j] if memos is not None else None)
+            for j, (c, s) in enumerate(zip(ctxs, symbols, strict=True))]
     rank_nodes = [node.id for node in plan.graph.nodes if node.type == "rank"]
     grids = {f: _scatter(n, rows, [getattr(c, f) for c in ctxs], np.nan, np.float64)
              for f in ("open", "high", "low", "close")}
