@@ -6,7 +6,7 @@
 Both sides get the same (bars, symbols) grids: seeded GBM one-minute candles (a drift
 that keeps the account from decaying to nothing under the fees, so entries keep
 finding cash: RECIPES.md's pitfall) and the
-reference strategy's signals (SMA 10/50 cross per symbol), fill at close, 0.1% fee,
+reference strategy's signals (SMA 10/50 cross per symbol), fill at close, 0.01% fee,
 3,000 of cash per entry on one shared 100,000 account, exits before entries
 (vectorbt: ``Portfolio.from_signals(..., group_by=True, cash_sharing=True,
 call_seq="auto", size=3000, size_type="value", min_size=0)``, then ``pf.value()``, the
@@ -32,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-FEES = 0.001
+FEES = 0.0001
 CASH = 100_000.0
 PER_ENTRY = 3_000.0
 
@@ -142,7 +142,7 @@ def main(argv: list[str]) -> None:
         return
     n, m = (20_000, 20) if "--quick" in argv else (100_000, 100)
     print(f"universe backtest: {m} symbols x {n:,} bars ({n * m / 1e6:.1f}M symbol-bars), fill at close, "
-          f"fee {FEES:.1%}, {PER_ENTRY:,.0f} per entry on one {CASH:,.0f} account, exits first")
+          f"fee {FEES:.2%}, {PER_ENTRY:,.0f} per entry on one {CASH:,.0f} account, exits first")
     rows: dict[str, dict[str, Any]] = {}
     for name, repeats in (("workbench", 3), ("workbench+grids", 3), ("vectorbt", 2)):
         proc = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--child", name, str(n), str(m),
