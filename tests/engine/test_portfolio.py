@@ -82,10 +82,11 @@ def test_all_in_first_column_takes_the_cash_as_vectorbt(universe) -> None:  # ty
     assert np.all(r.n_open <= 1)
 
 
-@pytest.mark.parametrize("stops", [dict(sl=0.002), dict(tp=0.003)], ids=["sl", "tp"])
+@pytest.mark.parametrize("stops", [dict(sl=0.002), dict(tp=0.003), dict(tsl=0.002)], ids=["sl", "tp", "trailing"])
 def test_stops_in_a_cash_sharing_group_as_vectorbt(universe, stops) -> None:  # type: ignore[no-untyped-def]
     r = ours(universe, size_mode="fixed_cash", size_value=2500.0, **stops)
-    kw = {"sl_stop": stops["sl"]} if "sl" in stops else {"tp_stop": stops["tp"]}
+    kw = ({"sl_stop": stops["sl"]} if "sl" in stops else {"tp_stop": stops["tp"]} if "tp" in stops
+          else {"sl_stop": stops["tsl"], "sl_trail": True})
     assert (r.exit_reason >= 2).sum() > 10
     assert_same(vbt_group(universe, size=2500.0, size_type="value", **kw), r)
 
