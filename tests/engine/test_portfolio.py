@@ -212,3 +212,17 @@ def test_bad_input_is_named() -> None:
         simulate_portfolio(close, close, close, close, b, b, allocation="fixed_fraction", alloc_value=2.0)
     with pytest.raises(ValidationError, match="close: expected a"):
         simulate_portfolio(close[:, 0], close[:, 0], close[:, 0], close[:, 0], b[:, 0], b[:, 0])
+
+
+def test_next_open_fills_at_the_symbols_next_bar_after_a_gap() -> None:
+    nan = np.nan
+    close = np.array([[10.0, 20.0], [11.0, nan], [12.0, nan], [13.0, 24.0], [14.0, 25.0]])
+    open_ = np.array([[10.0, 20.0], [11.0, nan], [12.0, nan], [12.5, 23.0], [14.0, 25.0]])
+    le = np.zeros((5, 2), dtype=bool)
+    le[0, 1] = True  # column 1 signals on bar 0; its next bar is row 3
+    lx = np.zeros_like(le)
+    r = simulate_portfolio(open_, np.fmax(open_, close), np.fmin(open_, close), close, le, lx,
+                           init_cash=230.0, fill_timing="next_open")
+    assert list(r.entry_idx) == [3] and list(r.symbol) == [1]
+    np.testing.assert_allclose(r.entry_price, [23.0])
+    np.testing.assert_allclose(r.equity, [230.0, 230.0, 230.0, 240.0, 250.0])
