@@ -180,14 +180,18 @@ def _run(strategy: Strategy, symbols: list[str], ctxs: list[Context], timeframe:
              for k in ("sl", "tp", "tsl")}
     st = plan.settings
     sizing = sigs[0].sizing
-    sim = simulate_portfolio(
-        np.asarray(grids["open"]), np.asarray(grids["high"]), np.asarray(grids["low"]),
-        np.asarray(grids["close"]), np.asarray(entries), np.asarray(exits), rank=rank,
-        init_cash=float(st.initial_cash), fees=float(st.fees), slippage=float(st.slippage),
-        fill_timing=st.fill_timing, size_mode=sizing.mode, size_value=float(sizing.value),
-        allocation=rules["allocation"], alloc_value=rules["alloc_value"],
-        max_positions=rules["max_positions"], rebalance_every=rules["rebalance_every"],
-        sl=stops["sl"], tp=stops["tp"], tsl=stops["tsl"])
+
+    def simulate(record: bool) -> Any:
+        return simulate_portfolio(
+            np.asarray(grids["open"]), np.asarray(grids["high"]), np.asarray(grids["low"]),
+            np.asarray(grids["close"]), np.asarray(entries), np.asarray(exits), rank=rank,
+            init_cash=float(st.initial_cash), fees=float(st.fees), slippage=float(st.slippage),
+            fill_timing=st.fill_timing, size_mode=sizing.mode, size_value=float(sizing.value),
+            allocation=rules["allocation"], alloc_value=rules["alloc_value"],
+            max_positions=rules["max_positions"], rebalance_every=rules["rebalance_every"],
+            sl=stops["sl"], tp=stops["tp"], tsl=stops["tsl"], record=record)
+
+    sim = simulate(False)  # the per-symbol grids only when asked for (PortfolioResult)
     clock = runner.clock_for(timeframe, ts, st.annualization)
     m = runner.metrics(_MetricView(sim), st, clock)
     values = {k: float(v) for k, v in m.values.items()}
@@ -211,7 +215,8 @@ def _run(strategy: Strategy, symbols: list[str], ctxs: list[Context], timeframe:
         "n_bars": n, "n_bars_per_symbol": {s: int(c.n) for s, c in zip(symbols, ctxs, strict=True)},
         "run_at": datetime.now(UTC).isoformat(),
     }
-    return PortfolioResult(sim, index, close, list(symbols), values, warnings, provenance)
+    return PortfolioResult(sim, index, close, list(symbols), values, warnings, provenance,
+                           grids=lambda: simulate(True))
 
 
 def _candles_sha(ctx: Context) -> str:
@@ -249,11 +254,13 @@ class PortfolioResult(Result):
     symbol's bars with a position, bars)."""
 
     def __init__(self, sim: Any, index: pd.DatetimeIndex, close: np.ndarray, symbols: list[str],
-                 values: dict[str, float], warnings: list[str], provenance: dict[str, Any]) -> None:
+                 values: dict[str, float], warnings: list[str], provenance: dict[str, Any],
+                 grids: Any = None) -> None:
         from workbench.engine.stats import compute_stats
 
         self.symbols = symbols
         self._sim = sim
+        self._grids = grids  # reruns the (deterministic) kernel with the per-symbol grids
         self._close_grid = close
 
         def trades() -> pd.DataFrame:
@@ -274,28 +281,39 @@ class PortfolioResult(Result):
                                               sim.ret, sim.entry_idx, sim.exit_idx, sim.exit_reason))
         self._index = index
 
+    def _recorded(self) -> Any:
+        """The run with its per-symbol grids: built on first access by running the
+        kernel again with them (the same run: it is deterministic), so a result that
+        only shows metrics and trades never holds two (bars x symbols) float grids."""
+        if self._sim.contrib.shape[0] != self._sim.equity.shape[0] and self._grids is not None:
+            self._sim = self._grids()
+            self._grids = None
+        return self._sim
+
     @property
     def contribution(self) -> pd.DataFrame:
         """Per-symbol running P&L (cash flows so far + holding at the last close)."""
-        return pd.DataFrame(self._sim.contrib, index=self._index,
+        return pd.DataFrame(self._recorded().contrib, index=self._index,
                             columns=pd.Index(self.symbols, name="symbol"))
 
     @property
     def holdings(self) -> pd.DataFrame:
         """Units held per symbol at each bar's close."""
-        return pd.DataFrame(self._sim.position, index=self._index,
+        return pd.DataFrame(self._recorded().position, index=self._index,
                             columns=pd.Index(self.symbols, name="symbol"))
 
     @property
     def by_symbol(self) -> pd.DataFrame:
-        """One row per symbol: ``pnl`` (its contribution at the end), ``n_trades``,
+        """One row per symbol: ``pnl`` (its contribution at the end: the P&L of its
+        trades, the open one marked at the last close), ``n_trades``,
         ``exposure`` (fraction of its bars with a position), ``bars``."""
         sim = self._sim
         counts = np.bincount(sim.symbol, minlength=len(self.symbols))
         present = sim.bars_present.astype(np.float64)
         with np.errstate(invalid="ignore", divide="ignore"):
             exposure = np.where(present > 0, sim.bars_held / present, np.nan)
-        return pd.DataFrame({"pnl": sim.contrib[-1], "n_trades": counts, "exposure": exposure,
+        pnl = np.bincount(sim.symbol, weights=sim.pnl, minlength=len(self.symbols))
+        return pd.DataFrame({"pnl": pnl, "n_trades": counts, "exposure": exposure,
                              "bars": sim.bars_present},
                             index=pd.Index(self.symbols, name="symbol"))
 
