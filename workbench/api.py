@@ -137,7 +137,10 @@ def backtest(strategy: Any, symbol: str | None = None, timeframe: str | None = N
         from workbench.errors import ValidationError
         from workbench.graph.universe import resolve_symbols, run_universe
 
-        if symbol is not None or symbols is None:
+        if symbols is None:
+            raise ValidationError("portfolio= rules apply to a universe: give symbols=[...] (or a "
+                                  "universe name)", details={"portfolio": sorted(portfolio or {})})
+        if symbol is not None:
             raise ValidationError("give symbol= for one symbol or symbols= (with portfolio=) for a "
                                   "universe, not both", details={"symbol": symbol})
         return run_universe(load_strategy(strategy), resolve_symbols(symbols, timeframe), timeframe,

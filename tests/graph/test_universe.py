@@ -126,6 +126,8 @@ def test_short_signals_and_bad_rules_are_refused_by_name(candles) -> None:  # ty
                     portfolio={"max_position": 2})
     with pytest.raises(ValidationError, match="not both"):
         wb.backtest("sma_crossover", symbol="AAA", symbols=["AAA"], timeframe="1d", candles=candles)
+    with pytest.raises(ValidationError, match="rules apply to a universe"):
+        wb.backtest("sma_crossover", timeframe="1d", candles=candles["AAA"], portfolio={"max_positions": 1})
     with pytest.raises(ValidationError, match="no candles for ZZZ"):
         wb.backtest("sma_crossover", symbols=["AAA", "ZZZ"], timeframe="1d", candles=candles)
     with pytest.raises(ValidationError, match="every symbol is a non-empty string"):
