@@ -70,8 +70,16 @@ def starters() -> list[str]:
 
 def backtest(strategy: Any, symbol: str | None = None, timeframe: str | None = None,
              start: Any = None, end: Any = None, candles: Any = None,
-             params: dict[str, Any] | None = None, settings: dict[str, Any] | None = None) -> Result:
+             params: dict[str, Any] | None = None, settings: dict[str, Any] | None = None,
+             symbols: Any = None, portfolio: dict[str, Any] | None = None) -> Result:
     """Run one backtest of a strategy over cached (or given) candles.
+
+    With ``symbols=[...]`` (or a universe name, see :mod:`workbench.data.universes`) the
+    strategy runs over every symbol on ONE shared cash account and returns a
+    :class:`workbench.graph.universe.PortfolioResult`; ``portfolio={"max_positions": 5,
+    "allocation": "equal", "rebalance_every": 20}`` sets the portfolio rules
+    (:mod:`workbench.graph.universe`), and ``candles`` may then be a dict
+    ``{symbol: DataFrame}``.
 
     Parameters
     ----------
@@ -125,6 +133,19 @@ def backtest(strategy: Any, symbol: str | None = None, timeframe: str | None = N
     """
     from workbench.graph.backtest import run_backtest
 
+    if symbols is not None or portfolio is not None:
+        from workbench.errors import ValidationError
+        from workbench.graph.universe import resolve_symbols, run_universe
+
+        if symbols is None:
+            raise ValidationError("portfolio= rules apply to a universe: give symbols=[...] (or a "
+                                  "universe name)", details={"portfolio": sorted(portfolio or {})})
+        if symbol is not None:
+            raise ValidationError("give symbol= for one symbol or symbols= (with portfolio=) for a "
+                                  "universe, not both", details={"symbol": symbol})
+        return run_universe(load_strategy(strategy), resolve_symbols(symbols, timeframe), timeframe,
+                            start=start, end=end, candles=candles, params=params, settings=settings,
+                            portfolio=portfolio)
     return run_backtest(strategy, symbol=symbol, timeframe=timeframe, start=start, end=end,
                         candles=candles, params=params, settings=settings)
 
@@ -174,8 +195,15 @@ def record(result: Any, strategy: Any = None, *, store: Any = None,
 def sweep(strategy: Any, grid: dict[str, Any], symbol: str | None = None, timeframe: str | None = None,
           start: Any = None, end: Any = None, candles: Any = None,
           params: dict[str, Any] | None = None, settings: dict[str, Any] | None = None,
-          batch_size: int | None = None, progress: bool = True, client: Any = None) -> pd.DataFrame:
+          batch_size: int | None = None, progress: bool = True, client: Any = None,
+          symbols: Any = None, portfolio: dict[str, Any] | None = None) -> pd.DataFrame:
     """Backtest every combination of a parameter grid, keeping only the metrics.
+
+    With ``symbols=`` (a list or a universe name) each combination is a universe
+    backtest on one shared cash account (:func:`backtest`'s ``symbols``/``portfolio``);
+    grid keys ``"portfolio.max_positions"`` etc. sweep the portfolio rules too. These run
+    one combination after another (no dask, no fused kernel), reusing each symbol's
+    unchanged indicator outputs.
 
     Runs in parallel inside the engine (numba ``prange``). With ``client`` the grid runs
     in chunks on a dask cluster and returns the same frame.
@@ -236,6 +264,19 @@ def sweep(strategy: Any, grid: dict[str, Any], symbol: str | None = None, timefr
     from workbench.graph.sweeps import run_sweep
 
     strat = load_strategy(strategy)
+    if symbols is not None:
+        from workbench.errors import ValidationError
+        from workbench.graph.universe import resolve_symbols, sweep_universe
+
+        if symbol is not None or client is not None:
+            raise ValidationError("a universe sweep takes symbols= without symbol= or client=",
+                                  details={"symbol": symbol})
+        syms = resolve_symbols(symbols, timeframe)
+        frame = sweep_universe(strat, grid, syms, timeframe, start=start, end=end, candles=candles,
+                               params=params, settings=settings, portfolio=portfolio, progress=progress)
+        frame.attrs["provenance"] = _provenance(strat, grid, None, timeframe, start, end, params, settings,
+                                                symbols=syms, portfolio=dict(portfolio or {}))
+        return frame
     ctx = load(symbol, timeframe, start, end, candles)
     if client is not None:  # only then is workbench.distributed (and dask) imported
         from workbench.distributed.sweeps import sweep_context

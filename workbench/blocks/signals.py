@@ -25,6 +25,11 @@ def _signal(ctx: Context, inputs: Mapping[str, Any], params: Mapping[str, Any]) 
     return {"signal": np.ascontiguousarray(np.broadcast_to(np.asarray(inputs["signal"], dtype=np.bool_), (ctx.n,)))}
 
 
+def _rank(ctx: Context, inputs: Mapping[str, Any], params: Mapping[str, Any]) -> dict[str, Any]:
+    value = np.asarray(inputs["value"], dtype=np.float64)
+    return {"rank": np.ascontiguousarray(np.broadcast_to(value, (ctx.n,)))}
+
+
 def _stop(ctx: Context, inputs: Mapping[str, Any], params: Mapping[str, Any]) -> dict[str, Any]:
     value = float(params["value"])
     if params["mode"] == "percent":
@@ -76,6 +81,12 @@ BLOCKS: tuple[Block, ...] = (
     _sink("exit_long", "Exit long", "Close the long position when the signal is true."),
     _sink("enter_short", "Enter short", "Open (or keep) a short position when the signal is true."),
     _sink("exit_short", "Exit short", "Close the short position when the signal is true."),
+    Block("rank", "signals", "Portfolio rank",
+          "Universe backtests only: when more symbols signal an entry on a bar than there are free "
+          "position slots (max_positions), the highest value at the signal bar wins (e.g. momentum). "
+          "NaN ranks last; one symbol alone ignores it.",
+          (Port("value", "series_float", "the ranking score per bar (higher = preferred)"),), (), (),
+          _rank, role="signal"),
     _stop_block("stop_loss", "Stop-loss", "Exit when price moves against the position by the distance (checked intrabar on high/low).", 0.05),
     _stop_block("take_profit", "Take-profit", "Exit when price moves in favour of the position by the distance (checked intrabar).", 0.10),
     _stop_block("trailing_stop", "Trailing stop", "Exit when price falls back from its best level since entry by the distance.", 0.05),

@@ -20,6 +20,14 @@ SetOpt = Annotated[list[str] | None, typer.Option(
 CandlesOpt = Annotated[Path | None, typer.Option(
     "--candles", help="read candles from this CSV/Parquet file instead of the cache")]
 JsonOpt = Annotated[bool, typer.Option("--json", help="machine-readable JSON on stdout")]
+SymbolsOpt = Annotated[str | None, typer.Option(
+    "--symbols", help="a universe backtest on one shared cash account: A,B,C or a universe name")]
+MaxPosOpt = Annotated[int | None, typer.Option("--max-positions", help="universe: open positions at most (0 = no limit)")]
+AllocOpt = Annotated[str | None, typer.Option(
+    "--allocation", help="universe: sizing (the strategy's), equal, fixed_fraction or risk")]
+AllocValueOpt = Annotated[float | None, typer.Option(
+    "--alloc-value", help="universe: fraction of equity for fixed_fraction / risk (0.1 = 10%)")]
+RebalanceOpt = Annotated[int | None, typer.Option("--rebalance-every", help="universe: rebalance every N bars (0 = never)")]
 RecordOpt = Annotated[bool, typer.Option(
     "--record", help="keep the run in the record store (counts one backtest against the "
     "plan's daily quota, notifies you)")]
@@ -114,22 +122,40 @@ def register(root: typer.Typer) -> None:
     def backtest_cmd(target: TargetArg, symbol: SymbolOpt = None, timeframe: TimeframeOpt = None,
                      start: StartOpt = None, end: EndOpt = None, sets: SetOpt = None,
                      candles: CandlesOpt = None, as_json: JsonOpt = False,
-                     record: RecordOpt = False) -> None:
+                     record: RecordOpt = False, symbols: SymbolsOpt = None,
+                     max_positions: MaxPosOpt = None, allocation: AllocOpt = None,
+                     alloc_value: AllocValueOpt = None, rebalance_every: RebalanceOpt = None) -> None:
         """Backtest a strategy: a stats table in human formats (12.34%, 3d 4h); --json
-        gives the raw numbers (fractions, seconds)."""
+        gives the raw numbers (fractions, seconds). --symbols A,B,C runs a universe on one
+        shared cash account (portfolio rules: --max-positions, --allocation, ...)."""
         from workbench.api import backtest
         from workbench.api import record as record_run
 
         params, settings = _overrides(sets)
+        rules = {k: v for k, v in (("max_positions", max_positions), ("allocation", allocation),
+                                   ("alloc_value", alloc_value), ("rebalance_every", rebalance_every))
+                 if v is not None}
+        if rules and symbols is None:
+            from workbench.errors import ValidationError
+
+            raise ValidationError("portfolio rules (--max-positions, --allocation, --alloc-value, "
+                                  "--rebalance-every) need --symbols", details={"rules": sorted(rules)})
+        universe: dict[str, Any] = {"symbols": symbols, "portfolio": rules} if symbols is not None else {}
         res = backtest(target, symbol=symbol, timeframe=timeframe, start=start, end=end,
-                       candles=_candles(candles), params=params, settings=settings)
+                       candles=_candles(candles), params=params, settings=settings, **universe)
         kept = record_run(res, target, source="cli") if record else None
         doc = res.to_dict()
         if as_json:
-            echo_json({k: doc[k] for k in ("metrics", "stats", "warnings", "provenance")}
-                      | ({"run_id": kept["run_id"]} if kept else {}))
+            echo_json({k: doc[k] for k in ("metrics", "stats", "warnings", "provenance", "by_symbol")
+                       if k in doc} | ({"run_id": kept["run_id"]} if kept else {}))
             return
         typer.echo(_table({str(k): str(v) for k, v in res.stats().items()}))
+        if "by_symbol" in doc:
+            from workbench.formatting import value as human
+
+            for row in doc["by_symbol"]:
+                typer.echo(f"{row['symbol']:>12}  pnl {row['pnl'] or 0.0:>14,.2f}  trades {row['n_trades']:>5}  "
+                           f"exposure {human('exposure', row['exposure'])}")
         for w in res.warnings:
             typer.echo(f"note: {w}")
         from workbench.formatting import count, date, is_daily

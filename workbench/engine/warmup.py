@@ -64,6 +64,18 @@ def warm_up() -> dict[str, float]:
             simulate(x, hi, lo, x, le, lx, fill_timing=timing)
 
     timed("simulator+metrics", run_sim)
+
+    def run_portfolio() -> None:
+        from workbench.engine.portfolio import simulate_portfolio
+
+        g = np.column_stack([x, x[::-1]])
+        e, f = np.column_stack([le, le]), np.column_stack([lx, lx])
+        for timing in ("close", "next_open"):
+            simulate_portfolio(g, g + 1, g - 1, g, e, f, rank=g, fill_timing=timing, sl=0.01,
+                               tp=np.full(g.shape, 0.02), tsl=0.03, allocation="equal",
+                               max_positions=1, rebalance_every=5)
+
+    timed("portfolio", run_portfolio)
     rules = np.zeros((2, 4, 3), np.int64)
     rules[:, 0] = (OPS["crossed_above"], 0, 1)
     rules[:, 1] = (OPS["crossed_below"], 0, 1)

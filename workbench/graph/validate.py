@@ -304,7 +304,7 @@ def validate(doc: Any) -> list[Problem]:
             for node_id in kinds[exit_kind]:
                 problems.append(Problem(node=node_id, code="exit_without_entry",
                                         message=f"{exit_kind} has nothing to exit: add an {entry_kind} block"))
-    for kind in ("stop_loss", "take_profit", "trailing_stop", "sizing"):
+    for kind in ("stop_loss", "take_profit", "trailing_stop", "sizing", "rank"):
         for node_id in kinds.get(kind, [])[1:]:
             problems.append(Problem(node=node_id, code="duplicate_block",
                                     message=f"only one {kind} block per strategy; remove {node_id!r}"))

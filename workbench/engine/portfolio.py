@@ -1,0 +1,660 @@
+"""The portfolio simulator: one strategy over many symbols on ONE shared cash account.
+
+Arrays are aligned on one timeline: shape ``(n_bars, n_symbols)``, row = a timestamp
+of the union of every symbol's bars, column = a symbol. A NaN close marks "this symbol
+has no bar at this time": it neither trades, nor checks stops, nor is ranked there; its
+holding is valued at its last known close. Fills, fees, slippage, stops and the exit
+rules of one column are those of :mod:`workbench.engine.simulator` (read its docstring),
+long positions only (a short sink is refused by the Python layer).
+
+Order of events in one row (the call sequence)
+    ``fill_timing="close"``: (1) stops of every open position, intrabar, in column
+    order; (2) signal exits at the close; (3) on a rebalance row, sells that bring
+    overweight positions down to their target; (4) entries at the close, best ranked
+    first, while slots and cash last; (5) on a rebalance row, buys that bring underweight
+    positions up to their target (capped by the cash left). Exits always come before
+    entries, so cash freed on a row can fund that row's entries. This equals vectorbt's
+    ``Portfolio.from_signals(..., group_by=True, cash_sharing=True, call_seq="auto")``
+    whenever the entries of a row have equal approximate order values (``size=np.inf``
+    or one ``size_type="value"`` amount), because vectorbt's "auto" sorts each row's
+    orders by approximate value with a stable sort: sells first, ties in column order.
+    vectorbt's DEFAULT call sequence is plain column order (a column's entry may come
+    before another column's exit on the same row and miss that cash); we do not follow
+    it, and the tests compare with ``call_seq="auto"``.
+
+    ``fill_timing="next_open"``: orders decided at a symbol's close fill at that
+    symbol's NEXT bar's open (which may be several rows later when it has gaps): at the
+    open of a row, (1) pending exits, (2) rebalance sells, (3) pending entries ranked by
+    the rank value of their signal bar, (4) rebalance buys; then the stops of every open
+    position intrabar (the fill bar included), then signals at the close become pending.
+
+Portfolio rules
+    ``max_positions`` (0 = no limit): entries beyond the free slots are dropped, the
+    highest ``rank`` (a per-symbol series from the graph, read at the signal bar; NaN
+    ranks last) first; ties and "no ranking" keep column order.
+    ``alloc_mode`` decides each entry's size from the portfolio ``equity`` (cash +
+    holdings at the current prices, after the row's exits):
+
+    - ``ALLOC_SIZING`` (0): the strategy's own sizing rule per entry
+      (``size_mode``/``size_value`` as in the single simulator, with the fraction taken
+      of portfolio equity; ``percent_equity`` 1.0 = all the cash that is left, like
+      vectorbt's ``size=np.inf``).
+    - ``ALLOC_EQUAL`` (1): ``equity / max_positions`` per entry (``equity / n_symbols``
+      without a limit).
+    - ``ALLOC_FIXED_FRACTION`` (2): ``equity * alloc_value`` per entry.
+    - ``ALLOC_RISK`` (3): units = ``equity * alloc_value / (price * stop)`` where stop is
+      the stop-loss fraction at the signal bar (the trailing fraction without one); an
+      entry without a stop is skipped (status flag).
+
+    Every entry is capped at what the cash affords, fees included (no leverage). A buy
+    that spends the cash up to a rounding residue (relative 1e-9, absolute 1e-12) leaves
+    exactly 0, as vectorbt's ``add_nb`` does, so no dust entry follows on other symbols.
+    ``rebalance_every`` = k > 0 (with equal or fixed-fraction allocation): every k-th row
+    (rows k, 2k, ...), each open position that has a bar there is traded back to its
+    target value (units = target / price); the position's trade stays one round trip,
+    its ``entry_price`` the average buy price and ``size`` the largest units held.
+
+Outputs
+    ``equity``, ``cash`` and ``n_open`` per row; optionally (arrays of shape
+    ``(n_bars, n_symbols)``, else ``(1, 1)`` = not recorded) ``position`` (units at the
+    close) and ``contrib`` (the symbol's running P&L: its cash flows so far plus its
+    holding at the last close; ``init_cash + contrib.sum(axis=1) == equity``). Per
+    symbol: ``bars_held`` (rows with a position at the close, among the rows where the
+    symbol has a bar) and ``bars_present``. The trade log is the simulator's plus the
+    column (``T_SYMBOL``).
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+from numba import njit
+
+from workbench.engine.simulator import (
+    EXIT_OPEN,
+    EXIT_SIGNAL,
+    EXIT_STOP_LOSS,
+    EXIT_TAKE_PROFIT,
+    EXIT_TRAILING_STOP,
+    FILL_NEXT_OPEN,
+    N_TRADE_FIELDS,
+    SIZE_FIXED_CASH,
+    SIZE_FIXED_UNITS,
+    SIZE_PERCENT_EQUITY,
+    STATUS_NO_CASH,
+    STATUS_NO_STOP_FOR_RISK,
+    STATUS_SIZE_CAPPED,
+    T_ENTRY_IDX,
+    T_ENTRY_PRICE,
+    T_EXIT_IDX,
+    T_EXIT_PRICE,
+    T_FEES,
+    T_PNL,
+    T_REASON,
+    T_RET,
+    T_SIDE,
+    T_SIZE,
+)
+from workbench.errors import ValidationError
+
+ALLOC_SIZING = 0
+ALLOC_EQUAL = 1
+ALLOC_FIXED_FRACTION = 2
+ALLOC_RISK = 3
+ALLOCATIONS = {"sizing": ALLOC_SIZING, "equal": ALLOC_EQUAL,
+               "fixed_fraction": ALLOC_FIXED_FRACTION, "risk": ALLOC_RISK}
+
+STATUS_NO_SLOT = 8  # an entry was dropped: every slot (max_positions) was taken
+
+T_SYMBOL = N_TRADE_FIELDS  # the column of the trade
+N_PORTFOLIO_TRADE_FIELDS = N_TRADE_FIELDS + 1
+
+# per-symbol state rows (state[ROW, j])
+S_UNITS, S_BUY_VALUE, S_BUY_UNITS, S_SELL_VALUE, S_FEES, S_FLOW = 0, 1, 2, 3, 4, 5
+S_REF, S_PEAK, S_SL, S_TP, S_TSL, S_ENTRY_I, S_MAX_UNITS, S_LAST = 6, 7, 8, 9, 10, 11, 12, 13
+N_STATE = 14
+
+
+class PortfolioSim(NamedTuple):
+    """Arrays out of :func:`simulate_portfolio` (see the module docstring)."""
+
+    equity: np.ndarray
+    cash: np.ndarray
+    n_open: np.ndarray
+    position: np.ndarray
+    contrib: np.ndarray
+    bars_held: np.ndarray
+    bars_present: np.ndarray
+    symbol: np.ndarray
+    entry_idx: np.ndarray
+    exit_idx: np.ndarray
+    side: np.ndarray
+    size: np.ndarray
+    entry_price: np.ndarray
+    exit_price: np.ndarray
+    fees: np.ndarray
+    pnl: np.ndarray
+    ret: np.ndarray
+    exit_reason: np.ndarray
+    status: int
+
+
+@njit(cache=True)
+def _f2(a: np.ndarray, i: int, j: int) -> float:
+    """a[i, j], or a[0, 0] for a (1, 1) array (one constant everywhere)."""
+    return a[0, 0] if a.shape[0] == 1 else a[i, j]
+
+
+@njit(cache=True)
+def _buy_nb(st: np.ndarray, j: int, units: float, px: float, fees: float, cash: float) -> float:
+    fee = units * px * fees
+    st[S_UNITS, j] += units
+    st[S_BUY_VALUE, j] += units * px
+    st[S_BUY_UNITS, j] += units
+    st[S_FEES, j] += fee
+    st[S_FLOW, j] -= units * px + fee
+    if st[S_UNITS, j] > st[S_MAX_UNITS, j]:
+        st[S_MAX_UNITS, j] = st[S_UNITS, j]
+    spent = units * px + fee
+    if abs(cash - spent) <= max(1e-9 * max(abs(cash), spent), 1e-12):
+        return 0.0  # all of the cash: no rounding dust left to fund a dust entry (vectorbt's rule)
+    return cash - spent
+
+
+@njit(cache=True)
+def _sell_part_nb(st: np.ndarray, j: int, units: float, px: float, fees: float, cash: float) -> float:
+    fee = units * px * fees
+    st[S_UNITS, j] -= units
+    st[S_SELL_VALUE, j] += units * px
+    st[S_FEES, j] += fee
+    st[S_FLOW, j] += units * px - fee
+    return cash + units * px - fee
+
+
+@njit(cache=True)
+def _close_nb(trades: np.ndarray, k: int, st: np.ndarray, j: int, i: int, px: float,
+              fees: float, reason: int, cash: float) -> tuple[float, int]:
+    """Sell all of column ``j`` at fill price ``px`` on row ``i``; log the round trip."""
+    units = st[S_UNITS, j]
+    fee = units * px * fees
+    cash += units * px - fee
+    st[S_FLOW, j] += units * px - fee
+    total_fees = st[S_FEES, j] + fee
+    buy_value = st[S_BUY_VALUE, j]
+    if st[S_SELL_VALUE, j] == 0.0 and st[S_BUY_UNITS, j] == units:  # one buy, one sell
+        pnl = (units * px - buy_value) - st[S_FEES, j] - fee
+    else:
+        pnl = st[S_SELL_VALUE, j] + units * px - buy_value - total_fees
+    trades[T_ENTRY_IDX, k] = st[S_ENTRY_I, j]
+    trades[T_EXIT_IDX, k] = i
+    trades[T_SIDE, k] = 1.0
+    trades[T_SIZE, k] = st[S_MAX_UNITS, j]
+    trades[T_ENTRY_PRICE, k] = buy_value / st[S_BUY_UNITS, j]
+    trades[T_EXIT_PRICE, k] = px
+    trades[T_FEES, k] = total_fees
+    trades[T_PNL, k] = pnl
+    trades[T_RET, k] = pnl / buy_value if buy_value != 0.0 else np.nan
+    trades[T_REASON, k] = reason
+    trades[T_SYMBOL, k] = j
+    for r in (S_UNITS, S_BUY_VALUE, S_BUY_UNITS, S_SELL_VALUE, S_FEES, S_MAX_UNITS):
+        st[r, j] = 0.0
+    st[S_SL, j] = np.nan
+    st[S_TP, j] = np.nan
+    st[S_TSL, j] = np.nan
+    return cash, k + 1
+
+
+@njit(cache=True)
+def _stop_hit_nb(st: np.ndarray, j: int, o: float, h: float, lo: float) -> tuple[float, int]:
+    """The long stop/target hit in a bar (price, reason) or (NaN, 0); the single
+    simulator's rule: protective stop (SL or trailing, the nearer) before take-profit,
+    a gap through the level fills at the open."""
+    ref = st[S_REF, j]
+    sl_f = st[S_SL, j]
+    tp_f = st[S_TP, j]
+    tsl_f = st[S_TSL, j]
+    hit = np.nan
+    reason = 0
+    stop = -np.inf
+    if sl_f == sl_f:
+        stop = ref * (1.0 - sl_f)
+        reason = EXIT_STOP_LOSS
+    if tsl_f == tsl_f and st[S_PEAK, j] * (1.0 - tsl_f) > stop:
+        stop = st[S_PEAK, j] * (1.0 - tsl_f)
+        reason = EXIT_TRAILING_STOP
+    if stop > -np.inf:
+        if o <= stop:
+            hit = o
+        elif lo <= stop:
+            hit = stop
+    if hit != hit and tp_f == tp_f:
+        target = ref * (1.0 + tp_f)
+        if o >= target:
+            hit = o
+            reason = EXIT_TAKE_PROFIT
+        elif h >= target:
+            hit = target
+            reason = EXIT_TAKE_PROFIT
+    if hit != hit:
+        reason = 0
+    return hit, reason
+
+
+@njit(cache=True)
+def _equity_nb(st: np.ndarray, cash: float) -> float:
+    eq = cash
+    for j in range(st.shape[1]):
+        if st[S_UNITS, j] != 0.0:
+            eq += st[S_UNITS, j] * st[S_LAST, j]
+    return eq
+
+
+@njit(cache=True)
+def _target_nb(alloc_mode: int, alloc_value: float, equity: float, max_positions: int,
+               m: int) -> float:
+    if alloc_mode == ALLOC_EQUAL:
+        return equity / (max_positions if max_positions > 0 else m)
+    return equity * alloc_value
+
+
+@njit(cache=True)
+def _rebalance_nb(st: np.ndarray, row_px: np.ndarray, present: np.ndarray, sells: bool,
+                  target: float, fees: float, slippage: float, cash: float) -> float:
+    """Trade every open, present position towards ``target`` value: the sells
+    (``sells=True``) or the buys (capped by the cash)."""
+    for j in range(st.shape[1]):
+        units = st[S_UNITS, j]
+        if units == 0.0 or not present[j]:
+            continue
+        raw = row_px[j]
+        want = target / raw
+        if sells and units > want:
+            px = raw * (1.0 - slippage)
+            cash = _sell_part_nb(st, j, units - want, px, fees, cash)
+        elif not sells and units < want:
+            px = raw * (1.0 + slippage)
+            extra = min(want - units, max(cash, 0.0) / (px * (1.0 + fees)))
+            if extra > 0.0:
+                cash = _buy_nb(st, j, extra, px, fees, cash)
+    return cash
+
+
+@njit(cache=True)
+def _entries_nb(
+    st: np.ndarray, cand: np.ndarray, n_cand: int, keys: np.ndarray, sig_row: np.ndarray,
+    i: int, row_px: np.ndarray, cash: float, n_open: int, fees: float, slippage: float,
+    size_mode: int, size_value: float, alloc_mode: int, alloc_value: float,
+    max_positions: int, sl: np.ndarray, tp: np.ndarray, tsl: np.ndarray, status: int,
+) -> tuple[float, int, int]:
+    """Open the candidate columns ``cand[:n_cand]`` (ranked by ``keys``, highest first,
+    stable) at the raw prices ``row_px``; returns ``(cash, n_open, status)``."""
+    m = st.shape[1]
+    # stable insertion sort, descending key (NaN keys were mapped to -inf)
+    for a in range(1, n_cand):
+        c = cand[a]
+        kv = keys[a]
+        b = a - 1
+        while b >= 0 and keys[b] < kv:
+            cand[b + 1] = cand[b]
+            keys[b + 1] = keys[b]
+            b -= 1
+        cand[b + 1] = c
+        keys[b + 1] = kv
+    equity = _equity_nb(st, cash)
+    for a in range(n_cand):
+        j = cand[a]
+        if max_positions > 0 and n_open >= max_positions:
+            status |= STATUS_NO_SLOT
+            continue
+        s = sig_row[j]
+        raw = row_px[j]
+        px = raw * (1.0 + slippage)
+        if cash <= 0.0 or not px > 0.0:
+            status |= STATUS_NO_CASH
+            continue
+        stop = _f2(sl, s, j)
+        if not stop > 0.0:
+            stop = _f2(tsl, s, j)
+        affordable = cash / (px * (1.0 + fees))
+        if alloc_mode == ALLOC_SIZING:
+            if size_mode == SIZE_PERCENT_EQUITY:
+                units = equity * size_value / (px * (1.0 + fees))
+            elif size_mode == SIZE_FIXED_CASH:
+                units = size_value / px
+            elif size_mode == SIZE_FIXED_UNITS:
+                units = size_value
+            else:
+                if not stop > 0.0:
+                    status |= STATUS_NO_STOP_FOR_RISK
+                    continue
+                units = equity * size_value / (px * stop)
+        elif alloc_mode == ALLOC_RISK:
+            if not stop > 0.0:
+                status |= STATUS_NO_STOP_FOR_RISK
+                continue
+            units = equity * alloc_value / (px * stop)
+        else:
+            units = _target_nb(alloc_mode, alloc_value, equity, max_positions, m) / (px * (1.0 + fees))
+        if units >= affordable:
+            if units > affordable and not (alloc_mode == ALLOC_SIZING
+                                           and size_mode == SIZE_PERCENT_EQUITY):
+                status |= STATUS_SIZE_CAPPED
+            units = affordable
+        if not units > 0.0:
+            status |= STATUS_NO_CASH
+            continue
+        cash = _buy_nb(st, j, units, px, fees, cash)
+        n_open += 1
+        st[S_ENTRY_I, j] = i
+        st[S_REF, j] = raw
+        st[S_PEAK, j] = raw
+        st[S_SL, j] = _f2(sl, s, j)
+        st[S_TP, j] = _f2(tp, s, j)
+        st[S_TSL, j] = _f2(tsl, s, j)
+    return cash, n_open, status
+
+
+@njit(cache=True)
+def portfolio_nb(
+    open_: np.ndarray, high: np.ndarray, low: np.ndarray, close: np.ndarray,
+    entries: np.ndarray, exits: np.ndarray, rank: np.ndarray,
+    sl: np.ndarray, tp: np.ndarray, tsl: np.ndarray,
+    init_cash: float, fees: float, slippage: float, fill_timing: int,
+    size_mode: int, size_value: float, alloc_mode: int, alloc_value: float,
+    max_positions: int, rebalance_every: int,
+    equity: np.ndarray, cash_out: np.ndarray, n_open_out: np.ndarray,
+    position: np.ndarray, contrib: np.ndarray,
+    bars_held: np.ndarray, bars_present: np.ndarray,
+) -> tuple[np.ndarray, int, int]:
+    """The portfolio kernel; semantics in the module docstring. Returns
+    ``(trades, n_trades, status)``, trades of shape (N_PORTFOLIO_TRADE_FIELDS, cap)."""
+    n, m = close.shape
+    rec_pos = position.shape[0] == n
+    rec_con = contrib.shape[0] == n
+    has_rank = rank.shape[0] == n
+    next_open = fill_timing == FILL_NEXT_OPEN
+    rebalance = rebalance_every > 0 and (alloc_mode == ALLOC_EQUAL
+                                         or alloc_mode == ALLOC_FIXED_FRACTION)
+    cap = 1
+    for i in range(n):
+        for j in range(m):
+            if entries[i, j]:
+                cap += 1
+    trades = np.empty((N_PORTFOLIO_TRADE_FIELDS, cap))
+    k = 0
+    status = 0
+    st = np.zeros((N_STATE, m))
+    for j in range(m):
+        st[S_SL, j] = np.nan
+        st[S_TP, j] = np.nan
+        st[S_TSL, j] = np.nan
+        st[S_LAST, j] = np.nan
+        bars_held[j] = 0
+        bars_present[j] = 0
+    pend_exit = np.zeros(m, dtype=np.bool_)
+    pend_entry = np.zeros(m, dtype=np.bool_)
+    pend_sig = np.zeros(m, dtype=np.int64)
+    pend_key = np.zeros(m)
+    cand = np.empty(m, dtype=np.int64)
+    keys = np.empty(m)
+    sig_row = np.zeros(m, dtype=np.int64)
+    present = np.zeros(m, dtype=np.bool_)
+    row_px = np.empty(m)
+    cash = init_cash
+    n_open = 0
+
+    for i in range(n):
+        reb = rebalance and i > 0 and i % rebalance_every == 0
+        for j in range(m):
+            present[j] = close[i, j] == close[i, j]
+        # 1) next_open: what earlier closes decided fills at this open
+        if next_open:
+            for j in range(m):
+                if present[j]:
+                    row_px[j] = open_[i, j]
+                    st[S_LAST, j] = open_[i, j]
+            for j in range(m):
+                if present[j] and pend_exit[j]:
+                    pend_exit[j] = False
+                    if st[S_UNITS, j] != 0.0:
+                        px = row_px[j] * (1.0 - slippage)
+                        cash, k = _close_nb(trades, k, st, j, i, px, fees, EXIT_SIGNAL, cash)
+                        n_open -= 1
+            if reb:
+                cash = _rebalance_nb(st, row_px, present, True,
+                                     _target_nb(alloc_mode, alloc_value, _equity_nb(st, cash),
+                                                max_positions, m), fees, slippage, cash)
+            n_cand = 0
+            for j in range(m):
+                if present[j] and pend_entry[j]:
+                    pend_entry[j] = False
+                    if st[S_UNITS, j] == 0.0:
+                        cand[n_cand] = j
+                        keys[n_cand] = pend_key[j]
+                        sig_row[j] = pend_sig[j]
+                        n_cand += 1
+            if n_cand > 0:
+                cash, n_open, status = _entries_nb(
+                    st, cand, n_cand, keys, sig_row, i, row_px, cash, n_open, fees, slippage,
+                    size_mode, size_value, alloc_mode, alloc_value, max_positions,
+                    sl, tp, tsl, status)
+            if reb:
+                cash = _rebalance_nb(st, row_px, present, False,
+                                     _target_nb(alloc_mode, alloc_value, _equity_nb(st, cash),
+                                                max_positions, m), fees, slippage, cash)
+        # 2) stops, intrabar (next_open: the fill bar too; close: from the bar after entry)
+        for j in range(m):
+            if not present[j] or st[S_UNITS, j] == 0.0:
+                continue
+            if not next_open and st[S_ENTRY_I, j] == i:
+                continue
+            if st[S_SL, j] == st[S_SL, j] or st[S_TP, j] == st[S_TP, j] or st[S_TSL, j] == st[S_TSL, j]:
+                hit, reason = _stop_hit_nb(st, j, open_[i, j], high[i, j], low[i, j])
+                if hit == hit:
+                    px = hit if reason == EXIT_TAKE_PROFIT else hit * (1.0 - slippage)
+                    cash, k = _close_nb(trades, k, st, j, i, px, fees, reason, cash)
+                    n_open -= 1
+                    pend_exit[j] = False
+                    present[j] = False  # this bar's signals are ignored for it
+                    st[S_LAST, j] = close[i, j]
+                elif st[S_TSL, j] == st[S_TSL, j] and high[i, j] > st[S_PEAK, j]:
+                    st[S_PEAK, j] = high[i, j]
+        # 3) signals at the close
+        for j in range(m):
+            if close[i, j] == close[i, j]:
+                st[S_LAST, j] = close[i, j]
+        if next_open:
+            if i < n - 1:
+                for j in range(m):
+                    if not present[j]:
+                        continue
+                    le = entries[i, j]
+                    lx = exits[i, j]
+                    if le and lx:
+                        continue
+                    if st[S_UNITS, j] != 0.0:
+                        if lx:
+                            pend_exit[j] = True
+                    elif le:
+                        pend_entry[j] = True
+                        pend_sig[j] = i
+                        kv = rank[i, j] if has_rank else 0.0
+                        pend_key[j] = kv if kv == kv else -np.inf
+        else:
+            for j in range(m):
+                row_px[j] = close[i, j]
+            for j in range(m):
+                if present[j] and st[S_UNITS, j] != 0.0 and exits[i, j] and not entries[i, j]:
+                    px = close[i, j] * (1.0 - slippage)
+                    cash, k = _close_nb(trades, k, st, j, i, px, fees, EXIT_SIGNAL, cash)
+                    n_open -= 1
+            if reb:
+                cash = _rebalance_nb(st, row_px, present, True,
+                                     _target_nb(alloc_mode, alloc_value, _equity_nb(st, cash),
+                                                max_positions, m), fees, slippage, cash)
+            n_cand = 0
+            for j in range(m):
+                if present[j] and st[S_UNITS, j] == 0.0 and entries[i, j] and not exits[i, j]:
+                    cand[n_cand] = j
+                    kv = rank[i, j] if has_rank else 0.0
+                    keys[n_cand] = kv if kv == kv else -np.inf
+                    sig_row[j] = i
+                    n_cand += 1
+            if n_cand > 0:
+                cash, n_open, status = _entries_nb(
+                    st, cand, n_cand, keys, sig_row, i, row_px, cash, n_open, fees, slippage,
+                    size_mode, size_value, alloc_mode, alloc_value, max_positions,
+                    sl, tp, tsl, status)
+            if reb:
+                cash = _rebalance_nb(st, row_px, present, False,
+                                     _target_nb(alloc_mode, alloc_value, _equity_nb(st, cash),
+                                                max_positions, m), fees, slippage, cash)
+        # 4) marks at the close
+        eq = cash
+        for j in range(m):
+            units = st[S_UNITS, j]
+            if close[i, j] == close[i, j]:
+                bars_present[j] += 1
+                if units != 0.0:
+                    bars_held[j] += 1
+            if units != 0.0:
+                eq += units * st[S_LAST, j]
+            if rec_pos:
+                position[i, j] = units
+            if rec_con:
+                contrib[i, j] = st[S_FLOW, j] + (units * st[S_LAST, j] if units != 0.0 else 0.0)
+        equity[i] = eq
+        cash_out[i] = cash
+        n_open_out[i] = n_open
+
+    for j in range(m):  # still open: marked at the last close, no exit fee
+        if st[S_UNITS, j] != 0.0:
+            units = st[S_UNITS, j]
+            px = st[S_LAST, j]
+            buy_value = st[S_BUY_VALUE, j]
+            if st[S_SELL_VALUE, j] == 0.0 and st[S_BUY_UNITS, j] == units:
+                pnl = (units * px - buy_value) - st[S_FEES, j]
+            else:
+                pnl = st[S_SELL_VALUE, j] + units * px - buy_value - st[S_FEES, j]
+            trades[T_ENTRY_IDX, k] = st[S_ENTRY_I, j]
+            trades[T_EXIT_IDX, k] = n - 1
+            trades[T_SIDE, k] = 1.0
+            trades[T_SIZE, k] = st[S_MAX_UNITS, j]
+            trades[T_ENTRY_PRICE, k] = buy_value / st[S_BUY_UNITS, j]
+            trades[T_EXIT_PRICE, k] = px
+            trades[T_FEES, k] = st[S_FEES, j]
+            trades[T_PNL, k] = pnl
+            trades[T_RET, k] = pnl / buy_value if buy_value != 0.0 else np.nan
+            trades[T_REASON, k] = EXIT_OPEN
+            trades[T_SYMBOL, k] = j
+            k += 1
+    return trades, k, status
+
+
+def _grid_f64(x: np.ndarray, name: str, shape: tuple[int, int]) -> np.ndarray:
+    arr = np.asarray(x)
+    if arr.dtype == np.bool_ or arr.dtype.kind not in "fiu":
+        raise ValidationError(f"{name}: expected numbers (float64), got dtype {arr.dtype}",
+                              details={"param": name, "dtype": str(arr.dtype)})
+    if arr.shape != shape:
+        raise ValidationError(f"{name}: expected shape {shape} (bars, symbols), got {arr.shape}",
+                              details={"param": name, "expected": list(shape), "shape": list(arr.shape)})
+    return np.ascontiguousarray(arr, dtype=np.float64)
+
+
+def _grid_bool(x: np.ndarray, name: str, shape: tuple[int, int]) -> np.ndarray:
+    arr = np.asarray(x)
+    if arr.dtype != np.bool_:
+        raise ValidationError(f"{name}: expected a boolean signal grid, got dtype {arr.dtype}",
+                              details={"param": name, "dtype": str(arr.dtype)})
+    if arr.shape != shape:
+        raise ValidationError(f"{name}: expected shape {shape} (bars, symbols), got {arr.shape}",
+                              details={"param": name, "expected": list(shape), "shape": list(arr.shape)})
+    return np.ascontiguousarray(arr)
+
+
+def _stop_grid(value: np.ndarray | float | None, name: str, shape: tuple[int, int]) -> np.ndarray:
+    if value is None:
+        return np.full((1, 1), np.nan)
+    if np.ndim(value) == 0:
+        v = float(value)  # type: ignore[arg-type]
+        if v == v and not v > 0.0:
+            raise ValidationError(f"{name}: a stop is a positive fraction of the entry price "
+                                  f"(0.02 = 2%), got {v}", details={"param": name, "value": v})
+        return np.full((1, 1), v)
+    arr = _grid_f64(value, name, shape)  # type: ignore[arg-type]
+    if np.any(arr <= 0.0):
+        raise ValidationError(f"{name}: stop fractions must be > 0 (NaN = off)", details={"param": name})
+    return arr
+
+
+def simulate_portfolio(
+    open: np.ndarray, high: np.ndarray, low: np.ndarray, close: np.ndarray,
+    entries: np.ndarray, exits: np.ndarray, *, rank: np.ndarray | None = None,
+    init_cash: float = 10_000.0, fees: float = 0.0, slippage: float = 0.0,
+    fill_timing: str = "next_open", size_mode: str = "percent_equity", size_value: float = 1.0,
+    allocation: str = "sizing", alloc_value: float = 1.0, max_positions: int = 0,
+    rebalance_every: int = 0, sl: np.ndarray | float | None = None,
+    tp: np.ndarray | float | None = None, tsl: np.ndarray | float | None = None,
+    record: bool = True,
+) -> PortfolioSim:
+    """Run one shared-cash backtest over ``(n_bars, n_symbols)`` grids (see the module doc).
+
+    A NaN close marks a missing bar. ``rank``: a float grid (higher = preferred when
+    entries outnumber the free slots). ``record=False`` skips the per-symbol grids
+    ``position`` and ``contrib`` (shape (1, 1) then). Raises ValidationError on bad input.
+    """
+    from workbench.engine import _checks
+    from workbench.engine.simulator import FILL_TIMINGS, SIZE_MODES, SIZE_RISK_PERCENT, _code
+
+    c = np.asarray(close)
+    if c.ndim != 2 or c.shape[0] == 0 or c.shape[1] == 0:
+        raise ValidationError(f"close: expected a (bars, symbols) grid with at least one of each, "
+                              f"got shape {c.shape}", details={"param": "close", "shape": list(c.shape)})
+    shape = (int(c.shape[0]), int(c.shape[1]))
+    o, h, lo, c = (_grid_f64(a, nm, shape) for a, nm in ((open, "open"), (high, "high"),
+                                                          (low, "low"), (close, "close")))
+    le = _grid_bool(entries, "entries", shape)
+    lx = _grid_bool(exits, "exits", shape)
+    rk = np.full((1, 1), np.nan) if rank is None else _grid_f64(rank, "rank", shape)
+    ft = _code(FILL_TIMINGS, fill_timing, "fill_timing")
+    sm = _code(SIZE_MODES, size_mode, "size_mode")
+    am = _code(ALLOCATIONS, allocation, "allocation")
+    cash0 = _checks.fraction(init_cash, "init_cash", low=1e-9)
+    fee = _checks.fraction(fees, "fees", high=0.5)
+    slip = _checks.fraction(slippage, "slippage", high=0.5)
+    sv = _checks.fraction(size_value, "size_value", low=0.0)
+    av = _checks.fraction(alloc_value, "alloc_value", low=0.0)
+    if sv <= 0.0 or (sm == SIZE_PERCENT_EQUITY and sv > 1.0):
+        raise ValidationError(f"size_value: {sv} is out of range for {size_mode!r} (percent_equity "
+                              "takes a fraction in (0, 1], others > 0)",
+                              details={"param": "size_value", "value": sv})
+    if am in (ALLOC_FIXED_FRACTION, ALLOC_RISK) and not 0.0 < av <= 1.0:
+        raise ValidationError(f"alloc_value: {allocation} takes a fraction of equity in (0, 1] "
+                              f"(0.1 = 10%), got {av}", details={"param": "alloc_value", "value": av})
+    for name, v in (("max_positions", max_positions), ("rebalance_every", rebalance_every)):
+        if isinstance(v, bool) or not isinstance(v, int | np.integer) or v < 0:
+            raise ValidationError(f"{name}: a whole number >= 0 (0 = off), got {v!r}",
+                                  details={"param": name, "value": repr(v)})
+    sl_a, tp_a, tsl_a = (_stop_grid(v, nm, shape) for v, nm in ((sl, "sl"), (tp, "tp"), (tsl, "tsl")))
+    needs_stop = am == ALLOC_RISK or (am == ALLOC_SIZING and sm == SIZE_RISK_PERCENT)
+    if needs_stop and np.all(np.isnan(sl_a)) and np.all(np.isnan(tsl_a)):
+        raise ValidationError("risk sizing sizes from the stop distance: give sl (or tsl)",
+                              details={"param": "sl", "allocation": str(allocation)})
+    n, m = shape
+    eq, cash, n_open = np.empty(n), np.empty(n), np.empty(n, dtype=np.int64)
+    grid = (n, m) if record else (1, 1)
+    pos, con = np.empty(grid), np.empty(grid)
+    held, present = np.empty(m, dtype=np.int64), np.empty(m, dtype=np.int64)
+    tr, k, status = portfolio_nb(o, h, lo, c, le, lx, rk, sl_a, tp_a, tsl_a, cash0, fee, slip, ft,
+                                 sm, sv, am, av, int(max_positions), int(rebalance_every),
+                                 eq, cash, n_open, pos, con, held, present)
+    t = tr[:, :k]
+    return PortfolioSim(
+        equity=eq, cash=cash, n_open=n_open, position=pos, contrib=con, bars_held=held,
+        bars_present=present, symbol=t[T_SYMBOL].astype(np.int64),
+        entry_idx=t[T_ENTRY_IDX].astype(np.int64), exit_idx=t[T_EXIT_IDX].astype(np.int64),
+        side=t[T_SIDE].astype(np.int8), size=t[T_SIZE].copy(), entry_price=t[T_ENTRY_PRICE].copy(),
+        exit_price=t[T_EXIT_PRICE].copy(), fees=t[T_FEES].copy(), pnl=t[T_PNL].copy(),
+        ret=t[T_RET].copy(), exit_reason=t[T_REASON].astype(np.int8), status=int(status))

@@ -1,0 +1,348 @@
+"""Universe backtests: one strategy over many symbols on one shared cash account.
+
+The graph's signals are computed per symbol on that symbol's own bars (one pass of each
+kernel per symbol: indicators never see another symbol's gaps), then placed on the
+union of every symbol's timestamps (a symbol with no bar at a time has NaN prices
+there and does not trade) and simulated by :mod:`workbench.engine.portfolio`, whose
+docstring states the call sequence and the portfolio rules.
+
+``portfolio`` rules (a dict; all optional):
+
+- ``max_positions`` (int, 0 = no limit): open positions at most; when more symbols
+  enter on a bar than slots are free, the graph's ``rank`` block decides (highest first),
+  else column order (the order of ``symbols``).
+- ``allocation``: ``sizing`` (default: the strategy's sizing rule, fractions taken of
+  portfolio equity), ``equal`` (equity / max_positions per entry, equity / number of
+  symbols without a limit), ``fixed_fraction`` (``alloc_value`` of equity per entry) or
+  ``risk`` (risk ``alloc_value`` of equity to the stop-loss per entry).
+- ``alloc_value`` (fraction in (0, 1]): for ``fixed_fraction`` and ``risk``.
+- ``rebalance_every`` (bars, 0 = never): with ``equal`` or ``fixed_fraction``, trade
+  open positions back to their target value every that many bars of the timeline.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import UTC, datetime
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from workbench.blocks.spec import Context
+from workbench.errors import UnknownNameError, ValidationError
+from workbench.graph import runner
+from workbench.graph.backtest import index_of_value, prepare, trades_frame
+from workbench.graph.compiler import Plan, SignalSet
+from workbench.graph.strategy import Strategy, graph_sha256
+from workbench.result import Result
+
+PORTFOLIO_KEYS = ("max_positions", "allocation", "alloc_value", "rebalance_every")
+
+
+def portfolio_rules(rules: dict[str, Any] | None) -> dict[str, Any]:
+    """The rules with their defaults; unknown keys raise with a suggestion."""
+    out: dict[str, Any] = {"max_positions": 0, "allocation": "sizing", "alloc_value": 1.0,
+                           "rebalance_every": 0}
+    for key, value in (rules or {}).items():
+        if key not in PORTFOLIO_KEYS:
+            raise UnknownNameError.build("portfolio rule", str(key), list(PORTFOLIO_KEYS))
+        out[key] = value
+    for key in ("max_positions", "rebalance_every"):
+        v = out[key]
+        if isinstance(v, float) and v.is_integer():
+            out[key] = int(v)
+    return out
+
+
+def resolve_symbols(symbols: Any, timeframe: str | None) -> list[str]:
+    """A list of symbols as given, or the symbols of a universe name (see
+    :mod:`workbench.data.universes`); ``"A,B,C"`` is a list too."""
+    from workbench.data.universes import clean_symbols, universe
+
+    if isinstance(symbols, str):
+        if "," in symbols:
+            return clean_symbols(symbols.split(","))
+        return universe(symbols.strip(), timeframe)
+    return clean_symbols(symbols)
+
+
+def _contexts(symbols: list[str], timeframe: str | None, start: Any, end: Any,
+              candles: Any) -> list[Context]:
+    from workbench.graph.data import load
+
+    if candles is None:
+        return [load(s, timeframe, start, end) for s in symbols]
+    if not isinstance(candles, dict):
+        raise ValidationError("with symbols=, candles= is a dict {symbol: DataFrame or Candles}",
+                              details={"type": type(candles).__name__})
+    missing = [s for s in symbols if s not in candles]
+    if missing:
+        raise ValidationError(f"candles: no candles for {', '.join(missing)}",
+                              details={"missing": missing})
+    return [load(s, timeframe, start, end, candles[s]) for s in symbols]
+
+
+def _signals(plan: Plan, ctx: Context, symbol: str, memo: dict[Any, Any] | None = None) -> SignalSet:
+    signals = plan.run(ctx, memo)
+    if signals.short_entries.any() or signals.short_exits.any():
+        nodes = [n.id for n in plan.graph.nodes if n.type in ("enter_short", "exit_short")]
+        raise ValidationError(
+            f"universe backtests trade long only for now; {symbol} has short signals from "
+            f"{', '.join(nodes)}: remove the short blocks or backtest one symbol",
+            details={"symbol": symbol, "nodes": nodes})
+    return signals
+
+
+def _scatter(n: int, rows: list[np.ndarray], columns: list[np.ndarray | None], fill: Any,
+             dtype: Any) -> np.ndarray | None:
+    if all(c is None for c in columns):
+        return None
+    grid = np.full((n, len(rows)), fill, dtype=dtype)
+    for j, (r, c) in enumerate(zip(rows, columns, strict=True)):
+        if c is not None:
+            grid[r, j] = c
+    return grid
+
+
+def run_universe(strategy: Strategy, symbols: list[str], timeframe: str | None, *, start: Any = None,
+                 end: Any = None, candles: Any = None, params: dict[str, Any] | None = None,
+                 settings: dict[str, Any] | None = None,
+                 portfolio: dict[str, Any] | None = None) -> PortfolioResult:
+    """Backtest ``strategy`` over ``symbols`` on one cash account (module docstring)."""
+    ctxs = _contexts(symbols, timeframe, start, end, candles)
+    return _run(strategy, symbols, ctxs, timeframe, params, settings, portfolio_rules(portfolio))
+
+
+def sweep_universe(strategy: Strategy, grid: dict[str, Any], symbols: list[str], timeframe: str | None, *,
+                   start: Any = None, end: Any = None, candles: Any = None,
+                   params: dict[str, Any] | None = None, settings: dict[str, Any] | None = None,
+                   portfolio: dict[str, Any] | None = None, progress: bool = False) -> pd.DataFrame:
+    """One universe backtest per combination of ``grid`` (as :func:`wb.sweep` takes it;
+    ``"portfolio.<rule>"`` keys sweep the portfolio rules too): the swept values, then the
+    portfolio metrics. Candles are read once; each symbol's indicator outputs that a
+    combination does not change are reused (one memo per symbol). A combination that
+    makes the graph or the rules invalid gets NaN metrics and the reason in ``error``."""
+    from tqdm.auto import tqdm
+
+    from workbench.errors import WorkbenchError
+    from workbench.graph.sweeps import expand_grid
+
+    keys, combos = expand_grid(grid)
+    ctxs = _contexts(symbols, timeframe, start, end, candles)
+    memos: list[dict[Any, Any]] = [{} for _ in symbols]
+    names = list(runner.metric_names())
+    rows: list[list[float]] = []
+    errors: list[str | None] = []
+    for combo in tqdm(combos, desc="universe sweep", unit="combo", disable=not progress, leave=False):
+        rules = dict(portfolio or {})
+        over = dict(params or {})
+        for key, value in combo.items():
+            if str(key).startswith("portfolio."):
+                rules[str(key).partition(".")[2]] = value
+            else:
+                over[key] = value
+        try:
+            res = _run(strategy, symbols, ctxs, timeframe, over, settings, portfolio_rules(rules), memos)
+        except UnknownNameError:
+            raise  # a misspelt node, parameter or rule is the caller's, not the combination's
+        except WorkbenchError as exc:
+            rows.append([np.nan] * len(names))
+            errors.append(exc.message)
+            continue
+        rows.append([float(res.metrics.get(k, np.nan)) for k in names])
+        errors.append(None)
+    frame = pd.concat([pd.DataFrame(combos, columns=keys), pd.DataFrame(rows, columns=names)], axis=1)
+    if any(errors):
+        frame["error"] = errors
+    return frame
+
+
+def _run(strategy: Strategy, symbols: list[str], ctxs: list[Context], timeframe: str | None,
+         params: dict[str, Any] | None, settings: dict[str, Any] | None, rules: dict[str, Any],
+         memos: list[dict[Any, Any]] | None = None) -> PortfolioResult:
+    from workbench.engine.portfolio import simulate_portfolio
+
+    doc, plan = prepare(strategy, params, settings)
+    ts = np.unique(np.concatenate([np.asarray(c.ts, dtype=np.int64) for c in ctxs]))
+    n = int(ts.shape[0])
+    rows = [np.searchsorted(ts, np.asarray(c.ts, dtype=np.int64)) for c in ctxs]
+    sigs = [_signals(plan, c, s, memos[j] if memos is not None else None)
+            for j, (c, s) in enumerate(zip(ctxs, symbols, strict=True))]
+    rank_nodes = [node.id for node in plan.graph.nodes if node.type == "rank"]
+    grids = {f: _scatter(n, rows, [getattr(c, f) for c in ctxs], np.nan, np.float64)
+             for f in ("open", "high", "low", "close")}
+    entries = _scatter(n, rows, [s.entries for s in sigs], False, np.bool_)
+    exits = _scatter(n, rows, [s.exits for s in sigs], False, np.bool_)
+    rank = _scatter(n, rows, [s.values[rank_nodes[0]]["rank"] for s in sigs], np.nan, np.float64) \
+        if rank_nodes else None
+    stops = {k: _scatter(n, rows, [getattr(s, f"{k}_stop") for s in sigs], np.nan, np.float64)
+             for k in ("sl", "tp", "tsl")}
+    st = plan.settings
+    sizing = sigs[0].sizing
+
+    def simulate(record: bool) -> Any:
+        return simulate_portfolio(
+            np.asarray(grids["open"]), np.asarray(grids["high"]), np.asarray(grids["low"]),
+            np.asarray(grids["close"]), np.asarray(entries), np.asarray(exits), rank=rank,
+            init_cash=float(st.initial_cash), fees=float(st.fees), slippage=float(st.slippage),
+            fill_timing=st.fill_timing, size_mode=sizing.mode, size_value=float(sizing.value),
+            allocation=rules["allocation"], alloc_value=rules["alloc_value"],
+            max_positions=rules["max_positions"], rebalance_every=rules["rebalance_every"],
+            sl=stops["sl"], tp=stops["tp"], tsl=stops["tsl"], record=record)
+
+    sim = simulate(False)  # the per-symbol grids only when asked for (PortfolioResult)
+    clock = runner.clock_for(timeframe, ts, st.annualization)
+    m = runner.metrics(_MetricView(sim), st, clock)
+    values = {k: float(v) for k, v in m.values.items()}
+    index = pd.DatetimeIndex(ts.view("datetime64[ns]"), name="ts").tz_localize("UTC")
+    close = np.asarray(grids["close"])
+    warnings = [*m.notes, *runner.status_notes(int(sim.status)), *(str(p) for p in plan.warnings)]
+    if sim.status & 8:
+        warnings.append("some entries were dropped: every position slot (max_positions) was taken")
+    digest = hashlib.sha256()
+    for c in ctxs:
+        digest.update(bytes.fromhex(_candles_sha(c)))
+    provenance = {
+        "strategy": strategy.name, "source": strategy.source, "graph_sha256": graph_sha256(doc),
+        "candles_sha256": digest.hexdigest(), "params": {**(params or {})},
+        "resolved_params": {nd.id: dict(plan.steps[plan.node_step[nd.id]].params) for nd in plan.graph.nodes},
+        "settings": st.model_dump(mode="json"), "engine_version": runner.engine_version(),
+        "symbol": None, "symbols": list(symbols), "portfolio": rules,
+        "ranking": rank_nodes[0] if rank_nodes else None,
+        "timeframe": clock.timeframe or timeframe, "annualization": clock.describe(),
+        "start": index_of_value(ts[0]).isoformat(), "end": index_of_value(ts[-1]).isoformat(),
+        "n_bars": n, "n_bars_per_symbol": {s: int(c.n) for s, c in zip(symbols, ctxs, strict=True)},
+        "run_at": datetime.now(UTC).isoformat(),
+    }
+    return PortfolioResult(sim, index, close, list(symbols), values, warnings, provenance,
+                           grids=lambda: simulate(True))
+
+
+def _candles_sha(ctx: Context) -> str:
+    from workbench.graph.data import candles_sha256
+
+    return candles_sha256(ctx)
+
+
+class _MetricView:
+    """The portfolio run as :func:`runner.metrics` reads a single run: ``position`` is the
+    number of open positions (exposure = bars with any position)."""
+
+    def __init__(self, sim: Any) -> None:
+        self.equity = sim.equity
+        self.position = sim.n_open.astype(np.float64)
+        self.pnl, self.ret, self.exit_reason = sim.pnl, sim.ret, sim.exit_reason
+
+
+def _equal_weight_index(close: np.ndarray) -> np.ndarray:
+    """Buy-and-hold of the universe in equal parts from each symbol's first bar (the
+    stats' benchmark): the mean of each symbol's close relative to its first close."""
+    frame = pd.DataFrame(close)
+    first = frame.bfill().iloc[0].to_numpy()
+    rel = frame.ffill().to_numpy() / first
+    rel[np.isnan(rel)] = 1.0
+    return np.ascontiguousarray(rel.mean(axis=1))
+
+
+class PortfolioResult(Result):
+    """A universe backtest: the :class:`Result` of the portfolio (equity, metrics, trades
+    with a ``symbol`` column, ``position`` = number of open positions) plus
+    ``symbols``, ``contribution`` (per-symbol running P&L, one column per symbol; they sum
+    to ``equity - initial_cash``), ``holdings`` (units held per symbol) and
+    ``by_symbol`` (per symbol: P&L contribution, trades, exposure = share of the
+    symbol's bars with a position, bars)."""
+
+    def __init__(self, sim: Any, index: pd.DatetimeIndex, close: np.ndarray, symbols: list[str],
+                 values: dict[str, float], warnings: list[str], provenance: dict[str, Any],
+                 grids: Any = None) -> None:
+        from workbench.engine.stats import compute_stats
+
+        self.symbols = symbols
+        self._sim = sim
+        self._grids = grids  # reruns the (deterministic) kernel with the per-symbol grids
+        self._close_grid = close
+
+        def trades() -> pd.DataFrame:
+            frame = trades_frame(sim, index)
+            codes = pd.Categorical.from_codes(sim.symbol, pd.Index(symbols))
+            frame.insert(0, "symbol", pd.Series(codes, index=frame.index))
+            return frame
+
+        super().__init__(
+            metrics=lambda: pd.Series(values, name="metrics", dtype="float64"),
+            trades=trades,
+            equity=lambda: pd.Series(sim.equity, index=index, name="equity", copy=False),
+            position=lambda: pd.Series(sim.n_open, index=index, name="open_positions"),
+            close=lambda: pd.DataFrame(close, index=index,  # type: ignore[arg-type,return-value]
+                                       columns=pd.Index(symbols, name="symbol")),
+            warnings=warnings, provenance_fields=provenance,
+            stat_values=lambda: compute_stats(index.asi8, _equal_weight_index(close), sim.fees,
+                                              sim.ret, sim.entry_idx, sim.exit_idx, sim.exit_reason))
+        self._index = index
+
+    def _recorded(self) -> Any:
+        """The run with its per-symbol grids: built on first access by running the
+        kernel again with them (the same run: it is deterministic), so a result that
+        only shows metrics and trades never holds two (bars x symbols) float grids."""
+        if self._sim.contrib.shape[0] != self._sim.equity.shape[0] and self._grids is not None:
+            self._sim = self._grids()
+            self._grids = None
+        return self._sim
+
+    @property
+    def contribution(self) -> pd.DataFrame:
+        """Per-symbol running P&L (cash flows so far + holding at the last close)."""
+        return pd.DataFrame(self._recorded().contrib, index=self._index,
+                            columns=pd.Index(self.symbols, name="symbol"))
+
+    @property
+    def holdings(self) -> pd.DataFrame:
+        """Units held per symbol at each bar's close."""
+        return pd.DataFrame(self._recorded().position, index=self._index,
+                            columns=pd.Index(self.symbols, name="symbol"))
+
+    @property
+    def by_symbol(self) -> pd.DataFrame:
+        """One row per symbol: ``pnl`` (its contribution at the end: the P&L of its
+        trades, the open one marked at the last close), ``n_trades``,
+        ``exposure`` (fraction of its bars with a position), ``bars``."""
+        sim = self._sim
+        counts = np.bincount(sim.symbol, minlength=len(self.symbols))
+        present = sim.bars_present.astype(np.float64)
+        with np.errstate(invalid="ignore", divide="ignore"):
+            exposure = np.where(present > 0, sim.bars_held / present, np.nan)
+        pnl = np.bincount(sim.symbol, weights=sim.pnl, minlength=len(self.symbols))
+        return pd.DataFrame({"pnl": pnl, "n_trades": counts, "exposure": exposure,
+                             "bars": sim.bars_present},
+                            index=pd.Index(self.symbols, name="symbol"))
+
+    def __repr__(self) -> str:
+        return super().__repr__().replace("<Result", f"<PortfolioResult {len(self.symbols)} symbols", 1)
+
+    def to_dict(self, max_points: int | None = None) -> dict[str, Any]:
+        """As :meth:`Result.to_dict`, plus ``by_symbol`` rows."""
+        from workbench.jsonable import plain
+
+        out = super().to_dict(max_points)
+        out["by_symbol"] = plain(self.by_symbol.reset_index().to_dict(orient="records"))
+        return out
+
+    def plot(self, width: int = 800) -> Any:
+        """Portfolio equity and drawdown, and each symbol's running P&L contribution."""
+        from workbench.notebook_resources import use_jupyter_server
+
+        use_jupyter_server()
+        try:
+            import hvplot.pandas  # noqa: F401
+        except ImportError as exc:  # pragma: no cover - the app extra is missing
+            from workbench.errors import MissingDependencyError
+
+            raise MissingDependencyError.for_extra("hvplot", "app") from exc
+        eq = self.equity.hvplot.line(title="Portfolio equity", ylabel="equity", width=width, height=220)
+        dd = self.drawdown.hvplot.area(title="Drawdown", ylabel="drawdown (fraction)", width=width,
+                                       height=160, color="firebrick", alpha=0.5)
+        per = self.contribution.hvplot.line(title="P&L contribution per symbol", ylabel="P&L",
+                                            width=width, height=260)
+        return (eq + dd + per).cols(1)
+
