@@ -475,6 +475,15 @@ class RevokedToken(Record):
     """One revoked JWT (the deny-list), by the user it was issued to and its ``jti``."""
 
     __table__ = "revoked_tokens"
+    __json__ = frozenset()
+
+    id: uuid.UUID = Field(default_factory=new_id)
+    user_id: uuid.UUID
+    jti: str
+    expires_at: datetime | None = None
+    revoked_at: datetime = Field(default_factory=utcnow)
+
+
 class OnboardingState(Record):
     """What a profile's first-run checklist cannot read from other records: whether the
     user dismissed it, and when they first opened the results of a run of their own.
@@ -490,9 +499,13 @@ class OnboardingState(Record):
 
     id: uuid.UUID = Field(default_factory=new_id)
     user_id: uuid.UUID
-    jti: str
-    expires_at: datetime | None = None
-    revoked_at: datetime = Field(default_factory=utcnow)
+    dismissed_at: datetime | None = None
+    results_opened_at: datetime | None = None
+    results_run_id: uuid.UUID | None = None
+    created_at: datetime = Field(default_factory=utcnow)
+    updated_at: datetime = Field(default_factory=utcnow)
+
+
 class BillingCustomer(Record):
     """A Stripe customer's subscription state (``id`` = Stripe's ``cus_...``), kept even
     before a checkout links it to a profile, so events in any order end in one state.
@@ -509,9 +522,6 @@ class BillingCustomer(Record):
     tier: PlanTier | None = None
     period_end: datetime | None = None
     event_at: datetime | None = None
-    dismissed_at: datetime | None = None
-    results_opened_at: datetime | None = None
-    results_run_id: uuid.UUID | None = None
     created_at: datetime = Field(default_factory=utcnow)
     updated_at: datetime = Field(default_factory=utcnow)
 

@@ -927,6 +927,8 @@ class RevokedTokenRepo(Repo[RevokedToken]):
 
     def is_revoked(self, user_id: uuid.UUID | str, jti: str) -> bool:
         return bool(self._select({"user_id": _uuid(user_id), "jti": jti}, order=(), limit=1))
+
+
 class OnboardingRepo(Repo[OnboardingState]):
     """One row per profile: what its first-run checklist cannot derive from other records
     (see :mod:`workbench.runs.onboarding`)."""
