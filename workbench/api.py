@@ -116,6 +116,14 @@ def backtest(strategy: Any, symbol: str | None = None, timeframe: str | None = N
           ``auto`` is the data's observed bars per calendar year, ``"365"``/``"252"``
           that many trading days of bars, a number the bars per year itself. CAGR is
           always taken over the calendar time the data spans.
+    symbols : list of str, str, optional
+        A universe instead of one ``symbol``: a list, ``"A,B,C"``, or a universe name
+        (``$WORKBENCH_HOME/universes.json``; ``"all"`` is every cached symbol at
+        ``timeframe``). Signals are computed per symbol and orders share one cash account
+        (see :mod:`workbench.engine.portfolio`); the result is a ``PortfolioResult``.
+    portfolio : dict, optional
+        Universe rules: ``max_positions``, ``allocation`` (``sizing``, ``equal``,
+        ``fixed_fraction``, ``risk``), ``alloc_value``, ``rebalance_every`` (bars).
 
     Returns
     -------
@@ -253,6 +261,14 @@ def sweep(strategy: Any, grid: dict[str, Any], symbol: str | None = None, timefr
     client : dask.distributed.Client or str, optional
         A dask client or scheduler address (``tcp://host:8786``); see
         :mod:`workbench.distributed`.
+    symbols : list of str, str, optional
+        A universe instead of one ``symbol``: a list, ``"A,B,C"``, or a universe name
+        (``$WORKBENCH_HOME/universes.json``; ``"all"`` is every cached symbol at
+        ``timeframe``). Signals are computed per symbol and orders share one cash account
+        (see :mod:`workbench.engine.portfolio`); the result is a ``PortfolioResult``.
+    portfolio : dict, optional
+        Universe rules: ``max_positions``, ``allocation`` (``sizing``, ``equal``,
+        ``fixed_fraction``, ``risk``), ``alloc_value``, ``rebalance_every`` (bars).
 
     Returns
     -------

@@ -27,9 +27,9 @@ LANGUAGE sql STABLE SECURITY DEFINER SET search_path = '' AS $$
       OR EXISTS (SELECT 1 FROM public.backtest_runs r
                   WHERE r.id = p_run_id AND r.owner_id = auth.uid())
 $$;
-REVOKE ALL ON FUNCTION public.workbench_owns_backtest(uuid) FROM PUBLIC;
+REVOKE ALL ON FUNCTION public.workbench_owns_backtest(uuid) FROM PUBLIC, anon;
 GRANT EXECUTE ON FUNCTION public.workbench_owns_backtest(uuid)
-  TO anon, authenticated, service_role;
+  TO authenticated, service_role;
 
 -- grants: reset (Supabase's default privileges give ALL to anon/authenticated), then
 -- exactly what the owner needs; anon gets nothing
