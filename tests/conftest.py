@@ -21,6 +21,19 @@ pytest_plugins = ["tests._postgres"]
 os.environ.setdefault("NUMBA_CACHE_DIR", str(ROOT / ".cache" / "numba"))
 
 
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]):  # type: ignore[no-untyped-def]
+    """Under CI a skip is a failure: whatever a test needs (chromium, PostgreSQL, node,
+    axe-core, playwright) is installed by the project's own files, so a skip there means
+    an install step is missing."""
+    outcome = yield
+    report = outcome.get_result()
+    if report.skipped and os.environ.get("CI", "").lower() in ("1", "true", "yes") \
+            and not hasattr(report, "wasxfail"):
+        report.outcome = "failed"
+        report.longrepr = f"skipped under CI (a missing install step?): {report.longrepr}"
+
+
 @pytest.fixture(autouse=True)
 def workbench_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """Every test gets its own WORKBENCH_HOME (cache file, local store, outputs)."""

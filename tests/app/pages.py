@@ -8,9 +8,11 @@ from __future__ import annotations
 import time
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlparse
+from urllib.parse import parse_qs, urlparse
 
 import requests
+
+from workbench.app.urls import HOME  # the page whose address has no page=
 
 TIMEOUT = 60_000  # ms: the served app shares two cores with other work
 LOCAL_HOSTS = {"127.0.0.1"}
@@ -54,9 +56,13 @@ class Tab:
         return self.page
 
     def nav(self, page_slug: str) -> None:
-        """Click a page in the navigation and wait until it is the open one."""
+        """Click a page in the navigation and wait until the server shows it: the button
+        turns active in the browser at once, but only the server writes ``page=`` into the
+        address (two quick clicks can reach it as one change, the last)."""
         self.page.locator(".wb-nav .bk-btn", has_text=LABELS[page_slug]).click()
         self.active(page_slug).wait_for()
+        self.page.wait_for_url(lambda u: parse_qs(urlparse(u).query).get(
+            "page", [HOME]) == [page_slug])
 
     def active(self, page_slug: str) -> Any:
         """The navigation button of the open page."""

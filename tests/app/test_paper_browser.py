@@ -4,7 +4,7 @@ against a real ``workbench serve``.
 Delivery settings are saved on the Notifications page (a real webhook receiver on
 127.0.0.1 gets the alerts afterwards); a paper run is created from the form of a saved
 strategy version with only the drawdown alert ticked; the test ticks it twice through the
-tick service (papermill, as the scheduler does); the page shows the summary, the equity
+tick service (papermill, as the scheduler does); the open page shows by itself the summary, the equity
 chart and the tick list, an older tick's notebook opens, Stop asks first, Resume works.
 Screenshots go to test-artifacts/.
 """
@@ -123,8 +123,7 @@ def test_paper_run_from_the_form_ticks_notebooks_stop_resume_and_webhook(
     # -- tick it twice through the tick service ------------------------------------------
     ticked = _py(tab.served.home, TICK)
     assert ticked["status"] == ["succeeded", "succeeded"], ticked
-    tab.nav("notifications")
-    tab.nav("paper-trading")
+    # the open page follows the ticks by itself (no click: it polls while open)
     summary = page.locator(".wb-paper-summary")
     expect(summary).to_contain_text("Equity", timeout=T)
     expect(summary).to_contain_text("succeeded", timeout=T)

@@ -82,6 +82,29 @@ def test_page_renders_summary_ticks_equity_and_confirms_stop(session: AppSession
     assert st.paper_runs.get(run.id).status == "active" and page.state.error == ""
 
 
+def test_open_page_follows_ticks_without_a_click(session: AppSession) -> None:
+    """The scheduler ticks while the page is open: the next poll reloads the detail, and a
+    poll with nothing new leaves it alone."""
+    from workbench.app.views.paper_page import PaperPage
+    from workbench.paper import runner
+    from workbench.runs.paper import create_run
+
+    saved = _save(session)
+    st = services.store(session.principal)
+    run = create_run(st, version_id=saved["version_id"], symbol="GOOG", timeframe="1d",
+                     schedule="* * * * *", warmup_bars=120, anchor="2026-01-01T00:00:00Z")
+    page = PaperPage(state=PaperState(session=session))
+    page.refresh()
+    assert page.state.detail["ticks"] == [] and not page.state.poll()
+    runner.tick(st, run.id, "2026-01-01T03:00:00Z", engine="inprocess")
+    page.poll()
+    assert [t["status"] for t in page.state.detail["ticks"]] == ["succeeded"]
+    assert "succeeded" in page.body.objects[1].object
+    assert not page.state.poll()
+    services.paper_action(session.principal, str(run.id), "pause")  # e.g. from the CLI
+    assert page.state.poll() and page.state.detail["status"] == "paused"
+
+
 def test_notification_settings_are_saved_per_user(session: AppSession) -> None:
     from workbench.governance.notifications import load_settings
 

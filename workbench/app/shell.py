@@ -173,6 +173,9 @@ class AppShell(pn.viewable.Viewer):
             self._signed_out()  # revoked while the page was open: it stops at once
             return
         self.session.refresh_unread()
+        poll = getattr(self._views.get(self.session.page), "poll", None)
+        if callable(poll):
+            poll()  # a live page (Paper trading) follows what happened meanwhile
 
     def _signed_out(self) -> None:
         if self._unread_cb is not None:

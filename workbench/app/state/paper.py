@@ -49,6 +49,12 @@ class PaperForm(param.Parameterized):
         return {k: float(v) for k, (on, v) in rules.items() if on}
 
 
+def _marks(runs: list[dict[str, Any]]) -> list[tuple[Any, ...]]:
+    """What changes when a run ticks or changes status."""
+    return [(r["id"], r["status"], r.get("last_execution_at"), r.get("updated_at"))
+            for r in runs]
+
+
 class PaperState(param.Parameterized):
     """Reads paper runs from the records; create/pause/resume/stop through runs.paper."""
 
@@ -81,6 +87,18 @@ class PaperState(param.Parameterized):
         else:
             self.load()
         return runs
+
+    def poll(self) -> bool:
+        """Reload when a run ticked or changed status since the last look (the open page
+        follows the scheduler without a click); True when it reloaded."""
+        try:
+            runs = services.list_paper_runs(self.session.principal)
+        except WorkbenchError:
+            return False  # the next look (or a click) shows the error
+        if _marks(runs) == _marks(self.runs):
+            return False
+        self.refresh()
+        return True
 
     def load_options(self) -> dict[str, Any]:
         """Fill the form's choices: saved strategy versions and cached series."""

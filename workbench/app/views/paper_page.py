@@ -96,6 +96,10 @@ class PaperPage(pn.viewable.Viewer):
             visible=False, css_classes=["wb-paper-stop-confirm"], sizing_mode="stretch_width")
         self.state.param.watch(lambda e: setattr(self.confirm, "visible", e.new), "confirming")
 
+    def poll(self) -> None:
+        """Called every few seconds while the page is open (:mod:`workbench.app.shell`)."""
+        self.state.poll()
+
     def refresh(self) -> None:
         self.state.load_options()
         self.state.refresh()
