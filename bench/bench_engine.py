@@ -131,6 +131,50 @@ def child_ours_one(n: int, repeats: int) -> dict[str, Any]:
     return out
 
 
+def child_ours_stages(n: int, repeats: int) -> dict[str, Any]:
+    """Where one ``wb.backtest`` spends its time: each stage of
+    :func:`workbench.graph.backtest.run` timed alone (fastest of ``repeats``), in the
+    order the API runs them, and what is left for the Result and provenance."""
+    from workbench.data.cache import load_candles
+    from workbench.graph import backtest, runner
+    from workbench.graph.data import check_candles, to_context
+    from workbench.graph.strategy import load as load_strategy
+
+    settings = {"fill_timing": "close", "fees": FEES, "initial_cash": CASH}
+    strategy = load_strategy("sma_crossover")
+    frame = make_frame(n)
+
+    def best(fn: Any) -> float:
+        fn()
+        times = []
+        for _ in range(repeats):
+            t = time.perf_counter()
+            fn()
+            times.append(time.perf_counter() - t)
+        return min(times)
+
+    ctx = to_context(load_candles(f"{SYMBOL}{n}", "1m"))
+    _, plan = backtest.prepare(strategy, None, settings)
+    clock = runner.clock_for("1m", ctx.ts, plan.settings.annualization)
+    signals = plan.run(ctx)
+    sim = runner.simulate(ctx, signals, plan.settings)
+    out = {
+        "cache read": best(lambda: to_context(load_candles(f"{SYMBOL}{n}", "1m"))),
+        "DataFrame -> arrays": best(lambda: to_context(frame)),
+        "candle checks (given candles only)": best(lambda: check_candles(ctx)),
+        "overrides + compile": best(lambda: backtest.prepare(strategy, None, settings)),
+        "signals (indicators + crosses)": best(lambda: plan.run(ctx)),
+        "simulation": best(lambda: runner.simulate(ctx, signals, plan.settings)),
+        "metrics": best(lambda: runner.metrics(sim, plan.settings, clock)),
+    }
+    whole = best(lambda: backtest.run(strategy, ctx, timeframe="1m", settings=settings))
+    parts = sum(v for k, v in out.items() if k not in ("cache read", "DataFrame -> arrays",
+                                                        "candle checks (given candles only)"))
+    out["Result + provenance (rest of run)"] = max(whole - parts, 0.0)
+    out["run() on arrays, whole"] = whole
+    return {"stages": out}
+
+
 def _vbt() -> Any:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -272,6 +316,7 @@ def child_vbt_grid(n: int) -> dict[str, Any]:
 CHILDREN = {
     "ours-one": lambda a: child_ours_one(a["n"], a["repeats"]),
     "vbt-one": lambda a: child_vbt_one(a["n"], a["repeats"]),
+    "ours-stages": lambda a: child_ours_stages(a["n"], a["repeats"]),
     "bt-one": lambda a: child_bt_one(a["n"]),
     "ours-grid": lambda a: child_ours_grid(a["n"]),
     "vbt-grid": lambda a: child_vbt_grid(a["n"]),
@@ -385,13 +430,21 @@ def _run(env: dict[str, str], sizes: list[int], grid_n: int, repeats: int, quick
                     f"{fmt(ours.get('api_median_s'))}) | vectorbt {fmt(vbt.get('median_s'))} "
                     f"(first {fmt(vbt.get('first_s'))}) | ratio kernels "
                     f"{ratio(ours.get('median_s'), vbt.get('median_s'))}, API "
-                    f"{ratio(ours.get('api_median_s'), vbt.get('median_s'))} (goal <= 0.1x); fastest "
+                    f"{ratio(ours.get('api_median_s'), vbt.get('median_s'))} (goal <= 0.05x); fastest "
                     f"runs {fmt(ours.get('best_s'))} / {fmt(vbt.get('best_s'))} = "
                     f"{ratio(ours.get('best_s'), vbt.get('best_s'))} | "
                     f"cache read {fmt(ours.get('read_s'))} (first {fmt(ours.get('first_read_s'))})")
         for label, res in (("ours", ours), ("vectorbt", vbt)):
             if "error" in res or "api_error" in res:
                 rows.append(f"  {label}: {res.get('error') or res.get('api_error')}")
+        stages = run_child("ours-stages", env, n=n, repeats=repeats)
+        if "error" in stages:
+            rows.append(f"  where the time goes: {stages['error']}")
+        else:
+            rows.append(f"  where the time goes ({n / 1e6:g}M bars, fastest of {repeats}; goal: "
+                        f"whole <= 12 ms on 1M bars, <= 0.05x vectorbt): " + "; ".join(
+                            f"{k} {fmt(v)}" for k, v in stages["stages"].items()))
+        print(rows[-1], flush=True)
         if n == 1_000_000:
             bt_n = 100_000 if quick else n
             bt = run_child("bt-one", env, n=bt_n) if bt_n in sizes else None

@@ -125,3 +125,23 @@ def test_vwap_equals_exact_ratio_after_magnitude_change() -> None:
                                                                          strict=True))
         want = float(pv / sum(Fraction(float(b)) for b in v[i - 4:i + 1]))
         assert abs(got[i] - want) <= RTOL * want
+
+
+@settings(max_examples=80, deadline=None)
+@given(n=st.integers(1, 60), w=st.integers(1, 25), seed=st.integers(0, 2 ** 32 - 1),
+       nans=st.integers(0, 6))
+def test_sma_blanks_exactly_the_windows_holding_a_nan_and_is_exact_elsewhere(
+        n: int, w: int, seed: int, nans: int) -> None:
+    """The SMA sums NaNs instead of branching on them: a window is NaN iff it holds a
+    NaN (pandas' rule, leading NaNs and a NaN as a block's last bar included), every
+    other window equals the exact mean."""
+    rng = np.random.default_rng(seed)
+    x = 100.0 + rng.standard_normal(n)
+    x[rng.integers(0, n, nans)] = np.nan
+    if seed % 4 == 0 and n >= w:  # a NaN exactly where a block of `w` bars ends
+        x[w - 1:: w] = np.nan
+    got = ind.sma(x, w)
+    want = pd.Series(x).rolling(w).mean().to_numpy()
+    np.testing.assert_array_equal(np.isnan(got), np.isnan(want))
+    for i in np.flatnonzero(~np.isnan(got)):
+        assert_rel(got[i], exact_moments(x[i - w + 1: i + 1])[0], f"sma w={w} bar {i}")

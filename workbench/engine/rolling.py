@@ -109,48 +109,32 @@ def _window_moments_nb(x: np.ndarray, window: int, mean_out: np.ndarray,
 def _window_means_nb(x: np.ndarray, window: int, mean_out: np.ndarray) -> None:
     """The mean half of :func:`_window_moments_nb` with plain sums of ``v - shift``
     instead of Welford's running mean: the same blocks, shifts and add-only sums (so a
-    window of identical values gives exactly that value), without a division per value
-    (the SMA is most strategies' hottest indicator)."""
+    window of identical values gives exactly that value), and no branch per value (the
+    SMA is most strategies' hottest indicator): a NaN is not skipped but summed, so it
+    turns into NaN exactly the prefix and suffix sums -- hence the windows -- that
+    contain it, which is the NaN rule above. Every full window holds ``window`` values,
+    so each mean divides by the same count."""
     n = x.shape[0]
     w = window
-    pc = np.zeros(w)  # suffix counts and shifted sums of the previous block
-    ps = np.zeros(w)
-    cc = np.zeros(w)
+    fw = float(w)
+    ps = np.zeros(w)  # shifted suffix sums of the previous block (index = offset)
     cs = np.zeros(w)
     shift = 0.0
-    last_nan = -1
     for B in range(0, n, w):
         E = min(B + w, n)
-        k = 0.0
-        t = 0.0
-        for i in range(B, E):
-            v = x[i]
-            if np.isnan(v):
-                last_nan = i
-            else:
-                k += 1.0
-                t += v - shift
-            s = i - w + 1
-            if s < B and s >= 0 and last_nan < s:
-                off = s - (B - w)
-                mean_out[i] = shift + (ps[off] + t) / (pc[off] + k)
+        if B > 0:  # windows [i-w+1, i] that start in block b-1 and end in block b
+            t = 0.0
+            for i in range(B, min(E, B + w - 1)):
+                t += x[i] - shift
+                mean_out[i] = shift + (ps[i - B + 1] + t) / fw
         c = x[E - 1]
         shift = 0.0 if np.isnan(c) else c
-        k = 0.0
         t = 0.0
-        nan_in_suffix = False
         for i in range(E - 1, B - 1, -1):
-            v = x[i]
-            if np.isnan(v):
-                nan_in_suffix = True
-            else:
-                k += 1.0
-                t += v - shift
-            cc[i - B] = k
+            t += x[i] - shift
             cs[i - B] = t
-        if E - B == w and not nan_in_suffix:
-            mean_out[E - 1] = shift + t / k
-        pc, cc = cc, pc
+        if E - B == w:  # the window that is exactly block b
+            mean_out[E - 1] = shift + t / fw
         ps, cs = cs, ps
 
 
