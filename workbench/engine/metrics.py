@@ -110,6 +110,9 @@ def metrics_nb(
     peak = equity[0]
     peak_i = 0
     mdd = 0.0
+    # e >= floor proves e / peak - 1 >= mdd when peak > 0 (the 1e-12 margin dwarfs the
+    # roundings), so the division runs only on bars that may set a new maximum drawdown
+    floor = peak * (1.0 + 1e-12)
     longest = 0
     exposed = 0
     nan_equity = False
@@ -128,10 +131,12 @@ def metrics_nb(
                 longest = i - peak_i - 1
             peak = e
             peak_i = i
-        else:
+            floor = peak * (1.0 + mdd) * (1.0 + 1e-12)
+        elif e < floor or peak <= 0.0:  # divide only where a deeper drawdown may be
             dd = e / peak - 1.0
             if dd < mdd:
                 mdd = dd
+                floor = peak * (1.0 + mdd) * (1.0 + 1e-12)
         exposed += position[i] != 0.0
     mean = s / n
     ss = max(ss - n * mean * mean, 0.0)
