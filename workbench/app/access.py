@@ -73,11 +73,17 @@ def check(principal: Principal) -> None:
 
 def still_valid(principal: Principal) -> bool:
     """For long-lived page sessions: is the credential that opened them still good?"""
+    return why_refused(principal) is None
+
+
+def why_refused(principal: Principal) -> str | None:
+    """None while the credential is good; else the refusal's ``details.reason``
+    (``revoked``, ``signed_out``, ``suspended``, ...)."""
     try:
         check(principal)
-    except UnauthorizedError:
-        return False
-    return True
+    except UnauthorizedError as exc:
+        return str((exc.details or {}).get("reason") or "revoked")
+    return None
 
 
 def install_page_guard() -> None:
