@@ -1,19 +1,15 @@
-"""Account status on both trusted backends (local SQLite and PostgreSQL) and through the
-CLI: an admin suspends a user (every token refused at once, 401 ``suspended``; no new
+"""Account status on both trusted backends (local SQLite and PostgreSQL) (the CLI:
+tests/governance/test_cli.py): an admin suspends a user (every token refused at once, 401 ``suspended``; no new
 tokens; no admin rights), activates them again (old tokens stay revoked, new ones work);
 nobody else and never for oneself; every change audited."""
 
 from __future__ import annotations
 
-import json
 import time
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from typer.testing import CliRunner
 
-from workbench.cli import app
 from workbench.errors import ForbiddenError, UnauthorizedError, ValidationError
 from workbench.governance import accounts, audit
 from workbench.records import Store, tokens
@@ -130,47 +126,3 @@ def test_an_older_local_file_reads_as_active(tmp_path: Any) -> None:
     conn.close()
     with open_local(path) as st:
         assert st.profiles.get(me.id).status == "active"
-
-
-# -- CLI ------------------------------------------------------------------------------
-@pytest.fixture
-def cli_store(store: Store, monkeypatch: pytest.MonkeyPatch) -> Iterator[Store]:
-    """Point the CLI (which opens its own store) at the same database as ``store``."""
-    if store.kind == "postgres":
-        monkeypatch.setenv("WORKBENCH_STORE", "postgres")
-        monkeypatch.setenv("WORKBENCH_DATABASE_URL", store.backend.url)  # type: ignore[attr-defined]
-    yield store
-
-
-def run(*args: str) -> tuple[int, str, str]:
-    result = CliRunner().invoke(app, list(args))
-    return result.exit_code, result.stdout, result.stderr
-
-
-def test_cli_suspend_and_activate(cli_store: Store) -> None:
-    store = cli_store
-    store.profiles.create(email="boss@x.io", role="admin")
-    me = store.profiles.create(email="me@x.io")
-    made = tokens.create_token(store, me.id, "ci")
-
-    code, _, err = run("accounts", "suspend", "me@x.io", "--as", "me@x.io")
-    assert code == 2 and "error[forbidden]" in err
-    code, _, err = run("accounts", "suspend", "boss@x.io", "--as", "boss@x.io")
-    assert code == 2 and "own account" in err
-    assert store.profiles.get(me.id).status == "active"
-
-    code, out, err = run("accounts", "suspend", "me@x.io", "--reason", "abuse",
-                         "--as", "boss@x.io", "--json")
-    assert code == 0, err
-    assert json.loads(out) | {"id": ""} == {"id": "", "email": "me@x.io",
-                                            "status": "suspended", "token_version": 1,
-                                            "changed": True}
-    with pytest.raises(UnauthorizedError) as exc:
-        tokens.authenticate(store, made.secret)
-    assert _reason(exc) == "suspended"
-    code, out, err = run("accounts", "suspend", str(me.id), "--as", "boss@x.io")
-    assert code == 0 and out.strip() == "me@x.io already suspended (token version 1)", err
-    code, out, err = run("accounts", "activate", "me@x.io", "--as", "boss@x.io")
-    assert code == 0 and out.strip() == "me@x.io active (token version 2)", err
-    code, _, err = run("accounts", "activate", "nobody@x.io", "--as", "boss@x.io")
-    assert code != 0 and "nobody@x.io" in err

@@ -333,22 +333,23 @@ class SignOutEverywhereHandler(ApiHandler):
 
     async def post(self) -> None:
         self.send(await self.blocking(services.sign_out_everywhere, self.principal))
-class AccountSuspendHandler(ApiHandler):
+class _AccountStatusHandler(ApiHandler):
+    to_status = ""
+
+    async def post(self, account_id: str) -> None:
+        body = self.body(m.AccountStatusChange)
+        self.send(await self.blocking(services.set_account_status, self.principal, account_id,
+                                      self.to_status, body.reason))
+
+
+class AccountSuspendHandler(_AccountStatusHandler):
     route = "/api/v1/admin/accounts/{id}/suspend"
-
-    async def post(self, account_id: str) -> None:
-        body = self.body(m.AccountStatusChange)
-        self.send(await self.blocking(services.set_account_status, self.principal, account_id,
-                                      "suspended", body.reason))
+    to_status = "suspended"
 
 
-class AccountActivateHandler(ApiHandler):
+class AccountActivateHandler(_AccountStatusHandler):
     route = "/api/v1/admin/accounts/{id}/activate"
-
-    async def post(self, account_id: str) -> None:
-        body = self.body(m.AccountStatusChange)
-        self.send(await self.blocking(services.set_account_status, self.principal, account_id,
-                                      "active", body.reason))
+    to_status = "active"
 
 
 class OnboardingHandler(ApiHandler):
