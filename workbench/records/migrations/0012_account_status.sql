@@ -92,7 +92,8 @@ $$;
 -- An admin's JWT may write the column (the trigger refuses everyone else).
 GRANT UPDATE (status) ON public.profiles TO authenticated;
 
--- A suspended caller writes nothing: restrictive policies AND with every permissive one.
+-- A suspended caller writes nothing: restrictive policies AND with every permissive one
+-- (the check in a SELECT: once per statement, not per row, as the linter asks).
 DO $$
 DECLARE t text;
 BEGIN
@@ -101,14 +102,14 @@ BEGIN
   LOOP
     EXECUTE format('DROP POLICY IF EXISTS active_insert ON public.%I', t);
     EXECUTE format('CREATE POLICY active_insert ON public.%I AS RESTRICTIVE FOR INSERT '
-                   'TO authenticated WITH CHECK (public.workbench_caller_active())', t);
+                   'TO authenticated WITH CHECK ((SELECT public.workbench_caller_active()))', t);
     EXECUTE format('DROP POLICY IF EXISTS active_update ON public.%I', t);
     EXECUTE format('CREATE POLICY active_update ON public.%I AS RESTRICTIVE FOR UPDATE '
-                   'TO authenticated USING (public.workbench_caller_active()) '
-                   'WITH CHECK (public.workbench_caller_active())', t);
+                   'TO authenticated USING ((SELECT public.workbench_caller_active())) '
+                   'WITH CHECK ((SELECT public.workbench_caller_active()))', t);
     EXECUTE format('DROP POLICY IF EXISTS active_delete ON public.%I', t);
     EXECUTE format('CREATE POLICY active_delete ON public.%I AS RESTRICTIVE FOR DELETE '
-                   'TO authenticated USING (public.workbench_caller_active())', t);
+                   'TO authenticated USING ((SELECT public.workbench_caller_active()))', t);
   END LOOP;
 END
 $$;
