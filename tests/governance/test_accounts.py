@@ -6,6 +6,8 @@ nobody else and never for oneself; every change audited."""
 from __future__ import annotations
 
 import time
+import uuid
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
@@ -126,3 +128,42 @@ def test_an_older_local_file_reads_as_active(tmp_path: Any) -> None:
     conn.close()
     with open_local(path) as st:
         assert st.profiles.get(me.id).status == "active"
+
+
+# -- over the supabase backend (supabase-py against tests.records._fake_supabase) -------
+@pytest.fixture
+def fake(pg_url: str) -> Iterator[Any]:
+    from tests.records._fake_supabase import FakeSupabase
+
+    server = FakeSupabase(pg_url).start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.mark.postgres
+def test_over_supabase_an_admin_jwt_suspends_and_the_user_writes_nothing(fake: Any) -> None:
+    from tests.records._fake_supabase import make_jwt
+    from workbench.errors import WorkbenchError
+    from workbench.records import open_store
+
+    def user(sub: uuid.UUID, **claims: Any) -> Store:
+        return open_store("supabase", url=fake.url, key=fake.anon_key,
+                          jwt=make_jwt(str(sub), **claims), bucket="outputs")
+
+    boss = user(uuid.uuid4(), app_metadata={"role": "admin"})
+    me_store = user(uuid.uuid4())
+    boss_id, me = boss.current_user().id, me_store.current_user().id
+    me_store.strategies.create(me, "before")  # an active user writes
+    with pytest.raises(ForbiddenError):  # a user's JWT: not even their own account
+        accounts.suspend(me_store, me, me)
+    done = accounts.suspend(boss, boss_id, me, reason="abuse")
+    assert done["status"] == "suspended" and done["token_version"] == 1  # the trigger's bump
+    with pytest.raises(WorkbenchError):  # RLS: a suspended caller writes nothing
+        me_store.strategies.create(me, "after")
+    with pytest.raises(ForbiddenError):
+        accounts.activate(me_store, me, me)
+    assert [s.name for s in me_store.strategies.list(owner_id=me)] == ["before"]  # reads stay
+    assert accounts.activate(boss, boss_id, me)["token_version"] == 2
+    assert me_store.strategies.create(me, "after").name == "after"
