@@ -1,7 +1,7 @@
 """Revocable credentials in server mode, over HTTP against a real ``workbench serve``:
 personal API tokens beside Supabase JWTs, revocation of both (revoke, expiry, role change,
-sign out, sign out everywhere) answered with 401 in the error envelope on the API and on
-the pages, and no credential ever written to the server's log."""
+account suspension, sign out, sign out everywhere) answered with 401 in the error envelope
+on the API and on the pages, and no credential ever written to the server's log."""
 
 from __future__ import annotations
 
@@ -216,5 +216,80 @@ def test_tokens_card_creates_and_revokes(secured: Any, browser: Any) -> None:
         card.locator(".wb-token-revoke button").first.click()
         card.get_by_text("Revoked from the page").wait_for(timeout=30_000)
         refused(get(secured, "api/v1/backtests", secret), "revoked")
+    finally:
+        context.close()
+
+
+def post(srv: Any, path: str, t: str, body: dict[str, Any] | None = None) -> requests.Response:
+    return requests.post(srv.url + path, headers=auth(t), json=body or {}, timeout=30)
+
+
+def test_a_suspended_account_is_refused_until_activated(secured: Any) -> None:
+    boss, me = str(uuid.uuid4()), str(uuid.uuid4())
+    admin = token(boss, role="admin")
+    signed_in = token(me, iat=time.time() - 5)
+    pat = post(secured, "api/v1/tokens", signed_in, {"name": "ci"}).json()["token"]
+    assert get(secured, "api/v1/backtests", pat).status_code == 200
+    assert get(secured, "api/v1/backtests", admin).status_code == 200  # boss's profile
+    # a non-admin suspends nobody (nor themselves); an admin not themselves
+    for who, path in ((signed_in, f"api/v1/admin/accounts/{boss}/suspend"),
+                      (pat, f"api/v1/admin/accounts/{me}/suspend"),
+                      (admin, f"api/v1/admin/accounts/{boss}/suspend")):
+        denied = post(secured, path, who)
+        assert denied.status_code == 403, denied.text
+        assert denied.json()["error"]["code"] == "forbidden" and denied.json()["error"]["requestId"]
+    assert post(secured, f"api/v1/admin/accounts/{uuid.uuid4()}/suspend",
+                admin).status_code == 404
+    bad = post(secured, "api/v1/admin/accounts/nobody/suspend", admin)
+    assert bad.status_code == 422 and bad.json()["error"]["code"] == "validation_error"
+    assert post(secured, f"api/v1/admin/accounts/{me}/suspend", admin,
+                {"reason": "x", "extra": 1}).status_code == 422
+    assert get(secured, "api/v1/backtests", pat).status_code == 200  # nothing changed yet
+
+    done = post(secured, f"api/v1/admin/accounts/{me}/suspend", admin, {"reason": "abuse"})
+    assert done.status_code == 200, done.text
+    assert done.json() | {"email": None} == {"id": me, "email": None, "status": "suspended",
+                                             "token_version": 1, "changed": True}
+    # every credential of mine is refused at once, on the API and the pages
+    for cred in (pat, signed_in, token(me)):  # the old ones and one issued just now
+        for path in ("api/v1/backtests", "api/v1/tokens"):
+            refused(get(secured, path, cred), "suspended")
+            assert "account suspended" in get(secured, path, cred).json()["error"]["message"]
+        refused(page(secured, cred), "suspended")
+    refused(post(secured, "api/v1/tokens", token(me), {"name": "more"}), "suspended")
+    refused(post(secured, f"api/v1/admin/accounts/{me}/activate", token(me)), "suspended")
+
+    back = post(secured, f"api/v1/admin/accounts/{me}/activate", admin, {"reason": "ok"})
+    assert back.status_code == 200 and back.json()["status"] == "active", back.text
+    assert back.json()["token_version"] == 2
+    refused(get(secured, "api/v1/backtests", pat), "signed_out")  # old tokens stay dead
+    refused(get(secured, "api/v1/backtests", signed_in), "revoked")
+    time.sleep(1.1)  # iat has whole seconds: sign in a later second
+    fresh = token(me)
+    assert get(secured, "api/v1/backtests", fresh).status_code == 200
+    new_pat = post(secured, "api/v1/tokens", fresh, {"name": "again"}).json()["token"]
+    assert get(secured, "api/v1/backtests", new_pat).status_code == 200
+    with store_of(secured) as st:
+        actions = [(e.action, str(e.actor_id), e.entity_id) for e in st.audit.list()
+                   if e.action.startswith("account.") and str(e.entity_id) == me]
+    assert [(a, actor) for a, actor, _ in actions] == [("account.suspended", boss),
+                                                       ("account.activated", boss)]
+
+
+@pytest.mark.browser
+def test_an_open_page_signs_out_when_its_account_is_suspended(secured: Any,
+                                                               browser: Any) -> None:
+    boss, me = str(uuid.uuid4()), str(uuid.uuid4())
+    admin = token(boss, role="admin")
+    assert get(secured, "api/v1/backtests", admin).status_code == 200
+    context = browser.new_context()
+    try:
+        tab = context.new_page()
+        tab.goto(secured.url + "?token=" + token(me))
+        tab.locator(".wb-nav .bk-btn").first.wait_for(timeout=60_000)
+        out = post(secured, f"api/v1/admin/accounts/{me}/suspend", admin)
+        assert out.status_code == 200, out.text
+        tab.get_by_text("account is suspended").first.wait_for(timeout=30_000)
+        assert tab.locator(".wb-nav").count() == 0
     finally:
         context.close()

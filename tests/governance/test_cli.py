@@ -11,7 +11,8 @@ from typer.testing import CliRunner
 
 from tests.governance.conftest import GRAPH
 from workbench.cli import app
-from workbench.records import Store
+from workbench.errors import UnauthorizedError
+from workbench.records import Store, tokens
 
 
 @pytest.fixture
@@ -164,3 +165,33 @@ def test_verify_names_an_approval_by_a_non_admin(cli_store: Store) -> None:
     report = json.loads(run("compliance", "verify", "--json")[1])
     assert report["broken"] == {"seq": 2, "reason": "forged", "message": report["broken"][
         "message"]} and str(builder.id) in report["broken"]["message"]
+
+
+# -- accounts (suspend/activate) ------------------------------------------------------------------------------
+def test_cli_suspend_and_activate(cli_store: Store) -> None:
+    store = cli_store
+    store.profiles.create(email="boss@x.io", role="admin")
+    me = store.profiles.create(email="me@x.io")
+    made = tokens.create_token(store, me.id, "ci")
+
+    code, _, err = run("accounts", "suspend", "me@x.io", "--as", "me@x.io")
+    assert code == 2 and "error[forbidden]" in err
+    code, _, err = run("accounts", "suspend", "boss@x.io", "--as", "boss@x.io")
+    assert code == 2 and "own account" in err
+    assert store.profiles.get(me.id).status == "active"
+
+    code, out, err = run("accounts", "suspend", "me@x.io", "--reason", "abuse",
+                         "--as", "boss@x.io", "--json")
+    assert code == 0, err
+    assert json.loads(out) | {"id": ""} == {"id": "", "email": "me@x.io",
+                                            "status": "suspended", "token_version": 1,
+                                            "changed": True}
+    with pytest.raises(UnauthorizedError) as exc:
+        tokens.authenticate(store, made.secret)
+    assert exc.value.details["reason"] == "suspended"
+    code, out, err = run("accounts", "suspend", str(me.id), "--as", "boss@x.io")
+    assert code == 0 and out.strip() == "me@x.io already suspended (token version 1)", err
+    code, out, err = run("accounts", "activate", "me@x.io", "--as", "boss@x.io")
+    assert code == 0 and out.strip() == "me@x.io active (token version 2)", err
+    code, _, err = run("accounts", "activate", "nobody@x.io", "--as", "boss@x.io")
+    assert code != 0 and "nobody@x.io" in err

@@ -3,7 +3,8 @@ each checked against its revocation state (:mod:`workbench.records.tokens`).
 
 Every API handler and every page resolves its caller here. A credential that was revoked
 (``sign out everywhere``, a role change, a revoked personal token, a deny-listed ``jti``)
-or has expired gets ``401`` with the error envelope, on the API and on the pages alike
+or has expired, or whose account is suspended (``details.reason = "suspended"``), gets
+``401`` with the error envelope, on the API and on the pages alike
 (:func:`install_page_guard` puts the same check in front of Panel's page handler).
 Local mode has no login and no tokens: every request is the local user.
 """
@@ -53,13 +54,15 @@ def personal(token: str) -> Principal:
 
 
 def check(principal: Principal) -> None:
-    """401 if this caller's credential has been revoked since it was issued."""
+    """401 if this caller's credential has been revoked since it was issued, or their
+    account is suspended (an open page session runs this every few seconds)."""
     if principal.local:
         return
     st = services.store(principal)
     if principal.via == "api_token":
         row = st.api_tokens.find(principal.token_id or "")
         profile = st.profiles.find(principal.user_id)
+        tokens.check_active(profile)
         if row is None or tokens.status_of(row, profile) != "active":
             raise UnauthorizedError("This personal API token is no longer valid.",
                                     details={"reason": "revoked"})
@@ -70,11 +73,17 @@ def check(principal: Principal) -> None:
 
 def still_valid(principal: Principal) -> bool:
     """For long-lived page sessions: is the credential that opened them still good?"""
+    return why_refused(principal) is None
+
+
+def why_refused(principal: Principal) -> str | None:
+    """None while the credential is good; else the refusal's ``details.reason``
+    (``revoked``, ``signed_out``, ``suspended``, ...)."""
     try:
         check(principal)
-    except UnauthorizedError:
-        return False
-    return True
+    except UnauthorizedError as exc:
+        return str((exc.details or {}).get("reason") or "revoked")
+    return None
 
 
 def install_page_guard() -> None:

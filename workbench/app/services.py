@@ -226,6 +226,16 @@ def sign_out_everywhere(principal: Principal) -> dict[str, Any]:
     return tokens.sign_out_everywhere(store(principal), user_id(principal))
 
 
+def set_account_status(principal: Principal, who: str, status: str, reason: str = ""
+                       ) -> dict[str, Any]:
+    """Suspend or activate an account (admins only: anyone else gets 403); audited."""
+    from workbench.governance import accounts
+
+    st = store(principal)
+    return accounts.set_status(st, st.profiles.get(_actor(principal)), _uuid(who, "user id"),
+                               status, reason=reason)
+
+
 def sign_out(principal: Principal) -> dict[str, Any]:
     """Revoke the access token (JWT) of this request alone, by its ``jti``; a personal
     token is revoked like any other."""

@@ -10,7 +10,7 @@ import panel as pn
 import param
 
 from workbench.app import theme, urls
-from workbench.app.access import resolve, still_valid
+from workbench.app.access import resolve, why_refused
 from workbench.app.auth import Principal
 from workbench.app.state.session import PAGES, AppSession
 from workbench.errors import WorkbenchError
@@ -169,19 +169,23 @@ class AppShell(pn.viewable.Viewer):
             self._moving = False
 
     def _refresh_unread(self) -> None:
-        if not self.session.principal.local and not still_valid(self.session.principal):
-            self._signed_out()  # revoked while the page was open: it stops at once
+        refused = None if self.session.principal.local else why_refused(self.session.principal)
+        if refused is not None:
+            self._signed_out(refused)  # revoked or suspended while open: it stops at once
             return
         self.session.refresh_unread()
         poll = getattr(self._views.get(self.session.page), "poll", None)
         if callable(poll):
             poll()  # a live page (Paper trading) follows what happened meanwhile
 
-    def _signed_out(self) -> None:
+    def _signed_out(self, reason: str = "revoked") -> None:
         if self._unread_cb is not None:
             self._unread_cb.stop()
+        why = ("Signed out: this account is suspended (account suspended by an admin)."
+               if reason == "suspended" else
+               "Signed out: this session's access token was revoked. Sign in again.")
         self.frame.objects = [pn.pane.Alert(
-            "Signed out: this session's access token was revoked. Sign in again.",
+            why,
             alert_type="danger", css_classes=["wb-signed-out"])]
 
     def _bell_name(self) -> str:

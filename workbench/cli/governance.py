@@ -1,4 +1,4 @@
-"""CLI: ``workbench templates|compliance|notifications ...`` and ``workbench usage``.
+"""CLI: ``workbench templates|compliance|notifications|accounts ...`` and ``workbench usage``.
 
 Commands act as the store's current user (``Store.current_user()``: ``$WORKBENCH_USER_ID``
 or the local profile) unless ``--as`` names another profile by id or e-mail. Heavy imports stay inside the commands.
@@ -24,6 +24,9 @@ compliance_app = typer.Typer(help="Review queue, decisions and the audit hash ch
                              no_args_is_help=True)
 notifications_app = typer.Typer(help="The notification center: list and mark read.",
                                 no_args_is_help=True)
+accounts_app = typer.Typer(help="Account status (admins): suspend a user (every token of "
+                                "theirs refused at once) or activate them again.",
+                           no_args_is_help=True)
 
 AS_OPT = typer.Option(None, "--as", help="Act as this profile (id or e-mail); default: "
                                           "$WORKBENCH_USER_ID or the local user.")
@@ -292,6 +295,7 @@ def register(root: typer.Typer) -> None:
     root.add_typer(templates_app, name="templates")
     root.add_typer(compliance_app, name="compliance")
     root.add_typer(notifications_app, name="notifications")
+    root.add_typer(accounts_app, name="accounts")
     root.command("usage")(handle_errors(usage))
     root.add_typer(billing_app, name="billing")
 
@@ -318,3 +322,37 @@ def billing_settle(as_json: bool = JSON_OPT) -> None:
         return
     print_table(["profile", "from", "to", "status"],
                 [(d["profile_id"], d["from"], d["to"], d["status"]) for d in done])
+
+
+# -- accounts ---------------------------------------------------------------------------
+def _set_status(user: str, status: str, reason: str, who: str | None, as_json: bool) -> None:
+    from workbench.governance import accounts
+
+    with _open() as store:
+        done = accounts.set_status(store, _who(store, who), user, status, reason=reason)
+    if as_json:
+        echo_json(done)
+        return
+    state = done["status"] if done["changed"] else f"already {done['status']}"
+    typer.echo(f"{done['email'] or done['id']} {state} (token version {done['token_version']})")
+
+
+USER_ARG = typer.Argument(..., help="The user: profile id or e-mail.")
+REASON_OPT = typer.Option("", "--reason", help="Why (audited).")
+
+
+@accounts_app.command("suspend")
+@handle_errors
+def accounts_suspend(user: str = USER_ARG, reason: str = REASON_OPT, who: str = AS_OPT,
+                     as_json: bool = JSON_OPT) -> None:
+    """Suspend a user (admins): every personal token and access token of theirs is
+    refused at once (401 suspended); they cannot create tokens or write records."""
+    _set_status(user, "suspended", reason, who, as_json)
+
+
+@accounts_app.command("activate")
+@handle_errors
+def accounts_activate(user: str = USER_ARG, reason: str = REASON_OPT, who: str = AS_OPT,
+                      as_json: bool = JSON_OPT) -> None:
+    """Make a suspended user active again (admins); their old tokens stay revoked."""
+    _set_status(user, "active", reason, who, as_json)

@@ -140,7 +140,18 @@ def record(store: Store, action: str, *, actor_id: Any = None, entity_type: str 
 #: Actions only an admin (or the service, actor None) can have taken.
 ADMIN_ACTIONS: tuple[str, ...] = ("compliance.approved", "compliance.rejected",
                                   "compliance.escalated", "compliance.takedown",
-                                  "template.visibility")
+                                  "template.visibility", "account.suspended",
+                                  "account.activated")
+
+
+def _was_admin(store: Store, actor: Any) -> bool:
+    """An admin now, or an admin whose account was suspended since (their past actions
+    stay theirs to have taken)."""
+    if store.is_admin(actor):
+        return True
+    profile = store.profiles.find(actor)
+    return profile is not None and profile.suspended \
+        and store.is_admin(profile.model_copy(update={"status": "active"}))
 
 
 def check_actors(store: Store, rows: Iterable[Mapping[str, Any]]) -> BrokenLink | None:
@@ -155,7 +166,7 @@ def check_actors(store: Store, rows: Iterable[Mapping[str, Any]]) -> BrokenLink 
         if action not in ADMIN_ACTIONS or actor is None:
             continue
         if actor not in admins:
-            admins[actor] = store.is_admin(actor)
+            admins[actor] = _was_admin(store, actor)
         if admins[actor]:
             continue
         if action == "template.visibility":

@@ -19,6 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 Role = Literal["builder", "educator", "admin"]
 PlanTier = Literal["free", "premium", "educator"]
+AccountStatus = Literal["active", "suspended"]
 StrategyStatus = Literal["draft", "active", "archived"]
 Visibility = Literal["private", "cohort", "public"]
 BacktestStatus = Literal["queued", "running", "succeeded", "failed"]
@@ -86,11 +87,24 @@ class Profile(Record):
     #: an older version and JWTs issued before ``tokens_valid_after`` are refused.
     token_version: int = 0
     tokens_valid_after: datetime | None = None
+    #: ``active`` or ``suspended`` (migration 0012): set by an admin or the service only
+    #: (:mod:`workbench.governance.accounts`); a change bumps ``token_version``, and a
+    #: suspended account's credentials are refused (401 ``suspended``).
+    status: AccountStatus = "active"
 
     @field_validator("token_version", mode="before")
     @classmethod
     def _no_version_yet(cls, value: Any) -> Any:
         return 0 if value is None else value  # a local file from before the column
+
+    @field_validator("status", mode="before")
+    @classmethod
+    def _no_status_yet(cls, value: Any) -> Any:
+        return "active" if value is None else value  # a local file from before the column
+
+    @property
+    def suspended(self) -> bool:
+        return self.status == "suspended"
     #: Billing (Stripe), written by the billing webhook only (migration 0009: users read
     #: these, never write them): the customer, what billing grants and until when.
     stripe_customer_id: str | None = None

@@ -208,9 +208,10 @@ def _opt(value: Any) -> Any:
 
 
 #: Profile fields whose change revokes every credential issued before it (the token
-#: version is bumped). Profiles have no account status yet; one (suspended, banned) would
-#: belong here and in the trigger of migration 0010.
-REVOKING_FIELDS = frozenset({"role"})
+#: version is bumped; in the database the trigger of migrations 0010/0012).
+REVOKING_FIELDS = frozenset({"role", "status"})
+#: Profile fields only an admin (or a trusted caller) may change.
+ADMIN_FIELDS = frozenset({"role", "plan_tier", "status"})
 
 
 class ProfileRepo(Repo[Profile]):
@@ -224,23 +225,28 @@ class ProfileRepo(Repo[Profile]):
         found = self._select({"email": email}, limit=1)
         return found[0] if found else None
 
-    def list(self, *, role: str | None = None) -> list[Profile]:
-        return self._select({"role": _opt(role)})
+    def list(self, *, role: str | None = None, status: str | None = None) -> list[Profile]:
+        return self._select({"role": _opt(role), "status": _opt(status)})
 
     def update(self, id: uuid.UUID | str, *, actor: Actor = None,
                revoke_before: datetime | None = None, **changes: Any) -> Profile:
-        """Change display_name, email, role, plan_tier, cohorts, last_active_at,
+        """Change display_name, email, role, plan_tier, status, cohorts, last_active_at,
         notification_settings.
 
-        Role and plan changes need an admin actor (or a trusted caller). A role change
-        bumps the token version: every personal token and every JWT issued before
-        ``revoke_before`` (default now) stops working."""
-        if actor is not None and ({"role", "plan_tier"} & set(changes)) \
+        Role, plan and status changes need an admin actor (or a trusted caller), and no
+        actor changes their own status. A role or status change bumps the token version:
+        every personal token and every JWT issued before ``revoke_before`` (default now)
+        stops working."""
+        if actor is not None and (ADMIN_FIELDS & set(changes)) \
                 and not self.store.is_admin(actor):
-            raise ForbiddenError("Only an admin may change a role or plan tier.",
-                                 details={"fields": sorted(changes)})
+            raise ForbiddenError("Only an admin may change a role, plan tier or account "
+                                 "status.", details={"fields": sorted(changes)})
+        if actor is not None and "status" in changes \
+                and self.store.actor_id(actor) == _uuid(id):
+            raise ForbiddenError("Nobody changes the status of their own account.",
+                                 details={"field": "status", "profile": str(id)})
         allowed: tuple[str, ...] = ("display_name", "email", "role", "plan_tier", "cohorts",
-                                    "last_active_at", "notification_settings")
+                                    "last_active_at", "notification_settings", "status")
         if REVOKING_FIELDS & set(changes) and self.backend.trusted:  # else the database (0010)
             current = self.get(id, actor=actor)
             if any(getattr(current, f) != changes[f] for f in REVOKING_FIELDS & set(changes)):
@@ -1035,6 +1041,8 @@ class Store:
             return False
         profile = actor if isinstance(actor, Profile) else self.profiles.find(
             self.actor_id(actor))  # type: ignore[arg-type]
+        if profile is not None and profile.suspended:
+            return False  # a suspended account has no privileges
         if self.jwt_admin and self.actor_id(actor) == self.user_id:
             return True
         if profile is None:

@@ -14,8 +14,12 @@ Revocation, on every backend:
 * a JWT: its ``iat`` before the profile's ``tokens_valid_after``, or its ``jti`` on the
   deny-list (:class:`~workbench.records.models.RevokedToken`).
 
-:meth:`ProfileRepo.bump_token_version` ("sign out everywhere", and every role change)
-moves both marks: everything issued before stops working at once.
+:meth:`ProfileRepo.bump_token_version` ("sign out everywhere", and every role or
+account-status change) moves both marks: everything issued before stops working at once.
+
+A suspended account (``profiles.status``, :mod:`workbench.governance.accounts`) is refused
+before anything else: 401 with ``details.reason = "suspended"``, for its personal tokens
+and its JWTs alike; it cannot create tokens either.
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from workbench.errors import UnauthorizedError, ValidationError
+from workbench.errors import ForbiddenError, UnauthorizedError, ValidationError
 from workbench.records.models import ApiToken, Profile, utcnow
 from workbench.records.store import Actor, Store
 
@@ -117,6 +121,9 @@ def create_token(store: Store, owner_id: uuid.UUID | str, name: str, *,
                               details={"field": "name"})
     when = _expiry(days, expires_at)
     owner = store.profiles.get(owner_id)
+    if owner.suspended:
+        raise ForbiddenError("This account is suspended; it cannot create tokens.",
+                             details={"reason": "suspended", "profile": str(owner.id)})
     for _ in range(5):  # a clash of 8 base62 characters is rare; try again
         public, secret = _random(_ID_LEN), _random(_SECRET_LEN)
         full = f"{TOKEN_PREFIX}{public}_{secret}"
@@ -145,11 +152,21 @@ def _refused(reason: str, message: str) -> UnauthorizedError:
     return UnauthorizedError(message, details={"reason": reason})
 
 
+SUSPENDED_MESSAGE = "This account is suspended (account suspended by an admin); ask an " \
+                    "admin to activate it."
+
+
+def check_active(profile: Profile | None) -> None:
+    """401 ``suspended`` for a suspended account (whatever credential it presents)."""
+    if profile is not None and profile.suspended:
+        raise _refused("suspended", SUSPENDED_MESSAGE)
+
+
 def authenticate(store: Store, secret: str) -> tuple[ApiToken, Profile]:
     """The token and its owner for a presented personal token, or 401.
 
     The message never contains the token; ``details.reason`` says why (``malformed``,
-    ``unknown_token``, ``revoked``, ``expired``, ``signed_out``)."""
+    ``unknown_token``, ``suspended``, ``revoked``, ``expired``, ``signed_out``)."""
     found = TOKEN_RE.match(secret.strip())
     if found is None:
         raise _refused("malformed", "That is not a personal API token (wbt_…); create one "
@@ -161,10 +178,12 @@ def authenticate(store: Store, secret: str) -> tuple[ApiToken, Profile]:
     if row is None or not same:
         raise _refused("unknown_token", "Unknown personal API token.")
     profile = store.profiles.find(row.owner_id)
+    check_active(profile)
     status = status_of(row, profile)
     if profile is None or status != "active":
         why = {"revoked": "has been revoked", "expired": "has expired",
-               "signed_out": "was signed out (sign out everywhere, or a role change)"}
+               "signed_out": "was signed out (sign out everywhere, or a role or "
+                             "account-status change)"}
         raise _refused(status if profile is not None else "unknown_token",
                        f"This personal API token {why.get(status, 'is not valid')}; create "
                        "a new one.")
@@ -175,15 +194,17 @@ def authenticate(store: Store, secret: str) -> tuple[ApiToken, Profile]:
 
 def check_jwt(store: Store, user_id: uuid.UUID | str, *, issued_at: float | None,
               jti: str | None) -> None:
-    """401 ``revoked`` when this JWT was issued before the user's last revocation or its
-    ``jti`` is on the deny-list; nothing for a user seen for the first time."""
+    """401 ``suspended`` for a suspended account; 401 ``revoked`` when this JWT was issued
+    before the user's last revocation or its ``jti`` is on the deny-list; nothing for a
+    user seen for the first time."""
     profile = store.profiles.find(user_id)
     if profile is None:
         return
+    check_active(profile)
     after = profile.tokens_valid_after
     if after is not None and (issued_at is None or issued_at < after.timestamp()):
         raise _refused("revoked", "This access token was revoked (signed out everywhere, or "
-                                  "your role changed); sign in again.")
+                                  "your role or account status changed); sign in again.")
     if jti and store.revoked_tokens.is_revoked(profile.id, jti):
         raise _refused("revoked", "This access token was revoked (signed out); sign in again.")
 

@@ -392,3 +392,19 @@ class TokenCreated(TokenInfo):
 class SignedOut(BaseModel):
     token_version: int
     tokens_valid_after: datetime | None = None
+
+
+class AccountStatusChange(Strict):
+    """Why an admin suspends or activates an account (kept in the audit trail)."""
+
+    reason: str = Field(default="", max_length=500)
+
+
+class AccountStatus(BaseModel):
+    """An account after a status change; ``changed`` is false when it already had it."""
+
+    id: str
+    email: str | None = None
+    status: Literal["active", "suspended"]
+    token_version: int
+    changed: bool

@@ -333,6 +333,25 @@ class SignOutEverywhereHandler(ApiHandler):
 
     async def post(self) -> None:
         self.send(await self.blocking(services.sign_out_everywhere, self.principal))
+class _AccountStatusHandler(ApiHandler):
+    to_status = ""
+
+    async def post(self, account_id: str) -> None:
+        body = self.body(m.AccountStatusChange)
+        self.send(await self.blocking(services.set_account_status, self.principal, account_id,
+                                      self.to_status, body.reason))
+
+
+class AccountSuspendHandler(_AccountStatusHandler):
+    route = "/api/v1/admin/accounts/{id}/suspend"
+    to_status = "suspended"
+
+
+class AccountActivateHandler(_AccountStatusHandler):
+    route = "/api/v1/admin/accounts/{id}/activate"
+    to_status = "active"
+
+
 class OnboardingHandler(ApiHandler):
     route = "/api/v1/onboarding"
 
@@ -441,6 +460,14 @@ ROUTE_DOCS: list[RouteDoc] = [
         Operation("POST", "Sign out everywhere: every personal token and every access "
                           "token issued so far stops working", response=m.SignedOut,
                   errors=(401,)),)),
+    RouteDoc(AccountSuspendHandler, "accounts", (
+        Operation("POST", "Suspend an account (admins): every token of theirs is refused at "
+                          "once (401 suspended); audited", request=m.AccountStatusChange,
+                  response=m.AccountStatus, errors=(400, 401, 403, 404, 422)),)),
+    RouteDoc(AccountActivateHandler, "accounts", (
+        Operation("POST", "Activate a suspended account again (admins); its old tokens stay "
+                          "revoked", request=m.AccountStatusChange, response=m.AccountStatus,
+                  errors=(400, 401, 403, 404, 422)),)),
     RouteDoc(OnboardingHandler, "onboarding", (
         Operation("GET", "Your first-run checklist, each item ticked from your records",
                   response=m.OnboardingChecklist, errors=(401,)),)),
