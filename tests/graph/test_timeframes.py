@@ -42,6 +42,8 @@ def cache_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     with pytest.warns(GapWarning, match="2024-01-09T23:00:00Z -> 2024-01-11T00:00:00Z"):
         cache.upsert(_hourly(), "SYN", "1h", "test")
     cache.resample("SYN", "1h", "1d")
+    cache.upsert(synthetic(n=24 * 30, seed=12, freq="1h"), "SYN2", "1h", "test")
+    cache.resample("SYN2", "1h", "1d")
     cache.close()
     return path
 
@@ -215,6 +217,18 @@ def test_walkforward_runs_on_a_coarse_filter() -> None:
     assert len(out.windows) == 3 and np.isfinite(out.oos_metrics["total_return"])
 
 
+def test_universe_backtests_read_each_symbols_own_daily_bars() -> None:
+    one = api.backtest(_doc(), symbols=["SYN"], timeframe="1h")
+    single = api.backtest(_doc(), symbol="SYN", timeframe="1h")
+    np.testing.assert_allclose(one.equity.to_numpy(), single.equity.to_numpy(), rtol=1e-12)
+    ctx2 = load("SYN2", "1h")
+    own = _values(_doc(), ctx2)["daily"]["out"]
+    daily2 = frames.frames_of(ctx2).series("1d", "daily")
+    assert daily2.n == 30 and own[24 * 2] == daily2.close[1]  # day 3, 00:00 -> day 2's close
+    both = api.backtest(_doc(), symbols=["SYN", "SYN2"], timeframe="1h")
+    assert set(both.by_symbol.index) == {"SYN", "SYN2"}
+
+
 # ---------------------------------------------------------------- validation errors
 
 
@@ -228,6 +242,37 @@ def test_a_finer_timeframe_is_a_validation_error_naming_the_node() -> None:
         api.backtest(doc, symbol="SYN", timeframe="1d")
     assert err.value.details["problems"][0]["node"] == "daily"
     assert err.value.details["problems"][0]["code"] == "timeframe_invalid"
+
+
+def test_cli_validate_checks_against_the_runs_timeframe(tmp_path: Path) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from workbench.cli import app
+
+    path = tmp_path / "daily_filter.strategy.json"
+    path.write_text(json.dumps(_doc(timeframe="4h")))
+    runner = CliRunner()
+    assert runner.invoke(app, ["validate", str(path), "--timeframe", "1h"]).exit_code == 0
+    res = runner.invoke(app, ["validate", str(path), "--timeframe", "1d", "--json"])
+    assert res.exit_code == 1
+    problems = json.loads(res.stdout)["problems"]
+    assert [(p["node"], p["code"]) for p in problems] == [("daily", "timeframe_invalid")]
+    assert validate(_doc(), timeframe="1H") == []  # an unknown run timeframe is not this check's
+
+
+def test_a_paper_run_with_a_finer_source_is_refused_at_creation() -> None:
+    from workbench.records import open_store
+    from workbench.runs.paper import create_run
+
+    store = open_store("local")
+    try:
+        with pytest.raises(ValidationError) as err:
+            create_run(store, _doc(timeframe="1h"), symbol="SYN", timeframe="1d", source="cache")
+        assert "daily" in str(err.value.details["problems"][0]) and "finer" in err.value.message
+    finally:
+        store.close()
 
 
 def test_a_timeframe_that_is_not_a_whole_multiple_is_refused() -> None:

@@ -142,7 +142,11 @@ def _params(node_id: str, block: Block, params: Any) -> list[Problem]:
 
 def _timeframe(node_id: str, block: Block, params: Any, timeframe: str) -> list[Problem]:
     """A source's coarser ``timeframe`` against the run's (see workbench.graph.frames)."""
+    from workbench.data.timeframes import TIMEFRAMES
     from workbench.graph.frames import PARAM, timeframe_problem
+
+    if timeframe not in TIMEFRAMES:
+        return []  # an unknown run timeframe is refused where the run reads its candles
 
     param = block.param(PARAM)
     value = params.get(PARAM) if isinstance(params, dict) else None
