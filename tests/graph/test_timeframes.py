@@ -20,7 +20,7 @@ from workbench.graph.compiler import compile_graph
 from workbench.graph.data import load, slice_context
 from workbench.graph.validate import validate
 
-from .conftest import synthetic
+from .conftest import daily_filter_doc, synthetic
 
 HOUR = pd.Timedelta("1h")
 DAY = pd.Timedelta("1d")
@@ -55,29 +55,7 @@ def use_cache(cache_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
 
 
 def _doc(window: int = 5, timeframe: str = "1d") -> dict[str, Any]:
-    """Long while the hourly close is above the SMA(window) of DAILY closes."""
-    return {
-        "schema": "workbench.strategy/1",
-        "nodes": [
-            {"id": "close", "type": "price", "params": {}},
-            {"id": "daily", "type": "price", "params": {"timeframe": timeframe}},
-            {"id": "dsma", "type": "sma", "params": {"window": window}},
-            {"id": "above", "type": "greater"},
-            {"id": "below", "type": "less"},
-            {"id": "buy", "type": "enter_long"},
-            {"id": "sell", "type": "exit_long"},
-        ],
-        "edges": [
-            {"source": "daily", "target": "dsma", "target_port": "series"},
-            {"source": "close", "target": "above", "target_port": "a"},
-            {"source": "dsma", "target": "above", "target_port": "b"},
-            {"source": "close", "target": "below", "target_port": "a"},
-            {"source": "dsma", "target": "below", "target_port": "b"},
-            {"source": "above", "target": "buy", "target_port": "signal"},
-            {"source": "below", "target": "sell", "target_port": "signal"},
-        ],
-        "settings": {"fill_timing": "close", "fees": 0.001},
-    }
+    return daily_filter_doc(window, timeframe, {"fill_timing": "close", "fees": 0.001})
 
 
 def _daily() -> pd.DataFrame:

@@ -9,6 +9,7 @@ from typing import Any
 
 import pytest
 
+from tests.graph.conftest import daily_filter_doc
 from workbench import api
 from workbench.data.cache import open_cache
 from workbench.data.checks import GapWarning
@@ -22,27 +23,7 @@ WARMUP = 200
 
 def _doc() -> dict[str, Any]:
     """Long while the hourly close is above the SMA(3) of daily closes, out below it."""
-    return {
-        "schema": "workbench.strategy/1",
-        "nodes": [
-            {"id": "close", "type": "price", "params": {}},
-            {"id": "daily", "type": "price", "params": {"timeframe": "1d"}},
-            {"id": "dsma", "type": "sma", "params": {"window": 3}},
-            {"id": "above", "type": "greater"},
-            {"id": "below", "type": "less"},
-            {"id": "buy", "type": "enter_long"},
-            {"id": "sell", "type": "exit_long"},
-        ],
-        "edges": [
-            {"source": "daily", "target": "dsma", "target_port": "series"},
-            {"source": "close", "target": "above", "target_port": "a"},
-            {"source": "dsma", "target": "above", "target_port": "b"},
-            {"source": "close", "target": "below", "target_port": "a"},
-            {"source": "dsma", "target": "below", "target_port": "b"},
-            {"source": "above", "target": "buy", "target_port": "signal"},
-            {"source": "below", "target": "sell", "target_port": "signal"},
-        ],
-    }
+    return daily_filter_doc(window=3)
 
 
 def _cache_with_daily(path: Path, hourly_bars: int | None = None) -> Path:
