@@ -69,22 +69,28 @@ def with_frames(ctx: Context, frames: Frames | None) -> Context:
 def align_index(coarse_ts: np.ndarray, coarse_ns: int, base_ts: np.ndarray, base_ns: int) -> np.ndarray:
     """For each base bar, the index of the coarse bar it sees (-1: none yet); the rule of
     the module docstring: the last coarse bar with ``T + c <= t + b``."""
-    closes = np.asarray(coarse_ts, dtype=np.int64) + np.int64(coarse_ns)
-    return np.searchsorted(closes, np.asarray(base_ts, dtype=np.int64) + np.int64(base_ns), side="right") - 1
+    from workbench.engine.align import last_closed
+
+    return last_closed(np.asarray(coarse_ts, dtype=np.int64) + np.int64(coarse_ns),
+                       np.asarray(base_ts, dtype=np.int64) + np.int64(base_ns))
 
 
 def take(values: Any, index: np.ndarray) -> Any:
     """A coarse output put on the base bars by ``index`` (from :func:`align_index`); a
-    scalar stays a scalar; bars with no coarse bar yet get NaN (floats) or False."""
+    scalar stays a scalar; bars with no coarse bar yet get NaN (floats) or False.
+
+    ``index`` never decreases, so the bars without a coarse bar are a prefix: one gather,
+    then that prefix overwritten (no mask pass over all bars)."""
     a = np.asarray(values)
     if a.ndim == 0:
         return values
-    seen = index >= 0
-    if a.dtype == np.bool_:
-        return np.ascontiguousarray(np.where(seen, a[np.maximum(index, 0)], False))
     if a.shape[0] == 0:
-        return np.full(index.shape[0], np.nan)
-    return np.ascontiguousarray(np.where(seen, a[np.maximum(index, 0)].astype(np.float64), np.nan))
+        return np.zeros(index.shape[0], dtype=np.bool_) if a.dtype == np.bool_ else np.full(index.shape[0], np.nan)
+    if a.dtype != np.bool_:
+        a = a.astype(np.float64, copy=False)
+    out = a.take(index)
+    out[: int(np.searchsorted(index, 0))] = False if a.dtype == np.bool_ else np.nan
+    return out
 
 
 def timeframe_problem(base: str | None, timeframe: str) -> str | None:
