@@ -200,6 +200,32 @@ def attach(ctx: Context, symbol: str | None, timeframe: str | None) -> Context:
     return with_frames(ctx, Frames(symbol, timeframe, until))
 
 
+def preload(ctx: Context, document: Any, grid: Any = None) -> Context:
+    """Read now every coarse series ``document``'s sources (and ``grid``, ``{"node.param":
+    [values]}``, for their ``timeframe``) name, so a copy of ``ctx`` sent elsewhere (dask workers) carries them
+    and never reads a cache of its own. Errors are left to the run, which names them."""
+    from workbench.errors import WorkbenchError
+
+    frames = frames_of(ctx)
+    if frames is None or not isinstance(document, dict):
+        return ctx
+    wanted: dict[str, str] = {}
+    for node in document.get("nodes") or []:
+        if not isinstance(node, dict) or not isinstance(node.get("params"), dict):
+            continue
+        names = [node["params"].get(PARAM)]
+        names += list((grid or {}).get(f"{node.get('id')}.{PARAM}") or []) if isinstance(grid, dict) else []
+        for tf in names:
+            if isinstance(tf, str) and tf and tf != frames.timeframe:
+                wanted.setdefault(tf, str(node.get("id")))
+    for tf, node_id in wanted.items():
+        try:
+            frames.series(tf, node_id)
+        except WorkbenchError:
+            continue
+    return ctx
+
+
 def coarse_timeframe(params: Any) -> str:
     return str(params.get(PARAM) or "") if hasattr(params, "get") else ""
 
