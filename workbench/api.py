@@ -27,9 +27,11 @@ __all__ = ["Strategy", "Result", "Problem", "validate", "load_strategy", "starte
            "backtest", "record", "sweep", "walkforward", "check_lookahead", "export"]
 
 
-def validate(graph: Any) -> list[Problem]:
+def validate(graph: Any, timeframe: str | None = None) -> list[Problem]:
     """Every problem of a strategy (dict, JSON text, path, Strategy); never raises for a
-    bad document. Each problem has ``node, port, code, message, severity``."""
+    bad document. Each problem has ``node, port, code, message, severity``. With the
+    run's ``timeframe``, a source reading a finer one (or one not a whole multiple of it)
+    is a ``timeframe_invalid`` problem too."""
     from workbench.graph.validate import validate as _validate
 
     if isinstance(graph, Strategy):
@@ -41,7 +43,7 @@ def validate(graph: Any) -> list[Problem]:
             graph = load_strategy(graph).document
         except Exception as exc:  # a missing file or starter is a problem, not a crash
             return [Problem(code="invalid_document", message=getattr(exc, "message", str(exc)))]
-    return _validate(graph)
+    return _validate(graph, timeframe=timeframe)
 
 
 def load_strategy(source: Any) -> Strategy:

@@ -174,3 +174,21 @@ def test_regression_sweeping_the_same_candles_again_right_away_does_not_hang(cli
         again = sweep_context(strategy, ctx, grid, client=client, timeframe="1h", progress=False,
                               chunks_per_thread=10**6)
         assert again.equals(first)
+
+
+def test_cluster_sweep_of_a_coarse_timeframe_input_equals_the_local_sweep(
+        client: Any, candles: pd.DataFrame, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The workers started before this test's cache existed: the coarse (1d) series travels
+    with the scattered candles, read once on the client (workbench.graph.frames.preload)."""
+    from tests.graph.conftest import daily_filter_doc
+    from workbench.data.cache import open_cache
+
+    monkeypatch.setenv("WORKBENCH_CACHE", str(tmp_path / "candles.duckdb"))
+    with open_cache() as cache:
+        cache.upsert(candles, "SYN", "1h", "test")
+        cache.resample("SYN", "1h", "1d")
+    doc = daily_filter_doc(window=5)
+    grid = {"dsma.window": [3, 5, 8, 13], "settings.fees": [0.0, 0.001]}
+    local = api.sweep(doc, grid, symbol="SYN", timeframe="1h", progress=False)
+    remote = api.sweep(doc, grid, symbol="SYN", timeframe="1h", progress=False, client=client)
+    pd.testing.assert_frame_equal(remote, local, check_exact=True)

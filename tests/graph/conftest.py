@@ -28,6 +28,34 @@ def synthetic(n: int = 600, seed: int = 7, freq: str = "1h") -> pd.DataFrame:
                          "volume": rng.uniform(1, 10, n)}, index=idx)
 
 
+def daily_filter_doc(window: int = 5, timeframe: str = "1d",
+                     settings: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Long while the close is above the SMA(window) of the ``timeframe`` closes (a
+    coarser series read from the cache; "" = the run's bars), out below it."""
+    return {
+        "schema": "workbench.strategy/1",
+        "nodes": [
+            {"id": "close", "type": "price", "params": {}},
+            {"id": "daily", "type": "price", "params": {"timeframe": timeframe}},
+            {"id": "dsma", "type": "sma", "params": {"window": window}},
+            {"id": "above", "type": "greater"},
+            {"id": "below", "type": "less"},
+            {"id": "buy", "type": "enter_long"},
+            {"id": "sell", "type": "exit_long"},
+        ],
+        "edges": [
+            {"source": "daily", "target": "dsma", "target_port": "series"},
+            {"source": "close", "target": "above", "target_port": "a"},
+            {"source": "dsma", "target": "above", "target_port": "b"},
+            {"source": "close", "target": "below", "target_port": "a"},
+            {"source": "dsma", "target": "below", "target_port": "b"},
+            {"source": "above", "target": "buy", "target_port": "signal"},
+            {"source": "below", "target": "sell", "target_port": "signal"},
+        ],
+        **({"settings": settings} if settings else {}),
+    }
+
+
 @pytest.fixture
 def sma_doc() -> dict[str, Any]:
     """A fresh copy of the sma_crossover starter document."""

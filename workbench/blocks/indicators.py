@@ -7,9 +7,19 @@ from typing import Any
 
 from workbench.blocks import kernels as K
 from workbench.blocks.spec import Block, Context, Param, Port
+from workbench.data.timeframes import TIMEFRAMES
 
 _SERIES_IN = (Port("series", "series_float", "input series, one value per bar"),)
 _OUT = (Port("out", "series_float", "one value per bar; NaN during warm-up"),)
+
+
+#: A source's bar size: "" = the run's timeframe, else a coarser one read from the candle
+#: cache and aligned so a bar sees only coarse bars closed by its own close
+#: (``workbench.graph.frames``).
+_TIMEFRAME = Param("timeframe", "choice", "",
+                   "bars to read: empty = the run's timeframe; a coarser one (e.g. 1d in a 1h run) reads "
+                   "that series from the candle cache, each bar seeing the last coarse bar closed by its close",
+                   choices=("", *TIMEFRAMES))
 
 
 def _window(default: int, doc: str = "lookback in bars") -> Param:
@@ -62,12 +72,14 @@ def _vwap(ctx: Context, inputs: Mapping[str, Any], params: Mapping[str, Any]) ->
 
 
 BLOCKS: tuple[Block, ...] = (
-    Block("price", "sources", "Price", "A candle price field (open, high, low or close).",
+    Block("price", "sources", "Price", "A candle price field (open, high, low or close), of the run's bars or of "
+          "a coarser timeframe (`timeframe`: blocks fed only by it compute on those bars).",
           (), (Port("out", "series_float", "the chosen price per bar"),),
-          (Param("field", "choice", "close", "which candle field", choices=("open", "high", "low", "close")),),
+          (Param("field", "choice", "close", "which candle field", choices=("open", "high", "low", "close")),
+           _TIMEFRAME),
           _price, role="source"),
-    Block("volume", "sources", "Volume", "Traded volume per bar.",
-          (), (Port("out", "series_float", "volume per bar"),), (), _volume, role="source"),
+    Block("volume", "sources", "Volume", "Traded volume per bar, of the run's bars or of a coarser timeframe.",
+          (), (Port("out", "series_float", "volume per bar"),), (_TIMEFRAME,), _volume, role="source"),
     Block("sma", "indicators", "SMA", "Simple moving average of the last `window` bars.",
           _SERIES_IN, _OUT, (_window(20),), _one("sma"), kernels=("sma",)),
     Block("ema", "indicators", "EMA", "Exponential moving average, alpha 2/(window+1), seeded with the SMA of the first window (TA-Lib).",

@@ -101,12 +101,13 @@ def register(root: typer.Typer) -> None:
 
     @root.command("validate")
     @handle_errors
-    def validate_cmd(graph: TargetArg, as_json: JsonOpt = False) -> None:
-        """Check a strategy graph; lists every problem, exits 1 when there are errors."""
+    def validate_cmd(graph: TargetArg, as_json: JsonOpt = False, timeframe: TimeframeOpt = None) -> None:
+        """Check a strategy graph; lists every problem, exits 1 when there are errors.
+        ``--timeframe``: the run's, to check sources reading another timeframe against it."""
         from workbench.api import validate
         from workbench.graph.validate import has_errors
 
-        problems = validate(graph)
+        problems = validate(graph, timeframe=timeframe)
         if as_json:
             echo_json({"ok": not has_errors(problems), "problems": [p.model_dump() for p in problems]})
         else:

@@ -65,7 +65,11 @@ def _run(client: Any, document: dict[str, Any], series: Sequence[tuple[str | Non
     outs = [np.full((len(combos), width), np.nan) for _ in series]
     errs: list[list[str | None]] = [[None] * len(combos) for _ in series]
     futures: dict[Any, tuple[int, int, int]] = {}
+    from workbench.graph.frames import preload
+
     for s, (_, ctx) in enumerate(series):
+        # coarser series (workbench.graph.frames) read here, not from each worker's cache
+        preload(ctx, document, {**{k: [v] for k, v in (params or {}).items()}, **values})
         # one copy per worker, once per symbol; a fresh key each sweep (hash=False): re-scattering
         # the key of a just-released copy can race with its release and leave workers without it
         [data] = client.scatter([ctx], broadcast=True, hash=False)

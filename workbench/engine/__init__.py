@@ -3,6 +3,7 @@
 - :mod:`workbench.engine.indicators` — TA-Lib-defined indicators (``sma``, ``ema``, ...)
 - :mod:`workbench.engine.rolling` — rolling-window kernels
 - :mod:`workbench.engine.signals` — ``crossed_above``/``crossed_below`` (vectorbt's rule), ``lag``
+- :mod:`workbench.engine.align` — ``last_closed``: a coarser series' bars onto finer ones by close time
 - :mod:`workbench.engine.simulator` — ``simulate`` (orders, positions, stops, trade log)
 - :mod:`workbench.engine.metrics` — ``compute_metrics``, ``METRIC_NAMES``
 - :mod:`workbench.engine.stats` — ``compute_stats``: period, buy-and-hold, fees paid, best/worst

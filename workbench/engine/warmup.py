@@ -46,7 +46,10 @@ def warm_up() -> dict[str, float]:
     timed("candlesticks", lambda: [cdl.detect(name, x - 0.5, hi, lo, x) for name in cdl.PATTERNS])
     a, b = ind.sma(x, 2), ind.sma(x, 5)
     le, lx = sig.crossed_above(a, b), sig.crossed_below(a, b)
-    timed("signals", lambda: [sig.lag(x, 1), sig.lag(le, 1), sig.crossed_above(x, 100.0)])
+    from workbench.engine.align import last_closed
+
+    timed("signals", lambda: [sig.lag(x, 1), sig.lag(le, 1), sig.crossed_above(x, 100.0),
+                              last_closed(np.arange(0, n, 4, dtype=np.int64), np.arange(n, dtype=np.int64))])
     from workbench.engine import chartpatterns as cp
 
     timed("chart patterns", lambda: [

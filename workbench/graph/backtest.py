@@ -12,6 +12,7 @@ from workbench.blocks.spec import Context
 from workbench.graph import runner
 from workbench.graph.compiler import Plan, compile_graph
 from workbench.graph.data import candles_sha256, load
+from workbench.graph.frames import frames_of
 from workbench.graph.overrides import apply_overrides
 from workbench.graph.strategy import Strategy, graph_sha256
 from workbench.graph.strategy import load as load_strategy
@@ -79,7 +80,9 @@ def run(strategy: Strategy, ctx: Context, *, symbol: str | None = None, timefram
             cached["index"] = index_of(ctx)
         return cached["index"]
 
-    warnings = [*m.notes, *runner.status_notes(int(sim.status)), *(str(p) for p in plan.warnings)]
+    frames = frames_of(ctx)
+    warnings = [*m.notes, *runner.status_notes(int(sim.status)), *(str(p) for p in plan.warnings),
+                *(frames.warnings if frames is not None else ())]
     provenance = {
         "strategy": strategy.name,
         "source": strategy.source,
@@ -99,6 +102,8 @@ def run(strategy: Strategy, ctx: Context, *, symbol: str | None = None, timefram
     }
     if training.entries:
         provenance["training"] = training.summary()
+    if frames is not None and frames.read:
+        provenance["timeframes"] = frames.read
     # pandas objects are built on first access (Result's lazy attributes); the engine's
     # arrays are owned by this result, so equity/position wrap them without a copy
     return Result(

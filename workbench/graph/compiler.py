@@ -95,18 +95,89 @@ class Plan:
     def values(self, ctx: Context, steps: set[int],
                memo: MutableMapping[Hashable, dict[str, Any]] | None = None,
                cacheable: set[Hashable] | None = None) -> dict[int, dict[str, Any]]:
-        """Outputs of ``steps`` (and what they need) only, sharing ``memo`` like :meth:`run`."""
-        values: dict[int, dict[str, Any]] = {}
+        """Outputs of ``steps`` (and what they need) only, sharing ``memo`` like :meth:`run`.
+
+        Steps on a coarser timeframe (:mod:`workbench.graph.frames`) compute on its bars;
+        what this returns is always one value per bar of ``ctx`` (aligned), while
+        ``memo`` keeps each step's own bars."""
+        if not self.multi_timeframe:
+            values: dict[int, dict[str, Any]] = {}
+            for i in sorted(self.needed(steps)):
+                step = self.steps[i]
+                if memo is not None and step.key in memo:
+                    values[i] = memo[step.key]
+                    continue
+                inputs = {port: values[src][out] for port, (src, out) in step.inputs.items()}
+                values[i] = step.block.compute(ctx, inputs, step.params)
+                if memo is not None and (cacheable is None or step.key in cacheable):
+                    memo[step.key] = values[i]
+            return values
+        return self._values_framed(ctx, steps, memo, cacheable)
+
+    @property
+    def multi_timeframe(self) -> bool:
+        """Whether a source reads another timeframe than the run's (a non-empty param)."""
+        from workbench.graph.frames import coarse_timeframe
+
+        return any(coarse_timeframe(s.params) for s in self.steps)
+
+    def domains(self, base: str | None) -> list[str | None]:
+        """Per step, the timeframe whose bars it computes on (None: the run's bars); the
+        rule is in :mod:`workbench.graph.frames`."""
+        from workbench.graph.frames import coarse_timeframe
+
+        out: list[str | None] = []
+        for step in self.steps:
+            tf: str | None = None
+            if step.block.role in ("signal", "risk", "sizing"):
+                tf = None
+            elif step.block.role == "source":
+                tf = coarse_timeframe(step.params) or None
+            elif step.inputs:
+                seen = {out[src] for src, port in step.inputs.values()
+                        if (p := self.steps[src].block.output(port)) is None or p.type != "scalar"}
+                tf = next(iter(seen)) if len(seen) == 1 else None
+            out.append(None if tf == base else tf)
+        return out
+
+    def _values_framed(self, ctx: Context, steps: set[int],
+                       memo: MutableMapping[Hashable, dict[str, Any]] | None,
+                       cacheable: set[Hashable] | None) -> dict[int, dict[str, Any]]:
+        from workbench.graph.frames import check_run, frames_of, take
+
+        base = check_run(self, ctx)
+        frames = frames_of(ctx)
+        domain = self.domains(base)
+        raw: dict[int, dict[str, Any]] = {}
+        aligned: dict[int, dict[str, Any]] = {}
+        bars: dict[str, tuple[Context, np.ndarray]] = {}
+
+        def on_base(i: int) -> dict[str, Any]:
+            tf = domain[i]
+            if tf is None:
+                return raw[i]
+            if i not in aligned:
+                aligned[i] = {port: take(v, bars[tf][1]) for port, v in raw[i].items()}
+            return aligned[i]
+
         for i in sorted(self.needed(steps)):
             step = self.steps[i]
+            tf = domain[i]
+            if tf is not None and tf not in bars:
+                assert frames is not None  # check_run refused a coarse source without frames
+                bars[tf] = frames.cut(tf, step.nodes[0], ctx)
             if memo is not None and step.key in memo:
-                values[i] = memo[step.key]
+                raw[i] = memo[step.key]
                 continue
-            inputs = {port: values[src][out] for port, (src, out) in step.inputs.items()}
-            values[i] = step.block.compute(ctx, inputs, step.params)
+            if tf is None:
+                inputs = {port: on_base(src)[out] for port, (src, out) in step.inputs.items()}
+                raw[i] = step.block.compute(ctx, inputs, step.params)
+            else:
+                inputs = {port: raw[src][out] for port, (src, out) in step.inputs.items()}
+                raw[i] = step.block.compute(bars[tf][0], inputs, step.params)
             if memo is not None and (cacheable is None or step.key in cacheable):
-                memo[step.key] = values[i]
-        return values
+                memo[step.key] = raw[i]
+        return {i: on_base(i) for i in raw}
 
     def _collect(self, ctx: Context, values: list[dict[str, Any]]) -> SignalSet:
         n = ctx.n

@@ -21,6 +21,7 @@ import numpy as np
 
 from workbench.blocks.spec import Context
 from workbench.errors import DataError, ValidationError
+from workbench.graph.frames import attach, frames_of, with_frames
 
 FIELDS = ("open", "high", "low", "close", "volume")
 
@@ -95,8 +96,9 @@ def to_context(candles: Any, start: Any = None, end: Any = None, *, check: bool 
     if hasattr(candles, "columns"):
         ctx = _from_frame(candles)
     elif all(hasattr(candles, f) for f in ("ts", *FIELDS)):
-        ctx = Context(np.asarray(candles.ts, dtype=np.int64),
-                      *(np.ascontiguousarray(getattr(candles, f), dtype=np.float64) for f in FIELDS))
+        ctx = with_frames(Context(np.asarray(candles.ts, dtype=np.int64),
+                                  *(np.ascontiguousarray(getattr(candles, f), dtype=np.float64) for f in FIELDS)),
+                          frames_of(candles))
     else:
         raise ValidationError(
             f"candles must be a DataFrame or a Candles tuple (ts, open, high, low, close, volume), "
@@ -115,14 +117,18 @@ def to_context(candles: Any, start: Any = None, end: Any = None, *, check: bool 
 
 
 def slice_context(ctx: Context, index: Any) -> Context:
-    """The candles at ``index`` (a slice or a boolean mask), as contiguous arrays."""
-    return Context(*(np.ascontiguousarray(getattr(ctx, f)[index]) for f in ("ts", *FIELDS)))
+    """The candles at ``index`` (a slice or a boolean mask), as contiguous arrays; the
+    coarser series the run may read (:mod:`workbench.graph.frames`) come along."""
+    return with_frames(Context(*(np.ascontiguousarray(getattr(ctx, f)[index]) for f in ("ts", *FIELDS))),
+                       frames_of(ctx))
 
 
 def load(symbol: str | None, timeframe: str | None, start: Any = None, end: Any = None,
          candles: Any = None) -> Context:
     """Candles given directly (checked, see the module docstring), else read from the
-    cache; an empty range is an error."""
+    cache; an empty range is an error. With ``symbol`` and ``timeframe`` the candles
+    carry where their coarser series come from (a ``price`` block with a ``timeframe``,
+    :mod:`workbench.graph.frames`), read from the cache only if the strategy asks."""
     if candles is not None:
         ctx = to_context(candles, start, end, check=True)
     else:
@@ -137,7 +143,7 @@ def load(symbol: str | None, timeframe: str | None, start: Any = None, end: Any 
         raise DataError(f"no candles for {where} in [{start or 'start'}, {end or 'end'}): "
                         "import some first (`workbench data import ...`) or widen the range",
                         details={"symbol": symbol, "timeframe": timeframe, "start": str(start), "end": str(end)})
-    return ctx
+    return attach(ctx, symbol, timeframe)
 
 
 def candles_sha256(ctx: Context) -> str:

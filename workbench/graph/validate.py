@@ -4,7 +4,8 @@ Each problem names the node and port at fault so the canvas can badge the block.
 Codes: invalid_json, invalid_document, missing_field, invalid_field, unsupported_schema,
 duplicate_node_id, unknown_block, unknown_node, unknown_port, type_mismatch,
 multiple_inputs, missing_input, cycle, dangling_output (warning), param_invalid,
-param_out_of_range, lookahead, no_entry_signal, exit_without_entry, duplicate_block.
+param_out_of_range, lookahead, no_entry_signal, exit_without_entry, duplicate_block,
+timeframe_invalid (only when the run's timeframe is given).
 """
 
 from __future__ import annotations
@@ -139,6 +140,22 @@ def _params(node_id: str, block: Block, params: Any) -> list[Problem]:
     return problems
 
 
+def _timeframe(node_id: str, block: Block, params: Any, timeframe: str) -> list[Problem]:
+    """A source's coarser ``timeframe`` against the run's (see workbench.graph.frames)."""
+    from workbench.data.timeframes import TIMEFRAMES
+    from workbench.graph.frames import PARAM, timeframe_problem
+
+    if timeframe not in TIMEFRAMES:
+        return []  # an unknown run timeframe is refused where the run reads its candles
+
+    param = block.param(PARAM)
+    value = params.get(PARAM) if isinstance(params, dict) else None
+    if param is None or not isinstance(value, str) or value not in (param.choices or ()):
+        return []  # unknown values are param_invalid already
+    message = timeframe_problem(timeframe, value)
+    return [Problem(node=node_id, port=PARAM, code="timeframe_invalid", message=message)] if message else []
+
+
 def _wiring(node_id: str, block: Block, data: Any, connected: frozenset[str]) -> list[Problem]:
     """The block's own rule on which optional inputs its params need (param errors are
     reported by :func:`_params`; the rule is skipped then)."""
@@ -200,11 +217,13 @@ def _settings_problems(doc: dict[str, Any], kinds: dict[str, list[str]]) -> list
     return problems
 
 
-def validate(doc: Any) -> list[Problem]:
+def validate(doc: Any, timeframe: str | None = None) -> list[Problem]:
     """Every problem of a strategy document (dict, JSON text, path or model).
 
     Returns an empty list for a valid graph; warnings (``severity="warning"``) do not
-    stop a backtest. Never raises for a bad document.
+    stop a backtest. Never raises for a bad document. ``timeframe``: the run's, when
+    known; then a source's ``timeframe`` param finer than it, or not a whole multiple of
+    it, is a ``timeframe_invalid`` problem (a run checks this itself too).
     """
     data, problems = load_document(doc)
     if data is None:
@@ -233,6 +252,8 @@ def validate(doc: Any) -> list[Problem]:
             continue
         kinds[block.type].append(node_id)
         problems += _params(node_id, block, raw.get("params", {}))
+        if timeframe is not None:
+            problems += _timeframe(node_id, block, raw.get("params", {}), timeframe)
 
     succ: dict[str, set[str]] = {n: set() for n in nodes}
     connected: dict[tuple[str, str], int] = defaultdict(int)

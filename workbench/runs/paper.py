@@ -62,7 +62,7 @@ def create_run(store: Store, target: Any = None, *, version_id: uuid.UUID | str 
     else:
         strategy = load(target)
         name = strategy.name
-    problems = [p for p in validate(strategy.document) if p.severity == "error"]
+    problems = [p for p in validate(strategy.document, timeframe=timeframe) if p.severity == "error"]
     if problems:
         raise ValidationError(f"Strategy {name!r} is not valid: {problems[0]}",
                               details={"problems": [str(p) for p in problems]})

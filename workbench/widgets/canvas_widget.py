@@ -73,7 +73,7 @@ class CanvasWidget(anywidget.AnyWidget):  # type: ignore[misc]
             self._revalidate()
 
     # -- model callbacks -------------------------------------------------------------
-    @traitlets.observe("graph")
+    @traitlets.observe("graph", "settings")
     def _on_graph(self, change: dict[str, Any]) -> None:
         self._revalidate()
 
@@ -83,7 +83,7 @@ class CanvasWidget(anywidget.AnyWidget):  # type: ignore[misc]
             self._run({}, raise_errors=False)  # a button press must not raise in the kernel
 
     def _revalidate(self) -> None:
-        self.problems = host.validate_graph(self.graph)
+        self.problems = host.validate_graph(self.graph, (self.settings or {}).get("timeframe"))
         self.status = host.status_for(self.problems)
 
     # -- the Python side of the canvas ---------------------------------------------------

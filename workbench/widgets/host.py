@@ -110,11 +110,12 @@ def problem_dict(problem: Any) -> dict[str, Any]:
     }
 
 
-def validate_graph(graph: Any) -> list[dict[str, Any]]:
-    """All problems of ``graph`` as JSON dicts (never raises for a bad document)."""
+def validate_graph(graph: Any, timeframe: Any = None) -> list[dict[str, Any]]:
+    """All problems of ``graph`` as JSON dicts (never raises for a bad document);
+    ``timeframe``: the run settings' one, so a source reading a finer timeframe is badged."""
     from workbench.api import validate
 
-    return [problem_dict(p) for p in validate(graph)]
+    return [problem_dict(p) for p in validate(graph, timeframe=str(timeframe) if timeframe else None)]
 
 
 def status_for(problems: list[dict[str, Any]]) -> str:

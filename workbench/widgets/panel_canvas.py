@@ -57,9 +57,9 @@ class CanvasComponent(AnyWidgetComponent):
         super().__init__(graph=host.graph_of(graph_or_template), **params)
         self._revalidate()
 
-    @param.depends("graph", watch=True)
+    @param.depends("graph", "settings", watch=True)
     def _revalidate(self) -> None:
-        problems = host.validate_graph(self.graph)
+        problems = host.validate_graph(self.graph, (self.settings or {}).get("timeframe"))
         self.param.update(problems=problems, status=host.status_for(problems))
 
     @param.depends("run_requested", watch=True)

@@ -1,8 +1,10 @@
 // Where new blocks go: pure geometry, so it is unit-tested (test/layout.test.mjs).
 
 // A block's box on the canvas, in flow units (React Flow measures the real one; this is
-// the fallback before it has).
-export const BLOCK_SIZE = { width: 190, height: 110 };
+// the fallback before it has). The width is the CSS max-width of .wb-node: a block with
+// two or more params lays them out in two columns and reaches it, so a drop clamped
+// with less would leave its right edge outside the view.
+export const BLOCK_SIZE = { width: 200, height: 110 };
 const GAP = 24;
 
 function boxOf(node) {
