@@ -44,6 +44,8 @@ class WalkForwardResult:
     #: what ran (strategy name, series, grid, windows), filled by ``wb.walkforward`` so
     #: ``wb.record`` can keep it
     provenance: dict[str, Any] = field(default_factory=dict)
+    #: the universe of a walk-forward over many symbols on one cash account (None: one symbol)
+    symbols: list[str] | None = None
 
     def summary(self) -> pd.DataFrame:
         return pd.DataFrame({"in_sample": self.is_metrics, "out_of_sample": self.oos_metrics})
@@ -55,14 +57,16 @@ class WalkForwardResult:
 
         daily = len(self.oos_equity) > 1 and bool(
             (pd.DatetimeIndex(self.oos_equity.index).normalize() == self.oos_equity.index).all())
-        return (f"<strong>Walk-forward by {self.metric}</strong>"
+        over = f" over {len(self.symbols)} symbols" if self.symbols else ""
+        return (f"<strong>Walk-forward{over} by {self.metric}</strong>"
                 + formatting.frame(self.windows, daily).to_html(index=False)
                 + formatting.rows(self.summary()).to_html())
 
     def to_dict(self) -> dict[str, Any]:
         from workbench.jsonable import plain
 
-        return plain({"metric": self.metric, "windows": self.windows.to_dict(orient="records"),
+        return plain({"metric": self.metric, "symbols": self.symbols,
+                      "windows": self.windows.to_dict(orient="records"),
                       "in_sample": dict(self.is_metrics.items()),
                       "out_of_sample": dict(self.oos_metrics.items()),
                       "oos_equity": {"ts": list(self.oos_equity.index),
