@@ -106,7 +106,8 @@ def run_universe(strategy: Strategy, symbols: list[str], timeframe: str | None, 
                  portfolio: dict[str, Any] | None = None) -> PortfolioResult:
     """Backtest ``strategy`` over ``symbols`` on one cash account (module docstring)."""
     ctxs = contexts(symbols, timeframe, start, end, candles)
-    return _run(strategy, symbols, ctxs, timeframe, params, settings, portfolio_rules(portfolio))
+    return _run(strategy, symbols, ctxs, timeframe, params, settings, portfolio_rules(portfolio),
+                span=(start, end))
 
 
 def sweep_universe(strategy: Strategy, grid: dict[str, Any], symbols: list[str], timeframe: str | None, *,
@@ -172,7 +173,8 @@ def run_contexts(strategy: Strategy, symbols: list[str], ctxs: list[Context], ti
 
 def _run(strategy: Strategy, symbols: list[str], ctxs: list[Context], timeframe: str | None,
          params: dict[str, Any] | None, settings: dict[str, Any] | None, rules: dict[str, Any],
-         memos: list[dict[Any, Any]] | None = None, first_row: int = 0) -> PortfolioResult:
+         memos: list[dict[Any, Any]] | None = None, first_row: int = 0,
+         span: tuple[Any, Any] = (None, None)) -> PortfolioResult:
     """The universe backtest of ``ctxs``; with ``first_row`` > 0 the signals are computed
     on all the bars given (warmed up) and the account starts flat at that row of the
     union timeline (a walk-forward's test window)."""
@@ -238,7 +240,8 @@ def _run(strategy: Strategy, symbols: list[str], ctxs: list[Context], timeframe:
         "symbol": None, "symbols": list(symbols), "portfolio": rules,
         "ranking": rank_nodes[0] if rank_nodes else None,
         "timeframe": clock.timeframe or timeframe, "annualization": clock.describe(),
-        "start": index_of_value(ts[0]).isoformat(), "end": index_of_value(ts[-1]).isoformat(),
+        "start": span[0], "end": span[1],  # the range asked for (a rerun reads the same bars)
+        "first_bar": index_of_value(ts[0]).isoformat(), "last_bar": index_of_value(ts[-1]).isoformat(),
         "n_bars": n, "n_bars_per_symbol": {s: int(np.count_nonzero(~np.isnan(close[:, j])))
                                            for j, s in enumerate(symbols)},
         "run_at": datetime.now(UTC).isoformat(),
