@@ -91,8 +91,6 @@ from numba import njit
 
 from workbench.engine.simulator import (
     EXIT_OPEN,
-    EXIT_REVERSAL,
-    EXIT_SIGNAL,
     FILL_NEXT_OPEN,
     N_TRADE_FIELDS,
     SIZE_FIXED_CASH,
@@ -111,6 +109,7 @@ from workbench.engine.simulator import (
     T_RET,
     T_SIDE,
     T_SIZE,
+    decide_nb,
     stop_fill_price_nb,
     stop_hit_nb,
 )
@@ -392,32 +391,12 @@ def _entries_nb(
 
 
 @njit(cache=True)
-def _decide_nb(st: np.ndarray, j: int, le: bool, lx: bool, se: bool, sx: bool) -> tuple[bool, int, int]:
-    """Column ``j``'s orders from its signals at a close, the single simulator's rules:
-    ``(close the position?, side to open (0 = none), exit reason)``."""
-    if le and lx:
-        le = False
-        lx = False
-    if se and sx:
-        se = False
-        sx = False
-    if le and se:
-        le = False
-        se = False
+def _decide(st: np.ndarray, j: int, i: int, le: np.ndarray, lx: np.ndarray, se: np.ndarray,
+            sx: np.ndarray, has_short: bool) -> tuple[bool, int, int]:
+    """Column ``j``'s orders from its signals at row ``i``'s close (:func:`decide_nb`)."""
     units = st[S_UNITS, j]
-    if units > 0.0:
-        if se:
-            return True, -1, EXIT_REVERSAL
-        return lx, 0, EXIT_SIGNAL
-    if units < 0.0:
-        if le:
-            return True, 1, EXIT_REVERSAL
-        return sx, 0, EXIT_SIGNAL
-    if le:
-        return False, 1, EXIT_SIGNAL
-    if se:
-        return False, -1, EXIT_SIGNAL
-    return False, 0, EXIT_SIGNAL
+    side = 1 if units > 0.0 else (-1 if units < 0.0 else 0)
+    return decide_nb(side, le[i, j], lx[i, j], has_short and se[i, j], has_short and sx[i, j])
 
 
 @njit(cache=True)
@@ -557,9 +536,8 @@ def portfolio_nb(
                 for j in range(m):
                     if not present[j]:
                         continue
-                    do_close, new_side, reason = _decide_nb(
-                        st, j, entries[i, j], exits[i, j], has_short and short_entries[i, j],
-                        has_short and short_exits[i, j])
+                    do_close, new_side, reason = _decide(st, j, i, entries, exits, short_entries,
+                                                         short_exits, has_short)
                     if do_close:
                         pend_exit[j] = True
                         pend_reason[j] = reason
@@ -575,9 +553,8 @@ def portfolio_nb(
             for j in range(m):
                 if not present[j]:
                     continue
-                do_close, new_side, reason = _decide_nb(
-                    st, j, entries[i, j], exits[i, j], has_short and short_entries[i, j],
-                    has_short and short_exits[i, j])
+                do_close, new_side, reason = _decide(st, j, i, entries, exits, short_entries,
+                                                     short_exits, has_short)
                 if do_close:
                     px = _exit_px(st[S_UNITS, j], close[i, j], slippage)
                     cash, free, k = _close_nb(trades, k, st, j, i, px, fees, reason, cash, free)

@@ -154,6 +154,36 @@ def _record_close_nb(
 
 
 @njit(cache=True)
+def decide_nb(side: int, le: bool, lx: bool, se: bool, sx: bool) -> tuple[bool, int, int]:
+    """The orders of a bar's signals for a position on ``side`` (+1, -1, 0 = flat):
+    ``(close it?, side to open (0 = none), exit reason)``; the module docstring's signal
+    rules (conflicts ignored, an opposite entry reverses). Shared with the portfolio
+    simulator."""
+    if le and lx:
+        le = False
+        lx = False
+    if se and sx:
+        se = False
+        sx = False
+    if le and se:
+        le = False
+        se = False
+    if side > 0:
+        if se:
+            return True, -1, EXIT_REVERSAL
+        return lx, 0, EXIT_SIGNAL
+    if side < 0:
+        if le:
+            return True, 1, EXIT_REVERSAL
+        return sx, 0, EXIT_SIGNAL
+    if le:
+        return False, 1, EXIT_SIGNAL
+    if se:
+        return False, -1, EXIT_SIGNAL
+    return False, 0, EXIT_SIGNAL
+
+
+@njit(cache=True)
 def stop_hit_nb(side: int, ref: float, peak: float, sl_f: float, tp_f: float, tsl_f: float,
                 o: float, h: float, lo: float) -> tuple[float, int]:
     """The stop or target a bar ``(o, h, lo)`` hits for a position on ``side`` (+1/-1):
@@ -391,37 +421,7 @@ def simulate_nb(
             lx = long_exits[i]
             se = short_entries[i] if has_short else False
             sx = short_exits[i] if short_exits.shape[0] == n else False
-            if le and lx:
-                le = False
-                lx = False
-            if se and sx:
-                se = False
-                sx = False
-            if le and se:
-                le = False
-                se = False
-            do_close = False
-            new_side = 0
-            reason = EXIT_SIGNAL
-            if side > 0:
-                if se:
-                    do_close = True
-                    new_side = -1
-                    reason = EXIT_REVERSAL
-                elif lx:
-                    do_close = True
-            elif side < 0:
-                if le:
-                    do_close = True
-                    new_side = 1
-                    reason = EXIT_REVERSAL
-                elif sx:
-                    do_close = True
-            else:
-                if le:
-                    new_side = 1
-                elif se:
-                    new_side = -1
+            do_close, new_side, reason = decide_nb(side, le, lx, se, sx)
             if fill_timing == FILL_NEXT_OPEN:
                 if i < n - 1:
                     p_close = do_close
