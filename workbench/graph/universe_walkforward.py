@@ -18,13 +18,12 @@ import numpy as np
 import pandas as pd
 
 from workbench.blocks.spec import Context
-from workbench.errors import ValidationError
 from workbench.graph import runner
 from workbench.graph.backtest import prepare
 from workbench.graph.data import slice_context
 from workbench.graph.strategy import Strategy
 from workbench.graph.universe import contexts, run_contexts, sweep_contexts
-from workbench.graph.walkforward import WalkForwardResult, _bars, _best, windows
+from workbench.graph.walkforward import WalkForwardResult, pick, plan_windows
 
 
 def _window(symbols: list[str], ctxs: list[Context], lo: Any, hi: Any) -> tuple[list[str], list[Context]]:
@@ -47,18 +46,10 @@ def walkforward_universe(strategy: Strategy, grid: dict[str, Any], symbols: list
                          settings: dict[str, Any] | None = None, portfolio: dict[str, Any] | None = None,
                          progress: bool = False) -> WalkForwardResult:
     """Walk forward over ``symbols`` on one shared cash account (module docstring)."""
-    names = runner.metric_names()
-    if metric not in names:
-        raise ValidationError(f"unknown metric {metric!r}; choose one of {', '.join(names)}",
-                              details={"metric": metric})
     ctxs = contexts(symbols, timeframe, start, end, candles)
     ts = np.unique(np.concatenate([np.asarray(c.ts, dtype=np.int64) for c in ctxs]))
     n = int(ts.shape[0])
-    n_train, n_test = _bars(train, n, "train"), _bars(test, n, "test")
-    spans = windows(n, n_train, n_test, anchored)
-    if not spans:
-        raise ValidationError(f"{n} bars do not fit one train ({n_train}) + test ({n_test}) window",
-                              details={"bars": n, "train": n_train, "test": n_test})
+    names, spans = plan_windows(n, train, test, anchored, metric)
     index = pd.DatetimeIndex(ts.view("datetime64[ns]"), name="ts").tz_localize("UTC")
     keys = list(grid)
     _, base_plan = prepare(strategy, params, settings)
@@ -70,12 +61,8 @@ def walkforward_universe(strategy: Strategy, grid: dict[str, Any], symbols: list
         tr_syms, tr_ctxs = _window(symbols, ctxs, ts[tr0], end_ts)
         table = sweep_contexts(strategy, grid, tr_syms, tr_ctxs, timeframe, params=params,
                                settings=settings, portfolio=portfolio, progress=progress)
-        best = _best(table, metric)
-        chosen: dict[str, Any] = {}
-        for k in keys:
-            v: Any = table.loc[best, k]
-            chosen[k] = v.item() if hasattr(v, "item") else v
-        is_rows.append(table.loc[best, list(names)].to_numpy(dtype=float))
+        chosen, in_sample = pick(table, keys, names, metric)
+        is_rows.append(in_sample)
         rules = dict(portfolio or {})
         over = dict(params or {})
         for k, v in chosen.items():
