@@ -144,20 +144,32 @@ def backtest(strategy: Any, symbol: str | None = None, timeframe: str | None = N
     from workbench.graph.backtest import run_backtest
 
     if symbols is not None or portfolio is not None:
-        from workbench.errors import ValidationError
-        from workbench.graph.universe import resolve_symbols, run_universe
+        from workbench.graph.universe import run_universe
 
-        if symbols is None:
-            raise ValidationError("portfolio= rules apply to a universe: give symbols=[...] (or a "
-                                  "universe name)", details={"portfolio": sorted(portfolio or {})})
-        if symbol is not None:
-            raise ValidationError("give symbol= for one symbol or symbols= (with portfolio=) for a "
-                                  "universe, not both", details={"symbol": symbol})
-        return run_universe(load_strategy(strategy), resolve_symbols(symbols, timeframe), timeframe,
-                            start=start, end=end, candles=candles, params=params, settings=settings,
-                            portfolio=portfolio)
+        syms, name = _universe(symbol, symbols, portfolio, timeframe)
+        res = run_universe(load_strategy(strategy), syms, timeframe, start=start, end=end,
+                           candles=candles, params=params, settings=settings, portfolio=portfolio)
+        res.provenance_fields["universe"] = name
+        return res
     return run_backtest(strategy, symbol=symbol, timeframe=timeframe, start=start, end=end,
                         candles=candles, params=params, settings=settings)
+
+
+def _universe(symbol: str | None, symbols: Any, portfolio: dict[str, Any] | None,
+              timeframe: str | None) -> tuple[list[str], str | None]:
+    """The resolved symbols of ``symbols=`` and the universe name it gave (None for a list),
+    checked against ``symbol=`` and ``portfolio=``."""
+    from workbench.errors import ValidationError
+    from workbench.graph.universe import resolve_symbols
+
+    if symbols is None:
+        raise ValidationError("portfolio= rules apply to a universe: give symbols=[...] (or a "
+                              "universe name)", details={"portfolio": sorted(portfolio or {})})
+    if symbol is not None:
+        raise ValidationError("give symbol= for one symbol or symbols= (with portfolio=) for a "
+                              "universe, not both", details={"symbol": symbol})
+    name = symbols.strip() if isinstance(symbols, str) and "," not in symbols else None
+    return resolve_symbols(symbols, timeframe), name
 
 
 def record(result: Any, strategy: Any = None, *, store: Any = None,
@@ -282,18 +294,18 @@ def sweep(strategy: Any, grid: dict[str, Any], symbol: str | None = None, timefr
     from workbench.graph.sweeps import run_sweep
 
     strat = load_strategy(strategy)
-    if symbols is not None:
+    if symbols is not None or portfolio is not None:
         from workbench.errors import ValidationError
-        from workbench.graph.universe import resolve_symbols, sweep_universe
+        from workbench.graph.universe import sweep_universe
 
-        if symbol is not None or client is not None:
-            raise ValidationError("a universe sweep takes symbols= without symbol= or client=",
-                                  details={"symbol": symbol})
-        syms = resolve_symbols(symbols, timeframe)
+        if client is not None:
+            raise ValidationError("a universe sweep runs here, without client=",
+                                  details={"client": str(client)})
+        syms, name = _universe(symbol, symbols, portfolio, timeframe)
         frame = sweep_universe(strat, grid, syms, timeframe, start=start, end=end, candles=candles,
                                params=params, settings=settings, portfolio=portfolio, progress=progress)
         frame.attrs["provenance"] = _provenance(strat, grid, None, timeframe, start, end, params, settings,
-                                                symbols=syms, portfolio=dict(portfolio or {}))
+                                                symbols=syms, universe=name, portfolio=dict(portfolio or {}))
         return frame
     ctx = load(symbol, timeframe, start, end, candles)
     if client is not None:  # only then is workbench.distributed (and dask) imported
@@ -328,7 +340,8 @@ def walkforward(strategy: Any, grid: dict[str, Any], symbol: str | None = None,
                 candles: Any = None, train: int | float = 0.5, test: int | float = 0.25,
                 anchored: bool = False, metric: str = "sharpe",
                 params: dict[str, Any] | None = None, settings: dict[str, Any] | None = None,
-                progress: bool = False) -> Any:
+                progress: bool = False, symbols: Any = None,
+                portfolio: dict[str, Any] | None = None) -> Any:
     """Walk-forward optimisation: pick the best parameters on each training window,
     then trade them on the test window that follows, and stitch the test windows.
 
@@ -378,6 +391,14 @@ def walkforward(strategy: Any, grid: dict[str, Any], symbol: str | None = None,
         column of :func:`sweep`).
     progress : bool
         Show a progress bar over the windows' sweeps.
+    symbols : list of str, str, optional
+        A universe instead of one ``symbol`` (as for :func:`backtest`): each train window
+        sweeps universe backtests on one shared cash account (grid keys
+        ``"portfolio.<rule>"`` sweep the portfolio rules too), ``metric`` is the portfolio's,
+        and the result's ``symbols`` lists the universe (windows are rows of the union
+        timeline; see :mod:`workbench.graph.universe_walkforward`).
+    portfolio : dict, optional
+        Universe rules, as for :func:`backtest`.
 
     Returns
     -------
@@ -390,6 +411,18 @@ def walkforward(strategy: Any, grid: dict[str, Any], symbol: str | None = None,
     from workbench.graph.walkforward import run_walkforward
 
     strat = load_strategy(strategy)
+    if symbols is not None or portfolio is not None:
+        from workbench.graph.universe_walkforward import walkforward_universe
+
+        syms, name = _universe(symbol, symbols, portfolio, timeframe)
+        out = walkforward_universe(strat, grid, syms, timeframe, start=start, end=end, candles=candles,
+                                   train=train, test=test, anchored=anchored, metric=metric,
+                                   params=params, settings=settings, portfolio=portfolio,
+                                   progress=progress)
+        out.provenance = _provenance(strat, grid, None, timeframe, start, end, params, settings,
+                                     train=train, test=test, anchored=anchored, symbols=syms,
+                                     universe=name, portfolio=dict(portfolio or {}))
+        return out
     ctx = load(symbol, timeframe, start, end, candles)
     out = run_walkforward(strat, ctx, grid, train=train, test=test, anchored=anchored, metric=metric,
                           timeframe=timeframe, symbol=symbol, params=params, settings=settings,

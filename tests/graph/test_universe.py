@@ -117,10 +117,22 @@ def test_the_rank_block_decides_who_gets_the_slot() -> None:
     assert any("slot" in w for w in best.warnings)
 
 
-def test_short_signals_and_bad_rules_are_refused_by_name(candles) -> None:  # type: ignore[no-untyped-def]
-    with pytest.raises(ValidationError, match="long only") as err:
-        wb.backtest("macd_trend", symbols=["AAA", "BBB"], timeframe="1d", candles=candles)
-    assert err.value.details["symbol"] == "AAA"
+def test_shorts_trade_in_a_universe_and_one_symbol_is_the_single_backtest(candles) -> None:  # type: ignore[no-untyped-def]
+    for settings in ({}, {"fill_timing": "close", "slippage": 0.001}):
+        one = wb.backtest("macd_trend", timeframe="1d", candles=candles["AAA"], settings=settings)
+        uni = wb.backtest("macd_trend", symbols=["AAA"], timeframe="1d", candles=candles, settings=settings)
+        np.testing.assert_allclose(uni.equity.to_numpy(), one.equity.to_numpy(), rtol=1e-12)
+        assert list(uni.trades["side"]) == list(one.trades["side"])
+        assert (one.trades["side"] == "short").sum() > 5
+    res = wb.backtest("macd_trend", symbols=["AAA", "BBB", "CCC"], timeframe="1d", candles=candles,
+                      portfolio={"allocation": "equal"})  # a third of the equity a position
+    shorts = res.trades[res.trades["side"] == "short"]
+    assert set(shorts["symbol"]) == {"AAA", "BBB", "CCC"}
+    assert (res.holdings < 0).any().all()  # every symbol held short at some close
+    np.testing.assert_allclose(res.contribution.sum(axis=1) + 10_000.0, res.equity, rtol=1e-10)
+
+
+def test_bad_rules_are_refused_by_name(candles) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(UnknownNameError, match="Did you mean 'max_positions'"):
         wb.backtest("sma_crossover", symbols=["AAA"], timeframe="1d", candles=candles,
                     portfolio={"max_position": 2})

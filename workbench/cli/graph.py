@@ -61,6 +61,21 @@ def _candles(path: Path | None) -> Any:
     return frame
 
 
+def _universe(symbols: str | None, max_positions: int | None, allocation: str | None,
+              alloc_value: float | None, rebalance_every: int | None) -> dict[str, Any]:
+    """``{"symbols", "portfolio"}`` for the API from the universe options (empty without
+    --symbols; portfolio rules without --symbols are an error)."""
+    rules = {k: v for k, v in (("max_positions", max_positions), ("allocation", allocation),
+                               ("alloc_value", alloc_value), ("rebalance_every", rebalance_every))
+             if v is not None}
+    if rules and symbols is None:
+        from workbench.errors import ValidationError
+
+        raise ValidationError("portfolio rules (--max-positions, --allocation, --alloc-value, "
+                              "--rebalance-every) need --symbols", details={"rules": sorted(rules)})
+    return {"symbols": symbols, "portfolio": rules} if symbols is not None else {}
+
+
 def _table(rows: dict[str, str]) -> str:
     """Label and formatted value per line, values right-aligned."""
     width = max((len(k) for k in rows), default=0)
@@ -133,15 +148,7 @@ def register(root: typer.Typer) -> None:
         from workbench.api import record as record_run
 
         params, settings = _overrides(sets)
-        rules = {k: v for k, v in (("max_positions", max_positions), ("allocation", allocation),
-                                   ("alloc_value", alloc_value), ("rebalance_every", rebalance_every))
-                 if v is not None}
-        if rules and symbols is None:
-            from workbench.errors import ValidationError
-
-            raise ValidationError("portfolio rules (--max-positions, --allocation, --alloc-value, "
-                                  "--rebalance-every) need --symbols", details={"rules": sorted(rules)})
-        universe: dict[str, Any] = {"symbols": symbols, "portfolio": rules} if symbols is not None else {}
+        universe = _universe(symbols, max_positions, allocation, alloc_value, rebalance_every)
         res = backtest(target, symbol=symbol, timeframe=timeframe, start=start, end=end,
                        candles=_candles(candles), params=params, settings=settings, **universe)
         kept = record_run(res, target, source="cli") if record else None
@@ -180,17 +187,22 @@ def register(root: typer.Typer) -> None:
                   out: Annotated[Path | None, typer.Option("--out", help="write all rows to this CSV")] = None,
                   cluster: Annotated[str | None, typer.Option(
                       "--cluster", help="run on the dask scheduler at tcp://HOST:8786 (same rows)")] = None,
-                  as_json: JsonOpt = False, record: RecordOpt = False) -> None:
-        """Grid sweep in parallel (numba prange); one row per combination."""
+                  as_json: JsonOpt = False, record: RecordOpt = False, symbols: SymbolsOpt = None,
+                  max_positions: MaxPosOpt = None, allocation: AllocOpt = None,
+                  alloc_value: AllocValueOpt = None, rebalance_every: RebalanceOpt = None) -> None:
+        """Grid sweep in parallel (numba prange); one row per combination. --symbols A,B,C
+        (or a universe name) sweeps universe backtests on one shared cash account, ranked
+        by the portfolio's metric; --param portfolio.max_positions=1,2 sweeps a rule."""
         from workbench.api import record as record_run
         from workbench.api import sweep
         from workbench.graph.overrides import split_assignment
 
         grid = dict(split_assignment(p) for p in param)
         params, settings = _overrides(sets)
+        universe = _universe(symbols, max_positions, allocation, alloc_value, rebalance_every)
         frame = sweep(target, grid, symbol=symbol, timeframe=timeframe, start=start, end=end,
                       candles=_candles(candles), params=params, settings=settings, progress=not as_json,
-                      client=cluster)  # an address: workbench.distributed connects only when given
+                      client=cluster, **universe)  # an address: dask connects only when given
         kept = record_run(frame, target, source="cli", metric=sort) if record else None
         if sort in frame.columns:
             frame = frame.sort_values(sort, ascending=False, na_position="last", kind="stable")
@@ -199,6 +211,7 @@ def register(root: typer.Typer) -> None:
         shown = frame if top <= 0 else frame.head(top)
         if as_json:
             echo_json({"n_combinations": len(frame), "sorted_by": sort,
+                       "symbols": frame.attrs["provenance"].get("symbols"),
                        "rows": shown.to_dict(orient="records")}
                       | ({"run_id": kept["run_id"]} if kept else {}))
         else:
@@ -218,8 +231,11 @@ def register(root: typer.Typer) -> None:
                         test: Annotated[float, typer.Option(help="test bars (>= 1) or fraction of bars")] = 0.25,
                         anchored: Annotated[bool, typer.Option(help="keep every train window's start at bar 0")] = False,
                         metric: Annotated[str, typer.Option(help="metric that picks the best params")] = "sharpe",
-                        as_json: JsonOpt = False, record: RecordOpt = False) -> None:
-        """Walk-forward: best params per train window, run on the next test window."""
+                        as_json: JsonOpt = False, record: RecordOpt = False, symbols: SymbolsOpt = None,
+                        max_positions: MaxPosOpt = None, allocation: AllocOpt = None,
+                        alloc_value: AllocValueOpt = None, rebalance_every: RebalanceOpt = None) -> None:
+        """Walk-forward: best params per train window, run on the next test window.
+        --symbols A,B,C (or a universe name) walks a universe on one shared cash account."""
         from workbench.api import record as record_run
         from workbench.api import walkforward
         from workbench.graph.overrides import split_assignment
@@ -229,7 +245,8 @@ def register(root: typer.Typer) -> None:
         wf = walkforward(target, grid, symbol=symbol, timeframe=timeframe, start=start, end=end,
                          candles=_candles(candles), train=int(train) if train >= 1 else train,
                          test=int(test) if test >= 1 else test, anchored=anchored, metric=metric,
-                         params=params, settings=settings)
+                         params=params, settings=settings,
+                         **_universe(symbols, max_positions, allocation, alloc_value, rebalance_every))
         kept = record_run(wf, target, source="cli") if record else None
         if as_json:
             doc = wf.to_dict()

@@ -4,12 +4,25 @@ Arrays are aligned on one timeline: shape ``(n_bars, n_symbols)``, row = a times
 of the union of every symbol's bars, column = a symbol. A NaN close marks "this symbol
 has no bar at this time": it neither trades, nor checks stops, nor is ranked there; its
 holding is valued at its last known close. Fills, fees, slippage, stops and the exit
-rules of one column are those of :mod:`workbench.engine.simulator` (read its docstring),
-long positions only (a short sink is refused by the Python layer).
+rules of one column are those of :mod:`workbench.engine.simulator` (read its docstring):
+long and short, the same signal rules (conflicting signals ignored, an opposite entry
+reverses the position), the same stop levels (:func:`~workbench.engine.simulator.stop_hit_nb`).
+
+Shorts and the shared cash (vectorbt's ``lock_cash=True``)
+    A short sale adds its proceeds (less the fee) to the cash but locks its value plus
+    the fee out of the FREE cash: ``free = cash - 2 * debt`` where ``debt`` is the value
+    the open shorts were sold at; a cover pays its cost from the cash and releases twice
+    the debt it repays into the free cash. Every entry, long or short, is capped by what
+    the free cash affords, fees included (no leverage), which equals vectorbt's
+    ``Portfolio.from_signals(..., short_entries=..., short_exits=..., lock_cash=True,
+    group_by=True, cash_sharing=True)``. Equity = cash + the signed holdings at their last
+    price. A reversal is an exit (with the exits of its row) followed by an entry (with
+    the entries of its row).
 
 Order of events in one row (the call sequence)
     ``fill_timing="close"``: (1) stops of every open position, intrabar, in column
-    order; (2) signal exits at the close; (3) on a rebalance row, sells that bring
+    order; (2) signal exits at the close (long exits,
+    short covers, the closing half of reversals); (3) on a rebalance row, sells that bring
     overweight positions down to their target; (4) entries at the close, best ranked
     first, while slots and cash last; (5) on a rebalance row, buys that bring underweight
     positions up to their target (capped by the cash left). Exits always come before
@@ -20,7 +33,10 @@ Order of events in one row (the call sequence)
     orders by approximate value with a stable sort: sells first, ties in column order.
     vectorbt's DEFAULT call sequence is plain column order (a column's entry may come
     before another column's exit on the same row and miss that cash); we do not follow
-    it, and the tests compare with ``call_seq="auto"``.
+    it, and the tests compare with ``call_seq="auto"``. With shorts, "auto" no longer
+    matches (a short sale counts as a sell, a cover as a buy); our order equals vectorbt
+    given the explicit ``call_seq`` "columns with an exit signal first, then those with an
+    entry signal, each in column order" (what the short parity tests pass it).
 
     ``fill_timing="next_open"``: orders decided at a symbol's close fill at that
     symbol's NEXT bar's open (which may be several rows later when it has gaps): at the
@@ -31,7 +47,8 @@ Order of events in one row (the call sequence)
 Portfolio rules
     ``max_positions`` (0 = no limit): entries beyond the free slots are dropped, the
     highest ``rank`` (a per-symbol series from the graph, read at the signal bar; NaN
-    ranks last) first; ties and "no ranking" keep column order.
+    ranks last) first; ties and "no ranking" keep column order. A short entry ranks by
+    minus its rank (the lowest ranked symbols are the preferred shorts).
     ``alloc_mode`` decides each entry's size from the portfolio ``equity`` (cash +
     holdings at the current prices, after the row's exits):
 
@@ -46,13 +63,14 @@ Portfolio rules
       the stop-loss fraction at the signal bar (the trailing fraction without one); an
       entry without a stop is skipped (status flag).
 
-    Every entry is capped at what the cash affords, fees included (no leverage). A buy
+    Every entry is capped at what the free cash affords, fees included (no leverage). A buy
     that spends the cash up to a rounding residue (relative 1e-9, absolute 1e-12) leaves
     exactly 0, as vectorbt's ``add_nb`` does, so no dust entry follows on other symbols.
     ``rebalance_every`` = k > 0 (with equal or fixed-fraction allocation): every k-th row
     (rows k, 2k, ...), each open position that has a bar there is traded back to its
     target value (units = target / price); the position's trade stays one round trip,
     its ``entry_price`` the average buy price and ``size`` the largest units held.
+    Rebalancing trades long positions only; shorts keep their units until they exit.
 
 Outputs
     ``equity``, ``cash`` and ``n_open`` per row; optionally (arrays of shape
@@ -73,10 +91,6 @@ from numba import njit
 
 from workbench.engine.simulator import (
     EXIT_OPEN,
-    EXIT_SIGNAL,
-    EXIT_STOP_LOSS,
-    EXIT_TAKE_PROFIT,
-    EXIT_TRAILING_STOP,
     FILL_NEXT_OPEN,
     N_TRADE_FIELDS,
     SIZE_FIXED_CASH,
@@ -95,6 +109,9 @@ from workbench.engine.simulator import (
     T_RET,
     T_SIDE,
     T_SIZE,
+    decide_nb,
+    stop_fill_price_nb,
+    stop_hit_nb,
 )
 from workbench.errors import ValidationError
 
@@ -113,7 +130,8 @@ N_PORTFOLIO_TRADE_FIELDS = N_TRADE_FIELDS + 1
 # per-symbol state rows (state[ROW, j])
 S_UNITS, S_BUY_VALUE, S_BUY_UNITS, S_SELL_VALUE, S_FEES, S_FLOW = 0, 1, 2, 3, 4, 5
 S_REF, S_PEAK, S_SL, S_TP, S_TSL, S_ENTRY_I, S_MAX_UNITS, S_LAST = 6, 7, 8, 9, 10, 11, 12, 13
-N_STATE = 14
+S_DEBT = 14  # a short's sale value, repaid pro rata as it is covered (vectorbt's debt)
+N_STATE = 15
 
 
 class PortfolioSim(NamedTuple):
@@ -147,98 +165,112 @@ def _f2(a: np.ndarray, i: int, j: int) -> float:
 
 
 @njit(cache=True)
-def _buy_nb(st: np.ndarray, j: int, units: float, px: float, fees: float, cash: float) -> float:
-    fee = units * px * fees
-    st[S_UNITS, j] += units
-    st[S_BUY_VALUE, j] += units * px
-    st[S_BUY_UNITS, j] += units
-    st[S_FEES, j] += fee
-    st[S_FLOW, j] -= units * px + fee
-    if st[S_UNITS, j] > st[S_MAX_UNITS, j]:
-        st[S_MAX_UNITS, j] = st[S_UNITS, j]
-    spent = units * px + fee
-    if abs(cash - spent) <= max(1e-9 * max(abs(cash), spent), 1e-12):
-        return 0.0  # all of the cash: no rounding dust left to fund a dust entry (vectorbt's rule)
-    return cash - spent
+def _add_nb(x: float, y: float) -> float:
+    """``x + y``, exactly 0 when the two cancel up to rounding (relative 1e-9, absolute
+    1e-12): vectorbt's ``add_nb``, so spending all the cash leaves no dust to trade."""
+    if abs(x + y) <= max(1e-9 * max(abs(x), abs(y)), 1e-12):
+        return 0.0
+    return x + y
 
 
 @njit(cache=True)
-def _sell_part_nb(st: np.ndarray, j: int, units: float, px: float, fees: float, cash: float) -> float:
-    fee = units * px * fees
-    st[S_UNITS, j] -= units
-    st[S_SELL_VALUE, j] += units * px
+def _open_nb(st: np.ndarray, j: int, side: int, units: float, px: float, fees: float,
+             cash: float, free: float) -> tuple[float, float]:
+    """Add ``units`` on ``side`` to column ``j`` at fill price ``px``; returns
+    ``(cash, free)``. A buy spends cash and free cash alike; a short sale takes its
+    proceeds into cash and locks its value plus the fee out of the free cash
+    (vectorbt's ``sell_nb`` with ``lock_cash=True``: free = cash - 2 * debt)."""
+    value = units * px
+    fee = value * fees
+    if side > 0:
+        cash = _add_nb(cash, -(value + fee))
+        free = _add_nb(free, -(value + fee))
+        st[S_UNITS, j] += units
+        st[S_FLOW, j] -= value + fee
+    else:
+        cash += value - fee
+        free = _add_nb(free, (value - fee) - 2.0 * value)
+        st[S_DEBT, j] += value
+        st[S_UNITS, j] -= units
+        st[S_FLOW, j] += value - fee
+    st[S_BUY_VALUE, j] += value
+    st[S_BUY_UNITS, j] += units
     st[S_FEES, j] += fee
-    st[S_FLOW, j] += units * px - fee
-    return cash + units * px - fee
+    if abs(st[S_UNITS, j]) > st[S_MAX_UNITS, j]:
+        st[S_MAX_UNITS, j] = abs(st[S_UNITS, j])
+    return cash, free
+
+
+@njit(cache=True)
+def _reduce_nb(st: np.ndarray, j: int, units: float, px: float, fees: float, cash: float,
+               free: float) -> tuple[float, float]:
+    """Take ``units`` off column ``j``'s position at fill price ``px`` (sell a long, cover
+    a short); returns ``(cash, free)``. A cover releases the debt it repays twice into
+    the free cash, minus its cost (vectorbt's ``buy_nb``)."""
+    value = units * px
+    fee = value * fees
+    if st[S_UNITS, j] > 0.0:
+        cash += value - fee
+        free += value - fee
+        st[S_UNITS, j] -= units
+        st[S_FLOW, j] += value - fee
+    else:
+        repaid = units * st[S_DEBT, j] / -st[S_UNITS, j]
+        st[S_DEBT, j] = _add_nb(st[S_DEBT, j], -repaid)
+        cash = _add_nb(cash, -(value + fee))
+        free = _add_nb(free + 2.0 * repaid, -(value + fee))
+        st[S_UNITS, j] += units
+        st[S_FLOW, j] -= value + fee
+    st[S_SELL_VALUE, j] += value
+    st[S_FEES, j] += fee
+    return cash, free
+
+
+@njit(cache=True)
+def _log_nb(trades: np.ndarray, k: int, st: np.ndarray, j: int, i: int, px: float,
+            exit_fee: float, reason: int) -> int:
+    """Log column ``j``'s round trip closing at ``px`` on row ``i`` (before the state is
+    reset): the single simulator's P&L, ``side * (exit value - entry value) - fees``."""
+    units = abs(st[S_UNITS, j])
+    side = 1.0 if st[S_UNITS, j] > 0.0 else -1.0
+    open_value = st[S_BUY_VALUE, j]
+    if st[S_SELL_VALUE, j] == 0.0 and st[S_BUY_UNITS, j] == units:  # one fill in, one out
+        pnl = side * (units * px - open_value) - st[S_FEES, j] - exit_fee
+    else:
+        pnl = side * (st[S_SELL_VALUE, j] + units * px - open_value) - st[S_FEES, j] - exit_fee
+    trades[T_ENTRY_IDX, k] = st[S_ENTRY_I, j]
+    trades[T_EXIT_IDX, k] = i
+    trades[T_SIDE, k] = side
+    trades[T_SIZE, k] = st[S_MAX_UNITS, j]
+    trades[T_ENTRY_PRICE, k] = open_value / st[S_BUY_UNITS, j]
+    trades[T_EXIT_PRICE, k] = px
+    trades[T_FEES, k] = st[S_FEES, j] + exit_fee
+    trades[T_PNL, k] = pnl
+    trades[T_RET, k] = pnl / open_value if open_value != 0.0 else np.nan
+    trades[T_REASON, k] = reason
+    trades[T_SYMBOL, k] = j
+    return k + 1
 
 
 @njit(cache=True)
 def _close_nb(trades: np.ndarray, k: int, st: np.ndarray, j: int, i: int, px: float,
-              fees: float, reason: int, cash: float) -> tuple[float, int]:
-    """Sell all of column ``j`` at fill price ``px`` on row ``i``; log the round trip."""
-    units = st[S_UNITS, j]
-    fee = units * px * fees
-    cash += units * px - fee
-    st[S_FLOW, j] += units * px - fee
-    total_fees = st[S_FEES, j] + fee
-    buy_value = st[S_BUY_VALUE, j]
-    if st[S_SELL_VALUE, j] == 0.0 and st[S_BUY_UNITS, j] == units:  # one buy, one sell
-        pnl = (units * px - buy_value) - st[S_FEES, j] - fee
-    else:
-        pnl = st[S_SELL_VALUE, j] + units * px - buy_value - total_fees
-    trades[T_ENTRY_IDX, k] = st[S_ENTRY_I, j]
-    trades[T_EXIT_IDX, k] = i
-    trades[T_SIDE, k] = 1.0
-    trades[T_SIZE, k] = st[S_MAX_UNITS, j]
-    trades[T_ENTRY_PRICE, k] = buy_value / st[S_BUY_UNITS, j]
-    trades[T_EXIT_PRICE, k] = px
-    trades[T_FEES, k] = total_fees
-    trades[T_PNL, k] = pnl
-    trades[T_RET, k] = pnl / buy_value if buy_value != 0.0 else np.nan
-    trades[T_REASON, k] = reason
-    trades[T_SYMBOL, k] = j
-    for r in (S_UNITS, S_BUY_VALUE, S_BUY_UNITS, S_SELL_VALUE, S_FEES, S_MAX_UNITS):
+              fees: float, reason: int, cash: float, free: float) -> tuple[float, float, int]:
+    """Close all of column ``j`` at fill price ``px`` on row ``i``; log the round trip."""
+    units = abs(st[S_UNITS, j])
+    k = _log_nb(trades, k, st, j, i, px, units * px * fees, reason)
+    cash, free = _reduce_nb(st, j, units, px, fees, cash, free)
+    for r in (S_UNITS, S_BUY_VALUE, S_BUY_UNITS, S_SELL_VALUE, S_FEES, S_MAX_UNITS, S_DEBT):
         st[r, j] = 0.0
     st[S_SL, j] = np.nan
     st[S_TP, j] = np.nan
     st[S_TSL, j] = np.nan
-    return cash, k + 1
+    return cash, free, k
 
 
 @njit(cache=True)
-def _stop_hit_nb(st: np.ndarray, j: int, o: float, h: float, lo: float) -> tuple[float, int]:
-    """The long stop/target hit in a bar (price, reason) or (NaN, 0); the single
-    simulator's rule: protective stop (SL or trailing, the nearer) before take-profit,
-    a gap through the level fills at the open."""
-    ref = st[S_REF, j]
-    sl_f = st[S_SL, j]
-    tp_f = st[S_TP, j]
-    tsl_f = st[S_TSL, j]
-    hit = np.nan
-    reason = 0
-    stop = -np.inf
-    if sl_f == sl_f:
-        stop = ref * (1.0 - sl_f)
-        reason = EXIT_STOP_LOSS
-    if tsl_f == tsl_f and st[S_PEAK, j] * (1.0 - tsl_f) > stop:
-        stop = st[S_PEAK, j] * (1.0 - tsl_f)
-        reason = EXIT_TRAILING_STOP
-    if stop > -np.inf:
-        if o <= stop:
-            hit = o
-        elif lo <= stop:
-            hit = stop
-    if hit != hit and tp_f == tp_f:
-        target = ref * (1.0 + tp_f)
-        if o >= target:
-            hit = o
-            reason = EXIT_TAKE_PROFIT
-        elif h >= target:
-            hit = target
-            reason = EXIT_TAKE_PROFIT
-    if hit != hit:
-        reason = 0
-    return hit, reason
+def _exit_px(side: float, raw: float, slippage: float) -> float:
+    """The fill price of closing a position on ``side`` at raw price ``raw``."""
+    return raw * (1.0 - slippage) if side > 0.0 else raw * (1.0 + slippage)
 
 
 @njit(cache=True)
@@ -260,35 +292,37 @@ def _target_nb(alloc_mode: int, alloc_value: float, equity: float, max_positions
 
 @njit(cache=True)
 def _rebalance_nb(st: np.ndarray, row_px: np.ndarray, present: np.ndarray, sells: bool,
-                  target: float, fees: float, slippage: float, cash: float) -> float:
-    """Trade every open, present position towards ``target`` value: the sells
-    (``sells=True``) or the buys (capped by the cash)."""
+                  target: float, fees: float, slippage: float, cash: float,
+                  free: float) -> tuple[float, float]:
+    """Trade every open, present LONG position towards ``target`` value: the sells
+    (``sells=True``) or the buys (capped by the free cash). Shorts are left alone."""
     for j in range(st.shape[1]):
         units = st[S_UNITS, j]
-        if units == 0.0 or not present[j]:
+        if units <= 0.0 or not present[j]:
             continue
         raw = row_px[j]
         want = target / raw
         if sells and units > want:
-            px = raw * (1.0 - slippage)
-            cash = _sell_part_nb(st, j, units - want, px, fees, cash)
+            cash, free = _reduce_nb(st, j, units - want, raw * (1.0 - slippage), fees, cash, free)
         elif not sells and units < want:
             px = raw * (1.0 + slippage)
-            extra = min(want - units, max(cash, 0.0) / (px * (1.0 + fees)))
+            extra = min(want - units, max(free, 0.0) / (px * (1.0 + fees)))
             if extra > 0.0:
-                cash = _buy_nb(st, j, extra, px, fees, cash)
-    return cash
+                cash, free = _open_nb(st, j, 1, extra, px, fees, cash, free)
+    return cash, free
 
 
 @njit(cache=True)
 def _entries_nb(
     st: np.ndarray, cand: np.ndarray, n_cand: int, keys: np.ndarray, sig_row: np.ndarray,
-    i: int, row_px: np.ndarray, cash: float, n_open: int, fees: float, slippage: float,
-    size_mode: int, size_value: float, alloc_mode: int, alloc_value: float,
-    max_positions: int, sl: np.ndarray, tp: np.ndarray, tsl: np.ndarray, status: int,
-) -> tuple[float, int, int]:
+    ent_side: np.ndarray, i: int, row_px: np.ndarray, cash: float, free: float, n_open: int,
+    fees: float, slippage: float, size_mode: int, size_value: float, alloc_mode: int,
+    alloc_value: float, max_positions: int, sl: np.ndarray, tp: np.ndarray, tsl: np.ndarray,
+    status: int,
+) -> tuple[float, float, int, int]:
     """Open the candidate columns ``cand[:n_cand]`` (ranked by ``keys``, highest first,
-    stable) at the raw prices ``row_px``; returns ``(cash, n_open, status)``."""
+    stable) on their side ``ent_side[j]`` at the raw prices ``row_px``; every entry is
+    capped by the free cash. Returns ``(cash, free, n_open, status)``."""
     m = st.shape[1]
     # stable insertion sort, descending key (NaN keys were mapped to -inf)
     for a in range(1, n_cand):
@@ -304,19 +338,20 @@ def _entries_nb(
     equity = _equity_nb(st, cash)
     for a in range(n_cand):
         j = cand[a]
+        side = ent_side[j]
         if max_positions > 0 and n_open >= max_positions:
             status |= STATUS_NO_SLOT
             continue
         s = sig_row[j]
         raw = row_px[j]
-        px = raw * (1.0 + slippage)
-        if cash <= 0.0 or not px > 0.0:
+        px = raw * (1.0 + slippage) if side > 0 else raw * (1.0 - slippage)
+        if free <= 0.0 or not px > 0.0:
             status |= STATUS_NO_CASH
             continue
         stop = _f2(sl, s, j)
         if not stop > 0.0:
             stop = _f2(tsl, s, j)
-        affordable = cash / (px * (1.0 + fees))
+        affordable = free / (px * (1.0 + fees))
         if alloc_mode == ALLOC_SIZING:
             if size_mode == SIZE_PERCENT_EQUITY:
                 units = equity * size_value / (px * (1.0 + fees))
@@ -344,7 +379,7 @@ def _entries_nb(
         if not units > 0.0:
             status |= STATUS_NO_CASH
             continue
-        cash = _buy_nb(st, j, units, px, fees, cash)
+        cash, free = _open_nb(st, j, side, units, px, fees, cash, free)
         n_open += 1
         st[S_ENTRY_I, j] = i
         st[S_REF, j] = raw
@@ -352,14 +387,31 @@ def _entries_nb(
         st[S_SL, j] = _f2(sl, s, j)
         st[S_TP, j] = _f2(tp, s, j)
         st[S_TSL, j] = _f2(tsl, s, j)
-    return cash, n_open, status
+    return cash, free, n_open, status
+
+
+@njit(cache=True)
+def _decide(st: np.ndarray, j: int, i: int, le: np.ndarray, lx: np.ndarray, se: np.ndarray,
+            sx: np.ndarray, has_short: bool) -> tuple[bool, int, int]:
+    """Column ``j``'s orders from its signals at row ``i``'s close (:func:`decide_nb`)."""
+    units = st[S_UNITS, j]
+    side = 1 if units > 0.0 else (-1 if units < 0.0 else 0)
+    return decide_nb(side, le[i, j], lx[i, j], has_short and se[i, j], has_short and sx[i, j])
+
+
+@njit(cache=True)
+def _key(rank: np.ndarray, has_rank: bool, i: int, j: int, side: int) -> float:
+    """The ranking key of an entry: the rank for a long, minus the rank for a short
+    (the lowest ranked symbols are the preferred shorts); NaN ranks last."""
+    kv = (rank[i, j] if side > 0 else -rank[i, j]) if has_rank else 0.0
+    return kv if kv == kv else -np.inf
 
 
 @njit(cache=True)
 def portfolio_nb(
     open_: np.ndarray, high: np.ndarray, low: np.ndarray, close: np.ndarray,
-    entries: np.ndarray, exits: np.ndarray, rank: np.ndarray,
-    sl: np.ndarray, tp: np.ndarray, tsl: np.ndarray,
+    entries: np.ndarray, exits: np.ndarray, short_entries: np.ndarray, short_exits: np.ndarray,
+    rank: np.ndarray, sl: np.ndarray, tp: np.ndarray, tsl: np.ndarray,
     init_cash: float, fees: float, slippage: float, fill_timing: int,
     size_mode: int, size_value: float, alloc_mode: int, alloc_value: float,
     max_positions: int, rebalance_every: int,
@@ -367,12 +419,14 @@ def portfolio_nb(
     position: np.ndarray, contrib: np.ndarray,
     bars_held: np.ndarray, bars_present: np.ndarray,
 ) -> tuple[np.ndarray, int, int]:
-    """The portfolio kernel; semantics in the module docstring. Returns
-    ``(trades, n_trades, status)``, trades of shape (N_PORTFOLIO_TRADE_FIELDS, cap)."""
+    """The portfolio kernel; semantics in the module docstring. Short signal grids of
+    shape (1, 1) mean "no shorts". Returns ``(trades, n_trades, status)``, trades of
+    shape (N_PORTFOLIO_TRADE_FIELDS, cap)."""
     n, m = close.shape
     rec_pos = position.shape[0] == n
     rec_con = contrib.shape[0] == n
     has_rank = rank.shape[0] == n
+    has_short = short_entries.shape[0] == n
     next_open = fill_timing == FILL_NEXT_OPEN
     rebalance = rebalance_every > 0 and (alloc_mode == ALLOC_EQUAL
                                          or alloc_mode == ALLOC_FIXED_FRACTION)
@@ -380,6 +434,8 @@ def portfolio_nb(
     for i in range(n):
         for j in range(m):
             if entries[i, j]:
+                cap += 1
+            if has_short and short_entries[i, j]:
                 cap += 1
     trades = np.empty((N_PORTFOLIO_TRADE_FIELDS, cap))
     k = 0
@@ -393,15 +449,19 @@ def portfolio_nb(
         bars_held[j] = 0
         bars_present[j] = 0
     pend_exit = np.zeros(m, dtype=np.bool_)
+    pend_reason = np.zeros(m, dtype=np.int64)
     pend_entry = np.zeros(m, dtype=np.bool_)
+    pend_side = np.zeros(m, dtype=np.int64)
     pend_sig = np.zeros(m, dtype=np.int64)
     pend_key = np.zeros(m)
     cand = np.empty(m, dtype=np.int64)
     keys = np.empty(m)
     sig_row = np.zeros(m, dtype=np.int64)
+    ent_side = np.zeros(m, dtype=np.int64)
     present = np.zeros(m, dtype=np.bool_)
     row_px = np.empty(m)
     cash = init_cash
+    free = init_cash  # cash not locked by short positions (= cash - 2 * their debt)
     n_open = 0
 
     for i in range(n):
@@ -418,13 +478,13 @@ def portfolio_nb(
                 if present[j] and pend_exit[j]:
                     pend_exit[j] = False
                     if st[S_UNITS, j] != 0.0:
-                        px = row_px[j] * (1.0 - slippage)
-                        cash, k = _close_nb(trades, k, st, j, i, px, fees, EXIT_SIGNAL, cash)
+                        px = _exit_px(st[S_UNITS, j], row_px[j], slippage)
+                        cash, free, k = _close_nb(trades, k, st, j, i, px, fees, pend_reason[j], cash, free)
                         n_open -= 1
             if reb:
-                cash = _rebalance_nb(st, row_px, present, True,
-                                     _target_nb(alloc_mode, alloc_value, _equity_nb(st, cash),
-                                                max_positions, m), fees, slippage, cash)
+                cash, free = _rebalance_nb(st, row_px, present, True,
+                                           _target_nb(alloc_mode, alloc_value, _equity_nb(st, cash),
+                                                      max_positions, m), fees, slippage, cash, free)
             n_cand = 0
             for j in range(m):
                 if present[j] and pend_entry[j]:
@@ -433,33 +493,40 @@ def portfolio_nb(
                         cand[n_cand] = j
                         keys[n_cand] = pend_key[j]
                         sig_row[j] = pend_sig[j]
+                        ent_side[j] = pend_side[j]
                         n_cand += 1
             if n_cand > 0:
-                cash, n_open, status = _entries_nb(
-                    st, cand, n_cand, keys, sig_row, i, row_px, cash, n_open, fees, slippage,
-                    size_mode, size_value, alloc_mode, alloc_value, max_positions,
+                cash, free, n_open, status = _entries_nb(
+                    st, cand, n_cand, keys, sig_row, ent_side, i, row_px, cash, free, n_open, fees,
+                    slippage, size_mode, size_value, alloc_mode, alloc_value, max_positions,
                     sl, tp, tsl, status)
             if reb:
-                cash = _rebalance_nb(st, row_px, present, False,
-                                     _target_nb(alloc_mode, alloc_value, _equity_nb(st, cash),
-                                                max_positions, m), fees, slippage, cash)
+                cash, free = _rebalance_nb(st, row_px, present, False,
+                                           _target_nb(alloc_mode, alloc_value, _equity_nb(st, cash),
+                                                      max_positions, m), fees, slippage, cash, free)
         # 2) stops, intrabar (next_open: the fill bar too; close: from the bar after entry)
         for j in range(m):
-            if not present[j] or st[S_UNITS, j] == 0.0:
+            units = st[S_UNITS, j]
+            if not present[j] or units == 0.0:
                 continue
             if not next_open and st[S_ENTRY_I, j] == i:
                 continue
             if st[S_SL, j] == st[S_SL, j] or st[S_TP, j] == st[S_TP, j] or st[S_TSL, j] == st[S_TSL, j]:
-                hit, reason = _stop_hit_nb(st, j, open_[i, j], high[i, j], low[i, j])
+                side = 1 if units > 0.0 else -1
+                hit, reason = stop_hit_nb(side, st[S_REF, j], st[S_PEAK, j], st[S_SL, j], st[S_TP, j],
+                                          st[S_TSL, j], open_[i, j], high[i, j], low[i, j])
                 if hit == hit:
-                    px = hit if reason == EXIT_TAKE_PROFIT else hit * (1.0 - slippage)
-                    cash, k = _close_nb(trades, k, st, j, i, px, fees, reason, cash)
+                    px = stop_fill_price_nb(side, hit, reason, slippage)
+                    cash, free, k = _close_nb(trades, k, st, j, i, px, fees, reason, cash, free)
                     n_open -= 1
                     pend_exit[j] = False
                     present[j] = False  # this bar's signals are ignored for it
                     st[S_LAST, j] = close[i, j]
-                elif st[S_TSL, j] == st[S_TSL, j] and high[i, j] > st[S_PEAK, j]:
-                    st[S_PEAK, j] = high[i, j]
+                elif st[S_TSL, j] == st[S_TSL, j]:
+                    if side > 0 and high[i, j] > st[S_PEAK, j]:
+                        st[S_PEAK, j] = high[i, j]
+                    elif side < 0 and low[i, j] < st[S_PEAK, j]:
+                        st[S_PEAK, j] = low[i, j]
         # 3) signals at the close
         for j in range(m):
             if close[i, j] == close[i, j]:
@@ -469,47 +536,48 @@ def portfolio_nb(
                 for j in range(m):
                     if not present[j]:
                         continue
-                    le = entries[i, j]
-                    lx = exits[i, j]
-                    if le and lx:
-                        continue
-                    if st[S_UNITS, j] != 0.0:
-                        if lx:
-                            pend_exit[j] = True
-                    elif le:
+                    do_close, new_side, reason = _decide(st, j, i, entries, exits, short_entries,
+                                                         short_exits, has_short)
+                    if do_close:
+                        pend_exit[j] = True
+                        pend_reason[j] = reason
+                    if new_side != 0:
                         pend_entry[j] = True
+                        pend_side[j] = new_side
                         pend_sig[j] = i
-                        kv = rank[i, j] if has_rank else 0.0
-                        pend_key[j] = kv if kv == kv else -np.inf
+                        pend_key[j] = _key(rank, has_rank, i, j, new_side)
         else:
             for j in range(m):
                 row_px[j] = close[i, j]
-            for j in range(m):
-                if present[j] and st[S_UNITS, j] != 0.0 and exits[i, j] and not entries[i, j]:
-                    px = close[i, j] * (1.0 - slippage)
-                    cash, k = _close_nb(trades, k, st, j, i, px, fees, EXIT_SIGNAL, cash)
-                    n_open -= 1
-            if reb:
-                cash = _rebalance_nb(st, row_px, present, True,
-                                     _target_nb(alloc_mode, alloc_value, _equity_nb(st, cash),
-                                                max_positions, m), fees, slippage, cash)
             n_cand = 0
             for j in range(m):
-                if present[j] and st[S_UNITS, j] == 0.0 and entries[i, j] and not exits[i, j]:
+                if not present[j]:
+                    continue
+                do_close, new_side, reason = _decide(st, j, i, entries, exits, short_entries,
+                                                     short_exits, has_short)
+                if do_close:
+                    px = _exit_px(st[S_UNITS, j], close[i, j], slippage)
+                    cash, free, k = _close_nb(trades, k, st, j, i, px, fees, reason, cash, free)
+                    n_open -= 1
+                if new_side != 0:
                     cand[n_cand] = j
-                    kv = rank[i, j] if has_rank else 0.0
-                    keys[n_cand] = kv if kv == kv else -np.inf
+                    keys[n_cand] = _key(rank, has_rank, i, j, new_side)
                     sig_row[j] = i
+                    ent_side[j] = new_side
                     n_cand += 1
+            if reb:
+                cash, free = _rebalance_nb(st, row_px, present, True,
+                                           _target_nb(alloc_mode, alloc_value, _equity_nb(st, cash),
+                                                      max_positions, m), fees, slippage, cash, free)
             if n_cand > 0:
-                cash, n_open, status = _entries_nb(
-                    st, cand, n_cand, keys, sig_row, i, row_px, cash, n_open, fees, slippage,
-                    size_mode, size_value, alloc_mode, alloc_value, max_positions,
+                cash, free, n_open, status = _entries_nb(
+                    st, cand, n_cand, keys, sig_row, ent_side, i, row_px, cash, free, n_open, fees,
+                    slippage, size_mode, size_value, alloc_mode, alloc_value, max_positions,
                     sl, tp, tsl, status)
             if reb:
-                cash = _rebalance_nb(st, row_px, present, False,
-                                     _target_nb(alloc_mode, alloc_value, _equity_nb(st, cash),
-                                                max_positions, m), fees, slippage, cash)
+                cash, free = _rebalance_nb(st, row_px, present, False,
+                                           _target_nb(alloc_mode, alloc_value, _equity_nb(st, cash),
+                                                      max_positions, m), fees, slippage, cash, free)
         # 4) marks at the close
         eq = cash
         for j in range(m):
@@ -530,25 +598,7 @@ def portfolio_nb(
 
     for j in range(m):  # still open: marked at the last close, no exit fee
         if st[S_UNITS, j] != 0.0:
-            units = st[S_UNITS, j]
-            px = st[S_LAST, j]
-            buy_value = st[S_BUY_VALUE, j]
-            if st[S_SELL_VALUE, j] == 0.0 and st[S_BUY_UNITS, j] == units:
-                pnl = (units * px - buy_value) - st[S_FEES, j]
-            else:
-                pnl = st[S_SELL_VALUE, j] + units * px - buy_value - st[S_FEES, j]
-            trades[T_ENTRY_IDX, k] = st[S_ENTRY_I, j]
-            trades[T_EXIT_IDX, k] = n - 1
-            trades[T_SIDE, k] = 1.0
-            trades[T_SIZE, k] = st[S_MAX_UNITS, j]
-            trades[T_ENTRY_PRICE, k] = buy_value / st[S_BUY_UNITS, j]
-            trades[T_EXIT_PRICE, k] = px
-            trades[T_FEES, k] = st[S_FEES, j]
-            trades[T_PNL, k] = pnl
-            trades[T_RET, k] = pnl / buy_value if buy_value != 0.0 else np.nan
-            trades[T_REASON, k] = EXIT_OPEN
-            trades[T_SYMBOL, k] = j
-            k += 1
+            k = _log_nb(trades, k, st, j, n - 1, st[S_LAST, j], 0.0, EXIT_OPEN)
     return trades, k, status
 
 
@@ -591,7 +641,8 @@ def _stop_grid(value: np.ndarray | float | None, name: str, shape: tuple[int, in
 
 def simulate_portfolio(
     open: np.ndarray, high: np.ndarray, low: np.ndarray, close: np.ndarray,
-    entries: np.ndarray, exits: np.ndarray, *, rank: np.ndarray | None = None,
+    entries: np.ndarray, exits: np.ndarray, short_entries: np.ndarray | None = None,
+    short_exits: np.ndarray | None = None, *, rank: np.ndarray | None = None,
     init_cash: float = 10_000.0, fees: float = 0.0, slippage: float = 0.0,
     fill_timing: str = "next_open", size_mode: str = "percent_equity", size_value: float = 1.0,
     allocation: str = "sizing", alloc_value: float = 1.0, max_positions: int = 0,
@@ -601,7 +652,8 @@ def simulate_portfolio(
 ) -> PortfolioSim:
     """Run one shared-cash backtest over ``(n_bars, n_symbols)`` grids (see the module doc).
 
-    A NaN close marks a missing bar. ``rank``: a float grid (higher = preferred when
+    A NaN close marks a missing bar. ``short_entries``/``short_exits``: boolean grids
+    of the short side (None = long only). ``rank``: a float grid (higher = preferred when
     entries outnumber the free slots). ``record=False`` skips the per-symbol grids
     ``position`` and ``contrib`` (shape (1, 1) then). Raises ValidationError on bad input.
     """
@@ -617,6 +669,12 @@ def simulate_portfolio(
                                                           (low, "low"), (close, "close")))
     le = _grid_bool(entries, "entries", shape)
     lx = _grid_bool(exits, "exits", shape)
+    no_short = np.zeros((1, 1), dtype=np.bool_)
+    se = no_short if short_entries is None else _grid_bool(short_entries, "short_entries", shape)
+    sx = no_short if short_exits is None else _grid_bool(short_exits, "short_exits", shape)
+    if se.shape[0] != sx.shape[0]:  # one side given: the other never fires
+        se = se if se.shape[0] == shape[0] else np.zeros(shape, dtype=np.bool_)
+        sx = sx if sx.shape[0] == shape[0] else np.zeros(shape, dtype=np.bool_)
     rk = np.full((1, 1), np.nan) if rank is None else _grid_f64(rank, "rank", shape)
     ft = _code(FILL_TIMINGS, fill_timing, "fill_timing")
     sm = _code(SIZE_MODES, size_mode, "size_mode")
@@ -647,7 +705,7 @@ def simulate_portfolio(
     grid = (n, m) if record else (1, 1)
     pos, con = np.empty(grid), np.empty(grid)
     held, present = np.empty(m, dtype=np.int64), np.empty(m, dtype=np.int64)
-    tr, k, status = portfolio_nb(o, h, lo, c, le, lx, rk, sl_a, tp_a, tsl_a, cash0, fee, slip, ft,
+    tr, k, status = portfolio_nb(o, h, lo, c, le, lx, se, sx, rk, sl_a, tp_a, tsl_a, cash0, fee, slip, ft,
                                  sm, sv, am, av, int(max_positions), int(rebalance_every),
                                  eq, cash, n_open, pos, con, held, present)
     t = tr[:, :k]

@@ -154,6 +154,102 @@ def _record_close_nb(
 
 
 @njit(cache=True)
+def decide_nb(side: int, le: bool, lx: bool, se: bool, sx: bool) -> tuple[bool, int, int]:
+    """The orders of a bar's signals for a position on ``side`` (+1, -1, 0 = flat):
+    ``(close it?, side to open (0 = none), exit reason)``; the module docstring's signal
+    rules (conflicts ignored, an opposite entry reverses). Shared with the portfolio
+    simulator."""
+    if le and lx:
+        le = False
+        lx = False
+    if se and sx:
+        se = False
+        sx = False
+    if le and se:
+        le = False
+        se = False
+    if side > 0:
+        if se:
+            return True, -1, EXIT_REVERSAL
+        return lx, 0, EXIT_SIGNAL
+    if side < 0:
+        if le:
+            return True, 1, EXIT_REVERSAL
+        return sx, 0, EXIT_SIGNAL
+    if le:
+        return False, 1, EXIT_SIGNAL
+    if se:
+        return False, -1, EXIT_SIGNAL
+    return False, 0, EXIT_SIGNAL
+
+
+@njit(cache=True)
+def stop_hit_nb(side: int, ref: float, peak: float, sl_f: float, tp_f: float, tsl_f: float,
+                o: float, h: float, lo: float) -> tuple[float, int]:
+    """The stop or target a bar ``(o, h, lo)`` hits for a position on ``side`` (+1/-1):
+    ``(price, EXIT_*)``, or ``(NaN, 0)``. Levels from the entry reference ``ref`` and the
+    best price ``peak`` (trailing); the protective stop (SL or trailing, the nearer one)
+    before take-profit; a bar opening beyond a level fills at the open (a gap). Used by
+    this simulator and the portfolio simulator alike."""
+    hit = np.nan
+    reason = 0
+    if side > 0:
+        stop = -np.inf
+        if sl_f == sl_f:
+            stop = ref * (1.0 - sl_f)
+            reason = EXIT_STOP_LOSS
+        if tsl_f == tsl_f and peak * (1.0 - tsl_f) > stop:
+            stop = peak * (1.0 - tsl_f)
+            reason = EXIT_TRAILING_STOP
+        if stop > -np.inf:
+            if o <= stop:
+                hit = o
+            elif lo <= stop:
+                hit = stop
+        if hit != hit and tp_f == tp_f:
+            target = ref * (1.0 + tp_f)
+            if o >= target:
+                hit = o
+                reason = EXIT_TAKE_PROFIT
+            elif h >= target:
+                hit = target
+                reason = EXIT_TAKE_PROFIT
+    else:
+        stop = np.inf
+        if sl_f == sl_f:
+            stop = ref * (1.0 + sl_f)
+            reason = EXIT_STOP_LOSS
+        if tsl_f == tsl_f and peak * (1.0 + tsl_f) < stop:
+            stop = peak * (1.0 + tsl_f)
+            reason = EXIT_TRAILING_STOP
+        if stop < np.inf:
+            if o >= stop:
+                hit = o
+            elif h >= stop:
+                hit = stop
+        if hit != hit and tp_f == tp_f:
+            target = ref * (1.0 - tp_f)
+            if o <= target:
+                hit = o
+                reason = EXIT_TAKE_PROFIT
+            elif lo <= target:
+                hit = target
+                reason = EXIT_TAKE_PROFIT
+    if hit != hit:
+        reason = 0
+    return hit, reason
+
+
+@njit(cache=True)
+def stop_fill_price_nb(side: int, hit: float, reason: int, slippage: float) -> float:
+    """The fill price of a stop exit at level ``hit``: take-profit exits are limit orders
+    (no slippage), stop-loss and trailing exits stop-market orders (they slip)."""
+    if reason == EXIT_TAKE_PROFIT:
+        return hit
+    return hit * (1.0 - slippage) if side > 0 else hit * (1.0 + slippage)
+
+
+@njit(cache=True)
 def _entry_units_nb(
     side: int, px: float, cash: float, fees: float, size_mode: int, size_value: float,
     stop_frac: float,
@@ -305,67 +401,19 @@ def simulate_nb(
 
         # 2) stops, intrabar on high/low (protective stop first, then take-profit)
         if side != 0 and (sl_f == sl_f or tp_f == tp_f or tsl_f == tsl_f):
-            o = open_[i]
-            h = high[i]
-            lo = low[i]
-            hit = np.nan
-            reason = 0
-            if side > 0:
-                stop = -np.inf
-                if sl_f == sl_f:
-                    stop = ref * (1.0 - sl_f)
-                    reason = EXIT_STOP_LOSS
-                if tsl_f == tsl_f and peak * (1.0 - tsl_f) > stop:
-                    stop = peak * (1.0 - tsl_f)
-                    reason = EXIT_TRAILING_STOP
-                if stop > -np.inf:
-                    if o <= stop:
-                        hit = o
-                    elif lo <= stop:
-                        hit = stop
-                if hit != hit and tp_f == tp_f:
-                    target = ref * (1.0 + tp_f)
-                    if o >= target:
-                        hit = o
-                        reason = EXIT_TAKE_PROFIT
-                    elif h >= target:
-                        hit = target
-                        reason = EXIT_TAKE_PROFIT
-            else:
-                stop = np.inf
-                if sl_f == sl_f:
-                    stop = ref * (1.0 + sl_f)
-                    reason = EXIT_STOP_LOSS
-                if tsl_f == tsl_f and peak * (1.0 + tsl_f) < stop:
-                    stop = peak * (1.0 + tsl_f)
-                    reason = EXIT_TRAILING_STOP
-                if stop < np.inf:
-                    if o >= stop:
-                        hit = o
-                    elif h >= stop:
-                        hit = stop
-                if hit != hit and tp_f == tp_f:
-                    target = ref * (1.0 - tp_f)
-                    if o <= target:
-                        hit = o
-                        reason = EXIT_TAKE_PROFIT
-                    elif lo <= target:
-                        hit = target
-                        reason = EXIT_TAKE_PROFIT
+            hit, reason = stop_hit_nb(side, ref, peak, sl_f, tp_f, tsl_f, open_[i], high[i], low[i])
             if hit == hit:
-                px = hit
-                if reason != EXIT_TAKE_PROFIT:  # stop-market orders slip, limits do not
-                    px = hit * (1.0 - slippage) if side > 0 else hit * (1.0 + slippage)
+                px = stop_fill_price_nb(side, hit, reason, slippage)
                 cash, k = _close_at_nb(trades, k, side, pos, entry_i, entry_px, entry_fee,
                                        i, px, fees, reason, cash)
                 pos = 0.0
                 side = 0
                 stopped = True
             elif tsl_f == tsl_f:
-                if side > 0 and h > peak:
-                    peak = h
-                elif side < 0 and lo < peak:
-                    peak = lo
+                if side > 0 and high[i] > peak:
+                    peak = high[i]
+                elif side < 0 and low[i] < peak:
+                    peak = low[i]
 
         # 3) signals at the close
         if not stopped:
@@ -373,37 +421,7 @@ def simulate_nb(
             lx = long_exits[i]
             se = short_entries[i] if has_short else False
             sx = short_exits[i] if short_exits.shape[0] == n else False
-            if le and lx:
-                le = False
-                lx = False
-            if se and sx:
-                se = False
-                sx = False
-            if le and se:
-                le = False
-                se = False
-            do_close = False
-            new_side = 0
-            reason = EXIT_SIGNAL
-            if side > 0:
-                if se:
-                    do_close = True
-                    new_side = -1
-                    reason = EXIT_REVERSAL
-                elif lx:
-                    do_close = True
-            elif side < 0:
-                if le:
-                    do_close = True
-                    new_side = 1
-                    reason = EXIT_REVERSAL
-                elif sx:
-                    do_close = True
-            else:
-                if le:
-                    new_side = 1
-                elif se:
-                    new_side = -1
+            do_close, new_side, reason = decide_nb(side, le, lx, se, sx)
             if fill_timing == FILL_NEXT_OPEN:
                 if i < n - 1:
                     p_close = do_close

@@ -1,4 +1,5 @@
-"""Universe backtests: one strategy over many symbols on one shared cash account.
+"""Universe backtests: one strategy over many symbols on one shared cash account, long
+and short (a short's value is locked out of the free cash: see the portfolio engine).
 
 The graph's signals are computed per symbol on that symbol's own bars (one pass of each
 kernel per symbol: indicators never see another symbol's gaps), then placed on the
@@ -67,8 +68,9 @@ def resolve_symbols(symbols: Any, timeframe: str | None) -> list[str]:
     return clean_symbols(symbols)
 
 
-def _contexts(symbols: list[str], timeframe: str | None, start: Any, end: Any,
-              candles: Any) -> list[Context]:
+def contexts(symbols: list[str], timeframe: str | None, start: Any, end: Any,
+             candles: Any) -> list[Context]:
+    """One candle context per symbol, from the cache or from ``candles`` (a dict)."""
     from workbench.graph.data import load
 
     if candles is None:
@@ -83,15 +85,8 @@ def _contexts(symbols: list[str], timeframe: str | None, start: Any, end: Any,
     return [load(s, timeframe, start, end, candles[s]) for s in symbols]
 
 
-def _signals(plan: Plan, ctx: Context, symbol: str, memo: dict[Any, Any] | None = None) -> SignalSet:
-    signals = plan.run(ctx, memo)
-    if signals.short_entries.any() or signals.short_exits.any():
-        nodes = [n.id for n in plan.graph.nodes if n.type in ("enter_short", "exit_short")]
-        raise ValidationError(
-            f"universe backtests trade long only for now; {symbol} has short signals from "
-            f"{', '.join(nodes)}: remove the short blocks or backtest one symbol",
-            details={"symbol": symbol, "nodes": nodes})
-    return signals
+def _signals(plan: Plan, ctx: Context, memo: dict[Any, Any] | None = None) -> SignalSet:
+    return plan.run(ctx, memo)
 
 
 def _scatter(n: int, rows: list[np.ndarray], columns: list[np.ndarray | None], fill: Any,
@@ -110,8 +105,9 @@ def run_universe(strategy: Strategy, symbols: list[str], timeframe: str | None, 
                  settings: dict[str, Any] | None = None,
                  portfolio: dict[str, Any] | None = None) -> PortfolioResult:
     """Backtest ``strategy`` over ``symbols`` on one cash account (module docstring)."""
-    ctxs = _contexts(symbols, timeframe, start, end, candles)
-    return _run(strategy, symbols, ctxs, timeframe, params, settings, portfolio_rules(portfolio))
+    ctxs = contexts(symbols, timeframe, start, end, candles)
+    return _run(strategy, symbols, ctxs, timeframe, params, settings, portfolio_rules(portfolio),
+                span=(start, end))
 
 
 def sweep_universe(strategy: Strategy, grid: dict[str, Any], symbols: list[str], timeframe: str | None, *,
@@ -123,13 +119,22 @@ def sweep_universe(strategy: Strategy, grid: dict[str, Any], symbols: list[str],
     portfolio metrics. Candles are read once; each symbol's indicator outputs that a
     combination does not change are reused (one memo per symbol). A combination that
     makes the graph or the rules invalid gets NaN metrics and the reason in ``error``."""
+    ctxs = contexts(symbols, timeframe, start, end, candles)
+    return sweep_contexts(strategy, grid, symbols, ctxs, timeframe, params=params, settings=settings,
+                          portfolio=portfolio, progress=progress)
+
+
+def sweep_contexts(strategy: Strategy, grid: dict[str, Any], symbols: list[str], ctxs: list[Context],
+                   timeframe: str | None, *, params: dict[str, Any] | None = None,
+                   settings: dict[str, Any] | None = None, portfolio: dict[str, Any] | None = None,
+                   progress: bool = False) -> pd.DataFrame:
+    """:func:`sweep_universe` over candles already loaded (one context per symbol)."""
     from tqdm.auto import tqdm
 
     from workbench.errors import WorkbenchError
     from workbench.graph.sweeps import expand_grid
 
     keys, combos = expand_grid(grid)
-    ctxs = _contexts(symbols, timeframe, start, end, candles)
     memos: list[dict[Any, Any]] = [{} for _ in symbols]
     names = list(runner.metric_names())
     rows: list[list[float]] = []
@@ -158,33 +163,57 @@ def sweep_universe(strategy: Strategy, grid: dict[str, Any], symbols: list[str],
     return frame
 
 
+def run_contexts(strategy: Strategy, symbols: list[str], ctxs: list[Context], timeframe: str | None, *,
+                 params: dict[str, Any] | None = None, settings: dict[str, Any] | None = None,
+                 portfolio: dict[str, Any] | None = None, first_row: int = 0) -> PortfolioResult:
+    """:func:`run_universe` over candles already loaded; ``first_row``: see :func:`_run`."""
+    return _run(strategy, symbols, ctxs, timeframe, params, settings, portfolio_rules(portfolio),
+                first_row=first_row)
+
+
 def _run(strategy: Strategy, symbols: list[str], ctxs: list[Context], timeframe: str | None,
          params: dict[str, Any] | None, settings: dict[str, Any] | None, rules: dict[str, Any],
-         memos: list[dict[Any, Any]] | None = None) -> PortfolioResult:
+         memos: list[dict[Any, Any]] | None = None, first_row: int = 0,
+         span: tuple[Any, Any] = (None, None)) -> PortfolioResult:
+    """The universe backtest of ``ctxs``; with ``first_row`` > 0 the signals are computed
+    on all the bars given (warmed up) and the account starts flat at that row of the
+    union timeline (a walk-forward's test window)."""
     from workbench.engine.portfolio import simulate_portfolio
 
     doc, plan = prepare(strategy, params, settings)
     ts = np.unique(np.concatenate([np.asarray(c.ts, dtype=np.int64) for c in ctxs]))
     n = int(ts.shape[0])
     rows = [np.searchsorted(ts, np.asarray(c.ts, dtype=np.int64)) for c in ctxs]
-    sigs = [_signals(plan, c, s, memos[j] if memos is not None else None)
-            for j, (c, s) in enumerate(zip(ctxs, symbols, strict=True))]
+    sigs = [_signals(plan, c, memos[j] if memos is not None else None) for j, c in enumerate(ctxs)]
     rank_nodes = [node.id for node in plan.graph.nodes if node.type == "rank"]
     grids = {f: _scatter(n, rows, [getattr(c, f) for c in ctxs], np.nan, np.float64)
              for f in ("open", "high", "low", "close")}
     entries = _scatter(n, rows, [s.entries for s in sigs], False, np.bool_)
     exits = _scatter(n, rows, [s.exits for s in sigs], False, np.bool_)
+    shorts = any(s.short_entries.any() or s.short_exits.any() for s in sigs)
+    short_entries = _scatter(n, rows, [s.short_entries for s in sigs], False, np.bool_) if shorts else None
+    short_exits = _scatter(n, rows, [s.short_exits for s in sigs], False, np.bool_) if shorts else None
     rank = _scatter(n, rows, [s.values[rank_nodes[0]]["rank"] for s in sigs], np.nan, np.float64) \
         if rank_nodes else None
     stops = {k: _scatter(n, rows, [getattr(s, f"{k}_stop") for s in sigs], np.nan, np.float64)
              for k in ("sl", "tp", "tsl")}
+    if first_row:
+        def cut(a: np.ndarray | None) -> np.ndarray | None:
+            return None if a is None else np.ascontiguousarray(a[first_row:])
+
+        ts, n = ts[first_row:], n - first_row
+        grids = {f: cut(g) for f, g in grids.items()}
+        entries, exits, short_entries, short_exits, rank = (
+            cut(a) for a in (entries, exits, short_entries, short_exits, rank))
+        stops = {k: cut(a) for k, a in stops.items()}
     st = plan.settings
     sizing = sigs[0].sizing
 
     def simulate(record: bool) -> Any:
         return simulate_portfolio(
             np.asarray(grids["open"]), np.asarray(grids["high"]), np.asarray(grids["low"]),
-            np.asarray(grids["close"]), np.asarray(entries), np.asarray(exits), rank=rank,
+            np.asarray(grids["close"]), np.asarray(entries), np.asarray(exits), short_entries,
+            short_exits, rank=rank,
             init_cash=float(st.initial_cash), fees=float(st.fees), slippage=float(st.slippage),
             fill_timing=st.fill_timing, size_mode=sizing.mode, size_value=float(sizing.value),
             allocation=rules["allocation"], alloc_value=rules["alloc_value"],
@@ -211,8 +240,10 @@ def _run(strategy: Strategy, symbols: list[str], ctxs: list[Context], timeframe:
         "symbol": None, "symbols": list(symbols), "portfolio": rules,
         "ranking": rank_nodes[0] if rank_nodes else None,
         "timeframe": clock.timeframe or timeframe, "annualization": clock.describe(),
-        "start": index_of_value(ts[0]).isoformat(), "end": index_of_value(ts[-1]).isoformat(),
-        "n_bars": n, "n_bars_per_symbol": {s: int(c.n) for s, c in zip(symbols, ctxs, strict=True)},
+        "start": span[0], "end": span[1],  # the range asked for (a rerun reads the same bars)
+        "first_bar": index_of_value(ts[0]).isoformat(), "last_bar": index_of_value(ts[-1]).isoformat(),
+        "n_bars": n, "n_bars_per_symbol": {s: int(np.count_nonzero(~np.isnan(close[:, j])))
+                                           for j, s in enumerate(symbols)},
         "run_at": datetime.now(UTC).isoformat(),
     }
     return PortfolioResult(sim, index, close, list(symbols), values, warnings, provenance,
@@ -288,6 +319,11 @@ class PortfolioResult(Result):
         if self._sim.contrib.shape[0] != self._sim.equity.shape[0] and self._grids is not None:
             self._sim = self._grids()
             self._grids = None
+        return self._sim
+
+    @property
+    def arrays(self) -> Any:
+        """The kernel's output (:class:`workbench.engine.portfolio.PortfolioSim`)."""
         return self._sim
 
     @property

@@ -44,6 +44,8 @@ class WalkForwardResult:
     #: what ran (strategy name, series, grid, windows), filled by ``wb.walkforward`` so
     #: ``wb.record`` can keep it
     provenance: dict[str, Any] = field(default_factory=dict)
+    #: the universe of a walk-forward over many symbols on one cash account (None: one symbol)
+    symbols: list[str] | None = None
 
     def summary(self) -> pd.DataFrame:
         return pd.DataFrame({"in_sample": self.is_metrics, "out_of_sample": self.oos_metrics})
@@ -55,14 +57,16 @@ class WalkForwardResult:
 
         daily = len(self.oos_equity) > 1 and bool(
             (pd.DatetimeIndex(self.oos_equity.index).normalize() == self.oos_equity.index).all())
-        return (f"<strong>Walk-forward by {self.metric}</strong>"
+        over = f" over {len(self.symbols)} symbols" if self.symbols else ""
+        return (f"<strong>Walk-forward{over} by {self.metric}</strong>"
                 + formatting.frame(self.windows, daily).to_html(index=False)
                 + formatting.rows(self.summary()).to_html())
 
     def to_dict(self) -> dict[str, Any]:
         from workbench.jsonable import plain
 
-        return plain({"metric": self.metric, "windows": self.windows.to_dict(orient="records"),
+        return plain({"metric": self.metric, "symbols": self.symbols,
+                      "windows": self.windows.to_dict(orient="records"),
                       "in_sample": dict(self.is_metrics.items()),
                       "out_of_sample": dict(self.oos_metrics.items()),
                       "oos_equity": {"ts": list(self.oos_equity.index),
@@ -89,6 +93,34 @@ def windows(n: int, train: int, test: int, anchored: bool) -> list[tuple[int, in
     return out
 
 
+def plan_windows(n: int, train: int | float, test: int | float, anchored: bool,
+         metric: str) -> tuple[list[str], list[tuple[int, int, int, int]]]:
+    """The metric names (``metric`` checked among them) and the windows over ``n`` bars;
+    raises ValidationError when no train + test window fits."""
+    names = list(runner.metric_names())
+    if metric not in names:
+        raise ValidationError(f"unknown metric {metric!r}; choose one of {', '.join(names)}",
+                              details={"metric": metric})
+    n_train, n_test = _bars(train, n, "train"), _bars(test, n, "test")
+    spans = windows(n, n_train, n_test, anchored)
+    if not spans:
+        raise ValidationError(f"{n} bars do not fit one train ({n_train}) + test ({n_test}) window",
+                              details={"bars": n, "train": n_train, "test": n_test})
+    return names, spans
+
+
+def pick(table: pd.DataFrame, keys: list[str], names: list[str], metric: str
+         ) -> tuple[dict[str, Any], np.ndarray]:
+    """The params of the sweep row with the best ``metric`` (plain Python values) and
+    that row's metrics in ``names`` order."""
+    best = _best(table, metric)
+    chosen: dict[str, Any] = {}
+    for k in keys:
+        v: Any = table.loc[best, k]
+        chosen[k] = v.item() if hasattr(v, "item") else v
+    return chosen, table.loc[best, list(names)].to_numpy(dtype=float)
+
+
 def _best(frame: pd.DataFrame, metric: str) -> int:
     values = frame[metric].to_numpy(dtype=float)
     if np.all(np.isnan(values)):
@@ -110,15 +142,7 @@ def run_walkforward(strategy: Strategy, ctx: Context, grid: dict[str, Any], *, t
                     timeframe: str | None = None, symbol: str | None = None,
                     params: dict[str, Any] | None = None, settings: dict[str, Any] | None = None,
                     progress: bool = False) -> WalkForwardResult:
-    names = runner.metric_names()
-    if metric not in names:
-        raise ValidationError(f"unknown metric {metric!r}; choose one of {', '.join(names)}",
-                              details={"metric": metric})
-    n_train, n_test = _bars(train, ctx.n, "train"), _bars(test, ctx.n, "test")
-    spans = windows(ctx.n, n_train, n_test, anchored)
-    if not spans:
-        raise ValidationError(f"{ctx.n} bars do not fit one train ({n_train}) + test ({n_test}) window",
-                              details={"bars": ctx.n, "train": n_train, "test": n_test})
+    names, spans = plan_windows(ctx.n, train, test, anchored, metric)
     clock = runner.clock_for(timeframe, ctx.ts)
     index = index_of(ctx)
     keys = list(grid)
@@ -127,12 +151,8 @@ def run_walkforward(strategy: Strategy, ctx: Context, grid: dict[str, Any], *, t
     for tr0, tr1, te0, te1 in spans:
         table = run_sweep(strategy, slice_context(ctx, slice(tr0, tr1)), grid, timeframe=clock.timeframe or timeframe,
                           params=params, settings=settings, progress=progress)
-        best = _best(table, metric)
-        chosen: dict[str, Any] = {}
-        for k in keys:
-            v: Any = table.loc[best, k]
-            chosen[k] = v.item() if hasattr(v, "item") else v
-        is_rows.append(table.loc[best, list(names)].to_numpy(dtype=float))
+        chosen, in_sample = pick(table, keys, names, metric)
+        is_rows.append(in_sample)
         _, plan = prepare(strategy, {**(params or {}), **chosen}, settings)
         signals = _slice_signals(plan.run(slice_context(ctx, slice(0, te1))), te0, te1)
         test_ctx = slice_context(ctx, slice(te0, te1))

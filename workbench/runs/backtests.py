@@ -54,17 +54,54 @@ def check_graph(graph: Mapping[str, Any]) -> None:
 def run_parameters(*, symbol: str | None, timeframe: str | None, start: Any = None,
                    end: Any = None, params: Mapping[str, Any] | None = None,
                    settings: Mapping[str, Any] | None = None, strategy_name: str = "",
-                   graph: Mapping[str, Any] | None = None, source: str = "app"
-                   ) -> dict[str, Any]:
+                   graph: Mapping[str, Any] | None = None, source: str = "app",
+                   symbols: list[str] | None = None, universe: str | None = None,
+                   portfolio: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """The ``parameters`` a run record keeps: what reruns it (the graph only when no
-    stored version holds it) and which host started it."""
+    stored version holds it) and which host started it. A universe run keeps its
+    resolved ``symbols`` (a rerun uses them, whatever the named ``universe`` holds by
+    then), the ``universe`` name it was given (None for a list) and its ``portfolio``
+    rules."""
     out: dict[str, Any] = plain({
         "symbol": symbol, "timeframe": timeframe, "start": start, "end": end,
         "params": dict(params or {}), "settings": dict(settings or {}),
         "strategy_name": strategy_name, "source": source})
+    if symbols is not None:
+        from workbench.data.universes import clean_symbols
+
+        out.update(plain({"symbols": clean_symbols(symbols), "universe": universe,
+                          "portfolio": dict(portfolio or {})}))
     if graph is not None:
         out["graph"] = dict(graph)
     return out
+
+
+def universe_of(parameters: Mapping[str, Any]) -> dict[str, Any]:
+    """``{"symbols", "portfolio"}`` of a universe run's parameters for
+    :func:`workbench.graph.universe.run_universe` (empty for a one-symbol run)."""
+    if not parameters.get("symbols"):
+        return {}
+    return {"symbols": list(parameters["symbols"]), "portfolio": dict(parameters.get("portfolio") or {})}
+
+
+def backtest_of(graph: Mapping[str, Any], parameters: Mapping[str, Any]) -> Result:
+    """Run the backtest a run's ``parameters`` describe (one symbol or a universe)."""
+    from workbench.graph.backtest import run_backtest
+
+    options: dict[str, Any] = {"start": parameters.get("start"), "end": parameters.get("end"),
+                               "params": parameters.get("params") or None,
+                               "settings": parameters.get("settings") or None}
+    uni = universe_of(parameters)
+    if uni:
+        from workbench.graph.strategy import load
+        from workbench.graph.universe import run_universe
+
+        res = run_universe(load(dict(graph)), uni["symbols"], parameters["timeframe"],
+                           portfolio=uni["portfolio"], **options)
+        res.provenance_fields["universe"] = parameters.get("universe")
+        return res
+    return run_backtest(dict(graph), symbol=parameters["symbol"], timeframe=parameters["timeframe"],
+                        **options)
 
 
 def submit_backtest(store: Store, user_id: uuid.UUID, graph: Mapping[str, Any], *,
@@ -72,7 +109,9 @@ def submit_backtest(store: Store, user_id: uuid.UUID, graph: Mapping[str, Any], 
                     end: Any = None, params: Mapping[str, Any] | None = None,
                     settings: Mapping[str, Any] | None = None,
                     strategy_id: uuid.UUID | None = None,
-                    version_id: uuid.UUID | None = None, source: str = "app") -> BacktestRun:
+                    version_id: uuid.UUID | None = None, source: str = "app",
+                    symbols: list[str] | None = None, universe: str | None = None,
+                    portfolio: Mapping[str, Any] | None = None) -> BacktestRun:
     """Check the graph and the quota and create the queued run (run it with
     :func:`execute_backtest`). A bad graph or an exceeded quota fails here, before
     anything is queued or counted."""
@@ -83,7 +122,8 @@ def submit_backtest(store: Store, user_id: uuid.UUID, graph: Mapping[str, Any], 
     parameters = run_parameters(
         symbol=symbol, timeframe=timeframe, start=start, end=end, params=params,
         settings=settings, strategy_name=str(graph.get("name") or ""),
-        graph=graph if version_id is None else None, source=source)
+        graph=graph if version_id is None else None, source=source, symbols=symbols,
+        universe=universe, portfolio=portfolio)
     return store.backtests.create(user_id, strategy_version_id=version_id,
                                   strategy_id=strategy_id, parameters=parameters)
 
@@ -99,17 +139,11 @@ def run_submitted(store: Store, user_id: uuid.UUID, run_id: uuid.UUID | str,
                   graph: Mapping[str, Any], parameters: Mapping[str, Any],
                   progress: Progress = _quiet) -> tuple[Result, dict[str, Any]]:
     """:func:`execute_backtest` for a host that also draws the :class:`Result` itself."""
-    from workbench.graph.backtest import run_backtest
-
     store.backtests.start(run_id)
     try:
         progress(0.1, "loading candles")
         progress(0.3, "running the engine")
-        result = run_backtest(dict(graph), symbol=parameters["symbol"],
-                              timeframe=parameters["timeframe"],
-                              start=parameters.get("start"), end=parameters.get("end"),
-                              params=parameters.get("params") or None,
-                              settings=parameters.get("settings") or None)
+        result = backtest_of(graph, parameters)
     except WorkbenchError as exc:
         _fail(store, user_id, run_id, parameters, exc.message)
         raise
@@ -136,11 +170,35 @@ def record_backtest(store: Store, user_id: uuid.UUID, result: Result, *,
         symbol=prov.get("symbol"), timeframe=prov.get("timeframe"), start=prov.get("start"),
         end=prov.get("end"), params=prov.get("params"), settings=prov.get("settings"),
         strategy_name=str(prov.get("strategy") or ""),
-        graph=graph if version_id is None else None, source=source)
+        graph=graph if version_id is None else None, source=source,
+        symbols=prov.get("symbols"), universe=prov.get("universe"), portfolio=prov.get("portfolio"))
     run = store.backtests.create(user_id, strategy_version_id=version_id,
                                  strategy_id=strategy_id, parameters=parameters)
     store.backtests.start(run.id)
     return _finish(store, user_id, run.id, result, parameters)
+
+
+def rerun_backtest(store: Store, user_id: uuid.UUID, run_id: uuid.UUID | str, *,
+                   source: str = "rerun") -> tuple[Result, dict[str, Any]]:
+    """Run a recorded backtest again from its record (its graph, or its strategy
+    version's, and its parameters: a universe run on the symbols it resolved to), as a
+    new run that counts against the quota like any other; returns the result and the
+    new run's summary."""
+    run = store.backtests.get(run_id, actor=user_id)
+    graph = run.parameters.get("graph")
+    if graph is None and run.strategy_version_id is not None:
+        graph = store.versions.get(run.strategy_version_id, actor=user_id).graph
+    if graph is None:
+        raise ValidationError(f"Run {run_id} keeps no graph to run again.", details={"id": str(run_id)})
+    p = dict(run.parameters)
+    uni = universe_of(p)
+    new = submit_backtest(store, user_id, graph, symbol=p.get("symbol"), timeframe=p.get("timeframe"),
+                          start=p.get("start"), end=p.get("end"), params=p.get("params"),
+                          settings=p.get("settings"), strategy_id=run.strategy_id,
+                          version_id=run.strategy_version_id, source=source,
+                          symbols=uni.get("symbols"), universe=p.get("universe"),
+                          portfolio=uni.get("portfolio"))
+    return run_submitted(store, user_id, new.id, graph, new.parameters)
 
 
 def _finish(store: Store, user_id: uuid.UUID, run_id: uuid.UUID | str, result: Result,
@@ -171,7 +229,7 @@ def _notify(store: Store, user_id: uuid.UUID, title: str, run_id: uuid.UUID | st
     from workbench.governance import notifications
 
     name = parameters.get("strategy_name") or "strategy"
-    symbol, timeframe = parameters.get("symbol"), parameters.get("timeframe")
+    symbol, timeframe = parameters.get("symbol") or _universe_label(parameters), parameters.get("timeframe")
     payload = {"run_id": str(run_id), "symbol": symbol, "timeframe": timeframe,
                **plain(extra)}
     try:
@@ -179,6 +237,14 @@ def _notify(store: Store, user_id: uuid.UUID, title: str, run_id: uuid.UUID | st
                              f"{title}: {name} on {symbol} {timeframe}", payload=payload)
     except WorkbenchError:
         log.warning("could not notify %s about run %s", user_id, run_id, exc_info=True)
+
+
+def _universe_label(parameters: Mapping[str, Any]) -> str | None:
+    """A universe run's name in messages: its universe name, else its first symbols."""
+    syms = list(parameters.get("symbols") or [])
+    if not syms:
+        return None
+    return str(parameters.get("universe") or ",".join(syms[:3]) + (f" (+{len(syms) - 3})" if len(syms) > 3 else ""))
 
 
 def load_result(store: Store, user_id: uuid.UUID, run_id: uuid.UUID | str) -> dict[str, Any]:

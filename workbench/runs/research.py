@@ -97,10 +97,12 @@ def research_parameters(kind: str, *, symbol: str | None, timeframe: str | None,
                         metric: str = "sharpe", params: Mapping[str, Any] | None = None,
                         settings: Mapping[str, Any] | None = None, train: Any = None,
                         test: Any = None, anchored: bool = False, strategy_name: str = "",
-                        graph: Mapping[str, Any] | None = None, source: str = "app"
-                        ) -> dict[str, Any]:
+                        graph: Mapping[str, Any] | None = None, source: str = "app",
+                        symbols: list[str] | None = None, universe: str | None = None,
+                        portfolio: Mapping[str, Any] | None = None) -> dict[str, Any]:
     """The ``parameters`` a research run keeps: what reruns it (grid values expanded),
-    the metric optimised and which host started it."""
+    the metric optimised and which host started it; a universe run its resolved
+    ``symbols``, the ``universe`` name given and the ``portfolio`` rules."""
     from workbench.graph.overrides import parse_spec
 
     if kind not in KINDS:
@@ -114,6 +116,11 @@ def research_parameters(kind: str, *, symbol: str | None, timeframe: str | None,
         "grid": {str(k): parse_spec(v) for k, v in grid.items()}, "metric": metric,
         "params": dict(params or {}), "settings": dict(settings or {}),
         "strategy_name": strategy_name, "source": source})
+    if symbols is not None:
+        from workbench.data.universes import clean_symbols
+
+        out.update(plain({"symbols": clean_symbols(symbols), "universe": universe,
+                          "portfolio": dict(portfolio or {})}))
     if kind == "walkforward":
         out.update(train=train if train is not None else 0.5,
                    test=test if test is not None else 0.25, anchored=bool(anchored))
@@ -162,13 +169,17 @@ def execute_research(store: Store, user_id: uuid.UUID, run_id: uuid.UUID | str,
     try:
         progress(0.05, "loading candles")
         strategy = load_strategy(dict(graph))
-        ctx = load(p.get("symbol"), p.get("timeframe"), p.get("start"), p.get("end"), None)
-        if run.kind == "sweep":
+        if p.get("symbols"):
+            progress(0.1, f"{TITLE[run.kind].lower()} over {len(p['symbols'])} symbols")
+            doc = _universe_research(run.kind, strategy, p)
+        elif run.kind == "sweep":
+            ctx = load(p.get("symbol"), p.get("timeframe"), p.get("start"), p.get("end"), None)
             progress(0.1, f"sweeping {_count(p['grid'])} combinations")
             outcome: Any = run_sweep(strategy, ctx, p["grid"], progress=False, **options)
             progress(0.8, "saving the result")
             doc = sweep_document(outcome, p)
         else:
+            ctx = load(p.get("symbol"), p.get("timeframe"), p.get("start"), p.get("end"), None)
             progress(0.1, f"walking forward over {_count(p['grid'])} combinations a window")
             outcome = run_walkforward(strategy, ctx, p["grid"], train=p["train"],
                                       test=p["test"], anchored=p["anchored"],
@@ -182,6 +193,30 @@ def execute_research(store: Store, user_id: uuid.UUID, run_id: uuid.UUID | str,
         _fail(store, user_id, run, f"internal error: {exc}", "internal error")
         raise
     return _finish(store, user_id, run, doc)
+
+
+def _universe_research(kind: str, strategy: Any, p: Mapping[str, Any]) -> dict[str, Any]:
+    """The document of a universe sweep or walk-forward run from its parameters (on the
+    symbols it resolved to when it was recorded)."""
+    from workbench.runs.backtests import universe_of
+
+    uni = universe_of(p)
+    common: dict[str, Any] = {"symbols": uni["symbols"], "portfolio": uni["portfolio"],
+                              "timeframe": p.get("timeframe"), "start": p.get("start"),
+                              "end": p.get("end"), "params": p.get("params") or None,
+                              "settings": p.get("settings") or None}
+    if kind == "sweep":
+        from workbench.graph.universe import sweep_universe
+
+        frame = sweep_universe(strategy, p["grid"], uni["symbols"], p.get("timeframe"),
+                               **{k: v for k, v in common.items() if k not in ("symbols", "timeframe")})
+        return sweep_document(frame, p)
+    from workbench.graph.universe_walkforward import walkforward_universe
+
+    out = walkforward_universe(strategy, p["grid"], uni["symbols"], p.get("timeframe"), train=p["train"],
+                               test=p["test"], anchored=p["anchored"], metric=p["metric"],
+                               **{k: v for k, v in common.items() if k not in ("symbols", "timeframe")})
+    return walkforward_document(out, p)
 
 
 def _count(grid: Mapping[str, list[Any]]) -> int:
@@ -210,7 +245,8 @@ def record_sweep(store: Store, user_id: uuid.UUID, frame: pd.DataFrame, *,
         start=prov.get("start"), end=prov.get("end"), grid=prov["grid"], metric=metric,
         params=prov.get("params"), settings=prov.get("settings"),
         strategy_name=str(prov.get("strategy") or ""),
-        graph=graph if version_id is None else None, source=source)
+        graph=graph if version_id is None else None, source=source,
+        symbols=prov.get("symbols"), universe=prov.get("universe"), portfolio=prov.get("portfolio"))
     return _record(store, user_id, "sweep", parameters, sweep_document(frame, parameters),
                    strategy_id, version_id)
 
@@ -231,7 +267,8 @@ def record_walkforward(store: Store, user_id: uuid.UUID, result: WalkForwardResu
         metric=result.metric, params=prov.get("params"), settings=prov.get("settings"),
         train=prov.get("train"), test=prov.get("test"), anchored=prov.get("anchored", False),
         strategy_name=str(prov.get("strategy") or ""),
-        graph=graph if version_id is None else None, source=source)
+        graph=graph if version_id is None else None, source=source,
+        symbols=prov.get("symbols"), universe=prov.get("universe"), portfolio=prov.get("portfolio"))
     return _record(store, user_id, "walkforward", parameters,
                    walkforward_document(result, parameters), strategy_id, version_id)
 
@@ -297,7 +334,7 @@ def walkforward_document(result: WalkForwardResult, parameters: Mapping[str, Any
     idx = pd.DatetimeIndex(result.oos_equity.index)
     utc = idx if idx.tz is None else idx.tz_convert("UTC")
     return {"schema": SCHEMA["walkforward"], "kind": "walkforward", "metric": metric,
-            "keys": keys, "windows": windows,
+            "keys": keys, "windows": windows, "symbols": result.symbols,
             "in_sample": plain(dict(result.is_metrics.items())),
             "out_of_sample": plain(dict(result.oos_metrics.items())),
             "oos_equity": {"ts_ms": [int(t) // 1_000_000 for t in utc.asi8],
@@ -344,6 +381,7 @@ def _notify(store: Store, user_id: uuid.UUID, title: str, run: ResearchRun,
     p = run.parameters
     name = p.get("strategy_name") or "strategy"
     payload = {"research_id": str(run.id), "kind": run.kind, "symbol": p.get("symbol"),
+               "symbols": p.get("symbols"),
                "timeframe": p.get("timeframe"), **plain(extra)}
     try:
         notifications.notify(store, user_id, "backtest_complete",
