@@ -244,3 +244,44 @@ def test_kill_a_universe_tick_at_each_point_then_rerun_equals_clean_run(store, p
     full = _backtest(WARMUP + 600)
     assert [(f[0].isoformat(), f[2], f[3]) for f in got[0]] == \
         [(f.bar_ts.isoformat(), f.symbol, f.side) for f in fills_of(full)]
+
+
+def test_cache_source_ticks_equal_the_backtest_of_the_bars_closed_by_then(local_store):
+    """source=cache: each symbol's bars closed by ``as_of`` (CCC starts later and joins
+    the timeline when its bars arrive); the ledger equals one backtest of those bars."""
+    run = make_universe_run(local_store, source="cache", warmup_bars=0)
+    days = ["2020-03-01", "2020-06-15", "2020-06-16", "2020-09-01", "2021-01-10",
+            "2021-01-10", "2021-08-01"]
+    for day in days:
+        advance(local_store, run.id, f"{day}T00:00:00+00:00")
+    cache = open_cache(read_only=True)
+    import pandas as pd
+
+    cut = pd.Timestamp(days[-1], tz="UTC") - pd.Timedelta(days=1)  # closed: start <= as_of - 1d
+    candles = {s: (f := cache.read_frame(s, "1d"))[f.index <= cut] for s in SYMBOLS}
+    full = wb.backtest(wb.starter("sma_crossover"), symbols=SYMBOLS, timeframe="1d",
+                       candles=candles, portfolio=RULES,
+                       settings={"fill_timing": "next_open", "initial_cash": 10_000.0})
+    expected = _trade_fills(full)
+    assert len({f[1] for f in expected}) == 3 and len(expected) >= 6
+    got = _ledger(local_store, run.id)
+    assert got == [(*e[:3], *map(float, e[3:])) for e in expected]
+    assert local_store.paper_runs.get(run.id).state["equity"] == float(full.equity.iloc[-1])
+
+
+@pytest.mark.slow
+def test_papermill_tick_of_a_universe_run(local_store):
+    """The scheduled path: the paper-trade notebook advances a universe run and shows its
+    symbols, positions and the fills' symbols."""
+    run = make_universe_run(local_store)
+    report = runner.tick(local_store, run.id, at(400))
+    assert report.status == "succeeded", report.error
+    assert report.fills == len(local_store.fills.list(run.id)) > 0
+    import nbformat
+
+    nb = nbformat.reads(local_store.files.get_file(report.notebook).decode(), as_version=4)
+    shown = "".join(str(o.get("text", "")) + str(o.get("data", {}).get("text/plain", ""))
+                    for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", []))
+    assert "committed" in shown and "AAA, BBB, CCC" in shown and "symbol" in shown
+    assert [f.symbol for f in local_store.fills.list(run.id)] == \
+        [f.symbol for f in fills_of(_backtest(WARMUP + 400))]
