@@ -92,12 +92,15 @@ def _trade_fills(result):
 
 
 @pytest.mark.parametrize("portfolio", [RULES, {"max_positions": 1},
-                                       {"allocation": "fixed_fraction", "alloc_value": 0.3}],
-                         ids=["equal-2", "sizing-1", "fixed-fraction"])
+                                       {"allocation": "fixed_fraction", "alloc_value": 0.3},
+                                       {"allocation": "equal"}],
+                         ids=["equal-2", "sizing-1", "fixed-fraction", "equal-no-limit"])
 def test_universe_ticks_give_the_trades_of_one_universe_backtest(local_store, portfolio):
     run = make_universe_run(local_store, portfolio=portfolio)
     schedule = [1, 2, 3, 3, 10, 11, 40, 41, 42, 100, 250, 251, 400, 400, 600]
-    for m in schedule:
+    # CCC's first bar is the 151st of the timeline: until then nothing commits
+    assert [advance(local_store, run.id, at(m)).status for m in schedule[:6]] == ["no_data"] * 6
+    for m in schedule[6:]:
         advance(local_store, run.id, at(m))
     n_bars = WARMUP + schedule[-1]
     full = _backtest(n_bars, portfolio)
@@ -111,6 +114,7 @@ def test_universe_ticks_give_the_trades_of_one_universe_backtest(local_store, po
     assert [(f.bar_ts.isoformat(), f.symbol, f.side) for f in fills_of(full)] == \
         [g[:3] for g in got]
     after = local_store.paper_runs.get(run.id)
+    assert after.state["drift"] == []
     assert after.state["equity"] == float(full.equity.iloc[-1])
     assert after.state["n_bars"] == n_bars == len(full.equity)
     assert after.state["symbols"] == SYMBOLS
@@ -229,7 +233,7 @@ def test_kill_a_universe_tick_at_each_point_then_rerun_equals_clean_run(store, p
     clean = make_universe_run(store)
     crashed = make_universe_run(store)
     for run_id, crash in ((clean.id, None), (crashed.id, point)):
-        runner.tick(store, run_id, at(30), engine="inprocess")
+        assert runner.tick(store, run_id, at(60), engine="inprocess").status == "succeeded"
         first = cli("paper", "tick", str(run_id), "--as-of", at(400), "--engine", "inprocess",
                     env={ENV: crash} if crash else {})
         if crash:
@@ -238,7 +242,8 @@ def test_kill_a_universe_tick_at_each_point_then_rerun_equals_clean_run(store, p
         assert again.returncode == 0, again.stdout + again.stderr
         runner.tick(store, run_id, at(600), engine="inprocess")
     want, got = _outcome(store, clean.id), _outcome(store, crashed.id)
-    in_window = {f[2] for f in want[0] if f[0] > store.ticks.list(clean.id)[-1].bar_ts}
+    bars = sorted(t[0] for t in want[4])  # the ticks of 60, 400 and 600
+    in_window = {f[2] for f in want[0] if bars[0] < f[0] <= bars[1]}
     assert len(in_window) >= 2, "the killed tick must carry fills of several symbols"
     assert got == want
     full = _backtest(WARMUP + 600)
@@ -285,3 +290,37 @@ def test_papermill_tick_of_a_universe_run(local_store):
     assert "committed" in shown and "AAA, BBB, CCC" in shown and "symbol" in shown
     assert [f.symbol for f in local_store.fills.list(run.id)] == \
         [f.symbol for f in fills_of(_backtest(WARMUP + 400))]
+
+
+def _ranked(sign: float) -> dict:
+    """sma_crossover plus a rank block fed by ``sign`` x the close (who gets a free slot)."""
+    doc = json.loads(json.dumps(wb.starter("sma_crossover").document))
+    doc["name"] = f"ranked {sign:+g}"
+    doc["nodes"] += [{"id": "k", "type": "constant", "params": {"value": sign}},
+                     {"id": "score", "type": "mul"}, {"id": "rank", "type": "rank"}]
+    price = next(n["id"] for n in doc["nodes"] if n["type"] == "price")
+    doc["edges"] += [
+        {"source": price, "source_port": "out", "target": "score", "target_port": "a"},
+        {"source": "k", "source_port": "out", "target": "score", "target_port": "b"},
+        {"source": "score", "source_port": "out", "target": "rank", "target_port": "value"}]
+    return doc
+
+
+def test_ranking_decides_the_slots_as_in_the_backtest(local_store):
+    """With one slot, the rank block picks the entry among the symbols that signal on the
+    same bar; the paper ledger follows the backtest's pick (and the pick matters: the two
+    rankings give different ledgers)."""
+    ledgers = []
+    for sign in (1.0, -1.0):
+        doc = _ranked(sign)
+        run = make_universe_run(local_store, strategy=doc, portfolio={"max_positions": 1})
+        for m in (40, 41, 100, 101, 250, 400, 600):
+            advance(local_store, run.id, at(m))
+        full = wb.backtest(doc, symbols=SYMBOLS, timeframe="1d", candles=_union_cut(WARMUP + 600),
+                           portfolio={"max_positions": 1},
+                           settings={"fill_timing": "next_open", "initial_cash": 10_000.0})
+        assert full.provenance["ranking"] == "rank"
+        got = _ledger(local_store, run.id)
+        assert got == [(*e[:3], *map(float, e[3:])) for e in _trade_fills(full)]
+        ledgers.append([g[:3] for g in got])
+    assert ledgers[0] != ledgers[1]

@@ -137,7 +137,12 @@ def _union(series: dict[str, Candles]) -> np.ndarray:
 def closed_bars(run: PaperTradeRun, as_of: datetime, cache: Any = None) -> UniverseBars:
     """Every symbol's closed bars at ``as_of``. ``replay``: the clock releases bars of the
     union timeline (warm-up + one per slot), every symbol cut at the same time; other
-    sources: each symbol's own closed bars (as a single-symbol run reads them)."""
+    sources: each symbol's own closed bars (as a single-symbol run reads them).
+
+    Until EVERY symbol has a closed bar the answer is empty (the tick is ``no_data``): a
+    portfolio over fewer symbols would size its entries differently (``equal`` divides
+    by the number of symbols), so the first tick that commits is the one that sees them
+    all, and it commits every fill since the first bar, as a late tick catches up."""
     from workbench.paper import sources
 
     symbols = symbols_of(run)
@@ -147,14 +152,17 @@ def closed_bars(run: PaperTradeRun, as_of: datetime, cache: Any = None) -> Unive
                 for s in symbols}
         ts = _union(full)
         due = min(sources._replay_due(run, as_of, len(ts)), len(ts))
-        if due == 0:
-            return UniverseBars({s: _cut(c, -1) for s, c in full.items()}, ts[:0])
-        until = int(ts[due - 1])
-        return UniverseBars({s: _cut(c, until) for s, c in full.items()}, ts[:due])
-    per = {s: sources.closed_bars(run.model_copy(update={"symbol": s,
-                                                         "parameters": _single(run)}),
-                                  as_of, cache) for s in symbols}
-    return UniverseBars(per, _union(per))
+        until = int(ts[due - 1]) if due else -1
+        per = {s: _cut(c, until) for s, c in full.items()}
+        ts = ts[:due]
+    else:
+        per = {s: sources.closed_bars(run.model_copy(update={"symbol": s,
+                                                             "parameters": _single(run)}),
+                                      as_of, cache) for s in symbols}
+        ts = _union(per)
+    if any(c.n == 0 for c in per.values()):
+        ts = ts[:0]
+    return UniverseBars(per, ts)
 
 
 def _single(run: PaperTradeRun) -> dict[str, Any]:
@@ -168,8 +176,7 @@ def recompute(run: PaperTradeRun, strategy: Any, bars: UniverseBars) -> Any:
     from workbench.graph.universe import run_universe
     from workbench.paper.step import settings_of
 
-    present = {s: c for s, c in bars.by_symbol.items() if c.n}
-    return run_universe(strategy, list(present), run.timeframe, candles=present,
+    return run_universe(strategy, list(bars.by_symbol), run.timeframe, candles=bars.by_symbol,
                         params=dict(run.parameters.get("params") or {}) or None,
                         settings=settings_of(run),
                         portfolio=dict(run.parameters.get("portfolio") or {}))
