@@ -144,6 +144,7 @@ def test_create_resolves_a_universe_name_and_stores_the_list(store):
     run = make_universe_run(store, symbols="trio")
     assert run.parameters["symbols"] == SYMBOLS and run.parameters["universe"] == "trio"
     assert run.symbol == "trio"
+    assert "gap_sigma" not in run.alert_config and "drawdown" in run.alert_config  # defaults
     assert run.parameters["portfolio"] == {"max_positions": 2, "allocation": "equal",
                                            "alloc_value": 1.0, "rebalance_every": 0}
     save_universe("trio", ["AAA"])  # editing the universe later does not change the run
@@ -167,6 +168,9 @@ def test_bad_universe_input_is_a_structured_error(local_store):
     with pytest.raises(ValidationError) as reb:
         make_universe_run(local_store, portfolio={"allocation": "equal", "rebalance_every": 5})
     assert reb.value.details["param"] == "portfolio.rebalance_every"
+    with pytest.raises(ValidationError) as gap:
+        make_universe_run(local_store, alerts=["gap_sigma=4"])
+    assert gap.value.details == {"alert": "gap_sigma"}
     with pytest.raises(ValidationError):
         paper_runs.create_run(local_store, "sma_crossover", symbol="AAA", symbols=SYMBOLS,
                               timeframe="1d")
