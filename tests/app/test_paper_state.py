@@ -134,14 +134,17 @@ def test_page_shows_the_symbols_and_positions_of_a_universe_run(session: AppSess
     from workbench.runs.paper import create_run
 
     with open_cache() as cache:
+        first = cache.read_frame("GOOG", "1d").index[0]  # the same days as the sample
         for k, sym in enumerate(("AAA", "BBB")):
-            cache.upsert(generate(sym, "1d", 600, seed=21 + k, sigma=0.02), sym, "1d", "synthetic")
+            cache.upsert(generate(sym, "1d", 600, seed=21 + k, sigma=0.02, start=first), sym,
+                         "1d", "synthetic")
     saved = _save(session)
     st = services.store(session.principal)
     run = create_run(st, version_id=saved["version_id"], symbols=["AAA", "BBB", "GOOG"],
                      timeframe="1d", portfolio={"max_positions": 2}, schedule="* * * * *",
                      warmup_bars=120, anchor="2026-01-01T00:00:00Z")
-    runner.tick(st, run.id, "2026-01-01T06:00:00Z", engine="inprocess")
+    tick = runner.tick(st, run.id, "2026-01-01T06:00:00Z", engine="inprocess")
+    assert tick.status == "succeeded", tick
     page = PaperPage(state=PaperState(session=session))
     page.refresh()
     u = page.state.universe()
