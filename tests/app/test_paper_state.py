@@ -122,3 +122,39 @@ def test_notification_settings_are_saved_per_user(session: AppSession) -> None:
     inbox.webhook_url = "ftp://nope"
     inbox.save_settings()
     assert "http://" in inbox.error
+
+
+def test_page_shows_the_symbols_and_positions_of_a_universe_run(session: AppSession) -> None:
+    """A run over a universe: the page names its symbols, lists the open position of each
+    and the fills carry their symbol (issue #16)."""
+    from workbench.app.views.paper_page import PaperPage
+    from workbench.data.cache import open_cache
+    from workbench.data.sources.synthetic import generate
+    from workbench.paper import runner
+    from workbench.runs.paper import create_run
+
+    with open_cache() as cache:
+        first = cache.read_frame("GOOG", "1d").index[0]  # the same days as the sample
+        for k, sym in enumerate(("AAA", "BBB")):
+            cache.upsert(generate(sym, "1d", 600, seed=21 + k, sigma=0.02, start=first), sym,
+                         "1d", "synthetic")
+    saved = _save(session)
+    st = services.store(session.principal)
+    run = create_run(st, version_id=saved["version_id"], symbols=["AAA", "BBB", "GOOG"],
+                     timeframe="1d", portfolio={"max_positions": 2}, schedule="* * * * *",
+                     warmup_bars=120, anchor="2026-01-01T00:00:00Z")
+    tick = runner.tick(st, run.id, "2026-01-01T06:00:00Z", engine="inprocess")
+    assert tick.status == "succeeded", tick
+    page = PaperPage(state=PaperState(session=session))
+    page.refresh()
+    u = page.state.universe()
+    assert u is not None and u["symbols"] == ["AAA", "BBB", "GOOG"] and u["name"] is None
+    held = st.paper_runs.get(run.id).state["positions"]
+    assert [p["symbol"] for p in u["positions"]] == list(held)
+    shown = [getattr(o, "object", None) for o in page.body.objects]
+    assert any(isinstance(t, str) and "AAA, BBB, GOOG" in t for t in shown)
+    positions = next(o for o in page.body.objects if "wb-paper-positions" in o.css_classes)
+    assert list(positions.object["symbol"]) == list(held)
+    fills = page.body.objects[-1].object
+    assert "symbol" in fills.columns and set(fills["symbol"]) <= {"AAA", "BBB", "GOOG"}
+    assert len(fills) > 0

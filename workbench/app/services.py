@@ -676,17 +676,20 @@ def paper_form_options(principal: Principal) -> dict[str, Any]:
     return paper.form_options(store(principal), _actor(principal))
 
 
-def create_paper_run(principal: Principal, *, version_id: str, symbol: str, timeframe: str,
-                     cash: float, schedule: str, alerts: dict[str, float],
+def create_paper_run(principal: Principal, *, version_id: str, symbol: str | None = None,
+                     timeframe: str, cash: float, schedule: str, alerts: dict[str, float],
                      source: str = "replay", warmup_bars: int = 0,
-                     name: str | None = None) -> dict[str, Any]:
-    """A new paper run of a stored strategy version (counts one paper_trade_runs unit)."""
+                     name: str | None = None, symbols: list[str] | str | None = None,
+                     portfolio: dict[str, Any] | None = None) -> dict[str, Any]:
+    """A new paper run of a stored strategy version (counts one paper_trade_runs unit), on
+    ``symbol`` or on ``symbols`` (a list or a universe name) under ``portfolio`` rules."""
     from workbench.runs import paper
 
     run = paper.create_run(store(principal), version_id=_uuid(version_id, "version_id"),
                            owner_id=_actor(principal), symbol=symbol, timeframe=timeframe,
                            cash=cash, schedule=schedule, alerts=alerts, source=source,
-                           warmup_bars=warmup_bars, name=name or None)
+                           warmup_bars=warmup_bars, name=name or None, symbols=symbols,
+                           portfolio=portfolio)
     out = _json(run)
     out.pop("state", None)
     return out

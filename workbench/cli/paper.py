@@ -17,6 +17,7 @@ paper_app = typer.Typer(help="Paper trading: runs that tick on a schedule, each 
 def _run_row(run: Any) -> dict[str, Any]:
     snap = run.performance_snapshot or {}
     return {"id": str(run.id), "name": run.name, "symbol": run.symbol,
+            "symbols": run.parameters.get("symbols") or [run.symbol],
             "timeframe": run.timeframe, "status": run.status, "schedule": run.schedule,
             "source": run.parameters.get("source"), "last_bar_ts": run.last_bar_ts,
             "last_execution_at": run.last_execution_at, "equity": snap.get("equity"),
@@ -26,7 +27,20 @@ def _run_row(run: Any) -> dict[str, Any]:
 @paper_app.command("create")
 @handle_errors
 def create(target: str = typer.Argument(..., help="A *.strategy.json file or a starter name."),
-           symbol: str = typer.Option(..., "--symbol"),
+           symbol: str = typer.Option(None, "--symbol", help="One symbol (or --symbols)."),
+           symbols: str = typer.Option(None, "--symbols",
+                                       help="A universe: SYM,SYM,... or a universe name "
+                                            "(`workbench universe list`); one shared cash "
+                                            "account."),
+           max_positions: int = typer.Option(None, "--max-positions",
+                                             help="universe: open positions at most "
+                                                  "(0 = no limit)."),
+           allocation: str = typer.Option(None, "--allocation",
+                                          help="universe: sizing (the strategy's), equal, "
+                                               "fixed_fraction or risk."),
+           alloc_value: float = typer.Option(None, "--alloc-value",
+                                             help="universe: fraction of equity for "
+                                                  "fixed_fraction / risk (0.1 = 10%)."),
            timeframe: str = typer.Option(..., "--timeframe"),
            cash: float = typer.Option(10_000.0, "--cash", help="Initial cash (quote currency)."),
            schedule: str = typer.Option("*/5 * * * *", "--schedule", help="Cron, in --tz."),
@@ -42,11 +56,16 @@ def create(target: str = typer.Argument(..., help="A *.strategy.json file or a s
            name: str = typer.Option(None, "--name"),
            as_json: bool = typer.Option(False, "--json")) -> None:
     """Create a paper run (counts one paper_trade_runs unit of your plan). With --alert,
-    exactly the named rules are on; without, the defaults."""
+    exactly the named rules are on; without, the defaults. With --symbols the run trades a
+    universe on one cash account, under the portfolio rules of a universe backtest
+    (--max-positions, --allocation, --alloc-value)."""
     from workbench.runs.paper import create_run
 
     store = _store()
-    run = create_run(store, target, symbol=symbol, timeframe=timeframe, cash=cash,
+    given = {"max_positions": max_positions, "allocation": allocation, "alloc_value": alloc_value}
+    rules = {k: v for k, v in given.items() if v is not None} or None
+    run = create_run(store, target, symbol=symbol, symbols=symbols, portfolio=rules,
+                     timeframe=timeframe, cash=cash,
                      schedule=schedule, alerts=alert or None, source=source, start=start, tz=tz,
                      warmup_bars=warmup_bars, exchange=exchange, name=name)
     if as_json:

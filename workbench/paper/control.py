@@ -38,12 +38,13 @@ def _check_data(run_source: str, symbol: str, timeframe: str, start: Any,
 
 def open_run(store: Any, owner_id: Any, version_of: Callable[[], StrategyVersion],
              strategy_name: str, *,
-             symbol: str, timeframe: str, cash: float = 10_000.0,
+             symbol: str | None = None, timeframe: str, cash: float = 10_000.0,
              schedule: str = "*/5 * * * *", alerts: list[str] | dict[str, Any] | None = None,
              source: str = "replay", start: Any = None, tz: str = "UTC",
              name: str | None = None, params: dict[str, Any] | None = None,
              settings: dict[str, Any] | None = None, warmup_bars: int = 0, anchor: Any = None,
-             exchange: str | None = None, cache: Any = None) -> PaperTradeRun:
+             exchange: str | None = None, cache: Any = None, symbols: Any = None,
+             portfolio: dict[str, Any] | None = None) -> PaperTradeRun:
     """A new paper run of the strategy version ``version_of()`` returns, called once the
     options are checked and the quota is counted (saving is the caller's:
     :func:`workbench.runs.paper.create_run` saves by the one strategy rule).
@@ -55,11 +56,25 @@ def open_run(store: Any, owner_id: Any, version_of: Callable[[], StrategyVersion
     closed when the run starts, ``anchor`` (default now) is when its simulated clock
     starts. ``cache``: the candle cache to check (default the configured one). Raises
     QuotaExceededError over the plan.
+
+    ``symbols`` (instead of ``symbol``): a list, ``"A,B"`` or a universe name; the run
+    trades them on one shared cash account under the ``portfolio`` rules, as
+    ``wb.backtest(symbols=..., portfolio=...)`` does (:mod:`workbench.paper.universe`).
+    The resolved list is stored in the run (a universe edited later does not change it);
+    a symbol without cached candles is named in the DataError.
     """
     from workbench.data.timeframes import validate as check_tf
     from workbench.governance import audit, quotas
+    from workbench.paper import universe
 
     check_tf(timeframe)
+    if (symbol is None) == (symbols is None):
+        raise ValidationError("Give one symbol (--symbol) or a universe (--symbols: a list or "
+                              "a universe name), not both.",
+                              details={"symbol": symbol, "symbols": str(symbols)})
+    if portfolio is not None and symbols is None:
+        raise ValidationError("portfolio rules apply to a universe run: give symbols too.",
+                              details={"portfolio": sorted(portfolio)})
     check_cron(schedule)
     zone(tz)
     sources.get_source(source)
@@ -69,7 +84,24 @@ def open_run(store: Any, owner_id: Any, version_of: Callable[[], StrategyVersion
         raise ValidationError("warmup_bars must be >= 0.", details={"warmup_bars": warmup_bars})
     config = check(dict(alerts)) if isinstance(alerts, dict) else parse_alerts(alerts)
     start_iso = as_utc(start).isoformat() if start is not None else None
-    _check_data(source, symbol, timeframe, start_iso, cache)
+    syms: list[str] | None = None
+    uname: str | None = None
+    rules: dict[str, Any] | None = None
+    if symbols is not None:
+        syms, uname = universe.resolve(symbols, timeframe)
+        rules = universe.check_rules(portfolio)
+        if source != "ccxt":
+            universe.check_data(syms, timeframe, start_iso, cache)
+        symbol = universe.label(syms, uname)
+        if "gap_sigma" in config:  # it compares one series' opens with its closes
+            if alerts is not None:
+                raise ValidationError(
+                    "The gap_sigma alert watches one symbol's opens; a universe run has no "
+                    "one series to watch: leave it out (drawdown, loss_streak, no_data and "
+                    "drift work on the portfolio).", details={"alert": "gap_sigma"})
+            config.pop("gap_sigma")  # the defaults: every rule that applies
+    else:
+        _check_data(source, str(symbol), timeframe, start_iso, cache)
     owner = store.profiles.get(owner_id) if owner_id else store.current_user()
     quotas.consume(store, owner.id, "paper_trade_runs")
     version = version_of()
@@ -81,12 +113,15 @@ def open_run(store: Any, owner_id: Any, version_of: Callable[[], StrategyVersion
     }
     if exchange:
         parameters["exchange"] = exchange
+    if syms is not None:
+        parameters.update({"symbols": syms, "universe": uname, "portfolio": rules})
     run = store.paper_runs.create(owner.id, symbol=symbol, timeframe=timeframe,
                                   strategy_version_id=version.id,
                                   name=name or f"{strategy_name} {symbol} {timeframe}",
                                   schedule=schedule, parameters=parameters, alert_config=config)
     audit.record(store, "paper.create", actor_id=owner.id, entity_type="paper_trade_run",
-                 entity_id=run.id, details={"symbol": symbol, "timeframe": timeframe,
+                 entity_id=run.id, details={"symbol": symbol, "symbols": syms,
+                                            "timeframe": timeframe,
                                             "source": source, "schedule": schedule,
                                             "strategy_version_id": str(version.id)})
     return run

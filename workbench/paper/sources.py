@@ -49,7 +49,12 @@ def get_source(name: str) -> SourceFn:
 
 
 def closed_bars(run: PaperTradeRun, as_of: Any, cache: Any = None) -> Candles:
-    """The run's closed bars at ``as_of`` from its configured source (default replay)."""
+    """The run's closed bars at ``as_of`` from its configured source (default replay); a
+    universe run's bars of every symbol (:class:`workbench.paper.universe.UniverseBars`)."""
+    if run.parameters.get("symbols"):
+        from workbench.paper import universe
+
+        return universe.closed_bars(run, as_utc(as_of), cache)  # type: ignore[return-value]
     name = str(run.parameters.get("source") or "replay")
     return get_source(name)(run, as_utc(as_of), cache)
 

@@ -46,7 +46,8 @@ def ts_to_dt(value: Any) -> datetime:
 @dataclass(frozen=True)
 class Fill:
     """One simulated fill: the bar it filled on, side, price (quote), quantity (units),
-    fee (quote), reason (entry or the engine's exit reason) and its trade number."""
+    fee (quote), reason (entry or the engine's exit reason), its trade number (-1: not
+    numbered, a universe run's) and the symbol it traded."""
 
     bar_ts: datetime
     side: str
@@ -55,6 +56,7 @@ class Fill:
     fee: float
     reason: str
     trade: int
+    symbol: str | None = None
 
     def key(self) -> tuple[str, str, float, float, float]:
         """What two ledgers must agree on: (bar, side, price, quantity, fee)."""
@@ -63,9 +65,11 @@ class Fill:
     def record(self) -> dict[str, Any]:
         """The mapping :meth:`Store.commit_tick` takes: the ledger row carries the fill's
         own bar (``info["fill_ts"]`` keeps the same for older readers)."""
+        info: dict[str, Any] = {"fill_ts": self.bar_ts.isoformat()}
+        if self.trade >= 0:
+            info["trade"] = self.trade
         return {"bar_ts": self.bar_ts, "side": self.side, "price": self.price, "quantity": self.quantity,
-                "fee": self.fee, "reason": self.reason,
-                "info": {"fill_ts": self.bar_ts.isoformat(), "trade": self.trade}}
+                "fee": self.fee, "reason": self.reason, "symbol": self.symbol, "info": info}
 
 
 @dataclass
@@ -86,8 +90,13 @@ def settings_of(run: PaperTradeRun) -> dict[str, Any]:
 
 def fills_of(result: Any) -> list[Fill]:
     """Every fill of a backtest result, in bar order (a reversal: exit before entry)."""
+    if hasattr(result, "symbols"):  # a universe run's PortfolioResult
+        from workbench.paper import universe
+
+        return universe.fills_of(result)
     settings = result.provenance_fields.get("settings", {})
     rate = float(settings.get("fees", 0.0))
+    symbol = result.provenance_fields.get("symbol")
     t = result.trades
     index = result.equity.index
     rows: list[tuple[int, int, Fill]] = []
@@ -99,11 +108,11 @@ def fills_of(result: Any) -> list[Fill]:
         long = side == "long"
         rows.append((int(entry_bar), 1, Fill(ts_to_dt(index[int(entry_bar)]),
                                              "buy" if long else "sell", float(p_in), qty,
-                                             rate * qty * float(p_in), "entry", k)))
+                                             rate * qty * float(p_in), "entry", k, symbol)))
         if reason != "open":
             rows.append((int(exit_bar), 0, Fill(ts_to_dt(index[int(exit_bar)]),
                                                 "sell" if long else "buy", float(p_out), qty,
-                                                rate * qty * float(p_out), reason, k)))
+                                                rate * qty * float(p_out), reason, k, symbol)))
     rows.sort(key=lambda r: (r[0], r[1], r[2].trade))
     return [r[2] for r in rows]
 
@@ -111,7 +120,10 @@ def fills_of(result: Any) -> list[Fill]:
 def recompute(run: PaperTradeRun, strategy: Any, candles: Any) -> Any:
     """The backtest of the run's bars, exactly as ``workbench.api.backtest`` runs it."""
     from workbench.graph.backtest import run_backtest
+    from workbench.paper import universe
 
+    if isinstance(candles, universe.UniverseBars):
+        return universe.recompute(run, strategy, candles)
     return run_backtest(strategy, symbol=run.symbol, timeframe=run.timeframe, candles=candles,
                         params=dict(run.parameters.get("params") or {}) or None,
                         settings=settings_of(run))
@@ -120,6 +132,10 @@ def recompute(run: PaperTradeRun, strategy: Any, candles: Any) -> Any:
 def state_of(result: Any, fills: list[Fill], prev_bar_ts: datetime | None) -> dict[str, Any]:
     """The run's resumable state at its newest bar; deterministic (no wall-clock times),
     so a replayed tick writes exactly the same state."""
+    if hasattr(result, "symbols"):
+        from workbench.paper import universe
+
+        return universe.state_of(result, fills, prev_bar_ts)
     equity = float(result.equity.iloc[-1])
     position = float(result.position.iloc[-1])
     close = float(result.close.iloc[-1])
@@ -146,6 +162,10 @@ def state_of(result: Any, fills: list[Fill], prev_bar_ts: datetime | None) -> di
 def snapshot_of(result: Any, fills: list[Fill], max_points: int = 200) -> dict[str, Any]:
     """The performance snapshot the monitor shows: metrics (fractions) and a thinned
     equity curve."""
+    if hasattr(result, "symbols"):
+        from workbench.paper import universe
+
+        return universe.snapshot_of(result, fills, max_points)
     m = result.metrics
     eq = result.equity
     idx = np.unique(np.linspace(0, len(eq) - 1, min(max_points, len(eq))).round().astype(int))

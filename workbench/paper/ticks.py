@@ -81,10 +81,10 @@ def _drift(store: Any, run: Any, step: Step) -> list[str]:
     """Committed fills that a recompute of the same bars no longer gives."""
     if run.last_bar_ts is None:
         return []
-    ledger = [(f.info.get("fill_ts"), f.side, f.price, f.quantity)
+    ledger = [(f.info.get("fill_ts"), f.symbol or run.symbol, f.side, f.price, f.quantity)
               for f in store.fills.list(run.id)]
-    fresh = [(f.bar_ts.isoformat(), f.side, f.price, f.quantity) for f in step.fills
-             if f.bar_ts <= run.last_bar_ts]
+    fresh = [(f.bar_ts.isoformat(), f.symbol or run.symbol, f.side, f.price, f.quantity)
+             for f in step.fills if f.bar_ts <= run.last_bar_ts]
     if ledger == fresh:
         return []
     diff = [f"{a} != {b}" for a, b in zip(ledger, fresh, strict=False) if a != b]

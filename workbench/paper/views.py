@@ -27,22 +27,30 @@ def state_frame(store: Any, run_id: Any) -> pd.DataFrame:
     run = store.paper_runs.get(run_id)
     state = dict(run.state or {})
     snap = {k: v for k, v in dict(run.performance_snapshot or {}).items() if k != "equity_curve"}
-    rows = {"status": run.status, "symbol": run.symbol, "timeframe": run.timeframe,
+    universe = {"symbols": ", ".join(run.parameters["symbols"]),
+                "positions": {s: p.get("units") for s, p in (state.get("positions") or {}).items()}} \
+        if run.parameters.get("symbols") else {}
+    rows = {"status": run.status, "symbol": run.symbol, **universe, "timeframe": run.timeframe,
             "last bar": state.get("bar_ts"), "position (units)": state.get("position"),
             "cash": state.get("cash"), "equity": state.get("equity"),
             "open trade": state.get("open_trade"),
-            **{f"{k}": v for k, v in snap.items() if k not in ("bar_ts", "equity", "position")},
+            **{f"{k}": v for k, v in snap.items()
+               if k not in ("bar_ts", "equity", "position", "positions")},
             "last execution": run.last_execution_at}
     return pd.DataFrame({"value": [str(v) for v in rows.values()]}, index=list(rows))
 
 
 def fills_frame(store: Any, run_id: Any, last: int | None = 10) -> pd.DataFrame:
-    """The run's ledger (newest last): fill bar, side, price, quantity, fee, reason."""
+    """The run's ledger (newest last): fill bar, symbol, side, price, quantity, fee,
+    reason."""
+    run = store.paper_runs.get(run_id)
     fills = store.fills.list(run_id)
-    frame = pd.DataFrame([{"fill_ts": f.bar_ts.isoformat(), "side": f.side, "price": f.price,
-                           "quantity": f.quantity, "fee": f.fee, "reason": f.reason}
+    frame = pd.DataFrame([{"fill_ts": f.bar_ts.isoformat(), "symbol": f.symbol or run.symbol,
+                           "side": f.side, "price": f.price, "quantity": f.quantity,
+                           "fee": f.fee, "reason": f.reason}
                           for f in fills],
-                         columns=["fill_ts", "side", "price", "quantity", "fee", "reason"])
+                         columns=["fill_ts", "symbol", "side", "price", "quantity", "fee",
+                                  "reason"])
     return frame.tail(last) if last else frame
 
 

@@ -208,7 +208,9 @@ class ResearchRun(Record):
 
 
 class PaperTradeRun(Record):
-    """A scheduled paper-trading run of one strategy version on one symbol/timeframe.
+    """A scheduled paper-trading run of one strategy version on one symbol/timeframe, or on
+    a universe of symbols (``parameters["symbols"]``, the resolved list; ``symbol`` then
+    holds the universe's name or the list as text, see :mod:`workbench.paper.universe`).
 
     ``schedule`` is a cron expression (UTC). ``state`` is the strategy's resumable state
     (position, cash, indicator tails) owned by the paper-trading part; ``last_bar_ts`` is
@@ -240,7 +242,8 @@ class PaperTradeRun(Record):
 class PaperFill(Record):
     """One simulated fill; append-only. ``(run_id, bar_ts, seq)`` is unique, so a replayed
     tick cannot add a fill twice. ``quantity`` in units, ``price`` and ``fee`` in quote
-    currency."""
+    currency. ``symbol``: what it traded (a universe run trades many; None on fills
+    written before migration 0013: the run's symbol)."""
 
     __table__ = "paper_fills"
     __json__ = frozenset({"info"})
@@ -255,6 +258,7 @@ class PaperFill(Record):
     quantity: float
     fee: float = 0.0
     reason: str = ""
+    symbol: str | None = None
     info: dict[str, Any] = Field(default_factory=dict)
     created_at: datetime = Field(default_factory=utcnow)
 

@@ -18,7 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from workbench.errors import ConflictError, NotFoundError, ValidationError
 from workbench.paper import alerts as alerts_mod
-from workbench.paper import control
+from workbench.paper import control, universe
 
 if TYPE_CHECKING:
     from workbench.records import Store
@@ -40,11 +40,13 @@ FORM_SOURCES: tuple[str, ...] = ("replay", "cache")
 
 
 def create_run(store: Store, target: Any = None, *, version_id: uuid.UUID | str | None = None,
-               owner_id: uuid.UUID | str | None = None, symbol: str, timeframe: str,
-               **options: Any) -> PaperTradeRun:
+               owner_id: uuid.UUID | str | None = None, symbol: str | None = None,
+               timeframe: str, symbols: Any = None, **options: Any) -> PaperTradeRun:
     """A new paper run of ``target`` (a graph file, starter name, dict or Strategy), or of
-    the stored version ``version_id``; ``options`` as :func:`workbench.paper.control.
-    open_run` takes them (cash, schedule, alerts, source, start, tz, warmup_bars, ...).
+    the stored version ``version_id``, on ``symbol`` or on ``symbols`` (a list or a
+    universe name, with ``portfolio=`` rules: one shared cash account); ``options`` as
+    :func:`workbench.paper.control.open_run` takes them (cash, schedule, alerts, source,
+    start, tz, warmup_bars, portfolio, ...).
     """
     from workbench.graph.strategy import load
     from workbench.graph.validate import validate
@@ -71,7 +73,7 @@ def create_run(store: Store, target: Any = None, *, version_id: uuid.UUID | str 
         return stored if stored is not None else _save(store, owner.id, strategy)
 
     return control.open_run(store, owner.id, version_of, name, symbol=symbol,
-                            timeframe=timeframe, **options)
+                            timeframe=timeframe, symbols=symbols, **options)
 
 
 def _save(store: Store, owner_id: uuid.UUID, strategy: Any) -> StrategyVersion:
@@ -184,6 +186,9 @@ def detail(store: Store, user_id: uuid.UUID, run_id: uuid.UUID | str) -> dict[st
         "last_bar": state.get("bar_ts"), "open_trade": state.get("open_trade"),
         "last_tick_status": last["status"] if last else None,
         "last_tick_at": out.get("last_execution_at"),
+        # a universe run: its symbols and the open position of each (units, value, ...)
+        "symbols": universe.symbols_of(run), "positions": state.get("positions"),
+        "open_positions": state.get("open_positions"),
     }
     out["ticks"] = rows
     out["equity"] = dict(snap.get("equity_curve") or {"ts": [], "value": []})

@@ -181,6 +181,18 @@ class PaperState(param.Parameterized):
             self.error = exc.message
             return None
 
+    def universe(self) -> dict[str, Any] | None:
+        """For a run over a universe: its ``name`` (None for a plain list), ``symbols`` and
+        ``positions`` (one row per open position: symbol, units, entry, last close,
+        value); None for a one-symbol run."""
+        d = self.detail or {}
+        symbols = (d.get("parameters") or {}).get("symbols")
+        if not symbols:
+            return None
+        held = (d.get("summary") or {}).get("positions") or {}
+        return {"name": d["parameters"].get("universe"), "symbols": list(symbols),
+                "positions": [{"symbol": sym, **pos} for sym, pos in held.items()]}
+
     def notebook_link(self) -> str | None:
         """Where the latest executed notebook of the run is (URI in the store's files)."""
         ticks = (self.detail or {}).get("ticks") or []

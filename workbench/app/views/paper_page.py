@@ -185,7 +185,7 @@ class PaperPage(pn.viewable.Viewer):
         self.body.objects = [
             pn.pane.Markdown(f"**Status:** {d['status']} · **Schedule:** `{d['schedule']}` "
                              f"(UTC) · **Source:** {d['parameters'].get('source', 'replay')}"),
-            summary(d), equity(d),
+            *universe(self.state.universe()), summary(d), equity(d),
             pn.pane.Markdown("### Ticks"), self.ticks(d),
             pn.pane.Markdown(f"### Alerts ({len(alerts)})\n" + "\n".join(
                 f"- bar {_value(a.get('bar_ts'), 'time')}: {a.get('message') or a['title']}"
@@ -203,7 +203,21 @@ class PaperPage(pn.viewable.Viewer):
                          self.confirm, self.body, sizing_mode="stretch_width")
 
 
+def universe(u: dict[str, Any] | None) -> list[pn.viewable.Viewable]:
+    """A universe run's symbols and its open position per symbol (nothing for one symbol)."""
+    if u is None:
+        return []
+    name = f"{html.escape(u['name'])}: " if u["name"] else ""
+    cols = ["symbol", "units", "entry_price", "last_close", "value", "entry_ts"]
+    return [pn.pane.HTML(f"<b>Universe</b> {name}{html.escape(', '.join(u['symbols']))} "
+                         f"({len(u['symbols'])} symbols, one cash account)",
+                         css_classes=["wb-paper-symbols"], sizing_mode="stretch_width"),
+            pn.pane.DataFrame(pd.DataFrame(u["positions"], columns=cols), index=False,
+                              sizing_mode="stretch_width", css_classes=["wb-paper-positions"])]
+
+
 def _fills(fills: list[dict[str, Any]]) -> pd.DataFrame:
     frame = pd.DataFrame(fills)
-    keep = [c for c in ("bar_ts", "side", "price", "quantity", "fee", "reason") if c in frame]
+    keep = [c for c in ("bar_ts", "symbol", "side", "price", "quantity", "fee", "reason")
+            if c in frame]
     return frame[keep] if keep else frame
