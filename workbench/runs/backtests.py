@@ -54,14 +54,17 @@ def check_graph(graph: Mapping[str, Any]) -> None:
 def run_parameters(*, symbol: str | None, timeframe: str | None, start: Any = None,
                    end: Any = None, params: Mapping[str, Any] | None = None,
                    settings: Mapping[str, Any] | None = None, strategy_name: str = "",
-                   graph: Mapping[str, Any] | None = None, source: str = "app"
-                   ) -> dict[str, Any]:
+                   graph: Mapping[str, Any] | None = None, source: str = "app",
+                   symbols: list[str] | None = None) -> dict[str, Any]:
     """The ``parameters`` a run record keeps: what reruns it (the graph only when no
-    stored version holds it) and which host started it."""
+    stored version holds it) and which host started it; ``symbols`` for a universe run
+    (then ``symbol`` is None)."""
     out: dict[str, Any] = plain({
         "symbol": symbol, "timeframe": timeframe, "start": start, "end": end,
         "params": dict(params or {}), "settings": dict(settings or {}),
         "strategy_name": strategy_name, "source": source})
+    if symbols:
+        out["symbols"] = [str(x) for x in symbols]
     if graph is not None:
         out["graph"] = dict(graph)
     return out
@@ -72,10 +75,12 @@ def submit_backtest(store: Store, user_id: uuid.UUID, graph: Mapping[str, Any], 
                     end: Any = None, params: Mapping[str, Any] | None = None,
                     settings: Mapping[str, Any] | None = None,
                     strategy_id: uuid.UUID | None = None,
-                    version_id: uuid.UUID | None = None, source: str = "app") -> BacktestRun:
+                    version_id: uuid.UUID | None = None, source: str = "app",
+                    symbols: list[str] | None = None) -> BacktestRun:
     """Check the graph and the quota and create the queued run (run it with
     :func:`execute_backtest`). A bad graph or an exceeded quota fails here, before
-    anything is queued or counted."""
+    anything is queued or counted. ``symbols`` (instead of ``symbol``) makes it a
+    universe backtest (:func:`workbench.api.backtest`'s ``symbols=``)."""
     from workbench.governance import quotas
 
     check_graph(graph)
@@ -83,7 +88,7 @@ def submit_backtest(store: Store, user_id: uuid.UUID, graph: Mapping[str, Any], 
     parameters = run_parameters(
         symbol=symbol, timeframe=timeframe, start=start, end=end, params=params,
         settings=settings, strategy_name=str(graph.get("name") or ""),
-        graph=graph if version_id is None else None, source=source)
+        graph=graph if version_id is None else None, source=source, symbols=symbols)
     return store.backtests.create(user_id, strategy_version_id=version_id,
                                   strategy_id=strategy_id, parameters=parameters)
 
@@ -105,11 +110,24 @@ def run_submitted(store: Store, user_id: uuid.UUID, run_id: uuid.UUID | str,
     try:
         progress(0.1, "loading candles")
         progress(0.3, "running the engine")
-        result = run_backtest(dict(graph), symbol=parameters["symbol"],
-                              timeframe=parameters["timeframe"],
-                              start=parameters.get("start"), end=parameters.get("end"),
-                              params=parameters.get("params") or None,
-                              settings=parameters.get("settings") or None)
+        result: Result
+        if parameters.get("symbols"):  # a universe backtest on one shared cash account
+            from workbench.graph.strategy import load
+            from workbench.graph.universe import resolve_symbols, run_universe
+
+            result = run_universe(load(dict(graph)),
+                                  resolve_symbols(list(parameters["symbols"]),
+                                                  parameters["timeframe"]),
+                                  parameters["timeframe"], start=parameters.get("start"),
+                                  end=parameters.get("end"),
+                                  params=parameters.get("params") or None,
+                                  settings=parameters.get("settings") or None)
+        else:
+            result = run_backtest(dict(graph), symbol=parameters["symbol"],
+                                  timeframe=parameters["timeframe"],
+                                  start=parameters.get("start"), end=parameters.get("end"),
+                                  params=parameters.get("params") or None,
+                                  settings=parameters.get("settings") or None)
     except WorkbenchError as exc:
         _fail(store, user_id, run_id, parameters, exc.message)
         raise
@@ -136,7 +154,8 @@ def record_backtest(store: Store, user_id: uuid.UUID, result: Result, *,
         symbol=prov.get("symbol"), timeframe=prov.get("timeframe"), start=prov.get("start"),
         end=prov.get("end"), params=prov.get("params"), settings=prov.get("settings"),
         strategy_name=str(prov.get("strategy") or ""),
-        graph=graph if version_id is None else None, source=source)
+        graph=graph if version_id is None else None, source=source,
+        symbols=prov.get("symbols"))
     run = store.backtests.create(user_id, strategy_version_id=version_id,
                                  strategy_id=strategy_id, parameters=parameters)
     store.backtests.start(run.id)
@@ -174,6 +193,9 @@ def _notify(store: Store, user_id: uuid.UUID, title: str, run_id: uuid.UUID | st
     symbol, timeframe = parameters.get("symbol"), parameters.get("timeframe")
     payload = {"run_id": str(run_id), "symbol": symbol, "timeframe": timeframe,
                **plain(extra)}
+    if not symbol and parameters.get("symbols"):
+        payload["symbols"] = list(parameters["symbols"])
+        symbol = f"{len(parameters['symbols'])} symbols"
     try:
         notifications.notify(store, user_id, "backtest_complete",
                              f"{title}: {name} on {symbol} {timeframe}", payload=payload)
