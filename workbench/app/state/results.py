@@ -22,10 +22,10 @@ CARDS: tuple[tuple[str, str, str], ...] = (
     ("worst_trade", "Worst trade", "pct"), ("avg_trade_seconds", "Avg trade duration", "duration"),
 )
 
-#: Trade table columns, in order (raw document keys; ``duration_seconds`` reads as ``3d 4h``;
-#: ``symbol`` only in a universe run's trades).
+#: Trade table columns, in order (raw document keys; ``duration_seconds`` reads as ``3d 4h``);
+#: a universe run's trades have ``symbol`` first.
 TRADE_COLUMNS: tuple[str, ...] = (
-    "symbol", "entry_time", "exit_time", "duration_seconds", "side", "size", "entry_price", "exit_price",
+    "entry_time", "exit_time", "duration_seconds", "side", "size", "entry_price", "exit_price",
     "fees", "pnl", "return", "exit_reason",
 )
 
@@ -57,8 +57,9 @@ def is_daily(doc: dict[str, Any]) -> bool:
 
 
 def trades_frame(doc: dict[str, Any]) -> Any:
-    """The document's trades with raw values in TRADE_COLUMNS order (times as UTC
-    timestamps; ``duration_seconds`` derived from the times for older documents)."""
+    """The document's trades with raw values in TRADE_COLUMNS order (``symbol`` first in a
+    universe run's; times as UTC timestamps; ``duration_seconds`` derived from the times
+    for older documents)."""
     import pandas as pd
 
     trades = pd.DataFrame(doc.get("trades") or [])
@@ -69,7 +70,7 @@ def trades_frame(doc: dict[str, Any]) -> Any:
             trades[col] = pd.to_datetime(trades[col], utc=True)
     if "duration_seconds" not in trades and {"entry_time", "exit_time"} <= set(trades):
         trades["duration_seconds"] = (trades["exit_time"] - trades["entry_time"]).dt.total_seconds()
-    return trades[[c for c in TRADE_COLUMNS if c in trades]]
+    return trades[[c for c in ("symbol", *TRADE_COLUMNS) if c in trades]]
 
 
 def trades_csv(doc: dict[str, Any]) -> str:
