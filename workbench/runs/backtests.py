@@ -195,7 +195,8 @@ def _notify(store: Store, user_id: uuid.UUID, title: str, run_id: uuid.UUID | st
                **plain(extra)}
     if not symbol and parameters.get("symbols"):
         payload["symbols"] = list(parameters["symbols"])
-        symbol = f"{len(parameters['symbols'])} symbols"
+        n = len(parameters["symbols"])
+        symbol = f"{n} symbol{'s' if n != 1 else ''}"
     try:
         notifications.notify(store, user_id, "backtest_complete",
                              f"{title}: {name} on {symbol} {timeframe}", payload=payload)

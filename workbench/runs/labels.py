@@ -40,7 +40,8 @@ def run_label(run: Mapping[str, Any], *, version: int | None = None,
     if not p.get("symbol") and isinstance(symbols, (list, tuple)) and symbols:
         # a universe run: ``3 symbols (AAA, BBB, CCC) 1d``
         shown = ", ".join(str(x) for x in symbols[:3]) + ("…" if len(symbols) > 3 else "")
-        series = " ".join(x for x in (f"{len(symbols)} symbols ({shown})",
+        many = "symbols" if len(symbols) != 1 else "symbol"
+        series = " ".join(x for x in (f"{len(symbols)} {many} ({shown})",
                                       str(p.get("timeframe") or "")) if x)
     if series:
         parts.append(series)

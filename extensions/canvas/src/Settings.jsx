@@ -7,6 +7,7 @@ import React, { useEffect, useMemo, useState } from "react";
 import { useModelValue, setModel } from "./model.js";
 import {
   FILL_TIMINGS, SIZING_MODES, checkField, checkUniverse, day, effective, findSeries, isPercentSizing,
+  knownUniverses,
   runMode, seriesKey, sizingText, switchMode, symbolsAt, timeframesOf, toPercentText, universeText,
 } from "./settings.js";
 
@@ -26,7 +27,7 @@ function Field({ name, label, error, children, hint }) {
 export function Settings({ model }) {
   const settings = useModelValue(model, "settings") || {};
   const series = useModelValue(model, "series") || [];
-  const universes = useModelValue(model, "universes") || [];
+  const universes = knownUniverses(useModelValue(model, "universes"));
   const graph = useModelValue(model, "graph") || {};
   const result = useModelValue(model, "result");
   const view = effective(settings, graph.settings);

@@ -134,6 +134,13 @@ export function symbolsAt(series, timeframe) {
   return (series || []).filter((s) => s.timeframe === timeframe).map((s) => s.symbol).sort();
 }
 
+// The host's `universes`, with the built-in "all" (every symbol cached at the timeframe)
+// even from a host that sends none (the Lab document).
+export function knownUniverses(universes) {
+  const list = Array.isArray(universes) ? universes : [];
+  return list.some((u) => u.name === "all") ? list : [{ name: "all", symbols: null }, ...list];
+}
+
 // The settings key after switching to `mode` (keeps fees, dates, ...; the timeframe stays).
 export function switchMode(settings, mode, series, universes) {
   const next = { ...(settings || {}) };
@@ -165,8 +172,9 @@ export function checkUniverse(settings, series, universes) {
   }
   if (s.universe) {
     field = "universe";
-    const known = (universes || []).map((u) => u.name);
-    const hit = (universes || []).find((u) => u.name === s.universe);
+    const all = knownUniverses(universes);
+    const known = all.map((u) => u.name);
+    const hit = all.find((u) => u.name === s.universe);
     if (!hit) {
       return { field, code: "unknown_universe", error: `No universe named "${s.universe}". Known: ${known.join(", ") || "none"}.` };
     }

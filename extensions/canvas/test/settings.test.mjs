@@ -106,6 +106,8 @@ test("an unknown universe, a symbol not cached at the timeframe, mixed timeframe
   assert.equal(checkUniverse({ universe: "trio", symbols: ["AAA"], timeframe: "1d" }, many, universes).code, "ambiguous_universe");
   assert.deepEqual(checkUniverse({ symbols: ["CCC", "AAA 1d"], timeframe: "1d" }, many, universes).value,
     { symbols: ["CCC", "AAA"], timeframe: "1d" });
+  // a host that sends no universes (the Lab document) still knows the built-in "all"
+  assert.deepEqual(checkUniverse({ universe: "all", timeframe: "1d" }, many, undefined).value.symbols, ["AAA", "BBB", "CCC"]);
 });
 
 test("switching what the settings run on keeps the rest and clears the other choice", () => {
