@@ -87,7 +87,10 @@ def test_other_bad_universe_settings_name_their_field(cached: Any) -> None:
     assert fault({"universe": "trio", "symbols": ["AAA"], "timeframe": "1d"},
                  cached).code == "ambiguous_universe"
     assert fault({"universe": "trio"}, cached).details["field"] == "timeframe"
-    assert fault({"symbols": "AAA", "timeframe": "1d"}, cached).details["field"] == "symbols"
+    # a string is read as wb.backtest reads it: "A,B" a list, else a universe name
+    assert host.run_options({"symbols": "BBB,AAA", "timeframe": "1d"}, cached)["symbols"] == ["BBB", "AAA"]
+    assert fault({"symbols": "AAA", "timeframe": "1d"}, cached).code == "unknown_universe"
+    assert fault({"symbols": {"AAA": 1}, "timeframe": "1d"}, cached).details["field"] == "symbols"
     assert fault({"symbols": ["AAA", 7], "timeframe": "1d"}, cached).details["field"] == "symbols"
     err = fault({"universe": "trio", "timeframe": "1d", "start": "2030-01-01"}, cached)
     assert err.details["field"] == "start" and "3 symbols 1d" in err.message
@@ -113,3 +116,37 @@ def test_canvas_run_on_a_universe_sends_per_symbol_rows(cached: Any) -> None:
     # one series is unchanged: no per-symbol rows
     single = host.canvas_run(graph, {"symbol": "AAA", "timeframe": "1d"}, cached)
     assert single.error is None and single.payload["by_symbol"] is None
+
+
+def test_notebook_canvas_runs_sweeps_and_records_a_universe(cached: Any, bundle: Any) -> None:
+    """``wb.canvas(..., symbols="trio")``: the settings hold the choice, Run and sweep use
+    it, and a recording canvas keeps the run with its symbols."""
+    import uuid
+
+    import workbench
+    from workbench.graph.universe import PortfolioResult
+    from workbench.records import open_store
+
+    store = open_store("local")
+    try:
+        w = workbench.canvas("sma_crossover", symbols="trio", timeframe="1d", record=True,
+                             store=store)
+        assert w.settings == {"symbols": "trio", "timeframe": "1d"}
+        assert [u["name"] for u in w.universes] == ["all", "trio", "with_ddd"]
+        res = w.backtest()
+        assert isinstance(res, PortfolioResult) and res.symbols == ["AAA", "BBB", "CCC"]
+        assert [r["symbol"] for r in w.result["by_symbol"]] == ["AAA", "BBB", "CCC"]
+        run = store.backtests.get(uuid.UUID(w.last_run_id))
+        assert run.parameters["symbols"] == ["AAA", "BBB", "CCC"]
+        # the canvas writes the choice back normalized ({"universe": "trio"}): the host's
+        # symbols="trio" replaces it as a whole, never "both a universe and symbols"
+        w.settings = {"universe": "trio", "timeframe": "1d", "fees": 0.002}
+        costly = w.backtest()
+        assert costly.provenance["settings"]["fees"] == 0.002 and costly.symbols == res.symbols
+        w.settings = {"universe": "trio", "timeframe": "1d"}
+        table = w.sweep({"fast.window": [5, 10]})
+        assert len(table) == 2
+        row = table[table["fast.window"] == 10].iloc[0]
+        assert float(row["total_return"]) == pytest.approx(float(res.metrics["total_return"]), rel=1e-9)
+    finally:
+        store.close()

@@ -370,7 +370,8 @@ def universe_options(settings: Mapping[str, Any],
                      ) -> tuple[dict[str, Any], dict[str, Any] | None]:
     """A universe choice of the ``settings`` key (``universe`` = a named universe, or
     ``symbols`` = a list of symbols, each ``"SYM"`` or a series key ``"SYM 1d"``, with
-    ``timeframe``) as backtest keywords ``{symbols, timeframe, universe}``, and the cached
+    ``timeframe``; a string ``symbols`` is read as :func:`workbench.api.backtest` reads it:
+    ``"A,B,C"`` a list, else a universe name) as backtest keywords ``{symbols, timeframe, universe}``, and the cached
     span they cover together (``{"first", "last"}``, None without ``series``).
 
     Structured errors, each with ``details.field``: ``unknown_universe`` (no such name;
@@ -381,6 +382,9 @@ def universe_options(settings: Mapping[str, Any],
 
     name = settings.get("universe")
     listed = settings.get("symbols")
+    if isinstance(listed, str) and not name:  # as wb.backtest takes it: "A,B,C" or a name
+        text = listed
+        listed, name = (text.split(","), None) if "," in text else (None, text.strip())
     timeframe = str(settings.get("timeframe") or "").strip()
     if name and listed:
         raise _bad("universe", "Run on a named universe or on picked symbols, not both: "
@@ -537,6 +541,8 @@ class Outcome:
 
 #: The canvas ``settings`` keys that choose the candles (the rest override the engine's).
 RANGE_KEYS = ("symbol", "timeframe", "start", "end", "symbols", "universe")
+#: The keys that choose what to run on: one series (``symbol``) or a universe.
+CHOICE_KEYS = ("symbol", "symbols", "universe")
 
 
 def split_options(settings: Mapping[str, Any] | None, backtest_kwargs: Mapping[str, Any],
@@ -548,7 +554,12 @@ def split_options(settings: Mapping[str, Any] | None, backtest_kwargs: Mapping[s
     merged = dict(settings or {})
     extra: dict[str, Any] = {}
     for key, value in {**backtest_kwargs, **(overrides or {})}.items():
-        if key in RANGE_KEYS or key in ENGINE_KEYS:
+        if key in CHOICE_KEYS:  # one series or a universe: a new choice replaces the old
+            for other in CHOICE_KEYS:
+                if other != key and other not in backtest_kwargs and other not in (overrides or {}):
+                    merged.pop(other, None)
+            merged[key] = value
+        elif key in RANGE_KEYS or key in ENGINE_KEYS:
             merged[key] = value
         elif key == "settings" and isinstance(value, Mapping):
             merged.update({k: v for k, v in value.items() if k in ENGINE_KEYS})

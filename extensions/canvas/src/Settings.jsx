@@ -7,7 +7,7 @@ import React, { useEffect, useMemo, useState } from "react";
 import { useModelValue, setModel } from "./model.js";
 import {
   FILL_TIMINGS, SIZING_MODES, checkField, checkUniverse, day, effective, findSeries, isPercentSizing,
-  knownUniverses,
+  knownUniverses, normalizeUniverse,
   runMode, seriesKey, sizingText, switchMode, symbolsAt, timeframesOf, toPercentText, universeText,
 } from "./settings.js";
 
@@ -25,7 +25,7 @@ function Field({ name, label, error, children, hint }) {
 }
 
 export function Settings({ model }) {
-  const settings = useModelValue(model, "settings") || {};
+  const settings = normalizeUniverse(useModelValue(model, "settings") || {});
   const series = useModelValue(model, "series") || [];
   const universes = knownUniverses(useModelValue(model, "universes"));
   const graph = useModelValue(model, "graph") || {};

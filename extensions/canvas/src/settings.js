@@ -117,6 +117,17 @@ export function isPercentSizing(mode) {
 }
 
 // -- universes ----------------------------------------------------------------------------
+// `symbols` given as text (a host's `symbols="trio"` or "A,B"), read as wb.backtest reads
+// it: a list when it has commas, else a universe name. Other settings are returned as is.
+export function normalizeUniverse(settings) {
+  const s = settings || {};
+  if (typeof s.symbols !== "string" || s.universe) return s;
+  const { symbols, ...rest } = s;
+  return symbols.includes(",")
+    ? { ...rest, symbols: symbols.split(",").map((x) => x.trim()).filter(Boolean) }
+    : { ...rest, universe: symbols.trim() };
+}
+
 // What the settings run on: "series" (one symbol), "universe" (a named one) or "symbols".
 export function runMode(settings) {
   const s = settings || {};

@@ -2,7 +2,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
-  checkField, checkUniverse, effective, runMode, switchMode, symbolsAt, timeframesOf, toPercentText, universeText,
+  checkField, checkUniverse, effective, normalizeUniverse, runMode, switchMode, symbolsAt, timeframesOf, toPercentText, universeText,
 } from "../src/settings.js";
 import { BLOCK_SIZE, clampInto, nextFreeSpot } from "../src/layout.js";
 
@@ -123,4 +123,7 @@ test("switching what the settings run on keeps the rest and clears the other cho
   assert.deepEqual(back, { timeframe: "1d", fees: 0.002, symbol: "AAA" });
   assert.deepEqual(timeframesOf(many), ["1d", "1h"]);
   assert.deepEqual(symbolsAt(many, "1d"), ["AAA", "BBB", "CCC"]);
+  // a host's symbols="trio" / "A,B" (as wb.canvas takes them) read as wb.backtest reads them
+  assert.deepEqual(normalizeUniverse({ symbols: "trio", timeframe: "1d" }), { universe: "trio", timeframe: "1d" });
+  assert.deepEqual(normalizeUniverse({ symbols: "AAA, BBB" }), { symbols: ["AAA", "BBB"] });
 });
