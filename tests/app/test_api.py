@@ -70,6 +70,15 @@ def test_request_id_is_echoed_or_created(served: Any) -> None:
      422, "validation_error"),
     (json.dumps({"symbol": "GOOG", "timeframe": "1d", "extra": 1}).encode(), 422,
      "validation_error"),
+    # a universe (#16): symbols instead of symbol, never both, never neither, at most 500
+    (json.dumps({"symbol": "GOOG", "symbols": ["GOOG"], "timeframe": "1d",
+                 "strategy": "sma_crossover"}).encode(), 422, "validation_error"),
+    (json.dumps({"timeframe": "1d", "strategy": "sma_crossover"}).encode(), 422,
+     "validation_error"),
+    (json.dumps({"symbols": [f"S{i}" for i in range(501)], "timeframe": "1d",
+                 "strategy": "sma_crossover"}).encode(), 422, "validation_error"),
+    (json.dumps({"symbols": [""], "timeframe": "1d", "strategy": "sma_crossover"}).encode(),
+     422, "validation_error"),
 ])
 def test_bad_backtest_requests_get_the_envelope(served: Any, body: bytes, status: int | None,
                                                 code: str | None) -> None:
@@ -83,6 +92,16 @@ def test_missing_fields_are_named(served: Any) -> None:
     err = assert_envelope(resp, 422, "validation_error")
     fields = {p["field"] for p in err["details"]["problems"]}
     assert {"symbol", "timeframe"} <= fields
+
+
+def test_a_universe_backtest_over_http_is_recorded_with_its_symbols(served: Any) -> None:
+    from tests.app.pages import backtest
+
+    run = backtest(served.url, {"strategy": "sma_crossover", "symbols": ["GOOG"],
+                                "timeframe": "1d"})
+    assert run["parameters"]["symbols"] == ["GOOG"] and run["parameters"]["symbol"] is None
+    assert "1 symbol (GOOG) 1d" in run["label"]
+    assert run["metrics"]["n_trades"] > 0
 
 
 def test_unknown_endpoint_and_unknown_run_are_404_envelopes(served: Any) -> None:

@@ -19,4 +19,4 @@ def test_graph_rules_pass_under_node() -> None:
     proc = subprocess.run([node, "--test", "test/"], cwd=CANVAS, capture_output=True, text=True, timeout=120)
     assert proc.returncode == 0, proc.stdout + proc.stderr
     # 7 graph rules + 7 settings/placement tests (test/settings.test.mjs)
-    assert "# fail 0" in proc.stdout and "# pass 14" in proc.stdout
+    assert "# fail 0" in proc.stdout and "# pass 17" in proc.stdout

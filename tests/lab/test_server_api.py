@@ -182,6 +182,25 @@ def test_backtest_goog_daily_matches_the_python_api(jupyter_server, monkeypatch)
     assert body["equity"]["v"][-1] == pytest.approx(float(local.equity.iloc[-1]))
 
 
+def test_series_lists_universes_and_a_universe_from_settings_runs(jupyter_server) -> None:
+    """#16: the Lab host offers the named universes beside the series, and a canvas
+    ``settings`` key with ``symbols`` runs a recorded universe backtest."""
+    listed = requests.get(jupyter_server.api("series"), timeout=30).json()
+    assert listed["universes"][0] == {"name": "all", "symbols": None}
+    r = post(jupyter_server.api("backtest"),
+             json={"graph": GRAPH, "settings": {"symbols": ["GOOG"], "timeframe": "1d"}})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert body["symbol"] is None and body["symbols"] == ["GOOG"]
+    assert [row["symbol"] for row in body["canvas"]["by_symbol"]] == ["GOOG"]
+    assert body["status"] == "Backtest on 1 symbol (GOOG) 1d: done"
+    bad = post(jupyter_server.api("backtest"),
+               json={"graph": GRAPH, "settings": {"symbols": ["GOOG", "NOPE"], "timeframe": "1d"}})
+    err = envelope(bad)
+    assert bad.status_code == 422 and err["code"] == "unknown_symbol"
+    assert err["details"]["field"] == "symbols" and err["details"]["missing"] == ["NOPE"]
+
+
 def test_backtest_of_a_symbol_not_in_the_cache_is_a_4xx(jupyter_server) -> None:
     r = post(jupyter_server.api("backtest"),
              json={"graph": GRAPH, "symbol": "NOPE", "timeframe": "1d"})

@@ -24,6 +24,6 @@ def test_widget_and_app_canvas_show_the_same_payload(store: Any, me: uuid.UUID,
     from_document = host.document_payload(doc, "GOOG 1d")
     assert from_document == from_result
     assert set(from_result) == {"metrics", "headline", "display", "equity", "label", "settings",
-                                "error", "field"}
+                                "error", "field", "by_symbol"}
     assert len(from_result["equity"]) >= 2 and from_result["headline"]
     assert from_result["metrics"]["n_trades"] == float(len(result.trades))

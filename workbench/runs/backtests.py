@@ -114,7 +114,8 @@ def submit_backtest(store: Store, user_id: uuid.UUID, graph: Mapping[str, Any], 
                     portfolio: Mapping[str, Any] | None = None) -> BacktestRun:
     """Check the graph and the quota and create the queued run (run it with
     :func:`execute_backtest`). A bad graph or an exceeded quota fails here, before
-    anything is queued or counted."""
+    anything is queued or counted. ``symbols`` (instead of ``symbol``) makes it a
+    universe backtest (:func:`workbench.api.backtest`'s ``symbols=``)."""
     from workbench.governance import quotas
 
     check_graph(graph)
@@ -232,6 +233,8 @@ def _notify(store: Store, user_id: uuid.UUID, title: str, run_id: uuid.UUID | st
     symbol, timeframe = parameters.get("symbol") or _universe_label(parameters), parameters.get("timeframe")
     payload = {"run_id": str(run_id), "symbol": symbol, "timeframe": timeframe,
                **plain(extra)}
+    if parameters.get("symbols"):
+        payload["symbols"] = list(parameters["symbols"])
     try:
         notifications.notify(store, user_id, "backtest_complete",
                              f"{title}: {name} on {symbol} {timeframe}", payload=payload)

@@ -1,7 +1,9 @@
 """The one result document: the stored, JSON picture of a backtest that every host renders.
 
 ``{"schema", "metrics", "stats", "equity": {"ts_ms", "value"}, "drawdown", "close",
-"trades", "warnings", "bars", "provenance"}``; ``stats`` are the figures of
+"trades", "warnings", "bars", "provenance"}``, and for a universe run ``"portfolio":
+{"symbols", "by_symbol", "contribution"}`` (per-symbol rows, and each symbol's running P&L
+on the equity's timestamps; ``close`` is then empty: there is no one price); ``stats`` are the figures of
 :mod:`workbench.engine.stats` (start/end as ISO text, returns as fractions, durations in
 seconds) and each trade row carries ``duration_seconds``; values made plain by :func:`workbench.jsonable.plain`
 (NaN and infinity are ``null``). The honest-metric warnings sit beside the numbers.
@@ -16,6 +18,7 @@ from workbench.data.timeframes import bars_per_year
 from workbench.jsonable import plain
 
 if TYPE_CHECKING:
+    from workbench.graph.universe import PortfolioResult
     from workbench.result import Result
 
 SCHEMA = "workbench.app.result/1"  # the name stored documents carry since the app had them
@@ -75,8 +78,11 @@ def result_document(result: Result, timeframe: str) -> dict[str, Any]:
     idx = pd.DatetimeIndex(equity.index)
     utc = idx if idx.tz is None else idx.tz_convert("UTC")
     ts = [int(t) // 1_000_000 for t in utc.asi8]
+    from workbench.graph.universe import PortfolioResult
+
+    portfolio = result if isinstance(result, PortfolioResult) else None
     close = plain(result.close.reindex(equity.index).to_numpy()) \
-        if result.close is not None else []
+        if result.close is not None and portfolio is None else []
     drawdown = plain((equity / equity.cummax() - 1.0).to_numpy())
     from workbench.result import trade_records
 
@@ -85,8 +91,40 @@ def result_document(result: Result, timeframe: str) -> dict[str, Any]:
     warnings = [str(w) for w in result.warnings]
     warnings += [w for w in honest_warnings(metrics, n_bars, timeframe)
                  if not _covered(w, warnings)]
-    return {"schema": SCHEMA, "metrics": metrics, "stats": result.stats_document(),
-            "equity": {"ts_ms": ts, "value": plain(equity.to_numpy())},
-            "drawdown": drawdown, "close": close,
-            "trades": trade_rows, "warnings": warnings, "bars": n_bars,
-            "provenance": plain(dict(result.provenance))}
+    doc = {"schema": SCHEMA, "metrics": metrics, "stats": result.stats_document(),
+           "equity": {"ts_ms": ts, "value": plain(equity.to_numpy())},
+           "drawdown": drawdown, "close": close,
+           "trades": trade_rows, "warnings": warnings, "bars": n_bars,
+           "provenance": plain(dict(result.provenance))}
+    if portfolio is not None:
+        contribution = portfolio.contribution.reindex(equity.index)
+        doc["portfolio"] = {
+            "symbols": [str(s) for s in portfolio.symbols],
+            "by_symbol": by_symbol_rows(portfolio),
+            "contribution": {str(k): plain(v.to_numpy()) for k, v in contribution.items()}}
+    return doc
+
+
+def by_symbol_rows(result: PortfolioResult) -> list[dict[str, Any]]:
+    """One row per symbol of a universe run (:class:`~workbench.graph.universe.PortfolioResult`):
+    ``pnl`` (its P&L contribution, money), ``contribution`` (that P&L as a fraction of the
+    initial cash: the symbol's share of the portfolio's total return), ``return`` (its
+    trades' returns compounded, a fraction), ``n_trades``, ``exposure`` (fraction of its
+    bars with a position) and ``bars``."""
+    import numpy as np
+
+    table = result.by_symbol
+    cash = float((result.provenance.get("settings") or {}).get("initial_cash") or 0.0)
+    trades = result.trades
+    compounded: dict[str, float] = {}
+    if len(trades) and {"symbol", "return"} <= set(trades.columns):
+        for sym, rets in trades.groupby("symbol", observed=True)["return"]:
+            compounded[str(sym)] = float(np.prod(1.0 + rets.to_numpy(dtype=float)) - 1.0)
+    rows = []
+    for name, row in zip(table.index, table.to_dict(orient="records"), strict=True):
+        pnl, sym = float(row["pnl"]), str(name)
+        rows.append({"symbol": sym, "pnl": pnl,
+                     "contribution": pnl / cash if cash else None,
+                     "return": compounded.get(sym, 0.0), "n_trades": int(row["n_trades"]),
+                     "exposure": float(row["exposure"]), "bars": int(row["bars"])})
+    return list(plain(rows))

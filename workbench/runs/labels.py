@@ -36,6 +36,13 @@ def run_label(run: Mapping[str, Any], *, version: int | None = None,
     name = str(p.get("strategy_name") or prov.get("strategy") or "")
     parts = [f"{name} v{version}" if version else name] if name else []
     series = " ".join(str(x) for x in (p.get("symbol"), p.get("timeframe")) if x)
+    symbols = p.get("symbols") or prov.get("symbols")
+    if not p.get("symbol") and isinstance(symbols, (list, tuple)) and symbols:
+        # a universe run: ``3 symbols (AAA, BBB, CCC) 1d``
+        shown = ", ".join(str(x) for x in symbols[:3]) + ("…" if len(symbols) > 3 else "")
+        many = "symbols" if len(symbols) != 1 else "symbol"
+        series = " ".join(x for x in (f"{len(symbols)} {many} ({shown})",
+                                      str(p.get("timeframe") or "")) if x)
     if series:
         parts.append(series)
     span = date_range(p.get("start") or prov.get("start"), p.get("end") or prov.get("end"))

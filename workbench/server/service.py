@@ -62,8 +62,8 @@ def validate(body: GraphBody) -> dict[str, Any]:
 
 
 def series() -> dict[str, Any]:
-    """The cached candle series the canvas's Run settings offer."""
-    return {"series": host.available_series()}
+    """The cached candle series (and the named universes) the canvas's Run settings offer."""
+    return {"series": host.available_series(), "universes": host.available_universes()}
 
 
 def equity_points(equity: Any, max_points: int) -> dict[str, list[Any]]:
@@ -96,13 +96,15 @@ def backtest(body: BacktestBody) -> dict[str, Any]:
                                     "start": body.start, "end": body.end})
     st = _store()
     uid = st.current_user().id
-    run = submit_backtest(st, uid, body.graph, symbol=options["symbol"],
+    run = submit_backtest(st, uid, body.graph, symbol=options.get("symbol"),
                           timeframe=options["timeframe"], start=options.get("start"),
-                          end=options.get("end"), settings=options.get("settings"), source="lab")
+                          end=options.get("end"), settings=options.get("settings"), source="lab",
+                          symbols=options.get("symbols"))
     result, summary = run_submitted(st, uid, run.id, body.graph, run.parameters)
     label = host.describe_run(options)
     return {
-        "symbol": options["symbol"],
+        "symbol": options.get("symbol"),
+        "symbols": options.get("symbols"),
         "timeframe": options["timeframe"],
         "metrics": summary["metrics"],
         "equity": equity_points(result.equity, body.max_points),

@@ -40,6 +40,8 @@ def canvas(graph_or_template: Any = None, *, readonly: bool = False, height: int
         fees, slippage, fill timing, cash and sizing start the canvas's *Run settings*
         panel, where they can be changed; without a symbol the first cached series is
         used (an empty cache first gets the shipped samples, GOOG 1d and EURUSD 1h).
+        ``symbols=[...]`` (or a universe name) with ``timeframe`` starts it on a universe
+        backtest instead (:func:`workbench.api.backtest`'s ``symbols``).
 
     Returns
     -------

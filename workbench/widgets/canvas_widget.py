@@ -50,6 +50,9 @@ class CanvasWidget(anywidget.AnyWidget):  # type: ignore[misc]
     settings = traitlets.Dict().tag(sync=True)
     #: the candle series the settings panel offers (symbol, timeframe, rows, first, last)
     series: traitlets.List[dict[str, Any]] = traitlets.List().tag(sync=True)
+    #: the named universes the settings panel offers ([{name, symbols}]; ``all`` = every
+    #: symbol cached at the chosen timeframe)
+    universes: traitlets.List[dict[str, Any]] = traitlets.List().tag(sync=True)
     #: a Run is under way (the toolbar shows "Running…" exactly while this is true)
     busy = traitlets.Bool(False).tag(sync=True)
     #: canvas height in CSS pixels (a notebook output area has none of its own)
@@ -66,8 +69,10 @@ class CanvasWidget(anywidget.AnyWidget):  # type: ignore[misc]
         self.last_run_id: str | None = None
         series = host.host_series(self.backtest_kwargs, samples_if_empty=True)
         settings, _ = host.split_options({}, self.backtest_kwargs)
+        universes = host.available_universes() if self.backtest_kwargs.get("candles") is None else []
         super().__init__(catalog=host.load_catalog(), readonly=readonly, series=series,
-                         settings=host.default_settings(series, settings), **kwargs)
+                         universes=universes, settings=host.default_settings(series, settings),
+                         **kwargs)
         self.graph = host.graph_of(graph)
         if not self.problems and not self.status:
             self._revalidate()

@@ -148,7 +148,8 @@ def used_settings(provenance: Mapping[str, Any]) -> dict[str, Any]:
     engine = dict(provenance.get("settings") or {})
     sizing = dict(engine.get("sizing") or {})
     used = {
-        "symbol": provenance.get("symbol"), "timeframe": provenance.get("timeframe"),
+        "symbol": provenance.get("symbol"), "symbols": provenance.get("symbols"),
+        "timeframe": provenance.get("timeframe"),
         "start": provenance.get("start"), "end": provenance.get("end"),
         "fees": engine.get("fees"), "slippage": engine.get("slippage"),
         "fill_timing": engine.get("fill_timing"), "initial_cash": engine.get("initial_cash"),
@@ -159,7 +160,8 @@ def used_settings(provenance: Mapping[str, Any]) -> dict[str, Any]:
     shown_size = (format_metric("rate", size) if mode in ("percent_equity", "risk_percent")
                   else format_metric("", size))
     used["text"] = {
-        "candles": " ".join(str(used[k]) for k in ("symbol", "timeframe") if used[k]),
+        "candles": " ".join(str(used[k]) for k in ("symbol", "timeframe") if used[k])
+        if not used["symbols"] else f"{symbols_text(used['symbols'])} {used['timeframe'] or ''}".strip(),
         "range": f"{str(used['start'] or '')[:10]} → {str(used['end'] or '')[:10]}",
         "fees": format_metric("rate", used["fees"]),
         "slippage": format_metric("rate", used["slippage"]),
@@ -171,16 +173,28 @@ def used_settings(provenance: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def result_payload(result: Result, label: str = "") -> dict[str, Any]:
-    """The ``result`` model key of a :class:`Result` just run (the widget, Panel, Lab)."""
-    return _payload(plain(dict(result.metrics.items())), plain(result.equity.to_numpy()), label,
-                    plain(dict(result.provenance)))
+    """The ``result`` model key of a :class:`Result` just run (the widget, Panel, Lab);
+    a universe run (:class:`~workbench.graph.universe.PortfolioResult`) adds its
+    per-symbol rows (``by_symbol``)."""
+    out = _payload(plain(dict(result.metrics.items())), plain(result.equity.to_numpy()), label,
+                   plain(dict(result.provenance)))
+    from workbench.graph.universe import PortfolioResult
+
+    if isinstance(result, PortfolioResult):
+        from workbench.runs.document import by_symbol_rows
+
+        out["by_symbol"] = by_symbol_rows(result)
+    return out
 
 
 def document_payload(doc: Mapping[str, Any], label: str = "") -> dict[str, Any]:
     """The same ``result`` model key from a stored result document
     (:mod:`workbench.runs.document`: what the app's canvas draws after a recorded run)."""
-    return _payload(dict(doc["metrics"]), list(doc["equity"]["value"]), label,
-                    dict(doc.get("provenance") or {}))
+    out = _payload(dict(doc["metrics"]), list(doc["equity"]["value"]), label,
+                   dict(doc.get("provenance") or {}))
+    if doc.get("portfolio"):
+        out["by_symbol"] = list(doc["portfolio"].get("by_symbol") or [])
+    return out
 
 
 def _payload(metrics: dict[str, Any], seq: list[Any], label: str,
@@ -195,7 +209,7 @@ def _payload(metrics: dict[str, Any], seq: list[Any], label: str,
     return {"metrics": metrics, "headline": headline,
             "display": {k: format_metric(k, v) for k, v in metrics.items()},
             "equity": values, "label": label, "settings": used_settings(provenance),
-            "error": None, "field": None}
+            "error": None, "field": None, "by_symbol": None}
 
 
 def error_payload(exc: BaseException) -> dict[str, Any]:
@@ -205,7 +219,8 @@ def error_payload(exc: BaseException) -> dict[str, Any]:
     details = exc.details if isinstance(exc, WorkbenchError) else {}
     field = (details or {}).get("field")
     return {"metrics": {}, "headline": [], "display": {}, "equity": [], "label": "",
-            "settings": None, "error": message, "field": field if isinstance(field, str) else None}
+            "settings": None, "error": message, "field": field if isinstance(field, str) else None,
+            "by_symbol": None}
 
 
 def run_backtest(graph: Mapping[str, Any], **kwargs: Any) -> Any:
@@ -219,7 +234,18 @@ def run_status(kwargs: Mapping[str, Any], state: str) -> str:
     """The toolbar's line, ``Backtest on GOOG 1d: done``: short (the result's label and its
     "Settings used" say the rest)."""
     where = " ".join(str(kwargs[k]) for k in ("symbol", "timeframe") if kwargs.get(k))
+    if not kwargs.get("symbol") and kwargs.get("symbols"):
+        where = " ".join(x for x in (symbols_text(kwargs["symbols"]), str(kwargs.get("timeframe") or "")) if x)
+    elif not kwargs.get("symbol") and kwargs.get("universe"):
+        where = " ".join(str(kwargs[k]) for k in ("universe", "timeframe") if kwargs.get(k))
     return f"Backtest on {where}: {state}" if where else f"Backtest: {state}"
+
+
+def symbols_text(symbols: Any, shown: int = 3) -> str:
+    """``3 symbols (AAA, BBB, CCC)``; longer lists end with ``…``."""
+    syms = [str(x) for x in symbols] if isinstance(symbols, (list, tuple)) else [str(symbols)]
+    more = "…" if len(syms) > shown else ""
+    return f"{len(syms)} symbol{'s' if len(syms) != 1 else ''} ({', '.join(syms[:shown])}{more})"
 
 
 def describe_run(kwargs: Mapping[str, Any]) -> str:
@@ -288,15 +314,18 @@ def host_series(backtest_kwargs: Mapping[str, Any], *,
 
 def default_settings(series: Sequence[Mapping[str, Any]],
                      given: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """``given`` with symbol/timeframe filled from the first cached series when unset."""
+    """``given`` with symbol/timeframe filled from the first cached series when unset
+    (a universe choice, ``universe`` or ``symbols``, is kept as given)."""
     out = dict(given or {})
+    if out.get("universe") or "symbols" in out:
+        return out
     if series and not (out.get("symbol") and out.get("timeframe")):
         out.update(symbol=series[0]["symbol"], timeframe=series[0]["timeframe"])
     return out
 
 
-def _bad(field: str, message: str, **details: Any) -> ValidationError:
-    return ValidationError(message, details={"field": field, **details})
+def _bad(field: str, message: str, code: str | None = None, **details: Any) -> ValidationError:
+    return ValidationError(message, details={"field": field, **details}, code=code)
 
 
 def _number(settings: Mapping[str, Any], key: str, lo: float, hi: float | None,
@@ -324,6 +353,103 @@ def _date(settings: Mapping[str, Any], key: str) -> Any:
     return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
 
 
+def available_universes() -> list[dict[str, Any]]:
+    """The named universes the settings panel offers (:mod:`workbench.data.universes`):
+    ``[{"name", "symbols"}]``; the built-in ``all`` has ``symbols: None`` (every symbol
+    cached at the chosen timeframe)."""
+    from workbench.data.universes import universe, universe_names
+
+    try:
+        return [{"name": n, "symbols": None if n == "all" else universe(n)}
+                for n in universe_names()]
+    except (WorkbenchError, ValueError):  # an unreadable universes.json: Run names the fault
+        return [{"name": "all", "symbols": None}]
+
+
+def universe_options(settings: Mapping[str, Any],
+                     series: Sequence[Mapping[str, Any]] | None = None
+                     ) -> tuple[dict[str, Any], dict[str, Any] | None]:
+    """A universe choice of the ``settings`` key (``universe`` = a named universe, or
+    ``symbols`` = a list of symbols, each ``"SYM"`` or a series key ``"SYM 1d"``, with
+    ``timeframe``; a string ``symbols`` is read as :func:`workbench.api.backtest` reads it:
+    ``"A,B,C"`` a list, else a universe name) as backtest keywords ``{symbols, timeframe, universe}``, and the cached
+    span they cover together (``{"first", "last"}``, None without ``series``).
+
+    Structured errors, each with ``details.field``: ``unknown_universe`` (no such name;
+    a suggestion in ``details``), ``mixed_timeframes`` (series keys of more than one
+    timeframe), ``unknown_symbol`` (symbols not cached at the timeframe: ``details.missing``).
+    """
+    from workbench.data.universes import clean_symbols, universe, universe_names
+
+    name = settings.get("universe")
+    listed = settings.get("symbols")
+    if isinstance(listed, str) and not name:  # as wb.backtest takes it: "A,B,C" or a name
+        text = listed
+        listed, name = (text.split(","), None) if "," in text else (None, text.strip())
+    timeframe = str(settings.get("timeframe") or "").strip()
+    if name and listed:
+        raise _bad("universe", "Run on a named universe or on picked symbols, not both: "
+                   "clear `universe` or `symbols` in Run settings.", code="ambiguous_universe")
+    field = "universe" if name else "symbols"
+    if name:
+        if not isinstance(name, str):
+            raise _bad("universe", f"universe must be a name; got {name!r}.", value=repr(name))
+        known = universe_names()
+        if name not in known:
+            import difflib
+
+            close = difflib.get_close_matches(name, known, n=1)
+            hint = f" Did you mean {close[0]!r}?" if close else ""
+            raise _bad("universe", f"No universe named {name!r}.{hint} Known: "
+                       f"{', '.join(known)} (save one with `wb.save_universe`).",
+                       code="unknown_universe", universe=name, known=known,
+                       suggestion=close[0] if close else None)
+        if not timeframe:
+            raise _bad("timeframe", f"Pick the timeframe to run universe {name!r} on.")
+        try:
+            symbols = universe(name, timeframe)
+        except WorkbenchError as exc:
+            raise _bad("universe", exc.message, code=exc.code, universe=name) from exc
+    else:
+        if not isinstance(listed, (list, tuple)):
+            raise _bad("symbols", f"symbols must be a list of symbols; got {listed!r}.",
+                       value=repr(listed))
+        frames: dict[str, list[str]] = {}
+        names: list[object] = []
+        for entry in listed:
+            sym, _, tf = str(entry).strip().partition(" ") if isinstance(entry, str) else (entry, "", "")
+            names.append(sym)
+            tf = tf.strip() or timeframe
+            if tf:
+                frames.setdefault(tf, []).append(str(sym))
+        if len(frames) > 1 or (timeframe and frames and timeframe not in frames):
+            raise _bad("symbols", "A universe runs on one timeframe; the symbols picked are "
+                       "at " + ", ".join(f"{tf} ({', '.join(v)})" for tf, v in frames.items())
+                       + (f" but the timeframe is {timeframe}" if timeframe else "")
+                       + ": pick symbols of one timeframe.", code="mixed_timeframes",
+                       timeframes={tf: v for tf, v in frames.items()})
+        timeframe = timeframe or next(iter(frames), "")
+        if not timeframe:
+            raise _bad("timeframe", "Pick the timeframe the symbols are run on.")
+        try:
+            symbols = clean_symbols(names, "symbols")
+        except WorkbenchError as exc:
+            raise _bad("symbols", exc.message, code=exc.code) from exc
+    info: dict[str, Any] | None = None
+    if series is not None:
+        cached = {r["symbol"]: r for r in series if r["timeframe"] == timeframe}
+        missing = [sym for sym in symbols if sym not in cached]
+        if missing:
+            have = ", ".join(sorted(cached)) or "none"
+            raise _bad(field, f"No cached {timeframe} candles for {', '.join(missing)} (cached "
+                       f"at {timeframe}: {have}); import them with `workbench data import`.",
+                       code="unknown_symbol", missing=missing, timeframe=timeframe)
+        firsts = [str(cached[sym]["first"]) for sym in symbols if cached[sym].get("first")]
+        lasts = [str(cached[sym]["last"]) for sym in symbols if cached[sym].get("last")]
+        info = {"first": min(firsts) if firsts else None, "last": max(lasts) if lasts else None}
+    return {"symbols": symbols, "timeframe": timeframe}, info
+
+
 def run_options(settings: Mapping[str, Any] | None,
                 series: Sequence[Mapping[str, Any]] | None = None) -> dict[str, Any]:
     """The canvas's ``settings`` key as :func:`workbench.api.backtest` keywords (symbol,
@@ -335,12 +461,15 @@ def run_options(settings: Mapping[str, Any] | None,
     """
     s = dict(settings or {})
     out: dict[str, Any] = {}
+    if s.get("universe") or s.get("symbols") or ("symbols" in s and not s.get("symbol")):
+        out, span = universe_options(s, series)
+        return _range_and_engine(s, out, span, f"{len(out['symbols'])} symbols", out["timeframe"])
     symbol, timeframe = str(s.get("symbol") or "").strip(), str(s.get("timeframe") or "").strip()
     if not symbol or not timeframe:
         raise _bad("symbol", "Pick the candles to run on (symbol and timeframe) in Run "
                    "settings; `workbench data list` shows what is cached.")
     out.update(symbol=symbol, timeframe=timeframe)
-    info = None
+    info: Mapping[str, Any] | None = None
     if series is not None:
         info = next((r for r in series if (r["symbol"], r["timeframe"]) == (symbol, timeframe)),
                     None)
@@ -348,6 +477,12 @@ def run_options(settings: Mapping[str, Any] | None,
             cached = ", ".join(f"{r['symbol']} {r['timeframe']}" for r in series) or "nothing"
             raise _bad("symbol", f"No cached candles for {symbol} {timeframe} (cached: "
                        f"{cached}); import them with `workbench data import`.")
+    return _range_and_engine(s, out, info, symbol, timeframe)
+
+
+def _range_and_engine(s: Mapping[str, Any], out: dict[str, Any], info: Mapping[str, Any] | None,
+                      symbol: str, timeframe: str) -> dict[str, Any]:
+    """The date range (checked against ``info``'s cached span) and the engine overrides."""
     start, end = _date(s, "start"), _date(s, "end")
     if info is not None:
         first, last = _date(info, "first"), _date(info, "last")
@@ -406,7 +541,9 @@ class Outcome:
 
 
 #: The canvas ``settings`` keys that choose the candles (the rest override the engine's).
-RANGE_KEYS = ("symbol", "timeframe", "start", "end")
+RANGE_KEYS = ("symbol", "timeframe", "start", "end", "symbols", "universe")
+#: The keys that choose what to run on: one series (``symbol``) or a universe.
+CHOICE_KEYS = ("symbol", "symbols", "universe")
 
 
 def split_options(settings: Mapping[str, Any] | None, backtest_kwargs: Mapping[str, Any],
@@ -418,7 +555,12 @@ def split_options(settings: Mapping[str, Any] | None, backtest_kwargs: Mapping[s
     merged = dict(settings or {})
     extra: dict[str, Any] = {}
     for key, value in {**backtest_kwargs, **(overrides or {})}.items():
-        if key in RANGE_KEYS or key in ENGINE_KEYS:
+        if key in CHOICE_KEYS:  # one series or a universe: a new choice replaces the old
+            for other in CHOICE_KEYS:
+                if other != key and other not in backtest_kwargs and other not in (overrides or {}):
+                    merged.pop(other, None)
+            merged[key] = value
+        elif key in RANGE_KEYS or key in ENGINE_KEYS:
             merged[key] = value
         elif key == "settings" and isinstance(value, Mapping):
             merged.update({k: v for k, v in value.items() if k in ENGINE_KEYS})

@@ -40,6 +40,8 @@ class CanvasComponent(AnyWidgetComponent):
                           "start, end, fees, slippage, fill_timing, initial_cash, sizing).")
     series = param.List(default=[], doc="Candle series the settings panel offers "
                         "(symbol, timeframe, rows, first, last).")
+    universes = param.List(default=[], doc="Named universes the settings panel offers "
+                           "([{name, symbols}]; 'all' = every symbol cached at the timeframe).")
     busy = param.Boolean(default=False, doc="A Run is under way (the toolbar says Running…).")
     backtest_kwargs = param.Dict(default={}, doc="Passed to workbench.api.backtest on Run (symbol, timeframe, ...).")
     last_result = param.Parameter(default=None, doc="The last Result object (Python only).")
@@ -52,6 +54,8 @@ class CanvasComponent(AnyWidgetComponent):
         kwargs = params.get("backtest_kwargs") or {}
         if "series" not in params:
             params["series"] = host.host_series(kwargs)
+        if "universes" not in params and kwargs.get("candles") is None:
+            params["universes"] = host.available_universes()
         settings, _ = host.split_options(params.get("settings") or {}, kwargs)
         params["settings"] = host.default_settings(params["series"], settings)
         super().__init__(graph=host.graph_of(graph_or_template), **params)

@@ -52,6 +52,25 @@ function Used({ settings }) {
   );
 }
 
+// A universe run: one row per symbol (P&L contribution, its return, trades, exposure).
+function BySymbol({ rows }) {
+  if (!rows || !rows.length) return null;
+  return (
+    <table className="wb-metrics wb-by-symbol" data-testid="by-symbol" aria-label="Per symbol">
+      <caption>Per symbol</caption>
+      <thead><tr><th scope="col">Symbol</th><th scope="col">Contribution</th><th scope="col">Return</th><th scope="col">Trades</th><th scope="col">Exposure</th></tr></thead>
+      <tbody>
+        {rows.map((r) => (
+          <tr key={r.symbol} data-testid={`by-symbol-${r.symbol}`}>
+            <th scope="row">{r.symbol}</th><td>{fmt("return", r.contribution)}</td><td>{fmt("return", r.return)}</td>
+            <td>{fmt("n_trades", r.n_trades)}</td><td>{fmt("exposure", r.exposure)}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
 // `graphKey` names what the canvas holds now; a result that arrived for another key
 // (the graph or the settings changed since) is put away, error included.
 export function Results({ model, graphKey }) {
@@ -83,6 +102,7 @@ export function Results({ model, graphKey }) {
           ))}
         </tbody>
       </table>
+      <BySymbol rows={result.by_symbol} />
       <Used settings={result.settings} />
     </section>
   );

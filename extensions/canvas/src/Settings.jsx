@@ -1,13 +1,17 @@
-// The "Run settings" panel: candles, date range, fees, slippage, fill timing, cash and
-// sizing, written to the host's `settings` key. Each field is checked as it is typed
+// The "Run settings" panel: candles (one series, a named universe or picked symbols),
+// date range, fees, slippage, fill timing, cash and sizing, written to the host's
+// `settings` key. Each field is checked as it is typed
 // (settings.js) and the error is shown at the field; an error the host found on Run
 // (details.field, e.g. a start outside the cached range) is shown at its field too.
 import React, { useEffect, useMemo, useState } from "react";
 import { useModelValue, setModel } from "./model.js";
 import {
-  FILL_TIMINGS, SIZING_MODES, checkField, day, effective, findSeries, isPercentSizing,
-  seriesKey, sizingText, toPercentText,
+  FILL_TIMINGS, SIZING_MODES, checkField, checkUniverse, day, effective, findSeries, isPercentSizing,
+  knownUniverses, normalizeUniverse,
+  runMode, seriesKey, sizingText, switchMode, symbolsAt, timeframesOf, toPercentText, universeText,
 } from "./settings.js";
+
+const MODES = [["series", "One series"], ["universe", "Named universe"], ["symbols", "Picked symbols"]];
 
 function Field({ name, label, error, children, hint }) {
   return (
@@ -21,8 +25,9 @@ function Field({ name, label, error, children, hint }) {
 }
 
 export function Settings({ model }) {
-  const settings = useModelValue(model, "settings") || {};
+  const settings = normalizeUniverse(useModelValue(model, "settings") || {});
   const series = useModelValue(model, "series") || [];
+  const universes = knownUniverses(useModelValue(model, "universes"));
   const graph = useModelValue(model, "graph") || {};
   const result = useModelValue(model, "result");
   const view = effective(settings, graph.settings);
@@ -70,7 +75,15 @@ export function Settings({ model }) {
       setErrors((e) => ({ ...e, [name]: out.error || null }));
     }
   };
-  const summary = [seriesKey(view) || "no candles", `fees ${toPercentText(view.fees)} %`,
+  const mode = runMode(settings);
+  const picked = mode === "series" ? null : checkUniverse(settings, series, universes);
+  const pickedText = picked && picked.value ? universeText(picked.value.symbols, picked.value.timeframe) : "";
+  const universeError = picked && picked.error ? picked.error : null;
+  const setMode = (m) => {
+    touch(m === "series" ? "symbol" : m);
+    setModel(model, "settings", switchMode(settings, m, series, universes));
+  };
+  const summary = [(mode === "series" ? seriesKey(view) : pickedText) || "no candles", `fees ${toPercentText(view.fees)} %`,
     view.fill_timing === "close" ? "fill at close" : "fill next open"].join(" · ");
 
   return (
@@ -82,6 +95,12 @@ export function Settings({ model }) {
       {!open && <p className="wb-muted wb-settings-summary" data-testid="settings-summary">{summary}</p>}
       {open && (
         <div className="wb-settings-body">
+          <Field name="mode" label="Run on">
+            <select id="wb-set-mode" value={mode} onChange={(e) => setMode(e.target.value)} data-testid="settings-mode">
+              {MODES.map(([v, l]) => <option key={v} value={v}>{l}</option>)}
+            </select>
+          </Field>
+          {mode === "series" && (
           <Field name="symbol" label="Candles" error={errorOf("symbol")}
             hint={current ? `${day(current.first)} → ${day(current.last)} · ${Number(current.rows || 0).toLocaleString("en-US")} bars` : (series.length ? "" : "No candles cached: import some first.")}>
             <select id="wb-set-symbol" value={seriesKey(view)} onChange={(e) => pickSeries(e.target.value)} data-testid="settings-series">
@@ -89,6 +108,43 @@ export function Settings({ model }) {
               {options.map((o) => <option key={o.key} value={o.key}>{o.key}</option>)}
             </select>
           </Field>
+          )}
+          {mode !== "series" && (
+          <Field name="timeframe" label="Timeframe" error={errorOf("timeframe")}>
+            <select id="wb-set-timeframe" value={view.timeframe} data-testid="settings-timeframe"
+              onChange={(e) => {
+                touch("timeframe");
+                const tf = e.target.value;
+                const keep = mode === "symbols" ? { symbols: (settings.symbols || []).filter((x) => symbolsAt(series, tf).includes(String(x).split(" ")[0])).map((x) => String(x).split(" ")[0]) } : {};
+                write({ timeframe: tf, ...keep });
+              }}>
+              {!view.timeframe && <option value="">(choose)</option>}
+              {timeframesOf(series).map((tf) => <option key={tf} value={tf}>{tf}</option>)}
+            </select>
+          </Field>
+          )}
+          {mode === "universe" && (
+          <Field name="universe" label="Universe" error={errorOf("universe") || universeError}
+            hint={pickedText}>
+            <select id="wb-set-universe" value={settings.universe || ""} data-testid="settings-universe"
+              aria-invalid={errorOf("universe") || universeError ? "true" : "false"}
+              onChange={(e) => { touch("universe"); write({ universe: e.target.value }); }}>
+              {!universes.some((u) => u.name === settings.universe) && <option value={settings.universe || ""}>{settings.universe || "(choose)"}</option>}
+              {universes.map((u) => <option key={u.name} value={u.name}>{u.symbols ? `${u.name} (${u.symbols.length})` : `${u.name} (every cached symbol)`}</option>)}
+            </select>
+          </Field>
+          )}
+          {mode === "symbols" && (
+          <Field name="symbols" label="Symbols (Ctrl/Shift-click for several)" error={errorOf("symbols") || universeError}
+            hint={pickedText}>
+            <select id="wb-set-symbols" multiple size={Math.min(6, Math.max(2, symbolsAt(series, view.timeframe).length))}
+              value={(settings.symbols || []).map((x) => String(x).split(" ")[0])} data-testid="settings-symbols"
+              aria-invalid={errorOf("symbols") || universeError ? "true" : "false"}
+              onChange={(e) => { touch("symbols"); write({ symbols: Array.from(e.target.selectedOptions).map((o) => o.value) }); }}>
+              {symbolsAt(series, view.timeframe).map((sym) => <option key={sym} value={sym}>{sym}</option>)}
+            </select>
+          </Field>
+          )}
           <div className="wb-field-row">
             <Field name="start" label="Start (UTC)" error={errorOf("start")}>
               <input id="wb-set-start" type="text" inputMode="numeric" value={text("start", day(settings.start))}

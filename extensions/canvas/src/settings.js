@@ -1,5 +1,7 @@
 // Run settings: the canvas's `settings` model key (symbol, timeframe, start, end, fees,
-// slippage, fill_timing, initial_cash, sizing). Pure functions, so every host checks a
+// slippage, fill_timing, initial_cash, sizing; or, for a universe backtest, `universe` (a
+// named universe from the host's `universes` key) or `symbols` (picked cached symbols)
+// with `timeframe`). Pure functions, so every host checks a
 // field the same way before its Python side checks it again (workbench/widgets/host.py).
 
 // The engine's defaults (workbench.graph.models.Settings) when neither the settings key
@@ -35,6 +37,7 @@ export function effective(settings, graphSettings) {
   const sizing = { ...ENGINE_DEFAULTS.sizing, ...(g.sizing || {}), ...(s.sizing || {}) };
   return {
     symbol: s.symbol || "", timeframe: s.timeframe || "", start: s.start || "", end: s.end || "",
+    universe: s.universe || "", symbols: Array.isArray(s.symbols) ? s.symbols : [],
     fees: pick("fees"), slippage: pick("slippage"), fill_timing: pick("fill_timing"),
     initial_cash: pick("initial_cash"), sizing,
   };
@@ -111,4 +114,112 @@ export function sizingText(sizing) {
 
 export function isPercentSizing(mode) {
   return PERCENT_SIZING.has(mode);
+}
+
+// -- universes ----------------------------------------------------------------------------
+// `symbols` given as text (a host's `symbols="trio"` or "A,B"), read as wb.backtest reads
+// it: a list when it has commas, else a universe name. Other settings are returned as is.
+export function normalizeUniverse(settings) {
+  const s = settings || {};
+  if (typeof s.symbols !== "string" || s.universe) return s;
+  const { symbols, ...rest } = s;
+  return symbols.includes(",")
+    ? { ...rest, symbols: symbols.split(",").map((x) => x.trim()).filter(Boolean) }
+    : { ...rest, universe: symbols.trim() };
+}
+
+// What the settings run on: "series" (one symbol), "universe" (a named one) or "symbols".
+export function runMode(settings) {
+  const s = settings || {};
+  if (s.universe) return "universe";
+  if (Array.isArray(s.symbols) && s.symbols.length) return "symbols";
+  if (s.symbols !== undefined && s.symbol === undefined) return "symbols"; // picking, none yet
+  return "series";
+}
+
+export function timeframesOf(series) {
+  return [...new Set((series || []).map((s) => s.timeframe))].sort();
+}
+
+export function symbolsAt(series, timeframe) {
+  return (series || []).filter((s) => s.timeframe === timeframe).map((s) => s.symbol).sort();
+}
+
+// The host's `universes`, with the built-in "all" (every symbol cached at the timeframe)
+// even from a host that sends none (the Lab document).
+export function knownUniverses(universes) {
+  const list = Array.isArray(universes) ? universes : [];
+  return list.some((u) => u.name === "all") ? list : [{ name: "all", symbols: null }, ...list];
+}
+
+// The settings key after switching to `mode` (keeps fees, dates, ...; the timeframe stays).
+export function switchMode(settings, mode, series, universes) {
+  const next = { ...(settings || {}) };
+  const timeframe = next.timeframe || timeframesOf(series)[0] || "";
+  delete next.universe; delete next.symbols;
+  if (mode === "series") {
+    const first = (series || []).find((s) => s.timeframe === timeframe) || (series || [])[0];
+    if (!next.symbol && first) { next.symbol = first.symbol; next.timeframe = first.timeframe; }
+    return next;
+  }
+  delete next.symbol;
+  next.timeframe = timeframe;
+  if (mode === "universe") next.universe = ((universes || [])[0] || { name: "all" }).name;
+  else next.symbols = [];
+  return next;
+}
+
+// The symbols a universe choice stands for, checked as the host checks them on Run
+// (workbench/widgets/host.py universe_options): {value: {symbols, timeframe}} or
+// {error, field, code}.
+export function checkUniverse(settings, series, universes) {
+  const s = settings || {};
+  let timeframe = String(s.timeframe || "").trim();
+  const atTf = (tf) => new Set(symbolsAt(series, tf));
+  let symbols;
+  let field = "symbols";
+  if (s.universe && Array.isArray(s.symbols) && s.symbols.length) {
+    return { field: "universe", code: "ambiguous_universe", error: "A named universe or picked symbols, not both." };
+  }
+  if (s.universe) {
+    field = "universe";
+    const all = knownUniverses(universes);
+    const known = all.map((u) => u.name);
+    const hit = all.find((u) => u.name === s.universe);
+    if (!hit) {
+      return { field, code: "unknown_universe", error: `No universe named "${s.universe}". Known: ${known.join(", ") || "none"}.` };
+    }
+    if (!timeframe) return { field: "timeframe", error: "Pick the timeframe to run the universe on." };
+    symbols = hit.symbols == null ? [...atTf(timeframe)] : [...hit.symbols];
+    if (!symbols.length) return { field, code: "unknown_symbol", error: `No symbols cached at ${timeframe}: import some first.` };
+  } else {
+    const frames = {};
+    symbols = [];
+    for (const entry of s.symbols || []) {
+      const [sym, tf] = String(entry).trim().split(/\s+/, 2);
+      const t = tf || timeframe;
+      if (t) (frames[t] = frames[t] || []).push(sym);
+      if (sym && !symbols.includes(sym)) symbols.push(sym);
+    }
+    const tfs = Object.keys(frames);
+    if (tfs.length > 1 || (timeframe && tfs.length && !tfs.includes(timeframe))) {
+      return { field, code: "mixed_timeframes", error: `A universe runs on one timeframe; picked: ${tfs.map((t) => `${t} (${frames[t].join(", ")})`).join(", ")}.` };
+    }
+    timeframe = timeframe || tfs[0] || "";
+    if (!symbols.length) return { field, error: "Pick at least one symbol." };
+    if (!timeframe) return { field: "timeframe", error: "Pick the timeframe the symbols run on." };
+  }
+  const have = atTf(timeframe);
+  const missing = symbols.filter((x) => !have.has(x));
+  if (missing.length) {
+    return { field, code: "unknown_symbol", error: `No cached ${timeframe} candles for ${missing.join(", ")}.` };
+  }
+  return { value: { symbols, timeframe } };
+}
+
+// "3 symbols (AAA, BBB, CCC) 1d", as the host's status line words it.
+export function universeText(symbols, timeframe) {
+  const syms = symbols || [];
+  const head = syms.slice(0, 3).join(", ") + (syms.length > 3 ? "…" : "");
+  return `${syms.length} symbol${syms.length === 1 ? "" : "s"} (${head})${timeframe ? ` ${timeframe}` : ""}`;
 }

@@ -1,7 +1,9 @@
-// Unit tests of the run settings checks and of where new blocks go (node --test).
+// Unit tests of the run settings checks (one series or a universe) and of where new blocks go (node --test).
 import { test } from "node:test";
 import assert from "node:assert/strict";
-import { checkField, effective, toPercentText } from "../src/settings.js";
+import {
+  checkField, checkUniverse, effective, normalizeUniverse, runMode, switchMode, symbolsAt, timeframesOf, toPercentText, universeText,
+} from "../src/settings.js";
 import { BLOCK_SIZE, clampInto, nextFreeSpot } from "../src/layout.js";
 
 const series = [{ symbol: "GOOG", timeframe: "1d", rows: 2148, first: "2004-08-19T00:00:00Z", last: "2013-03-01T00:00:00Z" }];
@@ -72,4 +74,56 @@ test("a drop at the right edge keeps the whole block in view (issue 17 item 16)"
   assert.ok(p.x + BLOCK_SIZE.width <= area.x + area.width);
   assert.ok(p.y + BLOCK_SIZE.height <= area.y + area.height);
   assert.deepEqual(clampInto({ x: 10, y: 100 }, area), { x: 10, y: 100 });
+});
+
+// -- universes (issue 16) ----------------------------------------------------------------
+
+const many = [
+  { symbol: "AAA", timeframe: "1d" }, { symbol: "BBB", timeframe: "1d" },
+  { symbol: "CCC", timeframe: "1d" }, { symbol: "DDD", timeframe: "1h" },
+];
+const universes = [{ name: "all", symbols: null }, { name: "trio", symbols: ["AAA", "BBB", "CCC"] },
+  { name: "with_ddd", symbols: ["AAA", "DDD"] }];
+
+test("a named universe stands for its symbols; 'all' for every symbol cached at the timeframe", () => {
+  assert.deepEqual(checkUniverse({ universe: "trio", timeframe: "1d" }, many, universes).value,
+    { symbols: ["AAA", "BBB", "CCC"], timeframe: "1d" });
+  assert.deepEqual(checkUniverse({ universe: "all", timeframe: "1h" }, many, universes).value.symbols, ["DDD"]);
+  assert.equal(universeText(["AAA", "BBB", "CCC", "DDD"], "1d"), "4 symbols (AAA, BBB, CCC…) 1d");
+});
+
+test("an unknown universe, a symbol not cached at the timeframe, mixed timeframes: errors at the field", () => {
+  const unknown = checkUniverse({ universe: "nope", timeframe: "1d" }, many, universes);
+  assert.equal(unknown.code, "unknown_universe");
+  assert.equal(unknown.field, "universe");
+  const missing = checkUniverse({ universe: "with_ddd", timeframe: "1d" }, many, universes);
+  assert.equal(missing.code, "unknown_symbol");
+  assert.match(missing.error, /No cached 1d candles for DDD/);
+  const mixed = checkUniverse({ symbols: ["AAA 1d", "DDD 1h"] }, many, universes);
+  assert.equal(mixed.code, "mixed_timeframes");
+  assert.equal(mixed.field, "symbols");
+  assert.equal(checkUniverse({ symbols: [], timeframe: "1d" }, many, universes).field, "symbols");
+  assert.equal(checkUniverse({ universe: "trio", symbols: ["AAA"], timeframe: "1d" }, many, universes).code, "ambiguous_universe");
+  assert.deepEqual(checkUniverse({ symbols: ["CCC", "AAA 1d"], timeframe: "1d" }, many, universes).value,
+    { symbols: ["CCC", "AAA"], timeframe: "1d" });
+  // a host that sends no universes (the Lab document) still knows the built-in "all"
+  assert.deepEqual(checkUniverse({ universe: "all", timeframe: "1d" }, many, undefined).value.symbols, ["AAA", "BBB", "CCC"]);
+});
+
+test("switching what the settings run on keeps the rest and clears the other choice", () => {
+  const base = { symbol: "AAA", timeframe: "1d", fees: 0.002 };
+  assert.equal(runMode(base), "series");
+  const uni = switchMode(base, "universe", many, universes);
+  assert.deepEqual(uni, { timeframe: "1d", fees: 0.002, universe: "all" });
+  assert.equal(runMode(uni), "universe");
+  const picked = switchMode(uni, "symbols", many, universes);
+  assert.deepEqual(picked, { timeframe: "1d", fees: 0.002, symbols: [] });
+  assert.equal(runMode(picked), "symbols");
+  const back = switchMode(picked, "series", many, universes);
+  assert.deepEqual(back, { timeframe: "1d", fees: 0.002, symbol: "AAA" });
+  assert.deepEqual(timeframesOf(many), ["1d", "1h"]);
+  assert.deepEqual(symbolsAt(many, "1d"), ["AAA", "BBB", "CCC"]);
+  // a host's symbols="trio" / "A,B" (as wb.canvas takes them) read as wb.backtest reads them
+  assert.deepEqual(normalizeUniverse({ symbols: "trio", timeframe: "1d" }), { universe: "trio", timeframe: "1d" });
+  assert.deepEqual(normalizeUniverse({ symbols: "AAA, BBB" }), { symbols: ["AAA", "BBB"] });
 });

@@ -10,6 +10,7 @@ from typing import Annotated, Any, Literal
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 MAX_GRAPH_BYTES = 1_000_000  # a saved strategy graph, as JSON
+MAX_UNIVERSE = 500  # symbols of one universe backtest over HTTP (one quota count)
 #: the catalog's timeframes spelled out for the OpenAPI enum (a test keeps them equal)
 Timeframe = Literal["1m", "5m", "15m", "30m", "1h", "4h", "1d"]
 
@@ -103,12 +104,22 @@ class BacktestRequest(Strict):
     strategy: dict[str, Any] | Annotated[str, Field(max_length=1024)] | None = None
     strategy_id: str | None = None
     strategy_version_id: str | None = None
-    symbol: str = Field(min_length=1, max_length=40)
+    symbol: str | None = Field(default=None, min_length=1, max_length=40,
+                               description="one symbol; or give `symbols` for a universe")
+    symbols: list[Annotated[str, Field(min_length=1, max_length=40)]] | None = Field(
+        default=None, min_length=1, max_length=MAX_UNIVERSE,
+        description="a universe backtest on one shared cash account (instead of `symbol`)")
     timeframe: Timeframe
     start: Time | None = None
     end: Time | None = None
     params: dict[str, Any] | None = None
     settings: dict[str, Any] | None = None
+
+    @model_validator(mode="after")
+    def _one_or_many(self) -> BacktestRequest:
+        if (self.symbol is None) == (self.symbols is None):
+            raise ValueError("give `symbol` (one series) or `symbols` (a universe), exactly one")
+        return self
 
 
 class BacktestAccepted(BaseModel):

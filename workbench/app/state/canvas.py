@@ -67,11 +67,14 @@ class CanvasState(param.Parameterized):
         :func:`workbench.widgets.host.run_options`), else the first cached series; the
         saved version itself when the graph is unchanged (so the run is labelled with it)."""
         run_settings = None
-        if settings and settings.get("symbol"):
+        symbols: list[str] | None = None
+        symbol: str | None
+        if settings and (settings.get("symbol") or settings.get("universe")
+                         or settings.get("symbols")):
             from workbench.widgets import host
 
             opts = host.run_options(settings, services.cached_series())
-            symbol, timeframe = opts["symbol"], opts["timeframe"]
+            symbol, symbols, timeframe = opts.get("symbol"), opts.get("symbols"), opts["timeframe"]
             start, end, run_settings = opts.get("start"), opts.get("end"), opts.get("settings")
         else:
             if not self.series:
@@ -83,8 +86,8 @@ class CanvasState(param.Parameterized):
             {"strategy_version_id": self.version_id}
             if self.version_id and dict(self.graph) == self.saved_graph
             else {"strategy": dict(self.graph)})
-        return BacktestRequest(**strategy, symbol=symbol, timeframe=timeframe, start=start,
-                               end=end, settings=run_settings)
+        return BacktestRequest(**strategy, symbol=symbol, symbols=symbols, timeframe=timeframe,
+                               start=start, end=end, settings=run_settings)
 
     def run(self, settings: dict[str, Any] | None = None) -> str | None:
         """Queue a backtest of the current graph (with the canvas's Run ``settings`` when

@@ -22,7 +22,8 @@ CARDS: tuple[tuple[str, str, str], ...] = (
     ("worst_trade", "Worst trade", "pct"), ("avg_trade_seconds", "Avg trade duration", "duration"),
 )
 
-#: Trade table columns, in order (raw document keys; ``duration_seconds`` reads as ``3d 4h``).
+#: Trade table columns, in order (raw document keys; ``duration_seconds`` reads as ``3d 4h``);
+#: a universe run's trades have ``symbol`` first.
 TRADE_COLUMNS: tuple[str, ...] = (
     "entry_time", "exit_time", "duration_seconds", "side", "size", "entry_price", "exit_price",
     "fees", "pnl", "return", "exit_reason",
@@ -56,8 +57,9 @@ def is_daily(doc: dict[str, Any]) -> bool:
 
 
 def trades_frame(doc: dict[str, Any]) -> Any:
-    """The document's trades with raw values in TRADE_COLUMNS order (times as UTC
-    timestamps; ``duration_seconds`` derived from the times for older documents)."""
+    """The document's trades with raw values in TRADE_COLUMNS order (``symbol`` first in a
+    universe run's; times as UTC timestamps; ``duration_seconds`` derived from the times
+    for older documents)."""
     import pandas as pd
 
     trades = pd.DataFrame(doc.get("trades") or [])
@@ -68,7 +70,7 @@ def trades_frame(doc: dict[str, Any]) -> Any:
             trades[col] = pd.to_datetime(trades[col], utc=True)
     if "duration_seconds" not in trades and {"entry_time", "exit_time"} <= set(trades):
         trades["duration_seconds"] = (trades["exit_time"] - trades["entry_time"]).dt.total_seconds()
-    return trades[[c for c in TRADE_COLUMNS if c in trades]]
+    return trades[[c for c in ("symbol", *TRADE_COLUMNS) if c in trades]]
 
 
 def trades_csv(doc: dict[str, Any]) -> str:
@@ -79,6 +81,42 @@ def trades_csv(doc: dict[str, Any]) -> str:
         trades.insert(trades.columns.get_loc("duration_seconds") + 1, "duration",
                       [formatting.duration(v) for v in trades["duration_seconds"]])
     return str(trades.to_csv(index=False, date_format="%Y-%m-%dT%H:%M:%SZ"))
+
+
+#: The per-symbol table of a universe run: document key, column title, format kind.
+BY_SYMBOL: tuple[tuple[str, str, str], ...] = (
+    ("symbol", "Symbol", "text"), ("pnl", "P&L", "money"),
+    ("contribution", "Contribution", "pct"), ("return", "Return", "pct"),
+    ("n_trades", "Trades", "count"), ("exposure", "Exposure", "pct"), ("bars", "Bars", "count"),
+)
+
+
+def is_portfolio(doc: dict[str, Any] | None) -> bool:
+    """True for a universe run's document (it has per-symbol rows)."""
+    return bool((doc or {}).get("portfolio"))
+
+
+def by_symbol_frame(doc: dict[str, Any]) -> Any:
+    """A universe run's per-symbol rows in :data:`BY_SYMBOL` order, raw values (``pnl``
+    money; ``contribution`` = pnl / initial cash, ``return`` = the symbol's trades
+    compounded and ``exposure``: fractions), largest contribution first."""
+    import pandas as pd
+
+    rows = ((doc.get("portfolio") or {}).get("by_symbol")) or []
+    frame = pd.DataFrame(rows, columns=[k for k, _l, _f in BY_SYMBOL])
+    return frame.sort_values("pnl", ascending=False, kind="stable").reset_index(drop=True)
+
+
+def contribution_frame(doc: dict[str, Any]) -> Any:
+    """Each symbol's running P&L (money) on the document's equity timestamps: one column
+    per symbol; together they sum to equity minus the initial cash."""
+    import pandas as pd
+
+    eq = doc.get("equity") or {"ts_ms": [], "value": []}
+    index = pd.to_datetime(eq["ts_ms"], unit="ms", utc=True)
+    curves = (doc.get("portfolio") or {}).get("contribution") or {}
+    return pd.DataFrame({str(k): pd.Series(v, index=index, dtype=float) for k, v in curves.items()
+                         if len(v) == len(index)}, index=index)
 
 
 class ResultsState(param.Parameterized):
@@ -131,7 +169,11 @@ class ResultsState(param.Parameterized):
         close = doc.get("close") or []
         price = pd.Series(close, index=index, name="close", dtype=float) \
             if len(close) == len(index) and len(close) else None
-        return {"equity": equity, "drawdown": drawdown, "trades": trades, "price": price}
+        out = {"equity": equity, "drawdown": drawdown, "trades": trades, "price": price}
+        if is_portfolio(doc):
+            out["contribution"] = contribution_frame(doc)
+            out["by_symbol"] = by_symbol_frame(doc)
+        return out
 
 
 def short_label(run: dict[str, Any]) -> str:

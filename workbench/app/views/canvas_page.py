@@ -14,6 +14,7 @@ import param
 from workbench.app import theme
 from workbench.app.canvas_component import CanvasComponent
 from workbench.app.state.canvas import CanvasState
+from workbench.app.state.results import is_portfolio
 from workbench.app.views.charts import equity_chart, metric_cards
 from workbench.app.views.common import Poller, alert, on_click, title
 from workbench.strategies import names
@@ -187,7 +188,8 @@ class CanvasPage(pn.viewable.Viewer):
         on_click(open_btn, st.session.open_run, run_id)
         self.results.objects = [
             pn.pane.Markdown("### Last run", margin=(0, 10)), metric_cards(doc),
-            equity_chart(doc, height=260), open_btn]
+            equity_chart(doc, height=260,
+                         title="Portfolio equity" if is_portfolio(doc) else "Equity"), open_btn]
 
     def __panel__(self) -> pn.viewable.Viewable:
         st = self.state

@@ -11,7 +11,10 @@ import panel as pn
 
 from workbench import formatting
 from workbench.app.state.results import (
+    BY_SYMBOL,
     CARDS,
+    by_symbol_frame,
+    contribution_frame,
     fmt,
     is_daily,
     metric,
@@ -112,13 +115,15 @@ def benchmark(doc: dict[str, Any], index: pd.Index) -> pd.Series | None:
     return (c / c.iloc[0] * float(cash or 1.0)).rename("buy_and_hold")
 
 
-def equity_chart(doc: dict[str, Any], height: int = 300) -> pn.viewable.Viewable:
-    """Equity with the buy-and-hold benchmark over the same bars (dashed grey)."""
+def equity_chart(doc: dict[str, Any], height: int = 300,
+                 title: str = "Equity") -> pn.viewable.Viewable:
+    """Equity with the buy-and-hold benchmark over the same bars (dashed grey; a universe
+    run has no one price, so none)."""
     _hv()
     s = _equity(doc)
     s.index.name = "time"
     opts = _time_opts(doc, s.index, "money", "equity")
-    plot = s.hvplot.line(title="Equity", ylabel="equity", height=height, responsive=True,
+    plot = s.hvplot.line(title=title, ylabel="equity", height=height, responsive=True,
                          color="#2563eb", label="strategy").opts(**opts)
     bench = benchmark(doc, s.index)
     if bench is not None:
@@ -128,6 +133,40 @@ def equity_chart(doc: dict[str, Any], height: int = 300) -> pn.viewable.Viewable
             **_time_opts(doc, s.index, "money", "buy_and_hold", "buy & hold"))
         plot = plot.opts(legend_position="top_left")
     return pn.pane.HoloViews(plot, sizing_mode="stretch_width", css_classes=["wb-equity-chart"])
+
+
+def contribution_chart(doc: dict[str, Any], height: int = 300) -> pn.viewable.Viewable:
+    """A universe run's per-symbol curves: each symbol's running P&L contribution (money;
+    together they are the portfolio equity minus the initial cash), as
+    :meth:`PortfolioResult.plot <workbench.graph.universe.PortfolioResult.plot>` draws them."""
+    _hv()
+    curves = contribution_frame(doc)
+    if not len(curves.columns):
+        return pn.pane.Markdown("*No per-symbol curves stored for this run.*")
+    curves.index = pd.DatetimeIndex(curves.index).tz_localize(None)
+    curves.index.name = "time"
+    long = curves.reset_index().melt(id_vars="time", var_name="symbol", value_name="pnl")
+    plot = long.hvplot.line(x="time", y="pnl", by="symbol", title="P&L contribution per symbol",
+                            ylabel="P&L", height=height, responsive=True).opts(
+        **{k: v for k, v in _time_opts(doc, curves.index, "money", "pnl", "P&L").items()
+           if k != "tools"}, legend_position="top_left")
+    return pn.pane.HoloViews(plot, sizing_mode="stretch_width", css_classes=["wb-contribution-chart"])
+
+
+def by_symbol_table(doc: dict[str, Any]) -> pn.viewable.Viewable:
+    """A universe run's per-symbol table (contribution, return, trades, exposure), sortable,
+    largest contribution first; the cells read in human formats, the values stay raw."""
+    from bokeh.models.widgets.tables import NumberFormatter
+
+    frame = by_symbol_frame(doc)
+    if not len(frame):
+        return pn.pane.Markdown("*No per-symbol rows stored for this run.*")
+    fmts = {key: NumberFormatter(format=formatting.NUMBRO[kind], text_align="right")
+            for key, _label, kind in BY_SYMBOL if kind in formatting.NUMBRO}
+    return pn.widgets.Tabulator(
+        frame, formatters=fmts, show_index=False, disabled=True, sizing_mode="stretch_width",
+        titles={key: label for key, label, _kind in BY_SYMBOL}, header_align="center",
+        css_classes=["wb-by-symbol"])
 
 
 def drawdown_chart(doc: dict[str, Any], height: int = 200) -> pn.viewable.Viewable:
@@ -177,7 +216,7 @@ def trades_table(doc: dict[str, Any], page_size: int = 25) -> pn.viewable.Viewab
     for col in ("entry_time", "exit_time"):  # ISO-like text sorts in time order
         if col in shown:
             shown[col] = [formatting.date(v, daily) for v in shown[col]]
-    for col in ("side", "exit_reason"):
+    for col in ("symbol", "side", "exit_reason"):
         if col in shown:
             shown[col] = shown[col].astype(str)
     money = NumberFormatter(format=formatting.NUMBRO["money"], text_align="right")

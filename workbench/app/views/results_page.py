@@ -1,5 +1,7 @@
 """The Results page: metric cards with warnings, equity against buy and hold, drawdown,
-price with trades, the sortable trades with a CSV download, the full stats table."""
+price with trades, the sortable trades with a CSV download, the full stats table. A
+universe run shows its portfolio instead: portfolio equity, each symbol's P&L curve, the
+per-symbol table and the trades with their symbol."""
 
 from __future__ import annotations
 
@@ -8,9 +10,11 @@ from typing import Any
 import panel as pn
 import param
 
-from workbench.app.state.results import ResultsState
+from workbench.app.state.results import ResultsState, is_portfolio
 from workbench.app.theme import TABS_CSS
 from workbench.app.views.charts import (
+    by_symbol_table,
+    contribution_chart,
     drawdown_chart,
     equity_chart,
     metric_cards,
@@ -45,6 +49,9 @@ class ResultsPage(pn.viewable.Viewer):
             self.body.objects = [pn.pane.Markdown("*No finished run yet: run a backtest on the "
                                                   "Canvas page.*")]
             return
+        if is_portfolio(doc):
+            self.body.objects = self._portfolio(doc)
+            return
         frames = self.state.frames()
         # the first tab is drawn at once; the others when opened (dynamic tabs keep the
         # page's first paint to one chart)
@@ -57,6 +64,20 @@ class ResultsPage(pn.viewable.Viewer):
             dynamic=True, sizing_mode="stretch_width", css_classes=["wb-result-tabs"],
             stylesheets=[TABS_CSS])
         self.body.objects = [metric_cards(doc), equity_chart(doc), details]
+
+    @staticmethod
+    def _portfolio(doc: dict[str, Any]) -> list[pn.viewable.Viewable]:
+        """A universe run: portfolio equity, per-symbol curves, then per-symbol table
+        (drawn at once), drawdown, trades and stats as tabs."""
+        details = pn.Tabs(
+            ("Per symbol", by_symbol_table(doc)),
+            ("Drawdown", pn.param.ParamFunction(lambda: drawdown_chart(doc), lazy=True)),
+            ("Trades", pn.param.ParamFunction(lambda: trades_table(doc), lazy=True)),
+            ("Stats", pn.param.ParamFunction(lambda: stats_table(doc), lazy=True)),
+            dynamic=True, sizing_mode="stretch_width", css_classes=["wb-result-tabs"],
+            stylesheets=[TABS_CSS])
+        return [metric_cards(doc), equity_chart(doc, title="Portfolio equity"),
+                contribution_chart(doc), details]
 
     def __panel__(self) -> pn.viewable.Viewable:
         return pn.Column(title("Results"), alert(self.state),
