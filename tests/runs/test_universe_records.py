@@ -61,7 +61,7 @@ def test_a_recorded_universe_backtest_reruns_to_the_same_equity(store: Any, me: 
     assert rerun.parameters["universe"] == "trio" and rerun.parameters["source"] == "rerun"
     assert rerun.metrics["total_return"] == pytest.approx(res.metrics["total_return"], rel=1e-12)
     notes = [n for n in store.notifications.list(me, limit=50) if n.type == "backtest_complete"]
-    assert len(notes) == 2 and all(" on trio 1d" in n.title for n in notes)
+    assert len(notes) == 2 and all(" on trio (3 symbols) 1d" in n.title for n in notes)
 
 
 def test_recorded_universe_sweeps_and_walkforwards_execute_again_the_same(

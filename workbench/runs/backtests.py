@@ -243,11 +243,12 @@ def _notify(store: Store, user_id: uuid.UUID, title: str, run_id: uuid.UUID | st
 
 
 def _universe_label(parameters: Mapping[str, Any]) -> str | None:
-    """A universe run's name in messages: its universe name, else its first symbols."""
+    """A universe run in messages: ``"trio (3 symbols)"``, or ``"3 symbols"`` for a list."""
     syms = list(parameters.get("symbols") or [])
     if not syms:
         return None
-    return str(parameters.get("universe") or ",".join(syms[:3]) + (f" (+{len(syms) - 3})" if len(syms) > 3 else ""))
+    count = f"{len(syms)} symbol{'s' if len(syms) != 1 else ''}"
+    return f"{parameters['universe']} ({count})" if parameters.get("universe") else count
 
 
 def load_result(store: Store, user_id: uuid.UUID, run_id: uuid.UUID | str) -> dict[str, Any]:
