@@ -49,7 +49,7 @@ LAYERS: dict[str, int] = {
     "workbench.config": 1,  # the settings model: raises SettingsError (errors)
     "workbench.jsonable": 0,
     "workbench.formatting": 0,  # human formats of numbers (presentation only)
-    "workbench.notebook_resources": 0,  # bokeh/panel from the Jupyter server, not a CDN
+    "workbench.notebook_resources": 1,  # bokeh/panel from the Jupyter server; the plot theme
     "workbench": 1,  # root __init__: version (wb.* is dynamic, see above)
     "workbench.extras": 1,  # optional extras: require() -> missing_dependency naming the extra
     # candles and kernels, independent of each other; result/strategy documents

@@ -42,6 +42,9 @@ READ_BY_OTHERS: dict[str, tuple[str, str]] = {
                             "print the shell-completion script"),
     "JPY_PARENT_PID": ("set by Jupyter", "the Jupyter server that started a kernel: "
                        "`result.plot()` loads bokeh/panel from that server's routes, not a CDN"),
+    "JUPYTERLAB_SETTINGS_DIR": ("`<jupyter config dir>/lab/user-settings`",
+                                "where JupyterLab keeps its settings: `result.plot()` is dark "
+                                "when Lab's chosen theme is"),
 }
 
 CommaList = Annotated[list[str], NoDecode]

@@ -90,3 +90,54 @@ def use_jupyter_server() -> str | None:
 
         hv.extension("bokeh", logo=False)
     return base_url
+
+
+# --------------------------------------------------------------------------- plot theme
+THEMES = ("auto", "light", "dark")
+_LAB_THEME = re.compile(r'"theme"\s*:\s*"([^"]*)"')
+
+
+def lab_theme_is_dark() -> bool:
+    """True when JupyterLab's user settings choose a dark theme ("JupyterLab Dark" or any
+    theme named dark). The kernel runs beside the Lab server, so it reads the same file
+    Lab writes (``$JUPYTERLAB_SETTINGS_DIR`` or ``<jupyter config dir>/lab/user-settings``);
+    no settings file, or a light theme, is False."""
+    base = os.environ.get("JUPYTERLAB_SETTINGS_DIR")
+    if not base:
+        try:
+            from jupyter_core.paths import jupyter_config_dir
+        except ImportError:
+            return False
+        base = os.path.join(jupyter_config_dir(), "lab", "user-settings")
+    path = os.path.join(base, "@jupyterlab", "apputils-extension", "themes.jupyterlab-settings")
+    try:
+        with open(path, encoding="utf-8") as f:
+            found = _LAB_THEME.search(f.read())
+    except OSError:
+        return False
+    return bool(found and "dark" in found.group(1).lower())
+
+
+def _dark_hook(plot: Any, element: Any) -> None:
+    """Give every bokeh model of ``plot`` the ``dark_minimal`` theme's defaults (what
+    HoloViews styles explicitly, like line colours, stays)."""
+    from bokeh.themes import built_in_themes
+
+    theme = built_in_themes["dark_minimal"]
+    for model in plot.state.references():
+        theme.apply_to_model(model)
+
+
+def themed(layout: Any, theme: str = "auto") -> Any:
+    """``layout`` (HoloViews) drawn dark when ``theme`` is ``"dark"``, or ``"auto"`` and
+    JupyterLab is dark (#17: ``result.plot()`` was a white block in a dark Lab)."""
+    if theme not in THEMES:
+        from workbench.errors import ValidationError
+
+        raise ValidationError(f"theme must be one of {', '.join(THEMES)}, got {theme!r}",
+                              details={"theme": theme, "known": list(THEMES)})
+    if theme == "light" or (theme == "auto" and not lab_theme_is_dark()):
+        return layout
+    import holoviews as hv
+
+    return layout.map(lambda el: el.opts(hooks=[_dark_hook]), hv.Element)

@@ -197,9 +197,10 @@ class Result:
             "provenance": self.provenance,
         })
 
-    def plot(self, width: int = 800) -> Any:
-        """An hvplot/HoloViews layout: equity, drawdown, and price with trade markers."""
-        from workbench.notebook_resources import use_jupyter_server
+    def plot(self, width: int = 800, theme: str = "auto") -> Any:
+        """An hvplot/HoloViews layout: equity, drawdown, and price with trade markers.
+        ``theme``: ``"auto"`` (dark when JupyterLab is), ``"light"`` or ``"dark"``."""
+        from workbench.notebook_resources import themed, use_jupyter_server
 
         use_jupyter_server()  # bokeh/panel JS from the Jupyter server, not a CDN (#17)
         try:
@@ -222,4 +223,4 @@ class Result:
                                                                                    size=9)
                  * hv.Scatter(exits, "ts", "price", label="exit").opts(color="red", marker="inverted_triangle",
                                                                        size=9))
-        return (eq + dd + price * marks).cols(1)
+        return themed((eq + dd + price * marks).cols(1), theme)

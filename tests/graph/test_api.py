@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import warnings
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -155,3 +156,36 @@ def test_short_window_is_not_annualized_and_says_why(goog: pd.DataFrame) -> None
     assert np.isfinite(res.metrics["total_return"])
     assert any("not meaningful" in w for w in res.warnings)
     assert res.to_dict()["metrics"]["sharpe"] is None
+
+
+def _backgrounds(layout: Any) -> set[str]:
+    """"dark"/"light" for each bokeh plot's background (by its luminance)."""
+    import holoviews as hv
+    from bokeh.colors import RGB
+    from bokeh.models import Plot
+
+    def shade(color: str) -> str:  # bokeh and its themes write hex colours
+        r, g, b = (int(color[i:i + 2], 16) for i in (1, 3, 5))
+        return "dark" if RGB(r, g, b).luminance < 0.3 else "light"
+
+    root = hv.render(layout, backend="bokeh")
+    return {shade(m.background_fill_color) for m in root.references() if isinstance(m, Plot)}
+
+
+def test_plot_follows_a_dark_jupyterlab(goog: pd.DataFrame, tmp_path: Path,
+                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """#17: in a dark Lab ``result.plot()`` was a white block. Lab's own settings file
+    decides ``theme="auto"``; "light"/"dark" force it; anything else is refused."""
+    settings = tmp_path / "@jupyterlab" / "apputils-extension" / "themes.jupyterlab-settings"
+    settings.parent.mkdir(parents=True)
+    monkeypatch.setenv("JUPYTERLAB_SETTINGS_DIR", str(tmp_path))
+    res = api.backtest("sma_crossover", candles=goog, timeframe="1d")
+    assert _backgrounds(res.plot()) == {"light"}  # no settings file
+    settings.write_text('{\n  // chosen in Settings > Theme\n  "theme": "JupyterLab Dark"\n}')
+    assert _backgrounds(res.plot()) == {"dark"}
+    assert _backgrounds(res.plot(theme="light")) == {"light"}
+    settings.write_text('{"theme": "JupyterLab Light"}')
+    assert _backgrounds(res.plot()) == {"light"}
+    assert _backgrounds(res.plot(theme="dark")) == {"dark"}
+    with pytest.raises(ValidationError, match="theme must be one of"):
+        res.plot(theme="solarized")

@@ -364,9 +364,10 @@ class PortfolioResult(Result):
         out["by_symbol"] = plain(self.by_symbol.reset_index().to_dict(orient="records"))
         return out
 
-    def plot(self, width: int = 800) -> Any:
-        """Portfolio equity and drawdown, and each symbol's running P&L contribution."""
-        from workbench.notebook_resources import use_jupyter_server
+    def plot(self, width: int = 800, theme: str = "auto") -> Any:
+        """Portfolio equity and drawdown, and each symbol's running P&L contribution;
+        ``theme`` as for :meth:`Result.plot`."""
+        from workbench.notebook_resources import themed, use_jupyter_server
 
         use_jupyter_server()
         try:
@@ -380,5 +381,5 @@ class PortfolioResult(Result):
                                        height=160, color="firebrick", alpha=0.5)
         per = self.contribution.hvplot.line(title="P&L contribution per symbol", ylabel="P&L",
                                             width=width, height=260)
-        return (eq + dd + per).cols(1)
+        return themed((eq + dd + per).cols(1), theme)
 
