@@ -145,13 +145,8 @@ def child_ours_stages(n: int, repeats: int) -> dict[str, Any]:
     frame = make_frame(n)
 
     def best(fn: Any) -> float:
-        fn()
-        times = []
-        for _ in range(repeats):
-            t = time.perf_counter()
-            fn()
-            times.append(time.perf_counter() - t)
-        return min(times)
+        median_time(fn, repeats, "stage")
+        return _BEST.pop("stage")
 
     ctx = to_context(load_candles(f"{SYMBOL}{n}", "1m"))
     _, plan = backtest.prepare(strategy, None, settings)
