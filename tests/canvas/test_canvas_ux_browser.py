@@ -141,6 +141,8 @@ def test_blocks_added_by_keyboard_and_dropped_at_the_edge_stay_apart_and_visible
             apart = (a["x"] + a["width"] <= b["x"] or b["x"] + b["width"] <= a["x"]
                      or a["y"] + a["height"] <= b["y"] or b["y"] + b["height"] <= a["y"])
             assert apart, (a, b)
+    # The page syncs the graph to Python after it draws: wait for the third block there.
+    wait_until(lambda: len(comp.graph["nodes"]) == 3, what="three blocks in Python")
     positions = {(n["position"]["x"], n["position"]["y"]) for n in comp.graph["nodes"]}
     assert len(positions) == 3
 
