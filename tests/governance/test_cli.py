@@ -149,6 +149,15 @@ def test_notification_settings_roundtrip_and_hide_the_secret(cli_store: Store) -
     assert not notes.settings_file().exists()
     code, _, err = run("notifications", "settings", "--webhook-url", "ftp://x")
     assert code == 2 and "http://" in err
+    # the CLI and the app share one rule: a bad address is refused, nothing is written
+    code, _, err = run("notifications", "settings", "--email", "not-an-address")
+    assert code == 2 and "not an e-mail address" in err
+    assert cli_store.profiles.get(me.id).notification_settings == stored
+    # showing the settings writes nothing
+    cli_store.profiles.update(me.id, notification_settings=None)
+    code, out, err = run("notifications", "settings", "--json")
+    assert code == 0, err
+    assert cli_store.profiles.get(me.id).notification_settings is None
 
 
 def test_verify_names_an_approval_by_a_non_admin(cli_store: Store) -> None:

@@ -237,31 +237,13 @@ def notifications_settings(
 ) -> None:
     """Show or change where your notifications go (kept on your profile in the store; the
     webhook secret encrypted with the key vault's key)."""
-    from workbench.errors import ValidationError
     from workbench.governance import notifications
 
     with _open() as store:
         me = _who(store, who)
-        current = notifications.load_settings(me.id, store)
-    changed = any(v is not None for v in (webhook_url, webhook_secret, email)) or channel
-    if webhook_url is not None:
-        if webhook_url and not webhook_url.startswith(("http://", "https://")):
-            raise ValidationError(f"--webhook-url must start with http:// or https://, got "
-                                  f"{webhook_url!r}.", details={"webhook_url": webhook_url})
-        current.webhook_url = webhook_url or None
-    if webhook_secret is not None:
-        current.webhook_secret = webhook_secret or None
-    if email is not None:
-        current.email = True if email == "profile" else (email or None)
-    if channel:
-        bad = sorted(set(channel) - set(notifications.CHANNELS))
-        if bad:
-            raise ValidationError(f"Unknown channel(s) {bad}; use in_app, webhook, email.",
-                                  details={"channels": bad})
-        current.channels = list(channel)
-    if changed:
-        with _open() as store:
-            notifications.save_settings_to_store(store, me.id, current)
+        current = notifications.update_settings(
+            store, me.id, webhook_url=webhook_url, webhook_secret=webhook_secret, email=email,
+            channels=channel or None)
     shown = {"webhook_url": current.webhook_url,
              "webhook_secret": "set" if current.webhook_secret else None,
              "email": current.email, "channels": current.enabled()}

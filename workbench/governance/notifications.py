@@ -192,7 +192,8 @@ def update_settings(store: Store, user_id: uuid.UUID | str, *,
             raise ValidationError(f"Unknown channel(s) {bad}; use in_app, webhook, email.",
                                   details={"channels": bad})
         current.channels = list(dict.fromkeys(["in_app", *channels]))
-    save_settings_to_store(store, user_id, current)
+    if any(v is not None for v in (webhook_url, webhook_secret, email, channels)):
+        save_settings_to_store(store, user_id, current)  # showing the settings writes nothing
     return current
 
 
