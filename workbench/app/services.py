@@ -505,7 +505,8 @@ def submit_backtest(principal: Principal, body: m.BacktestRequest, jobs: JobRunn
     run = submit_backtest(st, uid, graph, symbol=body.symbol, timeframe=body.timeframe,
                           start=body.start, end=body.end, params=body.params,
                           settings=body.settings, strategy_id=strategy_id,
-                          version_id=version_id, source=source, symbols=body.symbols)
+                          version_id=version_id, source=source, symbols=body.symbols,
+                          universe=body.universe, portfolio=body.portfolio_rules())
     run_id = str(run.id)
 
     def work(progress: Progress) -> dict[str, Any]:
