@@ -105,10 +105,12 @@ export function Settings({ model }) {
     touch("allocation");
     const patch = { allocation };
     if (FRACTION_ALLOCATIONS.has(allocation) && (settings.portfolio || {}).alloc_value == null) patch.alloc_value = rules.alloc_value;
-    // the rebalance field is checked again against the new allocation
+    // the rebalance field is checked again against the new allocation (a value refused
+    // before, written as typed, is written as a number once it passes)
     const raw = text("rebalance_every", String(rules.rebalance_every));
     const out = checkPortfolioField("rebalance_every", raw, { allocation });
     setErrors((e) => ({ ...e, rebalance_every: out.error || null }));
+    if ((settings.portfolio || {}).rebalance_every !== undefined) patch.rebalance_every = out.error ? raw : out.value;
     writeRules(patch);
   };
   const summary = [(mode === "series" ? seriesKey(view) : pickedText) || "no candles", `fees ${toPercentText(view.fees)} %`,
