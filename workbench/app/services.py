@@ -494,12 +494,16 @@ def submit_backtest(principal: Principal, body: m.BacktestRequest, jobs: JobRunn
                     source: str = "app") -> str:
     """Check the graph and the quota, create the queued run, start it; returns the run id.
 
-    Bad graphs and an exceeded quota fail here (4xx), before anything is queued.
-    ``source`` is the host the run record names (``make demo`` says ``demo``).
+    Bad graphs, portfolio rules the graph cannot honour (a ``ranking`` that is not one of
+    its float series, rebalancing without a target weight) and an exceeded quota fail
+    here (4xx), before anything is queued or counted. ``source`` is the host the run
+    record names (``make demo`` says ``demo``).
     """
     from workbench.runs.backtests import execute_backtest, submit_backtest
+    from workbench.widgets.host import portfolio_options
 
     graph, strategy_id, version_id = resolve_strategy(principal, body)
+    portfolio_options(body.portfolio_rules(), graph)
     st = store(principal)
     uid = _actor(principal)
     run = submit_backtest(st, uid, graph, symbol=body.symbol, timeframe=body.timeframe,
