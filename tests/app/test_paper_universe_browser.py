@@ -53,6 +53,9 @@ def test_paper_form_creates_a_universe_run_with_portfolio_rules(
     expect(form.locator(".wb-paper-alloc-value input")).to_be_visible(timeout=T)
     form.locator(".wb-paper-alloc-value input").fill("0.4")
     form.locator(".wb-paper-alloc-value input").press("Enter")
+    ranking = form.locator(".wb-paper-ranking select")
+    expect(ranking).to_contain_text("slow", timeout=T)
+    ranking.select_option(label="slow")
     form.locator(".wb-paper-warmup input").fill("120")
     form.locator(".wb-paper-warmup input").press("Enter")
     tab.shot(artifacts_dir, "paper-universe-form")
@@ -68,4 +71,5 @@ def test_paper_form_creates_a_universe_run_with_portfolio_rules(
     assert run["parameters"]["portfolio"]["max_positions"] == 2
     assert run["parameters"]["portfolio"]["allocation"] == "fixed_fraction"
     assert run["parameters"]["portfolio"]["alloc_value"] == pytest.approx(0.4)
+    assert run["parameters"]["portfolio"]["ranking"] == "slow"
     assert run["version"] == saved["version_id"]

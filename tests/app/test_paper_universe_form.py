@@ -100,3 +100,19 @@ def test_a_bad_universe_choice_is_refused_with_what_to_fix(session: AppSession,
     assert paper.create() is None
     assert words in paper.error, paper.error
     assert services.store(session.principal).paper_runs.list() == []
+
+
+def test_ranking_offers_the_versions_float_series(session: AppSession) -> None:
+    """The ranking choices follow the chosen version's graph; the rank block (default),
+    none (symbol order) or a node id end up in the run's rules as wb.backtest takes them."""
+    paper, _ = _paper(session)
+    assert list(paper.form.param.ranking.objects.values()) == [":auto", ":none", "price",
+                                                                "fast", "slow"]
+    base = {"target": "universe", "universe": "trio", "timeframe": "1d", "warmup_bars": 120,
+            "max_positions": 1}
+    for choice, kept in ((":auto", "absent"), (":none", None), ("slow", "slow")):
+        paper.form.param.update(**base, ranking=choice)
+        run = paper.create()
+        assert run is not None, paper.error
+        rules = run["parameters"]["portfolio"]
+        assert rules.get("ranking", "absent") == kept, rules

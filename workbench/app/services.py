@@ -462,6 +462,12 @@ def archive_strategy(principal: Principal, strategy_id: str) -> dict[str, Any]:
     return {"strategy_id": str(out.id), "name": out.name, "status": out.status}
 
 
+def version_graph(principal: Principal, version_id: str) -> dict[str, Any]:
+    """The graph of one of the user's saved strategy versions (another's is not found)."""
+    st = store(principal)
+    return dict(st.versions.get(_uuid(version_id, "version_id"), actor=_actor(principal)).graph)
+
+
 def strategy_versions(principal: Principal, strategy_id: str) -> list[dict[str, Any]]:
     st = store(principal)
     return [_json(v) for v in st.versions.list(_uuid(strategy_id), actor=_actor(principal))]

@@ -11,6 +11,11 @@ from workbench.app import services
 from workbench.app.state.session import AppSession
 from workbench.errors import ValidationError, WorkbenchError
 
+#: The ranking choices every strategy has; the others are the node ids of its float
+#: series (these two values start with ":", which keeps them apart from usual node ids).
+RANK_AUTO, RANK_NONE = ":auto", ":none"
+RANKING_FIXED = {"The strategy's rank block, if any": RANK_AUTO, "None (symbol order)": RANK_NONE}
+
 
 class PaperForm(param.Parameterized):
     """What a new paper run is made of; each alert rule is opt-in with its threshold."""
@@ -38,6 +43,10 @@ class PaperForm(param.Parameterized):
     rebalance_every = param.Integer(default=0, bounds=(0, 1_000_000),
                                     doc="Trade positions back to their target every that "
                                         "many bars (0 = never; equal or fixed_fraction).")
+    ranking: Any = param.Selector(default=RANK_AUTO, objects=dict(RANKING_FIXED),
+                                  doc="When more symbols enter than slots are free: the "
+                                      "series of the strategy that ranks them (highest "
+                                      "first), or none (symbol order).")
     cash = param.Number(default=10_000.0, bounds=(0, None), inclusive_bounds=(False, True),
                         doc="Initial cash (quote currency).")
     schedule = param.String(default="*/5 * * * *",
@@ -82,6 +91,10 @@ class PaperForm(param.Parameterized):
             rules["alloc_value"] = float(self.alloc_value)
         if self.rebalance_every:
             rules["rebalance_every"] = int(self.rebalance_every)
+        if self.ranking == RANK_NONE:
+            rules["ranking"] = None
+        elif self.ranking and self.ranking != RANK_AUTO:
+            rules["ranking"] = str(self.ranking)
         return rules
 
     def alerts(self) -> dict[str, float]:
@@ -116,6 +129,24 @@ class PaperState(param.Parameterized):
     def __init__(self, **params: Any) -> None:
         params.setdefault("form", PaperForm())
         super().__init__(**params)
+        self.form.param.watch(lambda _e: self.load_ranking(), "version_id")
+
+    def load_ranking(self) -> None:
+        """The ranking choices of the chosen version's graph (its float series)."""
+        from workbench.widgets.host import ranking_nodes
+
+        f = self.form
+        nodes: list[str] = []
+        if f.version_id:
+            try:
+                nodes = ranking_nodes(services.version_graph(self.session.principal,
+                                                             str(f.version_id)))
+            except WorkbenchError as exc:
+                self.error = exc.message
+        choices = {**RANKING_FIXED, **{n: n for n in nodes}}
+        f.param.ranking.objects = choices
+        if f.ranking not in choices.values():
+            f.ranking = RANK_AUTO
 
     def refresh(self) -> list[dict[str, Any]]:
         try:
@@ -167,6 +198,7 @@ class PaperState(param.Parameterized):
             self.form.param[name].objects = choices
             if getattr(self.form, name) not in choices.values():
                 setattr(self.form, name, next(iter(choices.values()), None))
+        self.load_ranking()
         return opts
 
     def create(self) -> dict[str, Any] | None:
@@ -186,8 +218,13 @@ class PaperState(param.Parameterized):
                 if not f.timeframe:
                     raise ValidationError("Pick the timeframe the universe trades.",
                                           details={"field": "timeframe"})
+                from workbench.widgets.host import portfolio_options
+
+                rules = f.portfolio()  # checked against the version's graph (its ranking)
+                portfolio_options(rules, services.version_graph(self.session.principal,
+                                                                str(f.version_id)))
                 where = {"symbols": f.universe_choice(), "timeframe": str(f.timeframe),
-                         "portfolio": f.portfolio()}
+                         "portfolio": rules}
             run = services.create_paper_run(
                 self.session.principal, version_id=str(f.version_id), cash=float(f.cash),
                 schedule=f.schedule.strip(), alerts=f.alerts(), source=f.source,

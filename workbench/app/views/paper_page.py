@@ -180,7 +180,9 @@ class PaperPage(pn.viewable.Viewer):
                                                 "Risk to the stop": "risk"}),
                    alloc_value,
                    w.IntInput.from_param(f.param.rebalance_every, label="Rebalance every (bars)",
-                                         width=170, css_classes=["wb-paper-rebalance"])),
+                                         width=170, css_classes=["wb-paper-rebalance"]),
+                   w.Select.from_param(f.param.ranking, label="Ranking", width=240,
+                                       css_classes=["wb-paper-ranking"])),
             visible=f.target != "series", css_classes=["wb-paper-universe-fields"],
             sizing_mode="stretch_width")
 
