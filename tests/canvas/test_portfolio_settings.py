@@ -69,6 +69,8 @@ def test_portfolio_rules_become_backtest_keywords(cached: Any) -> None:
     ({"max_positions": True}, "max_positions", "got True"),
     ({"max_positions": 10_001}, "max_positions", "0 to 10,000"),
     ({"allocation": "equall"}, "allocation", "allocation must be one of"),
+    ({"allocation": ["equal"]}, "allocation", "got ['equal']"),
+    ({"alloc_value": "10%"}, "alloc_value", "got '10%'"),
     ({"allocation": "fixed_fraction"}, "alloc_value", "needs alloc_value"),
     ({"allocation": "risk", "alloc_value": 0}, "alloc_value", "above 0"),
     ({"allocation": "risk", "alloc_value": 1.5}, "alloc_value", "at most 1"),

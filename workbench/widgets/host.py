@@ -518,10 +518,10 @@ def portfolio_options(rules: Any, graph: Mapping[str, Any] | None = None) -> dic
     0 = never; equal or fixed_fraction only) and ``ranking`` (a node id of ``graph`` with
     a float series, or None for symbol order; left out, the first rank block ranks).
     Only the rules given are returned; each error names its field (``details.field``)."""
-    from workbench.engine.portfolio import ALLOCATIONS
-
     if rules is None:
         return {}
+    from workbench.engine.portfolio import ALLOCATIONS
+
     if not isinstance(rules, Mapping):
         raise _bad("portfolio", f"portfolio must be a mapping of rules ({', '.join(PORTFOLIO_RULES)}); "
                    f"got {type(rules).__name__}.")
@@ -539,7 +539,7 @@ def portfolio_options(rules: Any, graph: Mapping[str, Any] | None = None) -> dic
                                       "a whole number of open positions, 0 = no limit")
     allocation = rules.get("allocation")
     if allocation is not None:
-        if allocation not in ALLOCATIONS:
+        if not isinstance(allocation, str) or allocation not in ALLOCATIONS:
             raise _bad("allocation", f"allocation must be one of {', '.join(ALLOCATIONS)}; "
                        f"got {allocation!r}.", param="portfolio.allocation", value=repr(allocation))
         out["allocation"] = allocation
