@@ -156,3 +156,43 @@ def test_the_app_canvas_sends_the_same_payload_from_its_stored_run(same_home: Se
     for key in ("metrics", "display", "headline", "equity", "settings"):
         assert app[key] == widget[key], key
     assert canvas.busy is False
+
+
+def test_three_hosts_offer_the_same_universes_and_run_portfolio_rules_alike(
+        same_home: Server) -> None:
+    """#16: the Lab server extension sends the named universes with the series (what the
+    widget and Panel hosts put in their ``universes`` key), and a universe run with
+    portfolio rules gives the same payload, rules included, in every host."""
+    from workbench.data.universes import save_universe
+    from workbench.widgets.canvas_widget import CanvasWidget
+    from workbench.widgets.panel_canvas import CanvasComponent
+
+    save_universe("solo", ["GOOG"])
+    lab = requests.get(same_home.api("series"), timeout=30).json()
+    widget = CanvasWidget(copy.deepcopy(GRAPH))
+    panel = CanvasComponent(copy.deepcopy(GRAPH))
+    assert lab["universes"] == json.loads(json.dumps(widget.universes)) == \
+        json.loads(json.dumps(panel.universes))
+    assert lab["universes"] == [{"name": "all", "symbols": None},
+                                {"name": "solo", "symbols": ["GOOG"]}]
+
+    rules = {"max_positions": 1, "allocation": "fixed_fraction", "alloc_value": 0.5,
+             "ranking": None}
+    settings = {"universe": "solo", "timeframe": "1d", "start": "2008-01-02",
+                "fill_timing": "close", "portfolio": rules}
+    w_payload, w_status, _ = widget_run(settings)
+    p_payload, p_status, _ = panel_run(settings)
+    r = post(same_home.api("backtest"), {"graph": GRAPH, "settings": settings})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert w_payload["error"] is None, w_payload["error"]
+    assert json.loads(json.dumps(w_payload)) == json.loads(json.dumps(p_payload)) == body["canvas"]
+    assert w_status == p_status == body["status"]
+    used = body["canvas"]["settings"]
+    assert used["portfolio"] == {**rules, "rebalance_every": 0}
+    assert used["text"]["portfolio"] == "max 1 position · fixed fraction 50.00 % · symbol order"
+    assert body["provenance"]["portfolio"]["alloc_value"] == 0.5
+    # a bad rule is refused at its field by the Lab server too
+    bad = post(same_home.api("backtest"), {"graph": GRAPH, "settings": {
+        **settings, "portfolio": {"ranking": "nope"}}})
+    assert bad.status_code == 422 and bad.json()["error"]["details"]["field"] == "ranking"

@@ -45,6 +45,11 @@ def lab(tmp_path_factory: pytest.TempPathFactory, jupyter_process) -> Iterator[A
     nbformat.write(widget_notebook(), root / "widget.ipynb")
     start_server, stop, load_sample_candles = jupyter_process
     load_sample_candles(home)
+    with pytest.MonkeyPatch.context() as mp:  # a named universe the Run settings offer (#16)
+        from workbench.data.universes import save_universe
+
+        mp.setenv("WORKBENCH_HOME", str(home))
+        save_universe("solo", ["GOOG"])
     proc, server = start_server("lab", root, home, base / "lab.log")
     try:
         yield server
@@ -149,6 +154,30 @@ def test_canvas_run_settings_and_a_failed_run_in_lab(page, artifacts_dir: Path) 
     assert used.inner_text().endswith("0.20 %")
     assert canvas.locator("[data-testid='used-candles']").inner_text().endswith("GOOG 1d")
     page.screenshot(path=str(artifacts_dir / "lab-canvas-settings-used.png"))
+
+
+def test_lab_canvas_offers_named_universes_and_runs_portfolio_rules(page, artifacts_dir: Path) -> None:
+    """#16 in Lab: the Run settings list the server's named universes (as the widget and
+    Panel hosts do), and a universe run's portfolio rules reach the backtest and its
+    "Settings used"."""
+    canvas = page.locator(".wb-canvas[data-path='sma.strategy.json'][data-rendered='true']")
+    canvas.locator("[data-testid='settings-mode']").select_option("universe")
+    picker = canvas.locator("[data-testid='settings-universe']")
+    assert picker.locator("option").all_inner_texts() == ["all (every cached symbol)", "solo (1)"]
+    picker.select_option("solo")
+    canvas.locator("[data-testid='settings-timeframe']").select_option("1d")
+    canvas.locator("[data-testid='settings-start']").fill("2008-01-02")
+    canvas.locator("[data-testid='settings-max-positions']").fill("1")
+    canvas.locator("[data-testid='settings-allocation']").select_option("fixed_fraction")
+    canvas.locator("[data-testid='settings-alloc-value']").fill("50")
+    canvas.locator("[data-testid='run-button']").click()
+    used = canvas.locator("[data-testid='used-portfolio']")
+    used.wait_for(timeout=120_000)
+    assert used.inner_text().endswith("max 1 position · fixed fraction 50.00 % · symbol order")
+    assert canvas.locator("[data-testid='used-candles']").inner_text().endswith("1 symbol (GOOG) 1d")
+    assert canvas.locator("[data-testid='by-symbol-GOOG']").count() == 1
+    page.screenshot(path=str(artifacts_dir / "lab-canvas-portfolio.png"))
+    canvas.locator("[data-testid='settings-mode']").select_option("series")
 
 
 def test_canvas_edit_marks_document_dirty_and_save_writes_json(page, lab) -> None:

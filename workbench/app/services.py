@@ -462,6 +462,12 @@ def archive_strategy(principal: Principal, strategy_id: str) -> dict[str, Any]:
     return {"strategy_id": str(out.id), "name": out.name, "status": out.status}
 
 
+def version_graph(principal: Principal, version_id: str) -> dict[str, Any]:
+    """The graph of one of the user's saved strategy versions (another's is not found)."""
+    st = store(principal)
+    return dict(st.versions.get(_uuid(version_id, "version_id"), actor=_actor(principal)).graph)
+
+
 def strategy_versions(principal: Principal, strategy_id: str) -> list[dict[str, Any]]:
     st = store(principal)
     return [_json(v) for v in st.versions.list(_uuid(strategy_id), actor=_actor(principal))]
@@ -494,18 +500,23 @@ def submit_backtest(principal: Principal, body: m.BacktestRequest, jobs: JobRunn
                     source: str = "app") -> str:
     """Check the graph and the quota, create the queued run, start it; returns the run id.
 
-    Bad graphs and an exceeded quota fail here (4xx), before anything is queued.
-    ``source`` is the host the run record names (``make demo`` says ``demo``).
+    Bad graphs, portfolio rules the graph cannot honour (a ``ranking`` that is not one of
+    its float series, rebalancing without a target weight) and an exceeded quota fail
+    here (4xx), before anything is queued or counted. ``source`` is the host the run
+    record names (``make demo`` says ``demo``).
     """
     from workbench.runs.backtests import execute_backtest, submit_backtest
+    from workbench.widgets.host import portfolio_options
 
     graph, strategy_id, version_id = resolve_strategy(principal, body)
+    portfolio_options(body.portfolio_rules(), graph)
     st = store(principal)
     uid = _actor(principal)
     run = submit_backtest(st, uid, graph, symbol=body.symbol, timeframe=body.timeframe,
                           start=body.start, end=body.end, params=body.params,
                           settings=body.settings, strategy_id=strategy_id,
-                          version_id=version_id, source=source, symbols=body.symbols)
+                          version_id=version_id, source=source, symbols=body.symbols,
+                          universe=body.universe, portfolio=body.portfolio_rules())
     run_id = str(run.id)
 
     def work(progress: Progress) -> dict[str, Any]:

@@ -19,6 +19,9 @@ docstring states the call sequence and the portfolio rules.
 - ``alloc_value`` (fraction in (0, 1]): for ``fixed_fraction`` and ``risk``.
 - ``rebalance_every`` (bars, 0 = never): with ``equal`` or ``fixed_fraction``, trade
   open positions back to their target value every that many bars of the timeline.
+- ``ranking`` (a node id of the graph, or None): the series that ranks the entries when
+  slots are short: a ``rank`` block, or any block with a float series output (its first
+  one); None ranks by column order. Left out, the graph's first ``rank`` block ranks.
 """
 
 from __future__ import annotations
@@ -38,11 +41,12 @@ from workbench.graph.compiler import Plan, SignalSet
 from workbench.graph.strategy import Strategy, graph_sha256
 from workbench.result import Result
 
-PORTFOLIO_KEYS = ("max_positions", "allocation", "alloc_value", "rebalance_every")
+PORTFOLIO_KEYS = ("max_positions", "allocation", "alloc_value", "rebalance_every", "ranking")
 
 
 def portfolio_rules(rules: dict[str, Any] | None) -> dict[str, Any]:
-    """The rules with their defaults; unknown keys raise with a suggestion."""
+    """The rules with their defaults (``ranking`` only when given: left out, the graph's
+    first ``rank`` block ranks); unknown keys raise with a suggestion."""
     out: dict[str, Any] = {"max_positions": 0, "allocation": "sizing", "alloc_value": 1.0,
                            "rebalance_every": 0}
     for key, value in (rules or {}).items():
@@ -185,7 +189,7 @@ def _run(strategy: Strategy, symbols: list[str], ctxs: list[Context], timeframe:
     n = int(ts.shape[0])
     rows = [np.searchsorted(ts, np.asarray(c.ts, dtype=np.int64)) for c in ctxs]
     sigs = [_signals(plan, c, memos[j] if memos is not None else None) for j, c in enumerate(ctxs)]
-    rank_nodes = [node.id for node in plan.graph.nodes if node.type == "rank"]
+    ranking = ranking_source(plan, rules)
     grids = {f: _scatter(n, rows, [getattr(c, f) for c in ctxs], np.nan, np.float64)
              for f in ("open", "high", "low", "close")}
     entries = _scatter(n, rows, [s.entries for s in sigs], False, np.bool_)
@@ -193,8 +197,8 @@ def _run(strategy: Strategy, symbols: list[str], ctxs: list[Context], timeframe:
     shorts = any(s.short_entries.any() or s.short_exits.any() for s in sigs)
     short_entries = _scatter(n, rows, [s.short_entries for s in sigs], False, np.bool_) if shorts else None
     short_exits = _scatter(n, rows, [s.short_exits for s in sigs], False, np.bool_) if shorts else None
-    rank = _scatter(n, rows, [s.values[rank_nodes[0]]["rank"] for s in sigs], np.nan, np.float64) \
-        if rank_nodes else None
+    rank = _scatter(n, rows, [np.asarray(s.values[ranking[0]][ranking[1]], dtype=np.float64)
+                              for s in sigs], np.nan, np.float64) if ranking else None
     stops = {k: _scatter(n, rows, [getattr(s, f"{k}_stop") for s in sigs], np.nan, np.float64)
              for k in ("sl", "tp", "tsl")}
     if first_row:
@@ -238,7 +242,7 @@ def _run(strategy: Strategy, symbols: list[str], ctxs: list[Context], timeframe:
         "resolved_params": {nd.id: dict(plan.steps[plan.node_step[nd.id]].params) for nd in plan.graph.nodes},
         "settings": st.model_dump(mode="json"), "engine_version": runner.engine_version(),
         "symbol": None, "symbols": list(symbols), "portfolio": rules,
-        "ranking": rank_nodes[0] if rank_nodes else None,
+        "ranking": ranking[0] if ranking else None,
         "timeframe": clock.timeframe or timeframe, "annualization": clock.describe(),
         "start": span[0], "end": span[1],  # the range asked for (a rerun reads the same bars)
         "first_bar": index_of_value(ts[0]).isoformat(), "last_bar": index_of_value(ts[-1]).isoformat(),
@@ -248,6 +252,39 @@ def _run(strategy: Strategy, symbols: list[str], ctxs: list[Context], timeframe:
     }
     return PortfolioResult(sim, index, close, list(symbols), values, warnings, provenance,
                            grids=lambda: simulate(True))
+
+
+def ranking_source(plan: Plan, rules: dict[str, Any]) -> tuple[str, str] | None:
+    """``(node id, output)`` of the series that ranks entries (the ``ranking`` rule, see
+    the module docstring), or None for column order; a node that is not in the graph or
+    has no float series raises a ValidationError naming ``portfolio.ranking``."""
+    nodes = {node.id: node for node in plan.graph.nodes}
+    if "ranking" not in rules:
+        first = next((node.id for node in plan.graph.nodes if node.type == "rank"), None)
+        return (first, "rank") if first else None
+    wanted = rules["ranking"]
+    if wanted is None or wanted == "":
+        return None
+    node = nodes.get(str(wanted)) if isinstance(wanted, str) else None
+    if node is None:
+        import difflib
+
+        close = difflib.get_close_matches(str(wanted), list(nodes), n=1)
+        raise ValidationError(
+            f"portfolio ranking: no node {wanted!r} in the graph"
+            + (f"; did you mean {close[0]!r}?" if close else "")
+            + " (give a node id with a float series output, or None for symbol order)",
+            details={"param": "portfolio.ranking", "value": repr(wanted), "nodes": sorted(nodes)})
+    if node.type == "rank":
+        return node.id, "rank"
+    block = plan.steps[plan.node_step[node.id]].block
+    port = next((p.name for p in block.outputs if p.type == "series_float"), None)
+    if port is None:
+        raise ValidationError(
+            f"portfolio ranking: node {node.id!r} ({node.type}) has no float series output to "
+            "rank by: pick an indicator (e.g. a momentum block) or a rank block",
+            details={"param": "portfolio.ranking", "value": node.id})
+    return node.id, port
 
 
 def _candles_sha(ctx: Context) -> str:

@@ -90,7 +90,7 @@ def backtest(body: BacktestBody) -> dict[str, Any]:
     from workbench.runs.backtests import run_submitted, submit_backtest
 
     if body.settings is not None:
-        options = host.run_options(body.settings, host.available_series())
+        options = host.run_options(body.settings, host.available_series(), body.graph)
     else:
         options = host.run_options({"symbol": body.symbol, "timeframe": body.timeframe,
                                     "start": body.start, "end": body.end})
@@ -99,7 +99,8 @@ def backtest(body: BacktestBody) -> dict[str, Any]:
     run = submit_backtest(st, uid, body.graph, symbol=options.get("symbol"),
                           timeframe=options["timeframe"], start=options.get("start"),
                           end=options.get("end"), settings=options.get("settings"), source="lab",
-                          symbols=options.get("symbols"))
+                          symbols=options.get("symbols"), universe=_universe_name(body.settings),
+                          portfolio=options.get("portfolio"))
     result, summary = run_submitted(st, uid, run.id, body.graph, run.parameters)
     label = host.describe_run(options)
     return {
@@ -114,6 +115,12 @@ def backtest(body: BacktestBody) -> dict[str, Any]:
         "canvas": host.result_payload(result, label),
         "status": host.run_status(options, "done"),
     }
+
+
+def _universe_name(settings: dict[str, Any] | None) -> str | None:
+    """The named universe the canvas's settings chose (kept with the run), else None."""
+    name = (settings or {}).get("universe")
+    return name if isinstance(name, str) and name else None
 
 
 _STORE: Store | None = None

@@ -140,7 +140,7 @@ class CanvasWidget(anywidget.AnyWidget):  # type: ignore[misc]
         from workbench import api
 
         settings, extra = host.split_options(self.settings, self.backtest_kwargs, kwargs)
-        options = {"progress": False, **host.run_options(settings, self.series), **extra}
+        options = {"progress": False, **host.run_options(settings, self.series, self.graph), **extra}
         return api.sweep(dict(self.graph), grid, **options)
 
     @property

@@ -35,7 +35,7 @@ function Sparkline({ values }) {
 }
 
 const USED = [["candles", "Candles"], ["range", "Bars"], ["fees", "Fees / side"], ["slippage", "Slippage"],
-  ["fill", "Fill at"], ["cash", "Initial cash"], ["sizing", "Sizing"]];
+  ["fill", "Fill at"], ["cash", "Initial cash"], ["sizing", "Sizing"], ["portfolio", "Portfolio"]];
 
 function Used({ settings }) {
   const text = settings && settings.text;

@@ -1,13 +1,14 @@
 // The "Run settings" panel: candles (one series, a named universe or picked symbols),
-// date range, fees, slippage, fill timing, cash and sizing, written to the host's
+// date range, fees, slippage, fill timing, cash and sizing; for a universe the portfolio
+// rules (max open positions, allocation, ranking, rebalancing), written to the host's
 // `settings` key. Each field is checked as it is typed
 // (settings.js) and the error is shown at the field; an error the host found on Run
 // (details.field, e.g. a start outside the cached range) is shown at its field too.
 import React, { useEffect, useMemo, useState } from "react";
 import { useModelValue, setModel } from "./model.js";
 import {
-  FILL_TIMINGS, SIZING_MODES, checkField, checkUniverse, day, effective, findSeries, isPercentSizing,
-  knownUniverses, normalizeUniverse,
+  ALLOCATIONS, FRACTION_ALLOCATIONS, FILL_TIMINGS, SIZING_MODES, checkField, checkUniverse, day, effective, findSeries, isPercentSizing,
+  checkPortfolioField, effectivePortfolio, knownUniverses, normalizeUniverse, rankingNodes,
   runMode, seriesKey, sizingText, switchMode, symbolsAt, timeframesOf, toPercentText, universeText,
 } from "./settings.js";
 
@@ -29,6 +30,7 @@ export function Settings({ model }) {
   const series = useModelValue(model, "series") || [];
   const universes = knownUniverses(useModelValue(model, "universes"));
   const graph = useModelValue(model, "graph") || {};
+  const catalog = useModelValue(model, "catalog");
   const result = useModelValue(model, "result");
   const view = effective(settings, graph.settings);
   const [open, setOpen] = useState(true);
@@ -82,6 +84,34 @@ export function Settings({ model }) {
   const setMode = (m) => {
     touch(m === "series" ? "symbol" : m);
     setModel(model, "settings", switchMode(settings, m, series, universes));
+  };
+  const rules = effectivePortfolio(settings, graph);
+  const rankers = rankingNodes(graph, catalog);
+  const writeRules = (patch) => {
+    const next = { ...(settings.portfolio || {}) };
+    for (const [k, v] of Object.entries(patch)) {
+      if (v === undefined) delete next[k]; else next[k] = v;
+    }
+    write({ portfolio: next });
+  };
+  const editRule = (name, raw, extra = {}) => {
+    touch(name);
+    setDrafts((d) => ({ ...d, [name]: raw }));
+    const out = checkPortfolioField(name, raw, { allocation: rules.allocation, ...extra });
+    setErrors((e) => ({ ...e, [name]: out.error || null }));
+    writeRules({ [name]: out.error ? raw : out.value });
+  };
+  const pickAllocation = (allocation) => {
+    touch("allocation");
+    const patch = { allocation };
+    if (FRACTION_ALLOCATIONS.has(allocation) && (settings.portfolio || {}).alloc_value == null) patch.alloc_value = rules.alloc_value;
+    // the rebalance field is checked again against the new allocation (a value refused
+    // before, written as typed, is written as a number once it passes)
+    const raw = text("rebalance_every", String(rules.rebalance_every));
+    const out = checkPortfolioField("rebalance_every", raw, { allocation });
+    setErrors((e) => ({ ...e, rebalance_every: out.error || null }));
+    if ((settings.portfolio || {}).rebalance_every !== undefined) patch.rebalance_every = out.error ? raw : out.value;
+    writeRules(patch);
   };
   const summary = [(mode === "series" ? seriesKey(view) : pickedText) || "no candles", `fees ${toPercentText(view.fees)} %`,
     view.fill_timing === "close" ? "fill at close" : "fill next open"].join(" · ");
@@ -144,6 +174,48 @@ export function Settings({ model }) {
               {symbolsAt(series, view.timeframe).map((sym) => <option key={sym} value={sym}>{sym}</option>)}
             </select>
           </Field>
+          )}
+          {mode !== "series" && (
+          <fieldset className="wb-portfolio" data-testid="settings-portfolio">
+            <legend>Portfolio rules</legend>
+            {errorOf("portfolio") && <span className="wb-field-error" role="alert" data-testid="settings-error-portfolio">{errorOf("portfolio")}</span>}
+            <div className="wb-field-row">
+              <Field name="max_positions" label="Max open positions" error={errorOf("max_positions")} hint="0 = no limit">
+                <input id="wb-set-max_positions" type="text" inputMode="numeric" value={text("max_positions", String(rules.max_positions))}
+                  aria-invalid={errorOf("max_positions") ? "true" : "false"}
+                  onChange={(e) => editRule("max_positions", e.target.value)} data-testid="settings-max-positions" />
+              </Field>
+              <Field name="rebalance_every" label="Rebalance every (bars)" error={errorOf("rebalance_every")} hint="0 = never">
+                <input id="wb-set-rebalance_every" type="text" inputMode="numeric" value={text("rebalance_every", String(rules.rebalance_every))}
+                  aria-invalid={errorOf("rebalance_every") ? "true" : "false"}
+                  onChange={(e) => editRule("rebalance_every", e.target.value)} data-testid="settings-rebalance" />
+              </Field>
+            </div>
+            <div className="wb-field-row">
+              <Field name="allocation" label="Allocation" error={errorOf("allocation")}>
+                <select id="wb-set-allocation" value={rules.allocation} data-testid="settings-allocation"
+                  onChange={(e) => pickAllocation(e.target.value)}>
+                  {ALLOCATIONS.map(([v, l]) => <option key={v} value={v}>{l}</option>)}
+                </select>
+              </Field>
+              {FRACTION_ALLOCATIONS.has(rules.allocation) && (
+              <Field name="alloc_value" label={rules.allocation === "risk" ? "Risk % / entry" : "% of equity / entry"} error={errorOf("alloc_value")}>
+                <input id="wb-set-alloc_value" type="text" inputMode="decimal" value={text("alloc_value", toPercentText(rules.alloc_value))}
+                  aria-invalid={errorOf("alloc_value") ? "true" : "false"}
+                  onChange={(e) => editRule("alloc_value", e.target.value)} data-testid="settings-alloc-value" />
+              </Field>
+              )}
+            </div>
+            <Field name="ranking" label="Ranking (when entries outnumber free slots)" error={errorOf("ranking")}>
+              <select id="wb-set-ranking" value={rules.ranking} data-testid="settings-ranking"
+                aria-invalid={errorOf("ranking") ? "true" : "false"}
+                onChange={(e) => { touch("ranking"); writeRules({ ranking: e.target.value || null }); }}>
+                <option value="">None (symbol order)</option>
+                {rules.ranking && !rankers.includes(rules.ranking) && <option value={rules.ranking}>{rules.ranking} (not in the graph)</option>}
+                {rankers.map((id) => <option key={id} value={id}>{id}</option>)}
+              </select>
+            </Field>
+          </fieldset>
           )}
           <div className="wb-field-row">
             <Field name="start" label="Start (UTC)" error={errorOf("start")}>

@@ -107,6 +107,63 @@ export function checkField(name, text, ctx = {}) {
   return { value: raw || undefined };
 }
 
+// -- portfolio rules (a universe run): the `portfolio` object of the settings key ---------
+// Names and ranges as wb.backtest(symbols=..., portfolio=...) takes them
+// (workbench/graph/universe.py; checked again by host.py portfolio_options).
+export const ALLOCATIONS = [
+  ["sizing", "Strategy's sizing"], ["equal", "Equal weight"],
+  ["fixed_fraction", "Fixed fraction of equity"], ["risk", "Risk to the stop"],
+];
+export const FRACTION_ALLOCATIONS = new Set(["fixed_fraction", "risk"]);
+export const REBALANCE_ALLOCATIONS = new Set(["equal", "fixed_fraction"]);
+export const MAX_POSITIONS = 10000;
+export const MAX_REBALANCE = 1000000;
+
+// Node ids of the graph that can rank entries: rank blocks and blocks with a float series.
+export function rankingNodes(graph, catalog) {
+  const blocks = new Map(((catalog && catalog.blocks) || []).map((b) => [b.type, b]));
+  return ((graph && graph.nodes) || []).filter((n) => {
+    const b = blocks.get(n.type);
+    return b && (b.type === "rank" || (b.outputs || []).some((o) => o.type === "series_float"));
+  }).map((n) => n.id);
+}
+
+// The rules the fields show: the settings' own, else the engine's defaults; `ranking`
+// left out means the graph's first rank block ("" = none: symbol order).
+export function effectivePortfolio(settings, graph) {
+  const p = (settings && settings.portfolio) || {};
+  const firstRank = (((graph && graph.nodes) || []).find((n) => n.type === "rank") || {}).id || "";
+  return {
+    max_positions: p.max_positions != null ? p.max_positions : 0,
+    allocation: p.allocation || "sizing",
+    alloc_value: p.alloc_value != null ? p.alloc_value : 0.1,
+    rebalance_every: p.rebalance_every != null ? p.rebalance_every : 0,
+    ranking: "ranking" in p ? (p.ranking || "") : firstRank,
+  };
+}
+
+// Check one portfolio field's text: {value} or {error}, as checkField does.
+export function checkPortfolioField(name, text, ctx = {}) {
+  const raw = String(text ?? "").trim();
+  if (name === "max_positions" || name === "rebalance_every") {
+    const hi = name === "max_positions" ? MAX_POSITIONS : MAX_REBALANCE;
+    const n = Number(raw);
+    if (!raw || !Number.isInteger(n)) return { error: "Enter a whole number." };
+    if (n < 0 || n > hi) return { error: `From 0 to ${hi.toLocaleString("en-US")} (0 = ${name === "max_positions" ? "no limit" : "never"}).` };
+    if (name === "rebalance_every" && n > 0 && !REBALANCE_ALLOCATIONS.has(ctx.allocation)) {
+      return { error: "Rebalancing needs equal weight or fixed fraction allocation." };
+    }
+    return { value: n };
+  }
+  if (name === "alloc_value") {
+    const n = Number(raw);
+    if (!raw || !Number.isFinite(n)) return { error: "Enter a number (percent of equity)." };
+    if (n <= 0 || n > 100) return { error: "Above 0 and at most 100 %." };
+    return { value: Number((n / 100).toPrecision(12)) };
+  }
+  return { value: raw || undefined };
+}
+
 export function sizingText(sizing) {
   if (!sizing) return "";
   return PERCENT_SIZING.has(sizing.mode) ? toPercentText(sizing.value) : String(sizing.value ?? "");
@@ -158,6 +215,7 @@ export function switchMode(settings, mode, series, universes) {
   const timeframe = next.timeframe || timeframesOf(series)[0] || "";
   delete next.universe; delete next.symbols;
   if (mode === "series") {
+    delete next.portfolio; // portfolio rules apply to a universe only
     const first = (series || []).find((s) => s.timeframe === timeframe) || (series || [])[0];
     if (!next.symbol && first) { next.symbol = first.symbol; next.timeframe = first.timeframe; }
     return next;

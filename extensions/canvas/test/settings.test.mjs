@@ -2,7 +2,7 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import {
-  checkField, checkUniverse, effective, normalizeUniverse, runMode, switchMode, symbolsAt, timeframesOf, toPercentText, universeText,
+  checkField, checkPortfolioField, checkUniverse, effective, effectivePortfolio, rankingNodes, normalizeUniverse, runMode, switchMode, symbolsAt, timeframesOf, toPercentText, universeText,
 } from "../src/settings.js";
 import { BLOCK_SIZE, clampInto, nextFreeSpot } from "../src/layout.js";
 
@@ -126,4 +126,33 @@ test("switching what the settings run on keeps the rest and clears the other cho
   // a host's symbols="trio" / "A,B" (as wb.canvas takes them) read as wb.backtest reads them
   assert.deepEqual(normalizeUniverse({ symbols: "trio", timeframe: "1d" }), { universe: "trio", timeframe: "1d" });
   assert.deepEqual(normalizeUniverse({ symbols: "AAA, BBB" }), { symbols: ["AAA", "BBB"] });
+});
+
+test("portfolio rules are checked as the host checks them (issue 16)", () => {
+  assert.deepEqual(checkPortfolioField("max_positions", "3"), { value: 3 });
+  assert.match(checkPortfolioField("max_positions", "2.5").error, /whole number/);
+  assert.match(checkPortfolioField("max_positions", "-1").error, /From 0/);
+  assert.deepEqual(checkPortfolioField("alloc_value", "10"), { value: 0.1 });
+  assert.match(checkPortfolioField("alloc_value", "0").error, /Above 0/);
+  assert.match(checkPortfolioField("alloc_value", "150").error, /at most 100/);
+  assert.deepEqual(checkPortfolioField("rebalance_every", "20", { allocation: "equal" }), { value: 20 });
+  assert.match(checkPortfolioField("rebalance_every", "20", { allocation: "sizing" }).error, /equal weight or fixed fraction/);
+  assert.deepEqual(checkPortfolioField("rebalance_every", "0", { allocation: "sizing" }), { value: 0 });
+});
+
+test("ranking offers float series and rank blocks; left out, the first rank block ranks", () => {
+  const catalog = { blocks: [
+    { type: "price", outputs: [{ name: "out", type: "series_float" }] },
+    { type: "greater", outputs: [{ name: "out", type: "series_bool" }] },
+    { type: "rank", outputs: [] }] };
+  const graph = { nodes: [{ id: "p", type: "price" }, { id: "g", type: "greater" }, { id: "mom", type: "rank" }] };
+  assert.deepEqual(rankingNodes(graph, catalog), ["p", "mom"]);
+  assert.equal(effectivePortfolio({}, graph).ranking, "mom");
+  assert.equal(effectivePortfolio({ portfolio: { ranking: null } }, graph).ranking, "");
+  assert.equal(effectivePortfolio({ portfolio: { ranking: "p" } }, graph).ranking, "p");
+  assert.deepEqual(effectivePortfolio({}, { nodes: [] }),
+    { max_positions: 0, allocation: "sizing", alloc_value: 0.1, rebalance_every: 0, ranking: "" });
+  // switching back to one series drops the rules (they apply to a universe only)
+  const back = switchMode({ universe: "all", timeframe: "1d", portfolio: { max_positions: 2 } }, "series", series, []);
+  assert.equal(back.portfolio, undefined);
 });

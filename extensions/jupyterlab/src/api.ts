@@ -36,6 +36,12 @@ export interface ISeries {
   last: string | null;
 }
 
+/** One named universe the Run settings offer (`symbols: null` = every cached symbol). */
+export interface IUniverse {
+  name: string;
+  symbols: string[] | null;
+}
+
 export class WorkbenchAPIError extends Error {
   constructor(
     message: string,

@@ -15,6 +15,7 @@ import {
   IBacktestResult,
   IProblem,
   ISeries,
+  IUniverse,
   loadCanvasModule,
   postJSON,
   requestAPI,
@@ -89,6 +90,7 @@ export class CanvasView extends Widget {
         readonly: false,
         settings: {},
         series: [],
+        universes: [],
         busy: false
       },
       changed => this._onSave(changed)
@@ -142,10 +144,18 @@ export class CanvasView extends Widget {
     this.model.update('status', status);
   }
 
-  /** The cached series for the Run settings; the first one when none is chosen yet. */
+  /**
+   * The cached series and the named universes for the Run settings (the same lists the
+   * widget and Panel hosts send: host.available_series / available_universes); the
+   * first series when none is chosen yet.
+   */
   async loadSeries(): Promise<void> {
-    const { series } = await requestAPI<{ series: ISeries[] }>('series');
+    const { series, universes } = await requestAPI<{
+      series: ISeries[];
+      universes?: IUniverse[];
+    }>('series');
     this.model.update('series', series);
+    this.model.update('universes', universes ?? []);
     const s = this.model.get('settings') || {};
     if (series.length > 0 && !(s.symbol && s.timeframe)) {
       this.model.update('settings', {

@@ -93,6 +93,20 @@ class CandlesPage(BaseModel):
     candles: list[CandleOut]
 
 
+class BacktestPortfolio(Strict):
+    """The portfolio rules of a universe backtest (``wb.backtest(portfolio=...)``, the
+    canvas's portfolio settings); only the rules given are kept with the run."""
+
+    max_positions: int = Field(default=0, ge=0, le=10_000, description="0 = no limit")
+    allocation: Literal["sizing", "equal", "fixed_fraction", "risk"] = "sizing"
+    alloc_value: float = Field(default=1.0, gt=0, le=1, allow_inf_nan=False,
+                               description="fraction of equity (fixed_fraction, risk)")
+    rebalance_every: int = Field(default=0, ge=0, le=1_000_000, description="bars, 0 = never")
+    ranking: str | None = Field(default=None, min_length=1, max_length=200,
+                                description="node id of the ranking series; null = symbol "
+                                "order; left out = the graph's first rank block")
+
+
 class BacktestRequest(Strict):
     """A backtest to run in the background.
 
@@ -114,12 +128,23 @@ class BacktestRequest(Strict):
     end: Time | None = None
     params: dict[str, Any] | None = None
     settings: dict[str, Any] | None = None
+    universe: str | None = Field(default=None, min_length=1, max_length=64,
+                                 description="the universe name `symbols` came from (kept "
+                                 "with the run; a rerun uses the symbols)")
+    portfolio: BacktestPortfolio | None = Field(
+        default=None, description="portfolio rules of a universe backtest (with `symbols`)")
 
     @model_validator(mode="after")
     def _one_or_many(self) -> BacktestRequest:
         if (self.symbol is None) == (self.symbols is None):
             raise ValueError("give `symbol` (one series) or `symbols` (a universe), exactly one")
+        if self.symbols is None and (self.portfolio is not None or self.universe is not None):
+            raise ValueError("`portfolio` and `universe` go with `symbols` (a universe backtest)")
         return self
+
+    def portfolio_rules(self) -> dict[str, Any] | None:
+        """The rules given (an unset ``ranking`` stays unset: the first rank block ranks)."""
+        return self.portfolio.model_dump(exclude_unset=True) if self.portfolio else None
 
 
 class BacktestAccepted(BaseModel):

@@ -38,6 +38,8 @@ class CanvasState(param.Parameterized):
     upgrade_hint = param.String(default="", doc="Shown when the plan's quota is exceeded.")
     job_id = param.String(default="", doc="Run id of the backtest in progress or last run.")
     last_result = param.Dict(default=None, allow_None=True, doc="Summary of the last finished run.")
+    error_field = param.String(default="", doc="The Run settings field the last refusal names "
+                               "('' = none): the canvas shows the error beside it.")
 
     def __init__(self, **params: Any) -> None:
         super().__init__(**params)
@@ -69,13 +71,18 @@ class CanvasState(param.Parameterized):
         run_settings = None
         symbols: list[str] | None = None
         symbol: str | None
+        universe: str | None = None
+        portfolio: dict[str, Any] | None = None
         if settings and (settings.get("symbol") or settings.get("universe")
                          or settings.get("symbols")):
             from workbench.widgets import host
 
-            opts = host.run_options(settings, services.cached_series())
+            opts = host.run_options(settings, services.cached_series(), dict(self.graph))
             symbol, symbols, timeframe = opts.get("symbol"), opts.get("symbols"), opts["timeframe"]
             start, end, run_settings = opts.get("start"), opts.get("end"), opts.get("settings")
+            portfolio = opts.get("portfolio")
+            if symbols is not None and isinstance(settings.get("universe"), str):
+                universe = settings["universe"]
         else:
             if not self.series:
                 raise WorkbenchError("No candles cached yet: import a file on the Data page "
@@ -86,13 +93,15 @@ class CanvasState(param.Parameterized):
             {"strategy_version_id": self.version_id}
             if self.version_id and dict(self.graph) == self.saved_graph
             else {"strategy": dict(self.graph)})
+        fields: dict[str, Any] = {"portfolio": portfolio} if portfolio else {}
         return BacktestRequest(**strategy, symbol=symbol, symbols=symbols, timeframe=timeframe,
-                               start=start, end=end, settings=run_settings)
+                               start=start, end=end, settings=run_settings, universe=universe,
+                               **fields)
 
     def run(self, settings: dict[str, Any] | None = None) -> str | None:
         """Queue a backtest of the current graph (with the canvas's Run ``settings`` when
         given); returns the run id (None on refusal)."""
-        self.param.update(error="", upgrade_hint="")
+        self.param.update(error="", upgrade_hint="", error_field="")
         try:
             run_id = services.submit_backtest(self.session.principal, self.request(settings),
                                               self.session.jobs)
@@ -102,7 +111,9 @@ class CanvasState(param.Parameterized):
                                                "Upgrade your plan for more backtests."))
             return None
         except WorkbenchError as exc:
-            self.param.update(error=exc.message, status="Cannot run")
+            field = (exc.details or {}).get("field")
+            self.param.update(error=exc.message, status="Cannot run",
+                              error_field=field if isinstance(field, str) else "")
             return None
         self.param.update(job_id=run_id, running=True, progress=0.0, status="Backtest queued")
         return run_id

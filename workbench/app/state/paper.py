@@ -9,15 +9,44 @@ import param
 
 from workbench.app import services
 from workbench.app.state.session import AppSession
-from workbench.errors import WorkbenchError
+from workbench.errors import ValidationError, WorkbenchError
+
+#: The ranking choices every strategy has; the others are the node ids of its float
+#: series (these two values start with ":", which keeps them apart from usual node ids).
+RANK_AUTO, RANK_NONE = ":auto", ":none"
+RANKING_FIXED = {"The strategy's rank block, if any": RANK_AUTO, "None (symbol order)": RANK_NONE}
 
 
 class PaperForm(param.Parameterized):
     """What a new paper run is made of; each alert rule is opt-in with its threshold."""
 
     version_id: Any = param.Selector(default=None, objects=[], doc="A saved strategy version.")
+    target: Any = param.Selector(default="series", objects=["series", "universe", "symbols"],
+                                 doc="What the run trades: one series, a named universe or "
+                                     "a list of symbols (one shared cash account).")
     series: Any = param.Selector(default=None, objects=[],
                                  doc="Symbol and timeframe (from the cached candles).")
+    universe: Any = param.Selector(default=None, objects=[],
+                                   doc="A named universe (`all` = every symbol cached at the "
+                                       "timeframe).")
+    symbols = param.String(default="", doc="Symbols, comma separated (e.g. AAA, BBB, CCC).")
+    timeframe: Any = param.Selector(default=None, objects=[],
+                                    doc="The timeframe a universe run trades.")
+    max_positions = param.Integer(default=0, bounds=(0, 10_000),
+                                  doc="Open positions at most (0 = no limit).")
+    allocation: Any = param.Selector(
+        default="sizing", objects=["sizing", "equal", "fixed_fraction", "risk"],
+        doc="Each entry's size: the strategy's sizing, equal weight, a fixed fraction of "
+            "equity, or equity risked to the stop.")
+    alloc_value = param.Number(default=0.1, bounds=(0, 1), inclusive_bounds=(False, True),
+                               doc="fixed_fraction / risk: fraction of equity (0.1 = 10%).")
+    rebalance_every = param.Integer(default=0, bounds=(0, 1_000_000),
+                                    doc="Trade positions back to their target every that "
+                                        "many bars (0 = never; equal or fixed_fraction).")
+    ranking: Any = param.Selector(default=RANK_AUTO, objects=dict(RANKING_FIXED),
+                                  doc="When more symbols enter than slots are free: the "
+                                      "series of the strategy that ranks them (highest "
+                                      "first), or none (symbol order).")
     cash = param.Number(default=10_000.0, bounds=(0, None), inclusive_bounds=(False, True),
                         doc="Initial cash (quote currency).")
     schedule = param.String(default="*/5 * * * *",
@@ -39,6 +68,34 @@ class PaperForm(param.Parameterized):
                              doc="Gap size in standard deviations of recent returns.")
     no_data_on = param.Boolean(default=False, doc="Alert when the feed stalls.")
     no_data = param.Integer(default=5, bounds=(1, None), doc="Bars overdue.")
+
+    def universe_choice(self) -> str | list[str]:
+        """What ``symbols=`` gets: the universe's name, or the typed symbols as a list."""
+        if self.target == "universe":
+            if not self.universe:
+                raise ValidationError("Pick a named universe (save one with "
+                                      "`wb.save_universe`).", details={"field": "universe"})
+            return str(self.universe)
+        picked = [s.strip() for s in self.symbols.replace(";", ",").split(",") if s.strip()]
+        if not picked:
+            raise ValidationError("Type the symbols to trade, comma separated (e.g. AAA, BBB).",
+                                  details={"field": "symbols"})
+        return picked
+
+    def portfolio(self) -> dict[str, Any]:
+        """The portfolio rules of a universe run (as ``wb.backtest(portfolio=...)``);
+        ``alloc_value`` only where the allocation reads it."""
+        rules: dict[str, Any] = {"max_positions": int(self.max_positions),
+                                 "allocation": self.allocation}
+        if self.allocation in ("fixed_fraction", "risk"):
+            rules["alloc_value"] = float(self.alloc_value)
+        if self.rebalance_every:
+            rules["rebalance_every"] = int(self.rebalance_every)
+        if self.ranking == RANK_NONE:
+            rules["ranking"] = None
+        elif self.ranking and self.ranking != RANK_AUTO:
+            rules["ranking"] = str(self.ranking)
+        return rules
 
     def alerts(self) -> dict[str, float]:
         """Exactly the rules switched on (a rule left off never fires)."""
@@ -72,6 +129,24 @@ class PaperState(param.Parameterized):
     def __init__(self, **params: Any) -> None:
         params.setdefault("form", PaperForm())
         super().__init__(**params)
+        self.form.param.watch(lambda _e: self.load_ranking(), "version_id")
+
+    def load_ranking(self) -> None:
+        """The ranking choices of the chosen version's graph (its float series)."""
+        from workbench.widgets.host import ranking_nodes
+
+        f = self.form
+        nodes: list[str] = []
+        if f.version_id:
+            try:
+                nodes = ranking_nodes(services.version_graph(self.session.principal,
+                                                             str(f.version_id)))
+            except WorkbenchError as exc:
+                self.error = exc.message
+        choices = {**RANKING_FIXED, **{n: n for n in nodes}}
+        f.param.ranking.objects = choices
+        if f.ranking not in choices.values():
+            f.ranking = RANK_AUTO
 
     def refresh(self) -> list[dict[str, Any]]:
         try:
@@ -111,27 +186,49 @@ class PaperState(param.Parameterized):
                     for s in opts["strategies"] for v in s["versions"]}
         series = {f"{s['symbol']} {s['timeframe']} ({s['rows']} bars)":
                   f"{s['symbol']}|{s['timeframe']}" for s in opts["series"]}
-        for name, choices in (("version_id", versions), ("series", series)):
+        from workbench.widgets.host import available_universes
+
+        universes = {u["name"] if u["symbols"] is None else
+                     f"{u['name']} ({len(u['symbols'])} symbols)": u["name"]
+                     for u in available_universes()}
+        frames = sorted({str(s["timeframe"]) for s in opts["series"]})
+        timeframes = dict(zip(frames, frames, strict=True))
+        for name, choices in (("version_id", versions), ("series", series),
+                              ("universe", universes), ("timeframe", timeframes)):
             self.form.param[name].objects = choices
             if getattr(self.form, name) not in choices.values():
                 setattr(self.form, name, next(iter(choices.values()), None))
+        self.load_ranking()
         return opts
 
     def create(self) -> dict[str, Any] | None:
         """Create a run from the form; it becomes the selected run."""
         f = self.form
-        if not f.version_id or not f.series:
+        if not f.version_id or (f.target == "series" and not f.series):
             self.param.update(error="Pick a saved strategy version and a cached series "
                                     "(save a strategy on the Canvas page, import candles "
                                     "on the Data page).", status="")
             return None
-        symbol, timeframe = str(f.series).split("|")
         try:
+            where: dict[str, Any]
+            if f.target == "series":
+                symbol, timeframe = str(f.series).split("|")
+                where = {"symbol": symbol, "timeframe": timeframe}
+            else:  # a universe: its symbols on one cash account, under the portfolio rules
+                if not f.timeframe:
+                    raise ValidationError("Pick the timeframe the universe trades.",
+                                          details={"field": "timeframe"})
+                from workbench.widgets.host import portfolio_options
+
+                rules = f.portfolio()  # checked against the version's graph (its ranking)
+                portfolio_options(rules, services.version_graph(self.session.principal,
+                                                                str(f.version_id)))
+                where = {"symbols": f.universe_choice(), "timeframe": str(f.timeframe),
+                         "portfolio": rules}
             run = services.create_paper_run(
-                self.session.principal, version_id=str(f.version_id), symbol=symbol,
-                timeframe=timeframe, cash=float(f.cash), schedule=f.schedule.strip(),
-                alerts=f.alerts(), source=f.source, warmup_bars=int(f.warmup_bars),
-                name=f.run_name.strip() or None)
+                self.session.principal, version_id=str(f.version_id), cash=float(f.cash),
+                schedule=f.schedule.strip(), alerts=f.alerts(), source=f.source,
+                warmup_bars=int(f.warmup_bars), name=f.run_name.strip() or None, **where)
         except WorkbenchError as exc:
             self.param.update(error=exc.message, status="")
             return None

@@ -61,9 +61,10 @@ class AppCanvas(CanvasComponent):
         state: CanvasState = self.app_state
         state.graph = dict(self.graph)
         run_id = state.run(dict(self.settings))
-        if run_id is None:
+        if run_id is None:  # refused: the message at the Run settings field it names
             self.param.update(result={**host.error_payload(RuntimeError(state.error)),
-                                      "error": state.error}, status=state.status)
+                                      "error": state.error, "field": state.error_field or None},
+                              status=state.status)
             return None
         self.status = "Backtest running…"
         while not state.poll():

@@ -118,13 +118,21 @@ class PaperPage(pn.viewable.Viewer):
                           widget.from_param(f.param[value], label="", width=110,
                                             css_classes=[f"wb-alert-{value}"]))
 
+        series = w.Select.from_param(f.param.series, label="Symbol and timeframe", width=260,
+                                     css_classes=["wb-paper-series"],
+                                     visible=f.target == "series")
         return pn.Card(
             pn.Row(w.Select.from_param(f.param.version_id, label="Strategy version", width=300,
                                        css_classes=["wb-paper-version"]),
-                   w.Select.from_param(f.param.series, label="Symbol and timeframe",
-                                       width=260, css_classes=["wb-paper-series"]),
+                   w.Select.from_param(f.param.target, label="Trade", width=170,
+                                       css_classes=["wb-paper-target"],
+                                       options={"One series": "series",
+                                                "A named universe": "universe",
+                                                "Listed symbols": "symbols"}),
+                   series,
                    w.FloatInput.from_param(f.param.cash, label="Initial cash", width=140,
                                            css_classes=["wb-paper-cash"])),
+            self._universe_fields(series),
             pn.Row(w.TextInput.from_param(f.param.schedule, label="Schedule (cron, UTC)",
                                           width=200, css_classes=["wb-paper-schedule"]),
                    w.Select.from_param(f.param.source, label="Candles", width=120),
@@ -140,6 +148,53 @@ class PaperPage(pn.viewable.Viewer):
                    rule("no_data_on", "no_data", "No new bar for (bars)", w.IntInput)),
             create, title="New paper run", collapsed=False, sizing_mode="stretch_width",
             css_classes=["wb-paper-form"])
+
+    def _universe_fields(self, series: pn.widgets.Select) -> pn.viewable.Viewable:
+        """A universe run's symbols (a named universe or a typed list), its timeframe and
+        its portfolio rules; shown only when the run trades more than one series."""
+        f = self.state.form
+        w = pn.widgets
+        universe = w.Select.from_param(f.param.universe, label="Universe", width=220,
+                                       css_classes=["wb-paper-universe"],
+                                       visible=f.target == "universe")
+        symbols = w.TextInput.from_param(f.param.symbols, label="Symbols (comma separated)",
+                                         width=260, css_classes=["wb-paper-symbols-input"],
+                                         visible=f.target == "symbols")
+        alloc_value = w.FloatInput.from_param(
+            f.param.alloc_value, label="Fraction of equity", width=140, step=0.05,
+            css_classes=["wb-paper-alloc-value"],
+            visible=f.allocation in ("fixed_fraction", "risk"))
+        box = pn.Column(
+            pn.Row(universe, symbols,
+                   w.Select.from_param(f.param.timeframe, label="Timeframe", width=110,
+                                       css_classes=["wb-paper-timeframe"])),
+            pn.pane.Markdown("**Portfolio rules** (one shared cash account)",
+                             margin=(6, 10, 0, 10)),
+            pn.Row(w.IntInput.from_param(f.param.max_positions, label="Max open positions",
+                                         width=150, css_classes=["wb-paper-max-positions"]),
+                   w.Select.from_param(f.param.allocation, label="Allocation", width=190,
+                                       css_classes=["wb-paper-allocation"],
+                                       options={"Strategy's sizing": "sizing",
+                                                "Equal weight": "equal",
+                                                "Fixed fraction": "fixed_fraction",
+                                                "Risk to the stop": "risk"}),
+                   alloc_value,
+                   w.IntInput.from_param(f.param.rebalance_every, label="Rebalance every (bars)",
+                                         width=170, css_classes=["wb-paper-rebalance"]),
+                   w.Select.from_param(f.param.ranking, label="Ranking", width=240,
+                                       css_classes=["wb-paper-ranking"])),
+            visible=f.target != "series", css_classes=["wb-paper-universe-fields"],
+            sizing_mode="stretch_width")
+
+        def follow(*_events: Any) -> None:
+            box.visible = f.target != "series"
+            universe.visible = f.target == "universe"
+            symbols.visible = f.target == "symbols"
+            alloc_value.visible = f.allocation in ("fixed_fraction", "risk")
+            series.visible = f.target == "series"
+
+        f.param.watch(follow, ["target", "allocation"])
+        return box
 
     def ticks(self, d: dict[str, Any]) -> pn.viewable.Viewable:
         rows: list[Any] = [pn.pane.HTML(
