@@ -127,6 +127,12 @@ STATUS_NO_SLOT = 8  # an entry was dropped: every slot (max_positions) was taken
 T_SYMBOL = N_TRADE_FIELDS  # the column of the trade
 N_PORTFOLIO_TRADE_FIELDS = N_TRADE_FIELDS + 1
 
+# the fill log (fills[FIELD, k]): every order the kernel executes, in execution order
+F_ROW, F_SYMBOL, F_SIDE, F_UNITS, F_PRICE, F_FEES, F_REASON = 0, 1, 2, 3, 4, 5, 6
+N_FILL_FIELDS = 7
+FILL_ENTRY = 0  # a fill's reason: an entry; exits carry the EXIT_* code of the simulator
+FILL_REBALANCE = 7  # a rebalance trade (a partial buy or sell of an open position)
+
 # per-symbol state rows (state[ROW, j])
 S_UNITS, S_BUY_VALUE, S_BUY_UNITS, S_SELL_VALUE, S_FEES, S_FLOW = 0, 1, 2, 3, 4, 5
 S_REF, S_PEAK, S_SL, S_TP, S_TSL, S_ENTRY_I, S_MAX_UNITS, S_LAST = 6, 7, 8, 9, 10, 11, 12, 13
@@ -156,6 +162,14 @@ class PortfolioSim(NamedTuple):
     ret: np.ndarray
     exit_reason: np.ndarray
     status: int
+    units: np.ndarray  # each symbol's signed units at the end (float64, one per symbol)
+    fill_row: np.ndarray  # the fill log, in execution order (empty when not logged)
+    fill_symbol: np.ndarray
+    fill_side: np.ndarray  # +1 buy, -1 sell
+    fill_units: np.ndarray
+    fill_price: np.ndarray
+    fill_fees: np.ndarray
+    fill_reason: np.ndarray  # FILL_ENTRY, an EXIT_* code, or FILL_REBALANCE
 
 
 @njit(cache=True)
@@ -253,18 +267,43 @@ def _log_nb(trades: np.ndarray, k: int, st: np.ndarray, j: int, i: int, px: floa
 
 
 @njit(cache=True)
+def _fill_nb(fl: np.ndarray, nf: int, i: int, j: int, side: float, units: float, px: float,
+             fees: float, reason: int) -> tuple[np.ndarray, int]:
+    """Append one executed order to the fill log ``fl`` (``side`` +1 buy, -1 sell; the fee
+    is ``units * px * fees``, as the cash paid it); a log of shape (1, 1) records nothing.
+    The log doubles its capacity when full; returns ``(fl, n_fills)``."""
+    if fl.shape[0] != N_FILL_FIELDS:
+        return fl, nf
+    if nf == fl.shape[1]:
+        grown = np.empty((N_FILL_FIELDS, 2 * fl.shape[1] + 16))
+        grown[:, :nf] = fl[:, :nf]
+        fl = grown
+    fl[F_ROW, nf] = i
+    fl[F_SYMBOL, nf] = j
+    fl[F_SIDE, nf] = side
+    fl[F_UNITS, nf] = units
+    fl[F_PRICE, nf] = px
+    fl[F_FEES, nf] = units * px * fees
+    fl[F_REASON, nf] = reason
+    return fl, nf + 1
+
+
+@njit(cache=True)
 def _close_nb(trades: np.ndarray, k: int, st: np.ndarray, j: int, i: int, px: float,
-              fees: float, reason: int, cash: float, free: float) -> tuple[float, float, int]:
-    """Close all of column ``j`` at fill price ``px`` on row ``i``; log the round trip."""
+              fees: float, reason: int, cash: float, free: float, fl: np.ndarray,
+              nf: int) -> tuple[float, float, int, np.ndarray, int]:
+    """Close all of column ``j`` at fill price ``px`` on row ``i``; log the round trip
+    and the fill."""
     units = abs(st[S_UNITS, j])
     k = _log_nb(trades, k, st, j, i, px, units * px * fees, reason)
+    fl, nf = _fill_nb(fl, nf, i, j, 1.0 if st[S_UNITS, j] < 0.0 else -1.0, units, px, fees, reason)
     cash, free = _reduce_nb(st, j, units, px, fees, cash, free)
     for r in (S_UNITS, S_BUY_VALUE, S_BUY_UNITS, S_SELL_VALUE, S_FEES, S_MAX_UNITS, S_DEBT):
         st[r, j] = 0.0
     st[S_SL, j] = np.nan
     st[S_TP, j] = np.nan
     st[S_TSL, j] = np.nan
-    return cash, free, k
+    return cash, free, k, fl, nf
 
 
 @njit(cache=True)
@@ -291,25 +330,33 @@ def _target_nb(alloc_mode: int, alloc_value: float, equity: float, max_positions
 
 
 @njit(cache=True)
-def _rebalance_nb(st: np.ndarray, row_px: np.ndarray, present: np.ndarray, sells: bool,
-                  target: float, fees: float, slippage: float, cash: float,
-                  free: float) -> tuple[float, float]:
-    """Trade every open, present LONG position towards ``target`` value: the sells
-    (``sells=True``) or the buys (capped by the free cash). Shorts are left alone."""
+def _rebalance_nb(st: np.ndarray, row_px: np.ndarray, present: np.ndarray, reduce: bool,
+                  target: float, fees: float, slippage: float, cash: float, free: float,
+                  i: int, fl: np.ndarray, nf: int) -> tuple[float, float, np.ndarray, int]:
+    """Trade every open, present position (long or short) towards ``target`` value, in
+    column order: ``reduce=True`` the overweight ones down (sell part of a long, cover
+    part of a short: both free cash), else the underweight ones up (buy more of a long,
+    sell more short: both take free cash, so each is capped by what is left). A
+    difference within 1e-9 of the target units is left alone (no dust orders)."""
     for j in range(st.shape[1]):
         units = st[S_UNITS, j]
-        if units <= 0.0 or not present[j]:
+        if units == 0.0 or not present[j]:
             continue
+        side = 1 if units > 0.0 else -1
+        held = abs(units)
         raw = row_px[j]
         want = target / raw
-        if sells and units > want:
-            cash, free = _reduce_nb(st, j, units - want, raw * (1.0 - slippage), fees, cash, free)
-        elif not sells and units < want:
-            px = raw * (1.0 + slippage)
-            extra = min(want - units, max(free, 0.0) / (px * (1.0 + fees)))
+        if reduce and held - want > 1e-9 * want:
+            px = _exit_px(units, raw, slippage)
+            fl, nf = _fill_nb(fl, nf, i, j, -float(side), held - want, px, fees, FILL_REBALANCE)
+            cash, free = _reduce_nb(st, j, held - want, px, fees, cash, free)
+        elif not reduce and want - held > 1e-9 * want:
+            px = raw * (1.0 + slippage) if side > 0 else raw * (1.0 - slippage)
+            extra = min(want - held, max(free, 0.0) / (px * (1.0 + fees)))
             if extra > 0.0:
-                cash, free = _open_nb(st, j, 1, extra, px, fees, cash, free)
-    return cash, free
+                fl, nf = _fill_nb(fl, nf, i, j, float(side), extra, px, fees, FILL_REBALANCE)
+                cash, free = _open_nb(st, j, side, extra, px, fees, cash, free)
+    return cash, free, fl, nf
 
 
 @njit(cache=True)
@@ -318,11 +365,11 @@ def _entries_nb(
     ent_side: np.ndarray, i: int, row_px: np.ndarray, cash: float, free: float, n_open: int,
     fees: float, slippage: float, size_mode: int, size_value: float, alloc_mode: int,
     alloc_value: float, max_positions: int, sl: np.ndarray, tp: np.ndarray, tsl: np.ndarray,
-    status: int,
-) -> tuple[float, float, int, int]:
+    status: int, fl: np.ndarray, nf: int,
+) -> tuple[float, float, int, int, np.ndarray, int]:
     """Open the candidate columns ``cand[:n_cand]`` (ranked by ``keys``, highest first,
     stable) on their side ``ent_side[j]`` at the raw prices ``row_px``; every entry is
-    capped by the free cash. Returns ``(cash, free, n_open, status)``."""
+    capped by the free cash. Returns ``(cash, free, n_open, status, fills, n_fills)``."""
     m = st.shape[1]
     # stable insertion sort, descending key (NaN keys were mapped to -inf)
     for a in range(1, n_cand):
@@ -379,6 +426,7 @@ def _entries_nb(
         if not units > 0.0:
             status |= STATUS_NO_CASH
             continue
+        fl, nf = _fill_nb(fl, nf, i, j, float(side), units, px, fees, FILL_ENTRY)
         cash, free = _open_nb(st, j, side, units, px, fees, cash, free)
         n_open += 1
         st[S_ENTRY_I, j] = i
@@ -387,7 +435,7 @@ def _entries_nb(
         st[S_SL, j] = _f2(sl, s, j)
         st[S_TP, j] = _f2(tp, s, j)
         st[S_TSL, j] = _f2(tsl, s, j)
-    return cash, free, n_open, status
+    return cash, free, n_open, status, fl, nf
 
 
 @njit(cache=True)
@@ -417,11 +465,13 @@ def portfolio_nb(
     max_positions: int, rebalance_every: int,
     equity: np.ndarray, cash_out: np.ndarray, n_open_out: np.ndarray,
     position: np.ndarray, contrib: np.ndarray,
-    bars_held: np.ndarray, bars_present: np.ndarray,
-) -> tuple[np.ndarray, int, int]:
+    bars_held: np.ndarray, bars_present: np.ndarray, units_out: np.ndarray, log_fills: bool,
+) -> tuple[np.ndarray, int, int, np.ndarray, int]:
     """The portfolio kernel; semantics in the module docstring. Short signal grids of
-    shape (1, 1) mean "no shorts". Returns ``(trades, n_trades, status)``, trades of
-    shape (N_PORTFOLIO_TRADE_FIELDS, cap)."""
+    shape (1, 1) mean "no shorts". Returns ``(trades, n_trades, status, fills,
+    n_fills)``, trades of shape (N_PORTFOLIO_TRADE_FIELDS, cap), fills of shape
+    (N_FILL_FIELDS, cap) (``log_fills=False``: (1, 1), nothing logged); ``units_out``
+    gets each symbol's signed units at the end."""
     n, m = close.shape
     rec_pos = position.shape[0] == n
     rec_con = contrib.shape[0] == n
@@ -439,6 +489,9 @@ def portfolio_nb(
                 cap += 1
     trades = np.empty((N_PORTFOLIO_TRADE_FIELDS, cap))
     k = 0
+    # an entry and its exit are two fills; rebalance fills grow the log as they come
+    fl = np.empty((N_FILL_FIELDS, 2 * cap + 16)) if log_fills else np.empty((1, 1))
+    nf = 0
     status = 0
     st = np.zeros((N_STATE, m))
     for j in range(m):
@@ -479,12 +532,14 @@ def portfolio_nb(
                     pend_exit[j] = False
                     if st[S_UNITS, j] != 0.0:
                         px = _exit_px(st[S_UNITS, j], row_px[j], slippage)
-                        cash, free, k = _close_nb(trades, k, st, j, i, px, fees, pend_reason[j], cash, free)
+                        cash, free, k, fl, nf = _close_nb(trades, k, st, j, i, px, fees, pend_reason[j],
+                                                          cash, free, fl, nf)
                         n_open -= 1
             if reb:
-                cash, free = _rebalance_nb(st, row_px, present, True,
-                                           _target_nb(alloc_mode, alloc_value, _equity_nb(st, cash),
-                                                      max_positions, m), fees, slippage, cash, free)
+                cash, free, fl, nf = _rebalance_nb(
+                    st, row_px, present, True, _target_nb(alloc_mode, alloc_value, _equity_nb(st, cash),
+                                                         max_positions, m),
+                    fees, slippage, cash, free, i, fl, nf)
             n_cand = 0
             for j in range(m):
                 if present[j] and pend_entry[j]:
@@ -496,14 +551,15 @@ def portfolio_nb(
                         ent_side[j] = pend_side[j]
                         n_cand += 1
             if n_cand > 0:
-                cash, free, n_open, status = _entries_nb(
+                cash, free, n_open, status, fl, nf = _entries_nb(
                     st, cand, n_cand, keys, sig_row, ent_side, i, row_px, cash, free, n_open, fees,
                     slippage, size_mode, size_value, alloc_mode, alloc_value, max_positions,
-                    sl, tp, tsl, status)
+                    sl, tp, tsl, status, fl, nf)
             if reb:
-                cash, free = _rebalance_nb(st, row_px, present, False,
-                                           _target_nb(alloc_mode, alloc_value, _equity_nb(st, cash),
-                                                      max_positions, m), fees, slippage, cash, free)
+                cash, free, fl, nf = _rebalance_nb(
+                    st, row_px, present, False, _target_nb(alloc_mode, alloc_value, _equity_nb(st, cash),
+                                                         max_positions, m),
+                    fees, slippage, cash, free, i, fl, nf)
         # 2) stops, intrabar (next_open: the fill bar too; close: from the bar after entry)
         for j in range(m):
             units = st[S_UNITS, j]
@@ -517,7 +573,8 @@ def portfolio_nb(
                                           st[S_TSL, j], open_[i, j], high[i, j], low[i, j])
                 if hit == hit:
                     px = stop_fill_price_nb(side, hit, reason, slippage)
-                    cash, free, k = _close_nb(trades, k, st, j, i, px, fees, reason, cash, free)
+                    cash, free, k, fl, nf = _close_nb(trades, k, st, j, i, px, fees, reason, cash, free,
+                                                      fl, nf)
                     n_open -= 1
                     pend_exit[j] = False
                     present[j] = False  # this bar's signals are ignored for it
@@ -557,7 +614,8 @@ def portfolio_nb(
                                                      short_exits, has_short)
                 if do_close:
                     px = _exit_px(st[S_UNITS, j], close[i, j], slippage)
-                    cash, free, k = _close_nb(trades, k, st, j, i, px, fees, reason, cash, free)
+                    cash, free, k, fl, nf = _close_nb(trades, k, st, j, i, px, fees, reason, cash, free,
+                                                      fl, nf)
                     n_open -= 1
                 if new_side != 0:
                     cand[n_cand] = j
@@ -566,18 +624,20 @@ def portfolio_nb(
                     ent_side[j] = new_side
                     n_cand += 1
             if reb:
-                cash, free = _rebalance_nb(st, row_px, present, True,
-                                           _target_nb(alloc_mode, alloc_value, _equity_nb(st, cash),
-                                                      max_positions, m), fees, slippage, cash, free)
+                cash, free, fl, nf = _rebalance_nb(
+                    st, row_px, present, True, _target_nb(alloc_mode, alloc_value, _equity_nb(st, cash),
+                                                         max_positions, m),
+                    fees, slippage, cash, free, i, fl, nf)
             if n_cand > 0:
-                cash, free, n_open, status = _entries_nb(
+                cash, free, n_open, status, fl, nf = _entries_nb(
                     st, cand, n_cand, keys, sig_row, ent_side, i, row_px, cash, free, n_open, fees,
                     slippage, size_mode, size_value, alloc_mode, alloc_value, max_positions,
-                    sl, tp, tsl, status)
+                    sl, tp, tsl, status, fl, nf)
             if reb:
-                cash, free = _rebalance_nb(st, row_px, present, False,
-                                           _target_nb(alloc_mode, alloc_value, _equity_nb(st, cash),
-                                                      max_positions, m), fees, slippage, cash, free)
+                cash, free, fl, nf = _rebalance_nb(
+                    st, row_px, present, False, _target_nb(alloc_mode, alloc_value, _equity_nb(st, cash),
+                                                         max_positions, m),
+                    fees, slippage, cash, free, i, fl, nf)
         # 4) marks at the close
         eq = cash
         for j in range(m):
@@ -597,9 +657,10 @@ def portfolio_nb(
         n_open_out[i] = n_open
 
     for j in range(m):  # still open: marked at the last close, no exit fee
+        units_out[j] = st[S_UNITS, j]
         if st[S_UNITS, j] != 0.0:
             k = _log_nb(trades, k, st, j, n - 1, st[S_LAST, j], 0.0, EXIT_OPEN)
-    return trades, k, status
+    return trades, k, status, fl, nf
 
 
 def _grid_f64(x: np.ndarray, name: str, shape: tuple[int, int]) -> np.ndarray:
@@ -648,14 +709,15 @@ def simulate_portfolio(
     allocation: str = "sizing", alloc_value: float = 1.0, max_positions: int = 0,
     rebalance_every: int = 0, sl: np.ndarray | float | None = None,
     tp: np.ndarray | float | None = None, tsl: np.ndarray | float | None = None,
-    record: bool = True,
+    record: bool = True, fills: bool = True,
 ) -> PortfolioSim:
     """Run one shared-cash backtest over ``(n_bars, n_symbols)`` grids (see the module doc).
 
     A NaN close marks a missing bar. ``short_entries``/``short_exits``: boolean grids
     of the short side (None = long only). ``rank``: a float grid (higher = preferred when
     entries outnumber the free slots). ``record=False`` skips the per-symbol grids
-    ``position`` and ``contrib`` (shape (1, 1) then). Raises ValidationError on bad input.
+    ``position`` and ``contrib`` (shape (1, 1) then); ``fills=False`` skips the fill log
+    (its ``fill_*`` arrays are empty then). Raises ValidationError on bad input.
     """
     from workbench.engine import _checks
     from workbench.engine.simulator import FILL_TIMINGS, SIZE_MODES, SIZE_RISK_PERCENT, _code
@@ -705,14 +767,21 @@ def simulate_portfolio(
     grid = (n, m) if record else (1, 1)
     pos, con = np.empty(grid), np.empty(grid)
     held, present = np.empty(m, dtype=np.int64), np.empty(m, dtype=np.int64)
-    tr, k, status = portfolio_nb(o, h, lo, c, le, lx, se, sx, rk, sl_a, tp_a, tsl_a, cash0, fee, slip, ft,
-                                 sm, sv, am, av, int(max_positions), int(rebalance_every),
-                                 eq, cash, n_open, pos, con, held, present)
+    units = np.empty(m)
+    tr, k, status, fl, nf = portfolio_nb(
+        o, h, lo, c, le, lx, se, sx, rk, sl_a, tp_a, tsl_a, cash0, fee, slip, ft, sm, sv, am, av,
+        int(max_positions), int(rebalance_every), eq, cash, n_open, pos, con, held, present, units,
+        bool(fills))
     t = tr[:, :k]
+    f = fl[:, :nf] if fills else np.empty((N_FILL_FIELDS, 0))
     return PortfolioSim(
         equity=eq, cash=cash, n_open=n_open, position=pos, contrib=con, bars_held=held,
         bars_present=present, symbol=t[T_SYMBOL].astype(np.int64),
         entry_idx=t[T_ENTRY_IDX].astype(np.int64), exit_idx=t[T_EXIT_IDX].astype(np.int64),
         side=t[T_SIDE].astype(np.int8), size=t[T_SIZE].copy(), entry_price=t[T_ENTRY_PRICE].copy(),
         exit_price=t[T_EXIT_PRICE].copy(), fees=t[T_FEES].copy(), pnl=t[T_PNL].copy(),
-        ret=t[T_RET].copy(), exit_reason=t[T_REASON].astype(np.int8), status=int(status))
+        ret=t[T_RET].copy(), exit_reason=t[T_REASON].astype(np.int8), status=int(status),
+        units=units, fill_row=f[F_ROW].astype(np.int64), fill_symbol=f[F_SYMBOL].astype(np.int64),
+        fill_side=f[F_SIDE].astype(np.int8), fill_units=f[F_UNITS].copy(),
+        fill_price=f[F_PRICE].copy(), fill_fees=f[F_FEES].copy(),
+        fill_reason=f[F_REASON].astype(np.int8))
