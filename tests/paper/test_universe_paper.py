@@ -209,12 +209,14 @@ def test_cli_creates_and_shows_a_universe_run(store):
     cli_runner = CliRunner()
     out = cli_runner.invoke(app, ["paper", "create", "sma_crossover", "--symbols", "AAA,BBB,CCC",
                                   "--timeframe", "1d", "--max-positions", "2",
-                                  "--allocation", "equal", "--warmup-bars", "120", "--json"])
+                                  "--allocation", "equal", "--rebalance-every", "5",
+                                  "--warmup-bars", "120", "--json"])
     assert out.exit_code == 0, out.output
     row = json.loads(out.output)
     assert row["symbols"] == SYMBOLS
     run = store.paper_runs.get(row["id"])
     assert run.parameters["portfolio"]["max_positions"] == 2
+    assert run.parameters["portfolio"]["rebalance_every"] == 5
     store.paper_runs.update(run.id, parameters={**run.parameters, "anchor": ANCHOR})
     ticked = cli_runner.invoke(app, ["paper", "tick", row["id"], "--as-of", at(400),
                                      "--engine", "inprocess", "--json"])

@@ -22,11 +22,12 @@ Shorts and the shared cash (vectorbt's ``lock_cash=True``)
 Order of events in one row (the call sequence)
     ``fill_timing="close"``: (1) stops of every open position, intrabar, in column
     order; (2) signal exits at the close (long exits,
-    short covers, the closing half of reversals); (3) on a rebalance row, sells that bring
-    overweight positions down to their target; (4) entries at the close, best ranked
-    first, while slots and cash last; (5) on a rebalance row, buys that bring underweight
-    positions up to their target (capped by the cash left). Exits always come before
-    entries, so cash freed on a row can fund that row's entries. This equals vectorbt's
+    short covers, the closing half of reversals); (3) on a rebalance row, the reductions
+    that bring overweight positions down to their target (sell part of a long, cover part
+    of a short); (4) entries at the close, best ranked first, while slots and free cash
+    last; (5) on a rebalance row, the additions that bring underweight positions up to
+    their target (buy more of a long, sell more short; capped by the free cash left).
+    Exits always come before entries, so cash freed on a row can fund that row's entries. This equals vectorbt's
     ``Portfolio.from_signals(..., group_by=True, cash_sharing=True, call_seq="auto")``
     whenever the entries of a row have equal approximate order values (``size=np.inf``
     or one ``size_type="value"`` amount), because vectorbt's "auto" sorts each row's
@@ -40,8 +41,8 @@ Order of events in one row (the call sequence)
 
     ``fill_timing="next_open"``: orders decided at a symbol's close fill at that
     symbol's NEXT bar's open (which may be several rows later when it has gaps): at the
-    open of a row, (1) pending exits, (2) rebalance sells, (3) pending entries ranked by
-    the rank value of their signal bar, (4) rebalance buys; then the stops of every open
+    open of a row, (1) pending exits, (2) rebalance reductions, (3) pending entries ranked
+    by the rank value of their signal bar, (4) rebalance additions; then the stops of every open
     position intrabar (the fill bar included), then signals at the close become pending.
 
 Portfolio rules
@@ -67,10 +68,43 @@ Portfolio rules
     that spends the cash up to a rounding residue (relative 1e-9, absolute 1e-12) leaves
     exactly 0, as vectorbt's ``add_nb`` does, so no dust entry follows on other symbols.
     ``rebalance_every`` = k > 0 (with equal or fixed-fraction allocation): every k-th row
-    (rows k, 2k, ...), each open position that has a bar there is traded back to its
-    target value (units = target / price); the position's trade stays one round trip,
-    its ``entry_price`` the average buy price and ``size`` the largest units held.
-    Rebalancing trades long positions only; shorts keep their units until they exit.
+    (rows k, 2k, ...), each open position that has a bar there, long or short, is traded
+    back to its target: ``target`` is the allocation's value per position (``equity /
+    max_positions`` or ``equity / n_symbols`` for equal, ``equity * alloc_value`` for
+    fixed fraction), a short's target the same value on the short side, and the target
+    units are ``target / raw price`` (the row's close, or its open with ``next_open``;
+    slippage moves the fill price, not the target). The exact order on such a row:
+
+    a. the row's exits (stops, signal exits; ``next_open``: the pending exits);
+    b. the reductions: ``target`` from the equity at that moment (cash + the signed
+       holdings at the row's prices); then, in column order, every position holding more
+       than its target units (by more than 1e-9 of them) is cut to them: a long sells the
+       excess at ``raw * (1 - slippage)``, a short covers it at ``raw * (1 + slippage)``,
+       repaying its debt pro rata (units covered / units short), so the free cash gains
+       twice the debt repaid less the cover's cost and fee;
+    c. the row's entries (sized from the equity after b);
+    d. the additions: ``target`` again from the equity after c (it differs from b's by
+       the fees and slippage paid since); then, in column order, every position holding
+       fewer than its target units (the entries of this row included) adds the
+       difference, capped by the free cash (``free / (price * (1 + fees))`` units): a long
+       buys at ``raw * (1 + slippage)`` (cash and free cash pay value + fee), a short sells
+       more at ``raw * (1 - slippage)`` (the cash gains value - fee, its debt grows by the
+       value, the free cash loses value + fee). A cap of an addition sets no status flag.
+
+    The position's trade stays one round trip: its ``entry_price`` is the average opening
+    price (buys of a long, short sales of a short), ``size`` the largest units held, and
+    its P&L counts every partial sale and cover (``side * (reduction values + final exit
+    value - opening values) - every fee``).
+
+Fill log
+    Every order the kernel executes, in execution order (the call sequence above), is
+    one fill: ``fill_row``, ``fill_symbol`` (column), ``fill_side`` (+1 buy, -1 sell: a
+    short sale is a sell, a cover a buy), ``fill_units`` (> 0), ``fill_price`` (slippage
+    included), ``fill_fees`` (``units * price * fees``, what the cash paid) and
+    ``fill_reason`` (:data:`FILL_ENTRY`, the exit reason code of the simulator, or
+    :data:`FILL_REBALANCE`). A position still open at the end has no exit fill. Replaying
+    the log gives the kernel's cash and holdings; paper runs over a universe write it as
+    their ledger.
 
 Outputs
     ``equity``, ``cash`` and ``n_open`` per row; optionally (arrays of shape
@@ -78,8 +112,8 @@ Outputs
     close) and ``contrib`` (the symbol's running P&L: its cash flows so far plus its
     holding at the last close; ``init_cash + contrib.sum(axis=1) == equity``). Per
     symbol: ``bars_held`` (rows with a position at the close, among the rows where the
-    symbol has a bar) and ``bars_present``. The trade log is the simulator's plus the
-    column (``T_SYMBOL``).
+    symbol has a bar), ``bars_present`` and ``units`` (signed units at the end). The trade
+    log is the simulator's plus the column (``T_SYMBOL``); the fill log is above.
 """
 
 from __future__ import annotations

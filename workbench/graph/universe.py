@@ -18,7 +18,8 @@ docstring states the call sequence and the portfolio rules.
   ``risk`` (risk ``alloc_value`` of equity to the stop-loss per entry).
 - ``alloc_value`` (fraction in (0, 1]): for ``fixed_fraction`` and ``risk``.
 - ``rebalance_every`` (bars, 0 = never): with ``equal`` or ``fixed_fraction``, trade
-  open positions back to their target value every that many bars of the timeline.
+  open positions, long and short, back to their target value every that many bars of
+  the timeline (every order is in ``result.fills``).
 """
 
 from __future__ import annotations

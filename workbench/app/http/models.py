@@ -172,12 +172,12 @@ class PaperAction(Strict):
 
 
 class PaperPortfolio(Strict):
-    """The portfolio rules of a universe paper run (as ``wb.backtest(portfolio=...)``;
-    paper runs do not rebalance)."""
+    """The portfolio rules of a universe paper run (as ``wb.backtest(portfolio=...)``)."""
 
     max_positions: int = Field(default=0, ge=0, le=5_000)
     allocation: Literal["sizing", "equal", "fixed_fraction", "risk"] = "sizing"
     alloc_value: float = Field(default=1.0, gt=0, le=1, allow_inf_nan=False)
+    rebalance_every: int = Field(default=0, ge=0, le=10_000_000)
 
 
 class PaperCreate(Strict):
