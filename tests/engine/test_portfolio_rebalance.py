@@ -155,9 +155,43 @@ def test_fill_log_replays_to_the_kernels_cash_and_holdings() -> None:
         np.testing.assert_allclose(cash, r.cash, rtol=1e-9, atol=1e-6)
         units = np.zeros((3_000, m))
         np.add.at(units, (r.fill_row, r.fill_symbol), r.fill_side * r.fill_units)
-        np.testing.assert_allclose(units.cumsum(axis=0), r.position, atol=1e-9)
+        held = units.cumsum(axis=0)
+        np.testing.assert_allclose(held[-1], r.units, rtol=1e-12, atol=1e-9)
+        assert r.position.dtype == np.float32  # the grid for tables and plots
+        np.testing.assert_allclose(held, r.position, rtol=1e-6, atol=1e-6)
         assert len(r.fill_row) > 2 * len(r.symbol) - m  # more fills than round trips
         assert np.all(np.diff(r.fill_row) >= 0)  # in execution order
     off = simulate_portfolio(g["open"], g["high"], g["low"], g["close"], le, lx, se, sx,
                              init_cash=10_000.0, fills=False, record=False)
     assert off.fill_row.shape == (0,) and off.units.shape == (m,)
+
+
+def test_a_fill_log_beyond_its_first_capacity_runs_again_sized(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """The log is sized before the run (two fills an entry signal, one a symbol a
+    rebalance row); a run that needs more counts them and runs once more with that
+    capacity: the same fills as a log that was large enough."""
+    from workbench.engine import portfolio
+
+    bars = [make_gbm(800, seed=90 + s) for s in range(3)]
+    g = {f: np.column_stack([getattr(b, f) for b in bars]) for f in ("open", "high", "low", "close")}
+    rng = np.random.default_rng(9)
+    le, lx = rng.random((800, 3)) < 0.03, rng.random((800, 3)) < 0.03
+
+    def run():  # type: ignore[no-untyped-def]
+        return simulate_portfolio(g["open"], g["high"], g["low"], g["close"], le, lx, init_cash=1000.0,
+                                  fees=0.001, fill_timing="close", allocation="equal", rebalance_every=3)
+
+    roomy = run()
+    calls: list[int] = []
+    real = portfolio.portfolio_nb
+
+    def counted(*args):  # type: ignore[no-untyped-def]
+        calls.append(args[-2])  # the fill capacity asked for
+        return real(*args)
+
+    monkeypatch.setattr(portfolio, "_fill_capacity", lambda *a: 5)
+    monkeypatch.setattr(portfolio, "portfolio_nb", counted)
+    tight = run()
+    assert calls == [5, len(roomy.fill_row)] and len(roomy.fill_row) > 100
+    assert _fills(tight) == _fills(roomy)
+    np.testing.assert_array_equal(tight.equity, roomy.equity)

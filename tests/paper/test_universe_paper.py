@@ -127,9 +127,10 @@ def test_universe_ticks_give_the_trades_of_one_universe_backtest(local_store, po
     assert after.state["equity"] == float(full.equity.iloc[-1])
     assert after.state["n_bars"] == n_bars == len(full.equity)
     assert after.state["symbols"] == SYMBOLS
-    held = full.holdings.iloc[-1]
+    held = dict(zip(SYMBOLS, full.arrays.units.tolist(), strict=True))  # exact (float64)
+    np.testing.assert_allclose(full.holdings.iloc[-1].to_numpy(), full.arrays.units, rtol=1e-6)
     assert {s: p["units"] for s, p in after.state["positions"].items()} == \
-        {s: float(u) for s, u in held.items() if u != 0}
+        {s: u for s, u in held.items() if u != 0}
     assert after.state["open_positions"] == int(full.position.iloc[-1])
     assert after.performance_snapshot["equity"] == float(full.equity.iloc[-1])
     assert set(after.performance_snapshot["by_symbol"]) == set(SYMBOLS)
@@ -238,13 +239,17 @@ def _outcome(store, run_id):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("point", POINTS)
-def test_kill_a_universe_tick_at_each_point_then_rerun_equals_clean_run(store, point):
+@pytest.mark.parametrize(("point", "rules"), [
+    *((p, RULES) for p in POINTS),
+    *((p, {**RULES, "rebalance_every": 5}) for p in ("computed", "in_transaction"))],
+    ids=[*POINTS, "rebalanced-computed", "rebalanced-in_transaction"])
+def test_kill_a_universe_tick_at_each_point_then_rerun_equals_clean_run(store, point, rules):
     """A tick that crosses several symbols' fills is killed at each point (SIGKILL of the
-    real ``workbench paper tick`` process), then run again: the same ledger as a clean run."""
+    real ``workbench paper tick`` process), then run again: the same ledger as a clean run
+    (rebalanced runs too: their partial fills are in the ledger)."""
     store.profiles.update(store.current_user().id, plan_tier="premium")
-    clean = make_universe_run(store)
-    crashed = make_universe_run(store)
+    clean = make_universe_run(store, portfolio=rules)
+    crashed = make_universe_run(store, portfolio=rules)
     for run_id, crash in ((clean.id, None), (crashed.id, point)):
         assert runner.tick(store, run_id, at(60), engine="inprocess").status == "succeeded"
         first = cli("paper", "tick", str(run_id), "--as-of", at(400), "--engine", "inprocess",
@@ -259,9 +264,10 @@ def test_kill_a_universe_tick_at_each_point_then_rerun_equals_clean_run(store, p
     in_window = {f[2] for f in want[0] if bars[0] < f[0] <= bars[1]}
     assert len(in_window) >= 2, "the killed tick must carry fills of several symbols"
     assert got == want
-    full = _backtest(WARMUP + 600)
+    full = _backtest(WARMUP + 600, rules)
     assert [(f[0].isoformat(), f[2], f[3]) for f in got[0]] == \
         [(f.bar_ts.isoformat(), f.symbol, f.side) for f in fills_of(full)]
+    assert ("rebalance" in {f[7] for f in got[0]}) == bool(rules.get("rebalance_every"))
 
 
 def test_cache_source_ticks_equal_the_backtest_of_the_bars_closed_by_then(local_store):
@@ -373,13 +379,13 @@ def test_rebalanced_universe_ticks_give_the_fills_of_one_backtest(store):
     assert {g[2] for g in rebalances} == {"buy", "sell"} and len(rebalances) >= 10
     assert len({g[1] for g in rebalances}) == 3
     assert len(got) > len(_trade_fills(full))  # more fills than the round trips list
-    held = full.holdings.iloc[-1]
-    assert _replayed_units(got) == {s: float(u) for s, u in held.items()}  # the ledger adds up
+    held = dict(zip(SYMBOLS, full.arrays.units.tolist(), strict=True))
+    assert _replayed_units(got) == held  # the ledger adds up, exactly
     after = store.paper_runs.get(run.id)
     assert after.state["drift"] == []
     assert after.state["equity"] == float(full.equity.iloc[-1])
     assert {s: p["units"] for s, p in after.state["positions"].items()} == \
-        {s: float(u) for s, u in held.items() if u != 0}
+        {s: u for s, u in held.items() if u != 0}
     assert after.state["cash"] == pytest.approx(float(full.arrays.cash[-1]), rel=1e-12)
 
 
@@ -404,7 +410,7 @@ def test_short_and_rebalanced_universe_fills_carry_their_side(local_store):
             rebalanced_short += 1
         units[f.symbol] = units.get(f.symbol, 0.0) + (f.quantity if f.side == "buy" else -f.quantity)
     assert rebalanced_short >= 3
-    assert units == {s: float(u) for s, u in full.holdings.iloc[-1].items()}
+    assert units == dict(zip(SYMBOLS, full.arrays.units.tolist(), strict=True))
 
 
 def test_gap_alert_watches_each_symbol_and_names_it(local_store, monkeypatch, tmp_path):

@@ -109,7 +109,8 @@ Fill log
 Outputs
     ``equity``, ``cash`` and ``n_open`` per row; optionally (arrays of shape
     ``(n_bars, n_symbols)``, else ``(1, 1)`` = not recorded) ``position`` (units at the
-    close) and ``contrib`` (the symbol's running P&L: its cash flows so far plus its
+    close, float32: ~7 significant digits, for tables and plots; the exact float64 units
+    are ``units`` at the end and the fill log's running sum) and ``contrib`` (float64) (the symbol's running P&L: its cash flows so far plus its
     holding at the last close; ``init_cash + contrib.sum(axis=1) == equity``). Per
     symbol: ``bars_held`` (rows with a position at the close, among the rows where the
     symbol has a bar), ``bars_present`` and ``units`` (signed units at the end). The trade
@@ -301,43 +302,43 @@ def _log_nb(trades: np.ndarray, k: int, st: np.ndarray, j: int, i: int, px: floa
 
 
 @njit(cache=True)
-def _fill_nb(fl: np.ndarray, nf: int, i: int, j: int, side: float, units: float, px: float,
-             fees: float, reason: int) -> tuple[np.ndarray, int]:
+def _fill_nb(fl: np.ndarray, nf: np.ndarray, i: int, j: int, side: float, units: float,
+             px: float, fees: float, reason: int) -> None:
     """Append one executed order to the fill log ``fl`` (``side`` +1 buy, -1 sell; the fee
-    is ``units * px * fees``, as the cash paid it); a log of shape (1, 1) records nothing.
-    The log doubles its capacity when full; returns ``(fl, n_fills)``."""
+    is ``units * px * fees``, as the cash paid it) and count it in ``nf[0]``; a log of
+    shape (1, 1) records nothing. A full log counts on without writing (the caller runs
+    again with the capacity counted: the kernel is deterministic)."""
     if fl.shape[0] != N_FILL_FIELDS:
-        return fl, nf
-    if nf == fl.shape[1]:
-        grown = np.empty((N_FILL_FIELDS, 2 * fl.shape[1] + 16))
-        grown[:, :nf] = fl[:, :nf]
-        fl = grown
-    fl[F_ROW, nf] = i
-    fl[F_SYMBOL, nf] = j
-    fl[F_SIDE, nf] = side
-    fl[F_UNITS, nf] = units
-    fl[F_PRICE, nf] = px
-    fl[F_FEES, nf] = units * px * fees
-    fl[F_REASON, nf] = reason
-    return fl, nf + 1
+        return
+    k = nf[0]
+    nf[0] = k + 1
+    if k >= fl.shape[1]:
+        return
+    fl[F_ROW, k] = i
+    fl[F_SYMBOL, k] = j
+    fl[F_SIDE, k] = side
+    fl[F_UNITS, k] = units
+    fl[F_PRICE, k] = px
+    fl[F_FEES, k] = units * px * fees
+    fl[F_REASON, k] = reason
 
 
 @njit(cache=True)
 def _close_nb(trades: np.ndarray, k: int, st: np.ndarray, j: int, i: int, px: float,
               fees: float, reason: int, cash: float, free: float, fl: np.ndarray,
-              nf: int) -> tuple[float, float, int, np.ndarray, int]:
+              nf: np.ndarray) -> tuple[float, float, int]:
     """Close all of column ``j`` at fill price ``px`` on row ``i``; log the round trip
     and the fill."""
     units = abs(st[S_UNITS, j])
     k = _log_nb(trades, k, st, j, i, px, units * px * fees, reason)
-    fl, nf = _fill_nb(fl, nf, i, j, 1.0 if st[S_UNITS, j] < 0.0 else -1.0, units, px, fees, reason)
+    _fill_nb(fl, nf, i, j, 1.0 if st[S_UNITS, j] < 0.0 else -1.0, units, px, fees, reason)
     cash, free = _reduce_nb(st, j, units, px, fees, cash, free)
     for r in (S_UNITS, S_BUY_VALUE, S_BUY_UNITS, S_SELL_VALUE, S_FEES, S_MAX_UNITS, S_DEBT):
         st[r, j] = 0.0
     st[S_SL, j] = np.nan
     st[S_TP, j] = np.nan
     st[S_TSL, j] = np.nan
-    return cash, free, k, fl, nf
+    return cash, free, k
 
 
 @njit(cache=True)
@@ -366,7 +367,7 @@ def _target_nb(alloc_mode: int, alloc_value: float, equity: float, max_positions
 @njit(cache=True)
 def _rebalance_nb(st: np.ndarray, row_px: np.ndarray, present: np.ndarray, reduce: bool,
                   target: float, fees: float, slippage: float, cash: float, free: float,
-                  i: int, fl: np.ndarray, nf: int) -> tuple[float, float, np.ndarray, int]:
+                  i: int, fl: np.ndarray, nf: np.ndarray) -> tuple[float, float]:
     """Trade every open, present position (long or short) towards ``target`` value, in
     column order: ``reduce=True`` the overweight ones down (sell part of a long, cover
     part of a short: both free cash), else the underweight ones up (buy more of a long,
@@ -382,15 +383,15 @@ def _rebalance_nb(st: np.ndarray, row_px: np.ndarray, present: np.ndarray, reduc
         want = target / raw
         if reduce and held - want > 1e-9 * want:
             px = _exit_px(units, raw, slippage)
-            fl, nf = _fill_nb(fl, nf, i, j, -float(side), held - want, px, fees, FILL_REBALANCE)
+            _fill_nb(fl, nf, i, j, -float(side), held - want, px, fees, FILL_REBALANCE)
             cash, free = _reduce_nb(st, j, held - want, px, fees, cash, free)
         elif not reduce and want - held > 1e-9 * want:
             px = raw * (1.0 + slippage) if side > 0 else raw * (1.0 - slippage)
             extra = min(want - held, max(free, 0.0) / (px * (1.0 + fees)))
             if extra > 0.0:
-                fl, nf = _fill_nb(fl, nf, i, j, float(side), extra, px, fees, FILL_REBALANCE)
+                _fill_nb(fl, nf, i, j, float(side), extra, px, fees, FILL_REBALANCE)
                 cash, free = _open_nb(st, j, side, extra, px, fees, cash, free)
-    return cash, free, fl, nf
+    return cash, free
 
 
 @njit(cache=True)
@@ -399,11 +400,11 @@ def _entries_nb(
     ent_side: np.ndarray, i: int, row_px: np.ndarray, cash: float, free: float, n_open: int,
     fees: float, slippage: float, size_mode: int, size_value: float, alloc_mode: int,
     alloc_value: float, max_positions: int, sl: np.ndarray, tp: np.ndarray, tsl: np.ndarray,
-    status: int, fl: np.ndarray, nf: int,
-) -> tuple[float, float, int, int, np.ndarray, int]:
+    status: int, fl: np.ndarray, nf: np.ndarray,
+) -> tuple[float, float, int, int]:
     """Open the candidate columns ``cand[:n_cand]`` (ranked by ``keys``, highest first,
     stable) on their side ``ent_side[j]`` at the raw prices ``row_px``; every entry is
-    capped by the free cash. Returns ``(cash, free, n_open, status, fills, n_fills)``."""
+    capped by the free cash. Returns ``(cash, free, n_open, status)``."""
     m = st.shape[1]
     # stable insertion sort, descending key (NaN keys were mapped to -inf)
     for a in range(1, n_cand):
@@ -460,7 +461,7 @@ def _entries_nb(
         if not units > 0.0:
             status |= STATUS_NO_CASH
             continue
-        fl, nf = _fill_nb(fl, nf, i, j, float(side), units, px, fees, FILL_ENTRY)
+        _fill_nb(fl, nf, i, j, float(side), units, px, fees, FILL_ENTRY)
         cash, free = _open_nb(st, j, side, units, px, fees, cash, free)
         n_open += 1
         st[S_ENTRY_I, j] = i
@@ -469,7 +470,7 @@ def _entries_nb(
         st[S_SL, j] = _f2(sl, s, j)
         st[S_TP, j] = _f2(tp, s, j)
         st[S_TSL, j] = _f2(tsl, s, j)
-    return cash, free, n_open, status, fl, nf
+    return cash, free, n_open, status
 
 
 @njit(cache=True)
@@ -499,13 +500,15 @@ def portfolio_nb(
     max_positions: int, rebalance_every: int,
     equity: np.ndarray, cash_out: np.ndarray, n_open_out: np.ndarray,
     position: np.ndarray, contrib: np.ndarray,
-    bars_held: np.ndarray, bars_present: np.ndarray, units_out: np.ndarray, log_fills: bool,
-) -> tuple[np.ndarray, int, int, np.ndarray, int]:
+    bars_held: np.ndarray, bars_present: np.ndarray, units_out: np.ndarray,
+    fill_capacity: int, nf: np.ndarray,
+) -> tuple[np.ndarray, int, int, np.ndarray]:
     """The portfolio kernel; semantics in the module docstring. Short signal grids of
-    shape (1, 1) mean "no shorts". Returns ``(trades, n_trades, status, fills,
-    n_fills)``, trades of shape (N_PORTFOLIO_TRADE_FIELDS, cap), fills of shape
-    (N_FILL_FIELDS, cap) (``log_fills=False``: (1, 1), nothing logged); ``units_out``
-    gets each symbol's signed units at the end."""
+    shape (1, 1) mean "no shorts". Returns ``(trades, n_trades, status, fills)``, trades
+    of shape (N_PORTFOLIO_TRADE_FIELDS, cap), fills of shape (N_FILL_FIELDS,
+    fill_capacity) (``fill_capacity`` < 0: (1, 1), not logged), their count in ``nf[0]``
+    (more than the capacity: run again with that much); ``units_out`` gets each symbol's
+    signed units at the end."""
     n, m = close.shape
     rec_pos = position.shape[0] == n
     rec_con = contrib.shape[0] == n
@@ -523,9 +526,8 @@ def portfolio_nb(
                 cap += 1
     trades = np.empty((N_PORTFOLIO_TRADE_FIELDS, cap))
     k = 0
-    # an entry and its exit are two fills; rebalance fills grow the log as they come
-    fl = np.empty((N_FILL_FIELDS, 2 * cap + 16)) if log_fills else np.empty((1, 1))
-    nf = 0
+    fl = np.empty((N_FILL_FIELDS, fill_capacity)) if fill_capacity >= 0 else np.empty((1, 1))
+    nf[0] = 0
     status = 0
     st = np.zeros((N_STATE, m))
     for j in range(m):
@@ -566,11 +568,11 @@ def portfolio_nb(
                     pend_exit[j] = False
                     if st[S_UNITS, j] != 0.0:
                         px = _exit_px(st[S_UNITS, j], row_px[j], slippage)
-                        cash, free, k, fl, nf = _close_nb(trades, k, st, j, i, px, fees, pend_reason[j],
+                        cash, free, k = _close_nb(trades, k, st, j, i, px, fees, pend_reason[j],
                                                           cash, free, fl, nf)
                         n_open -= 1
             if reb:
-                cash, free, fl, nf = _rebalance_nb(
+                cash, free = _rebalance_nb(
                     st, row_px, present, True, _target_nb(alloc_mode, alloc_value, _equity_nb(st, cash),
                                                          max_positions, m),
                     fees, slippage, cash, free, i, fl, nf)
@@ -585,12 +587,12 @@ def portfolio_nb(
                         ent_side[j] = pend_side[j]
                         n_cand += 1
             if n_cand > 0:
-                cash, free, n_open, status, fl, nf = _entries_nb(
+                cash, free, n_open, status = _entries_nb(
                     st, cand, n_cand, keys, sig_row, ent_side, i, row_px, cash, free, n_open, fees,
                     slippage, size_mode, size_value, alloc_mode, alloc_value, max_positions,
                     sl, tp, tsl, status, fl, nf)
             if reb:
-                cash, free, fl, nf = _rebalance_nb(
+                cash, free = _rebalance_nb(
                     st, row_px, present, False, _target_nb(alloc_mode, alloc_value, _equity_nb(st, cash),
                                                          max_positions, m),
                     fees, slippage, cash, free, i, fl, nf)
@@ -607,7 +609,7 @@ def portfolio_nb(
                                           st[S_TSL, j], open_[i, j], high[i, j], low[i, j])
                 if hit == hit:
                     px = stop_fill_price_nb(side, hit, reason, slippage)
-                    cash, free, k, fl, nf = _close_nb(trades, k, st, j, i, px, fees, reason, cash, free,
+                    cash, free, k = _close_nb(trades, k, st, j, i, px, fees, reason, cash, free,
                                                       fl, nf)
                     n_open -= 1
                     pend_exit[j] = False
@@ -648,7 +650,7 @@ def portfolio_nb(
                                                      short_exits, has_short)
                 if do_close:
                     px = _exit_px(st[S_UNITS, j], close[i, j], slippage)
-                    cash, free, k, fl, nf = _close_nb(trades, k, st, j, i, px, fees, reason, cash, free,
+                    cash, free, k = _close_nb(trades, k, st, j, i, px, fees, reason, cash, free,
                                                       fl, nf)
                     n_open -= 1
                 if new_side != 0:
@@ -658,17 +660,17 @@ def portfolio_nb(
                     ent_side[j] = new_side
                     n_cand += 1
             if reb:
-                cash, free, fl, nf = _rebalance_nb(
+                cash, free = _rebalance_nb(
                     st, row_px, present, True, _target_nb(alloc_mode, alloc_value, _equity_nb(st, cash),
                                                          max_positions, m),
                     fees, slippage, cash, free, i, fl, nf)
             if n_cand > 0:
-                cash, free, n_open, status, fl, nf = _entries_nb(
+                cash, free, n_open, status = _entries_nb(
                     st, cand, n_cand, keys, sig_row, ent_side, i, row_px, cash, free, n_open, fees,
                     slippage, size_mode, size_value, alloc_mode, alloc_value, max_positions,
                     sl, tp, tsl, status, fl, nf)
             if reb:
-                cash, free, fl, nf = _rebalance_nb(
+                cash, free = _rebalance_nb(
                     st, row_px, present, False, _target_nb(alloc_mode, alloc_value, _equity_nb(st, cash),
                                                          max_positions, m),
                     fees, slippage, cash, free, i, fl, nf)
@@ -694,7 +696,7 @@ def portfolio_nb(
         units_out[j] = st[S_UNITS, j]
         if st[S_UNITS, j] != 0.0:
             k = _log_nb(trades, k, st, j, n - 1, st[S_LAST, j], 0.0, EXIT_OPEN)
-    return trades, k, status, fl, nf
+    return trades, k, status, fl
 
 
 def _grid_f64(x: np.ndarray, name: str, shape: tuple[int, int]) -> np.ndarray:
@@ -732,6 +734,15 @@ def _stop_grid(value: np.ndarray | float | None, name: str, shape: tuple[int, in
     if np.any(arr <= 0.0):
         raise ValidationError(f"{name}: stop fractions must be > 0 (NaN = off)", details={"param": name})
     return arr
+
+
+def _fill_capacity(entries: np.ndarray, short_entries: np.ndarray, rebalance_every: int) -> int:
+    """The fill log's first capacity: an entry and its exit are two fills, a rebalance row
+    adds about one a symbol (capped at 1M; a run that needs more runs again, sized)."""
+    n, m = entries.shape
+    shorts = int(np.count_nonzero(short_entries)) if short_entries.shape[0] > 1 else 0
+    extra = min(m * (n // rebalance_every), 1_000_000) if rebalance_every else 0
+    return 2 * (int(np.count_nonzero(entries)) + shorts) + 16 + extra
 
 
 def simulate_portfolio(
@@ -799,23 +810,29 @@ def simulate_portfolio(
     n, m = shape
     eq, cash, n_open = np.empty(n), np.empty(n), np.empty(n, dtype=np.int64)
     grid = (n, m) if record else (1, 1)
-    pos, con = np.empty(grid), np.empty(grid)
+    pos, con = np.empty(grid, dtype=np.float32), np.empty(grid)
     held, present = np.empty(m, dtype=np.int64), np.empty(m, dtype=np.int64)
     units = np.empty(m)
-    tr, k, status, fl, nf = portfolio_nb(
-        o, h, lo, c, le, lx, se, sx, rk, sl_a, tp_a, tsl_a, cash0, fee, slip, ft, sm, sv, am, av,
-        int(max_positions), int(rebalance_every), eq, cash, n_open, pos, con, held, present, units,
-        bool(fills))
+    nf = np.zeros(1, dtype=np.int64)
+    capacity = _fill_capacity(le, se, int(rebalance_every))
+    while True:
+        tr, k, status, fl = portfolio_nb(
+            o, h, lo, c, le, lx, se, sx, rk, sl_a, tp_a, tsl_a, cash0, fee, slip, ft, sm, sv, am,
+            av, int(max_positions), int(rebalance_every), eq, cash, n_open, pos, con, held,
+            present, units, capacity if fills else -1, nf)
+        if not fills or nf[0] <= capacity:
+            break
+        capacity = int(nf[0])  # the deterministic rerun fits exactly
     t = tr[:, :k]
-    f = fl[:, :nf] if fills else np.empty((N_FILL_FIELDS, 0))
+    f = fl[:, :int(nf[0])] if fills else np.empty((N_FILL_FIELDS, 0))
     return PortfolioSim(
         equity=eq, cash=cash, n_open=n_open, position=pos, contrib=con, bars_held=held,
         bars_present=present, symbol=t[T_SYMBOL].astype(np.int64),
         entry_idx=t[T_ENTRY_IDX].astype(np.int64), exit_idx=t[T_EXIT_IDX].astype(np.int64),
-        side=t[T_SIDE].astype(np.int8), size=t[T_SIZE].copy(), entry_price=t[T_ENTRY_PRICE].copy(),
-        exit_price=t[T_EXIT_PRICE].copy(), fees=t[T_FEES].copy(), pnl=t[T_PNL].copy(),
-        ret=t[T_RET].copy(), exit_reason=t[T_REASON].astype(np.int8), status=int(status),
+        # the float fields are views of the kernel's logs (contiguous rows): no copies
+        side=t[T_SIDE].astype(np.int8), size=t[T_SIZE], entry_price=t[T_ENTRY_PRICE],
+        exit_price=t[T_EXIT_PRICE], fees=t[T_FEES], pnl=t[T_PNL],
+        ret=t[T_RET], exit_reason=t[T_REASON].astype(np.int8), status=int(status),
         units=units, fill_row=f[F_ROW].astype(np.int64), fill_symbol=f[F_SYMBOL].astype(np.int64),
-        fill_side=f[F_SIDE].astype(np.int8), fill_units=f[F_UNITS].copy(),
-        fill_price=f[F_PRICE].copy(), fill_fees=f[F_FEES].copy(),
-        fill_reason=f[F_REASON].astype(np.int8))
+        fill_side=f[F_SIDE].astype(np.int8), fill_units=f[F_UNITS],
+        fill_price=f[F_PRICE], fill_fees=f[F_FEES], fill_reason=f[F_REASON].astype(np.int8))

@@ -336,7 +336,8 @@ class PortfolioResult(Result):
 
     @property
     def holdings(self) -> pd.DataFrame:
-        """Units held per symbol at each bar's close."""
+        """Units held per symbol at each bar's close (float32: ~7 significant digits, for
+        tables and plots; exact units: ``fills`` and ``arrays.units`` at the end)."""
         return pd.DataFrame(self._recorded().position, index=self._index,
                             columns=pd.Index(self.symbols, name="symbol"))
 
