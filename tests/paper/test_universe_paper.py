@@ -445,3 +445,28 @@ def test_gap_alert_watches_each_symbol_and_names_it(local_store, monkeypatch, tm
     assert all(n.payload["symbol"] in n.title for n in notes)
     runner.tick(local_store, run.id, at(90), engine="inprocess")  # replayed: nothing sent again
     assert len([n for n in local_store.notifications.list(run.owner_id) if n.type == TYPE]) == 2
+
+
+def test_drift_ignores_the_rounding_of_ledgers_written_from_round_trips(local_store):
+    """Regression: universe ledgers written before the fill log hold entry prices of
+    ``(units * price) / units`` (from the round-trip log), an ulp away from the fill
+    price a recompute now gives; that must not raise a drift alert on every tick, while
+    a real difference still does."""
+    import dataclasses
+    import types
+
+    from workbench.paper.ticks import _drift
+
+    run = make_universe_run(local_store)
+    advance(local_store, run.id, at(300))
+    run = local_store.paper_runs.get(run.id)
+    fills = fills_of(_backtest(WARMUP + 300))
+    assert _drift(local_store, run, types.SimpleNamespace(fills=fills)) == []
+    nudged = [dataclasses.replace(f, price=float(np.nextafter(f.price, np.inf))) for f in fills]
+    assert any(a.price != b.price for a, b in zip(fills, nudged, strict=True))
+    assert _drift(local_store, run, types.SimpleNamespace(fills=nudged)) == []
+    revised = [dataclasses.replace(fills[0], price=fills[0].price * 1.001), *fills[1:]]
+    assert len(_drift(local_store, run, types.SimpleNamespace(fills=revised))) == 1
+    flipped = [dataclasses.replace(fills[0], side="sell" if fills[0].side == "buy" else "buy"),
+               *fills[1:]]
+    assert _drift(local_store, run, types.SimpleNamespace(fills=flipped))

@@ -27,8 +27,8 @@ Order of events in one row (the call sequence)
     of a short); (4) entries at the close, best ranked first, while slots and free cash
     last; (5) on a rebalance row, the additions that bring underweight positions up to
     their target (buy more of a long, sell more short; capped by the free cash left).
-    Exits always come before entries, so cash freed on a row can fund that row's entries. This equals vectorbt's
-    ``Portfolio.from_signals(..., group_by=True, cash_sharing=True, call_seq="auto")``
+    Exits always come before entries, so cash freed on a row can fund that row's
+    entries. This equals vectorbt's ``Portfolio.from_signals(..., group_by=True, cash_sharing=True, call_seq="auto")``
     whenever the entries of a row have equal approximate order values (``size=np.inf``
     or one ``size_type="value"`` amount), because vectorbt's "auto" sorts each row's
     orders by approximate value with a stable sort: sells first, ties in column order.
@@ -42,8 +42,9 @@ Order of events in one row (the call sequence)
     ``fill_timing="next_open"``: orders decided at a symbol's close fill at that
     symbol's NEXT bar's open (which may be several rows later when it has gaps): at the
     open of a row, (1) pending exits, (2) rebalance reductions, (3) pending entries ranked
-    by the rank value of their signal bar, (4) rebalance additions; then the stops of every open
-    position intrabar (the fill bar included), then signals at the close become pending.
+    by the rank value of their signal bar, (4) rebalance additions; then the stops of
+    every open position intrabar (the fill bar included), then signals at the close
+    become pending.
 
 Portfolio rules
     ``max_positions`` (0 = no limit): entries beyond the free slots are dropped, the
@@ -75,7 +76,8 @@ Portfolio rules
     units are ``target / raw price`` (the row's close, or its open with ``next_open``;
     slippage moves the fill price, not the target). The exact order on such a row:
 
-    a. the row's exits (stops, signal exits; ``next_open``: the pending exits);
+    a. the row's exits (stops, signal exits; ``next_open``: the pending exits, its
+       stops come after d, intrabar);
     b. the reductions: ``target`` from the equity at that moment (cash + the signed
        holdings at the row's prices); then, in column order, every position holding more
        than its target units (by more than 1e-9 of them) is cut to them: a long sells the
@@ -110,8 +112,9 @@ Outputs
     ``equity``, ``cash`` and ``n_open`` per row; optionally (arrays of shape
     ``(n_bars, n_symbols)``, else ``(1, 1)`` = not recorded) ``position`` (units at the
     close, float32: ~7 significant digits, for tables and plots; the exact float64 units
-    are ``units`` at the end and the fill log's running sum) and ``contrib`` (float64) (the symbol's running P&L: its cash flows so far plus its
-    holding at the last close; ``init_cash + contrib.sum(axis=1) == equity``). Per
+    are ``units`` at the end and the fill log's running sum) and ``contrib`` (float64: the
+    symbol's running P&L, its cash flows so far plus its holding at the last close;
+    ``init_cash + contrib.sum(axis=1) == equity``). Per
     symbol: ``bars_held`` (rows with a position at the close, among the rows where the
     symbol has a bar), ``bars_present`` and ``units`` (signed units at the end). The trade
     log is the simulator's plus the column (``T_SYMBOL``); the fill log is above.
