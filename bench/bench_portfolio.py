@@ -15,9 +15,10 @@ portfolio equity ours returns too). Each contender runs in its own child process
 calls after a warm-up call (the first call, with numba compilation, is
 shown apart, on a small grid). Memory: the child's peak resident memory during the first
 full-size call above its resident memory before it (``/proc/self/clear_refs`` resets the
-peak), i.e. what the backtest itself allocates. Ours is shown twice: equity and trades only (``record=False``,
-what vectorbt computes here) and with the per-symbol grids (holdings and contribution)
-that a :class:`PortfolioResult` shows.
+peak), i.e. what the backtest itself allocates. Ours is shown twice: equity, trades and
+the fill log (``record=False``; what vectorbt computes here, whose order records are its
+fill log) and with the per-symbol grids that a :class:`PortfolioResult` shows
+(holdings as float32, contribution as float64).
 """
 
 from __future__ import annotations

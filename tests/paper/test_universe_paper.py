@@ -1,6 +1,8 @@
 """Paper runs over a universe (issue #16): one strategy on many symbols and one shared
-cash account; N ticks give exactly the fills of one universe backtest over the same bars,
-fills carry their symbol, a crash mid-tick leaves no duplicate or lost fill."""
+cash account; N ticks give exactly the fills of one universe backtest over the same bars
+(the engine's fill log: entries, exits and rebalance trades, long and short), fills carry
+their symbol, a crash mid-tick leaves no duplicate or lost fill, price gaps are watched
+per symbol."""
 
 from __future__ import annotations
 
@@ -76,6 +78,13 @@ def _ledger(store, run_id):
             for f in store.fills.list(run_id)]
 
 
+def _fill_log(result):
+    """The backtest's fill log: (bar, symbol, side, price, quantity, fee), in execution order."""
+    f = result.fills
+    return [(ts.isoformat(), str(sym), side, float(p), float(u), float(fee)) for ts, sym, side, p, u, fee
+            in zip(f.index, f["symbol"], f["side"], f["price"], f["units"], f["fees"], strict=True)]
+
+
 def _trade_fills(result):
     """The backtest's trades as fills: (bar, symbol, side, price, quantity, fee)."""
     rate = 0.001
@@ -108,9 +117,9 @@ def test_universe_ticks_give_the_trades_of_one_universe_backtest(local_store, po
     assert len({f[1] for f in expected}) == 3, "every symbol must trade for the test to mean something"
     assert len(expected) >= 10
     got = _ledger(local_store, run.id)
-    assert [g[:3] for g in got] == [e[:3] for e in expected]
+    assert [g[:3] for g in got] == [e[:3] for e in expected]  # the round trips, as fills
     np.testing.assert_allclose([g[3:] for g in got], [e[3:] for e in expected], rtol=1e-12)
-    assert [g[3:] for g in got] == [tuple(map(float, e[3:])) for e in expected]  # exactly
+    assert got == _fill_log(full)  # exactly the engine's fill log
     assert [(f.bar_ts.isoformat(), f.symbol, f.side) for f in fills_of(full)] == \
         [g[:3] for g in got]
     after = local_store.paper_runs.get(run.id)
@@ -118,9 +127,10 @@ def test_universe_ticks_give_the_trades_of_one_universe_backtest(local_store, po
     assert after.state["equity"] == float(full.equity.iloc[-1])
     assert after.state["n_bars"] == n_bars == len(full.equity)
     assert after.state["symbols"] == SYMBOLS
-    held = full.holdings.iloc[-1]
+    held = dict(zip(SYMBOLS, full.arrays.units.tolist(), strict=True))  # exact (float64)
+    np.testing.assert_allclose(full.holdings.iloc[-1].to_numpy(), full.arrays.units, rtol=1e-6)
     assert {s: p["units"] for s, p in after.state["positions"].items()} == \
-        {s: float(u) for s, u in held.items() if u != 0}
+        {s: u for s, u in held.items() if u != 0}
     assert after.state["open_positions"] == int(full.position.iloc[-1])
     assert after.performance_snapshot["equity"] == float(full.equity.iloc[-1])
     assert set(after.performance_snapshot["by_symbol"]) == set(SYMBOLS)
@@ -144,7 +154,7 @@ def test_create_resolves_a_universe_name_and_stores_the_list(store):
     run = make_universe_run(store, symbols="trio")
     assert run.parameters["symbols"] == SYMBOLS and run.parameters["universe"] == "trio"
     assert run.symbol == "trio"
-    assert "gap_sigma" not in run.alert_config and "drawdown" in run.alert_config  # defaults
+    assert "gap_sigma" in run.alert_config and "drawdown" in run.alert_config  # the defaults
     assert run.parameters["portfolio"] == {"max_positions": 2, "allocation": "equal",
                                            "alloc_value": 1.0, "rebalance_every": 0}
     save_universe("trio", ["AAA"])  # editing the universe later does not change the run
@@ -165,12 +175,10 @@ def test_bad_universe_input_is_a_structured_error(local_store):
         make_universe_run(local_store, portfolio={"max_position": 2})
     with pytest.raises(UnknownNameError):
         make_universe_run(local_store, portfolio={"allocation": "evenly"})
-    with pytest.raises(ValidationError) as reb:
-        make_universe_run(local_store, portfolio={"allocation": "equal", "rebalance_every": 5})
-    assert reb.value.details["param"] == "portfolio.rebalance_every"
-    with pytest.raises(ValidationError) as gap:
-        make_universe_run(local_store, alerts=["gap_sigma=4"])
-    assert gap.value.details == {"alert": "gap_sigma"}
+    for bad in (-1, 2.5, "5", True):
+        with pytest.raises(ValidationError) as reb:
+            make_universe_run(local_store, portfolio={"allocation": "equal", "rebalance_every": bad})
+        assert reb.value.details["param"] == "portfolio.rebalance_every"
     with pytest.raises(ValidationError):
         paper_runs.create_run(local_store, "sma_crossover", symbol="AAA", symbols=SYMBOLS,
                               timeframe="1d")
@@ -202,12 +210,14 @@ def test_cli_creates_and_shows_a_universe_run(store):
     cli_runner = CliRunner()
     out = cli_runner.invoke(app, ["paper", "create", "sma_crossover", "--symbols", "AAA,BBB,CCC",
                                   "--timeframe", "1d", "--max-positions", "2",
-                                  "--allocation", "equal", "--warmup-bars", "120", "--json"])
+                                  "--allocation", "equal", "--rebalance-every", "5",
+                                  "--warmup-bars", "120", "--json"])
     assert out.exit_code == 0, out.output
     row = json.loads(out.output)
     assert row["symbols"] == SYMBOLS
     run = store.paper_runs.get(row["id"])
     assert run.parameters["portfolio"]["max_positions"] == 2
+    assert run.parameters["portfolio"]["rebalance_every"] == 5
     store.paper_runs.update(run.id, parameters={**run.parameters, "anchor": ANCHOR})
     ticked = cli_runner.invoke(app, ["paper", "tick", row["id"], "--as-of", at(400),
                                      "--engine", "inprocess", "--json"])
@@ -229,13 +239,17 @@ def _outcome(store, run_id):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("point", POINTS)
-def test_kill_a_universe_tick_at_each_point_then_rerun_equals_clean_run(store, point):
+@pytest.mark.parametrize(("point", "rules"), [
+    *((p, RULES) for p in POINTS),
+    *((p, {**RULES, "rebalance_every": 5}) for p in ("computed", "in_transaction"))],
+    ids=[*POINTS, "rebalanced-computed", "rebalanced-in_transaction"])
+def test_kill_a_universe_tick_at_each_point_then_rerun_equals_clean_run(store, point, rules):
     """A tick that crosses several symbols' fills is killed at each point (SIGKILL of the
-    real ``workbench paper tick`` process), then run again: the same ledger as a clean run."""
+    real ``workbench paper tick`` process), then run again: the same ledger as a clean run
+    (rebalanced runs too: their partial fills are in the ledger)."""
     store.profiles.update(store.current_user().id, plan_tier="premium")
-    clean = make_universe_run(store)
-    crashed = make_universe_run(store)
+    clean = make_universe_run(store, portfolio=rules)
+    crashed = make_universe_run(store, portfolio=rules)
     for run_id, crash in ((clean.id, None), (crashed.id, point)):
         assert runner.tick(store, run_id, at(60), engine="inprocess").status == "succeeded"
         first = cli("paper", "tick", str(run_id), "--as-of", at(400), "--engine", "inprocess",
@@ -250,9 +264,10 @@ def test_kill_a_universe_tick_at_each_point_then_rerun_equals_clean_run(store, p
     in_window = {f[2] for f in want[0] if bars[0] < f[0] <= bars[1]}
     assert len(in_window) >= 2, "the killed tick must carry fills of several symbols"
     assert got == want
-    full = _backtest(WARMUP + 600)
+    full = _backtest(WARMUP + 600, rules)
     assert [(f[0].isoformat(), f[2], f[3]) for f in got[0]] == \
         [(f.bar_ts.isoformat(), f.symbol, f.side) for f in fills_of(full)]
+    assert ("rebalance" in {f[7] for f in got[0]}) == bool(rules.get("rebalance_every"))
 
 
 def test_cache_source_ticks_equal_the_backtest_of_the_bars_closed_by_then(local_store):
@@ -274,7 +289,9 @@ def test_cache_source_ticks_equal_the_backtest_of_the_bars_closed_by_then(local_
     expected = _trade_fills(full)
     assert len({f[1] for f in expected}) == 3 and len(expected) >= 6
     got = _ledger(local_store, run.id)
-    assert got == [(*e[:3], *map(float, e[3:])) for e in expected]
+    assert [g[:3] for g in got] == [e[:3] for e in expected]
+    np.testing.assert_allclose([g[3:] for g in got], [e[3:] for e in expected], rtol=1e-12)
+    assert got == _fill_log(full)
     assert local_store.paper_runs.get(run.id).state["equity"] == float(full.equity.iloc[-1])
 
 
@@ -325,6 +342,131 @@ def test_ranking_decides_the_slots_as_in_the_backtest(local_store):
                            settings={"fill_timing": "next_open", "initial_cash": 10_000.0})
         assert full.provenance["ranking"] == "rank"
         got = _ledger(local_store, run.id)
-        assert got == [(*e[:3], *map(float, e[3:])) for e in _trade_fills(full)]
+        assert [g[:3] for g in got] == [e[:3] for e in _trade_fills(full)]
+        assert got == _fill_log(full)
         ledgers.append([g[:3] for g in got])
     assert ledgers[0] != ledgers[1]
+
+
+def _replayed_units(ledger) -> dict[str, float]:
+    """Each symbol's units after replaying the ledger in order (buy +, sell -)."""
+    units: dict[str, float] = {}
+    for _, sym, side, _, qty, _ in ledger:
+        units[sym] = units.get(sym, 0.0) + (qty if side == "buy" else -qty)
+    return units
+
+
+REBALANCED = {"max_positions": 2, "allocation": "equal", "rebalance_every": 5}
+
+
+def test_rebalanced_universe_ticks_give_the_fills_of_one_backtest(store):
+    """Regression: universe paper runs refused ``rebalance_every`` (the ledger was built
+    from round trips, which do not list a rebalance's partial buys and sells). The
+    ledger is now the engine's fill log: N ticks write exactly the backtest's fills,
+    rebalance trades included, on both backends."""
+    store.profiles.update(store.current_user().id, plan_tier="premium")
+    run = make_universe_run(store, portfolio=REBALANCED)
+    assert run.parameters["portfolio"]["rebalance_every"] == 5
+    for m in [3, 40, 41, 42, 100, 101, 250, 251, 252, 400, 600]:
+        advance(store, run.id, at(m))
+    full = _backtest(WARMUP + 600, REBALANCED)
+    expected = _fill_log(full)
+    got = _ledger(store, run.id)
+    assert got == expected
+    reasons = [f.reason for f in store.fills.list(run.id)]
+    assert reasons == list(full.fills["reason"])
+    rebalances = [g for g, r in zip(got, reasons, strict=True) if r == "rebalance"]
+    assert {g[2] for g in rebalances} == {"buy", "sell"} and len(rebalances) >= 10
+    assert len({g[1] for g in rebalances}) == 3
+    assert len(got) > len(_trade_fills(full))  # more fills than the round trips list
+    held = dict(zip(SYMBOLS, full.arrays.units.tolist(), strict=True))
+    assert _replayed_units(got) == held  # the ledger adds up, exactly
+    after = store.paper_runs.get(run.id)
+    assert after.state["drift"] == []
+    assert after.state["equity"] == float(full.equity.iloc[-1])
+    assert {s: p["units"] for s, p in after.state["positions"].items()} == \
+        {s: u for s, u in held.items() if u != 0}
+    assert after.state["cash"] == pytest.approx(float(full.arrays.cash[-1]), rel=1e-12)
+
+
+def test_short_and_rebalanced_universe_fills_carry_their_side(local_store):
+    """Regression: a universe run's short entry was written as a buy (the ledger assumed
+    longs). With the fill log a short sale is a sell, a cover a buy, and shorts are
+    rebalanced too: replaying the ledger gives the backtest's holdings, shorts negative."""
+    rules = {"max_positions": 3, "allocation": "equal", "rebalance_every": 7}
+    run = make_universe_run(local_store, strategy="macd_trend", portfolio=rules)
+    for m in [40, 41, 200, 350, 600]:
+        advance(local_store, run.id, at(m))
+    full = _backtest(WARMUP + 600, rules, strategy="macd_trend")
+    got = _ledger(local_store, run.id)
+    assert got == _fill_log(full)
+    fills = local_store.fills.list(run.id)
+    short_sales = [f for f in fills if f.reason == "entry" and f.side == "sell"]
+    assert len(short_sales) >= 3
+    units: dict[str, float] = {}
+    rebalanced_short = 0
+    for f in fills:
+        if f.reason == "rebalance" and units.get(f.symbol, 0.0) < 0:
+            rebalanced_short += 1
+        units[f.symbol] = units.get(f.symbol, 0.0) + (f.quantity if f.side == "buy" else -f.quantity)
+    assert rebalanced_short >= 3
+    assert units == dict(zip(SYMBOLS, full.arrays.units.tolist(), strict=True))
+
+
+def test_gap_alert_watches_each_symbol_and_names_it(local_store, monkeypatch, tmp_path):
+    """Regression: universe runs refused the gap_sigma alert (it read one series of
+    opens). Each symbol is watched on its own bars; two symbols gapping on the same bar
+    give two alerts, each naming its symbol, sent once."""
+    import pandas as pd
+
+    from workbench.paper.alerts import TYPE
+
+    path = tmp_path / "gaps.duckdb"
+    monkeypatch.setenv("WORKBENCH_CACHE", str(path))
+    cache = open_cache(path)
+    jump = None
+    for k, sym in enumerate(SYMBOLS):
+        late = 20 if sym == "CCC" else 0  # CCC joins later: no bar (NaN) before, no gap
+        frame = generate(sym, "1h", 300 - late, seed=40 + k,
+                         start=pd.Timestamp("2020-01-01", tz="UTC") + pd.Timedelta(hours=late))
+        if sym != "BBB":
+            cut = 250 - late
+            frame.iloc[cut:, [frame.columns.get_loc(c) for c in ("open", "high", "low", "close")]] *= 1.3
+            jump = int(frame["ts"].iloc[cut])
+        cache.upsert(frame, sym, "1h", "synthetic")
+    cache.close()
+    run = make_universe_run(local_store, timeframe="1h", warmup_bars=200, alerts=["gap_sigma=6"])
+    assert run.alert_config == {"gap_sigma": 6.0}
+    runner.tick(local_store, run.id, at(90), engine="inprocess")
+    notes = [n for n in local_store.notifications.list(run.owner_id) if n.type == TYPE]
+    bar = pd.Timestamp(jump, tz="UTC").isoformat()
+    assert sorted((n.payload["kind"], n.payload["symbol"], n.payload["bar_ts"]) for n in notes) == \
+        [("gap", "AAA", bar), ("gap", "CCC", bar)]
+    assert all(n.payload["symbol"] in n.title for n in notes)
+    runner.tick(local_store, run.id, at(90), engine="inprocess")  # replayed: nothing sent again
+    assert len([n for n in local_store.notifications.list(run.owner_id) if n.type == TYPE]) == 2
+
+
+def test_drift_ignores_the_rounding_of_ledgers_written_from_round_trips(local_store):
+    """Regression: universe ledgers written before the fill log hold entry prices of
+    ``(units * price) / units`` (from the round-trip log), an ulp away from the fill
+    price a recompute now gives; that must not raise a drift alert on every tick, while
+    a real difference still does."""
+    import dataclasses
+    import types
+
+    from workbench.paper.ticks import _drift
+
+    run = make_universe_run(local_store)
+    advance(local_store, run.id, at(300))
+    run = local_store.paper_runs.get(run.id)
+    fills = fills_of(_backtest(WARMUP + 300))
+    assert _drift(local_store, run, types.SimpleNamespace(fills=fills)) == []
+    nudged = [dataclasses.replace(f, price=float(np.nextafter(f.price, np.inf))) for f in fills]
+    assert any(a.price != b.price for a, b in zip(fills, nudged, strict=True))
+    assert _drift(local_store, run, types.SimpleNamespace(fills=nudged)) == []
+    revised = [dataclasses.replace(fills[0], price=fills[0].price * 1.001), *fills[1:]]
+    assert len(_drift(local_store, run, types.SimpleNamespace(fills=revised))) == 1
+    flipped = [dataclasses.replace(fills[0], side="sell" if fills[0].side == "buy" else "buy"),
+               *fills[1:]]
+    assert _drift(local_store, run, types.SimpleNamespace(fills=flipped))

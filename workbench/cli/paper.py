@@ -41,6 +41,10 @@ def create(target: str = typer.Argument(..., help="A *.strategy.json file or a s
            alloc_value: float = typer.Option(None, "--alloc-value",
                                              help="universe: fraction of equity for "
                                                   "fixed_fraction / risk (0.1 = 10%)."),
+           rebalance_every: int = typer.Option(None, "--rebalance-every",
+                                               help="universe: trade open positions back to "
+                                                    "their equal / fixed_fraction target "
+                                                    "every N bars (0 = never)."),
            timeframe: str = typer.Option(..., "--timeframe"),
            cash: float = typer.Option(10_000.0, "--cash", help="Initial cash (quote currency)."),
            schedule: str = typer.Option("*/5 * * * *", "--schedule", help="Cron, in --tz."),
@@ -58,11 +62,12 @@ def create(target: str = typer.Argument(..., help="A *.strategy.json file or a s
     """Create a paper run (counts one paper_trade_runs unit of your plan). With --alert,
     exactly the named rules are on; without, the defaults. With --symbols the run trades a
     universe on one cash account, under the portfolio rules of a universe backtest
-    (--max-positions, --allocation, --alloc-value)."""
+    (--max-positions, --allocation, --alloc-value, --rebalance-every)."""
     from workbench.runs.paper import create_run
 
     store = _store()
-    given = {"max_positions": max_positions, "allocation": allocation, "alloc_value": alloc_value}
+    given = {"max_positions": max_positions, "allocation": allocation, "alloc_value": alloc_value,
+             "rebalance_every": rebalance_every}
     rules = {k: v for k, v in given.items() if v is not None} or None
     run = create_run(store, target, symbol=symbol, symbols=symbols, portfolio=rules,
                      timeframe=timeframe, cash=cash,

@@ -22,12 +22,13 @@ Shorts and the shared cash (vectorbt's ``lock_cash=True``)
 Order of events in one row (the call sequence)
     ``fill_timing="close"``: (1) stops of every open position, intrabar, in column
     order; (2) signal exits at the close (long exits,
-    short covers, the closing half of reversals); (3) on a rebalance row, sells that bring
-    overweight positions down to their target; (4) entries at the close, best ranked
-    first, while slots and cash last; (5) on a rebalance row, buys that bring underweight
-    positions up to their target (capped by the cash left). Exits always come before
-    entries, so cash freed on a row can fund that row's entries. This equals vectorbt's
-    ``Portfolio.from_signals(..., group_by=True, cash_sharing=True, call_seq="auto")``
+    short covers, the closing half of reversals); (3) on a rebalance row, the reductions
+    that bring overweight positions down to their target (sell part of a long, cover part
+    of a short); (4) entries at the close, best ranked first, while slots and free cash
+    last; (5) on a rebalance row, the additions that bring underweight positions up to
+    their target (buy more of a long, sell more short; capped by the free cash left).
+    Exits always come before entries, so cash freed on a row can fund that row's
+    entries. This equals vectorbt's ``Portfolio.from_signals(..., group_by=True, cash_sharing=True, call_seq="auto")``
     whenever the entries of a row have equal approximate order values (``size=np.inf``
     or one ``size_type="value"`` amount), because vectorbt's "auto" sorts each row's
     orders by approximate value with a stable sort: sells first, ties in column order.
@@ -40,9 +41,10 @@ Order of events in one row (the call sequence)
 
     ``fill_timing="next_open"``: orders decided at a symbol's close fill at that
     symbol's NEXT bar's open (which may be several rows later when it has gaps): at the
-    open of a row, (1) pending exits, (2) rebalance sells, (3) pending entries ranked by
-    the rank value of their signal bar, (4) rebalance buys; then the stops of every open
-    position intrabar (the fill bar included), then signals at the close become pending.
+    open of a row, (1) pending exits, (2) rebalance reductions, (3) pending entries ranked
+    by the rank value of their signal bar, (4) rebalance additions; then the stops of
+    every open position intrabar (the fill bar included), then signals at the close
+    become pending.
 
 Portfolio rules
     ``max_positions`` (0 = no limit): entries beyond the free slots are dropped, the
@@ -67,19 +69,55 @@ Portfolio rules
     that spends the cash up to a rounding residue (relative 1e-9, absolute 1e-12) leaves
     exactly 0, as vectorbt's ``add_nb`` does, so no dust entry follows on other symbols.
     ``rebalance_every`` = k > 0 (with equal or fixed-fraction allocation): every k-th row
-    (rows k, 2k, ...), each open position that has a bar there is traded back to its
-    target value (units = target / price); the position's trade stays one round trip,
-    its ``entry_price`` the average buy price and ``size`` the largest units held.
-    Rebalancing trades long positions only; shorts keep their units until they exit.
+    (rows k, 2k, ...), each open position that has a bar there, long or short, is traded
+    back to its target: ``target`` is the allocation's value per position (``equity /
+    max_positions`` or ``equity / n_symbols`` for equal, ``equity * alloc_value`` for
+    fixed fraction), a short's target the same value on the short side, and the target
+    units are ``target / raw price`` (the row's close, or its open with ``next_open``;
+    slippage moves the fill price, not the target). The exact order on such a row:
+
+    a. the row's exits (stops, signal exits; ``next_open``: the pending exits, its
+       stops come after d, intrabar);
+    b. the reductions: ``target`` from the equity at that moment (cash + the signed
+       holdings at the row's prices); then, in column order, every position holding more
+       than its target units (by more than 1e-9 of them) is cut to them: a long sells the
+       excess at ``raw * (1 - slippage)``, a short covers it at ``raw * (1 + slippage)``,
+       repaying its debt pro rata (units covered / units short), so the free cash gains
+       twice the debt repaid less the cover's cost and fee;
+    c. the row's entries (sized from the equity after b);
+    d. the additions: ``target`` again from the equity after c (it differs from b's by
+       the fees and slippage paid since); then, in column order, every position holding
+       fewer than its target units (the entries of this row included) adds the
+       difference, capped by the free cash (``free / (price * (1 + fees))`` units): a long
+       buys at ``raw * (1 + slippage)`` (cash and free cash pay value + fee), a short sells
+       more at ``raw * (1 - slippage)`` (the cash gains value - fee, its debt grows by the
+       value, the free cash loses value + fee). A cap of an addition sets no status flag.
+
+    The position's trade stays one round trip: its ``entry_price`` is the average opening
+    price (buys of a long, short sales of a short), ``size`` the largest units held, and
+    its P&L counts every partial sale and cover (``side * (reduction values + final exit
+    value - opening values) - every fee``).
+
+Fill log
+    Every order the kernel executes, in execution order (the call sequence above), is
+    one fill: ``fill_row``, ``fill_symbol`` (column), ``fill_side`` (+1 buy, -1 sell: a
+    short sale is a sell, a cover a buy), ``fill_units`` (> 0), ``fill_price`` (slippage
+    included), ``fill_fees`` (``units * price * fees``, what the cash paid) and
+    ``fill_reason`` (:data:`FILL_ENTRY`, the exit reason code of the simulator, or
+    :data:`FILL_REBALANCE`). A position still open at the end has no exit fill. Replaying
+    the log gives the kernel's cash and holdings; paper runs over a universe write it as
+    their ledger.
 
 Outputs
     ``equity``, ``cash`` and ``n_open`` per row; optionally (arrays of shape
     ``(n_bars, n_symbols)``, else ``(1, 1)`` = not recorded) ``position`` (units at the
-    close) and ``contrib`` (the symbol's running P&L: its cash flows so far plus its
-    holding at the last close; ``init_cash + contrib.sum(axis=1) == equity``). Per
+    close, float32: ~7 significant digits, for tables and plots; the exact float64 units
+    are ``units`` at the end and the fill log's running sum) and ``contrib`` (float64: the
+    symbol's running P&L, its cash flows so far plus its holding at the last close;
+    ``init_cash + contrib.sum(axis=1) == equity``). Per
     symbol: ``bars_held`` (rows with a position at the close, among the rows where the
-    symbol has a bar) and ``bars_present``. The trade log is the simulator's plus the
-    column (``T_SYMBOL``).
+    symbol has a bar), ``bars_present`` and ``units`` (signed units at the end). The trade
+    log is the simulator's plus the column (``T_SYMBOL``); the fill log is above.
 """
 
 from __future__ import annotations
@@ -127,6 +165,12 @@ STATUS_NO_SLOT = 8  # an entry was dropped: every slot (max_positions) was taken
 T_SYMBOL = N_TRADE_FIELDS  # the column of the trade
 N_PORTFOLIO_TRADE_FIELDS = N_TRADE_FIELDS + 1
 
+# the fill log (fills[FIELD, k]): every order the kernel executes, in execution order
+F_ROW, F_SYMBOL, F_SIDE, F_UNITS, F_PRICE, F_FEES, F_REASON = 0, 1, 2, 3, 4, 5, 6
+N_FILL_FIELDS = 7
+FILL_ENTRY = 0  # a fill's reason: an entry; exits carry the EXIT_* code of the simulator
+FILL_REBALANCE = 7  # a rebalance trade (a partial buy or sell of an open position)
+
 # per-symbol state rows (state[ROW, j])
 S_UNITS, S_BUY_VALUE, S_BUY_UNITS, S_SELL_VALUE, S_FEES, S_FLOW = 0, 1, 2, 3, 4, 5
 S_REF, S_PEAK, S_SL, S_TP, S_TSL, S_ENTRY_I, S_MAX_UNITS, S_LAST = 6, 7, 8, 9, 10, 11, 12, 13
@@ -156,6 +200,14 @@ class PortfolioSim(NamedTuple):
     ret: np.ndarray
     exit_reason: np.ndarray
     status: int
+    units: np.ndarray  # each symbol's signed units at the end (float64, one per symbol)
+    fill_row: np.ndarray  # the fill log, in execution order (empty when not logged)
+    fill_symbol: np.ndarray
+    fill_side: np.ndarray  # +1 buy, -1 sell
+    fill_units: np.ndarray
+    fill_price: np.ndarray
+    fill_fees: np.ndarray
+    fill_reason: np.ndarray  # FILL_ENTRY, an EXIT_* code, or FILL_REBALANCE
 
 
 @njit(cache=True)
@@ -253,11 +305,36 @@ def _log_nb(trades: np.ndarray, k: int, st: np.ndarray, j: int, i: int, px: floa
 
 
 @njit(cache=True)
+def _fill_nb(fl: np.ndarray, nf: np.ndarray, i: int, j: int, side: float, units: float,
+             px: float, fees: float, reason: int) -> None:
+    """Append one executed order to the fill log ``fl`` (``side`` +1 buy, -1 sell; the fee
+    is ``units * px * fees``, as the cash paid it) and count it in ``nf[0]``; a log of
+    shape (1, 1) records nothing. A full log counts on without writing (the caller runs
+    again with the capacity counted: the kernel is deterministic)."""
+    if fl.shape[0] != N_FILL_FIELDS:
+        return
+    k = nf[0]
+    nf[0] = k + 1
+    if k >= fl.shape[1]:
+        return
+    fl[F_ROW, k] = i
+    fl[F_SYMBOL, k] = j
+    fl[F_SIDE, k] = side
+    fl[F_UNITS, k] = units
+    fl[F_PRICE, k] = px
+    fl[F_FEES, k] = units * px * fees
+    fl[F_REASON, k] = reason
+
+
+@njit(cache=True)
 def _close_nb(trades: np.ndarray, k: int, st: np.ndarray, j: int, i: int, px: float,
-              fees: float, reason: int, cash: float, free: float) -> tuple[float, float, int]:
-    """Close all of column ``j`` at fill price ``px`` on row ``i``; log the round trip."""
+              fees: float, reason: int, cash: float, free: float, fl: np.ndarray,
+              nf: np.ndarray) -> tuple[float, float, int]:
+    """Close all of column ``j`` at fill price ``px`` on row ``i``; log the round trip
+    and the fill."""
     units = abs(st[S_UNITS, j])
     k = _log_nb(trades, k, st, j, i, px, units * px * fees, reason)
+    _fill_nb(fl, nf, i, j, 1.0 if st[S_UNITS, j] < 0.0 else -1.0, units, px, fees, reason)
     cash, free = _reduce_nb(st, j, units, px, fees, cash, free)
     for r in (S_UNITS, S_BUY_VALUE, S_BUY_UNITS, S_SELL_VALUE, S_FEES, S_MAX_UNITS, S_DEBT):
         st[r, j] = 0.0
@@ -291,24 +368,32 @@ def _target_nb(alloc_mode: int, alloc_value: float, equity: float, max_positions
 
 
 @njit(cache=True)
-def _rebalance_nb(st: np.ndarray, row_px: np.ndarray, present: np.ndarray, sells: bool,
-                  target: float, fees: float, slippage: float, cash: float,
-                  free: float) -> tuple[float, float]:
-    """Trade every open, present LONG position towards ``target`` value: the sells
-    (``sells=True``) or the buys (capped by the free cash). Shorts are left alone."""
+def _rebalance_nb(st: np.ndarray, row_px: np.ndarray, present: np.ndarray, reduce: bool,
+                  target: float, fees: float, slippage: float, cash: float, free: float,
+                  i: int, fl: np.ndarray, nf: np.ndarray) -> tuple[float, float]:
+    """Trade every open, present position (long or short) towards ``target`` value, in
+    column order: ``reduce=True`` the overweight ones down (sell part of a long, cover
+    part of a short: both free cash), else the underweight ones up (buy more of a long,
+    sell more short: both take free cash, so each is capped by what is left). A
+    difference within 1e-9 of the target units is left alone (no dust orders)."""
     for j in range(st.shape[1]):
         units = st[S_UNITS, j]
-        if units <= 0.0 or not present[j]:
+        if units == 0.0 or not present[j]:
             continue
+        side = 1 if units > 0.0 else -1
+        held = abs(units)
         raw = row_px[j]
         want = target / raw
-        if sells and units > want:
-            cash, free = _reduce_nb(st, j, units - want, raw * (1.0 - slippage), fees, cash, free)
-        elif not sells and units < want:
-            px = raw * (1.0 + slippage)
-            extra = min(want - units, max(free, 0.0) / (px * (1.0 + fees)))
+        if reduce and held - want > 1e-9 * want:
+            px = _exit_px(units, raw, slippage)
+            _fill_nb(fl, nf, i, j, -float(side), held - want, px, fees, FILL_REBALANCE)
+            cash, free = _reduce_nb(st, j, held - want, px, fees, cash, free)
+        elif not reduce and want - held > 1e-9 * want:
+            px = raw * (1.0 + slippage) if side > 0 else raw * (1.0 - slippage)
+            extra = min(want - held, max(free, 0.0) / (px * (1.0 + fees)))
             if extra > 0.0:
-                cash, free = _open_nb(st, j, 1, extra, px, fees, cash, free)
+                _fill_nb(fl, nf, i, j, float(side), extra, px, fees, FILL_REBALANCE)
+                cash, free = _open_nb(st, j, side, extra, px, fees, cash, free)
     return cash, free
 
 
@@ -318,7 +403,7 @@ def _entries_nb(
     ent_side: np.ndarray, i: int, row_px: np.ndarray, cash: float, free: float, n_open: int,
     fees: float, slippage: float, size_mode: int, size_value: float, alloc_mode: int,
     alloc_value: float, max_positions: int, sl: np.ndarray, tp: np.ndarray, tsl: np.ndarray,
-    status: int,
+    status: int, fl: np.ndarray, nf: np.ndarray,
 ) -> tuple[float, float, int, int]:
     """Open the candidate columns ``cand[:n_cand]`` (ranked by ``keys``, highest first,
     stable) on their side ``ent_side[j]`` at the raw prices ``row_px``; every entry is
@@ -379,6 +464,7 @@ def _entries_nb(
         if not units > 0.0:
             status |= STATUS_NO_CASH
             continue
+        _fill_nb(fl, nf, i, j, float(side), units, px, fees, FILL_ENTRY)
         cash, free = _open_nb(st, j, side, units, px, fees, cash, free)
         n_open += 1
         st[S_ENTRY_I, j] = i
@@ -417,11 +503,15 @@ def portfolio_nb(
     max_positions: int, rebalance_every: int,
     equity: np.ndarray, cash_out: np.ndarray, n_open_out: np.ndarray,
     position: np.ndarray, contrib: np.ndarray,
-    bars_held: np.ndarray, bars_present: np.ndarray,
-) -> tuple[np.ndarray, int, int]:
+    bars_held: np.ndarray, bars_present: np.ndarray, units_out: np.ndarray,
+    fill_capacity: int, nf: np.ndarray,
+) -> tuple[np.ndarray, int, int, np.ndarray]:
     """The portfolio kernel; semantics in the module docstring. Short signal grids of
-    shape (1, 1) mean "no shorts". Returns ``(trades, n_trades, status)``, trades of
-    shape (N_PORTFOLIO_TRADE_FIELDS, cap)."""
+    shape (1, 1) mean "no shorts". Returns ``(trades, n_trades, status, fills)``, trades
+    of shape (N_PORTFOLIO_TRADE_FIELDS, cap), fills of shape (N_FILL_FIELDS,
+    fill_capacity) (``fill_capacity`` < 0: (1, 1), not logged), their count in ``nf[0]``
+    (more than the capacity: run again with that much); ``units_out`` gets each symbol's
+    signed units at the end."""
     n, m = close.shape
     rec_pos = position.shape[0] == n
     rec_con = contrib.shape[0] == n
@@ -439,6 +529,8 @@ def portfolio_nb(
                 cap += 1
     trades = np.empty((N_PORTFOLIO_TRADE_FIELDS, cap))
     k = 0
+    fl = np.empty((N_FILL_FIELDS, fill_capacity)) if fill_capacity >= 0 else np.empty((1, 1))
+    nf[0] = 0
     status = 0
     st = np.zeros((N_STATE, m))
     for j in range(m):
@@ -479,12 +571,14 @@ def portfolio_nb(
                     pend_exit[j] = False
                     if st[S_UNITS, j] != 0.0:
                         px = _exit_px(st[S_UNITS, j], row_px[j], slippage)
-                        cash, free, k = _close_nb(trades, k, st, j, i, px, fees, pend_reason[j], cash, free)
+                        cash, free, k = _close_nb(trades, k, st, j, i, px, fees, pend_reason[j],
+                                                          cash, free, fl, nf)
                         n_open -= 1
             if reb:
-                cash, free = _rebalance_nb(st, row_px, present, True,
-                                           _target_nb(alloc_mode, alloc_value, _equity_nb(st, cash),
-                                                      max_positions, m), fees, slippage, cash, free)
+                cash, free = _rebalance_nb(
+                    st, row_px, present, True, _target_nb(alloc_mode, alloc_value, _equity_nb(st, cash),
+                                                         max_positions, m),
+                    fees, slippage, cash, free, i, fl, nf)
             n_cand = 0
             for j in range(m):
                 if present[j] and pend_entry[j]:
@@ -499,11 +593,12 @@ def portfolio_nb(
                 cash, free, n_open, status = _entries_nb(
                     st, cand, n_cand, keys, sig_row, ent_side, i, row_px, cash, free, n_open, fees,
                     slippage, size_mode, size_value, alloc_mode, alloc_value, max_positions,
-                    sl, tp, tsl, status)
+                    sl, tp, tsl, status, fl, nf)
             if reb:
-                cash, free = _rebalance_nb(st, row_px, present, False,
-                                           _target_nb(alloc_mode, alloc_value, _equity_nb(st, cash),
-                                                      max_positions, m), fees, slippage, cash, free)
+                cash, free = _rebalance_nb(
+                    st, row_px, present, False, _target_nb(alloc_mode, alloc_value, _equity_nb(st, cash),
+                                                         max_positions, m),
+                    fees, slippage, cash, free, i, fl, nf)
         # 2) stops, intrabar (next_open: the fill bar too; close: from the bar after entry)
         for j in range(m):
             units = st[S_UNITS, j]
@@ -517,7 +612,8 @@ def portfolio_nb(
                                           st[S_TSL, j], open_[i, j], high[i, j], low[i, j])
                 if hit == hit:
                     px = stop_fill_price_nb(side, hit, reason, slippage)
-                    cash, free, k = _close_nb(trades, k, st, j, i, px, fees, reason, cash, free)
+                    cash, free, k = _close_nb(trades, k, st, j, i, px, fees, reason, cash, free,
+                                                      fl, nf)
                     n_open -= 1
                     pend_exit[j] = False
                     present[j] = False  # this bar's signals are ignored for it
@@ -557,7 +653,8 @@ def portfolio_nb(
                                                      short_exits, has_short)
                 if do_close:
                     px = _exit_px(st[S_UNITS, j], close[i, j], slippage)
-                    cash, free, k = _close_nb(trades, k, st, j, i, px, fees, reason, cash, free)
+                    cash, free, k = _close_nb(trades, k, st, j, i, px, fees, reason, cash, free,
+                                                      fl, nf)
                     n_open -= 1
                 if new_side != 0:
                     cand[n_cand] = j
@@ -566,18 +663,20 @@ def portfolio_nb(
                     ent_side[j] = new_side
                     n_cand += 1
             if reb:
-                cash, free = _rebalance_nb(st, row_px, present, True,
-                                           _target_nb(alloc_mode, alloc_value, _equity_nb(st, cash),
-                                                      max_positions, m), fees, slippage, cash, free)
+                cash, free = _rebalance_nb(
+                    st, row_px, present, True, _target_nb(alloc_mode, alloc_value, _equity_nb(st, cash),
+                                                         max_positions, m),
+                    fees, slippage, cash, free, i, fl, nf)
             if n_cand > 0:
                 cash, free, n_open, status = _entries_nb(
                     st, cand, n_cand, keys, sig_row, ent_side, i, row_px, cash, free, n_open, fees,
                     slippage, size_mode, size_value, alloc_mode, alloc_value, max_positions,
-                    sl, tp, tsl, status)
+                    sl, tp, tsl, status, fl, nf)
             if reb:
-                cash, free = _rebalance_nb(st, row_px, present, False,
-                                           _target_nb(alloc_mode, alloc_value, _equity_nb(st, cash),
-                                                      max_positions, m), fees, slippage, cash, free)
+                cash, free = _rebalance_nb(
+                    st, row_px, present, False, _target_nb(alloc_mode, alloc_value, _equity_nb(st, cash),
+                                                         max_positions, m),
+                    fees, slippage, cash, free, i, fl, nf)
         # 4) marks at the close
         eq = cash
         for j in range(m):
@@ -597,9 +696,10 @@ def portfolio_nb(
         n_open_out[i] = n_open
 
     for j in range(m):  # still open: marked at the last close, no exit fee
+        units_out[j] = st[S_UNITS, j]
         if st[S_UNITS, j] != 0.0:
             k = _log_nb(trades, k, st, j, n - 1, st[S_LAST, j], 0.0, EXIT_OPEN)
-    return trades, k, status
+    return trades, k, status, fl
 
 
 def _grid_f64(x: np.ndarray, name: str, shape: tuple[int, int]) -> np.ndarray:
@@ -639,6 +739,15 @@ def _stop_grid(value: np.ndarray | float | None, name: str, shape: tuple[int, in
     return arr
 
 
+def _fill_capacity(entries: np.ndarray, short_entries: np.ndarray, rebalance_every: int) -> int:
+    """The fill log's first capacity: an entry and its exit are two fills, a rebalance row
+    adds about one a symbol (capped at 1M; a run that needs more runs again, sized)."""
+    n, m = entries.shape
+    shorts = int(np.count_nonzero(short_entries)) if short_entries.shape[0] > 1 else 0
+    extra = min(m * (n // rebalance_every), 1_000_000) if rebalance_every else 0
+    return 2 * (int(np.count_nonzero(entries)) + shorts) + 16 + extra
+
+
 def simulate_portfolio(
     open: np.ndarray, high: np.ndarray, low: np.ndarray, close: np.ndarray,
     entries: np.ndarray, exits: np.ndarray, short_entries: np.ndarray | None = None,
@@ -648,14 +757,15 @@ def simulate_portfolio(
     allocation: str = "sizing", alloc_value: float = 1.0, max_positions: int = 0,
     rebalance_every: int = 0, sl: np.ndarray | float | None = None,
     tp: np.ndarray | float | None = None, tsl: np.ndarray | float | None = None,
-    record: bool = True,
+    record: bool = True, fills: bool = True,
 ) -> PortfolioSim:
     """Run one shared-cash backtest over ``(n_bars, n_symbols)`` grids (see the module doc).
 
     A NaN close marks a missing bar. ``short_entries``/``short_exits``: boolean grids
     of the short side (None = long only). ``rank``: a float grid (higher = preferred when
     entries outnumber the free slots). ``record=False`` skips the per-symbol grids
-    ``position`` and ``contrib`` (shape (1, 1) then). Raises ValidationError on bad input.
+    ``position`` and ``contrib`` (shape (1, 1) then); ``fills=False`` skips the fill log
+    (its ``fill_*`` arrays are empty then). Raises ValidationError on bad input.
     """
     from workbench.engine import _checks
     from workbench.engine.simulator import FILL_TIMINGS, SIZE_MODES, SIZE_RISK_PERCENT, _code
@@ -703,16 +813,29 @@ def simulate_portfolio(
     n, m = shape
     eq, cash, n_open = np.empty(n), np.empty(n), np.empty(n, dtype=np.int64)
     grid = (n, m) if record else (1, 1)
-    pos, con = np.empty(grid), np.empty(grid)
+    pos, con = np.empty(grid, dtype=np.float32), np.empty(grid)
     held, present = np.empty(m, dtype=np.int64), np.empty(m, dtype=np.int64)
-    tr, k, status = portfolio_nb(o, h, lo, c, le, lx, se, sx, rk, sl_a, tp_a, tsl_a, cash0, fee, slip, ft,
-                                 sm, sv, am, av, int(max_positions), int(rebalance_every),
-                                 eq, cash, n_open, pos, con, held, present)
+    units = np.empty(m)
+    nf = np.zeros(1, dtype=np.int64)
+    capacity = _fill_capacity(le, se, int(rebalance_every))
+    while True:
+        tr, k, status, fl = portfolio_nb(
+            o, h, lo, c, le, lx, se, sx, rk, sl_a, tp_a, tsl_a, cash0, fee, slip, ft, sm, sv, am,
+            av, int(max_positions), int(rebalance_every), eq, cash, n_open, pos, con, held,
+            present, units, capacity if fills else -1, nf)
+        if not fills or nf[0] <= capacity:
+            break
+        capacity = int(nf[0])  # the deterministic rerun fits exactly
     t = tr[:, :k]
+    f = fl[:, :int(nf[0])] if fills else np.empty((N_FILL_FIELDS, 0))
     return PortfolioSim(
         equity=eq, cash=cash, n_open=n_open, position=pos, contrib=con, bars_held=held,
         bars_present=present, symbol=t[T_SYMBOL].astype(np.int64),
         entry_idx=t[T_ENTRY_IDX].astype(np.int64), exit_idx=t[T_EXIT_IDX].astype(np.int64),
-        side=t[T_SIDE].astype(np.int8), size=t[T_SIZE].copy(), entry_price=t[T_ENTRY_PRICE].copy(),
-        exit_price=t[T_EXIT_PRICE].copy(), fees=t[T_FEES].copy(), pnl=t[T_PNL].copy(),
-        ret=t[T_RET].copy(), exit_reason=t[T_REASON].astype(np.int8), status=int(status))
+        # the float fields are views of the kernel's logs (contiguous rows): no copies
+        side=t[T_SIDE].astype(np.int8), size=t[T_SIZE], entry_price=t[T_ENTRY_PRICE],
+        exit_price=t[T_EXIT_PRICE], fees=t[T_FEES], pnl=t[T_PNL],
+        ret=t[T_RET], exit_reason=t[T_REASON].astype(np.int8), status=int(status),
+        units=units, fill_row=f[F_ROW].astype(np.int64), fill_symbol=f[F_SYMBOL].astype(np.int64),
+        fill_side=f[F_SIDE].astype(np.int8), fill_units=f[F_UNITS],
+        fill_price=f[F_PRICE], fill_fees=f[F_FEES], fill_reason=f[F_REASON].astype(np.int8))

@@ -18,7 +18,8 @@ docstring states the call sequence and the portfolio rules.
   ``risk`` (risk ``alloc_value`` of equity to the stop-loss per entry).
 - ``alloc_value`` (fraction in (0, 1]): for ``fixed_fraction`` and ``risk``.
 - ``rebalance_every`` (bars, 0 = never): with ``equal`` or ``fixed_fraction``, trade
-  open positions back to their target value every that many bars of the timeline.
+  open positions, long and short, back to their target value every that many bars of
+  the timeline (every order is in ``result.fills``).
 - ``ranking`` (a node id of the graph, or None): the series that ranks the entries when
   slots are short: a ``rank`` block, or any block with a float series output (its first
   one); None ranks by column order. Left out, the graph's first ``rank`` block ranks.
@@ -317,9 +318,10 @@ class PortfolioResult(Result):
     """A universe backtest: the :class:`Result` of the portfolio (equity, metrics, trades
     with a ``symbol`` column, ``position`` = number of open positions) plus
     ``symbols``, ``contribution`` (per-symbol running P&L, one column per symbol; they sum
-    to ``equity - initial_cash``), ``holdings`` (units held per symbol) and
+    to ``equity - initial_cash``), ``holdings`` (units held per symbol),
     ``by_symbol`` (per symbol: P&L contribution, trades, exposure = share of the
-    symbol's bars with a position, bars)."""
+    symbol's bars with a position, bars) and ``fills`` (every order executed, rebalance
+    trades included, in execution order)."""
 
     def __init__(self, sim: Any, index: pd.DatetimeIndex, close: np.ndarray, symbols: list[str],
                  values: dict[str, float], warnings: list[str], provenance: dict[str, Any],
@@ -371,9 +373,27 @@ class PortfolioResult(Result):
 
     @property
     def holdings(self) -> pd.DataFrame:
-        """Units held per symbol at each bar's close."""
+        """Units held per symbol at each bar's close (float32: ~7 significant digits, for
+        tables and plots; exact units: ``fills`` and ``arrays.units`` at the end)."""
         return pd.DataFrame(self._recorded().position, index=self._index,
                             columns=pd.Index(self.symbols, name="symbol"))
+
+    @property
+    def fills(self) -> pd.DataFrame:
+        """Every order the portfolio executed, in execution order (the engine's fill log):
+        indexed by the bar it filled on (``ts``), with ``symbol``, ``side`` (buy/sell),
+        ``units`` (> 0), ``price`` (the fill price, slippage included), ``fees`` (quote)
+        and ``reason`` (``entry``, an exit reason, or ``rebalance``)."""
+        from workbench.engine.portfolio import FILL_ENTRY, FILL_REBALANCE
+
+        sim = self._sim
+        names = {**runner.exit_reason_names(), FILL_ENTRY: "entry", FILL_REBALANCE: "rebalance"}
+        return pd.DataFrame({
+            "symbol": pd.Categorical.from_codes(sim.fill_symbol, pd.Index(self.symbols)),
+            "side": np.where(sim.fill_side > 0, "buy", "sell"),
+            "units": sim.fill_units, "price": sim.fill_price, "fees": sim.fill_fees,
+            "reason": [names[int(c)] for c in sim.fill_reason],
+        }, index=pd.DatetimeIndex(self._index[sim.fill_row], name="ts"))
 
     @property
     def by_symbol(self) -> pd.DataFrame:

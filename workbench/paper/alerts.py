@@ -11,12 +11,15 @@ run's ``alert_config`` with a non-zero value (a run created without any alert ge
 ``no_data``      bars: no new closed bar for this many timeframes past the expected one
                  (raised once per last-seen bar)
 ``gap_sigma``    k: a bar opens more than k standard deviations (of the previous 50 bars'
-                 close-to-close log returns) away from the previous close
+                 close-to-close log returns) away from the previous close; a universe run
+                 watches each symbol on its own bars (a symbol without a bar at a time is
+                 skipped there, not counted as a gap) and the alert names the symbol
 ``drift``        on/off: bars already committed now give different fills (the candle
                  history was revised under the run); paper has left the backtest
 
 Every alert is dated by its bar (the candle's timestamp, ``bar_ts``), never by the wall
-clock of the tick that found it. Each alert is raised at most once per (run, bar, kind): its key is stored in the
+clock of the tick that found it. Each alert is raised at most once per (run, bar, kind,
+symbol when it names one): its key is stored in the
 notification's payload and checked under a per-run lock before sending, so replaying or
 crashing a tick never sends it twice.
 """
@@ -29,6 +32,7 @@ from datetime import datetime
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from workbench.errors import ValidationError
 
@@ -45,9 +49,11 @@ class Alert:
     value: float
     threshold: float
     message: str
+    symbol: str | None = None  # a universe run's per-symbol alert (gap) names its symbol
 
     def key(self, run_id: Any) -> str:
-        return f"{run_id}:{self.bar_ts}:{self.kind}"
+        base = f"{run_id}:{self.bar_ts}:{self.kind}"
+        return base if self.symbol is None else f"{base}:{self.symbol}"
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -103,8 +109,12 @@ def _on(config: dict[str, Any], name: str) -> float:
 
 
 def evaluate(config: dict[str, Any], result: Any, window: tuple[datetime | None, datetime],
-             opens: np.ndarray | None = None, drift: list[str] | None = None) -> list[Alert]:
-    """The alerts on bars in ``window = (after, until]`` of a recomputed result."""
+             opens: Any = None, drift: list[str] | None = None) -> list[Alert]:
+    """The alerts on bars in ``window = (after, until]`` of a recomputed result.
+
+    ``opens``: the run's opens, an array aligned with ``result.close`` for one symbol, or
+    for a universe a DataFrame (bar time x symbol, NaN where a symbol has no bar) read
+    with ``result.close`` per symbol."""
     after, until = window
     index = result.equity.index
     lo = 0 if after is None else int(index.searchsorted(after, side="right"))
@@ -126,7 +136,9 @@ def evaluate(config: dict[str, Any], result: Any, window: tuple[datetime | None,
                 out.append(Alert("loss_streak", index[int(exit_bar)].isoformat(), float(streak),
                                  float(n), f"{streak} losing trades in a row"))
     if (k := _on(config, "gap_sigma")) > 0:
-        if opens is not None:
+        if isinstance(opens, pd.DataFrame):
+            out.extend(_symbol_gaps(opens, result.close, window, k))
+        elif opens is not None:
             out.extend(_gaps(index, np.asarray(opens), result.close.to_numpy(), lo, hi, k))
     if drift and _on(config, "drift"):
         out.append(Alert("drift", until.isoformat(), float(len(drift)), 0.0,
@@ -135,9 +147,27 @@ def evaluate(config: dict[str, Any], result: Any, window: tuple[datetime | None,
     return out
 
 
+def _symbol_gaps(opens: pd.DataFrame, close: pd.DataFrame,
+                 window: tuple[datetime | None, datetime], k: float) -> list[Alert]:
+    """The gaps of each symbol of a universe, each on the symbol's own bars (the rows
+    where its close is not NaN), in the order of the columns."""
+    after, until = window
+    out: list[Alert] = []
+    for sym in close.columns:
+        c = close[sym].to_numpy()
+        o = opens[sym].reindex(close.index).to_numpy()
+        mask = ~np.isnan(c)
+        idx = close.index[mask]
+        lo = 0 if after is None else int(idx.searchsorted(after, side="right"))
+        hi = int(idx.searchsorted(until, side="right"))
+        out.extend(_gaps(idx, o[mask], c[mask], lo, hi, k, str(sym)))
+    return out
+
+
 def _gaps(index: Any, opens: np.ndarray, close: np.ndarray, lo: int, hi: int,
-          k: float) -> list[Alert]:
+          k: float, symbol: str | None = None) -> list[Alert]:
     out = []
+    who = f"{symbol}: " if symbol else ""
     logc = np.log(close)
     for i in range(max(lo, 21), hi):
         rets = np.diff(logc[max(0, i - 1 - GAP_WINDOW):i])
@@ -147,7 +177,7 @@ def _gaps(index: Any, opens: np.ndarray, close: np.ndarray, lo: int, hi: int,
         gap = math.log(opens[i] / close[i - 1])
         if abs(gap) > k * sigma:
             out.append(Alert("gap", index[i].isoformat(), gap / sigma, k,
-                             f"Price gap of {gap / sigma:+.1f} sigma at the open"))
+                             f"{who}Price gap of {gap / sigma:+.1f} sigma at the open", symbol))
     return out
 
 

@@ -93,13 +93,6 @@ def open_run(store: Any, owner_id: Any, version_of: Callable[[], StrategyVersion
         if source != "ccxt":
             universe.check_data(syms, timeframe, start_iso, cache)
         symbol = universe.label(syms, uname)
-        if "gap_sigma" in config:  # it compares one series' opens with its closes
-            if alerts is not None:
-                raise ValidationError(
-                    "The gap_sigma alert watches one symbol's opens; a universe run has no "
-                    "one series to watch: leave it out (drawdown, loss_streak, no_data and "
-                    "drift work on the portfolio).", details={"alert": "gap_sigma"})
-            config.pop("gap_sigma")  # the defaults: every rule that applies
     else:
         _check_data(source, str(symbol), timeframe, start_iso, cache)
     owner = store.profiles.get(owner_id) if owner_id else store.current_user()

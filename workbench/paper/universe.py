@@ -10,14 +10,15 @@ the run's last committed bar, exactly as a single-symbol run does (:mod:`step`).
 portfolio simulator is causal, so the fills of a prefix of the timeline are a prefix of
 the fills of the whole timeline.
 
-Fills carry their symbol; within one bar they are ordered exits first, then entries,
-each in the order of ``symbols`` (the ledger's ``seq`` is that order). The engine's trade
-numbers are not used for the order: an open trade is numbered after every closed one, so
-its number changes when it closes.
+Fills are the portfolio engine's fill log (every order it executed: entries, exits,
+and the partial buys and sells of ``rebalance_every``), with their symbol, side (a short
+sale is a sell, a cover a buy), units, fill price, fee and reason (``entry``, the exit
+reason, or ``rebalance``), in the engine's execution order within a bar (the ledger's
+``seq``): the call sequence of :mod:`workbench.engine.portfolio` (``next_open``: pending
+exits, rebalance reductions, entries best ranked first, rebalance additions, then stops).
 
-Not supported yet: ``rebalance_every`` (a rebalanced position's fills are partial buys
-and sells that the round-trip trade log does not list), short signals (universe
-backtests trade long only) and the ``gap_sigma`` alert (it reads one series of opens).
+The ``gap_sigma`` alert watches each symbol's own bars (its opens against its previous
+close); an alert names its symbol (:func:`workbench.paper.alerts.evaluate`).
 """
 
 from __future__ import annotations
@@ -77,12 +78,11 @@ def check_rules(portfolio: dict[str, Any] | None) -> dict[str, Any]:
     if isinstance(mp, bool) or not isinstance(mp, int) or mp < 0:
         raise ValidationError(f"portfolio max_positions: a whole number >= 0, got {mp!r}",
                               details={"param": "portfolio.max_positions", "value": repr(mp)})
-    if rules["rebalance_every"]:
-        raise ValidationError(
-            "portfolio rebalance_every: paper runs do not rebalance yet (a rebalance trades "
-            "part of a position, which the paper ledger cannot replay); backtest it with "
-            "wb.backtest(symbols=...) or leave rebalance_every at 0",
-            details={"param": "portfolio.rebalance_every", "value": rules["rebalance_every"]})
+    rb = rules["rebalance_every"]
+    if isinstance(rb, bool) or not isinstance(rb, int) or rb < 0:
+        raise ValidationError(f"portfolio rebalance_every: a whole number of bars >= 0 (0 = "
+                              f"never), got {rb!r}",
+                              details={"param": "portfolio.rebalance_every", "value": repr(rb)})
     return rules
 
 
@@ -121,7 +121,18 @@ class UniverseBars:
     def n(self) -> int:
         return int(self.ts.shape[0])
 
-    open = None  # the gap alert reads one series of opens: off for a universe
+    @property
+    def open(self) -> Any:
+        """Each symbol's opens on the portfolio's timeline (NaN where it has no bar): a
+        DataFrame indexed by bar time (UTC), one column per symbol, which the
+        ``gap_sigma`` alert reads per symbol."""
+        import pandas as pd
+
+        grid = np.full((self.n, len(self.by_symbol)), np.nan)
+        for j, c in enumerate(self.by_symbol.values()):
+            grid[np.searchsorted(self.ts, np.asarray(c.ts, dtype=np.int64)), j] = c.open
+        index = pd.DatetimeIndex(self.ts.view("datetime64[ns]"), name="ts").tz_localize("UTC")
+        return pd.DataFrame(grid, index=index, columns=pd.Index(list(self.by_symbol), name="symbol"))
 
 
 def _cut(c: Candles, until_ns: int) -> Candles:
@@ -183,45 +194,38 @@ def recompute(run: PaperTradeRun, strategy: Any, bars: UniverseBars) -> Any:
 
 
 def fills_of(result: Any) -> list[Any]:
-    """Every fill of a universe backtest (module docstring for the order)."""
+    """Every fill of a universe backtest: the engine's fill log (module docstring)."""
+    from workbench.engine.portfolio import FILL_ENTRY, FILL_REBALANCE
+    from workbench.engine.simulator import EXIT_REASONS
     from workbench.paper.step import Fill, ts_to_dt
 
-    rate = float(result.provenance_fields.get("settings", {}).get("fees", 0.0))
-    order = {s: j for j, s in enumerate(result.symbols)}
-    t = result.trades
+    sim = result.arrays
+    names = {**EXIT_REASONS, FILL_ENTRY: "entry", FILL_REBALANCE: "rebalance"}
     index = result.equity.index
-    rows: list[tuple[int, int, int, Fill]] = []
-    for sym, entry_bar, exit_bar, size, p_in, p_out, reason in zip(
-            t["symbol"].astype(str), t["entry_bar"].to_numpy(), t["exit_bar"].to_numpy(),
-            t["size"].to_numpy(), t["entry_price"].to_numpy(), t["exit_price"].to_numpy(),
-            t["exit_reason"].astype(str), strict=True):
-        qty = float(size)
-        rows.append((int(entry_bar), 1, order[sym], Fill(
-            ts_to_dt(index[int(entry_bar)]), "buy", float(p_in), qty, rate * qty * float(p_in),
-            "entry", -1, sym)))
-        if reason != "open":
-            rows.append((int(exit_bar), 0, order[sym], Fill(
-                ts_to_dt(index[int(exit_bar)]), "sell", float(p_out), qty,
-                rate * qty * float(p_out), reason, -1, sym)))
-    rows.sort(key=lambda r: r[:3])
-    return [r[3] for r in rows]
+    return [Fill(ts_to_dt(index[int(row)]), "buy" if side > 0 else "sell", float(price),
+                 float(units), float(fee), names[int(reason)], -1, result.symbols[int(j)])
+            for row, j, side, units, price, fee, reason in zip(
+                sim.fill_row, sim.fill_symbol, sim.fill_side, sim.fill_units, sim.fill_price,
+                sim.fill_fees, sim.fill_reason, strict=True)]
 
 
 def positions_of(result: Any) -> dict[str, dict[str, Any]]:
-    """The open position of each symbol at the newest bar: units, entry bar and price,
-    last close, market value."""
+    """The open position of each symbol at the newest bar: units (signed: < 0 short, as
+    rebalancing left them), entry bar and average entry price, last close, market value
+    (signed)."""
     from workbench.paper.step import ts_to_dt
 
     t = result.trades
     opened = t[t["exit_reason"].astype(str) == "open"]
     last = result.close.ffill().iloc[-1]
+    held = {s: float(u) for s, u in zip(result.symbols, result.arrays.units, strict=True)}
     out: dict[str, dict[str, Any]] = {}
     for entry_ts, row in opened.iterrows():
         sym = str(row["symbol"])
         close = float(last[sym])
-        out[sym] = {"units": float(row["size"]), "entry_ts": ts_to_dt(entry_ts).isoformat(),
+        out[sym] = {"units": held[sym], "entry_ts": ts_to_dt(entry_ts).isoformat(),
                     "entry_price": float(row["entry_price"]), "last_close": close,
-                    "value": float(row["size"]) * close}
+                    "value": held[sym] * close}
     return out
 
 

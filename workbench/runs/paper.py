@@ -69,6 +69,15 @@ def create_run(store: Store, target: Any = None, *, version_id: uuid.UUID | str 
         raise ValidationError(f"Strategy {name!r} is not valid: {problems[0]}",
                               details={"problems": [str(p) for p in problems]})
 
+    rules = options.get("portfolio")
+    if isinstance(rules, dict) and rules.get("ranking") is not None:
+        from workbench.graph.backtest import prepare
+        from workbench.graph.universe import ranking_source
+
+        # a ranking the graph cannot give fails now, not at the first tick
+        ranking_source(prepare(strategy, options.get("params"), options.get("settings"))[1],
+                       rules)
+
     def version_of() -> StrategyVersion:
         return stored if stored is not None else _save(store, owner.id, strategy)
 

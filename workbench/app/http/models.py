@@ -196,15 +196,6 @@ class PaperAction(Strict):
     action: Literal["pause", "resume", "stop"]
 
 
-class PaperPortfolio(Strict):
-    """The portfolio rules of a universe paper run (as ``wb.backtest(portfolio=...)``;
-    paper runs do not rebalance)."""
-
-    max_positions: int = Field(default=0, ge=0, le=5_000)
-    allocation: Literal["sizing", "equal", "fixed_fraction", "risk"] = "sizing"
-    alloc_value: float = Field(default=1.0, gt=0, le=1, allow_inf_nan=False)
-
-
 class PaperCreate(Strict):
     """A new paper run of one of your strategy versions (counts one paper_trade_runs unit):
     on one ``symbol``, or on ``symbols`` (a list, or a universe's name) with ``portfolio``
@@ -215,7 +206,7 @@ class PaperCreate(Strict):
     symbols: (Annotated[list[Annotated[str, Field(min_length=1, max_length=64)]],
                         Field(min_length=1, max_length=500)]
               | Annotated[str, Field(min_length=1, max_length=64)] | None) = None
-    portfolio: PaperPortfolio | None = None
+    portfolio: BacktestPortfolio | None = None  # one rule set for backtests and paper runs
     timeframe: str = Field(min_length=1, max_length=16)
     cash: float = Field(default=10_000.0, gt=0, allow_inf_nan=False)
     schedule: str = Field(default="*/5 * * * *", min_length=1, max_length=200)
