@@ -1,10 +1,22 @@
 """The Results page: metric cards with warnings, equity against buy and hold, drawdown,
 price with trades, the sortable trades with a CSV download, the full stats table. A
 universe run shows its portfolio instead: portfolio equity, each symbol's P&L curve, the
-per-symbol table and the trades with their symbol."""
+per-symbol table and the trades with their symbol.
+
+In a served session the page never loads a run on the server's event loop: the loop
+serves every session's pages and API calls, and reading a 1M-bar run's document and
+building its charts costs it ~0.3 s. Choosing a run (the URL's, or the picker's) starts a
+worker thread that reads the document and builds the first charts' bokeh figures
+(:func:`~.charts.to_bokeh`); the loop only attaches them when they are ready and shows
+"Loading the run..." until then. Outside a server (tests, a notebook) it loads at once.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from typing import Any
 
 import panel as pn
@@ -16,13 +28,66 @@ from workbench.app.views.charts import (
     by_symbol_table,
     contribution_chart,
     drawdown_chart,
+    drawdown_plot,
     equity_chart,
+    equity_plot,
+    figure_pane,
     metric_cards,
     price_chart,
     stats_table,
+    to_bokeh,
     trades_table,
 )
 from workbench.app.views.common import alert, title
+from workbench.config import settings
+
+
+@dataclass
+class Prepared:
+    """What a worker thread made of one run for the page: the document and the figures
+    drawn at once (``None`` for a universe run or a failed load: drawn on the loop)."""
+
+    run_id: Any
+    doc: dict[str, Any] | None
+    error: str
+    equity: Any = None
+    drawdown: Any = None
+
+
+def prepare(state: ResultsState, run_id: Any) -> Prepared:
+    """Read the run's document and build the figures of its first paint. Touches no Panel
+    object and no document, so it runs on a worker thread."""
+    hold = settings().app_load_pause_file  # tests: hold the load here (off the loop)
+    if hold is not None:
+        import time
+
+        while not hold.exists():
+            time.sleep(0.05)
+    doc, error = state.fetch(run_id)
+    if not doc or is_portfolio(doc):
+        return Prepared(run_id, doc, error)
+    return Prepared(run_id, doc, error, equity=to_bokeh(equity_plot(doc)),
+                    drawdown=to_bokeh(drawdown_plot(doc)))
+
+
+_LOADERS: ThreadPoolExecutor | None = None
+_LOADERS_LOCK = threading.Lock()
+
+
+def loaders() -> ThreadPoolExecutor:
+    """The threads that load runs for pages: apart from the API's executor, so a burst of
+    page loads never queues the API's short calls (health, polling) behind them."""
+    global _LOADERS
+    with _LOADERS_LOCK:
+        if _LOADERS is None:
+            _LOADERS = ThreadPoolExecutor(max_workers=2, thread_name_prefix="wb-page")
+        return _LOADERS
+
+
+def served() -> bool:
+    """True while building or updating a session of a running server."""
+    doc = pn.state.curdoc
+    return doc is not None and doc.session_context is not None
 
 
 class ResultsPage(pn.viewable.Viewer):
@@ -31,39 +96,91 @@ class ResultsPage(pn.viewable.Viewer):
     def __init__(self, **params: Any) -> None:
         super().__init__(**params)
         self.body = pn.Column(sizing_mode="stretch_width")
+        self._prepared: Prepared | None = None
+        self._pending: Any = None  # the run a worker thread is loading
+        self.state.background = served()
         self.state.param.watch(lambda _e: self.render(), "doc")
+        if self.state.background:
+            self.state.param.watch(lambda _e: self._load_later(), "run_id")
 
     def refresh(self) -> None:
         """Re-list the runs; draw only when the shown run changed (charts are costly)."""
         before = (self.state.run_id, id(self.state.doc))
         self.state.refresh_runs()  # a new run_id loads and renders through the watchers
         if self.state.run_id and self.state.doc is None:
-            self.state.load()
+            if self.state.background:
+                self._load_later()
+            else:
+                self.state.load()
         if (self.state.run_id, id(self.state.doc)) == before and (
-                not self.body.objects or self.state.doc is None):
+                not self.body.objects or self.state.doc is None) and self._pending is None:
             self.render()
+
+    def _load_later(self) -> None:
+        """Load the chosen run on a worker thread; show it on the loop when it is ready."""
+        run_id = self.state.run_id
+        if not run_id:
+            self.state.doc = None
+            return
+        if run_id == self._pending:
+            return
+        try:
+            loop = asyncio.get_running_loop()
+        except RuntimeError:  # not on the server's loop (a thread): load here
+            self.state.load()
+            return
+        self._pending = run_id
+        self.body.objects = [pn.pane.Markdown("*Loading the run...*",
+                                              css_classes=["wb-results-loading"])]
+        future = loop.run_in_executor(loaders(), prepare, self.state, run_id)
+
+        async def show() -> None:
+            try:
+                done = await future
+            finally:
+                if self._pending == run_id:
+                    self._pending = None
+            self._prepared = done
+            if self.state.show(done.run_id, done.doc, done.error) \
+                    and self._prepared is done:
+                self.render()  # an equal document again: the watcher did not draw it
+
+        pn.state.execute(show)
 
     def render(self) -> None:
         doc = self.state.doc
         if not doc:
+            if self._pending is not None:
+                return  # "Loading the run..." stays until the worker thread is done
             self.body.objects = [pn.pane.Markdown("*No finished run yet: run a backtest on the "
                                                   "Canvas page.*")]
             return
         if is_portfolio(doc):
             self.body.objects = self._portfolio(doc)
             return
-        frames = self.state.frames()
+        ready = self._prepared if self._prepared is not None and self._prepared.doc is doc \
+            else None
+        self._prepared = None  # a figure belongs to one document (and one page) only
+        equity = figure_pane(ready.equity, "wb-equity-chart") if ready and ready.equity \
+            else equity_chart(doc)
+        drawdown = figure_pane(ready.drawdown, "wb-drawdown-chart") \
+            if ready and ready.drawdown else pn.param.ParamFunction(
+                lambda: drawdown_chart(doc), lazy=True)
+
+        def price() -> pn.viewable.Viewable:
+            frames = self.state.frames()  # (the trades as a frame: only when opened)
+            return price_chart(frames["price"], frames["trades"], doc)
+
         # the first tab is drawn at once; the others when opened (dynamic tabs keep the
         # page's first paint to one chart)
         details = pn.Tabs(
-            ("Drawdown", pn.param.ParamFunction(lambda: drawdown_chart(doc), lazy=True)),
-            ("Price and trades", pn.param.ParamFunction(
-                lambda: price_chart(frames["price"], frames["trades"], doc), lazy=True)),
+            ("Drawdown", drawdown),
+            ("Price and trades", pn.param.ParamFunction(price, lazy=True)),
             ("Trades", pn.param.ParamFunction(lambda: trades_table(doc), lazy=True)),
             ("Stats", pn.param.ParamFunction(lambda: stats_table(doc), lazy=True)),
             dynamic=True, sizing_mode="stretch_width", css_classes=["wb-result-tabs"],
             stylesheets=[TABS_CSS])
-        self.body.objects = [metric_cards(doc), equity_chart(doc), details]
+        self.body.objects = [metric_cards(doc), equity, details]
 
     @staticmethod
     def _portfolio(doc: dict[str, Any]) -> list[pn.viewable.Viewable]:
