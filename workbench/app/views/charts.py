@@ -134,8 +134,7 @@ def benchmark(doc: dict[str, Any], index: pd.Index) -> pd.Series | None:
 
 
 def equity_plot(doc: dict[str, Any], height: int = 300, title: str = "Equity") -> Any:
-    """The HoloViews plot of :func:`equity_chart` (no Panel, no document: a worker thread
-    may build it, and :func:`to_bokeh` its figure)."""
+    """The HoloViews plot of :func:`equity_chart` (what its pane draws)."""
     _hv()
     s = _equity(doc)
     s.index.name = "time"
@@ -159,22 +158,6 @@ def equity_chart(doc: dict[str, Any], height: int = 300,
     run has no one price, so none)."""
     return pn.pane.HoloViews(equity_plot(doc, height, title), sizing_mode="stretch_width",
                              css_classes=["wb-equity-chart"])
-
-
-def to_bokeh(plot: Any) -> Any:
-    """The bokeh figure of a HoloViews plot, built outside any document, so a worker thread
-    can do it while the event loop serves other sessions (the loop then only attaches it:
-    :func:`figure_pane`)."""
-    import holoviews as hv
-
-    return hv.render(plot, backend="bokeh")
-
-
-def figure_pane(figure: Any, css_class: str) -> pn.viewable.Viewable:
-    """A figure made by :func:`to_bokeh` as the page shows charts (``css_class`` names it,
-    as the :class:`~panel.pane.HoloViews` pane of the same chart is named)."""
-    figure.css_classes = [*figure.css_classes, css_class]
-    return pn.pane.Bokeh(figure, sizing_mode="stretch_width")
 
 
 def contribution_chart(doc: dict[str, Any], height: int = 300) -> pn.viewable.Viewable:

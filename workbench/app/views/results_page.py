@@ -3,12 +3,16 @@ price with trades, the sortable trades with a CSV download, the full stats table
 universe run shows its portfolio instead: portfolio equity, each symbol's P&L curve, the
 per-symbol table and the trades with their symbol.
 
-In a served session the page never loads a run on the server's event loop: the loop
-serves every session's pages and API calls, and reading a 1M-bar run's document and
-building its charts costs it ~0.3 s. Choosing a run (the URL's, or the picker's) starts a
-worker thread that reads the document and builds the first charts' bokeh figures
-(:func:`~.charts.to_bokeh`); the loop only attaches them when they are ready and shows
-"Loading the run..." until then. Outside a server (tests, a notebook) it loads at once.
+In a served session the page never reads a run on the server's event loop: the loop
+serves every session's pages and API calls, and reading and parsing a 1M-bar run's
+document (~6 MB of JSON, most of it trades) takes it ~0.1-0.3 s. Choosing a run (the
+URL's, or the picker's) reads it on a worker thread; the page shows "Loading the run..."
+until the loop draws it. Outside a server (tests, a notebook) it loads at once.
+
+The charts are still built on the loop: HoloViews' renderer is not thread-safe (two
+figures rendered on two threads at once garbled each other: ``AttributeError: 'str'
+object has no attribute 'update'`` in its title update), and Panel renders other pages'
+charts on the loop at any time.
 """
 
 from __future__ import annotations
@@ -28,14 +32,10 @@ from workbench.app.views.charts import (
     by_symbol_table,
     contribution_chart,
     drawdown_chart,
-    drawdown_plot,
     equity_chart,
-    equity_plot,
-    figure_pane,
     metric_cards,
     price_chart,
     stats_table,
-    to_bokeh,
     trades_table,
 )
 from workbench.app.views.common import alert, title
@@ -43,31 +43,24 @@ from workbench.config import settings
 
 
 @dataclass
-class Prepared:
-    """What a worker thread made of one run for the page: the document and the figures
-    drawn at once (``None`` for a universe run or a failed load: drawn on the loop)."""
+class Loaded:
+    """A run's document (or why not) as a worker thread read it."""
 
     run_id: Any
     doc: dict[str, Any] | None
     error: str
-    equity: Any = None
-    drawdown: Any = None
 
 
-def prepare(state: ResultsState, run_id: Any) -> Prepared:
-    """Read the run's document and build the figures of its first paint. Touches no Panel
-    object and no document, so it runs on a worker thread."""
+def load(state: ResultsState, run_id: Any) -> Loaded:
+    """Read and parse the run's document. Touches no Panel object and no document, so it
+    runs on a worker thread."""
     hold = settings().app_load_pause_file  # tests: hold the load here (off the loop)
     if hold is not None:
         import time
 
         while not hold.exists():
             time.sleep(0.05)
-    doc, error = state.fetch(run_id)
-    if not doc or is_portfolio(doc):
-        return Prepared(run_id, doc, error)
-    return Prepared(run_id, doc, error, equity=to_bokeh(equity_plot(doc)),
-                    drawdown=to_bokeh(drawdown_plot(doc)))
+    return Loaded(run_id, *state.fetch(run_id))
 
 
 _LOADERS: ThreadPoolExecutor | None = None
@@ -96,8 +89,8 @@ class ResultsPage(pn.viewable.Viewer):
     def __init__(self, **params: Any) -> None:
         super().__init__(**params)
         self.body = pn.Column(sizing_mode="stretch_width")
-        self._prepared: Prepared | None = None
         self._pending: Any = None  # the run a worker thread is loading
+        self._drawn = 0  # renders so far
         self.state.background = served()
         self.state.param.watch(lambda _e: self.render(), "doc")
         if self.state.background:
@@ -132,7 +125,7 @@ class ResultsPage(pn.viewable.Viewer):
         self._pending = run_id
         self.body.objects = [pn.pane.Markdown("*Loading the run...*",
                                               css_classes=["wb-results-loading"])]
-        future = loop.run_in_executor(loaders(), prepare, self.state, run_id)
+        future = loop.run_in_executor(loaders(), load, self.state, run_id)
 
         async def show() -> None:
             try:
@@ -140,9 +133,8 @@ class ResultsPage(pn.viewable.Viewer):
             finally:
                 if self._pending == run_id:
                     self._pending = None
-            self._prepared = done
-            if self.state.show(done.run_id, done.doc, done.error) \
-                    and self._prepared is done:
+            drawn = self._drawn
+            if self.state.show(done.run_id, done.doc, done.error) and self._drawn == drawn:
                 self.render()  # an equal document again: the watcher did not draw it
 
         pn.state.execute(show)
@@ -155,17 +147,10 @@ class ResultsPage(pn.viewable.Viewer):
             self.body.objects = [pn.pane.Markdown("*No finished run yet: run a backtest on the "
                                                   "Canvas page.*")]
             return
+        self._drawn += 1
         if is_portfolio(doc):
             self.body.objects = self._portfolio(doc)
             return
-        ready = self._prepared if self._prepared is not None and self._prepared.doc is doc \
-            else None
-        self._prepared = None  # a figure belongs to one document (and one page) only
-        equity = figure_pane(ready.equity, "wb-equity-chart") if ready and ready.equity \
-            else equity_chart(doc)
-        drawdown = figure_pane(ready.drawdown, "wb-drawdown-chart") \
-            if ready and ready.drawdown else pn.param.ParamFunction(
-                lambda: drawdown_chart(doc), lazy=True)
 
         def price() -> pn.viewable.Viewable:
             frames = self.state.frames()  # (the trades as a frame: only when opened)
@@ -174,13 +159,13 @@ class ResultsPage(pn.viewable.Viewer):
         # the first tab is drawn at once; the others when opened (dynamic tabs keep the
         # page's first paint to one chart)
         details = pn.Tabs(
-            ("Drawdown", drawdown),
+            ("Drawdown", pn.param.ParamFunction(lambda: drawdown_chart(doc), lazy=True)),
             ("Price and trades", pn.param.ParamFunction(price, lazy=True)),
             ("Trades", pn.param.ParamFunction(lambda: trades_table(doc), lazy=True)),
             ("Stats", pn.param.ParamFunction(lambda: stats_table(doc), lazy=True)),
             dynamic=True, sizing_mode="stretch_width", css_classes=["wb-result-tabs"],
             stylesheets=[TABS_CSS])
-        self.body.objects = [metric_cards(doc), equity, details]
+        self.body.objects = [metric_cards(doc), equity_chart(doc), details]
 
     @staticmethod
     def _portfolio(doc: dict[str, Any]) -> list[pn.viewable.Viewable]:
