@@ -26,6 +26,8 @@ run on the event loop, so the probe's p95 must stay far below a page load.
 
     make bench BENCH_ARGS="app"          # or: python bench/bench_app.py [--repeat 5]
     python bench/bench_app.py --sessions 20 --rounds 3 --repeat 0   # only the load
+    PYTHONASYNCIODEBUG=1 python bench/bench_app.py --sessions 10 --rounds 1 --repeat 0 \
+        --keep-log serve.log   # which callbacks held the event loop (asyncio names them)
 """
 
 from __future__ import annotations
@@ -279,6 +281,9 @@ def main(argv: list[str]) -> int:
         finally:
             os.killpg(proc.pid, signal.SIGTERM)
             proc.wait(timeout=15)
+            if "--keep-log" in argv:  # the server's log (e.g. with PYTHONASYNCIODEBUG=1)
+                keep = Path(argv[argv.index("--keep-log") + 1])
+                keep.write_text((home / "serve.log").read_text())
     return 0
 
 
