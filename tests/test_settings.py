@@ -42,6 +42,7 @@ DEFAULTS: dict[str, Any] = {
     "smtp_password": None, "smtp_starttls": False, "smtp_timeout": 10.0, "webhook_url": None,
     "webhook_secret": None, "paper_notebook": None, "paper_keep": 100, "paper_crash_at": None,
     "paper_pause_at": None, "paper_pause_file": None,
+    "app_load_pause_file": None,
     "stripe_webhook_secret": None, "stripe_webhook_tolerance": 300, "stripe_price_tiers": [],
     "checkout_url": None,
 }

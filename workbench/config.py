@@ -210,6 +210,9 @@ class Settings(BaseSettings):
     paper_pause_at: str | None = _field(None, "tests: pause the tick at this point until "
                                         "`WORKBENCH_PAPER_PAUSE_FILE` exists")
     paper_pause_file: Path | None = _field(None, "tests: the file a paused tick waits for")
+    app_load_pause_file: Path | None = _field(
+        None, "tests: a Results page of `workbench serve` waits on its worker thread until "
+        "this file exists before loading the run (the event loop must go on serving)")
 
     @field_validator("store", mode="before")
     @classmethod

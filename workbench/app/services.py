@@ -520,7 +520,14 @@ def submit_backtest(principal: Principal, body: m.BacktestRequest, jobs: JobRunn
     run_id = str(run.id)
 
     def work(progress: Progress) -> dict[str, Any]:
-        return execute_backtest(st, uid, run_id, graph, run.parameters, progress)
+        from workbench.app import workers
+
+        processes = workers.pool()  # the server's: the run's Python work leaves its GIL
+        if processes is None:
+            return execute_backtest(st, uid, run_id, graph, run.parameters, progress)
+        progress(0.1, "running in a worker process")
+        return workers.outcome(processes.submit(workers.run_backtest, principal, run_id,
+                                                dict(graph), dict(run.parameters)))
 
     jobs.submit("backtest", str(uid), work, job_id=run_id, watcher=watcher)
     return run_id

@@ -12,6 +12,7 @@ seconds) and each trade row carries ``duration_seconds``; values made plain by :
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from workbench.data.timeframes import bars_per_year
@@ -22,7 +23,8 @@ if TYPE_CHECKING:
     from workbench.result import Result
 
 SCHEMA = "workbench.app.result/1"  # the name stored documents carry since the app had them
-MAX_POINTS = 5000  # equity points kept in the stored document (charts need no more)
+MAX_POINTS = 5000  # equity points kept in the stored document (charts need no more): an
+# envelope of the curves (:func:`envelope_index`), so their highs and lows survive
 
 
 def honest_warnings(metrics: dict[str, Any], n_bars: int, timeframe: str) -> list[str]:
@@ -65,25 +67,57 @@ def _num(value: Any) -> float | None:
     return None if math.isnan(f) else f
 
 
+def envelope_index(series: Sequence[Any], max_points: int) -> Any:
+    """Sorted positions of at most ``max_points`` points of equally long 1-D float arrays
+    that keep their shape on a chart: the first and last point, and in each of equally
+    wide buckets the position of each array's lowest and highest value (NaN ignored). A
+    curve drawn through them has every array's true minimum and maximum, which plain
+    striding (every k-th bar) loses: a 1M-bar equity curve's deepest drawdown sits
+    between two kept bars more often than not. Arrays no longer than ``max_points`` keep
+    every position."""
+    import numpy as np
+
+    arrays = [np.asarray(a, dtype=float) for a in series]
+    n = len(arrays[0]) if arrays else 0
+    if n <= max_points:
+        return np.arange(n)
+    per_bucket = 2 * len(arrays)
+    buckets = max(1, (max_points - 2) // per_bucket)
+    size = math.ceil(n / buckets)
+    pad = buckets * size - n
+    picks = [np.array([0, n - 1])]
+    offsets = np.arange(buckets) * size
+    for a in arrays:
+        padded = np.concatenate([a, np.full(pad, np.nan)]).reshape(buckets, size)
+        nan = np.isnan(padded)
+        for fill, arg in ((-np.inf, np.argmax), (np.inf, np.argmin)):
+            picks.append(offsets + arg(np.where(nan, fill, padded), axis=1))
+    return np.unique(np.minimum(np.concatenate(picks), n - 1))
+
+
 def result_document(result: Result, timeframe: str) -> dict[str, Any]:
     """The stored, JSON-able picture of a Result: metrics, equity, drawdown, trades."""
     import pandas as pd
 
     metrics = plain(dict(result.metrics.items()))
-    equity = result.equity
-    if len(equity) > MAX_POINTS:
-        step = math.ceil(len(equity) / MAX_POINTS)
-        equity = pd.concat([equity.iloc[::step], equity.iloc[-1:]])
-        equity = equity[~equity.index.duplicated(keep="last")]
-    idx = pd.DatetimeIndex(equity.index)
-    utc = idx if idx.tz is None else idx.tz_convert("UTC")
-    ts = [int(t) // 1_000_000 for t in utc.asi8]
     from workbench.graph.universe import PortfolioResult
 
     portfolio = result if isinstance(result, PortfolioResult) else None
-    close = plain(result.close.reindex(equity.index).to_numpy()) \
-        if result.close is not None and portfolio is None else []
-    drawdown = plain((equity / equity.cummax() - 1.0).to_numpy())
+    equity = result.equity
+    drawdown_full = equity / equity.cummax() - 1.0  # of every bar: the chart's low is the metric's
+    close_full = result.close.reindex(equity.index) \
+        if result.close is not None and portfolio is None else None
+    if len(equity) > MAX_POINTS:  # the envelope: each bucket's highs and lows survive
+        keep = envelope_index([equity.to_numpy(dtype=float), drawdown_full.to_numpy(dtype=float),
+                               *([] if close_full is None else [close_full.to_numpy(dtype=float)])],
+                              MAX_POINTS)
+        equity, drawdown_full = equity.iloc[keep], drawdown_full.iloc[keep]
+        close_full = None if close_full is None else close_full.iloc[keep]
+    idx = pd.DatetimeIndex(equity.index)
+    utc = idx if idx.tz is None else idx.tz_convert("UTC")
+    ts = [int(t) // 1_000_000 for t in utc.asi8]
+    close = plain(close_full.to_numpy()) if close_full is not None else []
+    drawdown = plain(drawdown_full.to_numpy())
     from workbench.result import trade_records
 
     trade_rows = trade_records(result.trades)

@@ -126,6 +126,9 @@ class ResultsState(param.Parameterized):
     run_id: Any = param.Selector(default=None, objects=[], doc="The run shown.")
     doc = param.Dict(default=None, allow_None=True, doc="The stored result document of the run.")
     error = param.String(default="")
+    background = param.Boolean(default=False, doc=(
+        "True: choosing a run does not load its document here; the page of a served session "
+        "loads it off the event loop (:meth:`fetch` on a worker thread, then :meth:`show`)."))
 
     def refresh_runs(self) -> dict[str, str]:
         """Label -> id of the runs the user can open (succeeded ones first)."""
@@ -140,15 +143,30 @@ class ResultsState(param.Parameterized):
         return options
 
     @param.depends("run_id", watch=True)
+    def _run_changed(self) -> None:
+        if not self.background:
+            self.load()
+
     def load(self) -> None:
-        if not self.run_id:
-            self.doc = None
-            return
+        """Load the chosen run's document now, on this thread."""
+        self.show(self.run_id, *self.fetch(self.run_id))
+
+    def fetch(self, run_id: Any) -> tuple[dict[str, Any] | None, str]:
+        """``(document, error message)`` of a run; changes nothing, so a worker thread may
+        call it (reading and parsing a 1M-bar run's document takes ~0.1-0.3 s)."""
+        if not run_id:
+            return None, ""
         try:
-            self.param.update(doc=services.load_result(self.session.principal, self.run_id),
-                              error="")
+            return services.load_result(self.session.principal, run_id), ""
         except WorkbenchError as exc:
-            self.param.update(doc=None, error=exc.message)
+            return None, exc.message
+
+    def show(self, run_id: Any, doc: dict[str, Any] | None, error: str) -> bool:
+        """Show what :meth:`fetch` returned, unless another run was chosen meanwhile."""
+        if run_id != self.run_id:
+            return False
+        self.param.update(doc=doc, error=error)
+        return True
 
     def cards(self) -> list[tuple[str, str, str]]:
         """``(key, label, formatted value)`` for the metric cards."""

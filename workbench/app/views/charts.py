@@ -22,10 +22,28 @@ from workbench.app.state.results import (
     trades_frame,
     values,
 )
+from workbench.runs.document import MAX_POINTS, envelope_index
 
 
 def _hv() -> None:
     import hvplot.pandas  # noqa: F401 - registers .hvplot on pandas objects
+
+
+#: Points a chart's line gets at most. A chart is ~1,000-2,000 px wide: more points only
+#: cost the server (building the plot) and the browser (serializing and drawing them).
+#: Result documents keep at most as many (:data:`workbench.runs.document.MAX_POINTS`),
+#: already an envelope of the full curves; this bound holds for any document.
+CHART_POINTS = MAX_POINTS
+
+
+def thin(*series: pd.Series) -> list[pd.Series]:
+    """Equally long series cut to at most :data:`CHART_POINTS` shared points that keep each
+    one's highs and lows (:func:`~workbench.runs.document.envelope_index`); zooming in
+    shows this envelope, not more bars (the notebook's ``result.plot()`` has every bar)."""
+    if not series or len(series[0]) <= CHART_POINTS:
+        return list(series)
+    keep = envelope_index([s.to_numpy(dtype=float) for s in series], CHART_POINTS)
+    return [s.iloc[keep] for s in series]
 
 
 CARD_CSS = """
@@ -115,24 +133,31 @@ def benchmark(doc: dict[str, Any], index: pd.Index) -> pd.Series | None:
     return (c / c.iloc[0] * float(cash or 1.0)).rename("buy_and_hold")
 
 
-def equity_chart(doc: dict[str, Any], height: int = 300,
-                 title: str = "Equity") -> pn.viewable.Viewable:
-    """Equity with the buy-and-hold benchmark over the same bars (dashed grey; a universe
-    run has no one price, so none)."""
+def equity_plot(doc: dict[str, Any], height: int = 300, title: str = "Equity") -> Any:
+    """The HoloViews plot of :func:`equity_chart` (what its pane draws)."""
     _hv()
     s = _equity(doc)
     s.index.name = "time"
     opts = _time_opts(doc, s.index, "money", "equity")
+    bench = benchmark(doc, s.index)
+    s, bench = thin(s, bench) if bench is not None else (thin(s)[0], None)
     plot = s.hvplot.line(title=title, ylabel="equity", height=height, responsive=True,
                          color="#2563eb", label="strategy").opts(**opts)
-    bench = benchmark(doc, s.index)
     if bench is not None:
         bench.index.name = "time"
         plot = plot * bench.hvplot.line(height=height, responsive=True, color="#94a3b8",
                                         line_dash="dashed", label="buy & hold").opts(
             **_time_opts(doc, s.index, "money", "buy_and_hold", "buy & hold"))
         plot = plot.opts(legend_position="top_left")
-    return pn.pane.HoloViews(plot, sizing_mode="stretch_width", css_classes=["wb-equity-chart"])
+    return plot
+
+
+def equity_chart(doc: dict[str, Any], height: int = 300,
+                 title: str = "Equity") -> pn.viewable.Viewable:
+    """Equity with the buy-and-hold benchmark over the same bars (dashed grey; a universe
+    run has no one price, so none)."""
+    return pn.pane.HoloViews(equity_plot(doc, height, title), sizing_mode="stretch_width",
+                             css_classes=["wb-equity-chart"])
 
 
 def contribution_chart(doc: dict[str, Any], height: int = 300) -> pn.viewable.Viewable:
@@ -145,6 +170,7 @@ def contribution_chart(doc: dict[str, Any], height: int = 300) -> pn.viewable.Vi
         return pn.pane.Markdown("*No per-symbol curves stored for this run.*")
     curves.index = pd.DatetimeIndex(curves.index).tz_localize(None)
     curves.index.name = "time"
+    curves = pd.concat(thin(*(curves[c] for c in curves.columns)), axis=1)
     long = curves.reset_index().melt(id_vars="time", var_name="symbol", value_name="pnl")
     plot = long.hvplot.line(x="time", y="pnl", by="symbol", title="P&L contribution per symbol",
                             ylabel="P&L", height=height, responsive=True).opts(
@@ -169,14 +195,21 @@ def by_symbol_table(doc: dict[str, Any]) -> pn.viewable.Viewable:
         css_classes=["wb-by-symbol"])
 
 
-def drawdown_chart(doc: dict[str, Any], height: int = 200) -> pn.viewable.Viewable:
+def drawdown_plot(doc: dict[str, Any], height: int = 200) -> Any:
+    """The HoloViews plot of :func:`drawdown_chart` (see :func:`equity_plot`)."""
     _hv()
     s = _equity(doc)
     dd = pd.Series(doc.get("drawdown") or [0.0] * len(s), index=s.index, name="drawdown", dtype=float)
     dd.index.name = "time"
-    plot = dd.hvplot.area(title="Drawdown", ylabel="drawdown", height=height, responsive=True, color="#dc2626", alpha=0.4
-                          ).opts(**_time_opts(doc, dd.index, "pct", "drawdown"))
-    return pn.pane.HoloViews(plot, sizing_mode="stretch_width", css_classes=["wb-drawdown-chart"])
+    opts = _time_opts(doc, dd.index, "pct", "drawdown")
+    dd = thin(dd)[0]
+    return dd.hvplot.area(title="Drawdown", ylabel="drawdown", height=height, responsive=True,
+                          color="#dc2626", alpha=0.4).opts(**opts)
+
+
+def drawdown_chart(doc: dict[str, Any], height: int = 200) -> pn.viewable.Viewable:
+    return pn.pane.HoloViews(drawdown_plot(doc, height), sizing_mode="stretch_width",
+                             css_classes=["wb-drawdown-chart"])
 
 
 def price_chart(price: pd.Series | None, trades: pd.DataFrame, doc: dict[str, Any] | None = None,
@@ -188,8 +221,10 @@ def price_chart(price: pd.Series | None, trades: pd.DataFrame, doc: dict[str, An
     p = price.copy()
     p.index = pd.DatetimeIndex(p.index).tz_localize(None)
     p.index.name = "time"
+    x_range = p.index
+    p = thin(p)[0]
     plot = p.hvplot.line(title="Price and trades", height=height, responsive=True,
-                         color="#475569").opts(**_time_opts(doc or {}, p.index, "money", "close"))
+                         color="#475569").opts(**_time_opts(doc or {}, x_range, "money", "close"))
     for when, at, marker, color in (("entry_time", "entry_price", "triangle", "#16a34a"),
                                     ("exit_time", "exit_price", "inverted_triangle", "#dc2626")):
         if len(trades) and when in trades and at in trades:
@@ -198,7 +233,7 @@ def price_chart(price: pd.Series | None, trades: pd.DataFrame, doc: dict[str, An
             plot = plot * pts.hvplot.scatter(x="time", y="price", marker=marker, size=80,
                                              color=color, label=when.split("_")[0],
                                              responsive=True, height=height).opts(
-                **_time_opts(doc or {}, p.index, "money", "price"))
+                **_time_opts(doc or {}, x_range, "money", "price"))
     return pn.pane.HoloViews(plot, sizing_mode="stretch_width", css_classes=["wb-price-chart"])
 
 

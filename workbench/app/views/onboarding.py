@@ -24,6 +24,7 @@ class OnboardingPanel(pn.viewable.Viewer):
 
     def __init__(self, **params: Any) -> None:
         super().__init__(**params)
+        self._shown: list[tuple[Any, ...]] | None = None
         self.rows = pn.Column(sizing_mode="stretch_width", css_classes=["wb-ob-items"],
                               margin=0)
         hide = pn.widgets.Button(label="Dismiss", button_type="light", width=100,
@@ -39,6 +40,13 @@ class OnboardingPanel(pn.viewable.Viewer):
         return f"Get started: {self.state.completed} of {self.state.total} done"
 
     def render(self) -> None:
+        shown = [(it["key"], it["title"], it["done"], it["detail"], it["how"])
+                 for it in self.state.items]
+        if shown == self._shown:  # the same rows: rebuilding them costs the event loop
+            self.card.title = self._title()  # (~25 models a session, and every session
+            self.card.visible = self.state.visible  # refreshes when any run finishes)
+            return
+        self._shown = shown
         rows: list[Any] = []
         for it in self.state.items:
             mark = "✓" if it["done"] else "○"
