@@ -199,3 +199,41 @@ def test_a_universe_sweep_row_is_the_universe_backtest_of_its_combination(candle
     with pytest.raises(UnknownNameError, match="max_positions"):
         wb.sweep("sma_crossover", {"portfolio.max_position": [1]}, symbols=syms, timeframe="1d",
                  candles=candles, progress=False)
+
+
+def test_per_symbol_signals_on_threads_equal_the_serial_pass(candles, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Issue #16: the symbols' graph passes run side by side; each symbol's signals are
+    those of a serial pass, in symbol order, and the first failing symbol raises."""
+    import threading
+
+    from workbench.graph import universe as uni
+    from workbench.graph.backtest import prepare
+    from workbench.graph.strategy import load
+
+    symbols = ["AAA", "BBB", "CCC"] * 4  # more symbols than threads
+    ctxs = uni.contexts(symbols, "1d", None, None, candles)
+    _, plan = prepare(load("macd_trend"), None, None)
+    serial = uni._all_signals(plan, ctxs, None, workers=1)
+    threads: set[str] = set()
+    real = uni._signals
+    together = threading.Barrier(2, timeout=30)  # two symbols' passes at the same time
+
+    def spy(plan_, ctx, memo=None):  # type: ignore[no-untyped-def]
+        threads.add(threading.current_thread().name)
+        at = next(j for j, c in enumerate(ctxs) if c is ctx)
+        if at in (0, 1):
+            together.wait()
+        if at in (4, 7):
+            raise ValueError(f"symbol {at}")
+        return real(plan_, ctx, memo)
+
+    ok = uni._all_signals(plan, ctxs[:4], None, workers=3)  # before the spy: no failures
+    monkeypatch.setattr(uni, "_signals", spy)
+    with pytest.raises(ValueError, match="symbol 4"):
+        uni._all_signals(plan, ctxs, None, workers=3)
+    assert len(threads) > 1 and all(t.startswith("wb-universe") for t in threads), threads
+    monkeypatch.setattr(uni, "_signals", real)
+    parallel = uni._all_signals(plan, ctxs, None, workers=3)
+    for a, b in zip([*serial, *serial[:4]], [*parallel, *ok], strict=True):
+        for f in ("entries", "exits", "short_entries", "short_exits"):
+            np.testing.assert_array_equal(getattr(a, f), getattr(b, f))

@@ -28,6 +28,8 @@ docstring states the call sequence and the portfolio rules.
 from __future__ import annotations
 
 import hashlib
+import os
+from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
 
@@ -92,6 +94,29 @@ def contexts(symbols: list[str], timeframe: str | None, start: Any, end: Any,
 
 def _signals(plan: Plan, ctx: Context, memo: dict[Any, Any] | None = None) -> SignalSet:
     return plan.run(ctx, memo)
+
+
+#: Blocks whose compute shares process state (the model cache and training log of
+#: ``predict``): their plans compute one symbol after another.
+_SERIAL_BLOCKS = frozenset({"predict"})
+
+
+def _all_signals(plan: Plan, ctxs: list[Context], memos: list[dict[Any, Any]] | None,
+                 workers: int | None = None) -> list[SignalSet]:
+    """One pass of the graph per symbol, the symbols spread over up to ``workers``
+    threads (default: the CPUs; the engine's kernels release the GIL, so the passes run
+    side by side). Plans that read other timeframes from the cache or train models run
+    serially (a shared DuckDB connection and model cache). The first symbol in order
+    that fails raises, as in a serial loop."""
+    def one(j: int) -> SignalSet:
+        return _signals(plan, ctxs[j], memos[j] if memos is not None else None)
+
+    n = min(len(ctxs), workers if workers is not None else (os.cpu_count() or 1))
+    serial = plan.multi_timeframe or any(step.block.type in _SERIAL_BLOCKS for step in plan.steps)
+    if n < 2 or serial:
+        return [one(j) for j in range(len(ctxs))]
+    with ThreadPoolExecutor(n, thread_name_prefix="wb-universe") as pool:
+        return list(pool.map(one, range(len(ctxs))))
 
 
 def _scatter(n: int, rows: list[np.ndarray], columns: list[np.ndarray | None], fill: Any,
@@ -189,7 +214,7 @@ def _run(strategy: Strategy, symbols: list[str], ctxs: list[Context], timeframe:
     ts = np.unique(np.concatenate([np.asarray(c.ts, dtype=np.int64) for c in ctxs]))
     n = int(ts.shape[0])
     rows = [np.searchsorted(ts, np.asarray(c.ts, dtype=np.int64)) for c in ctxs]
-    sigs = [_signals(plan, c, memos[j] if memos is not None else None) for j, c in enumerate(ctxs)]
+    sigs = _all_signals(plan, ctxs, memos)
     ranking = ranking_source(plan, rules)
     grids = {f: _scatter(n, rows, [getattr(c, f) for c in ctxs], np.nan, np.float64)
              for f in ("open", "high", "low", "close")}
