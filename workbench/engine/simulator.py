@@ -65,6 +65,7 @@ import numpy as np
 from numba import njit
 
 from workbench.engine import _checks
+from workbench.engine.metrics import N_CURVE, curve_start_nb, curve_step_nb, curve_store_nb
 from workbench.errors import UnknownNameError, ValidationError
 
 FILL_CLOSE = 0
@@ -120,6 +121,11 @@ class SimResult(NamedTuple):
     ret: np.ndarray
     exit_reason: np.ndarray
     status: int
+    #: ``simulate(..., curves=False)``: the metrics' state of the whole equity curve
+    #: (:data:`workbench.engine.metrics.CURVE_FIELDS`; read by
+    #: :func:`workbench.engine.metrics.metrics_of`); ``equity``, ``position`` and ``cash``
+    #: are then empty. None when the curves were made.
+    curve: np.ndarray | None = None
 
 
 # rows of the trade matrix returned by the kernel (row-major: trades[ROW, k])
@@ -134,7 +140,7 @@ def _flex(a: np.ndarray, i: int) -> float:
     return a[0] if a.shape[0] == 1 else a[i]
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")  # rare, but a call costs the hot loop
 def _record_close_nb(
     trades: np.ndarray, k: int, side: int, units: float, entry_i: int, entry_px: float,
     entry_fee: float, exit_i: int, exit_px: float, exit_fee: float, reason: int,
@@ -249,7 +255,7 @@ def stop_fill_price_nb(side: int, hit: float, reason: int, slippage: float) -> f
     return hit * (1.0 - slippage) if side > 0 else hit * (1.0 + slippage)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")  # rare, but a call costs the hot loop
 def _entry_units_nb(
     side: int, px: float, cash: float, fees: float, size_mode: int, size_value: float,
     stop_frac: float,
@@ -276,7 +282,7 @@ def _entry_units_nb(
     return units, status
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")  # rare, but a call costs the hot loop
 def _close_at_nb(
     trades: np.ndarray, k: int, side: int, pos: float, entry_i: int, entry_px: float,
     entry_fee: float, i: int, px: float, fees: float, reason: int, cash: float,
@@ -290,7 +296,7 @@ def _close_at_nb(
     return cash, k + 1
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")  # rare, but a call costs the hot loop
 def _fill_nb(
     trades: np.ndarray, k: int, status: int, i: int, raw: float, sig: int,
     do_close: bool, new_side: int, reason: int,
@@ -347,7 +353,8 @@ def simulate_nb(
     tsl: np.ndarray, tsl_mult: float,
     init_cash: float, fees: float, slippage: float,
     fill_timing: int, size_mode: int, size_value: float,
-    equity: np.ndarray, position: np.ndarray, cash_out: np.ndarray,
+    equity: np.ndarray | None, position: np.ndarray | None, cash_out: np.ndarray | None,
+    curve: np.ndarray | None = None,
 ) -> tuple[np.ndarray, int, int]:
     """The simulator kernel; semantics in the module docstring.
 
@@ -358,9 +365,16 @@ def simulate_nb(
     pages, ~10x cheaper to first touch than an allocation inside the kernel) and
     returns ``(trades, n_trades, status)`` with ``trades`` of shape
     (N_TRADE_FIELDS, capacity), valid up to n_trades.
+
+    Each output array may be None (not written), and ``curve`` (N_CURVE float64 slots)
+    receives the metrics' running state of the equity curve
+    (:func:`workbench.engine.metrics.curve_step_nb`, fed the same values the arrays
+    would hold): metrics without the 3 x 8 bytes per bar written and read back. numba
+    compiles each None/array combination apart, so the branches cost nothing.
     """
     n = close.shape[0]
     has_short = short_entries.shape[0] == n
+    has_short_exits = short_exits.shape[0] == n
     cap = 1
     for i in range(n):
         if long_entries[i]:
@@ -386,6 +400,7 @@ def simulate_nb(
     p_side = 0  # ... then open this side (0 = nothing)
     p_reason = 0
     p_sig = -1  # the signal bar of the pending order
+    cs = curve_start_nb(init_cash)
 
     for i in range(n):
         stopped = False
@@ -415,31 +430,41 @@ def simulate_nb(
                 elif side < 0 and low[i] < peak:
                     peak = low[i]
 
-        # 3) signals at the close
+        # 3) signals at the close (a bar without any signal changes nothing, so the
+        #    rules run only where one is set: most bars of a long series have none)
         if not stopped:
             le = long_entries[i]
             lx = long_exits[i]
             se = short_entries[i] if has_short else False
-            sx = short_exits[i] if short_exits.shape[0] == n else False
-            do_close, new_side, reason = decide_nb(side, le, lx, se, sx)
-            if fill_timing == FILL_NEXT_OPEN:
-                if i < n - 1:
-                    p_close = do_close
-                    p_side = new_side
-                    p_reason = reason
-                    p_sig = i
-            elif do_close or new_side != 0:
-                (cash, pos, side, entry_i, entry_px, entry_fee, ref, peak, sl_f, tp_f,
-                 tsl_f, k, status) = _fill_nb(
-                    trades, k, status, i, close[i], i, do_close, new_side, reason,
-                    cash, pos, side, entry_i, entry_px, entry_fee, ref, peak, sl_f, tp_f,
-                    tsl_f, sl, sl_mult, tp, tp_mult, tsl, tsl_mult, fees, slippage,
-                    size_mode, size_value)
+            sx = short_exits[i] if has_short_exits else False
+            if le or lx or se or sx:
+                do_close, new_side, reason = decide_nb(side, le, lx, se, sx)
+                if fill_timing == FILL_NEXT_OPEN:
+                    if i < n - 1:
+                        p_close = do_close
+                        p_side = new_side
+                        p_reason = reason
+                        p_sig = i
+                elif do_close or new_side != 0:
+                    (cash, pos, side, entry_i, entry_px, entry_fee, ref, peak, sl_f, tp_f,
+                     tsl_f, k, status) = _fill_nb(
+                        trades, k, status, i, close[i], i, do_close, new_side, reason,
+                        cash, pos, side, entry_i, entry_px, entry_fee, ref, peak, sl_f,
+                        tp_f, tsl_f, sl, sl_mult, tp, tp_mult, tsl, tsl_mult, fees,
+                        slippage, size_mode, size_value)
 
-        equity[i] = cash + pos * close[i]
-        position[i] = pos
-        cash_out[i] = cash
+        e = cash + pos * close[i]
+        if equity is not None:
+            equity[i] = e
+        if position is not None:
+            position[i] = pos
+        if cash_out is not None:
+            cash_out[i] = cash
+        if curve is not None:
+            cs = curve_step_nb(cs, i, e, pos)
 
+    if curve is not None:
+        curve_store_nb(cs, n, curve)
     if side != 0:  # still open: mark at the last close, no exit fee
         _record_close_nb(trades, k, side, abs(pos), entry_i, entry_px, entry_fee,
                          n - 1, close[n - 1], 0.0, EXIT_OPEN)
@@ -494,11 +519,17 @@ def simulate(
     sl: np.ndarray | float | None = None,
     tp: np.ndarray | float | None = None,
     tsl: np.ndarray | float | None = None,
+    curves: bool = True,
 ) -> SimResult:
     """Run one backtest over OHLC arrays and boolean signal arrays (see module doc).
 
     ``sl``/``tp``/``tsl`` may be a per-bar float array of fractions (NaN = off), a
-    scalar fraction for every bar, or None (off). Raises ValidationError on bad input.
+    scalar fraction for every bar, or None (off). ``curves=False`` skips the per-bar
+    ``equity``, ``position`` and ``cash`` arrays (they come back empty) and keeps what
+    the metrics need of them in ``curve`` instead
+    (:func:`workbench.engine.metrics.metrics_of`): the same trades and the same metric
+    bits for ~40% of the time on long series; run again with ``curves=True`` when the
+    curves are wanted. Raises ValidationError on bad input.
     """
     o = _checks.as_f64(open, "open")
     h = _checks.as_f64(high, "high")
@@ -533,12 +564,18 @@ def simulate(
     if n == 0:
         raise ValidationError("no bars to simulate: the candle range is empty",
                               details={"bars": 0})
-    eq = np.empty(n)
-    pos = np.empty(n)
-    cash = np.empty(n)
-    tr, k, status = simulate_nb(
-        o, h, lo, c, le, lx, se, sx, sl_a, 1.0, tp_a, 1.0, tsl_a, 1.0,
-        cash0, fee, slip, ft, sm, sv, eq, pos, cash)
+    if curves:
+        eq, pos, cash = np.empty(n), np.empty(n), np.empty(n)
+        curve = None
+        tr, k, status = simulate_nb(
+            o, h, lo, c, le, lx, se, sx, sl_a, 1.0, tp_a, 1.0, tsl_a, 1.0,
+            cash0, fee, slip, ft, sm, sv, eq, pos, cash)
+    else:
+        eq, pos, cash = np.empty(0), np.empty(0), np.empty(0)
+        curve = np.empty(N_CURVE)
+        tr, k, status = simulate_nb(
+            o, h, lo, c, le, lx, se, sx, sl_a, 1.0, tp_a, 1.0, tsl_a, 1.0,
+            cash0, fee, slip, ft, sm, sv, None, None, None, curve)
     t = tr[:, :k]
     return SimResult(
         equity=eq, position=pos, cash=cash,
@@ -546,4 +583,4 @@ def simulate(
         side=t[T_SIDE].astype(np.int8), size=t[T_SIZE].copy(),
         entry_price=t[T_ENTRY_PRICE].copy(), exit_price=t[T_EXIT_PRICE].copy(),
         fees=t[T_FEES].copy(), pnl=t[T_PNL].copy(), ret=t[T_RET].copy(),
-        exit_reason=t[T_REASON].astype(np.int8), status=int(status))
+        exit_reason=t[T_REASON].astype(np.int8), status=int(status), curve=curve)
