@@ -135,31 +135,6 @@ N_TRADE_FIELDS = 10
 
 
 @njit(cache=True)
-def _flex(a: np.ndarray, i: int) -> float:
-    """a[i], or a[0] for a one-element array (a constant for every bar)."""
-    return a[0] if a.shape[0] == 1 else a[i]
-
-
-@njit(cache=True, inline="always")  # rare, but a call costs the hot loop
-def _record_close_nb(
-    trades: np.ndarray, k: int, side: int, units: float, entry_i: int, entry_px: float,
-    entry_fee: float, exit_i: int, exit_px: float, exit_fee: float, reason: int,
-) -> None:
-    entry_val = units * entry_px
-    pnl = side * (units * exit_px - entry_val) - entry_fee - exit_fee
-    trades[T_ENTRY_IDX, k] = entry_i
-    trades[T_EXIT_IDX, k] = exit_i
-    trades[T_SIDE, k] = side
-    trades[T_SIZE, k] = units
-    trades[T_ENTRY_PRICE, k] = entry_px
-    trades[T_EXIT_PRICE, k] = exit_px
-    trades[T_FEES, k] = entry_fee + exit_fee
-    trades[T_PNL, k] = pnl
-    trades[T_RET, k] = pnl / entry_val if entry_val != 0.0 else np.nan
-    trades[T_REASON, k] = reason
-
-
-@njit(cache=True)
 def decide_nb(side: int, le: bool, lx: bool, se: bool, sx: bool) -> tuple[bool, int, int]:
     """The orders of a bar's signals for a position on ``side`` (+1, -1, 0 = flat):
     ``(close it?, side to open (0 = none), exit reason)``; the module docstring's signal
@@ -285,45 +260,57 @@ def _entry_units_nb(
 @njit(cache=True, inline="always")  # rare, but a call costs the hot loop
 def _close_at_nb(
     trades: np.ndarray, k: int, side: int, pos: float, entry_i: int, entry_px: float,
-    entry_fee: float, i: int, px: float, fees: float, reason: int, cash: float,
+    entry_fee: float, i: int, px: float, exit_fee: float, reason: int, cash: float,
 ) -> tuple[float, int]:
-    """Close the whole position at fill price ``px`` on bar ``i`` and log the trade;
-    returns ``(cash, k)`` after it."""
+    """Close the whole position at fill price ``px`` on bar ``i`` paying ``exit_fee``
+    (``abs(pos) * px * fees``), log the trade as row ``k``; returns ``(cash, k)`` after it."""
     units = abs(pos)
-    fee = units * px * fees
-    cash += side * units * px - fee
-    _record_close_nb(trades, k, side, units, entry_i, entry_px, entry_fee, i, px, fee, reason)
+    cash += side * units * px - exit_fee
+    entry_val = units * entry_px
+    pnl = side * (units * px - entry_val) - entry_fee - exit_fee
+    trades[T_ENTRY_IDX, k] = entry_i
+    trades[T_EXIT_IDX, k] = i
+    trades[T_SIDE, k] = side
+    trades[T_SIZE, k] = units
+    trades[T_ENTRY_PRICE, k] = entry_px
+    trades[T_EXIT_PRICE, k] = px
+    trades[T_FEES, k] = entry_fee + exit_fee
+    trades[T_PNL, k] = pnl
+    trades[T_RET, k] = pnl / entry_val if entry_val != 0.0 else np.nan
+    trades[T_REASON, k] = reason
     return cash, k + 1
 
 
 @njit(cache=True, inline="always")  # rare, but a call costs the hot loop
 def _fill_nb(
-    trades: np.ndarray, k: int, status: int, i: int, raw: float, sig: int,
+    trades: np.ndarray, k: int, status: int, i: int, raw: float,
     do_close: bool, new_side: int, reason: int,
     cash: float, pos: float, side: int, entry_i: int, entry_px: float, entry_fee: float,
     ref: float, peak: float, sl_f: float, tp_f: float, tsl_f: float,
-    sl: np.ndarray, sl_mult: float, tp: np.ndarray, tp_mult: float,
-    tsl: np.ndarray, tsl_mult: float, fees: float, slippage: float,
+    sl_sig: float, tp_sig: float, tsl_sig: float, fees: float, slippage: float,
     size_mode: int, size_value: float,
 ) -> tuple[float, float, int, int, float, float, float, float, float, float, float, int, int]:
-    """Fill the orders decided on signal bar ``sig`` at raw price ``raw`` on bar ``i``:
-    close the position (``do_close``), then open ``new_side`` (0 = none).
+    """Fill the orders decided on a signal bar at raw price ``raw`` on bar ``i``: close the
+    position (``do_close``), then open ``new_side`` (0 = none) with the stop fractions
+    read at the signal bar (``sl_sig``, ``tp_sig``, ``tsl_sig``; NaN = off).
 
     The one place orders fill, whether at the signal bar's close or at the next open;
     returns the updated position state ``(cash, pos, side, entry_i, entry_px, entry_fee,
-    ref, peak, sl_f, tp_f, tsl_f, k, status)``.
+    ref, peak, sl_f, tp_f, tsl_f, k, status)``. Stops come in as numbers, not arrays:
+    every array handed to a helper costs two atomic reference-count updates per call,
+    which was a third of the time of each fill.
     """
     if do_close and side != 0:
         px = raw * (1.0 - slippage) if side > 0 else raw * (1.0 + slippage)
         cash, k = _close_at_nb(trades, k, side, pos, entry_i, entry_px, entry_fee, i, px,
-                               fees, reason, cash)
+                               abs(pos) * px * fees, reason, cash)
         pos = 0.0
         side = 0
     if new_side != 0:
         px = raw * (1.0 + slippage) if new_side > 0 else raw * (1.0 - slippage)
-        stop_for_risk = _flex(sl, sig) * sl_mult
+        stop_for_risk = sl_sig
         if not stop_for_risk > 0.0:
-            stop_for_risk = _flex(tsl, sig) * tsl_mult
+            stop_for_risk = tsl_sig
         units, st = _entry_units_nb(new_side, px, cash, fees, size_mode, size_value,
                                     stop_for_risk)
         status |= st
@@ -337,9 +324,9 @@ def _fill_nb(
             entry_fee = fee
             ref = raw
             peak = raw
-            sl_f = _flex(sl, sig) * sl_mult
-            tp_f = _flex(tp, sig) * tp_mult
-            tsl_f = _flex(tsl, sig) * tsl_mult
+            sl_f = sl_sig
+            tp_f = tp_sig
+            tsl_f = tsl_sig
     return (cash, pos, side, entry_i, entry_px, entry_fee, ref, peak, sl_f, tp_f, tsl_f,
             k, status)
 
@@ -359,8 +346,8 @@ def simulate_nb(
     """The simulator kernel; semantics in the module docstring.
 
     Signals are bool arrays of n bars (short ones may have length 1 = never used when
-    False). Stop fraction at bar i = ``_flex(sl, i) * sl_mult`` (a one-element array is
-    a constant; NaN = off). Fills the per-bar output arrays ``equity``, ``position``
+    False). Stop fraction at bar i = ``sl[i] * sl_mult`` (a one-element array is a
+    constant: ``sl[0]``; NaN = off). Fills the per-bar output arrays ``equity``, ``position``
     and ``cash_out`` (length n, allocated by the caller: numpy's allocator gives huge
     pages, ~10x cheaper to first touch than an allocation inside the kernel) and
     returns ``(trades, n_trades, status)`` with ``trades`` of shape
@@ -408,9 +395,12 @@ def simulate_nb(
         if fill_timing == FILL_NEXT_OPEN and (p_close or p_side != 0):
             (cash, pos, side, entry_i, entry_px, entry_fee, ref, peak, sl_f, tp_f, tsl_f,
              k, status) = _fill_nb(
-                trades, k, status, i, open_[i], p_sig, p_close, p_side, p_reason,
+                trades, k, status, i, open_[i], p_close, p_side, p_reason,
                 cash, pos, side, entry_i, entry_px, entry_fee, ref, peak, sl_f, tp_f, tsl_f,
-                sl, sl_mult, tp, tp_mult, tsl, tsl_mult, fees, slippage, size_mode, size_value)
+                (sl[0] if sl.shape[0] == 1 else sl[p_sig]) * sl_mult,
+                (tp[0] if tp.shape[0] == 1 else tp[p_sig]) * tp_mult,
+                (tsl[0] if tsl.shape[0] == 1 else tsl[p_sig]) * tsl_mult,
+                fees, slippage, size_mode, size_value)
             p_close = False
             p_side = 0
 
@@ -420,7 +410,7 @@ def simulate_nb(
             if hit == hit:
                 px = stop_fill_price_nb(side, hit, reason, slippage)
                 cash, k = _close_at_nb(trades, k, side, pos, entry_i, entry_px, entry_fee,
-                                       i, px, fees, reason, cash)
+                                       i, px, abs(pos) * px * fees, reason, cash)
                 pos = 0.0
                 side = 0
                 stopped = True
@@ -448,10 +438,12 @@ def simulate_nb(
                 elif do_close or new_side != 0:
                     (cash, pos, side, entry_i, entry_px, entry_fee, ref, peak, sl_f, tp_f,
                      tsl_f, k, status) = _fill_nb(
-                        trades, k, status, i, close[i], i, do_close, new_side, reason,
+                        trades, k, status, i, close[i], do_close, new_side, reason,
                         cash, pos, side, entry_i, entry_px, entry_fee, ref, peak, sl_f,
-                        tp_f, tsl_f, sl, sl_mult, tp, tp_mult, tsl, tsl_mult, fees,
-                        slippage, size_mode, size_value)
+                        tp_f, tsl_f, (sl[0] if sl.shape[0] == 1 else sl[i]) * sl_mult,
+                        (tp[0] if tp.shape[0] == 1 else tp[i]) * tp_mult,
+                        (tsl[0] if tsl.shape[0] == 1 else tsl[i]) * tsl_mult,
+                        fees, slippage, size_mode, size_value)
 
         e = cash + pos * close[i]
         if equity is not None:
@@ -466,9 +458,8 @@ def simulate_nb(
     if curve is not None:
         curve_store_nb(cs, n, curve)
     if side != 0:  # still open: mark at the last close, no exit fee
-        _record_close_nb(trades, k, side, abs(pos), entry_i, entry_px, entry_fee,
-                         n - 1, close[n - 1], 0.0, EXIT_OPEN)
-        k += 1
+        cash, k = _close_at_nb(trades, k, side, pos, entry_i, entry_px, entry_fee, n - 1,
+                               close[n - 1], 0.0, EXIT_OPEN, cash)
     return trades, k, status
 
 
