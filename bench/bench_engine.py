@@ -96,20 +96,19 @@ def child_ours_one(n: int, repeats: int) -> dict[str, Any]:
 
     from workbench.engine import indicators as ind
     from workbench.engine import signals as sig
-    from workbench.engine.metrics import compute_metrics
+    from workbench.engine.metrics import metrics_of
     from workbench.engine.simulator import simulate
 
     c, first_read_s = read_candles(n)
     _, read_s = read_candles(n)  # the first read also imports duckdb/pyarrow
     out: dict[str, Any] = {"read_s": read_s, "first_read_s": first_read_s}
 
-    def kernels() -> float:
+    def kernels() -> float:  # metrics measured while simulating (curves=False), as run() does
         fast, slow = ind.sma(c.close, 10), ind.sma(c.close, 50)
         r = simulate(c.open, c.high, c.low, c.close, sig.crossed_above(fast, slow),
                      sig.crossed_below(fast, slow), fees=FEES, fill_timing="close",
-                     init_cash=CASH)
-        m = compute_metrics(r.equity, r.position, r.pnl, r.ret, r.exit_reason,
-                            init_cash=CASH, bars_per_year=525_600, bar_seconds=60)
+                     init_cash=CASH, curves=False)
+        m = metrics_of(r, init_cash=CASH, bars_per_year=525_600, bar_seconds=60)
         return float(m.values["total_return"])
 
     out["first_s"], out["median_s"] = median_time(kernels, repeats, "best_s")
@@ -134,7 +133,10 @@ def child_ours_one(n: int, repeats: int) -> dict[str, Any]:
 def child_ours_stages(n: int, repeats: int) -> dict[str, Any]:
     """Where one ``wb.backtest`` spends its time: each stage of
     :func:`workbench.graph.backtest.run` timed alone (fastest of ``repeats``), in the
-    order the API runs them, and what is left for the Result and provenance."""
+    order the API runs them, and what is left for the Result and provenance. Candles
+    given to ``wb.backtest`` (a DataFrame or the cache's arrays) are checked first; the
+    cache's own read (``symbol=``) is shown apart. The equity/position curves are made
+    only when a caller reads them (shown as "curves, when read")."""
     from workbench.data.cache import load_candles
     from workbench.graph import backtest, runner
     from workbench.graph.data import check_candles, to_context
@@ -152,22 +154,35 @@ def child_ours_stages(n: int, repeats: int) -> dict[str, Any]:
     _, plan = backtest.prepare(strategy, None, settings)
     clock = runner.clock_for("1m", ctx.ts, plan.settings.annualization)
     signals = plan.run(ctx)
-    sim = runner.simulate(ctx, signals, plan.settings)
+    sim = runner.simulate(ctx, signals, plan.settings, curves=False)
     out = {
         "cache read": best(lambda: to_context(load_candles(f"{SYMBOL}{n}", "1m"))),
         "DataFrame -> arrays": best(lambda: to_context(frame)),
         "candle checks (given candles only)": best(lambda: check_candles(ctx)),
         "overrides + compile": best(lambda: backtest.prepare(strategy, None, settings)),
         "signals (indicators + crosses)": best(lambda: plan.run(ctx)),
-        "simulation": best(lambda: runner.simulate(ctx, signals, plan.settings)),
-        "metrics": best(lambda: runner.metrics(sim, plan.settings, clock)),
+        "simulation + metrics (one pass)": best(
+            lambda: runner.metrics(runner.simulate(ctx, signals, plan.settings, curves=False),
+                                   plan.settings, clock)),
+        "metrics from the pass": best(lambda: runner.metrics(sim, plan.settings, clock)),
     }
-    whole = best(lambda: backtest.run(strategy, ctx, timeframe="1m", settings=settings))
-    parts = sum(v for k, v in out.items() if k not in ("cache read", "DataFrame -> arrays",
-                                                        "candle checks (given candles only)"))
+    whole = best(lambda: backtest.run(strategy, ctx, timeframe="1m", settings=settings).metrics)
+    parts = sum(v for k, v in out.items() if k in ("overrides + compile", "signals (indicators + crosses)",
+                                                    "simulation + metrics (one pass)"))
     out["Result + provenance (rest of run)"] = max(whole - parts, 0.0)
     out["run() on arrays, whole"] = whole
+    out["curves, when read (equity + position)"] = best(
+        lambda: backtest.run(strategy, ctx, timeframe="1m", settings=settings).equity) - whole
+    out["wb.backtest(candles=DataFrame)"] = best(
+        lambda: _api_backtest(frame).metrics["total_return"])
     return {"stages": out}
+
+
+def _api_backtest(candles: Any) -> Any:
+    import workbench as wb
+
+    return wb.backtest("sma_crossover", candles=candles, timeframe="1m",
+                       settings={"fill_timing": "close", "fees": FEES, "initial_cash": CASH})
 
 
 def _vbt() -> Any:

@@ -38,6 +38,13 @@ READ_BY_OTHERS: dict[str, tuple[str, str]] = {
                         "compiled-kernel cache; the workbench uses a sub-folder keyed by a hash "
                         "of the kernel sources, so an upgrade never runs stale compiled code"),
     "XDG_CACHE_HOME": ("`~/.cache`", "parent of the default `NUMBA_CACHE_DIR`"),
+    "MALLOC_MMAP_THRESHOLD_": ("unset (the engine sets 256 MB)",
+                               "read by glibc; unset, importing `workbench.engine` raises glibc's "
+                               "mmap and trim thresholds to 256 MB so a backtest's large arrays "
+                               "reuse heap pages (see \"Benchmarks\"); set either variable to "
+                               "keep glibc's own behaviour"),
+    "MALLOC_TRIM_THRESHOLD_": ("unset (the engine sets 256 MB)",
+                               "read by glibc; see `MALLOC_MMAP_THRESHOLD_`"),
     "_WORKBENCH_COMPLETE": ("unset", "read by click: `source_bash`, `source_zsh`, `source_fish` "
                             "print the shell-completion script"),
     "JPY_PARENT_PID": ("set by Jupyter", "the Jupyter server that started a kernel: "

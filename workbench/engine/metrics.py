@@ -48,12 +48,13 @@ computed around the gap. A total loss (equity <= 0) is a CAGR of -100%.
 from __future__ import annotations
 
 import warnings
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 from numba import njit
 
 from workbench.engine import _checks
+from workbench.errors import ValidationError
 
 METRIC_NAMES: tuple[str, ...] = (
     "total_return", "cagr", "volatility", "sharpe", "sortino", "max_drawdown",
@@ -87,37 +88,47 @@ class Metrics(NamedTuple):
 EXIT_OPEN = 6  # = workbench.engine.simulator.EXIT_OPEN (not imported: keep kernels apart)
 
 
+#: Slots of the running curve state (:func:`curve_step_nb`) kept in a float64 array by
+#: kernels that measure the curve while they make it (``simulate_nb(..., curve=...)``).
+CURVE_FIELDS: tuple[str, ...] = (
+    "sum_r", "sum_r2", "sum_down2", "last_equity", "peak", "peak_i", "mdd", "floor",
+    "longest", "exposed", "nan_equity", "n_bars",
+)
+N_CURVE = len(CURVE_FIELDS)
+
+
 @njit(cache=True)
-def metrics_nb(
-    equity: np.ndarray, position: np.ndarray, pnl: np.ndarray, ret: np.ndarray,
-    exit_reason: np.ndarray, init_cash: float, bars_per_year: float, bar_seconds: float,
-    years: float,
-) -> tuple[np.ndarray, int]:
-    """Metric values in METRIC_NAMES order, and flags; see the module docstring."""
-    out = np.full(N_METRICS, np.nan)
-    n = equity.shape[0]
-    flags = 0
-    out[16] = bars_per_year
-    out[17] = years
-    if n == 0:
-        return out, flags
-    # returns, drawdown and exposure in one pass (sum and sum of squares of returns:
-    # per-bar returns are small, so the variance loses no digits that matter)
-    s = 0.0
-    ss = 0.0
-    down = 0.0
-    prev = init_cash
-    peak = equity[0]
-    peak_i = 0
-    mdd = 0.0
-    # e >= floor proves e / peak - 1 >= mdd when peak > 0 (the 1e-12 margin dwarfs the
-    # roundings), so the division runs only on bars that may set a new maximum drawdown
-    floor = peak * (1.0 + 1e-12)
-    longest = 0
-    exposed = 0
-    nan_equity = False
-    for i in range(n):
-        e = equity[i]
+def curve_start_nb(init_cash: float) -> tuple[float, float, float, float, float, int, float,
+                                               float, int, int, bool]:
+    """The curve state before the first bar (see :func:`curve_step_nb`)."""
+    return 0.0, 0.0, 0.0, init_cash, np.nan, 0, 0.0, np.nan, 0, 0, False
+
+
+@njit(cache=True)
+def curve_step_nb(
+    cs: tuple[float, float, float, float, float, int, float, float, int, int, bool],
+    i: int, e: float, position: float,
+) -> tuple[float, float, float, float, float, int, float, float, int, int, bool]:
+    """Bar ``i`` (equity ``e``, position ``position`` at its close) into the curve state:
+    returns, drawdown and exposure in one pass (sum and sum of squares of returns:
+    per-bar returns are small, so the variance loses no digits that matter).
+
+    The one definition of the per-bar part of the metrics: :func:`metrics_nb` runs it
+    over an equity array, the simulator on each bar as it makes the equity, so both
+    give the same bits."""
+    s, ss, down, prev, peak, peak_i, mdd, floor, longest, exposed, nan_equity = cs
+    if i == 0:
+        peak = e
+        peak_i = 0
+        # e >= floor proves e / peak - 1 >= mdd when peak > 0 (the 1e-12 margin dwarfs
+        # the roundings), so the division runs only on bars that may set a new maximum
+        # drawdown
+        floor = peak * (1.0 + 1e-12)
+    # a finite equity equal to the previous bar's (flat, or a closed market) is a return
+    # of exactly 0, which leaves the sums as they are (0.0 added to a sum that is never
+    # -0.0), and a drawdown the previous bar already measured: only the peak's bar moves
+    unchanged = i > 0 and e == prev and e - e == 0.0
+    if not unchanged:
         if np.isnan(e):
             nan_equity = True
         r = e / prev - 1.0 if prev != 0.0 else (0.0 if e == 0.0 else np.nan)  # flat after a total loss
@@ -126,23 +137,72 @@ def metrics_nb(
         ss += r * r
         neg = min(r, 0.0)  # branch-free: the sign of returns is a coin flip
         down += neg * neg
-        if e >= peak:
-            if i - peak_i - 1 > longest:
-                longest = i - peak_i - 1
-            peak = e
-            peak_i = i
+    if e >= peak:
+        if i - peak_i - 1 > longest:
+            longest = i - peak_i - 1
+        peak = e
+        peak_i = i
+        floor = peak * (1.0 + mdd) * (1.0 + 1e-12)
+    elif not unchanged and (e < floor or peak <= 0.0):  # divide only where a deeper drawdown may be
+        dd = e / peak - 1.0
+        if dd < mdd:
+            mdd = dd
             floor = peak * (1.0 + mdd) * (1.0 + 1e-12)
-        elif e < floor or peak <= 0.0:  # divide only where a deeper drawdown may be
-            dd = e / peak - 1.0
-            if dd < mdd:
-                mdd = dd
-                floor = peak * (1.0 + mdd) * (1.0 + 1e-12)
-        exposed += position[i] != 0.0
+    exposed += position != 0.0
+    return s, ss, down, prev, peak, peak_i, mdd, floor, longest, exposed, nan_equity
+
+
+@njit(cache=True)
+def curve_store_nb(
+    cs: tuple[float, float, float, float, float, int, float, float, int, int, bool],
+    n: int, out: np.ndarray,
+) -> None:
+    """The curve state after ``n`` bars into ``out`` (N_CURVE float64 slots; the counts
+    are exact below 2**53 bars)."""
+    s, ss, down, prev, peak, peak_i, mdd, floor, longest, exposed, nan_equity = cs
+    out[0] = s
+    out[1] = ss
+    out[2] = down
+    out[3] = prev
+    out[4] = peak
+    out[5] = peak_i
+    out[6] = mdd
+    out[7] = floor
+    out[8] = longest
+    out[9] = exposed
+    out[10] = 1.0 if nan_equity else 0.0
+    out[11] = n
+
+
+@njit(cache=True)
+def metrics_from_curve_nb(
+    curve: np.ndarray, pnl: np.ndarray, ret: np.ndarray, exit_reason: np.ndarray,
+    init_cash: float, bars_per_year: float, bar_seconds: float, years: float,
+) -> tuple[np.ndarray, int]:
+    """Metric values in METRIC_NAMES order, and flags, from the curve state
+    (:func:`curve_store_nb`) and the trade log; see the module docstring."""
+    n = int(curve[11])
+    out = np.full(N_METRICS, np.nan)
+    flags = 0
+    out[16] = bars_per_year
+    out[17] = years
+    if n == 0:
+        return out, flags
+    s = curve[0]
+    ss = curve[1]
+    down = curve[2]
+    last = curve[3]  # equity[n - 1]
+    peak = curve[4]
+    peak_i = int(curve[5])
+    mdd = curve[6]
+    longest = int(curve[8])
+    exposed = int(curve[9])
+    nan_equity = curve[10] != 0.0
     mean = s / n
     ss = max(ss - n * mean * mean, 0.0)
-    if peak_i < n - 1 and equity[n - 1] < peak and n - 1 - peak_i > longest:
+    if peak_i < n - 1 and last < peak and n - 1 - peak_i > longest:
         longest = n - 1 - peak_i
-    total = equity[n - 1] / init_cash - 1.0
+    total = last / init_cash - 1.0
     short_window = years * SECONDS_PER_YEAR < MIN_ANNUALIZE_SECONDS
     if short_window:
         flags |= FLAG_SHORT_WINDOW
@@ -165,7 +225,7 @@ def metrics_nb(
         out[5] = mdd
         out[6] = longest
         out[7] = longest * bar_seconds
-        out[15] = equity[n - 1]
+        out[15] = last
     # trades
     n_trades = pnl.shape[0]
     closed = 0
@@ -204,6 +264,22 @@ def metrics_nb(
     return out, flags
 
 
+@njit(cache=True)
+def metrics_nb(
+    equity: np.ndarray, position: np.ndarray, pnl: np.ndarray, ret: np.ndarray,
+    exit_reason: np.ndarray, init_cash: float, bars_per_year: float, bar_seconds: float,
+    years: float,
+) -> tuple[np.ndarray, int]:
+    """Metric values in METRIC_NAMES order, and flags; see the module docstring."""
+    cs = curve_start_nb(init_cash)
+    for i in range(equity.shape[0]):
+        cs = curve_step_nb(cs, i, equity[i], position[i])
+    curve = np.empty(N_CURVE)
+    curve_store_nb(cs, equity.shape[0], curve)
+    return metrics_from_curve_nb(curve, pnl, ret, exit_reason, init_cash, bars_per_year,
+                                 bar_seconds, years)
+
+
 def notes_for(flags: int) -> list[str]:
     """Readable notes for a flags bit set."""
     return [text for bit, text in NOTES.items() if flags & bit]
@@ -225,8 +301,6 @@ def annualization_factor(setting: str | float, n_bars: int, years: float, bar_se
     """Bars per year for volatility, Sharpe and Sortino: ``auto`` = the data's observed
     bars per calendar year (``n_bars / years``), ``"365"``/``"252"`` = that many days of
     ``86400 / bar_seconds`` bars, a number = the bars per year itself."""
-    from workbench.errors import ValidationError
-
     if isinstance(setting, str):
         if setting == "auto":
             if n_bars > 0 and years > 0:
@@ -266,20 +340,55 @@ def compute_metrics(
     eq = _checks.as_f64(equity, "equity")
     pos = _checks.as_f64(position, "position")
     _checks.same_length(equity=eq, position=pos)
+    pn, rt, er = _trade_arrays(pnl, ret, exit_reason)
+    cash0, bpy, seconds, span = _scalars(eq.shape[0], init_cash, bars_per_year, bar_seconds, years)
+    values, flags = metrics_nb(eq, pos, pn, rt, er, cash0, bpy, seconds, span)
+    return _metrics(values, int(flags), warn)
+
+
+def metrics_of(sim: Any, *, init_cash: float, bars_per_year: float, bar_seconds: float,
+               years: float | None = None, warn: bool = False) -> Metrics:
+    """Metrics of a :class:`workbench.engine.simulator.SimResult` (arguments as in
+    :func:`compute_metrics`): from the curve state the simulator kept when run with
+    ``curves=False`` (``sim.curve``), else from its equity and position arrays. Both
+    ways give the same bits."""
+    curve = getattr(sim, "curve", None)
+    if curve is None:
+        return compute_metrics(sim.equity, sim.position, sim.pnl, sim.ret, sim.exit_reason,
+                               init_cash=init_cash, bars_per_year=bars_per_year,
+                               bar_seconds=bar_seconds, years=years, warn=warn)
+    state = _checks.as_f64(curve, "curve")
+    if state.shape[0] != N_CURVE:
+        raise ValidationError(f"curve: expected the simulator's {N_CURVE} curve slots, got "
+                              f"{state.shape[0]}", details={"param": "curve", "got": state.shape[0]})
+    pn, rt, er = _trade_arrays(sim.pnl, sim.ret, sim.exit_reason)
+    cash0, bpy, seconds, span = _scalars(int(state[11]), init_cash, bars_per_year, bar_seconds, years)
+    values, flags = metrics_from_curve_nb(state, pn, rt, er, cash0, bpy, seconds, span)
+    return _metrics(values, int(flags), warn)
+
+
+def _trade_arrays(pnl: Any, ret: Any, exit_reason: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     pn = _checks.as_f64(pnl, "pnl")
     rt = _checks.as_f64(ret, "ret")
     er = _checks.as_f64(exit_reason, "exit_reason")
     _checks.same_length(pnl=pn, ret=rt, exit_reason=er)
+    return pn, rt, er
+
+
+def _scalars(n: int, init_cash: float, bars_per_year: float, bar_seconds: float,
+             years: float | None) -> tuple[float, float, float, float]:
+    """Checked ``(init_cash, bars_per_year, bar_seconds, years)``; ``years`` defaults to
+    ``n`` evenly spaced bars."""
     seconds = _checks.fraction(bar_seconds, "bar_seconds", low=1e-9)
-    span = eq.shape[0] * seconds / SECONDS_PER_YEAR if years is None else float(years)
-    values, flags = metrics_nb(
-        eq, pos, pn, rt, er,
-        _checks.fraction(init_cash, "init_cash", low=1e-12),
-        _checks.fraction(bars_per_year, "bars_per_year", low=1e-9),
-        seconds, _checks.fraction(span, "years", low=0.0),
-    )
-    notes = notes_for(int(flags))
+    span = n * seconds / SECONDS_PER_YEAR if years is None else float(years)
+    return (_checks.fraction(init_cash, "init_cash", low=1e-12),
+            _checks.fraction(bars_per_year, "bars_per_year", low=1e-9),
+            seconds, _checks.fraction(span, "years", low=0.0))
+
+
+def _metrics(values: np.ndarray, flags: int, warn: bool) -> Metrics:
+    notes = notes_for(flags)
     if warn:
         for note in notes:
-            warnings.warn(note, UserWarning, stacklevel=2)
-    return Metrics(dict(zip(METRIC_NAMES, values.tolist(), strict=True)), int(flags), notes)
+            warnings.warn(note, UserWarning, stacklevel=3)
+    return Metrics(dict(zip(METRIC_NAMES, values.tolist(), strict=True)), flags, notes)

@@ -144,7 +144,7 @@ def rolling_mean_nb(x: np.ndarray, window: int, out: np.ndarray | None = None) -
     n = x.shape[0]
     if out is None:
         out = np.empty(n)
-    out[:] = np.nan
+    out[:min(window - 1, n)] = np.nan  # _window_means_nb writes every bar from window - 1 on
     _window_means_nb(x, window, out)
     return out
 

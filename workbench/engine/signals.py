@@ -32,22 +32,19 @@ def crossed_above_nb(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None
     n = a.shape[0]
     if out is None:
         out = np.empty(n, dtype=np.bool_)
+    # the rule above without a branch per bar (crossings are rare, the data a coin flip):
+    # a comparison with NaN is False, so ``above`` and ``below`` are False on a NaN bar,
+    # which also clears ``prev_above``; ``defined`` clears ``was_below``
     was_below = False
     prev_above = False
     for i in range(n):
         ai = a[i]
         bi = b[i]
-        out[i] = False
-        if np.isnan(ai) or np.isnan(bi):
-            was_below = False
-            prev_above = False
-        elif ai > bi:
-            out[i] = was_below and not prev_above
-            prev_above = True
-        else:
-            if ai < bi:
-                was_below = True
-            prev_above = False
+        above = ai > bi
+        out[i] = above & was_below & (not prev_above)
+        defined = (ai == ai) & (bi == bi)
+        was_below = (was_below | (ai < bi)) & defined
+        prev_above = above
     return out
 
 

@@ -65,6 +65,7 @@ import numpy as np
 from numba import njit
 
 from workbench.engine import _checks
+from workbench.engine.metrics import N_CURVE, curve_start_nb, curve_step_nb, curve_store_nb
 from workbench.errors import UnknownNameError, ValidationError
 
 FILL_CLOSE = 0
@@ -120,37 +121,17 @@ class SimResult(NamedTuple):
     ret: np.ndarray
     exit_reason: np.ndarray
     status: int
+    #: ``simulate(..., curves=False)``: the metrics' state of the whole equity curve
+    #: (:data:`workbench.engine.metrics.CURVE_FIELDS`; read by
+    #: :func:`workbench.engine.metrics.metrics_of`); ``equity``, ``position`` and ``cash``
+    #: are then empty. None when the curves were made.
+    curve: np.ndarray | None = None
 
 
 # rows of the trade matrix returned by the kernel (row-major: trades[ROW, k])
 T_ENTRY_IDX, T_EXIT_IDX, T_SIDE, T_SIZE, T_ENTRY_PRICE, T_EXIT_PRICE = 0, 1, 2, 3, 4, 5
 T_FEES, T_PNL, T_RET, T_REASON = 6, 7, 8, 9
 N_TRADE_FIELDS = 10
-
-
-@njit(cache=True)
-def _flex(a: np.ndarray, i: int) -> float:
-    """a[i], or a[0] for a one-element array (a constant for every bar)."""
-    return a[0] if a.shape[0] == 1 else a[i]
-
-
-@njit(cache=True)
-def _record_close_nb(
-    trades: np.ndarray, k: int, side: int, units: float, entry_i: int, entry_px: float,
-    entry_fee: float, exit_i: int, exit_px: float, exit_fee: float, reason: int,
-) -> None:
-    entry_val = units * entry_px
-    pnl = side * (units * exit_px - entry_val) - entry_fee - exit_fee
-    trades[T_ENTRY_IDX, k] = entry_i
-    trades[T_EXIT_IDX, k] = exit_i
-    trades[T_SIDE, k] = side
-    trades[T_SIZE, k] = units
-    trades[T_ENTRY_PRICE, k] = entry_px
-    trades[T_EXIT_PRICE, k] = exit_px
-    trades[T_FEES, k] = entry_fee + exit_fee
-    trades[T_PNL, k] = pnl
-    trades[T_RET, k] = pnl / entry_val if entry_val != 0.0 else np.nan
-    trades[T_REASON, k] = reason
 
 
 @njit(cache=True)
@@ -249,7 +230,7 @@ def stop_fill_price_nb(side: int, hit: float, reason: int, slippage: float) -> f
     return hit * (1.0 - slippage) if side > 0 else hit * (1.0 + slippage)
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")  # rare, but a call costs the hot loop
 def _entry_units_nb(
     side: int, px: float, cash: float, fees: float, size_mode: int, size_value: float,
     stop_frac: float,
@@ -276,48 +257,60 @@ def _entry_units_nb(
     return units, status
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")  # rare, but a call costs the hot loop
 def _close_at_nb(
     trades: np.ndarray, k: int, side: int, pos: float, entry_i: int, entry_px: float,
-    entry_fee: float, i: int, px: float, fees: float, reason: int, cash: float,
+    entry_fee: float, i: int, px: float, exit_fee: float, reason: int, cash: float,
 ) -> tuple[float, int]:
-    """Close the whole position at fill price ``px`` on bar ``i`` and log the trade;
-    returns ``(cash, k)`` after it."""
+    """Close the whole position at fill price ``px`` on bar ``i`` paying ``exit_fee``
+    (``abs(pos) * px * fees``), log the trade as row ``k``; returns ``(cash, k)`` after it."""
     units = abs(pos)
-    fee = units * px * fees
-    cash += side * units * px - fee
-    _record_close_nb(trades, k, side, units, entry_i, entry_px, entry_fee, i, px, fee, reason)
+    cash += side * units * px - exit_fee
+    entry_val = units * entry_px
+    pnl = side * (units * px - entry_val) - entry_fee - exit_fee
+    trades[T_ENTRY_IDX, k] = entry_i
+    trades[T_EXIT_IDX, k] = i
+    trades[T_SIDE, k] = side
+    trades[T_SIZE, k] = units
+    trades[T_ENTRY_PRICE, k] = entry_px
+    trades[T_EXIT_PRICE, k] = px
+    trades[T_FEES, k] = entry_fee + exit_fee
+    trades[T_PNL, k] = pnl
+    trades[T_RET, k] = pnl / entry_val if entry_val != 0.0 else np.nan
+    trades[T_REASON, k] = reason
     return cash, k + 1
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")  # rare, but a call costs the hot loop
 def _fill_nb(
-    trades: np.ndarray, k: int, status: int, i: int, raw: float, sig: int,
+    trades: np.ndarray, k: int, status: int, i: int, raw: float,
     do_close: bool, new_side: int, reason: int,
     cash: float, pos: float, side: int, entry_i: int, entry_px: float, entry_fee: float,
     ref: float, peak: float, sl_f: float, tp_f: float, tsl_f: float,
-    sl: np.ndarray, sl_mult: float, tp: np.ndarray, tp_mult: float,
-    tsl: np.ndarray, tsl_mult: float, fees: float, slippage: float,
+    sl_sig: float, tp_sig: float, tsl_sig: float, fees: float, slippage: float,
     size_mode: int, size_value: float,
 ) -> tuple[float, float, int, int, float, float, float, float, float, float, float, int, int]:
-    """Fill the orders decided on signal bar ``sig`` at raw price ``raw`` on bar ``i``:
-    close the position (``do_close``), then open ``new_side`` (0 = none).
+    """Fill the orders decided on a signal bar at raw price ``raw`` on bar ``i``: close the
+    position (``do_close``), then open ``new_side`` (0 = none) with the stop fractions
+    read at the signal bar (``sl_sig``, ``tp_sig``, ``tsl_sig``; NaN = off).
 
     The one place orders fill, whether at the signal bar's close or at the next open;
     returns the updated position state ``(cash, pos, side, entry_i, entry_px, entry_fee,
-    ref, peak, sl_f, tp_f, tsl_f, k, status)``.
+    ref, peak, sl_f, tp_f, tsl_f, k, status)``. Stops come in as numbers, not arrays:
+    every array handed to a helper costs two atomic reference-count updates per call,
+    which was a third of the time of each fill.
     """
     if do_close and side != 0:
         px = raw * (1.0 - slippage) if side > 0 else raw * (1.0 + slippage)
         cash, k = _close_at_nb(trades, k, side, pos, entry_i, entry_px, entry_fee, i, px,
-                               fees, reason, cash)
+                               abs(pos) * px * fees, reason, cash)
         pos = 0.0
         side = 0
     if new_side != 0:
         px = raw * (1.0 + slippage) if new_side > 0 else raw * (1.0 - slippage)
-        stop_for_risk = _flex(sl, sig) * sl_mult
+        stop_for_risk = sl_sig
         if not stop_for_risk > 0.0:
-            stop_for_risk = _flex(tsl, sig) * tsl_mult
+            stop_for_risk = tsl_sig
         units, st = _entry_units_nb(new_side, px, cash, fees, size_mode, size_value,
                                     stop_for_risk)
         status |= st
@@ -331,9 +324,9 @@ def _fill_nb(
             entry_fee = fee
             ref = raw
             peak = raw
-            sl_f = _flex(sl, sig) * sl_mult
-            tp_f = _flex(tp, sig) * tp_mult
-            tsl_f = _flex(tsl, sig) * tsl_mult
+            sl_f = sl_sig
+            tp_f = tp_sig
+            tsl_f = tsl_sig
     return (cash, pos, side, entry_i, entry_px, entry_fee, ref, peak, sl_f, tp_f, tsl_f,
             k, status)
 
@@ -347,20 +340,28 @@ def simulate_nb(
     tsl: np.ndarray, tsl_mult: float,
     init_cash: float, fees: float, slippage: float,
     fill_timing: int, size_mode: int, size_value: float,
-    equity: np.ndarray, position: np.ndarray, cash_out: np.ndarray,
+    equity: np.ndarray | None, position: np.ndarray | None, cash_out: np.ndarray | None,
+    curve: np.ndarray | None = None,
 ) -> tuple[np.ndarray, int, int]:
     """The simulator kernel; semantics in the module docstring.
 
     Signals are bool arrays of n bars (short ones may have length 1 = never used when
-    False). Stop fraction at bar i = ``_flex(sl, i) * sl_mult`` (a one-element array is
-    a constant; NaN = off). Fills the per-bar output arrays ``equity``, ``position``
+    False). Stop fraction at bar i = ``sl[i] * sl_mult`` (a one-element array is a
+    constant: ``sl[0]``; NaN = off). Fills the per-bar output arrays ``equity``, ``position``
     and ``cash_out`` (length n, allocated by the caller: numpy's allocator gives huge
     pages, ~10x cheaper to first touch than an allocation inside the kernel) and
     returns ``(trades, n_trades, status)`` with ``trades`` of shape
     (N_TRADE_FIELDS, capacity), valid up to n_trades.
+
+    Each output array may be None (not written), and ``curve`` (N_CURVE float64 slots)
+    receives the metrics' running state of the equity curve
+    (:func:`workbench.engine.metrics.curve_step_nb`, fed the same values the arrays
+    would hold): metrics without the 3 x 8 bytes per bar written and read back. numba
+    compiles each None/array combination apart, so the branches cost nothing.
     """
     n = close.shape[0]
     has_short = short_entries.shape[0] == n
+    has_short_exits = short_exits.shape[0] == n
     cap = 1
     for i in range(n):
         if long_entries[i]:
@@ -386,6 +387,7 @@ def simulate_nb(
     p_side = 0  # ... then open this side (0 = nothing)
     p_reason = 0
     p_sig = -1  # the signal bar of the pending order
+    cs = curve_start_nb(init_cash)
 
     for i in range(n):
         stopped = False
@@ -393,9 +395,12 @@ def simulate_nb(
         if fill_timing == FILL_NEXT_OPEN and (p_close or p_side != 0):
             (cash, pos, side, entry_i, entry_px, entry_fee, ref, peak, sl_f, tp_f, tsl_f,
              k, status) = _fill_nb(
-                trades, k, status, i, open_[i], p_sig, p_close, p_side, p_reason,
+                trades, k, status, i, open_[i], p_close, p_side, p_reason,
                 cash, pos, side, entry_i, entry_px, entry_fee, ref, peak, sl_f, tp_f, tsl_f,
-                sl, sl_mult, tp, tp_mult, tsl, tsl_mult, fees, slippage, size_mode, size_value)
+                (sl[0] if sl.shape[0] == 1 else sl[p_sig]) * sl_mult,
+                (tp[0] if tp.shape[0] == 1 else tp[p_sig]) * tp_mult,
+                (tsl[0] if tsl.shape[0] == 1 else tsl[p_sig]) * tsl_mult,
+                fees, slippage, size_mode, size_value)
             p_close = False
             p_side = 0
 
@@ -405,7 +410,7 @@ def simulate_nb(
             if hit == hit:
                 px = stop_fill_price_nb(side, hit, reason, slippage)
                 cash, k = _close_at_nb(trades, k, side, pos, entry_i, entry_px, entry_fee,
-                                       i, px, fees, reason, cash)
+                                       i, px, abs(pos) * px * fees, reason, cash)
                 pos = 0.0
                 side = 0
                 stopped = True
@@ -415,35 +420,46 @@ def simulate_nb(
                 elif side < 0 and low[i] < peak:
                     peak = low[i]
 
-        # 3) signals at the close
+        # 3) signals at the close (a bar without any signal changes nothing, so the
+        #    rules run only where one is set: most bars of a long series have none)
         if not stopped:
             le = long_entries[i]
             lx = long_exits[i]
             se = short_entries[i] if has_short else False
-            sx = short_exits[i] if short_exits.shape[0] == n else False
-            do_close, new_side, reason = decide_nb(side, le, lx, se, sx)
-            if fill_timing == FILL_NEXT_OPEN:
-                if i < n - 1:
-                    p_close = do_close
-                    p_side = new_side
-                    p_reason = reason
-                    p_sig = i
-            elif do_close or new_side != 0:
-                (cash, pos, side, entry_i, entry_px, entry_fee, ref, peak, sl_f, tp_f,
-                 tsl_f, k, status) = _fill_nb(
-                    trades, k, status, i, close[i], i, do_close, new_side, reason,
-                    cash, pos, side, entry_i, entry_px, entry_fee, ref, peak, sl_f, tp_f,
-                    tsl_f, sl, sl_mult, tp, tp_mult, tsl, tsl_mult, fees, slippage,
-                    size_mode, size_value)
+            sx = short_exits[i] if has_short_exits else False
+            if le or lx or se or sx:
+                do_close, new_side, reason = decide_nb(side, le, lx, se, sx)
+                if fill_timing == FILL_NEXT_OPEN:
+                    if i < n - 1:
+                        p_close = do_close
+                        p_side = new_side
+                        p_reason = reason
+                        p_sig = i
+                elif do_close or new_side != 0:
+                    (cash, pos, side, entry_i, entry_px, entry_fee, ref, peak, sl_f, tp_f,
+                     tsl_f, k, status) = _fill_nb(
+                        trades, k, status, i, close[i], do_close, new_side, reason,
+                        cash, pos, side, entry_i, entry_px, entry_fee, ref, peak, sl_f,
+                        tp_f, tsl_f, (sl[0] if sl.shape[0] == 1 else sl[i]) * sl_mult,
+                        (tp[0] if tp.shape[0] == 1 else tp[i]) * tp_mult,
+                        (tsl[0] if tsl.shape[0] == 1 else tsl[i]) * tsl_mult,
+                        fees, slippage, size_mode, size_value)
 
-        equity[i] = cash + pos * close[i]
-        position[i] = pos
-        cash_out[i] = cash
+        e = cash + pos * close[i]
+        if equity is not None:
+            equity[i] = e
+        if position is not None:
+            position[i] = pos
+        if cash_out is not None:
+            cash_out[i] = cash
+        if curve is not None:
+            cs = curve_step_nb(cs, i, e, pos)
 
+    if curve is not None:
+        curve_store_nb(cs, n, curve)
     if side != 0:  # still open: mark at the last close, no exit fee
-        _record_close_nb(trades, k, side, abs(pos), entry_i, entry_px, entry_fee,
-                         n - 1, close[n - 1], 0.0, EXIT_OPEN)
-        k += 1
+        cash, k = _close_at_nb(trades, k, side, pos, entry_i, entry_px, entry_fee, n - 1,
+                               close[n - 1], 0.0, EXIT_OPEN, cash)
     return trades, k, status
 
 
@@ -494,11 +510,17 @@ def simulate(
     sl: np.ndarray | float | None = None,
     tp: np.ndarray | float | None = None,
     tsl: np.ndarray | float | None = None,
+    curves: bool = True,
 ) -> SimResult:
     """Run one backtest over OHLC arrays and boolean signal arrays (see module doc).
 
     ``sl``/``tp``/``tsl`` may be a per-bar float array of fractions (NaN = off), a
-    scalar fraction for every bar, or None (off). Raises ValidationError on bad input.
+    scalar fraction for every bar, or None (off). ``curves=False`` skips the per-bar
+    ``equity``, ``position`` and ``cash`` arrays (they come back empty) and keeps what
+    the metrics need of them in ``curve`` instead
+    (:func:`workbench.engine.metrics.metrics_of`): the same trades and the same metric
+    bits for ~40% of the time on long series; run again with ``curves=True`` when the
+    curves are wanted. Raises ValidationError on bad input.
     """
     o = _checks.as_f64(open, "open")
     h = _checks.as_f64(high, "high")
@@ -533,12 +555,18 @@ def simulate(
     if n == 0:
         raise ValidationError("no bars to simulate: the candle range is empty",
                               details={"bars": 0})
-    eq = np.empty(n)
-    pos = np.empty(n)
-    cash = np.empty(n)
-    tr, k, status = simulate_nb(
-        o, h, lo, c, le, lx, se, sx, sl_a, 1.0, tp_a, 1.0, tsl_a, 1.0,
-        cash0, fee, slip, ft, sm, sv, eq, pos, cash)
+    if curves:
+        eq, pos, cash = np.empty(n), np.empty(n), np.empty(n)
+        curve = None
+        tr, k, status = simulate_nb(
+            o, h, lo, c, le, lx, se, sx, sl_a, 1.0, tp_a, 1.0, tsl_a, 1.0,
+            cash0, fee, slip, ft, sm, sv, eq, pos, cash)
+    else:
+        eq, pos, cash = np.empty(0), np.empty(0), np.empty(0)
+        curve = np.empty(N_CURVE)
+        tr, k, status = simulate_nb(
+            o, h, lo, c, le, lx, se, sx, sl_a, 1.0, tp_a, 1.0, tsl_a, 1.0,
+            cash0, fee, slip, ft, sm, sv, None, None, None, curve)
     t = tr[:, :k]
     return SimResult(
         equity=eq, position=pos, cash=cash,
@@ -546,4 +574,4 @@ def simulate(
         side=t[T_SIDE].astype(np.int8), size=t[T_SIZE].copy(),
         entry_price=t[T_ENTRY_PRICE].copy(), exit_price=t[T_EXIT_PRICE].copy(),
         fees=t[T_FEES].copy(), pnl=t[T_PNL].copy(), ret=t[T_RET].copy(),
-        exit_reason=t[T_REASON].astype(np.int8), status=int(status))
+        exit_reason=t[T_REASON].astype(np.int8), status=int(status), curve=curve)

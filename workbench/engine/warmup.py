@@ -19,7 +19,7 @@ def warm_up() -> dict[str, float]:
     """Call each public kernel once; returns seconds per group (compile or cache load)."""
     from workbench.engine import indicators as ind
     from workbench.engine import signals as sig
-    from workbench.engine.metrics import compute_metrics
+    from workbench.engine.metrics import compute_metrics, metrics_of
     from workbench.engine.simulator import simulate
     from workbench.engine.sweep import OPS, sweep_rules, sweep_signals
 
@@ -65,6 +65,9 @@ def warm_up() -> dict[str, float]:
             compute_metrics(r.equity, r.position, r.pnl, r.ret, r.exit_reason,
                             init_cash=10_000.0, bars_per_year=365.0, bar_seconds=86_400.0)
             simulate(x, hi, lo, x, le, lx, fill_timing=timing)
+            # wb.backtest's one pass: metrics measured while simulating, no curves
+            metrics_of(simulate(x, hi, lo, x, le, lx, fill_timing=timing, curves=False),
+                       init_cash=10_000.0, bars_per_year=365.0, bar_seconds=86_400.0)
 
     timed("simulator+metrics", run_sim)
 

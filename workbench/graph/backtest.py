@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -69,16 +70,24 @@ def run(strategy: Strategy, ctx: Context, *, symbol: str | None = None, timefram
     clock = runner.clock_for(timeframe, ctx.ts, plan.settings.annualization)
     with training_log() as training:  # what predict blocks spent training (provenance)
         signals = plan.run(ctx)
-    sim = runner.simulate(ctx, signals, plan.settings)
+    # trades and metrics in one pass without the per-bar curves; the equity and position
+    # arrays are the same run again, made when first asked for (most callers never do)
+    sim = runner.simulate(ctx, signals, plan.settings, curves=False)
     m = runner.metrics(sim, plan.settings, clock)
+    orders = replace(signals, values={})  # what the replay needs, not every block's output
     values = {k: float(v) for k, v in m.values.items()}
     start, end = (_iso(ctx.ts[0]), _iso(ctx.ts[-1]))
-    cached: dict[str, pd.DatetimeIndex] = {}
+    cached: dict[str, Any] = {}
 
     def index() -> pd.DatetimeIndex:  # built once, on the first pandas access, then shared
         if "index" not in cached:
             cached["index"] = index_of(ctx)
         return cached["index"]
+
+    def curves() -> Any:  # the SimResult with its equity/position arrays, made once
+        if "curves" not in cached:
+            cached["curves"] = runner.simulate(ctx, orders, plan.settings)
+        return cached["curves"]
 
     frames = frames_of(ctx)
     warnings = [*m.notes, *runner.status_notes(int(sim.status)), *(str(p) for p in plan.warnings),
@@ -86,8 +95,8 @@ def run(strategy: Strategy, ctx: Context, *, symbol: str | None = None, timefram
     provenance = {
         "strategy": strategy.name,
         "source": strategy.source,
-        "graph_sha256": graph_sha256(doc),
-        "candles_sha256": None,  # filled on first access (Result.provenance)
+        "graph_sha256": None,  # both hashes are filled on first access (Result.provenance)
+        "candles_sha256": None,
         "params": {**(params or {})},
         "resolved_params": {n.id: dict(plan.steps[plan.node_step[n.id]].params) for n in plan.graph.nodes},
         "settings": plan.settings.model_dump(mode="json"),
@@ -107,16 +116,33 @@ def run(strategy: Strategy, ctx: Context, *, symbol: str | None = None, timefram
     # pandas objects are built on first access (Result's lazy attributes); the engine's
     # arrays are owned by this result, so equity/position wrap them without a copy
     return Result(
-        metrics=lambda: pd.Series(values, name="metrics", dtype="float64"),
+        metrics=lambda: metric_series(values),
         trades=lambda: trades_frame(sim, index()),
-        equity=lambda: pd.Series(sim.equity, index=index(), name="equity", copy=False),
-        position=lambda: pd.Series(sim.position, index=index(), name="position", copy=False),
+        equity=lambda: pd.Series(curves().equity, index=index(), name="equity", copy=False),
+        position=lambda: pd.Series(curves().position, index=index(), name="position", copy=False),
         close=lambda: pd.Series(ctx.close, index=index(), name="close"),
         warnings=warnings,
         provenance_fields=provenance,
-        lazy_fields={"candles_sha256": lambda: candles_sha256(ctx)},
+        lazy_fields={"graph_sha256": lambda: graph_sha256(doc),
+                     "candles_sha256": lambda: candles_sha256(ctx)},
         stat_values=lambda: _stats(sim, ctx),
     )
+
+
+_INDEXES: dict[tuple[str, ...], pd.Index] = {}
+
+
+def metric_series(values: dict[str, float]) -> pd.Series:
+    """The metrics as a float Series. Its index is a view of one made once per set of
+    names (a view shares the values and the lookup table, and renaming it renames only
+    this result's): building a string index and its table each run cost more than the
+    metrics themselves."""
+    names = tuple(values)
+    index = _INDEXES.get(names)
+    if index is None:
+        index = _INDEXES.setdefault(names, pd.Index(list(names)))
+    return pd.Series(np.fromiter(values.values(), dtype=np.float64, count=len(names)),
+                     index=index.view(), name="metrics", copy=False)
 
 
 def _stats(sim: Any, ctx: Context) -> dict[str, float]:

@@ -181,17 +181,22 @@ class Plan:
 
     def _collect(self, ctx: Context, values: list[dict[str, Any]]) -> SignalSet:
         n = ctx.n
-        sig: dict[str, np.ndarray] = {k: np.zeros(n, dtype=np.bool_) for k in SIGNAL_KINDS}
+        # a kind's sinks OR-ed; one sink's array is taken as it is (nothing writes it), or
+        # copied when read-only (a sink's broadcast view: numba types those apart)
+        found: dict[str, np.ndarray] = {}
         stops: dict[str, np.ndarray | None] = dict.fromkeys(STOP_KINDS)
         sizing = self.settings.sizing
         for i, step in enumerate(self.steps):
             kind = step.block.type
-            if kind in sig:
-                sig[kind] = sig[kind] | values[i]["signal"]
+            if kind in SIGNAL_KINDS:
+                signal = values[i]["signal"]
+                found[kind] = (found[kind] | signal if kind in found
+                               else signal if signal.flags.writeable else signal.copy())
             elif kind in stops:
                 stops[kind] = np.ascontiguousarray(values[i]["stop"], dtype=np.float64)
             elif step.block.role == "sizing":
                 sizing = Sizing(mode=step.params["mode"], value=step.params["value"])
+        sig = {k: found[k] if k in found else np.zeros(n, dtype=np.bool_) for k in SIGNAL_KINDS}
         named = {node: values[i] for node, i in self.node_step.items()}
         return SignalSet(sig["enter_long"], sig["exit_long"], sig["enter_short"], sig["exit_short"],
                          stops["stop_loss"], stops["take_profit"], stops["trailing_stop"], sizing, named)

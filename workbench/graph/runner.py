@@ -78,25 +78,27 @@ def sim_kwargs(settings: Settings, signals: SignalSet) -> dict[str, Any]:
     }
 
 
-def simulate(ctx: Context, signals: SignalSet, settings: Settings) -> Any:
-    """One simulator run -> ``engine.simulator.SimResult``."""
+def simulate(ctx: Context, signals: SignalSet, settings: Settings, *, curves: bool = True) -> Any:
+    """One simulator run -> ``engine.simulator.SimResult``; ``curves=False`` keeps the
+    metrics' state of the equity curve instead of the per-bar arrays (same trades, same
+    metrics; see ``engine.simulator.simulate``)."""
     from workbench.engine.simulator import simulate as engine_simulate
 
     short = signals.short_entries.any() or signals.short_exits.any()
     return engine_simulate(
         ctx.open, ctx.high, ctx.low, ctx.close, signals.entries, signals.exits,
         signals.short_entries if short else None, signals.short_exits if short else None,
-        **sim_kwargs(settings, signals))
+        curves=curves, **sim_kwargs(settings, signals))
 
 
 def metrics(sim: Any, settings: Settings, clock: Clock) -> Any:
-    """``engine.metrics.Metrics`` (values dict, flags, notes) of one run."""
-    from workbench.engine.metrics import compute_metrics
+    """``engine.metrics.Metrics`` (values dict, flags, notes) of one run, from its curve
+    state or its equity and position arrays (``engine.metrics.metrics_of``)."""
+    from workbench.engine.metrics import metrics_of
 
-    return compute_metrics(sim.equity, sim.position, sim.pnl, sim.ret, sim.exit_reason,
-                           init_cash=float(settings.initial_cash),
-                           bars_per_year=clock.bars_per_year, bar_seconds=clock.bar_seconds,
-                           years=clock.years)
+    return metrics_of(sim, init_cash=float(settings.initial_cash),
+                      bars_per_year=clock.bars_per_year, bar_seconds=clock.bar_seconds,
+                      years=clock.years)
 
 
 def metric_names() -> tuple[str, ...]:
