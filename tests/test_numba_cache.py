@@ -52,3 +52,23 @@ def test_import_does_not_rewrite_numba_cache_dir_for_the_process(tmp_path: Path)
         out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True,
                              text=True, check=True).stdout.strip()
         assert out == (value or "<unset>")
+
+
+def test_every_engine_kernel_releases_the_gil() -> None:
+    """Universe backtests run the symbols' graph passes on threads (issue #16): every
+    compiled kernel of the engine is ``nogil``, or the threads would take turns."""
+    import importlib
+    import pkgutil
+
+    from numba.core.registry import CPUDispatcher
+
+    import workbench.engine as engine
+
+    kernels = {}
+    for info in pkgutil.iter_modules(engine.__path__):
+        module = importlib.import_module(f"workbench.engine.{info.name}")
+        kernels.update({f"{info.name}.{k}": v for k, v in vars(module).items()
+                        if isinstance(v, CPUDispatcher) and v.__module__ == module.__name__})
+    assert len(kernels) > 80, sorted(kernels)
+    holding = sorted(k for k, v in kernels.items() if not v.targetoptions.get("nogil"))
+    assert holding == [], holding

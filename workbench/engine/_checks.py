@@ -95,7 +95,7 @@ def fraction(value: Any, name: str, *, low: float = 0.0, high: float = np.inf) -
     return v
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def candles_ok_nb(ts: np.ndarray, open_: np.ndarray, high: np.ndarray, low: np.ndarray,
                   close: np.ndarray, volume: np.ndarray) -> bool:
     """One pass: every price finite and > 0, volume finite and >= 0, ``low <= open, close

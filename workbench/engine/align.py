@@ -14,7 +14,7 @@ import numpy as np
 from numba import njit
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def last_closed_nb(coarse_close: np.ndarray, base_close: np.ndarray) -> np.ndarray:
     n, m = base_close.shape[0], coarse_close.shape[0]
     out = np.empty(n, dtype=np.int64)

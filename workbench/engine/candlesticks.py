@@ -85,7 +85,7 @@ DEFAULT_SETTINGS.setflags(write=False)
 # ------------------------------------------------------------------ candle geometry
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _fmin(a: float, b: float) -> float:
     # C's fmin: a NaN argument yields the other one
     if np.isnan(a):
@@ -95,7 +95,7 @@ def _fmin(a: float, b: float) -> float:
     return a if a < b else b
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _fmax(a: float, b: float) -> float:
     if np.isnan(a):
         return b
@@ -108,7 +108,7 @@ def _fmax(a: float, b: float) -> float:
 # indexing inside a conditional expression into code ~20x slower (measured here).
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _color(o: np.ndarray, c: np.ndarray, j: int) -> int:
     """+1 white (close >= open), -1 black."""
     cj = c[j]
@@ -116,14 +116,14 @@ def _color(o: np.ndarray, c: np.ndarray, j: int) -> int:
     return 1 if cj >= oj else -1
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _body(o: np.ndarray, c: np.ndarray, j: int) -> float:
     cj = c[j]
     oj = o[j]
     return abs(cj - oj)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _upper(o: np.ndarray, h: np.ndarray, c: np.ndarray, j: int) -> float:
     cj = c[j]
     oj = o[j]
@@ -131,7 +131,7 @@ def _upper(o: np.ndarray, h: np.ndarray, c: np.ndarray, j: int) -> float:
     return h[j] - top
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _lower(o: np.ndarray, lo: np.ndarray, c: np.ndarray, j: int) -> float:
     cj = c[j]
     oj = o[j]
@@ -139,7 +139,7 @@ def _lower(o: np.ndarray, lo: np.ndarray, c: np.ndarray, j: int) -> float:
     return bottom - lo[j]
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _range(kind: int, o: np.ndarray, h: np.ndarray, lo: np.ndarray, c: np.ndarray, j: int) -> float:
     cj = c[j]
     oj = o[j]
@@ -154,12 +154,12 @@ def _range(kind: int, o: np.ndarray, h: np.ndarray, lo: np.ndarray, c: np.ndarra
     return (hj - top) + (bottom - lj)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _period(settings: np.ndarray, s: int) -> int:
     return int(settings[s, 1])
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _average_nb(o: np.ndarray, h: np.ndarray, lo: np.ndarray, c: np.ndarray,
                 settings: np.ndarray, s: int, first: int) -> np.ndarray:
     """The average of setting ``s`` at every bar j >= ``first`` (NaN before), with
@@ -184,7 +184,7 @@ def _average_nb(o: np.ndarray, h: np.ndarray, lo: np.ndarray, c: np.ndarray,
     return out
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _shadows_nb(o: np.ndarray, h: np.ndarray, lo: np.ndarray,
                 c: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Upper and lower shadow of every bar, in one tight loop (a select per bar, no branch,
@@ -203,7 +203,7 @@ def _shadows_nb(o: np.ndarray, h: np.ndarray, lo: np.ndarray,
     return up, dn
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _first_bar_nb(o: np.ndarray, h: np.ndarray, lo: np.ndarray, c: np.ndarray) -> int:
     """The first bar where all four prices are numbers (TA-Lib's wrapper starts there)."""
     for i in range(c.shape[0]):
@@ -212,7 +212,7 @@ def _first_bar_nb(o: np.ndarray, h: np.ndarray, lo: np.ndarray, c: np.ndarray) -
     return c.shape[0]
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _start_nb(o: np.ndarray, h: np.ndarray, lo: np.ndarray, c: np.ndarray, lookback: int,
               out: np.ndarray) -> int:
     """Zero ``out``; the first bar a pattern is evaluated on (may be len: none)."""
@@ -223,7 +223,7 @@ def _start_nb(o: np.ndarray, h: np.ndarray, lo: np.ndarray, c: np.ndarray, lookb
 # ------------------------------------------------------------------ single-candle patterns
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def doji_nb(o, h, lo, c, settings, penetration, out):  # type: ignore[no-untyped-def]
     """CDLDOJI: body <= body_doji average. +100."""
     start = _start_nb(o, h, lo, c, _period(settings, BODY_DOJI), out)
@@ -234,7 +234,7 @@ def doji_nb(o, h, lo, c, settings, penetration, out):  # type: ignore[no-untyped
     return out
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _long_wick_doji_nb(o, h, lo, c, settings, out, long_lower: bool):  # type: ignore[no-untyped-def]
     """A doji body, one shadow longer than shadow_very_short, the other shorter. +100."""
     lb = max(_period(settings, BODY_DOJI), _period(settings, SHADOW_VERY_SHORT))
@@ -250,21 +250,21 @@ def _long_wick_doji_nb(o, h, lo, c, settings, out, long_lower: bool):  # type: i
     return out
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def dragonfly_doji_nb(o, h, lo, c, settings, penetration, out):  # type: ignore[no-untyped-def]
     """CDLDRAGONFLYDOJI: doji body, very short upper shadow, lower shadow longer than
     shadow_very_short. +100."""
     return _long_wick_doji_nb(o, h, lo, c, settings, out, True)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def gravestone_doji_nb(o, h, lo, c, settings, penetration, out):  # type: ignore[no-untyped-def]
     """CDLGRAVESTONEDOJI: doji body, very short lower shadow, upper shadow longer than
     shadow_very_short. +100 (TA-Lib reports it positive)."""
     return _long_wick_doji_nb(o, h, lo, c, settings, out, False)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def hammer_nb(o, h, lo, c, settings, penetration, out):  # type: ignore[no-untyped-def]
     """CDLHAMMER: short body, lower shadow > shadow_long, upper shadow < shadow_very_short,
     body's low at or below the prior low + near. +100."""
@@ -284,7 +284,7 @@ def hammer_nb(o, h, lo, c, settings, penetration, out):  # type: ignore[no-untyp
     return out
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _upper_wick_nb(o, h, lo, c, settings, out, gap_up: bool, value: int):  # type: ignore[no-untyped-def]
     """Shared by inverted hammer (gap down, +100) and shooting star (gap up, -100): short
     body, upper shadow > shadow_long, lower shadow < shadow_very_short."""
@@ -306,14 +306,14 @@ def _upper_wick_nb(o, h, lo, c, settings, out, gap_up: bool, value: int):  # typ
     return out
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def inverted_hammer_nb(o, h, lo, c, settings, penetration, out):  # type: ignore[no-untyped-def]
     """CDLINVERTEDHAMMER: real body gaps down from the prior body, short body, long upper
     shadow, very short lower shadow. +100."""
     return _upper_wick_nb(o, h, lo, c, settings, out, False, 100)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def shooting_star_nb(o, h, lo, c, settings, penetration, out):  # type: ignore[no-untyped-def]
     """CDLSHOOTINGSTAR: real body gaps up from the prior body, short body, long upper
     shadow, very short lower shadow. -100."""
@@ -323,7 +323,7 @@ def shooting_star_nb(o, h, lo, c, settings, penetration, out):  # type: ignore[n
 # ------------------------------------------------------------------ two-candle patterns
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def engulfing_nb(o, h, lo, c, settings, penetration, out):  # type: ignore[no-untyped-def]
     """CDLENGULFING (lookback 2): opposite colours and the second body engulfs the first;
     +/-100 when it extends past both ends, +/-80 when the bodies match on one end."""
@@ -345,7 +345,7 @@ def engulfing_nb(o, h, lo, c, settings, penetration, out):  # type: ignore[no-un
     return out
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def harami_nb(o, h, lo, c, settings, penetration, out):  # type: ignore[no-untyped-def]
     """CDLHARAMI: a long body, then a short body inside it; the sign is opposite to the
     first candle's colour; +/-100 strictly inside, +/-80 when an end is shared."""
@@ -364,7 +364,7 @@ def harami_nb(o, h, lo, c, settings, penetration, out):  # type: ignore[no-untyp
     return out
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def piercing_nb(o, h, lo, c, settings, penetration, out):  # type: ignore[no-untyped-def]
     """CDLPIERCING: a long black candle, then a long white one opening below the prior
     low and closing above the prior body's midpoint but below its open. +100."""
@@ -378,7 +378,7 @@ def piercing_nb(o, h, lo, c, settings, penetration, out):  # type: ignore[no-unt
     return out
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def dark_cloud_cover_nb(o, h, lo, c, settings, penetration, out):  # type: ignore[no-untyped-def]
     """CDLDARKCLOUDCOVER: a long white candle, then a black one opening above the prior
     high and closing within the prior body, deeper than ``penetration`` of it. -100."""
@@ -395,7 +395,7 @@ def dark_cloud_cover_nb(o, h, lo, c, settings, penetration, out):  # type: ignor
 # ------------------------------------------------------------------ three-candle patterns
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _star_nb(o, h, lo, c, settings, penetration, out, bullish: bool):  # type: ignore[no-untyped-def]
     """Morning (bullish) / evening star: a long candle, a short body gapping away from it,
     then a candle of the opposite colour closing ``penetration`` deep into the first."""
@@ -420,21 +420,21 @@ def _star_nb(o, h, lo, c, settings, penetration, out, bullish: bool):  # type: i
     return out
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def morning_star_nb(o, h, lo, c, settings, penetration, out):  # type: ignore[no-untyped-def]
     """CDLMORNINGSTAR (penetration 0.3): long black, short body gapping down, white
     closing above the first close + penetration x its body. +100."""
     return _star_nb(o, h, lo, c, settings, penetration, out, True)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def evening_star_nb(o, h, lo, c, settings, penetration, out):  # type: ignore[no-untyped-def]
     """CDLEVENINGSTAR (penetration 0.3): long white, short body gapping up, black closing
     below the first close - penetration x its body. -100."""
     return _star_nb(o, h, lo, c, settings, penetration, out, False)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def three_white_soldiers_nb(o, h, lo, c, settings, penetration, out):  # type: ignore[no-untyped-def]
     """CDL3WHITESOLDIERS: three white candles with very short upper shadows, each closing
     higher, each opening within or near the prior body, bodies not shrinking by more than
@@ -465,7 +465,7 @@ def three_white_soldiers_nb(o, h, lo, c, settings, penetration, out):  # type: i
     return out
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def three_black_crows_nb(o, h, lo, c, settings, penetration, out):  # type: ignore[no-untyped-def]
     """CDL3BLACKCROWS: after a white candle, three black candles with very short lower
     shadows, each opening within the prior body and closing lower, the first closing

@@ -79,7 +79,7 @@ __all__ = [
 ]
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _is_pivot_nb(x: np.ndarray, p: int, left: int, right: int, sign: float) -> bool:
     """Whether bar ``p`` is a pivot high of ``sign * x`` (sign -1: a pivot low of x)."""
     if p - left < 0 or p + right >= x.shape[0]:
@@ -94,7 +94,7 @@ def _is_pivot_nb(x: np.ndarray, p: int, left: int, right: int, sign: float) -> b
     return True
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def pivots_nb(x: np.ndarray, left: int, right: int, sign: float) -> tuple[np.ndarray, np.ndarray]:
     """(out, level): out[t] when bar t - right is a pivot (high for sign 1, low for -1);
     level = the price of the newest confirmed pivot, held, NaN before the first."""
@@ -111,13 +111,13 @@ def pivots_nb(x: np.ndarray, left: int, right: int, sign: float) -> tuple[np.nda
     return out, level
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _beyond(x: float, y: float, frac: float) -> bool:
     """x clearly above y: x > y + frac * |y|."""
     return x > y + frac * abs(y)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def double_bottom_nb(high: np.ndarray, low: np.ndarray, close: np.ndarray, left: int, right: int,
                      tolerance: float, max_span: int, confirm: float) -> tuple[np.ndarray, np.ndarray]:
     """(out, neckline): see the module docstring. Double top = this on (-low, -high, -close)."""
@@ -163,7 +163,7 @@ def double_bottom_nb(high: np.ndarray, low: np.ndarray, close: np.ndarray, left:
     return out, level
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def inverse_head_shoulders_nb(high: np.ndarray, low: np.ndarray, close: np.ndarray, left: int,
                               right: int, tolerance: float, max_span: int,
                               confirm: float) -> tuple[np.ndarray, np.ndarray]:
@@ -228,7 +228,7 @@ def inverse_head_shoulders_nb(high: np.ndarray, low: np.ndarray, close: np.ndarr
     return out, level
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def resistance_break_nb(high: np.ndarray, close: np.ndarray, left: int, right: int, tolerance: float,
                         touches: int, max_span: int, confirm: float) -> tuple[np.ndarray, np.ndarray]:
     """(out, level); support break = this on (-low, -close)."""
@@ -271,7 +271,7 @@ def resistance_break_nb(high: np.ndarray, close: np.ndarray, left: int, right: i
     return out, level
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def ascending_triangle_nb(high: np.ndarray, low: np.ndarray, close: np.ndarray, left: int, right: int,
                           tolerance: float, max_span: int,
                           confirm: float) -> tuple[np.ndarray, np.ndarray]:

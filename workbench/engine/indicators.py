@@ -1,6 +1,6 @@
 """Technical indicators as TA-Lib defines them, as numba kernels plus checked wrappers.
 
-Every ``*_nb`` kernel is ``@njit(cache=True)``, takes float64 1-D arrays and returns
+Every ``*_nb`` kernel is ``@njit(cache=True, nogil=True)``, takes float64 1-D arrays and returns
 float64 1-D arrays of the same length; the un-suffixed wrapper checks its inputs
 (dtype, 1-D, equal lengths, window >= 1) and raises ``ValidationError`` otherwise.
 
@@ -60,7 +60,7 @@ __all__ = [
 ]
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def first_valid_nb(x: np.ndarray) -> int:
     """Index of the first non-NaN value (len(x) when there is none)."""
     for i in range(x.shape[0]):
@@ -69,12 +69,12 @@ def first_valid_nb(x: np.ndarray) -> int:
     return x.shape[0]
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def sma_nb(x: np.ndarray, window: int, out: np.ndarray | None = None) -> np.ndarray:
     return rolling_mean_nb(x, window, out)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _ema_from_nb(
     x: np.ndarray, window: int, seed_start: int, seed_end: int, out: np.ndarray | None = None
 ) -> np.ndarray:
@@ -97,18 +97,18 @@ def _ema_from_nb(
     return out
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def ema_nb(x: np.ndarray, window: int, out: np.ndarray | None = None) -> np.ndarray:
     f = first_valid_nb(x)
     return _ema_from_nb(x, window, f, f + window - 1, out)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def wma_nb(x: np.ndarray, window: int, out: np.ndarray | None = None) -> np.ndarray:
     return rolling_wma_nb(x, window, out)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def rsi_nb(x: np.ndarray, window: int, out: np.ndarray | None = None) -> np.ndarray:
     n = x.shape[0]
     if out is None:
@@ -147,7 +147,7 @@ def rsi_nb(x: np.ndarray, window: int, out: np.ndarray | None = None) -> np.ndar
     return out
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def macd_nb(
     x: np.ndarray, fast: int, slow: int, signal: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -166,7 +166,7 @@ def macd_nb(
     return line, sig, hist
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def bbands_nb(
     x: np.ndarray, window: int, nbdev: float
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -176,7 +176,7 @@ def bbands_nb(
     return mid + nbdev * sd, mid, mid - nbdev * sd
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def atr_nb(
     high: np.ndarray, low: np.ndarray, close: np.ndarray, window: int,
     out: np.ndarray | None = None,
@@ -208,7 +208,7 @@ def atr_nb(
     return out
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def stoch_nb(
     high: np.ndarray, low: np.ndarray, close: np.ndarray, fastk: int, slowk: int, slowd: int
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -230,7 +230,7 @@ def stoch_nb(
     return k, d
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def roc_nb(x: np.ndarray, window: int, out: np.ndarray | None = None) -> np.ndarray:
     n = x.shape[0]
     if out is None:
@@ -244,7 +244,7 @@ def roc_nb(x: np.ndarray, window: int, out: np.ndarray | None = None) -> np.ndar
     return out
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def zscore_nb(x: np.ndarray, window: int, out: np.ndarray | None = None) -> np.ndarray:
     mid = rolling_mean_nb(x, window)
     sd = rolling_std_nb(x, window)

@@ -97,14 +97,14 @@ CURVE_FIELDS: tuple[str, ...] = (
 N_CURVE = len(CURVE_FIELDS)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def curve_start_nb(init_cash: float) -> tuple[float, float, float, float, float, int, float,
                                                float, int, int, bool]:
     """The curve state before the first bar (see :func:`curve_step_nb`)."""
     return 0.0, 0.0, 0.0, init_cash, np.nan, 0, 0.0, np.nan, 0, 0, False
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def curve_step_nb(
     cs: tuple[float, float, float, float, float, int, float, float, int, int, bool],
     i: int, e: float, position: float,
@@ -152,7 +152,7 @@ def curve_step_nb(
     return s, ss, down, prev, peak, peak_i, mdd, floor, longest, exposed, nan_equity
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def curve_store_nb(
     cs: tuple[float, float, float, float, float, int, float, float, int, int, bool],
     n: int, out: np.ndarray,
@@ -174,7 +174,7 @@ def curve_store_nb(
     out[11] = n
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def metrics_from_curve_nb(
     curve: np.ndarray, pnl: np.ndarray, ret: np.ndarray, exit_reason: np.ndarray,
     init_cash: float, bars_per_year: float, bar_seconds: float, years: float,
@@ -264,7 +264,7 @@ def metrics_from_curve_nb(
     return out, flags
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def metrics_nb(
     equity: np.ndarray, position: np.ndarray, pnl: np.ndarray, ret: np.ndarray,
     exit_reason: np.ndarray, init_cash: float, bars_per_year: float, bar_seconds: float,

@@ -210,13 +210,13 @@ class PortfolioSim(NamedTuple):
     fill_reason: np.ndarray  # FILL_ENTRY, an EXIT_* code, or FILL_REBALANCE
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _f2(a: np.ndarray, i: int, j: int) -> float:
     """a[i, j], or a[0, 0] for a (1, 1) array (one constant everywhere)."""
     return a[0, 0] if a.shape[0] == 1 else a[i, j]
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _add_nb(x: float, y: float) -> float:
     """``x + y``, exactly 0 when the two cancel up to rounding (relative 1e-9, absolute
     1e-12): vectorbt's ``add_nb``, so spending all the cash leaves no dust to trade."""
@@ -225,7 +225,7 @@ def _add_nb(x: float, y: float) -> float:
     return x + y
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _open_nb(st: np.ndarray, j: int, side: int, units: float, px: float, fees: float,
              cash: float, free: float) -> tuple[float, float]:
     """Add ``units`` on ``side`` to column ``j`` at fill price ``px``; returns
@@ -253,7 +253,7 @@ def _open_nb(st: np.ndarray, j: int, side: int, units: float, px: float, fees: f
     return cash, free
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _reduce_nb(st: np.ndarray, j: int, units: float, px: float, fees: float, cash: float,
                free: float) -> tuple[float, float]:
     """Take ``units`` off column ``j``'s position at fill price ``px`` (sell a long, cover
@@ -278,7 +278,7 @@ def _reduce_nb(st: np.ndarray, j: int, units: float, px: float, fees: float, cas
     return cash, free
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _log_nb(trades: np.ndarray, k: int, st: np.ndarray, j: int, i: int, px: float,
             exit_fee: float, reason: int) -> int:
     """Log column ``j``'s round trip closing at ``px`` on row ``i`` (before the state is
@@ -304,7 +304,7 @@ def _log_nb(trades: np.ndarray, k: int, st: np.ndarray, j: int, i: int, px: floa
     return k + 1
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _fill_nb(fl: np.ndarray, nf: np.ndarray, i: int, j: int, side: float, units: float,
              px: float, fees: float, reason: int) -> None:
     """Append one executed order to the fill log ``fl`` (``side`` +1 buy, -1 sell; the fee
@@ -326,7 +326,7 @@ def _fill_nb(fl: np.ndarray, nf: np.ndarray, i: int, j: int, side: float, units:
     fl[F_REASON, k] = reason
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _close_nb(trades: np.ndarray, k: int, st: np.ndarray, j: int, i: int, px: float,
               fees: float, reason: int, cash: float, free: float, fl: np.ndarray,
               nf: np.ndarray) -> tuple[float, float, int]:
@@ -344,13 +344,13 @@ def _close_nb(trades: np.ndarray, k: int, st: np.ndarray, j: int, i: int, px: fl
     return cash, free, k
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _exit_px(side: float, raw: float, slippage: float) -> float:
     """The fill price of closing a position on ``side`` at raw price ``raw``."""
     return raw * (1.0 - slippage) if side > 0.0 else raw * (1.0 + slippage)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _equity_nb(st: np.ndarray, cash: float) -> float:
     eq = cash
     for j in range(st.shape[1]):
@@ -359,7 +359,7 @@ def _equity_nb(st: np.ndarray, cash: float) -> float:
     return eq
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _target_nb(alloc_mode: int, alloc_value: float, equity: float, max_positions: int,
                m: int) -> float:
     if alloc_mode == ALLOC_EQUAL:
@@ -367,7 +367,7 @@ def _target_nb(alloc_mode: int, alloc_value: float, equity: float, max_positions
     return equity * alloc_value
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _rebalance_nb(st: np.ndarray, row_px: np.ndarray, present: np.ndarray, reduce: bool,
                   target: float, fees: float, slippage: float, cash: float, free: float,
                   i: int, fl: np.ndarray, nf: np.ndarray) -> tuple[float, float]:
@@ -397,7 +397,7 @@ def _rebalance_nb(st: np.ndarray, row_px: np.ndarray, present: np.ndarray, reduc
     return cash, free
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _entries_nb(
     st: np.ndarray, cand: np.ndarray, n_cand: int, keys: np.ndarray, sig_row: np.ndarray,
     ent_side: np.ndarray, i: int, row_px: np.ndarray, cash: float, free: float, n_open: int,
@@ -476,7 +476,7 @@ def _entries_nb(
     return cash, free, n_open, status
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _decide(st: np.ndarray, j: int, i: int, le: np.ndarray, lx: np.ndarray, se: np.ndarray,
             sx: np.ndarray, has_short: bool) -> tuple[bool, int, int]:
     """Column ``j``'s orders from its signals at row ``i``'s close (:func:`decide_nb`)."""
@@ -485,7 +485,7 @@ def _decide(st: np.ndarray, j: int, i: int, le: np.ndarray, lx: np.ndarray, se: 
     return decide_nb(side, le[i, j], lx[i, j], has_short and se[i, j], has_short and sx[i, j])
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _key(rank: np.ndarray, has_rank: bool, i: int, j: int, side: int) -> float:
     """The ranking key of an entry: the rank for a long, minus the rank for a short
     (the lowest ranked symbols are the preferred shorts); NaN ranks last."""
@@ -493,7 +493,7 @@ def _key(rank: np.ndarray, has_rank: bool, i: int, j: int, side: int) -> float:
     return kv if kv == kv else -np.inf
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def portfolio_nb(
     open_: np.ndarray, high: np.ndarray, low: np.ndarray, close: np.ndarray,
     entries: np.ndarray, exits: np.ndarray, short_entries: np.ndarray, short_exits: np.ndarray,

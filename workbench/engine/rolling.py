@@ -26,7 +26,7 @@ import numpy as np
 from numba import njit
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _window_moments_nb(x: np.ndarray, window: int, mean_out: np.ndarray,
                        std_out: np.ndarray, want_std: bool) -> None:
     """Mean (and population std when ``want_std``) of every full, NaN-free window.
@@ -105,7 +105,7 @@ def _window_moments_nb(x: np.ndarray, window: int, mean_out: np.ndarray,
         pq, cq = cq, pq
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _window_means_nb(x: np.ndarray, window: int, mean_out: np.ndarray) -> None:
     """The mean half of :func:`_window_moments_nb` with plain sums of ``v - shift``
     instead of Welford's running mean: the same blocks, shifts and add-only sums (so a
@@ -138,7 +138,7 @@ def _window_means_nb(x: np.ndarray, window: int, mean_out: np.ndarray) -> None:
         ps, cs = cs, ps
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def rolling_mean_nb(x: np.ndarray, window: int, out: np.ndarray | None = None) -> np.ndarray:
     """Simple moving average (TA-Lib SMA); O(n), see the module docstring."""
     n = x.shape[0]
@@ -149,7 +149,7 @@ def rolling_mean_nb(x: np.ndarray, window: int, out: np.ndarray | None = None) -
     return out
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def rolling_std_nb(x: np.ndarray, window: int, out: np.ndarray | None = None) -> np.ndarray:
     """Population standard deviation (ddof=0, as TA-Lib's STDDEV and BBANDS); O(n),
     equal to the exact two-pass value (see the module docstring)."""
@@ -162,7 +162,7 @@ def rolling_std_nb(x: np.ndarray, window: int, out: np.ndarray | None = None) ->
     return out
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def rolling_sum_nb(x: np.ndarray, window: int, out: np.ndarray | None = None) -> np.ndarray:
     """Sum of the window, by the same add-only block split (no running subtraction)."""
     n = x.shape[0]
@@ -200,7 +200,7 @@ def rolling_sum_nb(x: np.ndarray, window: int, out: np.ndarray | None = None) ->
     return out
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def rolling_wma_nb(x: np.ndarray, window: int, out: np.ndarray | None = None) -> np.ndarray:
     """Linearly weighted mean (weights 1..window, the newest bar weighs ``window``), by
     the add-only block split: a suffix ``A`` joined to a prefix ``B`` weighs
@@ -246,7 +246,7 @@ def rolling_wma_nb(x: np.ndarray, window: int, out: np.ndarray | None = None) ->
     return out
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def _rolling_extreme_nb(x: np.ndarray, window: int, sign: float,
                         out: np.ndarray | None = None) -> np.ndarray:
     """Highest (``sign=1``) or lowest (``sign=-1``) value of the window; a monotonic deque
@@ -278,19 +278,19 @@ def _rolling_extreme_nb(x: np.ndarray, window: int, sign: float,
     return out
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def rolling_max_nb(x: np.ndarray, window: int, out: np.ndarray | None = None) -> np.ndarray:
     """Highest value of the window (Donchian upper on highs)."""
     return _rolling_extreme_nb(x, window, 1.0, out)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def rolling_min_nb(x: np.ndarray, window: int, out: np.ndarray | None = None) -> np.ndarray:
     """Lowest value of the window (Donchian lower on lows)."""
     return _rolling_extreme_nb(x, window, -1.0, out)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def rolling_vwap_nb(
     price: np.ndarray, volume: np.ndarray, window: int, out: np.ndarray | None = None
 ) -> np.ndarray:

@@ -27,7 +27,7 @@ from numba import njit
 from workbench.engine import _checks
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def crossed_above_nb(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     n = a.shape[0]
     if out is None:
@@ -48,12 +48,12 @@ def crossed_above_nb(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None
     return out
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def crossed_below_nb(a: np.ndarray, b: np.ndarray, out: np.ndarray | None = None) -> np.ndarray:
     return crossed_above_nb(b, a, out)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def lag_nb(x: np.ndarray, n: int, out: np.ndarray | None = None) -> np.ndarray:
     if out is None:
         out = np.empty(x.shape[0])
@@ -63,7 +63,7 @@ def lag_nb(x: np.ndarray, n: int, out: np.ndarray | None = None) -> np.ndarray:
     return out
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def lag_bool_nb(x: np.ndarray, n: int) -> np.ndarray:
     out = np.zeros(x.shape[0], dtype=np.bool_)
     for i in range(n, x.shape[0]):

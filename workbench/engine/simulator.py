@@ -134,7 +134,7 @@ T_FEES, T_PNL, T_RET, T_REASON = 6, 7, 8, 9
 N_TRADE_FIELDS = 10
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def decide_nb(side: int, le: bool, lx: bool, se: bool, sx: bool) -> tuple[bool, int, int]:
     """The orders of a bar's signals for a position on ``side`` (+1, -1, 0 = flat):
     ``(close it?, side to open (0 = none), exit reason)``; the module docstring's signal
@@ -164,7 +164,7 @@ def decide_nb(side: int, le: bool, lx: bool, se: bool, sx: bool) -> tuple[bool, 
     return False, 0, EXIT_SIGNAL
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def stop_hit_nb(side: int, ref: float, peak: float, sl_f: float, tp_f: float, tsl_f: float,
                 o: float, h: float, lo: float) -> tuple[float, int]:
     """The stop or target a bar ``(o, h, lo)`` hits for a position on ``side`` (+1/-1):
@@ -221,7 +221,7 @@ def stop_hit_nb(side: int, ref: float, peak: float, sl_f: float, tp_f: float, ts
     return hit, reason
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def stop_fill_price_nb(side: int, hit: float, reason: int, slippage: float) -> float:
     """The fill price of a stop exit at level ``hit``: take-profit exits are limit orders
     (no slippage), stop-loss and trailing exits stop-market orders (they slip)."""
@@ -230,7 +230,7 @@ def stop_fill_price_nb(side: int, hit: float, reason: int, slippage: float) -> f
     return hit * (1.0 - slippage) if side > 0 else hit * (1.0 + slippage)
 
 
-@njit(cache=True, inline="always")  # rare, but a call costs the hot loop
+@njit(cache=True, nogil=True, inline="always")  # rare, but a call costs the hot loop
 def _entry_units_nb(
     side: int, px: float, cash: float, fees: float, size_mode: int, size_value: float,
     stop_frac: float,
@@ -257,7 +257,7 @@ def _entry_units_nb(
     return units, status
 
 
-@njit(cache=True, inline="always")  # rare, but a call costs the hot loop
+@njit(cache=True, nogil=True, inline="always")  # rare, but a call costs the hot loop
 def _close_at_nb(
     trades: np.ndarray, k: int, side: int, pos: float, entry_i: int, entry_px: float,
     entry_fee: float, i: int, px: float, exit_fee: float, reason: int, cash: float,
@@ -281,7 +281,7 @@ def _close_at_nb(
     return cash, k + 1
 
 
-@njit(cache=True, inline="always")  # rare, but a call costs the hot loop
+@njit(cache=True, nogil=True, inline="always")  # rare, but a call costs the hot loop
 def _fill_nb(
     trades: np.ndarray, k: int, status: int, i: int, raw: float,
     do_close: bool, new_side: int, reason: int,
@@ -331,7 +331,7 @@ def _fill_nb(
             k, status)
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def simulate_nb(
     open_: np.ndarray, high: np.ndarray, low: np.ndarray, close: np.ndarray,
     long_entries: np.ndarray, long_exits: np.ndarray,

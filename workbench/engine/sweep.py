@@ -76,7 +76,7 @@ class SweepResult(NamedTuple):
     status: np.ndarray
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)
 def rule_signal_nb(
     series: np.ndarray, op: int, left: int, right: int, const: float, out: np.ndarray,
     full: bool,
@@ -120,7 +120,7 @@ def rule_signal_nb(
     return out
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, nogil=True, parallel=True)
 def sweep_rules_nb(
     open_: np.ndarray, high: np.ndarray, low: np.ndarray, close: np.ndarray,
     series: np.ndarray, rules: np.ndarray, consts: np.ndarray,
@@ -173,7 +173,7 @@ def sweep_rules_nb(
     return metrics, flags, status
 
 
-@njit(cache=True, parallel=True)
+@njit(cache=True, nogil=True, parallel=True)
 def sweep_signals_nb(
     open_: np.ndarray, high: np.ndarray, low: np.ndarray, close: np.ndarray,
     long_entries: np.ndarray, long_exits: np.ndarray,
