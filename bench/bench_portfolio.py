@@ -19,11 +19,18 @@ peak), i.e. what the backtest itself allocates. Ours is shown twice: equity, tra
 the fill log (``record=False``; what vectorbt computes here, whose order records are its
 fill log) and with the per-symbol grids that a :class:`PortfolioResult` shows
 (holdings as float32, contribution as float64).
+
+Every child runs with glibc's mmap threshold fixed at its 128 KiB default
+(``MEASURED_HEAP``): the engine raises it at import (:mod:`workbench.engine._heap`), and a
+heap that keeps freed memory would let the call reuse the inputs' temporaries and show
+no growth at all; with the fixed threshold each large array is a fresh mapping, so the
+peak counts what the call allocates, for both contenders alike.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import statistics
 import subprocess
 import sys
@@ -58,6 +65,9 @@ def make_grids(n: int, m: int, seed: int = 16) -> dict[str, Any]:
         le[:, j] = sig.crossed_above(fast, slow)
         lx[:, j] = sig.crossed_below(fast, slow)
     return {"open": open_, "high": high, "low": low, "close": close, "le": le, "lx": lx}
+
+
+MEASURED_HEAP = {"MALLOC_MMAP_THRESHOLD_": "131072"}
 
 
 def _rss_kb(field: str) -> int:
@@ -147,7 +157,8 @@ def main(argv: list[str]) -> None:
     rows: dict[str, dict[str, Any]] = {}
     for name, repeats in (("workbench", 3), ("workbench+grids", 3), ("vectorbt", 2)):
         proc = subprocess.run([sys.executable, str(Path(__file__).resolve()), "--child", name, str(n), str(m),
-                               str(repeats)], capture_output=True, text=True, cwd=ROOT, check=False)
+                               str(repeats)], capture_output=True, text=True, cwd=ROOT, check=False,
+                              env={**os.environ, **MEASURED_HEAP})
         if proc.returncode != 0:
             print(f"{name}: failed\n{proc.stderr[-2000:]}")
             return

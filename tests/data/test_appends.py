@@ -412,3 +412,33 @@ def test_writer_killed_mid_append_leaves_a_readable_cache(seeded: CandleCache,
     left = {p.name for p in seeded.snapshot_dir.glob("S__1m.s*")}
     assert left <= retired(seeded)
     assert_truth(seeded, n + 2)
+
+
+def test_read_series_slices_across_files_and_row_groups(tmp_path: Path) -> None:
+    """Rows ``start <= ts < end`` of a base of many row groups plus tails, at every kind
+    of edge (inside a group, on a group boundary, across files), equal a plain slice."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    rng = np.random.default_rng(7)
+    ts = np.arange(0, 200, dtype=np.int64) * 60_000_000_000
+    close = rng.normal(100, 1, ts.size)
+    files = []
+    for k, (a, b, group) in enumerate([(0, 150, 16), (150, 151, 1), (151, 200, 10)]):
+        path = tmp_path / f"part{k}.parquet"
+        pq.write_table(pa.table({"ts": pa.array(ts[a:b], pa.timestamp("ns", tz="UTC")),
+                                 "close": close[a:b]}), path, row_group_size=group)
+        files.append(pq.ParquetFile(path))
+    assert files[0].metadata.num_row_groups == 10
+    edges = [None, 0, 1, 15, 16, 17, 149, 150, 151, 152, 199, 200, 250]
+    for lo in edges:
+        for hi in edges:
+            got = snapshots.read_series(files, ["ts", "close"],
+                                        None if lo is None else int(lo * 60_000_000_000),
+                                        None if hi is None else int(hi * 60_000_000_000))
+            a, b = (lo or 0), (200 if hi is None else min(hi, 200))
+            b = max(a, b) if a <= 200 else a
+            want = slice(min(a, 200), min(b, 200))
+            np.testing.assert_array_equal(got["ts"], ts[want], err_msg=f"{lo}:{hi}")
+            np.testing.assert_array_equal(got["close"], close[want], err_msg=f"{lo}:{hi}")
+            assert got["close"].flags.writeable and got["close"].flags.c_contiguous

@@ -262,22 +262,35 @@ def read_snapshot(path: Path, columns: list[str], start_ns: int | None = None,
 
 def _fill(groups: list[tuple[Any, int]], columns: list[str], offsets: np.ndarray, lo: int,
           hi: int) -> dict[str, np.ndarray]:
+    """Copy rows ``lo:hi`` of the concatenated row groups into fresh arrays. The groups
+    of one file that the range touches are read in one call, so Arrow decodes them on
+    all cores (a read per row group decodes one at a time)."""
     import pyarrow as pa
 
     out = {c: np.empty(hi - lo, dtype=np.int64 if c == "ts" else np.float64) for c in columns}
     if not columns or hi <= lo:
         return out
-    for i, (pf, g) in enumerate(groups):
-        g0, g1 = int(offsets[i]), int(offsets[i + 1])
-        if g1 <= lo or g0 >= hi:
-            continue
-        table = pf.read_row_group(g, columns=columns, use_threads=True)
+    wanted = [i for i in range(len(groups)) if int(offsets[i + 1]) > lo and int(offsets[i]) < hi]
+    runs: list[list[int]] = []
+    for i in wanted:  # consecutive groups of the same file
+        if runs and groups[runs[-1][-1]][0] is groups[i][0] and runs[-1][-1] == i - 1:
+            runs[-1].append(i)
+        else:
+            runs.append([i])
+    for run in runs:
+        pf = groups[run[0]][0]
+        g0, g1 = int(offsets[run[0]]), int(offsets[run[-1] + 1])
+        table = pf.read_row_groups([groups[i][1] for i in run], columns=columns, use_threads=True)
         a, b = max(lo, g0), min(hi, g1)
         for c in columns:
-            col = table.column(c)
-            chunk = col.chunk(0) if col.num_chunks == 1 else pa.concat_arrays(col.chunks)
-            if c == "ts":
-                chunk = chunk.view(pa.int64())  # timestamp[ns] -> its int64, no copy
-            out[c][a - lo:b - lo] = chunk.to_numpy(zero_copy_only=False)[a - g0:b - g0]
+            at, dest = 0, out[c][a - lo:b - lo]
+            for chunk in table.column(c).chunks:  # rows g0.. of this run; keep a-g0 .. b-g0
+                if c == "ts":
+                    chunk = chunk.view(pa.int64())  # timestamp[ns] -> its int64, no copy
+                k0, k1 = max(a - g0, at), min(b - g0, at + len(chunk))
+                if k1 > k0:
+                    dest[k0 - (a - g0):k1 - (a - g0)] = chunk.to_numpy(
+                        zero_copy_only=False)[k0 - at:k1 - at]
+                at += len(chunk)
         del table
     return out
