@@ -42,6 +42,8 @@ def _setup(home: Path, runs: int) -> list[str]:
     os.environ["WORKBENCH_HOME"] = str(home)
     os.environ.pop("WORKBENCH_CACHE", None)
     os.environ["WORKBENCH_STORE"] = "local"
+    for unit in ("PAPER_TRADE_RUNS", "PAPER_TICKS"):  # 65 runs and their ticks: no plan cap
+        os.environ[f"WORKBENCH_LIMIT_PREMIUM_{unit}"] = "-1"
     from workbench.paper.demo import ensure_samples
     from workbench.records import open_store
     from workbench.runs.paper import create_run
