@@ -525,9 +525,8 @@ def submit_backtest(principal: Principal, body: m.BacktestRequest, jobs: JobRunn
         processes = workers.pool()  # the server's: the run's Python work leaves its GIL
         if processes is None:
             return execute_backtest(st, uid, run_id, graph, run.parameters, progress)
-        progress(0.1, "running in a worker process")
-        return workers.outcome(processes.submit(workers.run_backtest, principal, run_id,
-                                                dict(graph), dict(run.parameters)))
+        return workers.run_in_pool(processes, principal, run_id, dict(graph),
+                                   dict(run.parameters), progress)
 
     jobs.submit("backtest", str(uid), work, job_id=run_id, watcher=watcher)
     return run_id
