@@ -179,6 +179,14 @@ def test_bad_universe_input_is_a_structured_error(local_store):
         with pytest.raises(ValidationError) as reb:
             make_universe_run(local_store, portfolio={"allocation": "equal", "rebalance_every": bad})
         assert reb.value.details["param"] == "portfolio.rebalance_every"
+    # the backtests' rule set (graph.universe.check_portfolio), field by field
+    for rules, field in (({"rebalance_every": 5}, "rebalance_every"),  # needs a target weight
+                         ({"allocation": "risk"}, "alloc_value"),
+                         ({"allocation": "fixed_fraction", "alloc_value": 1.5}, "alloc_value"),
+                         ({"max_positions": 10_001}, "max_positions")):
+        with pytest.raises(ValidationError) as bad_rule:
+            make_universe_run(local_store, portfolio=rules)
+        assert bad_rule.value.details["field"] == field, rules
     with pytest.raises(ValidationError):
         paper_runs.create_run(local_store, "sma_crossover", symbol="AAA", symbols=SYMBOLS,
                               timeframe="1d")

@@ -505,8 +505,8 @@ def submit_backtest(principal: Principal, body: m.BacktestRequest, jobs: JobRunn
     here (4xx), before anything is queued or counted. ``source`` is the host the run
     record names (``make demo`` says ``demo``).
     """
+    from workbench.graph.universe import check_portfolio as portfolio_options
     from workbench.runs.backtests import execute_backtest, submit_backtest
-    from workbench.widgets.host import portfolio_options
 
     graph, strategy_id, version_id = resolve_strategy(principal, body)
     portfolio_options(body.portfolio_rules(), graph)

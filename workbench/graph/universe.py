@@ -28,7 +28,9 @@ docstring states the call sequence and the portfolio rules.
 from __future__ import annotations
 
 import hashlib
+import math
 import os
+from collections.abc import Mapping
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime
 from typing import Any
@@ -60,6 +62,117 @@ def portfolio_rules(rules: dict[str, Any] | None) -> dict[str, Any]:
         v = out[key]
         if isinstance(v, float) and v.is_integer():
             out[key] = int(v)
+    return out
+
+
+def _bad(field: str, message: str, code: str | None = None, **details: Any) -> ValidationError:
+    """A rule's error, naming its field (``details.field``: the canvas shows it there)."""
+    return ValidationError(message, details={"field": field, **details}, code=code)
+
+
+#: The portfolio rules of a universe run (the ``portfolio`` settings key), as
+#: :func:`workbench.api.backtest`'s ``portfolio=`` takes them.
+PORTFOLIO_RULES = PORTFOLIO_KEYS
+#: Upper bounds the settings panel accepts (a typo of 10⁹ is refused, not run).
+MAX_POSITIONS, MAX_REBALANCE = 10_000, 1_000_000
+
+
+def _whole(rules: Mapping[str, Any], key: str, hi: int, what: str) -> int:
+    value = rules[key]
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= hi:
+        raise _bad(key, f"{key} must be {what} (0 to {hi:,}); got {value!r}.",
+                   param=f"portfolio.{key}", value=repr(value))
+    return value
+
+
+def ranking_nodes(graph: Mapping[str, Any] | None) -> list[str]:
+    """The node ids of ``graph`` that can rank a universe's entries: ``rank`` blocks and
+    blocks with a float series output (the settings panel's "Ranking" choices)."""
+    from workbench.blocks import get_block
+    from workbench.errors import UnknownNameError
+
+    out = []
+    for node in (graph or {}).get("nodes") or []:
+        if not isinstance(node, Mapping) or not isinstance(node.get("id"), str):
+            continue
+        try:
+            block = get_block(str(node.get("type")))
+        except (UnknownNameError, KeyError):
+            continue
+        if block.type == "rank" or any(p.type == "series_float" for p in block.outputs):
+            out.append(node["id"])
+    return out
+
+
+def check_portfolio(rules: Any, graph: Mapping[str, Any] | None = None) -> dict[str, Any]:
+    """The ``portfolio`` settings key checked rule by rule (the names and ranges of
+    :mod:`workbench.graph.universe`): ``max_positions`` (whole, 0 = no limit),
+    ``allocation`` (``sizing``, ``equal``, ``fixed_fraction``, ``risk``), ``alloc_value``
+    (fraction in (0, 1], needed by fixed_fraction and risk), ``rebalance_every`` (bars,
+    0 = never; equal or fixed_fraction only) and ``ranking`` (a node id of ``graph`` with
+    a float series, or None for symbol order; left out, the first rank block ranks).
+    Only the rules given are returned; each error names its field (``details.field``)."""
+    if rules is None:
+        return {}
+    from workbench.engine.portfolio import ALLOCATIONS
+
+    if not isinstance(rules, Mapping):
+        raise _bad("portfolio", f"portfolio must be a mapping of rules ({', '.join(PORTFOLIO_RULES)}); "
+                   f"got {type(rules).__name__}.")
+    unknown = [str(k) for k in rules if k not in PORTFOLIO_RULES]
+    if unknown:
+        import difflib
+
+        close = difflib.get_close_matches(unknown[0], PORTFOLIO_RULES, n=1)
+        raise _bad("portfolio", f"Unknown portfolio rule {unknown[0]!r}."
+                   + (f" Did you mean {close[0]!r}?" if close else "")
+                   + f" Rules: {', '.join(PORTFOLIO_RULES)}.", code="unknown_name", unknown=unknown)
+    out: dict[str, Any] = {}
+    if rules.get("max_positions") is not None:
+        out["max_positions"] = _whole(rules, "max_positions", MAX_POSITIONS,
+                                      "a whole number of open positions, 0 = no limit")
+    allocation = rules.get("allocation")
+    if allocation is not None:
+        if not isinstance(allocation, str) or allocation not in ALLOCATIONS:
+            raise _bad("allocation", f"allocation must be one of {', '.join(ALLOCATIONS)}; "
+                       f"got {allocation!r}.", param="portfolio.allocation", value=repr(allocation))
+        out["allocation"] = allocation
+    if rules.get("alloc_value") is not None:
+        value = rules["alloc_value"]
+        if isinstance(value, bool) or not isinstance(value, (int, float)) \
+                or not math.isfinite(value) or not 0 <= value <= 1:
+            raise _bad("alloc_value", "alloc_value must be a fraction of equity above 0 and at "
+                       f"most 1 (0.1 = 10 %); got {value!r}.", value=value)
+        value = float(value)
+        if value <= 0:
+            raise _bad("alloc_value", "alloc_value must be a fraction of equity above 0 and at "
+                       "most 1 (0.1 = 10 %); got 0.", param="portfolio.alloc_value", value=value)
+        out["alloc_value"] = value
+    elif allocation in ("fixed_fraction", "risk"):
+        raise _bad("alloc_value", f"allocation {allocation} needs alloc_value: the fraction of "
+                   "equity per entry (fixed_fraction) or risked to the stop (risk).",
+                   param="portfolio.alloc_value")
+    if rules.get("rebalance_every") is not None:
+        out["rebalance_every"] = _whole(rules, "rebalance_every", MAX_REBALANCE,
+                                        "a whole number of bars, 0 = never")
+        if out["rebalance_every"] and allocation not in ("equal", "fixed_fraction"):
+            raise _bad("rebalance_every", "rebalance_every trades positions back to a target "
+                       "weight: use it with allocation equal or fixed_fraction (or set it to 0).",
+                       param="portfolio.rebalance_every", value=out["rebalance_every"])
+    if "ranking" in rules:
+        ranking = rules["ranking"]
+        if ranking is None or ranking == "":
+            out["ranking"] = None
+        else:
+            known = ranking_nodes(graph) if graph is not None else None
+            if not isinstance(ranking, str) or (known is not None and ranking not in known):
+                raise _bad("ranking", f"ranking must be a node of the strategy with a float "
+                           f"series (or none for symbol order); got {ranking!r}"
+                           + (f". Nodes that can rank: {', '.join(known) or 'none'}." if known is not None else "."),
+                           param="portfolio.ranking", value=repr(ranking), known=known)
+            out["ranking"] = ranking
     return out
 
 

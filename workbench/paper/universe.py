@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 
 from workbench.data.candles import Candles
-from workbench.errors import DataError, NotFoundError, ValidationError
+from workbench.errors import DataError, NotFoundError
 from workbench.records.models import PaperTradeRun
 
 #: shown in ``run.symbol`` when the symbols of a list do not fit
@@ -66,24 +66,17 @@ def resolve(symbols: Any, timeframe: str) -> tuple[list[str], str | None]:
 
 
 def check_rules(portfolio: dict[str, Any] | None) -> dict[str, Any]:
-    """The portfolio rules with their defaults, checked before a run is created."""
+    """The portfolio rules with their defaults, checked before a run is created by the
+    same rules as a backtest's (:func:`workbench.graph.universe.check_portfolio`); an
+    unknown rule or allocation is an UnknownNameError with a suggestion."""
     from workbench.engine.portfolio import ALLOCATIONS
     from workbench.errors import UnknownNameError
-    from workbench.graph.universe import portfolio_rules
+    from workbench.graph.universe import check_portfolio, portfolio_rules
 
     rules = portfolio_rules(portfolio)
     if rules["allocation"] not in ALLOCATIONS:
         raise UnknownNameError.build("allocation", str(rules["allocation"]), list(ALLOCATIONS))
-    mp = rules["max_positions"]
-    if isinstance(mp, bool) or not isinstance(mp, int) or mp < 0:
-        raise ValidationError(f"portfolio max_positions: a whole number >= 0, got {mp!r}",
-                              details={"param": "portfolio.max_positions", "value": repr(mp)})
-    rb = rules["rebalance_every"]
-    if isinstance(rb, bool) or not isinstance(rb, int) or rb < 0:
-        raise ValidationError(f"portfolio rebalance_every: a whole number of bars >= 0 (0 = "
-                              f"never), got {rb!r}",
-                              details={"param": "portfolio.rebalance_every", "value": repr(rb)})
-    return rules
+    return portfolio_rules(check_portfolio(dict(portfolio or {})))
 
 
 def check_data(symbols: list[str], timeframe: str, start: Any, cache: Any = None) -> None:

@@ -474,106 +474,12 @@ def universe_options(settings: Mapping[str, Any],
     return {"symbols": symbols, "timeframe": timeframe}, info
 
 
-#: The portfolio rules of a universe run (the ``portfolio`` settings key), as
-#: :func:`workbench.api.backtest`'s ``portfolio=`` takes them.
-PORTFOLIO_RULES = ("max_positions", "allocation", "alloc_value", "rebalance_every", "ranking")
-#: Upper bounds the settings panel accepts (a typo of 10⁹ is refused, not run).
-MAX_POSITIONS, MAX_REBALANCE = 10_000, 1_000_000
-
-
-def _whole(rules: Mapping[str, Any], key: str, hi: int, what: str) -> int:
-    value = rules[key]
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= hi:
-        raise _bad(key, f"{key} must be {what} (0 to {hi:,}); got {value!r}.",
-                   param=f"portfolio.{key}", value=repr(value))
-    return value
-
-
-def ranking_nodes(graph: Mapping[str, Any] | None) -> list[str]:
-    """The node ids of ``graph`` that can rank a universe's entries: ``rank`` blocks and
-    blocks with a float series output (the settings panel's "Ranking" choices)."""
-    from workbench.blocks import get_block
-    from workbench.errors import UnknownNameError
-
-    out = []
-    for node in (graph or {}).get("nodes") or []:
-        if not isinstance(node, Mapping) or not isinstance(node.get("id"), str):
-            continue
-        try:
-            block = get_block(str(node.get("type")))
-        except (UnknownNameError, KeyError):
-            continue
-        if block.type == "rank" or any(p.type == "series_float" for p in block.outputs):
-            out.append(node["id"])
-    return out
-
-
 def portfolio_options(rules: Any, graph: Mapping[str, Any] | None = None) -> dict[str, Any]:
-    """The ``portfolio`` settings key checked rule by rule (the names and ranges of
-    :mod:`workbench.graph.universe`): ``max_positions`` (whole, 0 = no limit),
-    ``allocation`` (``sizing``, ``equal``, ``fixed_fraction``, ``risk``), ``alloc_value``
-    (fraction in (0, 1], needed by fixed_fraction and risk), ``rebalance_every`` (bars,
-    0 = never; equal or fixed_fraction only) and ``ranking`` (a node id of ``graph`` with
-    a float series, or None for symbol order; left out, the first rank block ranks).
-    Only the rules given are returned; each error names its field (``details.field``)."""
-    if rules is None:
-        return {}
-    from workbench.engine.portfolio import ALLOCATIONS
+    """:func:`workbench.graph.universe.check_portfolio`: one rule set for every host, the
+    HTTP API and paper runs (imported on use: the universe engine is not light)."""
+    from workbench.graph.universe import check_portfolio
 
-    if not isinstance(rules, Mapping):
-        raise _bad("portfolio", f"portfolio must be a mapping of rules ({', '.join(PORTFOLIO_RULES)}); "
-                   f"got {type(rules).__name__}.")
-    unknown = [str(k) for k in rules if k not in PORTFOLIO_RULES]
-    if unknown:
-        import difflib
-
-        close = difflib.get_close_matches(unknown[0], PORTFOLIO_RULES, n=1)
-        raise _bad("portfolio", f"Unknown portfolio rule {unknown[0]!r}."
-                   + (f" Did you mean {close[0]!r}?" if close else "")
-                   + f" Rules: {', '.join(PORTFOLIO_RULES)}.", code="unknown_name", unknown=unknown)
-    out: dict[str, Any] = {}
-    if rules.get("max_positions") is not None:
-        out["max_positions"] = _whole(rules, "max_positions", MAX_POSITIONS,
-                                      "a whole number of open positions, 0 = no limit")
-    allocation = rules.get("allocation")
-    if allocation is not None:
-        if not isinstance(allocation, str) or allocation not in ALLOCATIONS:
-            raise _bad("allocation", f"allocation must be one of {', '.join(ALLOCATIONS)}; "
-                       f"got {allocation!r}.", param="portfolio.allocation", value=repr(allocation))
-        out["allocation"] = allocation
-    if rules.get("alloc_value") is not None:
-        value = _number({"alloc_value": rules["alloc_value"]}, "alloc_value", 0, 1,
-                        "a fraction of equity above 0 and at most 1 (0.1 = 10 %)")
-        if value <= 0:
-            raise _bad("alloc_value", "alloc_value must be a fraction of equity above 0 and at "
-                       "most 1 (0.1 = 10 %); got 0.", param="portfolio.alloc_value", value=value)
-        out["alloc_value"] = value
-    elif allocation in ("fixed_fraction", "risk"):
-        raise _bad("alloc_value", f"allocation {allocation} needs alloc_value: the fraction of "
-                   "equity per entry (fixed_fraction) or risked to the stop (risk).",
-                   param="portfolio.alloc_value")
-    if rules.get("rebalance_every") is not None:
-        out["rebalance_every"] = _whole(rules, "rebalance_every", MAX_REBALANCE,
-                                        "a whole number of bars, 0 = never")
-        if out["rebalance_every"] and allocation not in ("equal", "fixed_fraction"):
-            raise _bad("rebalance_every", "rebalance_every trades positions back to a target "
-                       "weight: use it with allocation equal or fixed_fraction (or set it to 0).",
-                       param="portfolio.rebalance_every", value=out["rebalance_every"])
-    if "ranking" in rules:
-        ranking = rules["ranking"]
-        if ranking is None or ranking == "":
-            out["ranking"] = None
-        else:
-            known = ranking_nodes(graph) if graph is not None else None
-            if not isinstance(ranking, str) or (known is not None and ranking not in known):
-                raise _bad("ranking", f"ranking must be a node of the strategy with a float "
-                           f"series (or none for symbol order); got {ranking!r}"
-                           + (f". Nodes that can rank: {', '.join(known) or 'none'}." if known is not None else "."),
-                           param="portfolio.ranking", value=repr(ranking), known=known)
-            out["ranking"] = ranking
-    return out
+    return check_portfolio(rules, graph)
 
 
 def run_options(settings: Mapping[str, Any] | None,

@@ -133,7 +133,7 @@ class PaperState(param.Parameterized):
 
     def load_ranking(self) -> None:
         """The ranking choices of the chosen version's graph (its float series)."""
-        from workbench.widgets.host import ranking_nodes
+        from workbench.graph.universe import ranking_nodes
 
         f = self.form
         nodes: list[str] = []
@@ -218,7 +218,7 @@ class PaperState(param.Parameterized):
                 if not f.timeframe:
                     raise ValidationError("Pick the timeframe the universe trades.",
                                           details={"field": "timeframe"})
-                from workbench.widgets.host import portfolio_options
+                from workbench.graph.universe import check_portfolio as portfolio_options
 
                 rules = f.portfolio()  # checked against the version's graph (its ranking)
                 portfolio_options(rules, services.version_graph(self.session.principal,
