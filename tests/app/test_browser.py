@@ -39,10 +39,25 @@ def drop_block(page: Any, block_type: str, x: float, y: float) -> None:
     page.locator('[data-testid="palette-search"]').fill("")
 
 
+def reachable(page: Any, selector: str) -> tuple[float, float]:
+    """The centre of ``selector`` once the element there is that handle: not covered (a
+    hint toast) and not moving (the page above re-laid out). Pressing the mouse anywhere
+    else would drag the block, not draw a wire."""
+    for _ in range(50):
+        x, y = center(page, selector)
+        # the canvas lives in a shadow root: ask that root what is under the point
+        if page.locator(selector).evaluate(
+                "(h, [x, y]) => { const e = h.getRootNode().elementFromPoint(x, y);"
+                " return !!e && (e === h || h.contains(e)); }", [x, y]):
+            return x, y
+        page.wait_for_timeout(100)
+    raise AssertionError(f"{selector} stays covered or moving")
+
+
 def connect(page: Any, source: str, source_port: str, target: str, target_port: str) -> None:
     """Drag from an output handle to an input handle, as a mouse user does."""
-    sx, sy = center(page, f'[data-testid="handle-{source}-{source_port}"]')
-    tx, ty = center(page, f'[data-testid="handle-{target}-{target_port}"]')
+    sx, sy = reachable(page, f'[data-testid="handle-{source}-{source_port}"]')
+    tx, ty = reachable(page, f'[data-testid="handle-{target}-{target_port}"]')
     page.mouse.move(sx, sy)
     page.mouse.down()
     page.mouse.move((sx + tx) / 2, (sy + ty) / 2, steps=5)
