@@ -241,11 +241,16 @@ def _scatter(n: int, rows: list[np.ndarray], columns: list[np.ndarray | None], f
 def run_universe(strategy: Strategy, symbols: list[str], timeframe: str | None, *, start: Any = None,
                  end: Any = None, candles: Any = None, params: dict[str, Any] | None = None,
                  settings: dict[str, Any] | None = None,
-                 portfolio: dict[str, Any] | None = None) -> PortfolioResult:
-    """Backtest ``strategy`` over ``symbols`` on one cash account (module docstring)."""
+                 portfolio: dict[str, Any] | None = None, curves: bool = False) -> PortfolioResult:
+    """Backtest ``strategy`` over ``symbols`` on one cash account (module docstring).
+
+    The portfolio equity is always made in the one simulation; the per-symbol grids
+    (``contribution``, ``holdings``) are made by running it again when first read, or in
+    that one pass with ``curves=True`` (for callers that always read them: a recorded
+    run's document)."""
     ctxs = contexts(symbols, timeframe, start, end, candles)
     return _run(strategy, symbols, ctxs, timeframe, params, settings, portfolio_rules(portfolio),
-                span=(start, end))
+                span=(start, end), curves=curves)
 
 
 def sweep_universe(strategy: Strategy, grid: dict[str, Any], symbols: list[str], timeframe: str | None, *,
@@ -312,10 +317,10 @@ def run_contexts(strategy: Strategy, symbols: list[str], ctxs: list[Context], ti
 def _run(strategy: Strategy, symbols: list[str], ctxs: list[Context], timeframe: str | None,
          params: dict[str, Any] | None, settings: dict[str, Any] | None, rules: dict[str, Any],
          memos: list[dict[Any, Any]] | None = None, first_row: int = 0,
-         span: tuple[Any, Any] = (None, None)) -> PortfolioResult:
+         span: tuple[Any, Any] = (None, None), curves: bool = False) -> PortfolioResult:
     """The universe backtest of ``ctxs``; with ``first_row`` > 0 the signals are computed
     on all the bars given (warmed up) and the account starts flat at that row of the
-    union timeline (a walk-forward's test window)."""
+    union timeline (a walk-forward's test window); ``curves``: see :func:`run_universe`."""
     from workbench.engine.portfolio import simulate_portfolio
 
     doc, plan = prepare(strategy, params, settings)
@@ -358,7 +363,7 @@ def _run(strategy: Strategy, symbols: list[str], ctxs: list[Context], timeframe:
             max_positions=rules["max_positions"], rebalance_every=rules["rebalance_every"],
             sl=stops["sl"], tp=stops["tp"], tsl=stops["tsl"], record=record)
 
-    sim = simulate(False)  # the per-symbol grids only when asked for (PortfolioResult)
+    sim = simulate(curves)  # else the per-symbol grids only when asked for (PortfolioResult)
     clock = runner.clock_for(timeframe, ts, st.annualization)
     m = runner.metrics(_MetricView(sim), st, clock)
     values = {k: float(v) for k, v in m.values.items()}
@@ -385,7 +390,7 @@ def _run(strategy: Strategy, symbols: list[str], ctxs: list[Context], timeframe:
         "run_at": datetime.now(UTC).isoformat(),
     }
     return PortfolioResult(sim, index, close, list(symbols), values, warnings, provenance,
-                           grids=lambda: simulate(True))
+                           grids=None if curves else lambda: simulate(True))
 
 
 def ranking_source(plan: Plan, rules: dict[str, Any]) -> tuple[str, str] | None:

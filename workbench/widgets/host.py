@@ -248,10 +248,13 @@ def error_payload(exc: BaseException) -> dict[str, Any]:
 
 
 def run_backtest(graph: Mapping[str, Any], **kwargs: Any) -> Any:
-    """Backtest the canvas graph through the public API (the same call a notebook makes)."""
+    """Backtest the canvas graph through the public API (the same call a notebook makes).
+    The payload always draws a one-symbol run's equity, so its curves are made in the one
+    simulation (``curves=True``); a universe's equity always is, and the payload draws
+    none of its per-symbol grids (``curves`` given in ``kwargs`` wins)."""
     from workbench import api
 
-    return api.backtest(dict(graph), **kwargs)
+    return api.backtest(dict(graph), **{"curves": kwargs.get("symbols") is None, **kwargs})
 
 
 def run_status(kwargs: Mapping[str, Any], state: str) -> str:
