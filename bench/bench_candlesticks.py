@@ -42,6 +42,10 @@ def timed(fn: Callable[[], Any]) -> float:
 
 
 def main(argv: list[str]) -> None:
+    from workbench.engine.heap import tune
+
+    tune()  # many backtests in one process, as the hosts that run them (README "Engine")
+
     import talib
 
     import workbench  # noqa: F401  (keys numba's cache folder)

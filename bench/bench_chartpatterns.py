@@ -51,6 +51,10 @@ def timed(fn: Callable[[], Any], repeats: int) -> tuple[float, float, Any]:
 
 
 def main(argv: list[str]) -> int:
+    from workbench.engine.heap import tune
+
+    tune()  # many backtests in one process, as the hosts that run them (README "Engine")
+
     import numpy as np
     import pandas as pd
 

@@ -46,6 +46,10 @@ def _timed(fn: Any, *args: Any, **kwargs: Any) -> tuple[float, Any]:
 
 
 def main(argv: list[str]) -> int:
+    from workbench.engine.heap import tune
+
+    tune()  # many backtests in one process, as the hosts that run them (README "Engine")
+
     import pandas as pd
 
     from workbench import api

@@ -45,6 +45,10 @@ def _median(fn: Any, repeats: int) -> float:
 
 
 def main(argv: list[str]) -> int:
+    from workbench.engine.heap import tune
+
+    tune()  # many backtests in one process, as the hosts that run them (README "Engine")
+
     from workbench import api
     from workbench.graph.backtest import prepare
     from workbench.graph.data import check_candles, to_context

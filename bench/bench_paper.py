@@ -123,6 +123,10 @@ _POOL: list = []
 
 
 def main(argv: list[str]) -> None:
+    from workbench.engine.heap import tune
+
+    tune()  # many backtests in one process, as the hosts that run them (README "Engine")
+
     quick = "--quick" in argv
     n_in, n_pm, n_pair = (10, 2, 2) if quick else (40, 6, 4)
     sizes = (1, 10) if quick else (1, 10, 50)

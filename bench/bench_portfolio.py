@@ -21,10 +21,10 @@ fill log) and with the per-symbol grids that a :class:`PortfolioResult` shows
 (holdings as float32, contribution as float64).
 
 Every child runs with glibc's mmap threshold fixed at its 128 KiB default
-(``MEASURED_HEAP``): the engine raises it at import (:mod:`workbench.engine._heap`), and a
-heap that keeps freed memory would let the call reuse the inputs' temporaries and show
-no growth at all; with the fixed threshold each large array is a fresh mapping, so the
-peak counts what the call allocates, for both contenders alike.
+(``MEASURED_HEAP``; the children never call :func:`workbench.engine.heap.tune`, and the
+variable makes it a no-op): a heap that keeps freed memory would let the call reuse the
+inputs' temporaries and show no growth at all; with the fixed threshold each large array
+is a fresh mapping, so the peak counts what the call allocates, for both contenders alike.
 """
 
 from __future__ import annotations

@@ -29,6 +29,10 @@ def _fmt(seconds: float, n: int) -> str:
 
 
 def main(argv: list[str]) -> int:
+    from workbench.engine.heap import tune
+
+    tune()  # many backtests in one process, as the hosts that run them (README "Engine")
+
     from workbench import api
     from workbench.graph.data import to_context
     from workbench.ml import clear_cache

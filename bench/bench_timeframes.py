@@ -38,6 +38,10 @@ def _doc(timeframe: str) -> dict[str, Any]:
 
 
 def main(argv: list[str]) -> int:
+    from workbench.engine.heap import tune
+
+    tune()  # many backtests in one process, as the hosts that run them (README "Engine")
+
     import numpy as np
     import pandas as pd
     from bench_lookahead import _frame, _median  # seeded GBM 1m candles; warm-up + median

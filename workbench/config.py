@@ -38,12 +38,15 @@ READ_BY_OTHERS: dict[str, tuple[str, str]] = {
                         "compiled-kernel cache; the workbench uses a sub-folder keyed by a hash "
                         "of the kernel sources, so an upgrade never runs stale compiled code"),
     "XDG_CACHE_HOME": ("`~/.cache`", "parent of the default `NUMBA_CACHE_DIR`"),
-    "MALLOC_MMAP_THRESHOLD_": ("unset (the engine sets 256 MB)",
-                               "read by glibc; unset, importing `workbench.engine` raises glibc's "
-                               "mmap and trim thresholds to 256 MB so a backtest's large arrays "
-                               "reuse heap pages (see \"Benchmarks\"); set either variable to "
-                               "keep glibc's own behaviour"),
-    "MALLOC_TRIM_THRESHOLD_": ("unset (the engine sets 256 MB)",
+    "MALLOC_MMAP_THRESHOLD_": ("unset (hosts of many backtests set 256 MB)",
+                               "read by glibc; unset, `workbench serve` (and its backtest "
+                               "workers), the paper worker and its warm kernel, `paper tick "
+                               "--due` and the bench scripts raise glibc's mmap and trim "
+                               "thresholds to 256 MB (`workbench.engine.heap.tune()`) so "
+                               "backtests' large arrays reuse heap pages; importing the "
+                               "workbench never does (see \"Engine\"); set either variable "
+                               "to keep glibc's own behaviour"),
+    "MALLOC_TRIM_THRESHOLD_": ("unset (hosts of many backtests set 256 MB)",
                                "read by glibc; see `MALLOC_MMAP_THRESHOLD_`"),
     "_WORKBENCH_COMPLETE": ("unset", "read by click: `source_bash`, `source_zsh`, `source_fish` "
                             "print the shell-completion script"),

@@ -50,6 +50,13 @@ class ValidationError(WorkbenchError):
     http_status = 422
 
 
+def field_error(field: str, message: str, code: str | None = None,
+                **details: Any) -> ValidationError:
+    """A :class:`ValidationError` naming the settings field at fault in ``details.field``
+    (the canvas shows the message at that field; HTTP clients read it from the envelope)."""
+    return ValidationError(message, details={"field": field, **details}, code=code)
+
+
 class DataError(WorkbenchError):
     """Candle data that fails the ingest checks or cannot be read."""
 

@@ -7,9 +7,9 @@ from __future__ import annotations
 import asyncio
 import copy
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import pytest
 import requests
@@ -51,27 +51,52 @@ def post(url: str, body: dict[str, Any]) -> requests.Response:
                          cookies={"_xsrf": "wb-test"}, timeout=120)
 
 
-def widget_run(settings: dict[str, Any]) -> tuple[dict[str, Any], str, bool]:
+class HostRun(NamedTuple):
+    """What one in-process host shows after Run: its payload, status line and busy flag."""
+
+    payload: dict[str, Any]
+    status: str
+    busy: bool
+
+
+def widget_run(settings: dict[str, Any]) -> HostRun:
     from workbench.widgets.canvas_widget import CanvasWidget
 
     w = CanvasWidget(copy.deepcopy(GRAPH))
     w.settings = dict(settings)
     w.run_requested += 1  # what the canvas's Run button does
-    return w.result, w.status, w.busy
+    return HostRun(w.result, w.status, w.busy)
 
 
-def panel_run(settings: dict[str, Any]) -> tuple[dict[str, Any], str, bool]:
+def panel_run(settings: dict[str, Any]) -> HostRun:
     from workbench.widgets.panel_canvas import CanvasComponent
 
     c = CanvasComponent(copy.deepcopy(GRAPH), settings=dict(settings))
     asyncio.run(c._on_run())  # the Run button's handler
-    return c.result, c.status, c.busy
+    return HostRun(c.result, c.status, c.busy)
 
 
-def test_three_hosts_send_the_same_result_payload(same_home: Server) -> None:
-    w_payload, w_status, w_busy = widget_run(SETTINGS)
-    p_payload, p_status, p_busy = panel_run(SETTINGS)
-    r = post(same_home.api("backtest"), {"graph": GRAPH, "settings": SETTINGS})
+class Runs(NamedTuple):
+    widget: HostRun
+    panel: HostRun
+    lab: requests.Response  # the Lab server extension's answer, status code unchecked
+
+
+ThreeHosts = Callable[[dict[str, Any]], Runs]
+
+
+@pytest.fixture
+def three_hosts(same_home: Server) -> ThreeHosts:
+    """Run the same graph and Run settings through the notebook widget, the Panel component
+    and the Lab server extension; each test then compares the three."""
+    def run(settings: dict[str, Any]) -> Runs:
+        return Runs(widget_run(settings), panel_run(settings),
+                    post(same_home.api("backtest"), {"graph": GRAPH, "settings": settings}))
+    return run
+
+
+def test_three_hosts_send_the_same_result_payload(three_hosts: ThreeHosts) -> None:
+    (w_payload, w_status, w_busy), (p_payload, p_status, p_busy), r = three_hosts(SETTINGS)
     assert r.status_code == 200, r.text
     lab = r.json()
 
@@ -93,13 +118,12 @@ def test_three_hosts_send_the_same_result_payload(same_home: Server) -> None:
     assert lab["provenance"]["settings"]["fees"] == 0.002
 
 
-def test_three_hosts_report_a_start_outside_the_cache_the_same_way(same_home: Server) -> None:
+def test_three_hosts_report_a_start_outside_the_cache_the_same_way(
+        three_hosts: ThreeHosts) -> None:
     """Issue 17 item 5: a start after the cached range fails at the field, naming the range,
     and no host stays busy."""
     bad = {**SETTINGS, "start": "2020-01-01", "end": ""}
-    w_payload, w_status, w_busy = widget_run(bad)
-    p_payload, p_status, p_busy = panel_run(bad)
-    r = post(same_home.api("backtest"), {"graph": GRAPH, "settings": bad})
+    (w_payload, w_status, w_busy), (p_payload, p_status, p_busy), r = three_hosts(bad)
     assert r.status_code == 422
     err = r.json()["error"]
 
@@ -151,7 +175,7 @@ def test_the_app_canvas_sends_the_same_payload_from_its_stored_run(same_home: Se
     finally:
         jobs.shutdown()
     app = json.loads(json.dumps(canvas.result))
-    widget = json.loads(json.dumps(widget_run(SETTINGS)[0]))
+    widget = json.loads(json.dumps(widget_run(SETTINGS).payload))
     assert app["error"] is None, app["error"]
     for key in ("metrics", "display", "headline", "equity", "settings"):
         assert app[key] == widget[key], key
@@ -159,7 +183,7 @@ def test_the_app_canvas_sends_the_same_payload_from_its_stored_run(same_home: Se
 
 
 def test_three_hosts_offer_the_same_universes_and_run_portfolio_rules_alike(
-        same_home: Server) -> None:
+        same_home: Server, three_hosts: ThreeHosts) -> None:
     """#16: the Lab server extension sends the named universes with the series (what the
     widget and Panel hosts put in their ``universes`` key), and a universe run with
     portfolio rules gives the same payload, rules included, in every host."""
@@ -180,9 +204,7 @@ def test_three_hosts_offer_the_same_universes_and_run_portfolio_rules_alike(
              "ranking": None}
     settings = {"universe": "solo", "timeframe": "1d", "start": "2008-01-02",
                 "fill_timing": "close", "portfolio": rules}
-    w_payload, w_status, _ = widget_run(settings)
-    p_payload, p_status, _ = panel_run(settings)
-    r = post(same_home.api("backtest"), {"graph": GRAPH, "settings": settings})
+    (w_payload, w_status, _), (p_payload, p_status, _), r = three_hosts(settings)
     assert r.status_code == 200, r.text
     body = r.json()
     assert w_payload["error"] is None, w_payload["error"]

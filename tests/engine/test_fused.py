@@ -5,14 +5,15 @@
   ``metrics_of`` gives exactly the metrics ``compute_metrics`` gives from the arrays.
 - ``wb.backtest`` runs that one pass and makes the equity/position arrays only when
   first asked for, by running the same simulation again with its curves.
-- importing the engine keeps large arrays on glibc's heap (``_heap``), unless the user
-  set glibc's own variables.
+- ``engine.heap.tune()`` keeps large arrays on glibc's heap, unless the user set glibc's
+  own variables; importing the workbench never calls it, the hosts of many backtests do.
 """
 
 from __future__ import annotations
 
 import subprocess
 import sys
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -22,7 +23,7 @@ import pytest
 from tests.engine.conftest import OHLC, make_gbm
 from workbench.engine import indicators as ind
 from workbench.engine import signals as sg
-from workbench.engine._heap import glibc_version
+from workbench.engine.heap import glibc_version
 from workbench.engine.metrics import (
     CURVE_FIELDS,
     N_CURVE,
@@ -160,22 +161,59 @@ def test_metric_series_index_is_shared_but_renaming_is_not() -> None:
 
 # -- glibc's heap ----------------------------------------------------------------------
 
+ROOT = Path(__file__).resolve().parents[2]
+#: above glibc's largest dynamic mmap threshold (32 MB): its own mapping unless tuned,
+#: whatever the process allocated and freed before
+BIG = 8 * 2**20  # float64s: 64 MiB
+
+
+def mmapped_mb() -> float:
+    """MB of two fresh 64 MB arrays that glibc served from their own mappings (0 when
+    they came from the heap); glibc >= 2.33's ``mallinfo2``."""
+    import ctypes
+
+    class MallInfo2(ctypes.Structure):
+        _fields_ = [(f, ctypes.c_size_t) for f in ("arena", "ordblks", "smblks", "hblks",
+                    "hblkhd", "usmblks", "fsmblks", "uordblks", "fordblks", "keepcost")]
+
+    libc = ctypes.CDLL(None)
+    libc.mallinfo2.restype = MallInfo2
+    before = libc.mallinfo2().hblkhd
+    arrays = [np.ones(BIG) for _ in range(2)]
+    mapped = (libc.mallinfo2().hblkhd - before) / 2**20
+    del arrays
+    return float(mapped)
+
+
 PROBE = """
-import ctypes, json, sys
-class MallInfo2(ctypes.Structure):
-    _fields_ = [(f, ctypes.c_size_t) for f in ("arena", "ordblks", "smblks", "hblks", "hblkhd",
-                "usmblks", "fsmblks", "uordblks", "fordblks", "keepcost")]
-libc = ctypes.CDLL(None)
-libc.mallinfo2.restype = MallInfo2
-import numpy as np
+import json, sys
+from tests.engine.test_fused import mmapped_mb
 tuned = None
-if sys.argv[1] == "import":  # the package calls keep_arrays_on_heap() when imported
-    import workbench.engine
-    from workbench.engine._heap import keep_arrays_on_heap
-    tuned = keep_arrays_on_heap()  # again: False when the user's variables are set
-before = libc.mallinfo2().hblkhd
-arrays = [np.ones(1_000_000) for _ in range(4)]  # 4 x 8 MB, as one backtest makes
-print(json.dumps({"tuned": tuned, "mmapped_mb": (libc.mallinfo2().hblkhd - before) / 2**20}))
+mode = sys.argv[1]
+if mode == "tune":  # what a host of many backtests does when it starts
+    from workbench.engine.heap import tune
+    tuned = tune()
+elif mode == "import":  # a notebook: the workbench and the whole backtest path imported
+    import workbench, workbench.api, workbench.engine, workbench.engine.simulator
+    import workbench.graph.backtest, workbench.runs.backtests, workbench.paper.step
+if mode == "serve":  # `workbench serve`'s start path, measured where it would start serving
+    import workbench.app.server
+    from workbench.cli import app
+    workbench.app.server.serve = lambda opts: print(json.dumps({"mmapped_mb": mmapped_mb()}))
+    app(["serve"], standalone_mode=False)
+elif mode == "workers":  # a backtest worker of the server, and a plain spawned process
+    from concurrent.futures import ProcessPoolExecutor
+    from multiprocessing import get_context
+    from workbench.app import workers
+    with ProcessPoolExecutor(1, mp_context=get_context("spawn")) as plain:
+        untuned = plain.submit(mmapped_mb).result(timeout=300)
+    pool = workers.start(1)
+    try:
+        print(json.dumps({"plain": untuned, "worker": pool.submit(mmapped_mb).result(timeout=300)}))
+    finally:
+        workers.stop()
+else:
+    print(json.dumps({"tuned": tuned, "mmapped_mb": mmapped_mb()}))
 """
 
 
@@ -184,9 +222,11 @@ def _probe(mode: str, env: dict[str, str] | None = None) -> dict[str, Any]:
     import os
 
     environ = {k: v for k, v in os.environ.items() if not k.startswith("MALLOC_")}
-    environ.update(env or {})
+    environ.update(PYTHONPATH=os.pathsep.join([str(ROOT), environ.get("PYTHONPATH", "")]),
+                   **(env or {}))
     out = subprocess.run([sys.executable, "-c", PROBE, mode], capture_output=True, text=True,
-                         env=environ, check=True)
+                         env=environ, check=False, timeout=300)
+    assert out.returncode == 0, out.stderr
     return dict(json.loads(out.stdout.strip().splitlines()[-1]))
 
 
@@ -196,12 +236,33 @@ def _has_mallinfo2() -> bool:  # glibc >= 2.33 reports mmapped bytes with mallin
     return glibc_version() is not None and hasattr(ctypes.CDLL(None), "mallinfo2")
 
 
-@pytest.mark.skipif(not _has_mallinfo2(), reason="glibc >= 2.33 only: other C libraries are left alone")
-def test_importing_the_engine_keeps_large_arrays_on_the_heap() -> None:
+needs_glibc = pytest.mark.skipif(not _has_mallinfo2(),
+                                 reason="glibc >= 2.33 only: other C libraries are left alone")
+
+
+@needs_glibc
+def test_tune_keeps_large_arrays_on_the_heap() -> None:
     untouched = _probe("none")
-    assert untouched["mmapped_mb"] >= 30  # glibc's default: each 8 MB array is its own mmap
-    tuned = _probe("import")
+    assert untouched["mmapped_mb"] >= 128  # glibc's default: each 64 MB array is its own mmap
+    tuned = _probe("tune")
     assert tuned["tuned"] is True and tuned["mmapped_mb"] == 0
     # the user's own glibc setting wins: nothing is changed
-    mine = _probe("import", {"MALLOC_MMAP_THRESHOLD_": "131072"})
-    assert mine["tuned"] is False and mine["mmapped_mb"] >= 30
+    mine = _probe("tune", {"MALLOC_MMAP_THRESHOLD_": "131072"})
+    assert mine["tuned"] is False and mine["mmapped_mb"] >= 128
+
+
+@needs_glibc
+def test_importing_the_workbench_leaves_the_allocator_alone() -> None:
+    """Review of #19: the setting is process-wide; a notebook that only imports the
+    workbench (the backtest path included) keeps glibc's own behaviour."""
+    assert _probe("import")["mmapped_mb"] >= 128
+
+
+@needs_glibc
+@pytest.mark.slow
+def test_the_server_and_its_workers_keep_large_arrays_on_the_heap() -> None:
+    """``workbench serve`` tunes before it serves, and so does each backtest worker process
+    it starts (``spawn``: a fresh process, which inherits nothing of it)."""
+    assert _probe("serve")["mmapped_mb"] == 0
+    spawned = _probe("workers")
+    assert spawned["plain"] >= 128 and spawned["worker"] == 0

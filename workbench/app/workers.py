@@ -42,6 +42,8 @@ def _warm(progress: Any = None) -> None:
     global _PROGRESS
     _PROGRESS = progress
     import workbench.runs.backtests  # noqa: F401
+    from workbench.engine.heap import tune
+    tune()  # a worker runs many backtests: keep their arrays on glibc's heap
 
 
 def _relay(queue: Any) -> None:

@@ -150,7 +150,9 @@ def register(root: typer.Typer) -> None:
         params, settings = _overrides(sets)
         universe = _universe(symbols, max_positions, allocation, alloc_value, rebalance_every)
         res = backtest(target, symbol=symbol, timeframe=timeframe, start=start, end=end,
-                       candles=_candles(candles), params=params, settings=settings, **universe)
+                       candles=_candles(candles), params=params, settings=settings,
+                       # to_dict reads a run's equity; --record a universe's grids too
+                       curves=record or not universe, **universe)
         kept = record_run(res, target, source="cli") if record else None
         doc = res.to_dict()
         if as_json:

@@ -169,7 +169,10 @@ def tick_cmd(run: str = typer.Argument(None, help="Run id (or prefix); or use --
         from workbench.distributed.ticks import tick_due as cluster_tick_due
 
         reports = cluster_tick_due(cluster, as_of, store=store, engine=engine, timeout=timeout)
-    elif due:
+    elif due:  # every due run in this process: keep their arrays on the heap
+        from workbench.engine.heap import tune
+
+        tune()
         reports = runner.tick_due(store, as_of, engine=engine, timeout=timeout)
     else:
         found = control.find_run(store, run)

@@ -26,5 +26,7 @@ def register(root: typer.Typer) -> None:
         require("app", "panel", "param", "hvplot", "bokeh")
         from workbench.app.server import ServeOptions
         from workbench.app.server import serve as run
+        from workbench.engine.heap import tune
 
+        tune()  # a server runs many backtests: keep their arrays on glibc's heap
         run(ServeOptions(host=host, port=port, server_mode=server_mode, show=show))

@@ -13,15 +13,13 @@
 Kernels are ``*_nb`` (``@njit(cache=True)``); the wrappers check input and raise
 ``workbench.errors.ValidationError``. Nothing here is imported eagerly. Importing the
 package points numba's cache at a folder keyed by the kernel sources
-(:mod:`workbench.engine._cache`) and, under glibc, keeps large arrays on the heap
-(:mod:`workbench.engine._heap`: a process's first backtests no longer pay for fresh
-pages).
+(:mod:`workbench.engine._cache`). It leaves the C allocator alone: hosts that run many
+backtests call :func:`workbench.engine.heap.tune` (large arrays kept on glibc's heap, so
+a process's first backtests no longer pay for fresh pages).
 """
 
 from workbench.engine._cache import use_keyed_cache_dir
-from workbench.engine._heap import keep_arrays_on_heap
 
 ENGINE_VERSION = "2"
 
 use_keyed_cache_dir()
-keep_arrays_on_heap()

@@ -63,28 +63,32 @@ def trades_frame(sim: Any, index: pd.DatetimeIndex) -> pd.DataFrame:
 
 def run(strategy: Strategy, ctx: Context, *, symbol: str | None = None, timeframe: str | None = None,
         params: dict[str, Any] | None = None, settings: dict[str, Any] | None = None,
-        plan: Plan | None = None) -> Result:
-    """Backtest ``strategy`` over ``ctx``'s candles and wrap the engine's arrays."""
+        plan: Plan | None = None, curves: bool = False) -> Result:
+    """Backtest ``strategy`` over ``ctx``'s candles and wrap the engine's arrays.
+
+    ``curves=False`` (the default) simulates once for the trades and metrics and makes
+    the equity/position curves by running the same simulation again when they are first
+    read (most callers never read them); ``curves=True`` makes them in that one pass, for
+    callers that always read them (a recorded run's document, a paper tick's state, a
+    canvas payload). The numbers are the same bits either way."""
     doc, compiled = prepare(strategy, params, settings)
     plan = plan or compiled
     clock = runner.clock_for(timeframe, ctx.ts, plan.settings.annualization)
     with training_log() as training:  # what predict blocks spent training (provenance)
         signals = plan.run(ctx)
-    # trades and metrics in one pass without the per-bar curves; the equity and position
-    # arrays are the same run again, made when first asked for (most callers never do)
-    sim = runner.simulate(ctx, signals, plan.settings, curves=False)
+    sim = runner.simulate(ctx, signals, plan.settings, curves=curves)
     m = runner.metrics(sim, plan.settings, clock)
     orders = replace(signals, values={})  # what the replay needs, not every block's output
     values = {k: float(v) for k, v in m.values.items()}
     start, end = (_iso(ctx.ts[0]), _iso(ctx.ts[-1]))
-    cached: dict[str, Any] = {}
+    cached: dict[str, Any] = {"curves": sim} if curves else {}
 
     def index() -> pd.DatetimeIndex:  # built once, on the first pandas access, then shared
         if "index" not in cached:
             cached["index"] = index_of(ctx)
         return cached["index"]
 
-    def curves() -> Any:  # the SimResult with its equity/position arrays, made once
+    def with_curves() -> Any:  # the SimResult with its equity/position arrays, made once
         if "curves" not in cached:
             cached["curves"] = runner.simulate(ctx, orders, plan.settings)
         return cached["curves"]
@@ -118,8 +122,8 @@ def run(strategy: Strategy, ctx: Context, *, symbol: str | None = None, timefram
     return Result(
         metrics=lambda: metric_series(values),
         trades=lambda: trades_frame(sim, index()),
-        equity=lambda: pd.Series(curves().equity, index=index(), name="equity", copy=False),
-        position=lambda: pd.Series(curves().position, index=index(), name="position", copy=False),
+        equity=lambda: pd.Series(with_curves().equity, index=index(), name="equity", copy=False),
+        position=lambda: pd.Series(with_curves().position, index=index(), name="position", copy=False),
         close=lambda: pd.Series(ctx.close, index=index(), name="close"),
         warnings=warnings,
         provenance_fields=provenance,
@@ -155,13 +159,14 @@ def _stats(sim: Any, ctx: Context) -> dict[str, float]:
 
 def run_backtest(strategy: Any, symbol: str | None = None, timeframe: str | None = None,
                  start: Any = None, end: Any = None, candles: Any = None,
-                 params: dict[str, Any] | None = None, settings: dict[str, Any] | None = None
-                 ) -> Result:
-    """Load the strategy and its candles, then :func:`run`: what ``wb.backtest`` does, here
-    so that the graph's own callers (paper trading, :meth:`Strategy.backtest`) need not
-    import :mod:`workbench.api`, which sits above them."""
+                 params: dict[str, Any] | None = None, settings: dict[str, Any] | None = None,
+                 curves: bool = False) -> Result:
+    """Load the strategy and its candles, then :func:`run` (``curves`` as there): what
+    ``wb.backtest`` does, here so that the graph's own callers (paper trading,
+    :meth:`Strategy.backtest`) need not import :mod:`workbench.api`, which sits above them."""
     return run(load_strategy(strategy), load(symbol, timeframe, start, end, candles),
-               symbol=symbol, timeframe=timeframe, params=params, settings=settings)
+               symbol=symbol, timeframe=timeframe, params=params, settings=settings,
+               curves=curves)
 
 
 def _iso(ns: Any) -> str:

@@ -39,7 +39,7 @@ import numpy as np
 import pandas as pd
 
 from workbench.blocks.spec import Context
-from workbench.errors import UnknownNameError, ValidationError
+from workbench.errors import UnknownNameError, ValidationError, field_error
 from workbench.graph import runner
 from workbench.graph.backtest import index_of_value, prepare, trades_frame
 from workbench.graph.compiler import Plan, SignalSet
@@ -65,11 +65,6 @@ def portfolio_rules(rules: dict[str, Any] | None) -> dict[str, Any]:
     return out
 
 
-def _bad(field: str, message: str, code: str | None = None, **details: Any) -> ValidationError:
-    """A rule's error, naming its field (``details.field``: the canvas shows it there)."""
-    return ValidationError(message, details={"field": field, **details}, code=code)
-
-
 #: The portfolio rules of a universe run (the ``portfolio`` settings key), as
 #: :func:`workbench.api.backtest`'s ``portfolio=`` takes them.
 PORTFOLIO_RULES = PORTFOLIO_KEYS
@@ -82,8 +77,8 @@ def _whole(rules: Mapping[str, Any], key: str, hi: int, what: str) -> int:
     if isinstance(value, float) and value.is_integer():
         value = int(value)
     if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= hi:
-        raise _bad(key, f"{key} must be {what} (0 to {hi:,}); got {value!r}.",
-                   param=f"portfolio.{key}", value=repr(value))
+        raise field_error(key, f"{key} must be {what} (0 to {hi:,}); got {value!r}.",
+                          param=f"portfolio.{key}", value=repr(value))
     return value
 
 
@@ -119,16 +114,16 @@ def check_portfolio(rules: Any, graph: Mapping[str, Any] | None = None) -> dict[
     from workbench.engine.portfolio import ALLOCATIONS
 
     if not isinstance(rules, Mapping):
-        raise _bad("portfolio", f"portfolio must be a mapping of rules ({', '.join(PORTFOLIO_RULES)}); "
-                   f"got {type(rules).__name__}.")
+        raise field_error("portfolio", f"portfolio must be a mapping of rules ({', '.join(PORTFOLIO_RULES)}); "
+                          f"got {type(rules).__name__}.")
     unknown = [str(k) for k in rules if k not in PORTFOLIO_RULES]
     if unknown:
         import difflib
 
         close = difflib.get_close_matches(unknown[0], PORTFOLIO_RULES, n=1)
-        raise _bad("portfolio", f"Unknown portfolio rule {unknown[0]!r}."
-                   + (f" Did you mean {close[0]!r}?" if close else "")
-                   + f" Rules: {', '.join(PORTFOLIO_RULES)}.", code="unknown_name", unknown=unknown)
+        raise field_error("portfolio", f"Unknown portfolio rule {unknown[0]!r}."
+                          + (f" Did you mean {close[0]!r}?" if close else "")
+                          + f" Rules: {', '.join(PORTFOLIO_RULES)}.", code="unknown_name", unknown=unknown)
     out: dict[str, Any] = {}
     if rules.get("max_positions") is not None:
         out["max_positions"] = _whole(rules, "max_positions", MAX_POSITIONS,
@@ -136,31 +131,31 @@ def check_portfolio(rules: Any, graph: Mapping[str, Any] | None = None) -> dict[
     allocation = rules.get("allocation")
     if allocation is not None:
         if not isinstance(allocation, str) or allocation not in ALLOCATIONS:
-            raise _bad("allocation", f"allocation must be one of {', '.join(ALLOCATIONS)}; "
-                       f"got {allocation!r}.", param="portfolio.allocation", value=repr(allocation))
+            raise field_error("allocation", f"allocation must be one of {', '.join(ALLOCATIONS)}; "
+                              f"got {allocation!r}.", param="portfolio.allocation", value=repr(allocation))
         out["allocation"] = allocation
     if rules.get("alloc_value") is not None:
         value = rules["alloc_value"]
         if isinstance(value, bool) or not isinstance(value, (int, float)) \
                 or not math.isfinite(value) or not 0 <= value <= 1:
-            raise _bad("alloc_value", "alloc_value must be a fraction of equity above 0 and at "
-                       f"most 1 (0.1 = 10 %); got {value!r}.", value=value)
+            raise field_error("alloc_value", "alloc_value must be a fraction of equity above 0 and at "
+                              f"most 1 (0.1 = 10 %); got {value!r}.", value=value)
         value = float(value)
         if value <= 0:
-            raise _bad("alloc_value", "alloc_value must be a fraction of equity above 0 and at "
-                       "most 1 (0.1 = 10 %); got 0.", param="portfolio.alloc_value", value=value)
+            raise field_error("alloc_value", "alloc_value must be a fraction of equity above 0 and at "
+                              "most 1 (0.1 = 10 %); got 0.", param="portfolio.alloc_value", value=value)
         out["alloc_value"] = value
     elif allocation in ("fixed_fraction", "risk"):
-        raise _bad("alloc_value", f"allocation {allocation} needs alloc_value: the fraction of "
-                   "equity per entry (fixed_fraction) or risked to the stop (risk).",
-                   param="portfolio.alloc_value")
+        raise field_error("alloc_value", f"allocation {allocation} needs alloc_value: the fraction of "
+                          "equity per entry (fixed_fraction) or risked to the stop (risk).",
+                          param="portfolio.alloc_value")
     if rules.get("rebalance_every") is not None:
         out["rebalance_every"] = _whole(rules, "rebalance_every", MAX_REBALANCE,
                                         "a whole number of bars, 0 = never")
         if out["rebalance_every"] and allocation not in ("equal", "fixed_fraction"):
-            raise _bad("rebalance_every", "rebalance_every trades positions back to a target "
-                       "weight: use it with allocation equal or fixed_fraction (or set it to 0).",
-                       param="portfolio.rebalance_every", value=out["rebalance_every"])
+            raise field_error("rebalance_every", "rebalance_every trades positions back to a target "
+                              "weight: use it with allocation equal or fixed_fraction (or set it to 0).",
+                              param="portfolio.rebalance_every", value=out["rebalance_every"])
     if "ranking" in rules:
         ranking = rules["ranking"]
         if ranking is None or ranking == "":
@@ -168,10 +163,10 @@ def check_portfolio(rules: Any, graph: Mapping[str, Any] | None = None) -> dict[
         else:
             known = ranking_nodes(graph) if graph is not None else None
             if not isinstance(ranking, str) or (known is not None and ranking not in known):
-                raise _bad("ranking", f"ranking must be a node of the strategy with a float "
-                           f"series (or none for symbol order); got {ranking!r}"
-                           + (f". Nodes that can rank: {', '.join(known) or 'none'}." if known is not None else "."),
-                           param="portfolio.ranking", value=repr(ranking), known=known)
+                raise field_error("ranking", f"ranking must be a node of the strategy with a float "
+                                  f"series (or none for symbol order); got {ranking!r}"
+                                  + (f". Nodes that can rank: {', '.join(known) or 'none'}." if known is not None else "."),
+                                  param="portfolio.ranking", value=repr(ranking), known=known)
             out["ranking"] = ranking
     return out
 
@@ -246,11 +241,16 @@ def _scatter(n: int, rows: list[np.ndarray], columns: list[np.ndarray | None], f
 def run_universe(strategy: Strategy, symbols: list[str], timeframe: str | None, *, start: Any = None,
                  end: Any = None, candles: Any = None, params: dict[str, Any] | None = None,
                  settings: dict[str, Any] | None = None,
-                 portfolio: dict[str, Any] | None = None) -> PortfolioResult:
-    """Backtest ``strategy`` over ``symbols`` on one cash account (module docstring)."""
+                 portfolio: dict[str, Any] | None = None, curves: bool = False) -> PortfolioResult:
+    """Backtest ``strategy`` over ``symbols`` on one cash account (module docstring).
+
+    The portfolio equity is always made in the one simulation; the per-symbol grids
+    (``contribution``, ``holdings``) are made by running it again when first read, or in
+    that one pass with ``curves=True`` (for callers that always read them: a recorded
+    run's document)."""
     ctxs = contexts(symbols, timeframe, start, end, candles)
     return _run(strategy, symbols, ctxs, timeframe, params, settings, portfolio_rules(portfolio),
-                span=(start, end))
+                span=(start, end), curves=curves)
 
 
 def sweep_universe(strategy: Strategy, grid: dict[str, Any], symbols: list[str], timeframe: str | None, *,
@@ -317,10 +317,10 @@ def run_contexts(strategy: Strategy, symbols: list[str], ctxs: list[Context], ti
 def _run(strategy: Strategy, symbols: list[str], ctxs: list[Context], timeframe: str | None,
          params: dict[str, Any] | None, settings: dict[str, Any] | None, rules: dict[str, Any],
          memos: list[dict[Any, Any]] | None = None, first_row: int = 0,
-         span: tuple[Any, Any] = (None, None)) -> PortfolioResult:
+         span: tuple[Any, Any] = (None, None), curves: bool = False) -> PortfolioResult:
     """The universe backtest of ``ctxs``; with ``first_row`` > 0 the signals are computed
     on all the bars given (warmed up) and the account starts flat at that row of the
-    union timeline (a walk-forward's test window)."""
+    union timeline (a walk-forward's test window); ``curves``: see :func:`run_universe`."""
     from workbench.engine.portfolio import simulate_portfolio
 
     doc, plan = prepare(strategy, params, settings)
@@ -363,7 +363,7 @@ def _run(strategy: Strategy, symbols: list[str], ctxs: list[Context], timeframe:
             max_positions=rules["max_positions"], rebalance_every=rules["rebalance_every"],
             sl=stops["sl"], tp=stops["tp"], tsl=stops["tsl"], record=record)
 
-    sim = simulate(False)  # the per-symbol grids only when asked for (PortfolioResult)
+    sim = simulate(curves)  # else the per-symbol grids only when asked for (PortfolioResult)
     clock = runner.clock_for(timeframe, ts, st.annualization)
     m = runner.metrics(_MetricView(sim), st, clock)
     values = {k: float(v) for k, v in m.values.items()}
@@ -390,7 +390,7 @@ def _run(strategy: Strategy, symbols: list[str], ctxs: list[Context], timeframe:
         "run_at": datetime.now(UTC).isoformat(),
     }
     return PortfolioResult(sim, index, close, list(symbols), values, warnings, provenance,
-                           grids=lambda: simulate(True))
+                           grids=None if curves else lambda: simulate(True))
 
 
 def ranking_source(plan: Plan, rules: dict[str, Any]) -> tuple[str, str] | None:

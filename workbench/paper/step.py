@@ -126,7 +126,7 @@ def recompute(run: PaperTradeRun, strategy: Any, candles: Any) -> Any:
         return universe.recompute(run, strategy, candles)
     return run_backtest(strategy, symbol=run.symbol, timeframe=run.timeframe, candles=candles,
                         params=dict(run.parameters.get("params") or {}) or None,
-                        settings=settings_of(run))
+                        settings=settings_of(run), curves=True)  # a tick's state reads them
 
 
 def state_of(result: Any, fills: list[Fill], prev_bar_ts: datetime | None) -> dict[str, Any]:

@@ -56,6 +56,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--timeout", type=float, default=120.0, help="Seconds per cell.")
     parser.add_argument("--engine", default="warm", choices=["warm", "papermill", "inprocess"])
     args = parser.parse_args(argv)
+    from workbench.engine.heap import tune
+
+    tune()  # many ticks in this process (engine inprocess); the warm kernel tunes its own
     serve(sys.stdin, sys.stdout, timeout=args.timeout, engine=args.engine)
     return 0
 

@@ -85,12 +85,14 @@ def universe_of(parameters: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def backtest_of(graph: Mapping[str, Any], parameters: Mapping[str, Any]) -> Result:
-    """Run the backtest a run's ``parameters`` describe (one symbol or a universe)."""
+    """Run the backtest a run's ``parameters`` describe (one symbol or a universe), with
+    its curves made in the one simulation (``curves=True``): the stored document always
+    reads them."""
     from workbench.graph.backtest import run_backtest
 
     options: dict[str, Any] = {"start": parameters.get("start"), "end": parameters.get("end"),
                                "params": parameters.get("params") or None,
-                               "settings": parameters.get("settings") or None}
+                               "settings": parameters.get("settings") or None, "curves": True}
     uni = universe_of(parameters)
     if uni:
         from workbench.graph.strategy import load

@@ -125,6 +125,8 @@ class CanvasWidget(anywidget.AnyWidget):  # type: ignore[misc]
         return out.result
 
     def _backtest(self, graph: dict[str, Any], **options: Any) -> Any:
+        if self.recording:  # the stored document reads every curve: make them in one pass
+            options["curves"] = True
         result = host.run_backtest(graph, **options)
         if self.recording:
             from workbench import api

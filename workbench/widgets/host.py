@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from workbench.errors import NotFoundError, ValidationError, WorkbenchError
+from workbench.errors import NotFoundError, ValidationError, WorkbenchError, field_error
 from workbench.jsonable import plain
 
 if TYPE_CHECKING:
@@ -248,10 +248,13 @@ def error_payload(exc: BaseException) -> dict[str, Any]:
 
 
 def run_backtest(graph: Mapping[str, Any], **kwargs: Any) -> Any:
-    """Backtest the canvas graph through the public API (the same call a notebook makes)."""
+    """Backtest the canvas graph through the public API (the same call a notebook makes).
+    The payload always draws a one-symbol run's equity, so its curves are made in the one
+    simulation (``curves=True``); a universe's equity always is, and the payload draws
+    none of its per-symbol grids (``curves`` given in ``kwargs`` wins)."""
     from workbench import api
 
-    return api.backtest(dict(graph), **kwargs)
+    return api.backtest(dict(graph), **{"curves": kwargs.get("symbols") is None, **kwargs})
 
 
 def run_status(kwargs: Mapping[str, Any], state: str) -> str:
@@ -348,17 +351,13 @@ def default_settings(series: Sequence[Mapping[str, Any]],
     return out
 
 
-def _bad(field: str, message: str, code: str | None = None, **details: Any) -> ValidationError:
-    return ValidationError(message, details={"field": field, **details}, code=code)
-
-
 def _number(settings: Mapping[str, Any], key: str, lo: float, hi: float | None,
             what: str) -> float:
     value = settings[key]
     if isinstance(value, bool) or not isinstance(value, (int, float)) \
             or not math.isfinite(value) or value < lo or (hi is not None and value > hi) \
             or (key == "initial_cash" and value <= 0):
-        raise _bad(key, f"{key} must be {what}; got {value!r}.", value=value)
+        raise field_error(key, f"{key} must be {what}; got {value!r}.", value=value)
     return float(value)
 
 
@@ -373,7 +372,7 @@ def _date(settings: Mapping[str, Any], key: str) -> Any:
     except (ValueError, TypeError):
         stamp = None
     if stamp is None or stamp is pd.NaT:
-        raise _bad(key, f"{key} {text!r} is not a date: use YYYY-MM-DD (UTC).", value=text)
+        raise field_error(key, f"{key} {text!r} is not a date: use YYYY-MM-DD (UTC).", value=text)
     return stamp.tz_localize("UTC") if stamp.tzinfo is None else stamp.tz_convert("UTC")
 
 
@@ -412,32 +411,32 @@ def universe_options(settings: Mapping[str, Any],
         listed, name = (text.split(","), None) if "," in text else (None, text.strip())
     timeframe = str(settings.get("timeframe") or "").strip()
     if name and listed:
-        raise _bad("universe", "Run on a named universe or on picked symbols, not both: "
-                   "clear `universe` or `symbols` in Run settings.", code="ambiguous_universe")
+        raise field_error("universe", "Run on a named universe or on picked symbols, not both: "
+                          "clear `universe` or `symbols` in Run settings.", code="ambiguous_universe")
     field = "universe" if name else "symbols"
     if name:
         if not isinstance(name, str):
-            raise _bad("universe", f"universe must be a name; got {name!r}.", value=repr(name))
+            raise field_error("universe", f"universe must be a name; got {name!r}.", value=repr(name))
         known = universe_names()
         if name not in known:
             import difflib
 
             close = difflib.get_close_matches(name, known, n=1)
             hint = f" Did you mean {close[0]!r}?" if close else ""
-            raise _bad("universe", f"No universe named {name!r}.{hint} Known: "
-                       f"{', '.join(known)} (save one with `wb.save_universe`).",
-                       code="unknown_universe", universe=name, known=known,
-                       suggestion=close[0] if close else None)
+            raise field_error("universe", f"No universe named {name!r}.{hint} Known: "
+                              f"{', '.join(known)} (save one with `wb.save_universe`).",
+                              code="unknown_universe", universe=name, known=known,
+                              suggestion=close[0] if close else None)
         if not timeframe:
-            raise _bad("timeframe", f"Pick the timeframe to run universe {name!r} on.")
+            raise field_error("timeframe", f"Pick the timeframe to run universe {name!r} on.")
         try:
             symbols = universe(name, timeframe)
         except WorkbenchError as exc:
-            raise _bad("universe", exc.message, code=exc.code, universe=name) from exc
+            raise field_error("universe", exc.message, code=exc.code, universe=name) from exc
     else:
         if not isinstance(listed, (list, tuple)):
-            raise _bad("symbols", f"symbols must be a list of symbols; got {listed!r}.",
-                       value=repr(listed))
+            raise field_error("symbols", f"symbols must be a list of symbols; got {listed!r}.",
+                              value=repr(listed))
         frames: dict[str, list[str]] = {}
         names: list[object] = []
         for entry in listed:
@@ -447,27 +446,27 @@ def universe_options(settings: Mapping[str, Any],
             if tf:
                 frames.setdefault(tf, []).append(str(sym))
         if len(frames) > 1 or (timeframe and frames and timeframe not in frames):
-            raise _bad("symbols", "A universe runs on one timeframe; the symbols picked are "
-                       "at " + ", ".join(f"{tf} ({', '.join(v)})" for tf, v in frames.items())
-                       + (f" but the timeframe is {timeframe}" if timeframe else "")
-                       + ": pick symbols of one timeframe.", code="mixed_timeframes",
-                       timeframes={tf: v for tf, v in frames.items()})
+            raise field_error("symbols", "A universe runs on one timeframe; the symbols picked are "
+                              "at " + ", ".join(f"{tf} ({', '.join(v)})" for tf, v in frames.items())
+                              + (f" but the timeframe is {timeframe}" if timeframe else "")
+                              + ": pick symbols of one timeframe.", code="mixed_timeframes",
+                              timeframes={tf: v for tf, v in frames.items()})
         timeframe = timeframe or next(iter(frames), "")
         if not timeframe:
-            raise _bad("timeframe", "Pick the timeframe the symbols are run on.")
+            raise field_error("timeframe", "Pick the timeframe the symbols are run on.")
         try:
             symbols = clean_symbols(names, "symbols")
         except WorkbenchError as exc:
-            raise _bad("symbols", exc.message, code=exc.code) from exc
+            raise field_error("symbols", exc.message, code=exc.code) from exc
     info: dict[str, Any] | None = None
     if series is not None:
         cached = {r["symbol"]: r for r in series if r["timeframe"] == timeframe}
         missing = [sym for sym in symbols if sym not in cached]
         if missing:
             have = ", ".join(sorted(cached)) or "none"
-            raise _bad(field, f"No cached {timeframe} candles for {', '.join(missing)} (cached "
-                       f"at {timeframe}: {have}); import them with `workbench data import`.",
-                       code="unknown_symbol", missing=missing, timeframe=timeframe)
+            raise field_error(field, f"No cached {timeframe} candles for {', '.join(missing)} (cached "
+                              f"at {timeframe}: {have}); import them with `workbench data import`.",
+                              code="unknown_symbol", missing=missing, timeframe=timeframe)
         firsts = [str(cached[sym]["first"]) for sym in symbols if cached[sym].get("first")]
         lasts = [str(cached[sym]["last"]) for sym in symbols if cached[sym].get("last")]
         info = {"first": min(firsts) if firsts else None, "last": max(lasts) if lasts else None}
@@ -503,12 +502,12 @@ def run_options(settings: Mapping[str, Any] | None,
             out["portfolio"] = rules
         return out
     if s.get("portfolio"):
-        raise _bad("portfolio", "Portfolio rules apply to a universe: run on a named universe "
-                   "or picked symbols, or clear the portfolio rules.")
+        raise field_error("portfolio", "Portfolio rules apply to a universe: run on a named universe "
+                          "or picked symbols, or clear the portfolio rules.")
     symbol, timeframe = str(s.get("symbol") or "").strip(), str(s.get("timeframe") or "").strip()
     if not symbol or not timeframe:
-        raise _bad("symbol", "Pick the candles to run on (symbol and timeframe) in Run "
-                   "settings; `workbench data list` shows what is cached.")
+        raise field_error("symbol", "Pick the candles to run on (symbol and timeframe) in Run "
+                          "settings; `workbench data list` shows what is cached.")
     out.update(symbol=symbol, timeframe=timeframe)
     info: Mapping[str, Any] | None = None
     if series is not None:
@@ -516,8 +515,8 @@ def run_options(settings: Mapping[str, Any] | None,
                     None)
         if info is None:
             cached = ", ".join(f"{r['symbol']} {r['timeframe']}" for r in series) or "nothing"
-            raise _bad("symbol", f"No cached candles for {symbol} {timeframe} (cached: "
-                       f"{cached}); import them with `workbench data import`.")
+            raise field_error("symbol", f"No cached candles for {symbol} {timeframe} (cached: "
+                              f"{cached}); import them with `workbench data import`.")
     return _range_and_engine(s, out, info, symbol, timeframe)
 
 
@@ -529,15 +528,15 @@ def _range_and_engine(s: Mapping[str, Any], out: dict[str, Any], info: Mapping[s
         first, last = _date(info, "first"), _date(info, "last")
         span = f"{str(info['first'])[:10]} to {str(info['last'])[:10]}"
         if start is not None and last is not None and start > last:
-            raise _bad("start", f"start {start.date()} is after the last cached bar of "
-                       f"{symbol} {timeframe}: the cache holds {span}.", first=info["first"],
-                       last=info["last"])
+            raise field_error("start", f"start {start.date()} is after the last cached bar of "
+                              f"{symbol} {timeframe}: the cache holds {span}.", first=info["first"],
+                              last=info["last"])
         if end is not None and first is not None and end <= first:
-            raise _bad("end", f"end {end.date()} is before the first cached bar of "
-                       f"{symbol} {timeframe}: the cache holds {span}.", first=info["first"],
-                       last=info["last"])
+            raise field_error("end", f"end {end.date()} is before the first cached bar of "
+                              f"{symbol} {timeframe}: the cache holds {span}.", first=info["first"],
+                              last=info["last"])
     if start is not None and end is not None and end <= start:
-        raise _bad("end", f"end {end.date()} must come after start {start.date()}.")
+        raise field_error("end", f"end {end.date()} must come after start {start.date()}.")
     if start is not None:
         out["start"] = start.isoformat()
     if end is not None:
@@ -552,18 +551,18 @@ def _range_and_engine(s: Mapping[str, Any], out: dict[str, Any], info: Mapping[s
         engine["initial_cash"] = _number(s, "initial_cash", 0, None, "a positive amount")
     if s.get("fill_timing") is not None:
         if s["fill_timing"] not in FILL_TIMINGS:
-            raise _bad("fill_timing", f"fill_timing must be one of {', '.join(FILL_TIMINGS)}; "
-                       f"got {s['fill_timing']!r}.")
+            raise field_error("fill_timing", f"fill_timing must be one of {', '.join(FILL_TIMINGS)}; "
+                              f"got {s['fill_timing']!r}.")
         engine["fill_timing"] = s["fill_timing"]
     sizing = s.get("sizing")
     if sizing is not None:
         if not isinstance(sizing, Mapping) or sizing.get("mode") not in SIZING_MODES:
-            raise _bad("sizing", f"sizing mode must be one of {', '.join(SIZING_MODES)}.")
+            raise field_error("sizing", f"sizing mode must be one of {', '.join(SIZING_MODES)}.")
         value = _number({"sizing": sizing.get("value")}, "sizing", 0, None,
                         "a positive number (a fraction for percent modes)")
         if value <= 0 or (sizing["mode"] in ("percent_equity", "risk_percent") and value > 1):
-            raise _bad("sizing", "sizing value must be above 0 (and at most 1 = 100 % for "
-                       f"percent modes); got {value!r}.")
+            raise field_error("sizing", "sizing value must be above 0 (and at most 1 = 100 % for "
+                              f"percent modes); got {value!r}.")
         engine["sizing"] = {"mode": sizing["mode"], "value": value}
     if engine:
         out["settings"] = engine

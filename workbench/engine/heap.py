@@ -1,4 +1,4 @@
-"""Keep the engine's large arrays on the heap: glibc's allocator tuned once, at import.
+"""Keep the engine's large arrays on glibc's heap, in processes that run many backtests.
 
 One backtest over 1M bars makes about a dozen arrays of 1-8 MB (indicators, signals,
 the equity curve) and frees them when its result goes. glibc serves every allocation
@@ -15,11 +15,17 @@ back to the system (at most the 256 MB trim threshold on top of the heap): measu
 after 40 backtests on 1M bars, 390 MB resident instead of 370 MB (the peak was lower,
 381 MB instead of 404 MB).
 
+The setting is process-wide, so importing the workbench never makes it: a notebook that
+only imports ``workbench`` keeps its allocator as it was. The hosts that run many
+backtests in one process call :func:`tune` when they start: ``workbench serve`` and its
+backtest worker processes, the paper worker (``python -m workbench.paper.worker``) and
+its warm kernel, and the bench scripts. A notebook that runs many backtests may call it
+too (``from workbench.engine.heap import tune; tune()``).
+
 Left alone when the C library is not glibc (musl, macOS, Windows: nothing to do), or
 when the user set ``MALLOC_MMAP_THRESHOLD_`` or ``MALLOC_TRIM_THRESHOLD_`` (glibc has
 read them, and they win).
 """
-
 from __future__ import annotations
 
 import ctypes
@@ -43,8 +49,11 @@ def user_tuned() -> bool:
     return bool(os.environ.get("MALLOC_MMAP_THRESHOLD_") or os.environ.get("MALLOC_TRIM_THRESHOLD_"))
 
 
-def keep_arrays_on_heap(threshold: int = THRESHOLD) -> bool:
-    """Raise glibc's mmap and trim thresholds to ``threshold`` bytes; True if it did."""
+def tune(threshold: int = THRESHOLD) -> bool:
+    """Raise glibc's mmap and trim thresholds to ``threshold`` bytes (see the module
+    docstring: for hosts that run many backtests); True if it did, False under another C
+    library or when the user set ``MALLOC_MMAP_THRESHOLD_``/``MALLOC_TRIM_THRESHOLD_``.
+    Calling it again sets the same values."""
     if glibc_version() is None or user_tuned():
         return False
     try:
