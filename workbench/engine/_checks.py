@@ -95,22 +95,49 @@ def fraction(value: Any, name: str, *, low: float = 0.0, high: float = np.inf) -
     return v
 
 
+#: bits of ``candles_ok_nb``'s ``used``: which candle columns a run reads
+USE_OPEN, USE_HIGH, USE_LOW, USE_CLOSE, USE_VOLUME = 1, 2, 4, 8, 16
+USE_BITS = {"open": USE_OPEN, "high": USE_HIGH, "low": USE_LOW, "close": USE_CLOSE,
+            "volume": USE_VOLUME}
+
+
 @njit(cache=True, nogil=True)
 def candles_ok_nb(ts: np.ndarray, open_: np.ndarray, high: np.ndarray, low: np.ndarray,
-                  close: np.ndarray, volume: np.ndarray) -> bool:
-    """One pass: every price finite and > 0, volume finite and >= 0, ``low <= open, close
-    <= high``, times strictly increasing. False says "look closer" (the ingest checks of
-    ``workbench.data.checks`` then name the rows); NaN fails every comparison."""
-    n = close.shape[0]
+                  close: np.ndarray, volume: np.ndarray, used: int) -> bool:
+    """One pass over the columns in ``used`` (bits ``USE_*``) only: each price used
+    finite and > 0, volume finite and >= 0, ``low <= open, close <= high`` among the
+    columns used, times strictly increasing. False says "look closer" (the ingest checks
+    of ``workbench.data.checks`` then name the rows); NaN fails every comparison. A
+    column not used is never read, so what it holds does not matter."""
+    uo = (used & USE_OPEN) != 0
+    uh = (used & USE_HIGH) != 0
+    ul = (used & USE_LOW) != 0
+    uc = (used & USE_CLOSE) != 0
+    uv = (used & USE_VOLUME) != 0
+    n = ts.shape[0]
     for i in range(n):
-        o = open_[i]
-        c = close[i]
-        lo = low[i]
-        hi = high[i]
-        v = volume[i]
-        if not (lo > 0.0 and lo <= o and lo <= c and hi >= o and hi >= c and hi < np.inf
-                and v >= 0.0 and v < np.inf):
-            return False
         if i > 0 and ts[i] <= ts[i - 1]:
             return False
+        if uc:
+            c = close[i]
+            if not (c > 0.0 and c < np.inf):
+                return False
+        if uo:
+            o = open_[i]
+            if not (o > 0.0 and o < np.inf):
+                return False
+        if uh:
+            hi = high[i]
+            if not (hi > 0.0 and hi < np.inf and (not uo or hi >= open_[i])
+                    and (not uc or hi >= close[i])):
+                return False
+        if ul:
+            lo = low[i]
+            if not (lo > 0.0 and lo < np.inf and (not uo or lo <= open_[i])
+                    and (not uc or lo <= close[i]) and (not uh or lo <= high[i])):
+                return False
+        if uv:
+            v = volume[i]
+            if not (v >= 0.0 and v < np.inf):
+                return False
     return True
