@@ -175,3 +175,38 @@ def test_every_block_declares_the_candle_columns_it_reads(block_type: str) -> No
                       if not next(p for p in block.inputs if p.name == k).optional}
         block.compute(ctx, inputs, params)
         assert ctx.seen <= set(block.candle_reads(params)), (block_type, params, ctx.seen)
+
+
+def test_the_one_pass_check_agrees_with_the_full_report_on_every_column_subset() -> None:
+    """The numba pass decides and the ingest report names: for random corruptions and every
+    set of columns read, the pass rejects exactly when the report finds an error."""
+    from itertools import combinations
+
+    from workbench.graph.data import check_candles
+
+    rng = np.random.default_rng(5)
+    n = 12
+    subsets = [c for k in range(0, 6) for c in combinations(VALUE_COLUMNS, k)]
+    for trial in range(300):
+        close = rng.uniform(2, 3, n)
+        cols = {"open": close * rng.uniform(0.99, 1.01, n), "close": close}
+        cols["high"] = np.maximum(cols["open"], close) * 1.01
+        cols["low"] = np.minimum(cols["open"], close) * 0.99
+        cols["volume"] = rng.uniform(0, 5, n)
+        ts = np.arange(n, dtype=np.int64) * 60 * 10**9
+        for _ in range(int(rng.integers(0, 3))):
+            col = str(rng.choice(list(VALUE_COLUMNS)))
+            cols[col][int(rng.integers(0, n))] = rng.choice([np.nan, np.inf, -1.0, 0.0, 1.0, 10.0])
+        if rng.random() < 0.1:
+            ts[5] = ts[4]
+        ctx = Context(ts, *(cols[c] for c in VALUE_COLUMNS))
+        frame = pd.DataFrame({"ts": ts, **cols})
+        for used in subsets:
+            want = check_frame(frame, "1m", check_gaps=False, columns=("close", *used))
+            try:
+                check_candles(ctx, used)
+                rejected = False
+            except DataError:
+                rejected = True
+            has_errors = bool(want.errors)
+            assert rejected == has_errors, (trial, used, [p.to_dict() for p in want.problems])

@@ -41,7 +41,7 @@ def warm_up() -> dict[str, float]:
         return b
 
     ts_ = np.arange(n, dtype=np.int64)
-    timed("candle checks", lambda: [candles_ok_nb(t, o, h, l_, c, v, 31) for t, o, h, l_, c, v in (
+    timed("candle checks", lambda: [candles_ok_nb(t, o, h, l_, c, v, True, True) for t, o, h, l_, c, v in (
         (ts_, x, hi, lo, x, vol), (ts_, *(readonly(a) for a in (x, hi, lo, x, vol))),
         tuple(readonly(a) for a in (ts_, x, hi, lo, x, vol)))])
     timed("indicators", lambda: [

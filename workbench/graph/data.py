@@ -87,20 +87,22 @@ def columns_read(plan: Plan) -> tuple[str, ...]:
 
 def check_candles(ctx: Context, columns: Sequence[str] = FIELDS) -> None:
     """Raise ``DataError`` naming the rows if ``ctx`` fails the ingest checks' errors in
-    ``columns`` (default all; the times always).
+    ``columns`` (default all; the times and ``close`` always).
 
     One numba pass over those columns decides; only bad candles pay for the full report
     of :func:`workbench.data.checks.check_frame` (the same codes and row lists as ingest).
     """
-    from workbench.engine._checks import USE_BITS, candles_ok_nb
+    from workbench.engine._checks import candles_ok_nb
 
-    bad = [c for c in columns if c not in USE_BITS]
+    columns = tuple(dict.fromkeys(("close", *columns)))  # the simulator always reads close
+    bad = [c for c in columns if c not in FIELDS]
     if bad:
         raise ValidationError(f"unknown candle column(s) {bad}; choose from {list(FIELDS)}",
                               details={"columns": bad})
-    used = sum(USE_BITS[c] for c in set(columns))
-    fine = candles_ok_nb(np.asarray(ctx.ts, dtype=np.int64), ctx.open, ctx.high, ctx.low, ctx.close,
-                         ctx.volume, used)
+    # a column not read is replaced by close, which passes every rule close passes
+    fine = candles_ok_nb(np.asarray(ctx.ts, dtype=np.int64), ctx.open if "open" in columns else ctx.close,
+                         ctx.high, ctx.low, ctx.close, ctx.volume if "volume" in columns else ctx.close,
+                         "high" in columns, "low" in columns)
     if fine:
         return
     import pandas as pd
