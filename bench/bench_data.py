@@ -43,6 +43,11 @@ MEMORY_PROBE = textwrap.dedent("""
 """)
 
 
+def _load() -> str:
+    """The 1-minute load average now (the machine is shared: figures sit beside it)."""
+    return Path("/proc/loadavg").read_text().split()[0]
+
+
 def _median_time(fn: Callable[[], Any], repeat: int) -> float:
     times = []
     for _ in range(repeat):
@@ -63,7 +68,8 @@ def main(argv: list[str]) -> int:
     quick = "--quick" in argv
     n = 100_000 if quick else 1_000_000
     n_mem = 500_000 if quick else 5_000_000
-    repeat = 5
+    repeat = 11
+    reads = 11
     warnings.simplefilter("ignore", DataWarning)
     with tempfile.TemporaryDirectory() as tmp_dir:
         tmp = Path(tmp_dir)
@@ -72,7 +78,7 @@ def main(argv: list[str]) -> int:
         pq_path = tmp / "BENCH_1m.parquet"
         frame.assign(ts=pd.to_datetime(frame["ts"], utc=True)).to_parquet(pq_path)
         print(f"bars: {n:,} one-minute synthetic bars, Parquet file "
-              f"{pq_path.stat().st_size / 2**20:.1f} MB")
+              f"{pq_path.stat().st_size / 2**20:.1f} MB; load {_load()}")
 
         t = time.perf_counter()
         cache.import_file(pq_path, "BENCH", "1m")
@@ -153,22 +159,39 @@ def main(argv: list[str]) -> int:
               f"{max(t_appends) * 1e3:.1f} ms of 20 (goal <= 20 ms); CPU of this process "
               f"{statistics.median(cpu_appends) * 1e3:.1f} ms (the rest is waiting for a core "
               f"or the disk)")
-        base = cache.snapshot_dir / json.loads((cache.snapshot_dir / "MEM__1m.json")
-                                               .read_bytes())["file"]
-        t_seg, t_pd_mem = [], []
-        for _ in range(repeat):  # interleaved: a busy machine slows both alike
-            t_seg.append(_median_time(lambda: cache.read_arrays("MEM", "1m"), 1))
-            t_pd_mem.append(_median_time(lambda: pd.read_parquet(base), 1))
-        r_seg, r_pd = statistics.median(t_seg), statistics.median(t_pd_mem)
-        print(f"read the {n_mem:,}-bar series, base + a tail of 20 appended bars "
-              f"(Candles): {r_seg * 1e3:.0f} ms vs pandas.read_parquet of its base file "
-              f"alone {r_pd * 1e3:.0f} ms, ratio {r_seg / r_pd:.2f} (goal <= 1)")
+        def read_vs_pandas(label: str) -> None:
+            """The series read (Candles) against pandas.read_parquet of its base file in
+            the same run, interleaved (a busy machine slows both alike), and the arrays
+            checked equal to what pandas reads of base + tail."""
+            entry = json.loads((cache.snapshot_dir / "MEM__1m.json").read_bytes())
+            base = cache.snapshot_dir / entry["file"]
+            t_ours, t_pd = [], []
+            for _ in range(reads):
+                t_ours.append(_median_time(lambda: cache.read_arrays("MEM", "1m"), 1))
+                t_pd.append(_median_time(lambda: pd.read_parquet(base), 1))
+            r_ours, r_pd = statistics.median(t_ours), statistics.median(t_pd)
+            got = cache.read_arrays("MEM", "1m")
+            want = pd.concat([pd.read_parquet(cache.snapshot_dir / f)
+                              for f in [entry["file"], *entry.get("segments", [])]])
+            same = got.n == len(want) and all(
+                np.array_equal(getattr(got, c), want[c].to_numpy()) for c in
+                ("open", "high", "low", "close", "volume")) and np.array_equal(
+                got.ts, pd.DatetimeIndex(want["ts"]).as_unit("ns").asi8)
+            print(f"read the {n_mem:,}-bar series, {label} (Candles, read-only arrays): "
+                  f"median {r_ours * 1e3:.0f} ms (min {min(t_ours) * 1e3:.0f}) vs "
+                  f"pandas.read_parquet of its base file median {r_pd * 1e3:.0f} ms (min "
+                  f"{min(t_pd) * 1e3:.0f}), {reads} interleaved reps, ratio "
+                  f"{r_ours / r_pd:.2f} (goal <= 1); arrays equal to pandas' read of the "
+                  f"files: {same}; load {_load()}")
+
+        read_vs_pandas("base + a tail of 20 appended bars")
         t = time.perf_counter()
         cache.compact("MEM", "1m")
         t_compact = time.perf_counter() - t
         print(f"compact the tail into a new base (fold into DuckDB + merge; runs in a "
               f"background process each time a tail passes {cache.compact_after:,} bars): "
               f"{t_compact:.2f} s")
+        read_vs_pandas("base alone, no tail (after compaction)")
         t = time.perf_counter()
         with cache.writer() as w:
             w.upsert(generate("MEM", "1m", 1, seed=98, start=last + pd.Timedelta(minutes=21)),

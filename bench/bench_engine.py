@@ -124,6 +124,9 @@ def child_ours_one(n: int, repeats: int) -> dict[str, Any]:
 
         out["api_first_s"], out["api_median_s"] = median_time(api, repeats, "api_best_s")
         out["api_total_return"] = api()
+        frame = make_frame(n)  # the same bars the cache holds, as a DataFrame
+        _, out["api_df_median_s"] = median_time(lambda: _api_backtest(frame).metrics["total_return"],
+                                                repeats, "api_df_best_s")
     except Exception as exc:  # the API belongs to another part; report, do not fail
         out["api_error"] = f"{type(exc).__name__}: {exc}"[:300]
     out["trades_ok"] = bool(np.isfinite(out["total_return"]))
@@ -139,7 +142,7 @@ def child_ours_stages(n: int, repeats: int) -> dict[str, Any]:
     only when a caller reads them (shown as "curves, when read")."""
     from workbench.data.cache import load_candles
     from workbench.graph import backtest, runner
-    from workbench.graph.data import check_candles, to_context
+    from workbench.graph.data import check_candles, columns_read, to_context
     from workbench.graph.strategy import load as load_strategy
 
     settings = {"fill_timing": "close", "fees": FEES, "initial_cash": CASH}
@@ -155,10 +158,13 @@ def child_ours_stages(n: int, repeats: int) -> dict[str, Any]:
     clock = runner.clock_for("1m", ctx.ts, plan.settings.annualization)
     signals = plan.run(ctx)
     sim = runner.simulate(ctx, signals, plan.settings, curves=False)
+    read = columns_read(plan)
     out = {
         "cache read": best(lambda: to_context(load_candles(f"{SYMBOL}{n}", "1m"))),
         "DataFrame -> arrays": best(lambda: to_context(frame)),
-        "candle checks (given candles only)": best(lambda: check_candles(ctx)),
+        f"candle checks of given candles, columns the run reads ({'+'.join(read)})": best(
+            lambda: check_candles(ctx, read)),
+        "candle checks, every column (sweeps, walk-forwards)": best(lambda: check_candles(ctx)),
         "overrides + compile": best(lambda: backtest.prepare(strategy, None, settings)),
         "signals (indicators + crosses)": best(lambda: plan.run(ctx)),
         "simulation + metrics (one pass)": best(
@@ -417,7 +423,7 @@ def main(argv: list[str]) -> int:
     quick = "--quick" in argv
     sizes = [1_000_000] if quick else [1_000_000, 5_000_000]
     grid_n = 200_000 if quick else 1_000_000
-    repeats = 5 if quick else 9
+    repeats = 11  # medians of >= 10 runs: the machine is shared
     print(f"engine bench ({'quick' if quick else 'full'}); load {os.getloadavg()[0]:.1f} "
           f"on {os.cpu_count()} cores", flush=True)
     home, env = prepare_home(sorted(set(sizes + [grid_n])))
@@ -437,7 +443,9 @@ def _run(env: dict[str, str], sizes: list[int], grid_n: int, repeats: int, quick
         vbt = run_child("vbt-one", env, n=n, repeats=max(3, repeats // 3))
         rows.append(f"one backtest, {n / 1e6:g}M bars: ours {fmt(ours.get('median_s'))} "
                     f"(first call {fmt(ours.get('first_s'))}; via wb.backtest "
-                    f"{fmt(ours.get('api_median_s'))}) | vectorbt {fmt(vbt.get('median_s'))} "
+                    f"{fmt(ours.get('api_median_s'))}, from a DataFrame "
+                    f"{fmt(ours.get('api_df_median_s'))} = "
+                    f"{ratio(ours.get('api_df_median_s'), vbt.get('median_s'))}) | vectorbt {fmt(vbt.get('median_s'))} "
                     f"(first {fmt(vbt.get('first_s'))}) | ratio kernels "
                     f"{ratio(ours.get('median_s'), vbt.get('median_s'))}, API "
                     f"{ratio(ours.get('api_median_s'), vbt.get('median_s'))} (goal <= 0.05x); fastest "

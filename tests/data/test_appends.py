@@ -441,4 +441,68 @@ def test_read_series_slices_across_files_and_row_groups(tmp_path: Path) -> None:
             want = slice(min(a, 200), min(b, 200))
             np.testing.assert_array_equal(got["ts"], ts[want], err_msg=f"{lo}:{hi}")
             np.testing.assert_array_equal(got["close"], close[want], err_msg=f"{lo}:{hi}")
-            assert got["close"].flags.writeable and got["close"].flags.c_contiguous
+            for arr in got.values():  # read-only: views of Arrow's buffers, or one copy
+                assert not arr.flags.writeable and arr.flags.c_contiguous
+
+
+def _read_as_written(path: Path, rows: int, group: int, seed: int) -> dict[str, np.ndarray]:
+    """Write one candle file the way the cache does; return what was written."""
+    rng = np.random.default_rng(seed)
+    cols = {"ts": (T0 + np.arange(rows, dtype=np.int64) * MINUTE),
+            **{c: rng.uniform(1, 2, rows) for c in ("open", "high", "low", "close", "volume")}}
+    table = pa.table({"ts": pa.array(cols["ts"], pa.timestamp("ns", tz="UTC")),
+                      **{c: cols[c] for c in cols if c != "ts"}})
+    pq.write_table(table, path, row_group_size=group, compression="none", use_dictionary=False)
+    return cols
+
+
+@pytest.mark.parametrize("with_tail", [False, True])
+def test_read_arrays_equal_what_was_written_with_and_without_a_tail(
+        tmp_path: Path, with_tail: bool) -> None:
+    """Every column equals the written values bit for bit, whether the read is a view of
+    the decoded base (no tail) or one copy of base + tail, whole and in ranges."""
+    base = _read_as_written(tmp_path / "base.parquet", 1000, 128, seed=1)
+    files = [pq.ParquetFile(tmp_path / "base.parquet", memory_map=True)]
+    want = base
+    if with_tail:
+        tail = _read_as_written(tmp_path / "tail.parquet", 1000 + 20, 1000, seed=2)
+        tail = {c: v[1000:] for c, v in tail.items()}  # bars 1000..1019 only
+        pq.write_table(pa.table({"ts": pa.array(tail["ts"], pa.timestamp("ns", tz="UTC")),
+                                 **{c: tail[c] for c in tail if c != "ts"}}),
+                       tmp_path / "tail.parquet")
+        files.append(pq.ParquetFile(tmp_path / "tail.parquet", memory_map=True))
+        want = {c: np.concatenate([base[c], tail[c]]) for c in base}
+    cols = list(want)
+    got = snapshots.read_series(files, cols)
+    for c in cols:
+        assert got[c].dtype == (np.int64 if c == "ts" else np.float64)
+        np.testing.assert_array_equal(got[c], want[c], err_msg=c)
+        assert got[c].flags.c_contiguous and not got[c].flags.writeable
+    n = len(want["ts"])
+    for a, b in [(0, n), (5, 900), (127, 129), (990, n), (999, 1001)]:
+        part = snapshots.read_series(files, cols, int(want["ts"][a]),
+                                     int(want["ts"][b]) if b < n else None)
+        for c in cols:
+            np.testing.assert_array_equal(part[c], want[c][a:b], err_msg=f"{c} {a}:{b}")
+
+
+def test_a_write_into_read_arrays_raises_and_leaves_the_cache_intact(seeded: CandleCache) -> None:
+    """The cache hands out read-only arrays (views of the decoded file without a tail):
+    a user's write raises numpy's error and the flag cannot be switched back on, so
+    nothing can corrupt a later read; a copy is writable."""
+    for appended in (False, True):
+        if appended:
+            seeded.upsert(bars(100, 5), "S", "1m", source="live")
+            assert entry(seeded)["segments"]
+        c = seeded.read_arrays("S", "1m")
+        for name, arr in zip(c._fields, c, strict=True):
+            with pytest.raises(ValueError, match="read-only"):
+                arr[0] = 0
+            with pytest.raises(ValueError, match="WRITEABLE"):
+                arr.flags.writeable = True
+            assert arr.copy().flags.writeable, name
+        assert_truth(seeded, c.n)
+    sub = seeded.read_columns("S", "1m", ["close"], start=int(T0 + 3 * MINUTE))
+    with pytest.raises(ValueError, match="read-only"):
+        sub["close"][:] = 1.0
+    assert_truth(seeded, 105)

@@ -52,7 +52,7 @@ def test_read_arrays_are_ordered_contiguous_float64_even_if_written_backwards(
     assert isinstance(c, Candles)
     assert c.ts.dtype == np.int64 and (np.diff(c.ts) == 300 * 10**9).all()
     for arr in c[1:]:
-        assert arr.dtype == np.float64 and arr.flags.c_contiguous and arr.flags.writeable
+        assert arr.dtype == np.float64 and arr.flags.c_contiguous and not arr.flags.writeable
     np.testing.assert_array_equal(c.close, frame["close"].to_numpy())
     np.testing.assert_array_equal(c.ts, frame["ts"].to_numpy())
 

@@ -132,10 +132,11 @@ def test_real_subprocess_backtest(goog_csv: Path) -> None:
 
 
 def test_backtest_nan_candle_file_exits_2_naming_the_row(goog: pd.DataFrame, tmp_path: Path) -> None:
-    """#12.2: ``--candles FILE`` with an empty open cell: rejected (as at import), row named;
-    it used to fill at NaN and report a NaN total return with 1 trade."""
+    """#12.2: ``--candles FILE`` with an empty close cell (a column the strategy reads):
+    rejected (as at import), row named; it used to fill at NaN and report a NaN total
+    return with 1 trade. (A column no block reads is not checked: see graph/data.py.)"""
     bad = goog.copy()
-    bad.iloc[300, bad.columns.get_loc("open")] = np.nan
+    bad.iloc[300, bad.columns.get_loc("close")] = np.nan
     path = tmp_path / "nan.csv"
     bad.to_csv(path)
     res = runner.invoke(app, ["backtest", "sma_crossover", "--candles", str(path), "--timeframe", "1d", "--json"])

@@ -27,6 +27,7 @@ import numpy as np
 
 from workbench.blocks import kernels as K
 from workbench.blocks.spec import Block, Context, Param, Port
+from workbench.data.candles import PRICE_COLUMNS
 from workbench.engine.candlesticks import PATTERNS
 
 CATEGORY = "candlesticks"
@@ -69,10 +70,12 @@ def _block(name: str) -> Block:
                    Port("direction", "series_float", "+1 bullish, -1 bearish, 0 none; NaN during warm-up"))
         params = (Param("match", "choice", "any", "any: TA-Lib's +/-100 and +/-80 variants; strict: +/-100 only",
                         choices=MATCHES),)
-        return Block(name, CATEGORY, pat.label, doc, (), signed, params, _two_sided(name), kernels=(name,))
+        return Block(name, CATEGORY, pat.label, doc, (), signed, params, _two_sided(name), kernels=(name,),
+                     reads=PRICE_COLUMNS)
     doc += f" {_SIDE_WORD[pat.side]}; true on the bar its last candle closes."
     outputs = (Port("out", "series_bool", "true on the bar the pattern completes"),)
-    return Block(name, CATEGORY, pat.label, doc, (), outputs, params, _one_sided(name), kernels=(name,))
+    return Block(name, CATEGORY, pat.label, doc, (), outputs, params, _one_sided(name), kernels=(name,),
+                 reads=PRICE_COLUMNS)
 
 
 BLOCKS: tuple[Block, ...] = tuple(_block(name) for name in PATTERNS)

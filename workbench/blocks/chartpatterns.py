@@ -87,7 +87,8 @@ def _block(type_: str, label: str, doc: str, level_doc: str, tolerance: float, s
            extra: tuple[Param, ...] = ()) -> Block:
     return Block(type_, CATEGORY, label, doc, (), (_SIGNAL, _level(level_doc)),
                  (_left(), _right(), _tolerance(tolerance), *extra, _max_span(span), _confirm()),
-                 _pattern(type_, tuple(p.name for p in extra)), check=_span_check, kernels=(type_,))
+                 _pattern(type_, tuple(p.name for p in extra)), check=_span_check, kernels=(type_,),
+                 reads=("high", "low", "close"))
 
 
 _TOUCHES = Param("touches", "int", 1, "pivots (itself included) within tolerance that make a level; "
@@ -99,13 +100,13 @@ BLOCKS: tuple[Block, ...] = (
           "the newest confirmed pivot high's price. Ties: of equal highs the first is the pivot.",
           (), (Port("out", "series_bool", "true on the bar a pivot high becomes known (pivot bar + right)"),
                Port("level", "series_float", "price of the newest confirmed pivot high; NaN before the first")),
-          (_left(), _right()), _pivot("high"), kernels=("pivots",)),
+          (_left(), _right()), _pivot("high"), kernels=("pivots",), reads=("high",)),
     Block("pivot_low", CATEGORY, "Pivot low",
           _PIVOT_DOC + " True on the bar a pivot low is confirmed (the pivot bar + `right`); `level` holds "
           "the newest confirmed pivot low's price. Ties: of equal lows the first is the pivot.",
           (), (Port("out", "series_bool", "true on the bar a pivot low becomes known (pivot bar + right)"),
                Port("level", "series_float", "price of the newest confirmed pivot low; NaN before the first")),
-          (_left(), _right()), _pivot("low"), kernels=("pivots",)),
+          (_left(), _right()), _pivot("low"), kernels=("pivots",), reads=("low",)),
     _block("double_bottom", "Double bottom",
            "Two consecutive pivot lows of equal price; the neckline is the highest high between "
            "them and must be clearly above both; no low between them below the lower bottom. Tracked from the "

@@ -104,6 +104,6 @@ BLOCK = Block(
            max=2_147_483_647),
      Param("trees", "int", 50, "boosting rounds (lightgbm)", min=1, max=10000),
      Param("l2", "float", 1.0, "L2 penalty on standardised coefficients (linear)", min=0.0, max=1e9)),
-    _predict, check=_check, wiring=_wiring)
+    _predict, check=_check, wiring=_wiring, reads=("close",))
 
 BLOCKS: tuple[Block, ...] = (BLOCK,)

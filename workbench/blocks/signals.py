@@ -73,7 +73,8 @@ def _stop_block(kind: str, label: str, doc: str, default: float) -> Block:
                   Param("value", "float", default, "fraction (0.05 = 5%) in percent mode, ATR multiple in atr mode",
                         min=0.0, max=1000.0),
                   Param("atr_window", "int", 14, "ATR bars (atr mode only)", min=1, max=100000)),
-                 _stop, role="risk", check=_stop_check)
+                 _stop, role="risk", check=_stop_check,
+                 reads=lambda params: ("high", "low", "close") if params["mode"] == "atr" else ())
 
 
 BLOCKS: tuple[Block, ...] = (

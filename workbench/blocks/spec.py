@@ -87,6 +87,12 @@ Context = Candles
 
 
 Compute = Callable[[Context, Mapping[str, Any], Mapping[str, Any]], dict[str, Any]]
+#: The candle columns (``open high low close volume``) a block's compute reads from the
+#: candles itself, besides its inputs: a tuple, or a function of its params (``price``
+#: reads the field it is set to). ``ts`` is always checked. Candles given to a backtest
+#: are checked only in the columns its blocks and the simulator read, so every read must
+#: be declared (``tests/graph/test_catalog.py`` runs every block and compares).
+Reads = tuple[str, ...] | Callable[[Mapping[str, Any]], tuple[str, ...]]
 ParamCheck = Callable[[Mapping[str, Any]], "str | None"]
 #: ``(params, connected input names) -> message or None``: joint rules on the wiring
 WiringCheck = Callable[[Mapping[str, Any], frozenset[str]], "str | None"]
@@ -112,6 +118,11 @@ class Block:
     check: ParamCheck | None = None
     kernels: tuple[str, ...] = field(default=())
     wiring: WiringCheck | None = None
+    reads: Reads = ()
+
+    def candle_reads(self, params: Mapping[str, Any]) -> tuple[str, ...]:
+        """The candle columns this block reads with ``params`` (see :data:`Reads`)."""
+        return self.reads(params) if callable(self.reads) else self.reads
 
     def input(self, name: str) -> Port | None:
         return next((p for p in self.inputs if p.name == name), None)

@@ -266,10 +266,13 @@ class CandleCache:
 
     def read_arrays(self, symbol: str, timeframe: str, start: Any = None,
                     end: Any = None) -> Candles:
-        """The series as :class:`Candles` (writable C-contiguous arrays), no pandas involved.
+        """The series as :class:`Candles` (read-only C-contiguous arrays), no pandas involved.
 
         ``start`` is inclusive and ``end`` exclusive (bar start times; ISO strings,
-        datetimes or int ns).
+        datetimes or int ns). The arrays are read-only because, for a series without a
+        tail, they are views of the decoded file with no copy (a write raises numpy's
+        ``ValueError: assignment destination is read-only``); ``arr.copy()`` (or
+        ``candles._replace(close=candles.close * 2)``) makes a writable one.
         """
         cols = self.read_columns(symbol, timeframe, list(VALUE_COLUMNS), start, end)
         return Candles(cols["ts"], *(cols[c] for c in VALUE_COLUMNS))
@@ -277,7 +280,7 @@ class CandleCache:
     def read_columns(self, symbol: str, timeframe: str, columns: builtins.list[str],
                      start: Any = None, end: Any = None, *,
                      with_ts: bool = True) -> dict[str, np.ndarray]:
-        """Only some columns (e.g. ``["close"]``) as writable float64 arrays (+ ``ts``)."""
+        """Only some columns (e.g. ``["close"]``) as read-only float64 arrays (+ ``ts``)."""
         bad = [c for c in columns if c not in VALUE_COLUMNS]
         if bad:
             raise ValidationError(f"unknown candle column(s) {bad}; choose from "

@@ -27,7 +27,9 @@ class Candles(NamedTuple):
     """One series as arrays for the engine, ordered by ``ts``.
 
     ``ts`` is int64 nanoseconds since the epoch (UTC) of each bar's *start*; the price
-    and volume arrays are C-contiguous float64 of the same length.
+    and volume arrays are C-contiguous float64 of the same length. The arrays may be
+    read-only (the cache's are views of its decoded files, a DataFrame's columns are
+    read-only under pandas' copy-on-write): nothing downstream writes into them.
     """
 
     ts: np.ndarray

@@ -27,6 +27,7 @@ would invent prices.
 from __future__ import annotations
 
 import warnings
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -130,7 +131,8 @@ def _rows_text(rows: np.ndarray | list[int]) -> str:
 
 
 def check_frame(frame: pd.DataFrame, timeframe: str, *, row_numbers: np.ndarray | None = None,
-                source: str = "input", check_gaps: bool = True) -> CheckReport:
+                source: str = "input", check_gaps: bool = True,
+                columns: Sequence[str] = VALUE_COLUMNS) -> CheckReport:
     """Check a canonical frame (``ts`` int64 ns, may hold NaT as a null) in input order.
 
     Parameters
@@ -139,6 +141,9 @@ def check_frame(frame: pd.DataFrame, timeframe: str, *, row_numbers: np.ndarray 
         nullable integer or float column where a time could not be parsed.
     timeframe : the bar length, for the gap check.
     row_numbers : 1-based row number of each frame row (default 1..n).
+    columns : the value columns to check (default all; ingest checks all). A backtest of
+        given candles checks only the columns it reads: the others are never looked at,
+        and ``low <= open, close <= high`` is checked among the columns given.
     """
     import pandas as pd
 
@@ -154,9 +159,10 @@ def check_frame(frame: pd.DataFrame, timeframe: str, *, row_numbers: np.ndarray 
                                 f"{_rows_text(bad)}: time is empty or not a time",
                                 bad.tolist()))
 
+    used = [c for c in VALUE_COLUMNS if c in columns]
     values = {c: _as_float(frame[c]) for c in VALUE_COLUMNS}
     finite = np.ones(n, dtype=bool)
-    for c in VALUE_COLUMNS:
+    for c in used:
         col_ok = np.isfinite(values[c])
         if not col_ok.all():
             bad = rows[~col_ok]
@@ -164,20 +170,27 @@ def check_frame(frame: pd.DataFrame, timeframe: str, *, row_numbers: np.ndarray 
                                     f"{_rows_text(bad)}: {c} is missing, NaN, inf or "
                                     "not a number", bad.tolist()))
         finite &= col_ok
-    for c in PRICE_COLUMNS:
+    for c in (c for c in PRICE_COLUMNS if c in used):
         bad_mask = finite & (values[c] <= 0)
         if bad_mask.any():
             bad = rows[bad_mask]
             problems.append(Problem("non_positive_price", "error",
                                     f"{_rows_text(bad)}: {c} is zero or negative",
                                     bad.tolist()))
-    bad_mask = finite & (values["volume"] < 0)
+    bad_mask = finite & (values["volume"] < 0) if "volume" in used else np.zeros(n, dtype=bool)
     if bad_mask.any():
         bad = rows[bad_mask]
         problems.append(Problem("negative_volume", "error",
                                 f"{_rows_text(bad)}: volume is negative", bad.tolist()))
-    o, h, lo, cl = (values[k] for k in PRICE_COLUMNS)
-    incons = finite & ((lo > np.minimum(o, cl)) | (h < np.maximum(o, cl)) | (lo > h))
+    incons = np.zeros(n, dtype=bool)
+    inner = [values[k] for k in ("open", "close") if k in used]
+    if "high" in used:
+        for x in inner:
+            incons |= values["high"] < x
+    if "low" in used:
+        for x in [*inner, *([values["high"]] if "high" in used else [])]:
+            incons |= values["low"] > x
+    incons &= finite
     if incons.any():
         bad = rows[incons]
         problems.append(Problem("ohlc_inconsistent", "error",

@@ -17,9 +17,12 @@ was slower than that and one is gone, it reads the manifest again
 Caches written before tails existed have entries without ``segments`` and a base
 named ``<symbol>__<timeframe>.parquet``; they read the same way.
 
-Reading goes row group by row group into preallocated arrays (peak memory: the result
-plus one row group, never the result twice); a date range is found by binary search on
-the sorted ``ts``; no pandas on this path.
+Reading decodes each file's wanted row groups in one threaded call from a memory map
+(safe: files are never rewritten or truncated, only replaced by new names and deleted,
+and a mapped file stays readable after its deletion) and hands out **read-only** arrays:
+views of Arrow's decoded columns when the rows come from one file (no copy at all), else
+one copy of base + tail into one array per column. A date range is found by binary
+search on the sorted ``ts``; no pandas on this path.
 """
 
 from __future__ import annotations
@@ -217,7 +220,7 @@ def open_series(snapshot_dir: Path, symbol: str, timeframe: str,
         else:
             names = entry_files(entry)
         try:
-            return [pq.ParquetFile(snapshot_dir / name) for name in names]
+            return [pq.ParquetFile(snapshot_dir / name, memory_map=True) for name in names]
         except FileNotFoundError:
             time.sleep(min(0.001 * 2 ** attempt, 0.05))
     raise WorkbenchError(
@@ -230,8 +233,13 @@ def read_series(files: list[Any], columns: list[str], start_ns: int | None = Non
                 end_ns: int | None = None) -> dict[str, np.ndarray]:
     """``columns`` of the concatenated ``files`` for ``start_ns <= ts < end_ns``.
 
-    ``ts`` comes back as int64 ns, the others as float64; every array is a fresh,
-    writable, C-contiguous array.
+    ``ts`` comes back as int64 ns, the others as float64; every array is C-contiguous
+    and **read-only** (``ValueError: assignment destination is read-only`` on a write;
+    ``arr.copy()`` gives a writable one). When the rows lie in one file (a series
+    without a tail, or a range inside its base) the arrays are views of Arrow's decoded
+    columns, no copy; across files (base + tail) each column is copied once into one
+    array. A read-only result is what makes the view safe to hand out: nobody can write
+    into a buffer another array of the same read shares.
     """
     groups = [(pf, g) for pf in files for g in range(pf.metadata.num_row_groups)]
     sizes = [pf.metadata.row_group(g).num_rows for pf, g in groups]
@@ -248,7 +256,7 @@ def read_series(files: list[Any], columns: list[str], start_ns: int | None = Non
     rest = [c for c in columns if not (c == "ts" and ts is not None)]
     out = _fill(groups, rest, offsets, lo, hi)
     if "ts" in columns and ts is not None:
-        out["ts"] = ts if (lo, hi) == (0, n) else ts[lo:hi].copy()
+        out["ts"] = ts if (lo, hi) == (0, n) else _own(ts[lo:hi], ts.shape[0])
     return {c: out[c] for c in columns}
 
 
@@ -257,19 +265,19 @@ def read_snapshot(path: Path, columns: list[str], start_ns: int | None = None,
     """One Parquet file read like a series (kept for callers of the one-file layout)."""
     import pyarrow.parquet as pq
 
-    return read_series([pq.ParquetFile(path)], columns, start_ns, end_ns)
+    return read_series([pq.ParquetFile(path, memory_map=True)], columns, start_ns, end_ns)
 
 
 def _fill(groups: list[tuple[Any, int]], columns: list[str], offsets: np.ndarray, lo: int,
           hi: int) -> dict[str, np.ndarray]:
-    """Copy rows ``lo:hi`` of the concatenated row groups into fresh arrays. The groups
-    of one file that the range touches are read in one call, so Arrow decodes them on
-    all cores (a read per row group decodes one at a time)."""
-    import pyarrow as pa
-
-    out = {c: np.empty(hi - lo, dtype=np.int64 if c == "ts" else np.float64) for c in columns}
+    """Rows ``lo:hi`` of the concatenated row groups, read-only. The groups of one file
+    that the range touches are decoded in one call (Arrow decodes them on all cores into
+    one buffer per column); rows from one file are a view of that buffer, rows from
+    several files are copied once into one array (from Arrow's pool: its pages are
+    reused from read to read, where a fresh numpy array pays a page fault per 4 KB)."""
+    dtypes = {c: np.dtype(np.int64 if c == "ts" else np.float64) for c in columns}
     if not columns or hi <= lo:
-        return out
+        return {c: _readonly(np.empty(0, dtype=dtypes[c])) for c in columns}
     wanted = [i for i in range(len(groups)) if int(offsets[i + 1]) > lo and int(offsets[i]) < hi]
     runs: list[list[int]] = []
     for i in wanted:  # consecutive groups of the same file
@@ -277,20 +285,61 @@ def _fill(groups: list[tuple[Any, int]], columns: list[str], offsets: np.ndarray
             runs[-1].append(i)
         else:
             runs.append([i])
+    pieces: list[tuple[dict[str, np.ndarray], int, int]] = []  # (decoded, keep from, to)
     for run in runs:
         pf = groups[run[0]][0]
         g0, g1 = int(offsets[run[0]]), int(offsets[run[-1] + 1])
         table = pf.read_row_groups([groups[i][1] for i in run], columns=columns, use_threads=True)
-        a, b = max(lo, g0), min(hi, g1)
-        for c in columns:
-            at, dest = 0, out[c][a - lo:b - lo]
-            for chunk in table.column(c).chunks:  # rows g0.. of this run; keep a-g0 .. b-g0
-                if c == "ts":
-                    chunk = chunk.view(pa.int64())  # timestamp[ns] -> its int64, no copy
-                k0, k1 = max(a - g0, at), min(b - g0, at + len(chunk))
-                if k1 > k0:
-                    dest[k0 - (a - g0):k1 - (a - g0)] = chunk.to_numpy(
-                        zero_copy_only=False)[k0 - at:k1 - at]
-                at += len(chunk)
+        pieces.append(({c: _column(table.column(c), c) for c in columns},
+                       max(lo, g0) - g0, min(hi, g1) - g0))
         del table
+    if len(pieces) == 1:
+        decoded, a, b = pieces[0]
+        return {c: _own(decoded[c][a:b], decoded[c].shape[0]) for c in columns}
+    out = {}
+    for c in columns:
+        dest = _pool_array(hi - lo, dtypes[c])
+        at = 0
+        for decoded, a, b in pieces:
+            dest[at:at + b - a] = decoded[c][a:b]
+            at += b - a
+            del decoded[c]  # each decoded column is freed as soon as it is copied
+        out[c] = _readonly(dest)
     return out
+
+
+def _column(column: Any, name: str) -> np.ndarray:
+    """One decoded column as a numpy view (``ts``: its int64 ns); several chunks are
+    first joined by Arrow (one copy, into its pool)."""
+    import pyarrow as pa
+
+    chunks = column.chunks
+    if name == "ts":  # timestamp[ns] -> its int64, no copy
+        chunks = [ch.view(pa.int64()) for ch in chunks]
+    if not chunks:
+        return np.empty(0, dtype=np.int64 if name == "ts" else np.float64)
+    arr = chunks[0] if len(chunks) == 1 else pa.concat_arrays(chunks)
+    return arr.to_numpy(zero_copy_only=True)  # type: ignore[no-any-return]
+
+
+def _pool_array(n: int, dtype: np.dtype) -> np.ndarray:
+    """A writable numpy array of ``n`` items in Arrow's memory pool."""
+    import pyarrow as pa
+
+    return np.frombuffer(pa.allocate_buffer(max(n, 1) * dtype.itemsize), dtype=dtype)[:n]
+
+
+def _readonly(arr: np.ndarray) -> np.ndarray:
+    """``arr`` as an array whose WRITEABLE flag cannot be set again (its base is a
+    read-only buffer), so no caller can write into memory another array may share."""
+    if arr.size == 0:
+        arr = np.ascontiguousarray(arr)
+    return np.frombuffer(memoryview(arr).toreadonly(), dtype=arr.dtype)  # type: ignore[arg-type]
+
+
+def _own(view: np.ndarray, decoded: int) -> np.ndarray:
+    """A slice of a decoded column: kept as a view, or copied when it is under half of
+    what was decoded (a short range should not keep a whole row group alive)."""
+    if view.shape[0] * 2 < decoded:
+        return _readonly(view.copy())
+    return view if not view.flags.writeable else _readonly(view)

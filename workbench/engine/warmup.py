@@ -35,7 +35,15 @@ def warm_up() -> dict[str, float]:
 
     from workbench.engine._checks import candles_ok_nb
 
-    timed("candle checks", lambda: candles_ok_nb(np.arange(n, dtype=np.int64), x, hi, lo, x, vol))
+    def readonly(a: np.ndarray) -> np.ndarray:  # the cache's and pandas' arrays are read-only
+        b = a.copy()
+        b.flags.writeable = False
+        return b
+
+    ts_ = np.arange(n, dtype=np.int64)
+    timed("candle checks", lambda: [candles_ok_nb(t, o, h, l_, c, v, True, True) for t, o, h, l_, c, v in (
+        (ts_, x, hi, lo, x, vol), (ts_, *(readonly(a) for a in (x, hi, lo, x, vol))),
+        tuple(readonly(a) for a in (ts_, x, hi, lo, x, vol)))])
     timed("indicators", lambda: [
         ind.sma(x, 3), ind.ema(x, 3), ind.wma(x, 3), ind.rsi(x, 3), ind.macd(x, 3, 6, 2),
         ind.bbands(x, 5), ind.atr(hi, lo, x, 3), ind.stoch(hi, lo, x), ind.roc(x, 2),
@@ -82,6 +90,20 @@ def warm_up() -> dict[str, float]:
                                max_positions=1, rebalance_every=5)
 
     timed("portfolio", run_portfolio)
+
+    def run_readonly() -> None:  # numba compiles read-only arrays apart: the cache's candles
+        ro, rhi, rlo, rvol = (readonly(v) for v in (x, hi, lo, vol))
+        [ind.sma(ro, 3), ind.ema(ro, 3), ind.wma(ro, 3), ind.rsi(ro, 3), ind.macd(ro, 3, 6, 2),
+         ind.bbands(ro, 5), ind.atr(rhi, rlo, ro, 3), ind.stoch(rhi, rlo, ro), ind.roc(ro, 2),
+         ind.rolling_max(ro, 3), ind.rolling_min(ro, 3), ind.rolling_std(ro, 3),
+         ind.zscore(ro, 3), ind.vwap(ro, rvol, 3)]
+        for timing in ("close", "next_open"):
+            simulate(ro, rhi, rlo, ro, le, lx, lx, le, fill_timing=timing, sl=0.01,
+                     tp=np.full(n, 0.02), tsl=0.03)
+            metrics_of(simulate(ro, rhi, rlo, ro, le, lx, fill_timing=timing, curves=False),
+                       init_cash=10_000.0, bars_per_year=365.0, bar_seconds=86_400.0)
+
+    timed("read-only candles", run_readonly)
     rules = np.zeros((2, 4, 3), np.int64)
     rules[:, 0] = (OPS["crossed_above"], 0, 1)
     rules[:, 1] = (OPS["crossed_below"], 0, 1)

@@ -12,7 +12,7 @@ import pandas as pd
 from workbench.blocks.spec import Context
 from workbench.graph import runner
 from workbench.graph.compiler import Plan, compile_graph
-from workbench.graph.data import candles_sha256, load
+from workbench.graph.data import candles_sha256, columns_read, load
 from workbench.graph.frames import frames_of
 from workbench.graph.overrides import apply_overrides
 from workbench.graph.strategy import Strategy, graph_sha256
@@ -63,15 +63,17 @@ def trades_frame(sim: Any, index: pd.DatetimeIndex) -> pd.DataFrame:
 
 def run(strategy: Strategy, ctx: Context, *, symbol: str | None = None, timeframe: str | None = None,
         params: dict[str, Any] | None = None, settings: dict[str, Any] | None = None,
-        plan: Plan | None = None, curves: bool = False) -> Result:
-    """Backtest ``strategy`` over ``ctx``'s candles and wrap the engine's arrays.
+        plan: Plan | None = None, curves: bool = False,
+        prepared: tuple[dict[str, Any], Plan] | None = None) -> Result:
+    """Backtest ``strategy`` over ``ctx``'s candles and wrap the engine's arrays
+    (``prepared``: what :func:`prepare` already gave for these params and settings).
 
     ``curves=False`` (the default) simulates once for the trades and metrics and makes
     the equity/position curves by running the same simulation again when they are first
     read (most callers never read them); ``curves=True`` makes them in that one pass, for
     callers that always read them (a recorded run's document, a paper tick's state, a
     canvas payload). The numbers are the same bits either way."""
-    doc, compiled = prepare(strategy, params, settings)
+    doc, compiled = prepared or prepare(strategy, params, settings)
     plan = plan or compiled
     clock = runner.clock_for(timeframe, ctx.ts, plan.settings.annualization)
     with training_log() as training:  # what predict blocks spent training (provenance)
@@ -163,10 +165,14 @@ def run_backtest(strategy: Any, symbol: str | None = None, timeframe: str | None
                  curves: bool = False) -> Result:
     """Load the strategy and its candles, then :func:`run` (``curves`` as there): what
     ``wb.backtest`` does, here so that the graph's own callers (paper trading,
-    :meth:`Strategy.backtest`) need not import :mod:`workbench.api`, which sits above them."""
-    return run(load_strategy(strategy), load(symbol, timeframe, start, end, candles),
-               symbol=symbol, timeframe=timeframe, params=params, settings=settings,
-               curves=curves)
+    :meth:`Strategy.backtest`) need not import :mod:`workbench.api`, which sits above them.
+    Candles given are checked in the columns the run reads only
+    (:func:`workbench.graph.data.columns_read`)."""
+    strat = load_strategy(strategy)
+    prepared = prepare(strat, params, settings)
+    ctx = load(symbol, timeframe, start, end, candles, columns=columns_read(prepared[1]))
+    return run(strat, ctx, symbol=symbol, timeframe=timeframe, params=params, settings=settings,
+               prepared=prepared, curves=curves)
 
 
 def _iso(ns: Any) -> str:
