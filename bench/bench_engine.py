@@ -418,6 +418,10 @@ def main(argv: list[str]) -> int:
     if "--child" in argv:
         name = argv[argv.index("--child") + 1]
         args = json.loads(argv[argv.index("--child") + 2])
+        if name.startswith("ours"):
+            from workbench.engine.heap import tune
+
+            tune()  # many backtests in one process, as the hosts that run them (README "Engine")
         print(json.dumps({**CHILDREN[name](args), **_BEST, "maxrss_mb": maxrss_mb()}))
         return 0
     quick = "--quick" in argv

@@ -80,3 +80,35 @@ def test_items_tick_as_the_user_works(session: AppSession) -> None:
     assert not OnboardingState(session=session).visible  # a new session: still hidden
     ob.dismiss(False)
     assert ob.visible
+
+
+def test_checklist_component_redraws_on_a_run_and_answers_its_clicks(session: AppSession) -> None:
+    """The one-model checklist the shell shows: a finished run changes several of the
+    state's fields at once (items, completed) and the rows and heading follow; a row's
+    button opens its page, a hostile key opens nothing, Dismiss hides it."""
+    from workbench.app.views.onboarding import Checklist, _inline
+
+    assert _inline("run `a<b>` & <i>x</i>") == \
+        "run <code>a&lt;b&gt;</code> &amp; &lt;i&gt;x&lt;/i&gt;"  # texts never become markup
+
+    panel = Checklist(OnboardingState(session=session))
+    assert panel.visible and panel.heading == "Get started: 1 of 6 done"
+    assert 'class="wb-ob-item wb-ob-run_starter wb-ob-todo"' in panel.rows
+    assert 'data-key="compare"' in panel.rows and "1 series cached" in panel.rows
+    _run(CanvasState(session=session))
+    assert panel.heading == "Get started: 2 of 6 done"
+    assert 'class="wb-ob-item wb-ob-run_starter wb-ob-done"' in panel.rows
+    def click(action: str) -> None:  # what the browser component sends
+        panel.param.update(action=action, clicks=panel.clicks + 1)
+
+    click("go:compare")
+    assert session.page == "Compare"
+    session.page = "Canvas"
+    click("go:compare")  # the same button again is a click again
+    assert session.page == "Compare"
+    click("go:<script>")  # not an item: nothing moves
+    click("open")
+    assert session.page == "Compare"
+    click("dismiss")
+    assert not panel.visible
+    assert not Checklist(OnboardingState(session=session)).visible  # for good

@@ -68,7 +68,7 @@ def test_page_renders_summary_ticks_equity_and_confirms_stop(session: AppSession
     page = PaperPage(state=PaperState(session=session))
     page.refresh()
     kinds = [type(o).__name__ for o in page.body.objects]
-    assert "HoloViews" in kinds and "GridBox" in kinds and "JSON" not in kinds
+    assert "Bokeh" in kinds and "GridBox" in kinds and "JSON" not in kinds
     summary = page.body.objects[1].object
     assert "Equity" in summary and "Last bar" in summary and "succeeded" in summary
     page.state.ask_stop()

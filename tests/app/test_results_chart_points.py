@@ -35,12 +35,14 @@ def big() -> tuple[Any, dict[str, Any]]:
     return result, result_document(result, "1m")
 
 
-def _curve_values(plot: Any) -> list[np.ndarray]:
-    """The y values of every line/area a HoloViews plot draws."""
-    import holoviews as hv
-
-    elements = list(plot.values()) if isinstance(plot, hv.Overlay) else [plot]
-    return [np.asarray(el.dimension_values(1), dtype=float) for el in elements]
+def _curve_values(fig: Any) -> list[np.ndarray]:
+    """The y values of every line/area a Bokeh figure draws, read from its glyphs' data."""
+    out = []
+    for renderer in fig.renderers:
+        glyph = renderer.glyph
+        field = getattr(glyph, "y", None) or getattr(glyph, "y2", None)
+        out.append(np.asarray(renderer.data_source.data[field], dtype=float))
+    return out
 
 
 def test_stored_document_keeps_the_extremes_of_a_1m_bar_run(big: tuple[Any, dict[str, Any]]) -> None:
@@ -99,3 +101,14 @@ def test_envelope_index_by_hand() -> None:
     assert {0, 99, 37, 61, 90} <= set(keep.tolist())
     assert np.all(np.diff(keep) > 0)
     assert envelope_index([np.arange(5.0)], 10).tolist() == [0, 1, 2, 3, 4]  # short: all kept
+
+
+@pytest.mark.parametrize("unit", ["s", "ms", "us", "ns"])
+def test_chart_x_values_are_epoch_milliseconds_whatever_the_index_resolution(unit: str) -> None:
+    """pandas keeps the resolution it parsed: the charts' x values (what BokehJS's datetime
+    axis reads) must be milliseconds for every one, tz-aware or not."""
+    from workbench.app.views.charts import epoch_ms
+
+    index = pd.DatetimeIndex(["2004-08-19", "2013-03-01 12:30"], tz="UTC").as_unit(unit)
+    assert epoch_ms(index).tolist() == [1092873600000.0, 1362141000000.0]
+    assert epoch_ms(index.tz_localize(None)).tolist() == [1092873600000.0, 1362141000000.0]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 
 import pytest
 
@@ -128,22 +127,6 @@ def test_jobs_report_progress_result_and_errors() -> None:
         "details": {"param": "window"}}
     with pytest.raises(NotFoundError):
         runner.get("nope")
-    runner.shutdown()
-
-
-def test_wait_change_returns_on_progress() -> None:
-    runner = JobRunner(max_workers=1)
-
-    def slow(progress):  # type: ignore[no-untyped-def]
-        time.sleep(0.05)
-        progress(0.3, "a third")
-        time.sleep(0.05)
-        return {}
-
-    job = runner.submit("t", "me", slow)
-    snap = runner.wait_change(job.id, 0, timeout=5)
-    assert snap.version >= 1
-    runner.wait(job.id, timeout=5)
     runner.shutdown()
 
 

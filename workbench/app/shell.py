@@ -16,6 +16,7 @@ from workbench.app.state.session import PAGES, AppSession
 from workbench.errors import WorkbenchError
 
 CSS, NAV_CSS = theme.CSS, theme.NAV_CSS
+HEADER_ROW = ":host { flex-wrap: wrap; justify-content: space-between; align-items: center; }"
 
 
 def _page_view(name: str, session: AppSession, options: dict[str, str] | None = None) -> Any:
@@ -268,11 +269,11 @@ class AppShell(pn.viewable.Viewer):
         # the plan switcher (and anything else that changes role or plan) bumps this
         self.session.param.watch(lambda _e: setattr(who, "object", self._who_text()),
                                  "profile_version")
-        self.header = pn.FlexBox(
+        self.header = pn.Row(  # a wrapping Row, not pn.FlexBox (see onboarding.WRAP_ROW)
             pn.pane.Markdown("### Blockbuilders Workbench", styles={"color": "#fff"},
                              margin=(0, 10)), who, self.bell,
-            css_classes=["wb-header"], sizing_mode="stretch_width", flex_wrap="wrap",
-            justify_content="space-between", align_items="center",
+            css_classes=["wb-header"], sizing_mode="stretch_width",
+            stylesheets=[HEADER_ROW],
             styles={"background": "#1d2433"})
         self._doc = pn.state.curdoc
         if pn.state.curdoc is not None and self._unread_cb is None:

@@ -19,6 +19,8 @@ import uuid
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
+import orjson
+
 from workbench.errors import ValidationError, WorkbenchError
 from workbench.jsonable import plain
 from workbench.runs.document import result_document
@@ -262,7 +264,9 @@ def load_result(store: Store, user_id: uuid.UUID, run_id: uuid.UUID | str) -> di
     if not key:
         raise NotFoundError(f"Run {run_id} has no stored result (status {run.status}).",
                             details={"id": str(run_id), "status": run.status})
-    doc = json.loads(store.files.get_file(key))  # by key inside the file store only
+    # by key inside the file store only; orjson parses a 1M-bar run's ~6 MB (mostly trades)
+    # in ~40 ms where json takes ~100 ms, and the app parses it for each Results page
+    doc = orjson.loads(store.files.get_file(key))
     from workbench.runs.labels import label_of
 
     doc["run"] = {"id": str(run.id), "status": run.status,

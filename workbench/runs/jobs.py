@@ -114,14 +114,6 @@ class JobRunner:
                 self._cond.wait(left)
         return self.get(job_id)
 
-    def wait_change(self, job_id: str, version: int, timeout: float) -> Job:
-        """Block until the job's version moves past ``version`` (or the timeout)."""
-        with self._cond:
-            self._cond.wait_for(
-                lambda: (j := self._jobs.get(job_id)) is None or j.version > version or j.done,
-                timeout)
-        return self.get(job_id)
-
     def shutdown(self) -> None:
         self._pool.shutdown(wait=False, cancel_futures=True)
 

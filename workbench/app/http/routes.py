@@ -204,8 +204,20 @@ class BacktestEventsHandler(ApiHandler):
     async def get(self, run_id: str) -> None:
         status = await self.blocking(services.get_backtest, self.principal, run_id,
                                      self.ctx.jobs)
+        # woken by the job's own change callback, not by a thread parked in
+        # jobs.wait_change: twenty open streams held all of the loop's default executor's
+        # threads (min(32, CPUs + 4)), and every API call's store read queued behind them
+        loop = asyncio.get_running_loop()
+        changed = asyncio.Event()
+
+        def wake(_job: Any) -> None:
+            if not loop.is_closed():
+                loop.call_soon_threadsafe(changed.set)
+
+        self.ctx.jobs.watch(run_id, wake)
         version = -1
         while True:
+            changed.clear()  # before reading: a change from here on wakes the wait below
             job = self.ctx.jobs.find(run_id)
             snap: dict[str, Any] = job.snapshot() if job is not None else status
             if job is None or job.version != version:
@@ -220,8 +232,10 @@ class BacktestEventsHandler(ApiHandler):
                     break
             if job is None:
                 break
-            await asyncio.get_running_loop().run_in_executor(
-                None, self.ctx.jobs.wait_change, run_id, version, 15.0)
+            try:
+                await asyncio.wait_for(changed.wait(), 15.0)
+            except TimeoutError:
+                pass  # nothing new: look again (and notice a closed stream on the write)
         self.finish()
 
 

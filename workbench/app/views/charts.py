@@ -1,4 +1,11 @@
-"""Charts and cards drawn from a stored result document (hvplot over pandas)."""
+"""Charts and cards drawn from a stored result document.
+
+The charts are plain Bokeh figures, not HoloViews/hvplot: a page of the served app builds
+them for every session on the server's event loop, and HoloViews' renderer took ~50 ms a
+chart there (a Results page draws two), Bokeh directly ~5 ms, for the same lines, ranges,
+hover text and legend. The notebook's ``result.plot()`` stays HoloViews (one user, and
+its layouts compose).
+"""
 
 from __future__ import annotations
 
@@ -6,6 +13,7 @@ import html
 import io
 from typing import Any
 
+import numpy as np
 import pandas as pd
 import panel as pn
 
@@ -23,11 +31,6 @@ from workbench.app.state.results import (
     values,
 )
 from workbench.runs.document import MAX_POINTS, envelope_index
-
-
-def _hv() -> None:
-    import hvplot.pandas  # noqa: F401 - registers .hvplot on pandas objects
-
 
 #: Points a chart's line gets at most. A chart is ~1,000-2,000 px wide: more points only
 #: cost the server (building the plot) and the browser (serializing and drawing them).
@@ -101,26 +104,53 @@ def _equity(doc: dict[str, Any]) -> pd.Series:
                      .tz_localize(None), name="equity", dtype=float)
 
 
-def _time_opts(doc: dict[str, Any], index: pd.Index, kind: str, name: str,
-               label: str | None = None) -> dict[str, Any]:
-    """Opts every result chart shares: the x axis spans exactly the data (no padding past
-    the first and last bar), dates without time for daily bars, hover text in the human
-    format of ``kind`` (``13,310.45``, ``-12.34%``; never ``1.331e+4``)."""
-    from bokeh.models import DatetimeTickFormatter, HoverTool, NumeralTickFormatter
+def epoch_ms(index: pd.Index) -> np.ndarray:
+    """Datetimes as float milliseconds since the epoch (what a Bokeh datetime axis reads)."""
+    # as_unit: pandas keeps the resolution it parsed (s, ms, us or ns), so asi8 alone is not ns
+    return np.asarray(pd.DatetimeIndex(index).tz_localize(None).as_unit("ms").asi8, dtype=float)
 
-    daily = is_daily(doc)
-    when = "%F" if daily else "%F %H:%M"
-    opts: dict[str, Any] = {"padding": (0, 0.05), "tools": [HoverTool(
-        tooltips=[("time", f"@time{{{when}}}"), (label or name, f"@{{{name}}}{{{formatting.NUMBRO[kind]}}}")],
-        formatters={"@time": "datetime"}, mode="vline")], "default_tools": ["pan", "wheel_zoom",
-                                                                            "box_zoom", "reset", "save"],
-        "yformatter": NumeralTickFormatter(format="0%" if kind == "pct" else "0,0.[00]")}
-    if daily:
-        opts["xformatter"] = DatetimeTickFormatter(hours="%F", minutes="%F", hourmin="%F", days="%F",
-                                                   months="%Y-%m", years="%Y")
-    if len(index) > 1:
-        opts["xlim"] = (index[0], index[-1])
-    return opts
+
+def time_figure(doc: dict[str, Any], x: np.ndarray, *, title: str, ylabel: str, kind: str,
+                height: int, xlabel: str = "time") -> Any:
+    """A figure every result chart shares: the x axis spans exactly the data (no padding
+    past the first and last bar), dates without time for daily bars, y ticks in the human
+    format of ``kind`` (``13,310.45``, ``-12.34%``; never ``1.331e+4``)."""
+    from bokeh.models import DataRange1d, DatetimeTickFormatter, NumeralTickFormatter, Range1d
+    from bokeh.plotting import figure
+
+    fig = figure(title=title, height=height, sizing_mode="stretch_width",
+                 y_range=DataRange1d(range_padding=0.05),
+                 x_axis_type="datetime", tools="pan,wheel_zoom,box_zoom,reset,save",
+                 active_drag="pan", active_scroll="wheel_zoom", x_axis_label=xlabel,
+                 y_axis_label=ylabel)
+    fig.grid.visible = False
+    if len(x) > 1:
+        fig.x_range = Range1d(start=float(x[0]), end=float(x[-1]))
+    fig.yaxis.formatter = NumeralTickFormatter(format="0%" if kind == "pct" else "0,0.[00]")
+    if is_daily(doc):
+        fig.xaxis.formatter = DatetimeTickFormatter(hours="%F", minutes="%F", hourmin="%F",
+                                                    days="%F", months="%Y-%m", years="%Y")
+    fig.toolbar.logo = None
+    return fig
+
+
+def hover(doc: dict[str, Any], renderers: list[Any], fields: list[tuple[str, str, str]],
+          when: str | None = None) -> Any:
+    """A vertical-line hover over ``renderers``: the bar's time, then each ``(label,
+    column, kind)`` in its human format."""
+    from bokeh.models import HoverTool
+
+    when = when or ("%F" if is_daily(doc) else "%F %H:%M")
+    return HoverTool(tooltips=[("time", f"@time{{{when}}}"), *(
+        (label, f"@{{{col}}}{{{formatting.NUMBRO[kind]}}}") for label, col, kind in fields)],
+        formatters={"@time": "datetime"}, mode="vline", renderers=renderers)
+
+
+def chart_pane(fig: Any, css: str) -> pn.viewable.Viewable:
+    """``fig`` as a pane; the figure itself carries ``css`` (a Bokeh pane hands its figure
+    to the page as is, so the pane's own classes would not reach it)."""
+    fig.css_classes = [*fig.css_classes, css]
+    return pn.pane.Bokeh(fig, sizing_mode="stretch_width", css_classes=[css])
 
 
 def benchmark(doc: dict[str, Any], index: pd.Index) -> pd.Series | None:
@@ -134,49 +164,67 @@ def benchmark(doc: dict[str, Any], index: pd.Index) -> pd.Series | None:
 
 
 def equity_plot(doc: dict[str, Any], height: int = 300, title: str = "Equity") -> Any:
-    """The HoloViews plot of :func:`equity_chart` (what its pane draws)."""
-    _hv()
+    """The Bokeh figure of :func:`equity_chart` (what its pane draws)."""
+    from bokeh.models import ColumnDataSource
+
     s = _equity(doc)
-    s.index.name = "time"
-    opts = _time_opts(doc, s.index, "money", "equity")
     bench = benchmark(doc, s.index)
+    x_all = epoch_ms(s.index)
     s, bench = thin(s, bench) if bench is not None else (thin(s)[0], None)
-    plot = s.hvplot.line(title=title, ylabel="equity", height=height, responsive=True,
-                         color="#2563eb", label="strategy").opts(**opts)
+    data: dict[str, Any] = {"time": epoch_ms(s.index), "equity": s.to_numpy(dtype=float)}
     if bench is not None:
-        bench.index.name = "time"
-        plot = plot * bench.hvplot.line(height=height, responsive=True, color="#94a3b8",
-                                        line_dash="dashed", label="buy & hold").opts(
-            **_time_opts(doc, s.index, "money", "buy_and_hold", "buy & hold"))
-        plot = plot.opts(legend_position="top_left")
-    return plot
+        data["buy_and_hold"] = bench.to_numpy(dtype=float)
+    source = ColumnDataSource(data)
+    fig = time_figure(doc, x_all, title=title, ylabel="equity", kind="money", height=height)
+    line = fig.line("time", "equity", source=source, color="#2563eb", line_width=2,
+                    legend_label="strategy")
+    fields = [("equity", "equity", "money")]
+    if bench is not None:
+        fig.line("time", "buy_and_hold", source=source, color="#94a3b8", line_width=2,
+                 line_dash="dashed", legend_label="buy & hold")
+        fields.append(("buy & hold", "buy_and_hold", "money"))
+    fig.add_tools(hover(doc, [line], fields))
+    fig.legend.location = "top_left"
+    return fig
 
 
 def equity_chart(doc: dict[str, Any], height: int = 300,
                  title: str = "Equity") -> pn.viewable.Viewable:
     """Equity with the buy-and-hold benchmark over the same bars (dashed grey; a universe
     run has no one price, so none)."""
-    return pn.pane.HoloViews(equity_plot(doc, height, title), sizing_mode="stretch_width",
-                             css_classes=["wb-equity-chart"])
+    return chart_pane(equity_plot(doc, height, title), "wb-equity-chart")
 
 
 def contribution_chart(doc: dict[str, Any], height: int = 300) -> pn.viewable.Viewable:
     """A universe run's per-symbol curves: each symbol's running P&L contribution (money;
     together they are the portfolio equity minus the initial cash), as
     :meth:`PortfolioResult.plot <workbench.graph.universe.PortfolioResult.plot>` draws them."""
-    _hv()
+    from bokeh.models import ColumnDataSource
+
     curves = contribution_frame(doc)
     if not len(curves.columns):
         return pn.pane.Markdown("*No per-symbol curves stored for this run.*")
-    curves.index = pd.DatetimeIndex(curves.index).tz_localize(None)
-    curves.index.name = "time"
-    curves = pd.concat(thin(*(curves[c] for c in curves.columns)), axis=1)
-    long = curves.reset_index().melt(id_vars="time", var_name="symbol", value_name="pnl")
-    plot = long.hvplot.line(x="time", y="pnl", by="symbol", title="P&L contribution per symbol",
-                            ylabel="P&L", height=height, responsive=True).opts(
-        **{k: v for k, v in _time_opts(doc, curves.index, "money", "pnl", "P&L").items()
-           if k != "tools"}, legend_position="top_left")
-    return pn.pane.HoloViews(plot, sizing_mode="stretch_width", css_classes=["wb-contribution-chart"])
+    x_all = epoch_ms(curves.index)
+    columns = list(curves.columns)
+    thinned = thin(*(curves[c] for c in columns))
+    data: dict[str, Any] = {"time": epoch_ms(thinned[0].index),
+            **{f"s{i}": col.to_numpy(dtype=float) for i, col in enumerate(thinned)}}
+    source = ColumnDataSource(data)
+    fig = time_figure(doc, x_all, title="P&L contribution per symbol", ylabel="P&L",
+                      kind="money", height=height)
+    for i, symbol in enumerate(columns):
+        fig.line("time", f"s{i}", source=source, color=palette(i), line_width=2,
+                 legend_label=str(symbol))
+    fig.legend.location = "top_left"
+    return chart_pane(fig, "wb-contribution-chart")
+
+
+def palette(i: int) -> str:
+    """The ``i``-th line colour (Category10, then Category20's lighter ones)."""
+    from bokeh.palettes import Category10_10, Category20_20
+
+    colors = list(Category10_10) + list(Category20_20[1::2])
+    return colors[i % len(colors)]
 
 
 def by_symbol_table(doc: dict[str, Any]) -> pn.viewable.Viewable:
@@ -196,45 +244,50 @@ def by_symbol_table(doc: dict[str, Any]) -> pn.viewable.Viewable:
 
 
 def drawdown_plot(doc: dict[str, Any], height: int = 200) -> Any:
-    """The HoloViews plot of :func:`drawdown_chart` (see :func:`equity_plot`)."""
-    _hv()
+    """The Bokeh figure of :func:`drawdown_chart` (see :func:`equity_plot`)."""
+    from bokeh.models import ColumnDataSource
+
     s = _equity(doc)
     dd = pd.Series(doc.get("drawdown") or [0.0] * len(s), index=s.index, name="drawdown", dtype=float)
-    dd.index.name = "time"
-    opts = _time_opts(doc, dd.index, "pct", "drawdown")
+    x_all = epoch_ms(dd.index)
     dd = thin(dd)[0]
-    return dd.hvplot.area(title="Drawdown", ylabel="drawdown", height=height, responsive=True,
-                          color="#dc2626", alpha=0.4).opts(**opts)
+    source = ColumnDataSource({"time": epoch_ms(dd.index), "drawdown": dd.to_numpy(dtype=float)})
+    fig = time_figure(doc, x_all, title="Drawdown", ylabel="drawdown", kind="pct", height=height)
+    area = fig.varea("time", 0.0, "drawdown", source=source, color="#dc2626", alpha=0.4)
+    fig.add_tools(hover(doc, [area], [("drawdown", "drawdown", "pct")]))
+    return fig
 
 
 def drawdown_chart(doc: dict[str, Any], height: int = 200) -> pn.viewable.Viewable:
-    return pn.pane.HoloViews(drawdown_plot(doc, height), sizing_mode="stretch_width",
-                             css_classes=["wb-drawdown-chart"])
+    return chart_pane(drawdown_plot(doc, height), "wb-drawdown-chart")
 
 
 def price_chart(price: pd.Series | None, trades: pd.DataFrame, doc: dict[str, Any] | None = None,
                 height: int = 300) -> pn.viewable.Viewable:
     """Close price with entry (green ▲) and exit (red ▼) markers."""
-    _hv()
+    from bokeh.models import ColumnDataSource
+
     if price is None or not len(price):
         return pn.pane.Markdown("*No cached candles for this run's symbol.*")
-    p = price.copy()
-    p.index = pd.DatetimeIndex(p.index).tz_localize(None)
-    p.index.name = "time"
-    x_range = p.index
-    p = thin(p)[0]
-    plot = p.hvplot.line(title="Price and trades", height=height, responsive=True,
-                         color="#475569").opts(**_time_opts(doc or {}, x_range, "money", "close"))
+    doc = doc or {}
+    x_all = epoch_ms(price.index)
+    p = thin(price)[0]
+    fig = time_figure(doc, x_all, title="Price and trades", ylabel="close", kind="money",
+                      height=height)
+    line = fig.line("time", "close", source=ColumnDataSource(
+        {"time": epoch_ms(p.index), "close": p.to_numpy(dtype=float)}), color="#475569")
+    fig.add_tools(hover(doc, [line], [("close", "close", "money")]))
     for when, at, marker, color in (("entry_time", "entry_price", "triangle", "#16a34a"),
                                     ("exit_time", "exit_price", "inverted_triangle", "#dc2626")):
         if len(trades) and when in trades and at in trades:
-            pts = pd.DataFrame({"time": pd.to_datetime(trades[when], utc=True).dt.tz_localize(None),
+            pts = pd.DataFrame({"time": pd.to_datetime(trades[when], utc=True),
                                 "price": trades[at].astype(float)}).dropna()
-            plot = plot * pts.hvplot.scatter(x="time", y="price", marker=marker, size=80,
-                                             color=color, label=when.split("_")[0],
-                                             responsive=True, height=height).opts(
-                **_time_opts(doc or {}, x_range, "money", "price"))
-    return pn.pane.HoloViews(plot, sizing_mode="stretch_width", css_classes=["wb-price-chart"])
+            fig.scatter("time", "price", source=ColumnDataSource(
+                {"time": epoch_ms(pd.DatetimeIndex(pts["time"])), "price": pts["price"].to_numpy()}),
+                marker=marker, size=10, color=color, legend_label=when.split("_")[0])
+    if fig.legend:
+        fig.legend.location = "top_left"
+    return chart_pane(fig, "wb-price-chart")
 
 
 def trades_table(doc: dict[str, Any], page_size: int = 25) -> pn.viewable.Viewable:

@@ -4,11 +4,35 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+import pandas as pd
 import panel as pn
 import param
 
 from workbench.app.state.results import CompareState
+from workbench.app.views.charts import chart_pane, epoch_ms, palette, time_figure
 from workbench.app.views.common import alert, title
+
+
+def overlay(curves: pd.DataFrame) -> Any:
+    """The runs' equity curves (1.0 = start) on one figure; the x axis spans exactly the
+    data; hover reads the run and its growth as 1.2345, never e-notation."""
+    from bokeh.models import ColumnDataSource, HoverTool
+
+    x = epoch_ms(curves.index) if len(curves) else np.array([])
+    fig = time_figure({}, x, title="Equity (1.0 = start)", ylabel="growth", kind="ratio",
+                      height=340)
+    source = ColumnDataSource({"time": x, **{f"r{i}": curves[c].to_numpy(dtype=float)
+                                              for i, c in enumerate(curves.columns)}})
+    lines = [fig.line("time", f"r{i}", source=source, color=palette(i), line_width=2,
+                      legend_label=str(label), name=str(label))
+             for i, label in enumerate(curves.columns)]
+    fig.add_tools(HoverTool(tooltips=[("run", "$name"), ("time", "@time{%F %H:%M}"),
+                                      ("growth", "$y{0,0.0000}")],
+                            formatters={"@time": "datetime"}, renderers=lines))
+    if lines:
+        fig.legend.location = "top_left"
+    return fig
 
 
 class ComparePage(pn.viewable.Viewer):
@@ -24,29 +48,13 @@ class ComparePage(pn.viewable.Viewer):
         self.render()
 
     def render(self) -> None:
-        import hvplot.pandas  # noqa: F401
-
         if len(self.state.runs) < 1:
             self.body.objects = [pn.pane.Markdown("*Pick one or more finished runs.*")]
             return
         table = self.state.table()
-        curves = self.state.curves()
-        curves.index = curves.index.tz_localize(None) if len(curves) else curves.index
-        curves.index.name = "time"
-        from bokeh.models import HoverTool
-
-        # x axis spans exactly the data; hover reads 1.2345 (growth of 1), never e-notation
-        opts: dict[str, Any] = {"padding": (0, 0.05), "tools": [HoverTool(
-            tooltips=[("run", "$name"), ("time", "@time{%F %H:%M}"), ("growth", "$y{0,0.0000}")],
-            formatters={"@time": "datetime"})]}
-        if len(curves) > 1:
-            opts["xlim"] = (curves.index[0], curves.index[-1])
-        plot = curves.hvplot.line(title="Equity (1.0 = start)", height=340, responsive=True,
-                                  legend="top_left").opts(**opts)
         self.body.objects = [
             pn.pane.DataFrame(table, sizing_mode="stretch_width", css_classes=["wb-compare-table"]),
-            pn.pane.HoloViews(plot, sizing_mode="stretch_width",
-                              css_classes=["wb-compare-chart"])]
+            chart_pane(overlay(self.state.curves()), "wb-compare-chart")]
 
     def __panel__(self) -> pn.viewable.Viewable:
         picker = pn.widgets.MultiChoice.from_param(self.state.param.runs, name="Runs",

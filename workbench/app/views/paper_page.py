@@ -57,14 +57,19 @@ def equity(d: dict[str, Any]) -> pn.viewable.Viewable:
     if not curve.get("ts"):
         return pn.pane.Markdown("*No equity yet: the first tick draws it.*",
                                 css_classes=["wb-paper-equity"])
-    import hvplot.pandas  # noqa: F401 - registers .hvplot
+    from bokeh.models import ColumnDataSource
 
-    s = pd.Series(curve["value"], index=pd.to_datetime(curve["ts"], utc=True)
-                  .tz_localize(None), name="equity", dtype=float)
-    s.index.name = "bar (UTC)"
-    plot = s.hvplot.line(title="Paper equity", ylabel="equity", height=260, responsive=True,
-                         color="#2563eb")
-    return pn.pane.HoloViews(plot, sizing_mode="stretch_width", css_classes=["wb-paper-equity"])
+    from workbench.app.views.charts import chart_pane, epoch_ms, hover, thin, time_figure
+
+    s = thin(pd.Series(curve["value"], index=pd.to_datetime(curve["ts"], utc=True),
+                       dtype=float))[0]
+    x = epoch_ms(s.index)
+    fig = time_figure({}, x, title="Paper equity", ylabel="equity", kind="money", height=260,
+                      xlabel="bar (UTC)")
+    line = fig.line("time", "equity", source=ColumnDataSource(
+        {"time": x, "equity": s.to_numpy(dtype=float)}), color="#2563eb", line_width=2)
+    fig.add_tools(hover({}, [line], [("equity", "equity", "money")]))
+    return chart_pane(fig, "wb-paper-equity")
 
 
 class PaperPage(pn.viewable.Viewer):
@@ -75,7 +80,7 @@ class PaperPage(pn.viewable.Viewer):
         self.body = pn.Column(sizing_mode="stretch_width")
         self.table = pn.pane.DataFrame(pd.DataFrame(), sizing_mode="stretch_width",
                                        css_classes=["wb-paper-runs"])
-        self.state.param.watch(lambda _e: self.render(), ["detail", "runs"])
+        self.state.param.watch(lambda *_e: self.render(), ["detail", "runs"])
         self.buttons = []
         for action in ("pause", "resume"):
             b = pn.widgets.Button(label=action.capitalize(), css_classes=[f"wb-paper-{action}"])

@@ -19,7 +19,7 @@ class TokensSection(pn.viewable.Viewer):
         super().__init__(**params)
         self.rows = pn.Column(sizing_mode="stretch_width", css_classes=["wb-token-rows"])
         self.shown = pn.Column(sizing_mode="stretch_width")
-        self.state.param.watch(lambda _e: self.render(), ["tokens", "created"])
+        self.state.param.watch(lambda *_e: self.render(), ["tokens", "created"])
         self.state.refresh()
         self.render()
 
