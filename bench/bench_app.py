@@ -295,6 +295,16 @@ def load_test(url: str, sessions: int, rounds: int, clients: str = "protocol",
     import asyncio
 
     async def go() -> dict[str, list[Any]]:
+        from concurrent.futures import ThreadPoolExecutor
+
+        from tornado.httpclient import AsyncHTTPClient
+
+        # the clients must not be the bottleneck: every user's blocking calls (an events
+        # stream is open for a whole backtest) get a thread, and every page fetch a slot
+        # (asyncio's default executor has min(32, CPUs + 4) threads, tornado's client 10)
+        asyncio.get_running_loop().set_default_executor(
+            ThreadPoolExecutor(max_workers=2 * sessions + 8))
+        AsyncHTTPClient.configure(None, max_clients=2 * sessions + 8)
         out: dict[str, list[Any]] = {"page": [], "ttfb": [], "backtest": [], "errors": [],
                                      "probe": []}
         browser: Any = None
