@@ -34,6 +34,9 @@ import os
 THRESHOLD = 256 * 1024 * 1024  # bytes; arrays up to 32M float64 bars stay on the heap
 M_TRIM_THRESHOLD = -1  # glibc's <malloc.h> parameter numbers
 M_MMAP_THRESHOLD = -3
+#: The threshold this process's :func:`tune` set (0: never tuned): what a host can show
+#: and check (the effect itself depends on the heap's history and the calling thread).
+tuned_threshold = 0
 
 
 def glibc_version() -> str | None:
@@ -62,4 +65,8 @@ def tune(threshold: int = THRESHOLD) -> bool:
         return False
     mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
     mallopt.restype = ctypes.c_int
-    return bool(mallopt(M_MMAP_THRESHOLD, threshold)) and bool(mallopt(M_TRIM_THRESHOLD, threshold))
+    done = bool(mallopt(M_MMAP_THRESHOLD, threshold)) and bool(mallopt(M_TRIM_THRESHOLD, threshold))
+    if done:
+        global tuned_threshold
+        tuned_threshold = threshold
+    return done
