@@ -28,7 +28,10 @@ ENGINE = "workbench-warm"
 
 #: run in the kernel before each tick: close the previous tick's store (its SQLite
 #: handle or PostgreSQL connection), then drop every name the previous tick made (what
-#: ``%reset -f`` does, without its full garbage collection: seconds on a loaded machine)
+#: ``%reset -f`` does, without its full garbage collection: seconds on a loaded machine),
+#: and tune glibc's heap for its many runs (:func:`workbench.engine.heap.tune`; two
+#: ``mallopt`` calls, so each tick does it: a full CI run once found a kernel that had
+#: ticked untuned when only its start-up did)
 _RESET = """\
 try:
     store.close()
@@ -38,10 +41,6 @@ _wb_base = globals().setdefault("_wb_base", frozenset(globals()) | {"_wb_base"})
 for _wb_name in [n for n in globals() if n not in _wb_base]:
     del globals()[_wb_name]
 Out.clear()
-"""
-#: run in the kernel once when it starts: it ticks many runs, so their arrays stay on
-#: glibc's heap (:func:`workbench.engine.heap.tune`); no name is left behind
-_TUNE = """\
 import workbench.engine.heap as _wb_heap
 _wb_heap.tune()
 del _wb_heap
@@ -127,10 +126,8 @@ class WarmKernel:
         env = _environment(timeout)
         if not self.alive() or self.identity != _identity(env):
             self._start(env)  # its first reset marks the clean namespace
-            self.run(_TUNE, timeout)
         if self.run(_RESET, timeout).get("status") != "ok":
             self._start(env)
-            self.run(_TUNE, timeout)
             self.run(_RESET, timeout)
 
     def run(self, code: str, timeout: float) -> dict[str, Any]:
