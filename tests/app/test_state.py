@@ -201,3 +201,23 @@ def test_sweep_refuses_bad_values(session: AppSession) -> None:
 
     sweep = SweepState(session=session, values_x="a,b")
     assert sweep.run() is None and "fast.window" in sweep.error
+
+
+def test_the_periodic_unread_poll_reads_on_a_thread_and_shows_the_count(session: AppSession) -> None:
+    """The shell's 5 s poll (``refresh_unread_off_loop``) reads the store off the loop and
+    shows what the user's own refresh shows."""
+    import asyncio
+    import threading
+
+    store = services.store(session.principal)
+    store.notifications.create(services.user_id(session.principal), "system", title="polled")
+    threads: list[str] = []
+    count = session._count_unread
+
+    def spy() -> Any:
+        threads.append(threading.current_thread().name)
+        return count()
+
+    session._count_unread = spy  # type: ignore[method-assign]
+    assert asyncio.run(session.refresh_unread_off_loop()) == 1 == session.unread
+    assert threads and threads[0] != threading.main_thread().name

@@ -130,6 +130,31 @@ def test_jobs_report_progress_result_and_errors() -> None:
     runner.shutdown()
 
 
+def test_a_closed_stream_stops_watching_its_job() -> None:
+    """An events stream watches its job while open and unwatches when it ends: the job's
+    other watchers go on, and a stream on an id the runner never had leaves nothing."""
+    runner = JobRunner(max_workers=1)
+    gate = threading.Event()
+    runner.submit("test", "me", lambda progress: gate.wait(5) and {})  # holds the one worker
+    job = runner.submit("test", "me", lambda progress: {})  # so this one stays queued
+    mine: list[str] = []
+    theirs: list[str] = []
+
+    def stream(j):  # type: ignore[no-untyped-def]
+        mine.append(j.status)
+
+    runner.watch(job.id, stream)
+    runner.watch(job.id, lambda j: theirs.append(j.status))
+    runner.unwatch(job.id, stream)
+    gate.set()
+    assert runner.wait(job.id, timeout=10).done
+    assert mine == [] and theirs[-1] == "succeeded"
+    runner.watch("never-submitted", stream)
+    runner.unwatch("never-submitted", stream)
+    assert "never-submitted" not in runner._watchers
+    runner.shutdown()
+
+
 def test_honest_warnings_name_the_weak_spot() -> None:
     few = honest_warnings({"n_trades": 7, "sharpe": 4.2, "exposure": 0.01}, 100, "1d")
     text = " ".join(few)

@@ -10,7 +10,7 @@ from typing import Any
 import panel as pn
 import param
 
-from workbench.app import services, theme, urls
+from workbench.app import theme, urls
 from workbench.app.access import resolve, why_refused
 from workbench.app.auth import Principal
 from workbench.app.state.session import PAGES, AppSession
@@ -171,20 +171,14 @@ class AppShell(pn.viewable.Viewer):
             self._moving = False
 
     async def _refresh_unread(self) -> None:
-        """Every 5 s: the account's state, the unread count, a live page's news. The store
-        reads run on a thread: the loop serves every session's pages, and 40 open
-        sessions polling SQL on it took a tenth of its time under load."""
+        """Every 5 s: the account's state, the unread count, a live page's news (the store
+        reads on a thread, see :meth:`AppSession.refresh_unread_off_loop`)."""
         principal = self.session.principal
         refused = None if principal.local else await asyncio.to_thread(why_refused, principal)
         if refused is not None:
             self._signed_out(refused)  # revoked or suspended while open: it stops at once
             return
-        try:
-            unread = await asyncio.to_thread(services.unread_count, principal)
-        except WorkbenchError as exc:
-            self.session.message = exc.message
-        else:
-            self.session.unread = unread
+        await self.session.refresh_unread_off_loop()
         poll = getattr(self._views.get(self.session.page), "poll", None)
         if callable(poll):
             poll()  # a live page (Paper trading) follows what happened meanwhile

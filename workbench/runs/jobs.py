@@ -88,6 +88,16 @@ class JobRunner:
         with self._lock:
             self._watchers.setdefault(job_id, []).append(watcher)
 
+    def unwatch(self, job_id: str, watcher: Watcher) -> None:
+        """Stop calling ``watcher`` (a closed stream: else every stream ever opened on a
+        job stays in memory with it, and one on an unknown id for good)."""
+        with self._lock:
+            left = [w for w in self._watchers.get(job_id, ()) if w is not watcher]
+            if left:
+                self._watchers[job_id] = left
+            else:
+                self._watchers.pop(job_id, None)
+
     def get(self, job_id: str) -> Job:
         with self._lock:
             job = self._jobs.get(job_id)

@@ -215,6 +215,12 @@ class BacktestEventsHandler(ApiHandler):
                 loop.call_soon_threadsafe(changed.set)
 
         self.ctx.jobs.watch(run_id, wake)
+        try:
+            await self._stream(run_id, status, changed)
+        finally:
+            self.ctx.jobs.unwatch(run_id, wake)
+
+    async def _stream(self, run_id: str, status: dict[str, Any], changed: asyncio.Event) -> None:
         version = -1
         while True:
             changed.clear()  # before reading: a change from here on wakes the wait below

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import param
@@ -30,10 +31,26 @@ class AppSession(param.Parameterized):
                                     "changes (the header shows them).")
 
     def refresh_unread(self) -> int:
+        """Read the unread count now (after the user's own action on this session)."""
+        return self._show_unread(self._count_unread())
+
+    async def refresh_unread_off_loop(self) -> int:
+        """:meth:`refresh_unread` with the store read on a thread: the periodic poll runs
+        on the loop that serves every session's pages (40 sessions polling SQL on it took
+        a tenth of its time under load)."""
+        return self._show_unread(await asyncio.to_thread(self._count_unread))
+
+    def _count_unread(self) -> int | WorkbenchError:
         try:
-            self.unread = services.unread_count(self.principal)
+            return services.unread_count(self.principal)
         except WorkbenchError as exc:
-            self.message = exc.message
+            return exc
+
+    def _show_unread(self, count: int | WorkbenchError) -> int:
+        if isinstance(count, WorkbenchError):
+            self.message = count.message
+        else:
+            self.unread = count
         return self.unread
 
     def open_run(self, run_id: str) -> None:

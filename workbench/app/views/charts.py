@@ -163,28 +163,43 @@ def benchmark(doc: dict[str, Any], index: pd.Index) -> pd.Series | None:
     return (c / c.iloc[0] * float(cash or 1.0)).rename("buy_and_hold")
 
 
-def equity_plot(doc: dict[str, Any], height: int = 300, title: str = "Equity") -> Any:
-    """The Bokeh figure of :func:`equity_chart` (what its pane draws)."""
+def time_lines(doc: dict[str, Any], frame: pd.DataFrame, *, title: str, ylabel: str,
+               kind: str, height: int, xlabel: str = "time",
+               styles: dict[Any, dict[str, Any]] | None = None) -> tuple[Any, list[Any]]:
+    """Each column of ``frame`` (a datetime index) as a line on one :func:`time_figure`:
+    thinned together (:func:`thin`), the x range spanning every bar, drawn in the palette
+    with a legend entry named after the column unless ``styles[column]`` says otherwise
+    (``legend_label=None``: no entry). The figure and its lines, in column order; a
+    line's values are the source's ``y0``, ``y1``... (what :func:`hover` fields name)."""
     from bokeh.models import ColumnDataSource
 
+    thinned = thin(*(frame[c] for c in frame.columns))
+    source = ColumnDataSource({"time": epoch_ms(thinned[0].index if thinned else frame.index),
+                               **{f"y{i}": s.to_numpy(dtype=float) for i, s in enumerate(thinned)}})
+    fig = time_figure(doc, epoch_ms(frame.index), title=title, ylabel=ylabel, kind=kind,
+                      height=height, xlabel=xlabel)
+    lines = []
+    for i, column in enumerate(frame.columns):
+        style = {"color": palette(i), "line_width": 2, "legend_label": str(column),
+                 **(styles or {}).get(column, {})}
+        lines.append(fig.line("time", f"y{i}", source=source,
+                              **{k: v for k, v in style.items() if v is not None}))
+    if fig.legend:
+        fig.legend.location = "top_left"
+    return fig, lines
+
+
+def equity_plot(doc: dict[str, Any], height: int = 300, title: str = "Equity") -> Any:
+    """The Bokeh figure of :func:`equity_chart` (what its pane draws)."""
     s = _equity(doc)
     bench = benchmark(doc, s.index)
-    x_all = epoch_ms(s.index)
-    s, bench = thin(s, bench) if bench is not None else (thin(s)[0], None)
-    data: dict[str, Any] = {"time": epoch_ms(s.index), "equity": s.to_numpy(dtype=float)}
-    if bench is not None:
-        data["buy_and_hold"] = bench.to_numpy(dtype=float)
-    source = ColumnDataSource(data)
-    fig = time_figure(doc, x_all, title=title, ylabel="equity", kind="money", height=height)
-    line = fig.line("time", "equity", source=source, color="#2563eb", line_width=2,
-                    legend_label="strategy")
-    fields = [("equity", "equity", "money")]
-    if bench is not None:
-        fig.line("time", "buy_and_hold", source=source, color="#94a3b8", line_width=2,
-                 line_dash="dashed", legend_label="buy & hold")
-        fields.append(("buy & hold", "buy_and_hold", "money"))
+    frame = s.to_frame() if bench is None else pd.concat([s, bench], axis=1)
+    fig, (line, *_) = time_lines(doc, frame, title=title, ylabel="equity", kind="money",
+                                 height=height, styles={
+        "equity": {"color": "#2563eb", "legend_label": "strategy"},
+        "buy_and_hold": {"color": "#94a3b8", "line_dash": "dashed", "legend_label": "buy & hold"}})
+    fields = [("equity", "y0", "money"), ("buy & hold", "y1", "money")][:len(frame.columns)]
     fig.add_tools(hover(doc, [line], fields))
-    fig.legend.location = "top_left"
     return fig
 
 
@@ -199,23 +214,11 @@ def contribution_chart(doc: dict[str, Any], height: int = 300) -> pn.viewable.Vi
     """A universe run's per-symbol curves: each symbol's running P&L contribution (money;
     together they are the portfolio equity minus the initial cash), as
     :meth:`PortfolioResult.plot <workbench.graph.universe.PortfolioResult.plot>` draws them."""
-    from bokeh.models import ColumnDataSource
-
     curves = contribution_frame(doc)
     if not len(curves.columns):
         return pn.pane.Markdown("*No per-symbol curves stored for this run.*")
-    x_all = epoch_ms(curves.index)
-    columns = list(curves.columns)
-    thinned = thin(*(curves[c] for c in columns))
-    data: dict[str, Any] = {"time": epoch_ms(thinned[0].index),
-            **{f"s{i}": col.to_numpy(dtype=float) for i, col in enumerate(thinned)}}
-    source = ColumnDataSource(data)
-    fig = time_figure(doc, x_all, title="P&L contribution per symbol", ylabel="P&L",
-                      kind="money", height=height)
-    for i, symbol in enumerate(columns):
-        fig.line("time", f"s{i}", source=source, color=palette(i), line_width=2,
-                 legend_label=str(symbol))
-    fig.legend.location = "top_left"
+    fig, _lines = time_lines(doc, curves, title="P&L contribution per symbol", ylabel="P&L",
+                             kind="money", height=height)
     return chart_pane(fig, "wb-contribution-chart")
 
 

@@ -4,34 +4,26 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
 import pandas as pd
 import panel as pn
 import param
 
 from workbench.app.state.results import CompareState
-from workbench.app.views.charts import chart_pane, epoch_ms, palette, time_figure
+from workbench.app.views.charts import chart_pane, time_lines
 from workbench.app.views.common import alert, title
 
 
 def overlay(curves: pd.DataFrame) -> Any:
     """The runs' equity curves (1.0 = start) on one figure; the x axis spans exactly the
     data; hover reads the run and its growth as 1.2345, never e-notation."""
-    from bokeh.models import ColumnDataSource, HoverTool
+    from bokeh.models import HoverTool
 
-    x = epoch_ms(curves.index) if len(curves) else np.array([])
-    fig = time_figure({}, x, title="Equity (1.0 = start)", ylabel="growth", kind="ratio",
-                      height=340)
-    source = ColumnDataSource({"time": x, **{f"r{i}": curves[c].to_numpy(dtype=float)
-                                              for i, c in enumerate(curves.columns)}})
-    lines = [fig.line("time", f"r{i}", source=source, color=palette(i), line_width=2,
-                      legend_label=str(label), name=str(label))
-             for i, label in enumerate(curves.columns)]
+    fig, lines = time_lines({}, curves, title="Equity (1.0 = start)", ylabel="growth",
+                            kind="ratio", height=340,
+                            styles={c: {"name": str(c)} for c in curves.columns})
     fig.add_tools(HoverTool(tooltips=[("run", "$name"), ("time", "@time{%F %H:%M}"),
                                       ("growth", "$y{0,0.0000}")],
                             formatters={"@time": "datetime"}, renderers=lines))
-    if lines:
-        fig.legend.location = "top_left"
     return fig
 
 

@@ -57,18 +57,13 @@ def equity(d: dict[str, Any]) -> pn.viewable.Viewable:
     if not curve.get("ts"):
         return pn.pane.Markdown("*No equity yet: the first tick draws it.*",
                                 css_classes=["wb-paper-equity"])
-    from bokeh.models import ColumnDataSource
+    from workbench.app.views.charts import chart_pane, hover, time_lines
 
-    from workbench.app.views.charts import chart_pane, epoch_ms, hover, thin, time_figure
-
-    s = thin(pd.Series(curve["value"], index=pd.to_datetime(curve["ts"], utc=True),
-                       dtype=float))[0]
-    x = epoch_ms(s.index)
-    fig = time_figure({}, x, title="Paper equity", ylabel="equity", kind="money", height=260,
-                      xlabel="bar (UTC)")
-    line = fig.line("time", "equity", source=ColumnDataSource(
-        {"time": x, "equity": s.to_numpy(dtype=float)}), color="#2563eb", line_width=2)
-    fig.add_tools(hover({}, [line], [("equity", "equity", "money")]))
+    s = pd.Series(curve["value"], index=pd.to_datetime(curve["ts"], utc=True), dtype=float)
+    fig, lines = time_lines({}, s.rename("equity").to_frame(), title="Paper equity",
+                            ylabel="equity", kind="money", height=260, xlabel="bar (UTC)",
+                            styles={"equity": {"color": "#2563eb", "legend_label": None}})
+    fig.add_tools(hover({}, lines, [("equity", "y0", "money")]))
     return chart_pane(fig, "wb-paper-equity")
 
 
