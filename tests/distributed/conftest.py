@@ -6,6 +6,7 @@ keyed by workbench/__init__.py), so their kernels load from the warm cache.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -19,6 +20,25 @@ from workbench.data.sources.synthetic import generate
 def candles() -> pd.DataFrame:
     """3,000 hourly synthetic bars."""
     return generate("SYN", "1h", 3000, 7)
+
+
+#: what dask's nanny writes into the os.environ of the process that starts a cluster (its
+#: ``distributed.nanny.pre-spawn-environ``, meant for its workers; dask documents the leak)
+NANNY_ENVIRON = ("MALLOC_TRIM_THRESHOLD_", "OMP_NUM_THREADS", "MKL_NUM_THREADS",
+                 "OPENBLAS_NUM_THREADS")
+_BEFORE = {k: os.environ.get(k) for k in NANNY_ENVIRON}
+
+
+@pytest.fixture(autouse=True)
+def _no_nanny_environ() -> Iterator[None]:
+    """Give the test process back the environment it had: the later tests' subprocesses
+    (a paper tick's warm kernel, which must be free to tune glibc's heap) inherit it."""
+    yield
+    for key, value in _BEFORE.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
 
 
 def start_cluster() -> tuple[Any, Any]:

@@ -193,6 +193,11 @@ mode = sys.argv[1]
 if mode == "tune":  # what a host of many backtests does when it starts
     from workbench.engine.heap import tune
     tuned = tune()
+elif mode == "late":  # a library sets glibc's variable after the start (dask's nanny does)
+    import os
+    os.environ["MALLOC_TRIM_THRESHOLD_"] = "65536"
+    from workbench.engine.heap import tune
+    tuned = tune()
 elif mode == "import":  # a notebook: the workbench and the whole backtest path imported
     import workbench, workbench.api, workbench.engine, workbench.engine.simulator
     import workbench.graph.backtest, workbench.runs.backtests, workbench.paper.step
@@ -249,6 +254,9 @@ def test_tune_keeps_large_arrays_on_the_heap() -> None:
     # the user's own glibc setting wins: nothing is changed
     mine = _probe("tune", {"MALLOC_MMAP_THRESHOLD_": "131072"})
     assert mine["tuned"] is False and mine["mmapped_mb"] >= 128
+    # ... the one it started with: set in os.environ later, glibc never read it
+    late = _probe("late")
+    assert late["tuned"] is True and late["mmapped_mb"] == 0
 
 
 @needs_glibc

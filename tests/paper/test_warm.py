@@ -76,8 +76,9 @@ def test_the_warm_kernel_tunes_the_heap_when_it_starts(local_store):
         pytest.skip("glibc >= 2.33 only: other C libraries are left alone")
     run = make_run(local_store)
     assert runner.tick(local_store, run.id, at(20), engine="warm").status == "succeeded"
-    check = ("import workbench.engine.heap as h\n"
-             "assert h.tuned_threshold == h.THRESHOLD, h.tuned_threshold")
+    check = ("import os, workbench.engine.heap as h\n"  # on failure: why not (a MALLOC_ var?)
+             "assert h.tuned_threshold == h.THRESHOLD, dict(threshold=h.tuned_threshold, "
+             "user=h.user_tuned(), env={k: v for k, v in os.environ.items() if 'MALLOC' in k})")
     result = kernel().run(check, 60.0)
     assert result["status"] == "ok", result
 

@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import ctypes
 import os
+from collections.abc import Mapping
 
 THRESHOLD = 256 * 1024 * 1024  # bytes; arrays up to 32M float64 bars stay on the heap
 M_TRIM_THRESHOLD = -1  # glibc's <malloc.h> parameter numbers
@@ -47,9 +48,25 @@ def glibc_version() -> str | None:
         return None
 
 
+def startup_environ() -> dict[str, str] | None:
+    """The environment this process started with (Linux's ``/proc/self/environ``): what
+    glibc read. None where there is no such file."""
+    try:
+        raw = open("/proc/self/environ", "rb").read()  # noqa: SIM115 - one read
+    except OSError:
+        return None
+    pairs = (item.partition(b"=") for item in raw.split(b"\0"))
+    return {k.decode(errors="replace"): v.decode(errors="replace") for k, sep, v in pairs if sep}
+
+
 def user_tuned() -> bool:
-    """Whether the user set glibc's own variables (read by glibc; see README)."""
-    return bool(os.environ.get("MALLOC_MMAP_THRESHOLD_") or os.environ.get("MALLOC_TRIM_THRESHOLD_"))
+    """Whether the user set glibc's own variables when the process started (glibc read
+    them then, and they win; see README). Read from the start-up environment: a library
+    may set one in ``os.environ`` later, which glibc never reads (dask's nanny sets
+    ``MALLOC_TRIM_THRESHOLD_`` in the process that starts a cluster, for its workers)."""
+    started = startup_environ()
+    env: Mapping[str, str] = os.environ if started is None else started
+    return bool(env.get("MALLOC_MMAP_THRESHOLD_") or env.get("MALLOC_TRIM_THRESHOLD_"))
 
 
 def tune(threshold: int = THRESHOLD) -> bool:
