@@ -32,7 +32,7 @@ FIGURE_JS = """title => {
         const lines = m.renderers.filter(r => r.glyph && r.glyph.type === "Line").length;
         const legend = models.filter(x => x.type === "LegendItem" && m.renderers.includes(x.renderers[0]))
                              .map(x => x.label && (x.label.value ?? x.label));
-        return {start: m.x_range.start, end: m.x_range.end, lines, legend};
+        return {start: m.x_range.start, end: m.x_range.end, range: m.x_range.id, lines, legend};
       }
     }
   }
@@ -96,6 +96,18 @@ def test_cards_in_percent_benchmark_line_and_x_range_equal_to_the_data(
     assert (fig["start"], fig["end"]) == (first, last)
     assert fig["lines"] == 2 and "buy & hold" in fig["legend"], fig
     page.screenshot(path=str(artifacts_dir / "results-cards-benchmark.png"), full_page=True)
+
+
+def test_the_drawdown_pans_and_zooms_with_the_equity(page: Any) -> None:
+    """Both charts are over the same bars: the drawdown figure, drawn when its tab opens,
+    shares the equity figure's x range (one model), so zooming one zooms the other."""
+    page.locator(".wb-result-tabs .bk-tab", has_text="Drawdown").first.click()
+    page.wait_for_selector(".wb-drawdown-chart canvas", timeout=60_000)
+    equity = page.evaluate(FIGURE_JS, "Equity")
+    drawdown = page.evaluate(FIGURE_JS, "Drawdown")
+    assert equity is not None and drawdown is not None
+    assert drawdown["range"] == equity["range"], (equity, drawdown)
+    assert (drawdown["start"], drawdown["end"]) == (equity["start"], equity["end"])
 
 
 def test_hover_text_is_formatted(page: Any, artifacts_dir: Path) -> None:

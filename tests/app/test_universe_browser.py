@@ -84,6 +84,16 @@ def test_pick_a_universe_run_it_and_see_the_portfolio(tabs: Any, universe_app: S
     shown = sorted(table.locator('.tabulator-row [tabulator-field="symbol"]').all_inner_texts())
     assert shown == ["AAA", "BBB", "CCC"]
     tab.shot(artifacts_dir, "03-results-portfolio")
+    # the per-symbol curves pan and zoom with the portfolio equity (one x range model)
+    ranges = page.evaluate("""() => {
+      const out = {};
+      for (const doc of window.Bokeh.documents) {
+        const models = doc._all_models ? [...doc._all_models.values()] : [...doc.all_models];
+        for (const m of models) if (m.x_range && m.title) out[m.title.text] = m.x_range.id;
+      }
+      return out;
+    }""")
+    assert ranges["Portfolio equity"] == ranges["P&L contribution per symbol"], ranges
 
     tab_titles = page.locator(".wb-result-tabs .bk-tab")
     expect(tab_titles).to_have_text(["Per symbol", "Drawdown", "Trades", "Stats"])

@@ -111,10 +111,12 @@ def epoch_ms(index: pd.Index) -> np.ndarray:
 
 
 def time_figure(doc: dict[str, Any], x: np.ndarray, *, title: str, ylabel: str, kind: str,
-                height: int, xlabel: str = "time") -> Any:
+                height: int, xlabel: str = "time", x_range: Any = None) -> Any:
     """A figure every result chart shares: the x axis spans exactly the data (no padding
     past the first and last bar), dates without time for daily bars, y ticks in the human
-    format of ``kind`` (``13,310.45``, ``-12.34%``; never ``1.331e+4``)."""
+    format of ``kind`` (``13,310.45``, ``-12.34%``; never ``1.331e+4``). ``x_range``:
+    another chart's over the same bars, so panning or zooming one moves both (as
+    vectorbt's subplots share their x axis)."""
     from bokeh.models import DataRange1d, DatetimeTickFormatter, NumeralTickFormatter, Range1d
     from bokeh.plotting import figure
 
@@ -124,7 +126,9 @@ def time_figure(doc: dict[str, Any], x: np.ndarray, *, title: str, ylabel: str, 
                  active_drag="pan", active_scroll="wheel_zoom", x_axis_label=xlabel,
                  y_axis_label=ylabel)
     fig.grid.visible = False
-    if len(x) > 1:
+    if x_range is not None:
+        fig.x_range = x_range
+    elif len(x) > 1:
         fig.x_range = Range1d(start=float(x[0]), end=float(x[-1]))
     fig.yaxis.formatter = NumeralTickFormatter(format="0%" if kind == "pct" else "0,0.[00]")
     if is_daily(doc):
@@ -146,7 +150,7 @@ def hover(doc: dict[str, Any], renderers: list[Any], fields: list[tuple[str, str
         formatters={"@time": "datetime"}, mode="vline", renderers=renderers)
 
 
-def chart_pane(fig: Any, css: str) -> pn.viewable.Viewable:
+def chart_pane(fig: Any, css: str) -> pn.pane.Bokeh:
     """``fig`` as a pane; the figure itself carries ``css`` (a Bokeh pane hands its figure
     to the page as is, so the pane's own classes would not reach it)."""
     fig.css_classes = [*fig.css_classes, css]
@@ -165,7 +169,8 @@ def benchmark(doc: dict[str, Any], index: pd.Index) -> pd.Series | None:
 
 def time_lines(doc: dict[str, Any], frame: pd.DataFrame, *, title: str, ylabel: str,
                kind: str, height: int, xlabel: str = "time",
-               styles: dict[Any, dict[str, Any]] | None = None) -> tuple[Any, list[Any]]:
+               styles: dict[Any, dict[str, Any]] | None = None,
+               x_range: Any = None) -> tuple[Any, list[Any]]:
     """Each column of ``frame`` (a datetime index) as a line on one :func:`time_figure`:
     thinned together (:func:`thin`), the x range spanning every bar, drawn in the palette
     with a legend entry named after the column unless ``styles[column]`` says otherwise
@@ -177,7 +182,7 @@ def time_lines(doc: dict[str, Any], frame: pd.DataFrame, *, title: str, ylabel: 
     source = ColumnDataSource({"time": epoch_ms(thinned[0].index if thinned else frame.index),
                                **{f"y{i}": s.to_numpy(dtype=float) for i, s in enumerate(thinned)}})
     fig = time_figure(doc, epoch_ms(frame.index), title=title, ylabel=ylabel, kind=kind,
-                      height=height, xlabel=xlabel)
+                      height=height, xlabel=xlabel, x_range=x_range)
     lines = []
     for i, column in enumerate(frame.columns):
         style = {"color": palette(i), "line_width": 2, "legend_label": str(column),
@@ -204,13 +209,14 @@ def equity_plot(doc: dict[str, Any], height: int = 300, title: str = "Equity") -
 
 
 def equity_chart(doc: dict[str, Any], height: int = 300,
-                 title: str = "Equity") -> pn.viewable.Viewable:
+                 title: str = "Equity") -> pn.pane.Bokeh:
     """Equity with the buy-and-hold benchmark over the same bars (dashed grey; a universe
     run has no one price, so none)."""
     return chart_pane(equity_plot(doc, height, title), "wb-equity-chart")
 
 
-def contribution_chart(doc: dict[str, Any], height: int = 300) -> pn.viewable.Viewable:
+def contribution_chart(doc: dict[str, Any], height: int = 300,
+                       x_range: Any = None) -> pn.viewable.Viewable:
     """A universe run's per-symbol curves: each symbol's running P&L contribution (money;
     together they are the portfolio equity minus the initial cash), as
     :meth:`PortfolioResult.plot <workbench.graph.universe.PortfolioResult.plot>` draws them."""
@@ -218,7 +224,7 @@ def contribution_chart(doc: dict[str, Any], height: int = 300) -> pn.viewable.Vi
     if not len(curves.columns):
         return pn.pane.Markdown("*No per-symbol curves stored for this run.*")
     fig, _lines = time_lines(doc, curves, title="P&L contribution per symbol", ylabel="P&L",
-                             kind="money", height=height)
+                             kind="money", height=height, x_range=x_range)
     return chart_pane(fig, "wb-contribution-chart")
 
 
@@ -246,8 +252,9 @@ def by_symbol_table(doc: dict[str, Any]) -> pn.viewable.Viewable:
         css_classes=["wb-by-symbol"])
 
 
-def drawdown_plot(doc: dict[str, Any], height: int = 200) -> Any:
-    """The Bokeh figure of :func:`drawdown_chart` (see :func:`equity_plot`)."""
+def drawdown_plot(doc: dict[str, Any], height: int = 200, x_range: Any = None) -> Any:
+    """The Bokeh figure of :func:`drawdown_chart` (see :func:`equity_plot`; ``x_range`` as
+    in :func:`time_figure`)."""
     from bokeh.models import ColumnDataSource
 
     s = _equity(doc)
@@ -255,14 +262,16 @@ def drawdown_plot(doc: dict[str, Any], height: int = 200) -> Any:
     x_all = epoch_ms(dd.index)
     dd = thin(dd)[0]
     source = ColumnDataSource({"time": epoch_ms(dd.index), "drawdown": dd.to_numpy(dtype=float)})
-    fig = time_figure(doc, x_all, title="Drawdown", ylabel="drawdown", kind="pct", height=height)
+    fig = time_figure(doc, x_all, title="Drawdown", ylabel="drawdown", kind="pct", height=height,
+                      x_range=x_range)
     area = fig.varea("time", 0.0, "drawdown", source=source, color="#dc2626", alpha=0.4)
     fig.add_tools(hover(doc, [area], [("drawdown", "drawdown", "pct")]))
     return fig
 
 
-def drawdown_chart(doc: dict[str, Any], height: int = 200) -> pn.viewable.Viewable:
-    return chart_pane(drawdown_plot(doc, height), "wb-drawdown-chart")
+def drawdown_chart(doc: dict[str, Any], height: int = 200,
+                   x_range: Any = None) -> pn.viewable.Viewable:
+    return chart_pane(drawdown_plot(doc, height, x_range), "wb-drawdown-chart")
 
 
 def price_chart(price: pd.Series | None, trades: pd.DataFrame, doc: dict[str, Any] | None = None,

@@ -158,28 +158,33 @@ class ResultsPage(pn.viewable.Viewer):
 
         # the first tab is drawn at once; the others when opened (dynamic tabs keep the
         # page's first paint to one chart)
+        equity = equity_chart(doc)
+        shared = equity.object.x_range  # the drawdown pans and zooms with the equity
         details = pn.Tabs(
-            ("Drawdown", pn.param.ParamFunction(lambda: drawdown_chart(doc), lazy=True)),
+            ("Drawdown", pn.param.ParamFunction(lambda: drawdown_chart(doc, x_range=shared),
+                                                lazy=True)),
             ("Price and trades", pn.param.ParamFunction(price, lazy=True)),
             ("Trades", pn.param.ParamFunction(lambda: trades_table(doc), lazy=True)),
             ("Stats", pn.param.ParamFunction(lambda: stats_table(doc), lazy=True)),
             dynamic=True, sizing_mode="stretch_width", css_classes=["wb-result-tabs"],
             stylesheets=[TABS_CSS])
-        self.body.objects = [metric_cards(doc), equity_chart(doc), details]
+        self.body.objects = [metric_cards(doc), equity, details]
 
     @staticmethod
     def _portfolio(doc: dict[str, Any]) -> list[pn.viewable.Viewable]:
         """A universe run: portfolio equity, per-symbol curves, then per-symbol table
         (drawn at once), drawdown, trades and stats as tabs."""
+        equity = equity_chart(doc, title="Portfolio equity")
+        shared = equity.object.x_range  # the other curves pan and zoom with the equity
         details = pn.Tabs(
             ("Per symbol", by_symbol_table(doc)),
-            ("Drawdown", pn.param.ParamFunction(lambda: drawdown_chart(doc), lazy=True)),
+            ("Drawdown", pn.param.ParamFunction(lambda: drawdown_chart(doc, x_range=shared),
+                                                lazy=True)),
             ("Trades", pn.param.ParamFunction(lambda: trades_table(doc), lazy=True)),
             ("Stats", pn.param.ParamFunction(lambda: stats_table(doc), lazy=True)),
             dynamic=True, sizing_mode="stretch_width", css_classes=["wb-result-tabs"],
             stylesheets=[TABS_CSS])
-        return [metric_cards(doc), equity_chart(doc, title="Portfolio equity"),
-                contribution_chart(doc), details]
+        return [metric_cards(doc), equity, contribution_chart(doc, x_range=shared), details]
 
     def __panel__(self) -> pn.viewable.Viewable:
         return pn.Column(title("Results"), alert(self.state),
