@@ -30,7 +30,6 @@ from __future__ import annotations
 
 import ctypes
 import os
-from collections.abc import Mapping
 
 THRESHOLD = 256 * 1024 * 1024  # bytes; arrays up to 32M float64 bars stay on the heap
 M_TRIM_THRESHOLD = -1  # glibc's <malloc.h> parameter numbers
@@ -64,8 +63,9 @@ def user_tuned() -> bool:
     them then, and they win; see README). Read from the start-up environment: a library
     may set one in ``os.environ`` later, which glibc never reads (dask's nanny sets
     ``MALLOC_TRIM_THRESHOLD_`` in the process that starts a cluster, for its workers)."""
-    started = startup_environ()
-    env: Mapping[str, str] = os.environ if started is None else started
+    env = startup_environ()
+    if env is None:  # no /proc: the environment as it is now
+        return bool(os.environ.get("MALLOC_MMAP_THRESHOLD_") or os.environ.get("MALLOC_TRIM_THRESHOLD_"))
     return bool(env.get("MALLOC_MMAP_THRESHOLD_") or env.get("MALLOC_TRIM_THRESHOLD_"))
 
 
