@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import ctypes
 import os
+from pathlib import Path
 
 THRESHOLD = 256 * 1024 * 1024  # bytes; arrays up to 32M float64 bars stay on the heap
 M_TRIM_THRESHOLD = -1  # glibc's <malloc.h> parameter numbers
@@ -51,7 +52,7 @@ def startup_environ() -> dict[str, str] | None:
     """The environment this process started with (Linux's ``/proc/self/environ``): what
     glibc read. None where there is no such file."""
     try:
-        raw = open("/proc/self/environ", "rb").read()  # noqa: SIM115 - one read
+        raw = Path("/proc/self/environ").read_bytes()
     except OSError:
         return None
     pairs = (item.partition(b"=") for item in raw.split(b"\0"))
