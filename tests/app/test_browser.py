@@ -151,6 +151,9 @@ def test_compare_two_runs(tab: Tab, artifacts_dir: Path) -> None:
     page.wait_for_selector(".wb-equity-chart canvas", timeout=60_000)
     tab.nav("compare")
     page.wait_for_selector(".wb-compare-chart canvas", timeout=60_000)
+    # (expect waits for the text: the table may still be drawing when the chart is)
+    expect(page.locator(".wb-compare-table table thead")).to_have_text(
+        re.compile(r"GOOG.*GOOG", re.S))
     table = page.locator(".wb-compare-table table").inner_text()
     assert "Total return" in table and "Sharpe" in table
     header = page.locator(".wb-compare-table table thead").inner_text()

@@ -10,6 +10,7 @@ are asserted, not a wall-clock time; the test prints how long the walk took.
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 import time
@@ -111,6 +112,9 @@ def test_first_backtest_path_from_the_demo(browser: Any, demo_served: Served,
         page.locator(".wb-ob-go-compare button").click()
         tab.active("compare").wait_for()
         page.wait_for_selector(".wb-compare-chart canvas", timeout=60_000)
+        # (expect waits for the text: the table may still be drawing when the chart is)
+        expect(page.locator(".wb-compare-table table thead")).to_have_text(
+            re.compile("SMA crossover.*SMA crossover", re.S))
         header = page.locator(".wb-compare-table table thead").inner_text()
         assert header.count("SMA crossover") == 2, header  # the user's two runs, side by side
 

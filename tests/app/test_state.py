@@ -107,6 +107,23 @@ def test_compare_puts_two_runs_side_by_side(session: AppSession) -> None:
     assert list(curves.columns) == list(table.columns)
     assert curves.iloc[:, 1].dropna().iloc[0] == pytest.approx(1.0)
 
+    # the page draws its runs once per visit: the first (runs picked) and a later one
+    from workbench.app.views.compare_page import ComparePage
+
+    page = ComparePage(state=CompareState(session=session))
+    drawn: list[list[str]] = []
+    draw = page.render
+
+    def counted() -> None:
+        drawn.append(list(page.state.runs))
+        draw()
+
+    page.render = counted  # type: ignore[method-assign]
+    page.refresh()
+    assert len(drawn) == 1 and set(drawn[0]) == {first, second}
+    page.refresh()
+    assert len(drawn) == 2
+
 
 def test_save_version_then_publish_needs_a_plan(session: AppSession) -> None:
     canvas = CanvasState(session=session, notes="first")

@@ -36,8 +36,10 @@ class ComparePage(pn.viewable.Viewer):
         self.state.param.watch(lambda _e: self.render(), "runs")
 
     def refresh(self) -> None:
+        before = list(self.state.runs)
         self.state.refresh_runs()
-        self.render()
+        if self.state.runs == before:  # else the runs watcher has drawn them: once is enough
+            self.render()
 
     def render(self) -> None:
         if len(self.state.runs) < 1:
