@@ -1,8 +1,11 @@
 """Parallel parameter sweeps: ``prange`` over combinations, metrics only, flat memory.
 
-Two entry points, both running :func:`workbench.engine.simulator.simulate_nb` and
-:func:`workbench.engine.metrics.metrics_nb` per combination inside one numba
-``prange`` loop (no process pools) and keeping only a ``(n_combos, N_METRICS)`` matrix:
+Two entry points, both running :func:`workbench.engine.simulator.simulate_nb` per
+combination inside one numba ``prange`` loop (no process pools), its metrics taken in the
+same pass over the bars (the simulator feeds each bar's equity to
+:func:`workbench.engine.metrics.curve_step_nb`, as a single run with ``curves=False``
+does: no equity/position curve is written or read back), and keeping only a
+``(n_combos, N_METRICS)`` matrix:
 
 ``sweep_rules`` — the fused fast path (nothing n_bars x n_combos is ever built).
     The caller computes each DISTINCT indicator array once and stacks them as
@@ -11,7 +14,7 @@ Two entry points, both running :func:`workbench.engine.simulator.simulate_nb` an
     ``(op, left, right)``: ``op`` in OPS (never, crossed_above, crossed_below, gt, lt),
     ``left`` a row of ``series``, ``right`` a row of ``series`` or -1 for the constant
     ``consts[combo, slot]``. Signals are computed per combination into per-thread
-    buffers of n_bars, so peak memory is ``series`` plus O(threads x n_bars).
+    buffers of n_bars, so peak memory is ``series`` plus O(threads x n_bars) booleans.
     Stops per combination: ``stop_rows[combo, k]`` (k = sl, tp, tsl) a row of ``series``
     or -1, and ``stop_values[combo, k]``: with a row, fraction = series[row]*value (pass
     atr/close as the row and the ATR multiple as the value); without, fraction = value
@@ -40,7 +43,7 @@ import numpy as np
 from numba import get_num_threads, get_thread_id, njit, prange
 
 from workbench.engine import _checks
-from workbench.engine.metrics import N_METRICS, SECONDS_PER_YEAR, metrics_nb
+from workbench.engine.metrics import N_CURVE, N_METRICS, SECONDS_PER_YEAR, metrics_from_curve_nb
 from workbench.engine.simulator import (
     FILL_TIMINGS,
     SIZE_MODES,
@@ -127,13 +130,11 @@ def sweep_rules_nb(
     stop_rows: np.ndarray, stop_values: np.ndarray,
     init_cash: float, fees: np.ndarray, slippage: np.ndarray,
     fill_timing: int, size_mode: int, size_value: np.ndarray,
-    bars_per_year: float, bar_seconds: float, years: float, work: np.ndarray,
-    signal_work: np.ndarray,
+    bars_per_year: float, bar_seconds: float, years: float, signal_work: np.ndarray,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Fused sweep kernel: see the module docstring for the encoding.
 
-    ``work`` is per-thread scratch of shape (threads, 3, n_bars) (see ``_work``),
-    ``signal_work`` bool scratch of shape (threads, 4, n_bars).
+    ``signal_work`` is per-thread bool scratch of shape (threads, 4, n_bars).
     """
     n_combos = rules.shape[0]
     metrics = np.empty((n_combos, N_METRICS))
@@ -155,18 +156,17 @@ def sweep_rules_nb(
         sl = series[r0] if r0 >= 0 else np.full(1, stop_values[c, 0])
         tp = series[r1] if r1 >= 0 else np.full(1, stop_values[c, 1])
         tsl = series[r2] if r2 >= 0 else np.full(1, stop_values[c, 2])
-        eq = work[t, 0]
-        pos = work[t, 1]
+        curve = np.empty(N_CURVE)
         tr, k, st = simulate_nb(
             open_, high, low, close, le, lx, se, sx,
             sl, stop_values[c, 0] if r0 >= 0 else 1.0,
             tp, stop_values[c, 1] if r1 >= 0 else 1.0,
             tsl, stop_values[c, 2] if r2 >= 0 else 1.0,
             init_cash, fees[c], slippage[c], fill_timing, size_mode, size_value[c],
-            eq, pos, work[t, 2])
-        vals, fl = metrics_nb(eq, pos, tr[T_PNL, :k].copy(), tr[T_RET, :k].copy(),
-                              tr[T_REASON, :k].copy(), init_cash, bars_per_year, bar_seconds,
-                              years)
+            None, None, None, curve)
+        vals, fl = metrics_from_curve_nb(curve, tr[T_PNL, :k].copy(), tr[T_RET, :k].copy(),
+                                         tr[T_REASON, :k].copy(), init_cash, bars_per_year,
+                                         bar_seconds, years)
         metrics[c, :] = vals
         flags[c] = fl
         status[c] = st
@@ -181,10 +181,9 @@ def sweep_signals_nb(
     sl: np.ndarray, tp: np.ndarray, tsl: np.ndarray,
     init_cash: float, fees: np.ndarray, slippage: np.ndarray,
     fill_timing: int, size_mode: int, size_value: np.ndarray,
-    bars_per_year: float, bar_seconds: float, years: float, work: np.ndarray,
+    bars_per_year: float, bar_seconds: float, years: float,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """General sweep kernel over (k or 1, n) matrices (row = combination);
-    ``work`` as in :func:`sweep_rules_nb`."""
+    """General sweep kernel over (k or 1, n) matrices (row = combination)."""
     n_combos = fees.shape[0]
     metrics = np.empty((n_combos, N_METRICS))
     flags = np.zeros(n_combos, dtype=np.int64)
@@ -198,16 +197,14 @@ def sweep_signals_nb(
         s1 = sl[ci if sl.shape[0] > 1 else 0]
         s2 = tp[ci if tp.shape[0] > 1 else 0]
         s3 = tsl[ci if tsl.shape[0] > 1 else 0]
-        t = get_thread_id()
-        eq = work[t, 0]
-        pos = work[t, 1]
+        curve = np.empty(N_CURVE)
         tr, k, st = simulate_nb(
             open_, high, low, close, le, lx, se, sx, s1, 1.0, s2, 1.0, s3, 1.0,
             init_cash, fees[c], slippage[c], fill_timing, size_mode, size_value[c],
-            eq, pos, work[t, 2])
-        vals, fl = metrics_nb(eq, pos, tr[T_PNL, :k].copy(), tr[T_RET, :k].copy(),
-                              tr[T_REASON, :k].copy(), init_cash, bars_per_year, bar_seconds,
-                              years)
+            None, None, None, curve)
+        vals, fl = metrics_from_curve_nb(curve, tr[T_PNL, :k].copy(), tr[T_RET, :k].copy(),
+                                         tr[T_REASON, :k].copy(), init_cash, bars_per_year,
+                                         bar_seconds, years)
         metrics[c, :] = vals
         flags[c] = fl
         status[c] = st
@@ -219,12 +216,6 @@ def _years(years: float | None, n: int, bar_seconds: float) -> float:
     :func:`workbench.engine.metrics.compute_metrics` takes it."""
     span = n * float(bar_seconds) / SECONDS_PER_YEAR if years is None else years
     return _checks.fraction(span, "years", low=0.0)
-
-
-def _work(n: int) -> np.ndarray:
-    """Per-thread scratch (equity, position, cash) of n bars: memory stays
-    O(threads x n) whatever the number of combinations."""
-    return np.empty((get_num_threads(), 3, n))
 
 
 def _per_combo(value: float | np.ndarray, name: str, n_combos: int, high: float) -> np.ndarray:
@@ -328,7 +319,7 @@ def sweep_rules(
         _per_combo(fees, "fees", k, 0.5), _per_combo(slippage, "slippage", k, 0.5),
         ft, sm, size,
         _checks.fraction(bars_per_year, "bars_per_year", low=1e-9),
-        _checks.fraction(bar_seconds, "bar_seconds", low=1e-9), _years(years, n, bar_seconds), _work(n),
+        _checks.fraction(bar_seconds, "bar_seconds", low=1e-9), _years(years, n, bar_seconds),
         np.empty((get_num_threads(), 4, n), dtype=np.bool_))
     return SweepResult(m, fl, st)
 
@@ -404,5 +395,5 @@ def sweep_signals(
         _per_combo(fees, "fees", k, 0.5), _per_combo(slippage, "slippage", k, 0.5),
         ft, sm, size,
         _checks.fraction(bars_per_year, "bars_per_year", low=1e-9),
-        _checks.fraction(bar_seconds, "bar_seconds", low=1e-9), _years(years, n, bar_seconds), _work(n))
+        _checks.fraction(bar_seconds, "bar_seconds", low=1e-9), _years(years, n, bar_seconds))
     return SweepResult(m, fl, st)
