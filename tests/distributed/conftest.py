@@ -22,11 +22,17 @@ def candles() -> pd.DataFrame:
     return generate("SYN", "1h", 3000, 7)
 
 
-#: what dask's nanny writes into the os.environ of the process that starts a cluster (its
-#: ``distributed.nanny.pre-spawn-environ``, meant for its workers; dask documents the leak)
-NANNY_ENVIRON = ("MALLOC_TRIM_THRESHOLD_", "OMP_NUM_THREADS", "MKL_NUM_THREADS",
-                 "OPENBLAS_NUM_THREADS")
-_BEFORE = {k: os.environ.get(k) for k in NANNY_ENVIRON}
+def _nanny_environ() -> list[str]:
+    """What dask's nanny writes into the os.environ of the process that starts a cluster
+    (its ``distributed.nanny.pre-spawn-environ``, meant for its workers; dask documents
+    the leak)."""
+    import dask.config
+    import distributed  # noqa: F401 - loads the distributed.* defaults
+
+    return list(dask.config.get("distributed.nanny.pre-spawn-environ") or {})
+
+
+_BEFORE = {k: os.environ.get(k) for k in _nanny_environ()}
 
 
 @pytest.fixture(autouse=True)

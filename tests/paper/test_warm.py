@@ -65,7 +65,7 @@ def test_a_tick_never_sees_the_previous_ticks_names(local_store):
 
 def test_the_warm_kernel_tunes_the_heap_when_it_starts(local_store):
     """It ticks many runs, so it tunes glibc's heap when it starts
-    (:func:`workbench.engine.heap.tune`, before every tick; importing the workbench alone never does, see
+    (:func:`workbench.engine.heap.tune`; importing the workbench alone never does, see
     tests/engine/test_fused.py, which also proves the tuning's effect in a fresh
     process). Checked by what the kernel's ``tune()`` set: whether a 64 MB array lands
     on the heap in a kernel that already ran ticks depends on that heap's history (a

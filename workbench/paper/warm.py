@@ -28,10 +28,7 @@ ENGINE = "workbench-warm"
 
 #: run in the kernel before each tick: close the previous tick's store (its SQLite
 #: handle or PostgreSQL connection), then drop every name the previous tick made (what
-#: ``%reset -f`` does, without its full garbage collection: seconds on a loaded machine),
-#: and tune glibc's heap for its many runs (:func:`workbench.engine.heap.tune`; two
-#: ``mallopt`` calls, so each tick does it: a full CI run once found a kernel that had
-#: ticked untuned when only its start-up did)
+#: ``%reset -f`` does, without its full garbage collection: seconds on a loaded machine)
 _RESET = """\
 try:
     store.close()
@@ -41,6 +38,10 @@ _wb_base = globals().setdefault("_wb_base", frozenset(globals()) | {"_wb_base"})
 for _wb_name in [n for n in globals() if n not in _wb_base]:
     del globals()[_wb_name]
 Out.clear()
+"""
+#: run in the kernel once when it starts: it ticks many runs, so their arrays stay on
+#: glibc's heap (:func:`workbench.engine.heap.tune`); no name is left behind
+_TUNE = """\
 import workbench.engine.heap as _wb_heap
 _wb_heap.tune()
 del _wb_heap
@@ -78,7 +79,7 @@ class WarmKernel:
         self._cwd = tempfile.mkdtemp(prefix=f"{TMP_PREFIX}{os.getpid()}-warm-")
 
     # -- life cycle ---------------------------------------------------------------------
-    def _start(self, env: dict[str, str]) -> None:
+    def _start(self, env: dict[str, str], timeout: float) -> None:
         from jupyter_client.manager import AsyncKernelManager
         from jupyter_core.utils import run_sync
 
@@ -96,6 +97,7 @@ class WarmKernel:
             raise
         self.km, self.kc, self.identity = km, kc, _identity(env)
         self.starts += 1
+        self.run(_TUNE, timeout)
 
     def alive(self) -> bool:
         from jupyter_core.utils import run_sync
@@ -125,9 +127,9 @@ class WarmKernel:
         """A live kernel started with today's settings and an empty namespace."""
         env = _environment(timeout)
         if not self.alive() or self.identity != _identity(env):
-            self._start(env)  # its first reset marks the clean namespace
+            self._start(env, timeout)  # its first reset marks the clean namespace
         if self.run(_RESET, timeout).get("status") != "ok":
-            self._start(env)
+            self._start(env, timeout)
             self.run(_RESET, timeout)
 
     def run(self, code: str, timeout: float) -> dict[str, Any]:
